@@ -1,0 +1,422 @@
+/*-------------------------------------------------------------------------
+ *
+ * vector.c
+ *	  The vector type itself: text and binary I/O, the typmod vector(n),
+ *	  casts to and from arrays, and the input guards of vector.h.
+ *
+ * Everything that turns outside data into a Vector passes through here, so
+ * this is where invariants V1 and V2 of vector.h are enforced.  Operators,
+ * distances and aggregates live in vector_ops.c.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "catalog/pg_type.h"
+#include "common/shortest_dec.h"
+#include "libpq/pqformat.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/float.h"
+#include "utils/lsyscache.h"
+#include "utils/numeric.h"
+
+#include "vector.h"
+
+/*
+ * Allocate a zeroed vector of the given dimension in the current memory
+ * context.  The caller has already checked dim (V1).
+ */
+Vector *
+VxNewVector(int dim)
+{
+	Size		size = VECTOR_SIZE(dim);
+	Vector	   *result = (Vector *) palloc0(size);
+
+	SET_VARSIZE(result, size);
+	result->dim = dim;
+	return result;
+}
+
+/* V1: a vector has 1..VECTOR_MAX_DIM elements. */
+void
+VxCheckDim(int dim)
+{
+	if (dim < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("vector must have at least 1 dimension")));
+	if (dim > VECTOR_MAX_DIM)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("vector cannot have more than %d dimensions",
+						VECTOR_MAX_DIM)));
+}
+
+/* A value stored in (or cast to) vector(n) must have exactly n elements. */
+void
+VxCheckExpectedDim(int32 typmod, int dim)
+{
+	if (typmod != -1 && typmod != dim)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("expected %d dimensions, not %d", typmod, dim)));
+}
+
+/* Binary operators need operands of the same dimension. */
+void
+VxCheckSameDims(const Vector *a, const Vector *b)
+{
+	if (a->dim != b->dim)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("different vector dimensions %d and %d", a->dim, b->dim)));
+}
+
+/* V2: the slow path of VxCheckElement. */
+void
+VxReportBadElement(float value)
+{
+	if (isnan(value))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("NaN not allowed in vector")));
+	ereport(ERROR,
+			(errcode(ERRCODE_DATA_EXCEPTION),
+			 errmsg("infinite value not allowed in vector")));
+}
+
+static void
+ReportMalformed(const char *lit, const char *detail)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+			 errmsg("malformed vector literal: \"%s\"", lit),
+			 errdetail("%s", detail),
+			 errhint("A vector literal looks like '[1,2.5,-3e-2]'.")));
+}
+
+static inline bool
+IsSpace(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+
+/*
+ * Text input: '[' number { ',' number } ']' with optional whitespace around
+ * every token.  Numbers are whatever strtof accepts apart from NaN and
+ * infinities (V2); values beyond float4's range are an error, values below
+ * its smallest denormal round to zero as for float4 itself.
+ */
+PG_FUNCTION_INFO_V1(vector_in);
+Datum
+vector_in(PG_FUNCTION_ARGS)
+{
+	char	   *lit = PG_GETARG_CSTRING(0);
+	int32		typmod = PG_GETARG_INT32(2);
+	float	   *x;
+	int			dim = 0;
+	int			cap = 16;
+	char	   *p = lit;
+	Vector	   *result;
+
+	while (IsSpace(*p))
+		p++;
+	if (*p != '[')
+		ReportMalformed(lit, "Vector contents must start with \"[\".");
+	p++;
+	while (IsSpace(*p))
+		p++;
+	if (*p == ']')
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("vector must have at least 1 dimension")));
+
+	x = palloc(sizeof(float) * cap);
+	for (;;)
+	{
+		char	   *end;
+		float		val;
+
+		if (dim == VECTOR_MAX_DIM)
+			VxCheckDim(dim + 1);
+		while (IsSpace(*p))
+			p++;
+		if (*p == '\0')
+			ReportMalformed(lit, "Unexpected end of input.");
+		if (*p == ',' || *p == ']')
+			ReportMalformed(lit, "Expected a number.");
+
+		errno = 0;
+		val = strtof(p, &end);
+		if (end == p)
+			ReportMalformed(lit, "Expected a number.");
+		if (errno == ERANGE && isinf(val))
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("\"%s\" is out of range for type vector",
+							pnstrdup(p, end - p))));
+		VxCheckElement(val);
+
+		if (dim == cap)
+		{
+			cap *= 2;
+			x = repalloc(x, sizeof(float) * cap);
+		}
+		x[dim++] = val;
+
+		p = end;
+		while (IsSpace(*p))
+			p++;
+		if (*p == ',')
+		{
+			p++;
+			continue;
+		}
+		if (*p == ']')
+		{
+			p++;
+			break;
+		}
+		if (*p == '\0')
+			ReportMalformed(lit, "Unexpected end of input.");
+		ReportMalformed(lit, "Expected \",\" or \"]\" after a number.");
+	}
+
+	while (IsSpace(*p))
+		p++;
+	if (*p != '\0')
+		ReportMalformed(lit, "Junk after closing right bracket.");
+
+	VxCheckExpectedDim(typmod, dim);
+	result = VxNewVector(dim);
+	memcpy(result->x, x, sizeof(float) * dim);
+	pfree(x);
+	PG_RETURN_VECTOR_P(result);
+}
+
+/*
+ * Text output: shortest decimal that reads back as the same float4, the
+ * same digits as pgvector and float4out with extra_float_digits >= 1.
+ */
+PG_FUNCTION_INFO_V1(vector_out);
+Datum
+vector_out(PG_FUNCTION_ARGS)
+{
+	Vector	   *v = PG_GETARG_VECTOR_P(0);
+	char	   *buf = palloc(v->dim * (FLOAT_SHORTEST_DECIMAL_LEN + 1) + 2);
+	char	   *p = buf;
+
+	*p++ = '[';
+	for (int i = 0; i < v->dim; i++)
+	{
+		if (i > 0)
+			*p++ = ',';
+		p += float_to_shortest_decimal_bufn(v->x[i], p);
+	}
+	*p++ = ']';
+	*p = '\0';
+	PG_FREE_IF_COPY(v, 0);
+	PG_RETURN_CSTRING(buf);
+}
+
+/* vector(n): 1 <= n <= VECTOR_MAX_DIM. */
+PG_FUNCTION_INFO_V1(vector_typmod_in);
+Datum
+vector_typmod_in(PG_FUNCTION_ARGS)
+{
+	ArrayType  *ta = PG_GETARG_ARRAYTYPE_P(0);
+	int32	   *tl;
+	int			n;
+
+	tl = ArrayGetIntegerTypmods(ta, &n);
+	if (n != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid type modifier"),
+				 errdetail("vector takes exactly one modifier, its number of dimensions.")));
+	if (tl[0] < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("dimensions for type vector must be at least 1")));
+	if (tl[0] > VECTOR_MAX_DIM)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("dimensions for type vector cannot exceed %d", VECTOR_MAX_DIM)));
+	PG_RETURN_INT32(tl[0]);
+}
+
+PG_FUNCTION_INFO_V1(vector_typmod_out);
+Datum
+vector_typmod_out(PG_FUNCTION_ARGS)
+{
+	int32		typmod = PG_GETARG_INT32(0);
+
+	PG_RETURN_CSTRING(typmod < 0 ? pstrdup("") : psprintf("(%d)", typmod));
+}
+
+/*
+ * Binary input, pgvector's wire format: int16 dim, int16 unused (0), then
+ * dim float4 in network byte order.  The message must hold exactly that.
+ */
+PG_FUNCTION_INFO_V1(vector_recv);
+Datum
+vector_recv(PG_FUNCTION_ARGS)
+{
+	StringInfo	buf = (StringInfo) PG_GETARG_POINTER(0);
+	int32		typmod = PG_GETARG_INT32(2);
+	int			dim;
+	int			unused;
+	int			left;
+	Vector	   *result;
+
+	if (buf->len - buf->cursor < 4)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+				 errmsg("invalid binary vector: header needs 4 bytes, got %d",
+						buf->len - buf->cursor)));
+	dim = (int16) pq_getmsgint(buf, sizeof(int16));
+	unused = (int16) pq_getmsgint(buf, sizeof(int16));
+	if (unused != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+				 errmsg("invalid binary vector: reserved field is %d, expected 0", unused)));
+	VxCheckDim(dim);
+	left = buf->len - buf->cursor;
+	if (left != dim * (int) sizeof(float))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+				 errmsg("invalid binary vector: %d dimensions need %d bytes of data, got %d",
+						dim, dim * (int) sizeof(float), left)));
+	VxCheckExpectedDim(typmod, dim);
+
+	result = VxNewVector(dim);
+	for (int i = 0; i < dim; i++)
+	{
+		result->x[i] = pq_getmsgfloat4(buf);
+		VxCheckElement(result->x[i]);
+	}
+	PG_RETURN_VECTOR_P(result);
+}
+
+PG_FUNCTION_INFO_V1(vector_send);
+Datum
+vector_send(PG_FUNCTION_ARGS)
+{
+	Vector	   *v = PG_GETARG_VECTOR_P(0);
+	StringInfoData buf;
+
+	pq_begintypsend(&buf);
+	pq_sendint16(&buf, v->dim);
+	pq_sendint16(&buf, 0);
+	for (int i = 0; i < v->dim; i++)
+		pq_sendfloat4(&buf, v->x[i]);
+	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
+}
+
+/*
+ * vector(vector, typmod, explicit): the length-coercion cast that enforces
+ * vector(n) on assignment.  Dimensions are never truncated or padded.
+ */
+PG_FUNCTION_INFO_V1(vector);
+Datum
+vector(PG_FUNCTION_ARGS)
+{
+	Vector	   *v = PG_GETARG_VECTOR_P(0);
+
+	VxCheckExpectedDim(PG_GETARG_INT32(1), v->dim);
+	PG_RETURN_VECTOR_P(v);
+}
+
+/*
+ * Casts from integer[], real[], double precision[] and numeric[].  One C
+ * function serves all four: the element type comes from the array.
+ */
+PG_FUNCTION_INFO_V1(array_to_vector);
+Datum
+array_to_vector(PG_FUNCTION_ARGS)
+{
+	ArrayType  *array = PG_GETARG_ARRAYTYPE_P(0);
+	int32		typmod = PG_GETARG_INT32(1);
+	Oid			elemtype = ARR_ELEMTYPE(array);
+	int16		typlen;
+	bool		typbyval;
+	char		typalign;
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+	Vector	   *result;
+
+	if (ARR_NDIM(array) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("array must be one-dimensional to be cast to vector")));
+	if (elemtype != INT4OID && elemtype != FLOAT4OID &&
+		elemtype != FLOAT8OID && elemtype != NUMERICOID)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("cannot cast %s to vector", format_type_be(ARR_ELEMTYPE(array)))));
+
+	get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
+	deconstruct_array(array, elemtype, typlen, typbyval, typalign,
+					  &elems, &nulls, &n);
+	VxCheckDim(n);
+	VxCheckExpectedDim(typmod, n);
+
+	result = VxNewVector(n);
+	for (int i = 0; i < n; i++)
+	{
+		double		d;
+
+		if (nulls[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("array must not contain nulls"),
+					 errdetail("Element %d is NULL.", i + 1)));
+		switch (elemtype)
+		{
+			case INT4OID:
+				d = DatumGetInt32(elems[i]);
+				break;
+			case FLOAT4OID:
+				d = DatumGetFloat4(elems[i]);
+				break;
+			case FLOAT8OID:
+				d = DatumGetFloat8(elems[i]);
+				break;
+			default:
+				d = DatumGetFloat8(DirectFunctionCall1(numeric_float8_no_overflow,
+													   elems[i]));
+				break;
+		}
+		/* a finite double beyond float4's range is out of range, not "infinite" */
+		if (!isnan(d) && !isinf(d) && isinf((float) d))
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("value %g is out of range for type vector", d)));
+		result->x[i] = (float) d;
+		VxCheckElement(result->x[i]);
+	}
+	pfree(elems);
+	pfree(nulls);
+	PG_RETURN_VECTOR_P(result);
+}
+
+/* Cast to real[]. */
+PG_FUNCTION_INFO_V1(vector_to_float4);
+Datum
+vector_to_float4(PG_FUNCTION_ARGS)
+{
+	Vector	   *v = PG_GETARG_VECTOR_P(0);
+	Datum	   *d = palloc(sizeof(Datum) * v->dim);
+	ArrayType  *result;
+
+	for (int i = 0; i < v->dim; i++)
+		d[i] = Float4GetDatum(v->x[i]);
+	result = construct_array(d, v->dim, FLOAT4OID, sizeof(float4), true, TYPALIGN_INT);
+	pfree(d);
+	PG_FREE_IF_COPY(v, 0);
+	PG_RETURN_POINTER(result);
+}

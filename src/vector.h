@@ -1,0 +1,63 @@
+/*-------------------------------------------------------------------------
+ *
+ * vector.h
+ *	  The vector type: on-disk/in-memory layout, argument macros and the
+ *	  input guards shared by every file that creates or checks vectors.
+ *
+ * A vector is a varlena holding a 16-bit dimension count and that many
+ * float4 elements.  The layout is byte-for-byte pgvector's, so binary
+ * COPY output and the wire format are interchangeable with it:
+ *
+ *	offset	size	field
+ *	0		4		varlena header (always a 4-byte header once built here)
+ *	4		2		dim: number of elements, 1..VECTOR_MAX_DIM
+ *	6		2		unused: always 0 (reserved, checked on binary input)
+ *	8		4*dim	x[]: the elements, finite float4 (never NaN or +-Inf)
+ *
+ * Invariants every function may rely on for a value of this type:
+ *	V1. 1 <= dim <= VECTOR_MAX_DIM
+ *	V2. every element is finite
+ * The guards below (VxCheckDim, VxCheckElement, VxCheckSameDims) are the
+ * only places that raise the corresponding errors.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef VECTORX_VECTOR_H
+#define VECTORX_VECTOR_H
+
+#include "fmgr.h"
+
+#define VECTOR_MAX_DIM 16000
+
+typedef struct Vector
+{
+	int32		vl_len_;		/* varlena header (do not touch directly) */
+	int16		dim;			/* number of elements, see V1 */
+	int16		unused;			/* reserved, always 0 */
+	float		x[FLEXIBLE_ARRAY_MEMBER];	/* elements, see V2 */
+} Vector;
+
+#define VECTOR_SIZE(_dim)		(offsetof(Vector, x) + sizeof(float) * (_dim))
+#define DatumGetVector(d)		((Vector *) PG_DETOAST_DATUM(d))
+#define PG_GETARG_VECTOR_P(n)	DatumGetVector(PG_GETARG_DATUM(n))
+#define PG_RETURN_VECTOR_P(v)	PG_RETURN_POINTER(v)
+
+extern Vector *VxNewVector(int dim);
+extern void VxCheckDim(int dim);
+extern void VxCheckExpectedDim(int32 typmod, int dim);
+extern void VxCheckSameDims(const Vector *a, const Vector *b);
+
+/*
+ * Reject NaN and infinities: V2.  Inline because it runs once per element
+ * of every vector built from text, binary, arrays or arithmetic.
+ */
+extern void VxReportBadElement(float value) pg_attribute_noreturn();
+
+static inline void
+VxCheckElement(float value)
+{
+	if (unlikely(isnan(value) || isinf(value)))
+		VxReportBadElement(value);
+}
+
+#endif							/* VECTORX_VECTOR_H */

@@ -1,0 +1,454 @@
+/*-------------------------------------------------------------------------
+ *
+ * vector_ops.c
+ *	  SQL-callable operations on vectors: the four distances, norms,
+ *	  element-wise arithmetic, concatenation, comparison and hashing (for
+ *	  the btree and hash operator classes), and the sum/avg aggregates.
+ *
+ * Distances go through the kernel seam of distance.h and never allocate:
+ * an exact k-NN scan calls them once per row.  Arguments are only detoasted
+ * when they are actually toasted (PG_DETOAST_DATUM is a no-op otherwise).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "catalog/pg_type.h"
+#include "common/hashfn.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/float.h"
+
+#include "distance.h"
+#include "vector.h"
+
+/* ---- distances ---- */
+
+PG_FUNCTION_INFO_V1(l2_distance);
+Datum
+l2_distance(PG_FUNCTION_ARGS)
+{
+	Vector	   *a = PG_GETARG_VECTOR_P(0);
+	Vector	   *b = PG_GETARG_VECTOR_P(1);
+
+	VxCheckSameDims(a, b);
+	PG_RETURN_FLOAT8(sqrt((double) vx_l2_squared(a->x, b->x, a->dim)));
+}
+
+/* Squared L2: what the indexes order by; monotone in l2_distance. */
+PG_FUNCTION_INFO_V1(vector_l2_squared_distance);
+Datum
+vector_l2_squared_distance(PG_FUNCTION_ARGS)
+{
+	Vector	   *a = PG_GETARG_VECTOR_P(0);
+	Vector	   *b = PG_GETARG_VECTOR_P(1);
+
+	VxCheckSameDims(a, b);
+	PG_RETURN_FLOAT8((double) vx_l2_squared(a->x, b->x, a->dim));
+}
+
+PG_FUNCTION_INFO_V1(inner_product);
+Datum
+inner_product(PG_FUNCTION_ARGS)
+{
+	Vector	   *a = PG_GETARG_VECTOR_P(0);
+	Vector	   *b = PG_GETARG_VECTOR_P(1);
+
+	VxCheckSameDims(a, b);
+	PG_RETURN_FLOAT8((double) vx_inner_product(a->x, b->x, a->dim));
+}
+
+/* <#>: negated so that "smaller is closer" like every other distance. */
+PG_FUNCTION_INFO_V1(vector_negative_inner_product);
+Datum
+vector_negative_inner_product(PG_FUNCTION_ARGS)
+{
+	Vector	   *a = PG_GETARG_VECTOR_P(0);
+	Vector	   *b = PG_GETARG_VECTOR_P(1);
+
+	VxCheckSameDims(a, b);
+	PG_RETURN_FLOAT8(-(double) vx_inner_product(a->x, b->x, a->dim));
+}
+
+PG_FUNCTION_INFO_V1(cosine_distance);
+Datum
+cosine_distance(PG_FUNCTION_ARGS)
+{
+	Vector	   *a = PG_GETARG_VECTOR_P(0);
+	Vector	   *b = PG_GETARG_VECTOR_P(1);
+
+	VxCheckSameDims(a, b);
+	PG_RETURN_FLOAT8(vx_cosine_distance(a->x, b->x, a->dim));
+}
+
+PG_FUNCTION_INFO_V1(l1_distance);
+Datum
+l1_distance(PG_FUNCTION_ARGS)
+{
+	Vector	   *a = PG_GETARG_VECTOR_P(0);
+	Vector	   *b = PG_GETARG_VECTOR_P(1);
+
+	VxCheckSameDims(a, b);
+	PG_RETURN_FLOAT8((double) vx_l1(a->x, b->x, a->dim));
+}
+
+/* ---- single-vector functions ---- */
+
+PG_FUNCTION_INFO_V1(vector_dims);
+Datum
+vector_dims(PG_FUNCTION_ARGS)
+{
+	Vector	   *a = PG_GETARG_VECTOR_P(0);
+
+	PG_RETURN_INT32(a->dim);
+}
+
+/* Euclidean norm, accumulated in double for a precise answer to SQL. */
+static double
+NormDouble(const Vector *a)
+{
+	double		sum = 0.0;
+
+	for (int i = 0; i < a->dim; i++)
+		sum += (double) a->x[i] * (double) a->x[i];
+	return sqrt(sum);
+}
+
+PG_FUNCTION_INFO_V1(vector_norm);
+Datum
+vector_norm(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_FLOAT8(NormDouble(PG_GETARG_VECTOR_P(0)));
+}
+
+/* Unit vector in the direction of a; a zero vector is returned unchanged. */
+PG_FUNCTION_INFO_V1(l2_normalize);
+Datum
+l2_normalize(PG_FUNCTION_ARGS)
+{
+	Vector	   *a = PG_GETARG_VECTOR_P(0);
+	double		norm = NormDouble(a);
+	Vector	   *result = VxNewVector(a->dim);
+
+	if (norm > 0)
+	{
+		for (int i = 0; i < a->dim; i++)
+			result->x[i] = (float) (a->x[i] / norm);
+	}
+	PG_RETURN_VECTOR_P(result);
+}
+
+/*
+ * subvector(v, start, count): elements start .. start+count-1 (1-based),
+ * clipped to the vector like substring(); an empty result is an error.
+ */
+PG_FUNCTION_INFO_V1(subvector);
+Datum
+subvector(PG_FUNCTION_ARGS)
+{
+	Vector	   *a = PG_GETARG_VECTOR_P(0);
+	int64		start = PG_GETARG_INT32(1);
+	int64		count = PG_GETARG_INT32(2);
+	int64		end = start + count;
+	Vector	   *result;
+
+	if (count < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_SUBSTRING_ERROR),
+				 errmsg("negative subvector length not allowed")));
+	if (start < 1)
+		start = 1;
+	if (end > a->dim + 1)
+		end = a->dim + 1;
+	if (end <= start)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("vector must have at least 1 dimension"),
+				 errdetail("The requested range lies outside the %d dimensions of the vector.",
+						   a->dim)));
+	result = VxNewVector((int) (end - start));
+	memcpy(result->x, a->x + (start - 1), sizeof(float) * result->dim);
+	PG_RETURN_VECTOR_P(result);
+}
+
+/* ---- element-wise arithmetic ---- */
+
+static void
+CheckResultElement(float value)
+{
+	if (unlikely(isinf(value)))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("value out of range: overflow")));
+	/* NaN cannot arise from finite inputs under +, -, * */
+}
+
+PG_FUNCTION_INFO_V1(vector_add);
+Datum
+vector_add(PG_FUNCTION_ARGS)
+{
+	Vector	   *a = PG_GETARG_VECTOR_P(0);
+	Vector	   *b = PG_GETARG_VECTOR_P(1);
+	Vector	   *result;
+
+	VxCheckSameDims(a, b);
+	result = VxNewVector(a->dim);
+	for (int i = 0; i < a->dim; i++)
+		result->x[i] = a->x[i] + b->x[i];
+	for (int i = 0; i < a->dim; i++)
+		CheckResultElement(result->x[i]);
+	PG_RETURN_VECTOR_P(result);
+}
+
+PG_FUNCTION_INFO_V1(vector_sub);
+Datum
+vector_sub(PG_FUNCTION_ARGS)
+{
+	Vector	   *a = PG_GETARG_VECTOR_P(0);
+	Vector	   *b = PG_GETARG_VECTOR_P(1);
+	Vector	   *result;
+
+	VxCheckSameDims(a, b);
+	result = VxNewVector(a->dim);
+	for (int i = 0; i < a->dim; i++)
+		result->x[i] = a->x[i] - b->x[i];
+	for (int i = 0; i < a->dim; i++)
+		CheckResultElement(result->x[i]);
+	PG_RETURN_VECTOR_P(result);
+}
+
+PG_FUNCTION_INFO_V1(vector_mul);
+Datum
+vector_mul(PG_FUNCTION_ARGS)
+{
+	Vector	   *a = PG_GETARG_VECTOR_P(0);
+	Vector	   *b = PG_GETARG_VECTOR_P(1);
+	Vector	   *result;
+
+	VxCheckSameDims(a, b);
+	result = VxNewVector(a->dim);
+	for (int i = 0; i < a->dim; i++)
+		result->x[i] = a->x[i] * b->x[i];
+	for (int i = 0; i < a->dim; i++)
+		CheckResultElement(result->x[i]);
+	PG_RETURN_VECTOR_P(result);
+}
+
+PG_FUNCTION_INFO_V1(vector_concat);
+Datum
+vector_concat(PG_FUNCTION_ARGS)
+{
+	Vector	   *a = PG_GETARG_VECTOR_P(0);
+	Vector	   *b = PG_GETARG_VECTOR_P(1);
+	Vector	   *result;
+
+	VxCheckDim(a->dim + b->dim);
+	result = VxNewVector(a->dim + b->dim);
+	memcpy(result->x, a->x, sizeof(float) * a->dim);
+	memcpy(result->x + a->dim, b->x, sizeof(float) * b->dim);
+	PG_RETURN_VECTOR_P(result);
+}
+
+/* ---- comparison (btree) and hashing ---- */
+
+/*
+ * Total order: element by element, then the shorter vector first.  Elements
+ * compare as floats, so -0 equals 0 (the hash below agrees).
+ */
+static int
+VectorCmp(const Vector *a, const Vector *b)
+{
+	int			n = Min(a->dim, b->dim);
+
+	for (int i = 0; i < n; i++)
+	{
+		if (a->x[i] < b->x[i])
+			return -1;
+		if (a->x[i] > b->x[i])
+			return 1;
+	}
+	if (a->dim < b->dim)
+		return -1;
+	if (a->dim > b->dim)
+		return 1;
+	return 0;
+}
+
+#define VECTOR_CMP_FN(name, expr) \
+PG_FUNCTION_INFO_V1(name); \
+Datum \
+name(PG_FUNCTION_ARGS) \
+{ \
+	Vector	   *a = PG_GETARG_VECTOR_P(0); \
+	Vector	   *b = PG_GETARG_VECTOR_P(1); \
+	int			c = VectorCmp(a, b); \
+	PG_RETURN_BOOL(expr); \
+}
+
+VECTOR_CMP_FN(vector_lt, c < 0)
+VECTOR_CMP_FN(vector_le, c <= 0)
+VECTOR_CMP_FN(vector_eq, c == 0)
+VECTOR_CMP_FN(vector_ne, c != 0)
+VECTOR_CMP_FN(vector_ge, c >= 0)
+VECTOR_CMP_FN(vector_gt, c > 0)
+
+PG_FUNCTION_INFO_V1(vector_cmp);
+Datum
+vector_cmp(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_INT32(VectorCmp(PG_GETARG_VECTOR_P(0), PG_GETARG_VECTOR_P(1)));
+}
+
+/*
+ * Hash of the elements with -0 folded into +0, so that values equal under
+ * VectorCmp hash alike.  The dimension is part of the hashed bytes.
+ */
+static uint64
+VectorHash(const Vector *a, uint64 seed)
+{
+	int			dim = a->dim;
+	float	   *tmp = palloc(sizeof(float) * dim);
+	uint64		h;
+
+	for (int i = 0; i < dim; i++)
+		tmp[i] = a->x[i] + 0.0f;	/* -0 + 0 = +0 */
+	h = DatumGetUInt64(hash_any_extended((unsigned char *) tmp,
+										 sizeof(float) * dim, seed));
+	pfree(tmp);
+	return h;
+}
+
+PG_FUNCTION_INFO_V1(vector_hash);
+Datum
+vector_hash(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_INT32((int32) VectorHash(PG_GETARG_VECTOR_P(0), 0));
+}
+
+PG_FUNCTION_INFO_V1(vector_hash_extended);
+Datum
+vector_hash_extended(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_INT64((int64) VectorHash(PG_GETARG_VECTOR_P(0), PG_GETARG_INT64(1)));
+}
+
+/* ---- aggregates ---- */
+
+/*
+ * avg(vector) keeps a float8[] state {count, sum_1, ..., sum_dim}: a plain
+ * SQL type, so partial states travel between parallel workers without
+ * serialization functions.  The initial state is '{0}' (no rows yet).
+ * Inside an aggregate the state is updated in place.
+ */
+static ArrayType *
+AccumStateCheck(ArrayType *state, int *dim)
+{
+	if (ARR_NDIM(state) != 1 || ARR_HASNULL(state) ||
+		ARR_ELEMTYPE(state) != FLOAT8OID || ARR_DIMS(state)[0] < 1)
+		elog(ERROR, "vector aggregate state is not a float8 array");
+	*dim = ARR_DIMS(state)[0] - 1;
+	return state;
+}
+
+static ArrayType *
+NewAccumState(int dim, MemoryContext cxt)
+{
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+	Datum	   *zeros = palloc(sizeof(Datum) * (dim + 1));
+	ArrayType  *result;
+
+	for (int i = 0; i <= dim; i++)
+		zeros[i] = Float8GetDatum(0.0);
+	result = construct_array(zeros, dim + 1, FLOAT8OID, sizeof(float8),
+							 FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
+	pfree(zeros);
+	MemoryContextSwitchTo(old);
+	return result;
+}
+
+PG_FUNCTION_INFO_V1(vector_accum);
+Datum
+vector_accum(PG_FUNCTION_ARGS)
+{
+	MemoryContext aggcxt;
+	ArrayType  *state;
+	Vector	   *v = PG_GETARG_VECTOR_P(1);
+	int			dim;
+	float8	   *s;
+
+	if (!AggCheckCallContext(fcinfo, &aggcxt))
+		elog(ERROR, "vector_accum called in non-aggregate context");
+	state = AccumStateCheck(PG_GETARG_ARRAYTYPE_P(0), &dim);
+	if (dim == 0)
+	{
+		state = NewAccumState(v->dim, aggcxt);
+		dim = v->dim;
+	}
+	else if (dim != v->dim)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("different vector dimensions %d and %d", dim, v->dim)));
+
+	s = (float8 *) ARR_DATA_PTR(state);
+	s[0] += 1.0;
+	for (int i = 0; i < dim; i++)
+		s[i + 1] += v->x[i];
+	PG_RETURN_ARRAYTYPE_P(state);
+}
+
+PG_FUNCTION_INFO_V1(vector_combine);
+Datum
+vector_combine(PG_FUNCTION_ARGS)
+{
+	MemoryContext aggcxt;
+	ArrayType  *a;
+	ArrayType  *b;
+	int			da,
+				db;
+	float8	   *sa,
+			   *sb;
+
+	if (!AggCheckCallContext(fcinfo, &aggcxt))
+		elog(ERROR, "vector_combine called in non-aggregate context");
+	a = AccumStateCheck(PG_GETARG_ARRAYTYPE_P(0), &da);
+	b = AccumStateCheck(PG_GETARG_ARRAYTYPE_P(1), &db);
+	if (db == 0)
+		PG_RETURN_ARRAYTYPE_P(a);
+	if (da == 0)
+	{
+		/* the state must live in the aggregate context, not b's */
+		a = NewAccumState(db, aggcxt);
+		da = db;
+	}
+	else if (da != db)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("different vector dimensions %d and %d", da, db)));
+	sa = (float8 *) ARR_DATA_PTR(a);
+	sb = (float8 *) ARR_DATA_PTR(b);
+	for (int i = 0; i <= da; i++)
+		sa[i] += sb[i];
+	PG_RETURN_ARRAYTYPE_P(a);
+}
+
+PG_FUNCTION_INFO_V1(vector_avg);
+Datum
+vector_avg(PG_FUNCTION_ARGS)
+{
+	int			dim;
+	ArrayType  *state = AccumStateCheck(PG_GETARG_ARRAYTYPE_P(0), &dim);
+	float8	   *s = (float8 *) ARR_DATA_PTR(state);
+	Vector	   *result;
+
+	if (dim == 0 || s[0] == 0)
+		PG_RETURN_NULL();
+	result = VxNewVector(dim);
+	for (int i = 0; i < dim; i++)
+	{
+		result->x[i] = (float) (s[i + 1] / s[0]);
+		CheckResultElement(result->x[i]);
+	}
+	PG_RETURN_VECTOR_P(result);
+}
