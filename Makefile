@@ -12,11 +12,15 @@ OBJS = \
 	src/vectorx.o \
 	src/vector.o \
 	src/vector_ops.o \
-	src/distance.o
+	src/vector_storage.o \
+	src/distance.o \
+	src/distance_avx2.o \
+	src/distance_avx512.o \
+	src/distance_neon.o
 
 DATA = sql/vectorx--$(EXTVERSION).sql
 
-REGRESS = vector_type vector_ops vector_errors vector_agg
+REGRESS = vector_type vector_ops vector_errors vector_agg vector_storage vector_simd
 REGRESS_OPTS = --load-extension=vectorx
 
 PG_CONFIG ?= pg_config
@@ -24,7 +28,9 @@ PG_CONFIG ?= pg_config
 # The server headers are included as system headers so that -Wextra reports
 # our code, not PostgreSQL's own macros (PG_FUNCTION_ARGS, ARR_DIMS).
 PG_CPPFLAGS = -I$(srcdir)/src -isystem $(shell $(PG_CONFIG) --includedir-server)
-PG_CFLAGS = -Wall -Wextra
+# -Wextra minus unused-parameter: callback signatures are fixed by PostgreSQL
+# (GUC hooks, index AM and executor callbacks) and often ignore arguments.
+PG_CFLAGS = -Wall -Wextra -Wno-unused-parameter
 
 # Optional libnuma: index builds interleave their shared arena across NUMA
 # nodes when the library is there (a no-op on a one-node machine).
@@ -35,7 +41,13 @@ PG_CPPFLAGS += -DVX_HAVE_NUMA
 SHLIB_LINK += -lnuma
 endif
 
-EXTRA_CLEAN = results regression.diffs regression.out tmp_check
+EXTRA_CLEAN = results regression.diffs regression.out tmp_check \
+	test/kernels/test_kernels test/kernels/test_kernels_arm64 bench/bench_kernels
+
+# No LLVM bitcode: JIT inlining gains nothing for functions called through
+# fmgr, and the SIMD files would need clang to agree with gcc's target
+# attributes.
+override with_llvm = no
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
@@ -43,3 +55,21 @@ include $(PGXS)
 .PHONY: numa-status
 numa-status:
 	@echo "libnuma: $(if $(HAVE_NUMA),found,not found)"
+
+# ---- the distance kernels outside the server ----
+KERNEL_SRCS = src/distance.c src/distance_avx2.c src/distance_avx512.c src/distance_neon.c
+KERNEL_CFLAGS = -O2 -g -Wall -Wextra -I$(srcdir)/src
+
+test/kernels/test_kernels: test/kernels/test_kernels.c $(KERNEL_SRCS) src/distance.h
+	$(CC) $(KERNEL_CFLAGS) -o $@ test/kernels/test_kernels.c $(KERNEL_SRCS) -lm
+
+.PHONY: check-kernels check-kernels-arm64
+check-kernels: test/kernels/test_kernels
+	test/kernels/test_kernels
+
+# The NEON variant, cross-compiled and run under qemu-user (Debian packages
+# gcc-aarch64-linux-gnu and qemu-user).
+ARM64_CC = aarch64-linux-gnu-gcc
+check-kernels-arm64:
+	$(ARM64_CC) $(KERNEL_CFLAGS) -o test/kernels/test_kernels_arm64 test/kernels/test_kernels.c $(KERNEL_SRCS) -lm
+	qemu-aarch64 -L /usr/aarch64-linux-gnu test/kernels/test_kernels_arm64

@@ -58,6 +58,7 @@ SELECT count(*) AS identical FROM tbin JOIN t3 USING (v);
 
 -- storage: vectors stay inline in the heap row when the row fits
 SELECT typstorage FROM pg_type WHERE typname = 'vector';
+-- (columns of type vector(n) are PLAIN: see vector_storage)
 
 -- the pgvector session from the README
 CREATE TABLE items (id bigserial PRIMARY KEY, embedding vector(3));

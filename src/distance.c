@@ -1,26 +1,29 @@
 /*-------------------------------------------------------------------------
  *
  * distance.c
- *	  Scalar reference distance kernels and the per-backend choice of the
- *	  kernel table (see distance.h for the seam).
+ *	  The scalar reference kernels, the choice of the kernel table for this
+ *	  process (CPU detection), and the scalar helpers of distance.h
+ *	  (binary16 conversion, 4-bit PQ LUT quantization and code packing).
  *
- * The scalar functions are the definition of "correct" for every faster
- * variant.  They are compiled without auto-vectorization so that they stay
- * the plain reference (and the baseline the SIMD speed-ups are quoted
- * against).
+ * The scalar kernels define "correct" for every faster variant and are the
+ * baseline the SIMD speed-ups are quoted against, so they are compiled
+ * without auto-vectorization.  Plain C only: no PostgreSQL headers (see
+ * distance.h).
  *
  *-------------------------------------------------------------------------
  */
-#include "postgres.h"
-
 #include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#if defined(__x86_64__)
+#include <cpuid.h>
+#endif
 
 #include "distance.h"
 
-/*
- * Keep the reference scalar: GCC vectorizes loops at -O2 since version 12.
- * (clang builds only the JIT bitcode of this file, where it does not matter.)
- */
+/* Keep the reference scalar: GCC vectorizes loops at -O2 since version 12. */
 #if defined(__GNUC__) && !defined(__clang__)
 #define VX_SCALAR __attribute__((optimize("no-tree-vectorize")))
 #else
@@ -80,21 +83,355 @@ CosinePartsScalar(const float *a, const float *b, int n,
 	*norm_b = nb;
 }
 
+static VX_SCALAR void
+L2SquaredBatchScalar(const float *q, const float *const *vecs, int count, int n, float *out)
+{
+	for (int i = 0; i < count; i++)
+		out[i] = L2SquaredScalar(q, vecs[i], n);
+}
+
+static VX_SCALAR void
+InnerProductBatchScalar(const float *q, const float *const *vecs, int count, int n, float *out)
+{
+	for (int i = 0; i < count; i++)
+		out[i] = InnerProductScalar(q, vecs[i], n);
+}
+
+/* ---- binary16 ---- */
+
+float
+vx_f16_to_f32(uint16_t h)
+{
+	uint32_t	sign = (uint32_t) (h & 0x8000) << 16;
+	uint32_t	exp = (h >> 10) & 0x1f;
+	uint32_t	mant = h & 0x3ff;
+	uint32_t	bits;
+	float		f;
+
+	if (exp == 0)
+	{
+		/* zero or subnormal: mant * 2^-24, exact in float */
+		f = (float) mant * (1.0f / 16777216.0f);
+		return sign ? -f : f;
+	}
+	if (exp == 31)
+		bits = sign | 0x7f800000 | (mant << 13);	/* inf or NaN */
+	else
+		bits = sign | ((exp + 112) << 23) | (mant << 13);
+	memcpy(&f, &bits, sizeof(f));
+	return f;
+}
+
+uint16_t
+vx_f32_to_f16(float f)
+{
+	uint32_t	bits;
+	uint32_t	sign;
+	uint32_t	absbits;
+	int			exp;
+
+	memcpy(&bits, &f, sizeof(bits));
+	sign = (bits >> 16) & 0x8000;
+	absbits = bits & 0x7fffffff;
+	if (absbits >= 0x7f800000)	/* inf or NaN */
+		return sign | 0x7c00 | (absbits > 0x7f800000 ? 0x200 : 0);
+	if (absbits >= 0x477ff000)	/* rounds to >= 65520: overflow */
+		return sign | 0x7c00;
+	exp = (int) (absbits >> 23) - 127;
+	if (exp < -14)
+	{
+		/* subnormal half: value / 2^-24, rounded to nearest even */
+		float		a;
+		float		scaled;
+		uint32_t	r;
+
+		memcpy(&a, &absbits, sizeof(a));
+		scaled = a * 16777216.0f;
+		r = (uint32_t) scaled;
+		if (scaled - (float) r > 0.5f || (scaled - (float) r == 0.5f && (r & 1)))
+			r++;
+		return sign | r;
+	}
+	else
+	{
+		uint32_t	mant = absbits & 0x7fffff;
+		uint32_t	h = ((uint32_t) (exp + 15) << 10) | (mant >> 13);
+		uint32_t	rest = mant & 0x1fff;
+
+		if (rest > 0x1000 || (rest == 0x1000 && (h & 1)))
+			h++;				/* may carry into the exponent: correct */
+		return sign | h;
+	}
+}
+
+static VX_SCALAR float
+L2SquaredF16Scalar(const float *q, const uint16_t *x, int n)
+{
+	float		sum = 0.0f;
+
+	for (int i = 0; i < n; i++)
+	{
+		float		d = q[i] - vx_f16_to_f32(x[i]);
+
+		sum += d * d;
+	}
+	return sum;
+}
+
+static VX_SCALAR float
+InnerProductF16Scalar(const float *q, const uint16_t *x, int n)
+{
+	float		sum = 0.0f;
+
+	for (int i = 0; i < n; i++)
+		sum += q[i] * vx_f16_to_f32(x[i]);
+	return sum;
+}
+
+/* ---- uint8 scalar quantization ---- */
+
+static VX_SCALAR float
+Sq8L2Scalar(const float *qs, const float *w, const uint8_t *codes, int n)
+{
+	float		sum = 0.0f;
+
+	for (int i = 0; i < n; i++)
+	{
+		float		d = qs[i] - (float) codes[i];
+
+		sum += w[i] * d * d;
+	}
+	return sum;
+}
+
+static VX_SCALAR float
+Sq8IpScalar(const float *qs, const uint8_t *codes, int n)
+{
+	float		sum = 0.0f;
+
+	for (int i = 0; i < n; i++)
+		sum += qs[i] * (float) codes[i];
+	return sum;
+}
+
+/* ---- product quantization ---- */
+
+static VX_SCALAR void
+Pq8ScanScalar(const float *lut, int m, const uint8_t *codes, int count, float *out)
+{
+	for (int v = 0; v < count; v++)
+	{
+		const uint8_t *c = codes + (size_t) v * m;
+		float		sum = 0.0f;
+
+		for (int j = 0; j < m; j++)
+			sum += lut[j * 256 + c[j]];
+		out[v] = sum;
+	}
+}
+
+static VX_SCALAR void
+Pq4ScanScalar(const uint8_t *lut8, int m, const uint8_t *blocks, int nblocks, uint16_t *out)
+{
+	for (int b = 0; b < nblocks; b++)
+	{
+		const uint8_t *blk = blocks + (size_t) b * m * 16;
+
+		for (int i = 0; i < VX_PQ4_BLOCK; i++)
+		{
+			unsigned	sum = 0;
+
+			for (int j = 0; j < m; j++)
+			{
+				uint8_t		byte = blk[j * 16 + (i & 15)];
+				int			c = i < 16 ? (byte & 15) : (byte >> 4);
+
+				sum += lut8[j * 16 + c];
+			}
+			out[b * VX_PQ4_BLOCK + i] = (uint16_t) sum;
+		}
+	}
+}
+
+void
+vx_pq4_quantize_lut(const float *lut, int m, uint8_t *lut8, float *bias, float *scale)
+{
+	float		maxspan = 0.0f;
+	float		b = 0.0f;
+
+	for (int j = 0; j < m; j++)
+	{
+		float		lo = lut[j * 16],
+					hi = lut[j * 16];
+
+		for (int c = 1; c < 16; c++)
+		{
+			lo = fminf(lo, lut[j * 16 + c]);
+			hi = fmaxf(hi, lut[j * 16 + c]);
+		}
+		maxspan = fmaxf(maxspan, hi - lo);
+	}
+	*scale = maxspan > 0.0f ? maxspan / 255.0f : 1.0f;
+	for (int j = 0; j < m; j++)
+	{
+		float		lo = lut[j * 16];
+
+		for (int c = 1; c < 16; c++)
+			lo = fminf(lo, lut[j * 16 + c]);
+		b += lo;
+		for (int c = 0; c < 16; c++)
+		{
+			float		q = rintf((lut[j * 16 + c] - lo) / *scale);
+
+			lut8[j * 16 + c] = (uint8_t) (q < 0 ? 0 : q > 255 ? 255 : q);
+		}
+	}
+	*bias = b;
+}
+
+void
+vx_pq4_pack(const uint8_t *codes, int count, int m, uint8_t *blocks)
+{
+	int			nblocks = (count + VX_PQ4_BLOCK - 1) / VX_PQ4_BLOCK;
+
+	memset(blocks, 0, (size_t) nblocks * m * 16);
+	for (int v = 0; v < count; v++)
+	{
+		uint8_t    *blk = blocks + (size_t) (v / VX_PQ4_BLOCK) * m * 16;
+		int			i = v % VX_PQ4_BLOCK;
+
+		for (int j = 0; j < m; j++)
+		{
+			uint8_t		c = codes[(size_t) v * m + j] & 15;
+
+			if (i < 16)
+				blk[j * 16 + i] |= c;
+			else
+				blk[j * 16 + i - 16] |= c << 4;
+		}
+	}
+}
+
 const VxKernels vx_kernels_scalar = {
 	.name = "scalar",
 	.l2_squared = L2SquaredScalar,
 	.inner_product = InnerProductScalar,
 	.l1 = L1Scalar,
 	.cosine_parts = CosinePartsScalar,
+	.l2_squared_batch = L2SquaredBatchScalar,
+	.inner_product_batch = InnerProductBatchScalar,
+	.l2_squared_f16 = L2SquaredF16Scalar,
+	.inner_product_f16 = InnerProductF16Scalar,
+	.sq8_l2 = Sq8L2Scalar,
+	.sq8_ip = Sq8IpScalar,
+	.pq8_scan = Pq8ScanScalar,
+	.pq4_scan = Pq4ScanScalar,
 };
 
 const VxKernels *vx_kernels = &vx_kernels_scalar;
 
+/* best first */
+const VxKernels *const vx_kernels_all[] = {
+#if defined(__x86_64__)
+	&vx_kernels_avx512,
+	&vx_kernels_avx2,
+#endif
+#if defined(__aarch64__)
+	&vx_kernels_neon,
+#endif
+	&vx_kernels_scalar,
+	NULL
+};
+
+/* ---- CPU detection ---- */
+
+#if defined(__x86_64__)
+static uint64_t
+ReadXcr0(void)
+{
+	uint32_t	lo,
+				hi;
+
+	__asm__ volatile ("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+	return ((uint64_t) hi << 32) | lo;
+}
+
 /*
- * Choose the kernel table for this backend.  Called once from _PG_init.
+ * avx2:   CPUID AVX2, FMA, F16C and the OS saving YMM state (XCR0 bits 1-2).
+ * avx512: additionally AVX-512 F, DQ, BW, VL and the OS saving opmask and
+ *         ZMM state (XCR0 bits 5-7).
  */
+static int
+CpuHas(const char *what)
+{
+	unsigned	a,
+				b,
+				c,
+				d;
+	unsigned	b7 = 0;
+	uint64_t	xcr0;
+
+	if (!__get_cpuid(1, &a, &b, &c, &d))
+		return 0;
+	if (!(c & bit_OSXSAVE) || !(c & bit_AVX) || !(c & bit_FMA) || !(c & bit_F16C))
+		return 0;
+	xcr0 = ReadXcr0();
+	if ((xcr0 & 0x6) != 0x6)
+		return 0;
+	if (__get_cpuid_max(0, NULL) >= 7)
+	{
+		__cpuid_count(7, 0, a, b7, c, d);
+	}
+	if (!(b7 & bit_AVX2))
+		return 0;
+	if (strcmp(what, "avx2") == 0)
+		return 1;
+	if ((xcr0 & 0xe0) != 0xe0)
+		return 0;
+	return (b7 & bit_AVX512F) && (b7 & bit_AVX512DQ) &&
+		(b7 & bit_AVX512BW) && (b7 & bit_AVX512VL);
+}
+#endif
+
+int
+vx_kernels_supported(const VxKernels *k)
+{
+	if (k == &vx_kernels_scalar)
+		return 1;
+#if defined(__x86_64__)
+	if (k == &vx_kernels_avx2)
+		return CpuHas("avx2");
+	if (k == &vx_kernels_avx512)
+		return CpuHas("avx512");
+#endif
+#if defined(__aarch64__)
+	if (k == &vx_kernels_neon)
+		return 1;
+#endif
+	return 0;
+}
+
+const VxKernels *
+vx_kernels_best(void)
+{
+	for (int i = 0; vx_kernels_all[i]; i++)
+		if (vx_kernels_supported(vx_kernels_all[i]))
+			return vx_kernels_all[i];
+	return &vx_kernels_scalar;
+}
+
+const VxKernels *
+vx_kernels_by_name(const char *name)
+{
+	for (int i = 0; vx_kernels_all[i]; i++)
+		if (strcmp(vx_kernels_all[i]->name, name) == 0)
+			return vx_kernels_all[i];
+	return NULL;
+}
+
+/* Choose the kernel table for this process.  Called once from _PG_init. */
 void
 vx_kernels_init(void)
 {
-	vx_kernels = &vx_kernels_scalar;
+	vx_kernels = vx_kernels_best();
 }

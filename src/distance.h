@@ -4,14 +4,38 @@
  *	  The distance-kernel seam: every distance vectorx computes, in SQL
  *	  functions, index builds and scans, goes through the functions here.
  *
- * Kernels work on plain float arrays and never allocate.  They are reached
- * through a table of function pointers (VxKernels) that vx_kernels_init()
- * fills once per backend; the scalar table in distance.c is the reference
- * every other variant is tested against.  Callers use the inline wrappers
- * (vx_l2_squared() etc.) and never look at the table directly.
+ * Kernels work on plain arrays and never allocate.  They are reached through
+ * a table of function pointers (VxKernels), one table per instruction-set
+ * variant:
  *
- * Accumulation is in float, as in pgvector; the callers that need double
- * (norms returned to SQL) say so.
+ *	variant   file                when chosen
+ *	scalar    distance.c          always available; the reference
+ *	avx2      distance_avx2.c     x86-64 with AVX2, FMA and F16C
+ *	avx512    distance_avx512.c   x86-64 with AVX-512 F, BW, VL, DQ
+ *	neon      distance_neon.c     arm64 (always has NEON)
+ *
+ * vx_kernels_init() picks the best variant the CPU (and the OS, via
+ * XGETBV) supports, once per process.  Variants are compiled with
+ * per-function target attributes, never a global -march, so the library
+ * loads and runs on any x86-64.  This header and the kernel files use only
+ * the C library: the standalone kernel test and benchmark link them without
+ * a PostgreSQL server.
+ *
+ * Numerical contract (what tests check against the scalar reference):
+ * float kernels may reassociate sums, so they agree with the reference within
+ * VX_KERNEL_TOL (below); the 4-bit fast-scan kernel works on integers and
+ * agrees exactly.
+ *
+ * Product quantization (PQ) conventions used by the ADC kernels:
+ *	m        number of sub-quantizers; a vector's code is m sub-codes
+ *	ksub     centroids per sub-quantizer: 256 (8-bit) or 16 (4-bit)
+ *	lut      per-query lookup table, lut[j * ksub + c] = partial distance
+ *	         of the query's j-th sub-vector to centroid c of sub-quantizer j
+ *	8-bit codes: one byte per sub-code, m bytes per vector, vectors packed
+ *	4-bit codes: "fast scan" blocks of VX_PQ4_BLOCK = 32 vectors; for each
+ *	         sub-quantizer j a block holds 16 bytes, byte i = sub-code of
+ *	         vector i (low nibble) | sub-code of vector i+16 (high nibble);
+ *	         a block is m * 16 bytes.  Its LUT is uint8 (see vx_pq4_quantize_lut).
  *
  *-------------------------------------------------------------------------
  */
@@ -19,27 +43,95 @@
 #define VECTORX_DISTANCE_H
 
 #include <math.h>
+#include <stdint.h>
+
+/*
+ * Tolerance of a float kernel over n terms: |result - exact| <= VX_KERNEL_TOL(n)
+ * times the sum of the absolute values of the terms, where "exact" is the
+ * sum in real arithmetic of the terms computed from the float inputs.
+ * n * 2^-24 is the classic a-priori bound of recursive summation (the scalar
+ * reference; blocked SIMD sums do better); the extra 2 * 2^-24 covers the
+ * rounding inside one term ((a - b)^2 rounds twice).  Sums whose terms
+ * overflow float are +-Inf or NaN in every variant.
+ */
+#define VX_KERNEL_TOL(n) ((double) ((n) + 2) * 5.9604644775390625e-8)
+#define VX_PQ4_BLOCK	32
 
 typedef float (*VxDistanceFn) (const float *a, const float *b, int n);
 
+/* out[i] = distance(q, vecs[i]) for i < count; prefetches ahead */
+typedef void (*VxBatchFn) (const float *q, const float *const *vecs, int count,
+						   int n, float *out);
+
 typedef struct VxKernels
 {
-	const char *name;			/* variant name reported by vectorx_simd() */
+	const char *name;			/* variant name, see the table above */
+
+	/* ---- float32 ---- */
 	VxDistanceFn l2_squared;	/* sum (a[i] - b[i])^2 */
 	VxDistanceFn inner_product; /* sum a[i] * b[i] */
 	VxDistanceFn l1;			/* sum |a[i] - b[i]| */
 	/* dot product and both squared norms in one pass (cosine distance) */
 	void		(*cosine_parts) (const float *a, const float *b, int n,
 								 float *dot, float *norm_a, float *norm_b);
+	VxBatchFn	l2_squared_batch;
+	VxBatchFn	inner_product_batch;
+
+	/* ---- float16 storage, float32 math (x holds IEEE binary16 bits) ---- */
+	float		(*l2_squared_f16) (const float *q, const uint16_t *x, int n);
+	float		(*inner_product_f16) (const float *q, const uint16_t *x, int n);
+
+	/*
+	 * ---- uint8 scalar quantization, asymmetric ----
+	 * A vector x is stored as codes c[i] = round((x[i] - lo[i]) / step[i]).
+	 * With the query prepared once as qs[i] = (q[i] - lo[i]) / step[i] and
+	 * w[i] = step[i]^2:  |q - x|^2 ~ sq8_l2 = sum w[i] (qs[i] - c[i])^2,
+	 * and with qs[i] = q[i] * step[i]:  q.x ~ const + sq8_ip = sum qs[i] c[i].
+	 */
+	float		(*sq8_l2) (const float *qs, const float *w, const uint8_t *codes, int n);
+	float		(*sq8_ip) (const float *qs, const uint8_t *codes, int n);
+
+	/* ---- product quantization, asymmetric distance computation ---- */
+	/* out[v] = sum_j lut[j * 256 + codes[v * m + j]], v < count */
+	void		(*pq8_scan) (const float *lut, int m, const uint8_t *codes,
+							 int count, float *out);
+	/* out[b * 32 + i] = sum_j lut8[j * 16 + subcode(b, i, j)], b < nblocks */
+	void		(*pq4_scan) (const uint8_t *lut8, int m, const uint8_t *blocks,
+							 int nblocks, uint16_t *out);
 } VxKernels;
 
-/* The active table, set by vx_kernels_init(); never NULL after _PG_init. */
+/* The active table; never NULL (the scalar table until vx_kernels_init). */
 extern const VxKernels *vx_kernels;
 
-/* The scalar reference variant. */
+/* Every variant compiled in, and whether this CPU can run it. */
 extern const VxKernels vx_kernels_scalar;
+#if defined(__x86_64__)
+extern const VxKernels vx_kernels_avx2;
+extern const VxKernels vx_kernels_avx512;
+#endif
+#if defined(__aarch64__)
+extern const VxKernels vx_kernels_neon;
+#endif
 
 extern void vx_kernels_init(void);
+extern const VxKernels *vx_kernels_best(void);
+extern const VxKernels *vx_kernels_by_name(const char *name);
+extern int	vx_kernels_supported(const VxKernels *k);
+extern const VxKernels *const vx_kernels_all[];	/* NULL-terminated */
+
+/* binary16 <-> float, round to nearest even (scalar; encoding is not hot) */
+extern uint16_t vx_f32_to_f16(float f);
+extern float vx_f16_to_f32(uint16_t h);
+
+/*
+ * 4-bit fast scan support (scalar, per query / per build):
+ * quantize a float LUT (m x 16) to uint8 with one scale for all
+ * sub-quantizers, so that  sum_j lut[j][c_j] ~ bias + scale * sum_j lut8[j][c_j].
+ */
+extern void vx_pq4_quantize_lut(const float *lut, int m, uint8_t *lut8,
+								float *bias, float *scale);
+/* pack count vectors' 4-bit codes (m bytes each, values 0..15) into blocks */
+extern void vx_pq4_pack(const uint8_t *codes, int count, int m, uint8_t *blocks);
 
 static inline float
 vx_l2_squared(const float *a, const float *b, int n)

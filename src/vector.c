@@ -40,6 +40,113 @@ VxNewVector(int dim)
 	return result;
 }
 
+/*
+ * The slow path of VxVectorArg (vector.h).  State lives in fn_extra of the
+ * calling expression, so it is private to one call site and dies with it.
+ */
+#define ARG_SLOTS 2
+#define ARG_GIVE_UP 3			/* stop caching after this many misses in a row */
+
+typedef struct ArgSlot
+{
+	Size		rawlen;			/* size of raw, the toasted bytes last seen */
+	char	   *raw;			/* copy of those bytes (NULL: nothing cached) */
+	Vector	   *value;			/* their detoasted value */
+	int			misses;			/* consecutive calls with a different value */
+	union
+	{
+		char		data[VECTOR_SIZE(32)];
+		double		align;
+	}			shortbuf;		/* 4-byte-header copy of a short value */
+} ArgSlot;
+
+typedef struct CallState
+{
+	const Vector *last[ARG_SLOTS];	/* arguments of the previous call */
+	ArgSlot		slots[ARG_SLOTS];
+} CallState;
+
+static CallState *
+GetCallState(FunctionCallInfo fcinfo)
+{
+	FmgrInfo   *flinfo = fcinfo->flinfo;
+
+	if (flinfo->fn_extra == NULL)
+		flinfo->fn_extra = MemoryContextAllocZero(flinfo->fn_mcxt, sizeof(CallState));
+	return (CallState *) flinfo->fn_extra;
+}
+
+void
+VxPrefetchNextRows(FunctionCallInfo fcinfo, const Vector *a, const Vector *b)
+{
+	CallState  *st;
+	const Vector *args[ARG_SLOTS] = {a, b};
+
+	if (fcinfo->flinfo == NULL)
+		return;
+	st = GetCallState(fcinfo);
+	for (int i = 0; i < ARG_SLOTS; i++)
+	{
+		if (args[i] != st->last[i])
+		{
+			const char *p = (const char *) args[i];
+			int			bytes = VARSIZE(args[i]);
+
+			for (int off = 64; off <= bytes + 64; off += 64)
+				__builtin_prefetch(p - off);
+			st->last[i] = args[i];
+		}
+	}
+}
+
+Vector *
+VxVectorArgSlow(FunctionCallInfo fcinfo, int argno)
+{
+	struct varlena *p = (struct varlena *) DatumGetPointer(PG_GETARG_DATUM(argno));
+	FmgrInfo   *flinfo = fcinfo->flinfo;
+	ArgSlot    *slot;
+	Size		rawlen;
+	MemoryContext old;
+
+	if (argno >= ARG_SLOTS || flinfo == NULL)
+		return (Vector *) PG_DETOAST_DATUM(PG_GETARG_DATUM(argno));
+	slot = &GetCallState(fcinfo)->slots[argno];
+
+	/* short header, uncompressed and inline: copy to scratch, no palloc */
+	if (!VARATT_IS_EXTERNAL(p) && VARATT_IS_SHORT(p) &&
+		VARSIZE_SHORT(p) - VARHDRSZ_SHORT + VARHDRSZ <= sizeof(slot->shortbuf.data))
+	{
+		Size		datalen = VARSIZE_SHORT(p) - VARHDRSZ_SHORT;
+
+		SET_VARSIZE(slot->shortbuf.data, datalen + VARHDRSZ);
+		memcpy(slot->shortbuf.data + VARHDRSZ, VARDATA_SHORT(p), datalen);
+		return (Vector *) slot->shortbuf.data;
+	}
+
+	rawlen = VARSIZE_ANY(p);
+	if (slot->raw != NULL && slot->rawlen == rawlen && memcmp(slot->raw, p, rawlen) == 0)
+	{
+		slot->misses = 0;
+		return slot->value;
+	}
+	if (slot->misses >= ARG_GIVE_UP)
+		return (Vector *) PG_DETOAST_DATUM(PG_GETARG_DATUM(argno));
+
+	slot->misses++;
+	if (slot->raw != NULL)
+	{
+		pfree(slot->raw);
+		pfree(slot->value);
+	}
+	old = MemoryContextSwitchTo(flinfo->fn_mcxt);
+	slot->raw = palloc(rawlen);
+	memcpy(slot->raw, p, rawlen);
+	slot->rawlen = rawlen;
+	slot->value = (Vector *) PG_DETOAST_DATUM_COPY(PG_GETARG_DATUM(argno));
+	MemoryContextSwitchTo(old);
+	return slot->value;
+}
+
 /* V1: a vector has 1..VECTOR_MAX_DIM elements. */
 void
 VxCheckDim(int dim)

@@ -25,6 +25,8 @@
 #ifndef VECTORX_VECTOR_H
 #define VECTORX_VECTOR_H
 
+#include <math.h>
+
 #include "fmgr.h"
 
 #define VECTOR_MAX_DIM 16000
@@ -42,7 +44,36 @@ typedef struct Vector
 #define PG_GETARG_VECTOR_P(n)	DatumGetVector(PG_GETARG_DATUM(n))
 #define PG_RETURN_VECTOR_P(v)	PG_RETURN_POINTER(v)
 
+/*
+ * Distance functions read their arguments through VxVectorArg(): a vector
+ * stored plain (4-byte header, inline, uncompressed) is used in place; a
+ * short-header one is copied into per-call-site scratch space; a compressed
+ * or out-of-line one is detoasted, and remembered while the same value keeps
+ * coming back (the query vector of a k-NN scan taken from a table or a
+ * subquery arrives toasted for every row).  No palloc on the plain path.
+ *
+ * VxPrefetchNextRows() is the other half of a fast exact scan: heap pages
+ * fill from the end, so the row a sequential scan reads next lies just
+ * below the current one in memory.  For each argument whose pointer
+ * changed since the previous call (a table's rows, not the constant query
+ * vector) it prefetches that many bytes below it, so the next call finds
+ * its vector in cache instead of waiting on DRAM.
+ */
+extern Vector *VxVectorArgSlow(FunctionCallInfo fcinfo, int argno);
+extern void VxPrefetchNextRows(FunctionCallInfo fcinfo, const Vector *a, const Vector *b);
+
+static inline Vector *
+VxVectorArg(FunctionCallInfo fcinfo, int argno)
+{
+	struct varlena *p = (struct varlena *) DatumGetPointer(PG_GETARG_DATUM(argno));
+
+	if (likely(!VARATT_IS_EXTENDED(p)))
+		return (Vector *) p;
+	return VxVectorArgSlow(fcinfo, argno);
+}
+
 extern Vector *VxNewVector(int dim);
+extern void VxStorageInit(void);
 extern void VxCheckDim(int dim);
 extern void VxCheckExpectedDim(int32 typmod, int dim);
 extern void VxCheckSameDims(const Vector *a, const Vector *b);

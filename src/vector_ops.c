@@ -30,10 +30,11 @@ PG_FUNCTION_INFO_V1(l2_distance);
 Datum
 l2_distance(PG_FUNCTION_ARGS)
 {
-	Vector	   *a = PG_GETARG_VECTOR_P(0);
-	Vector	   *b = PG_GETARG_VECTOR_P(1);
+	Vector	   *a = VxVectorArg(fcinfo, 0);
+	Vector	   *b = VxVectorArg(fcinfo, 1);
 
 	VxCheckSameDims(a, b);
+	VxPrefetchNextRows(fcinfo, a, b);
 	PG_RETURN_FLOAT8(sqrt((double) vx_l2_squared(a->x, b->x, a->dim)));
 }
 
@@ -42,10 +43,11 @@ PG_FUNCTION_INFO_V1(vector_l2_squared_distance);
 Datum
 vector_l2_squared_distance(PG_FUNCTION_ARGS)
 {
-	Vector	   *a = PG_GETARG_VECTOR_P(0);
-	Vector	   *b = PG_GETARG_VECTOR_P(1);
+	Vector	   *a = VxVectorArg(fcinfo, 0);
+	Vector	   *b = VxVectorArg(fcinfo, 1);
 
 	VxCheckSameDims(a, b);
+	VxPrefetchNextRows(fcinfo, a, b);
 	PG_RETURN_FLOAT8((double) vx_l2_squared(a->x, b->x, a->dim));
 }
 
@@ -53,10 +55,11 @@ PG_FUNCTION_INFO_V1(inner_product);
 Datum
 inner_product(PG_FUNCTION_ARGS)
 {
-	Vector	   *a = PG_GETARG_VECTOR_P(0);
-	Vector	   *b = PG_GETARG_VECTOR_P(1);
+	Vector	   *a = VxVectorArg(fcinfo, 0);
+	Vector	   *b = VxVectorArg(fcinfo, 1);
 
 	VxCheckSameDims(a, b);
+	VxPrefetchNextRows(fcinfo, a, b);
 	PG_RETURN_FLOAT8((double) vx_inner_product(a->x, b->x, a->dim));
 }
 
@@ -65,10 +68,11 @@ PG_FUNCTION_INFO_V1(vector_negative_inner_product);
 Datum
 vector_negative_inner_product(PG_FUNCTION_ARGS)
 {
-	Vector	   *a = PG_GETARG_VECTOR_P(0);
-	Vector	   *b = PG_GETARG_VECTOR_P(1);
+	Vector	   *a = VxVectorArg(fcinfo, 0);
+	Vector	   *b = VxVectorArg(fcinfo, 1);
 
 	VxCheckSameDims(a, b);
+	VxPrefetchNextRows(fcinfo, a, b);
 	PG_RETURN_FLOAT8(-(double) vx_inner_product(a->x, b->x, a->dim));
 }
 
@@ -76,10 +80,11 @@ PG_FUNCTION_INFO_V1(cosine_distance);
 Datum
 cosine_distance(PG_FUNCTION_ARGS)
 {
-	Vector	   *a = PG_GETARG_VECTOR_P(0);
-	Vector	   *b = PG_GETARG_VECTOR_P(1);
+	Vector	   *a = VxVectorArg(fcinfo, 0);
+	Vector	   *b = VxVectorArg(fcinfo, 1);
 
 	VxCheckSameDims(a, b);
+	VxPrefetchNextRows(fcinfo, a, b);
 	PG_RETURN_FLOAT8(vx_cosine_distance(a->x, b->x, a->dim));
 }
 
@@ -87,10 +92,11 @@ PG_FUNCTION_INFO_V1(l1_distance);
 Datum
 l1_distance(PG_FUNCTION_ARGS)
 {
-	Vector	   *a = PG_GETARG_VECTOR_P(0);
-	Vector	   *b = PG_GETARG_VECTOR_P(1);
+	Vector	   *a = VxVectorArg(fcinfo, 0);
+	Vector	   *b = VxVectorArg(fcinfo, 1);
 
 	VxCheckSameDims(a, b);
+	VxPrefetchNextRows(fcinfo, a, b);
 	PG_RETURN_FLOAT8((double) vx_l1(a->x, b->x, a->dim));
 }
 

@@ -1,0 +1,455 @@
+/*-------------------------------------------------------------------------
+ *
+ * distance_avx512.c
+ *	  The AVX-512 kernel variant (F, DQ, BW, VL: Skylake-SP, Ice Lake,
+ *	  Zen 4 and later).
+ *
+ * Same rules as distance_avx2.c: per-function target attributes (VX_AVX512),
+ * selected at run time only.  Tails shorter than a register use masked
+ * loads, so no scalar clean-up loop changes the summation order.
+ *
+ *-------------------------------------------------------------------------
+ */
+#if defined(__x86_64__)
+
+#include <immintrin.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "distance.h"
+
+#define VX_AVX512 __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,avx2,fma,f16c")))
+
+static inline VX_AVX512 __mmask16
+Tail16(int r)
+{
+	return (__mmask16) ((1u << r) - 1);
+}
+
+static VX_AVX512 float
+L2SquaredAvx512(const float *a, const float *b, int n)
+{
+	__m512		s0 = _mm512_setzero_ps(),
+				s1 = _mm512_setzero_ps(),
+				s2 = _mm512_setzero_ps(),
+				s3 = _mm512_setzero_ps();
+	int			i = 0;
+
+	for (; i + 64 <= n; i += 64)
+	{
+		__m512		d0 = _mm512_sub_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i));
+		__m512		d1 = _mm512_sub_ps(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16));
+		__m512		d2 = _mm512_sub_ps(_mm512_loadu_ps(a + i + 32), _mm512_loadu_ps(b + i + 32));
+		__m512		d3 = _mm512_sub_ps(_mm512_loadu_ps(a + i + 48), _mm512_loadu_ps(b + i + 48));
+
+		s0 = _mm512_fmadd_ps(d0, d0, s0);
+		s1 = _mm512_fmadd_ps(d1, d1, s1);
+		s2 = _mm512_fmadd_ps(d2, d2, s2);
+		s3 = _mm512_fmadd_ps(d3, d3, s3);
+	}
+	for (; i + 16 <= n; i += 16)
+	{
+		__m512		d = _mm512_sub_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i));
+
+		s0 = _mm512_fmadd_ps(d, d, s0);
+	}
+	if (i < n)
+	{
+		__mmask16	k = Tail16(n - i);
+		__m512		d = _mm512_sub_ps(_mm512_maskz_loadu_ps(k, a + i), _mm512_maskz_loadu_ps(k, b + i));
+
+		s1 = _mm512_fmadd_ps(d, d, s1);
+	}
+	return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
+}
+
+static VX_AVX512 float
+InnerProductAvx512(const float *a, const float *b, int n)
+{
+	__m512		s0 = _mm512_setzero_ps(),
+				s1 = _mm512_setzero_ps(),
+				s2 = _mm512_setzero_ps(),
+				s3 = _mm512_setzero_ps();
+	int			i = 0;
+
+	for (; i + 64 <= n; i += 64)
+	{
+		s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), s0);
+		s1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16), s1);
+		s2 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 32), _mm512_loadu_ps(b + i + 32), s2);
+		s3 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 48), _mm512_loadu_ps(b + i + 48), s3);
+	}
+	for (; i + 16 <= n; i += 16)
+		s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), s0);
+	if (i < n)
+	{
+		__mmask16	k = Tail16(n - i);
+
+		s1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(k, a + i), _mm512_maskz_loadu_ps(k, b + i), s1);
+	}
+	return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
+}
+
+static VX_AVX512 float
+L1Avx512(const float *a, const float *b, int n)
+{
+	__m512		s0 = _mm512_setzero_ps(),
+				s1 = _mm512_setzero_ps();
+	int			i = 0;
+
+	for (; i + 32 <= n; i += 32)
+	{
+		s0 = _mm512_add_ps(s0, _mm512_abs_ps(_mm512_sub_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i))));
+		s1 = _mm512_add_ps(s1, _mm512_abs_ps(_mm512_sub_ps(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16))));
+	}
+	for (; i + 16 <= n; i += 16)
+		s0 = _mm512_add_ps(s0, _mm512_abs_ps(_mm512_sub_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i))));
+	if (i < n)
+	{
+		__mmask16	k = Tail16(n - i);
+
+		s1 = _mm512_add_ps(s1, _mm512_abs_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, a + i),
+														   _mm512_maskz_loadu_ps(k, b + i))));
+	}
+	return _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
+}
+
+static VX_AVX512 void
+CosinePartsAvx512(const float *a, const float *b, int n, float *dot, float *norm_a, float *norm_b)
+{
+	__m512		sd = _mm512_setzero_ps(),
+				sa = _mm512_setzero_ps(),
+				sb = _mm512_setzero_ps();
+	int			i = 0;
+
+	for (; i + 16 <= n; i += 16)
+	{
+		__m512		x = _mm512_loadu_ps(a + i);
+		__m512		y = _mm512_loadu_ps(b + i);
+
+		sd = _mm512_fmadd_ps(x, y, sd);
+		sa = _mm512_fmadd_ps(x, x, sa);
+		sb = _mm512_fmadd_ps(y, y, sb);
+	}
+	if (i < n)
+	{
+		__mmask16	k = Tail16(n - i);
+		__m512		x = _mm512_maskz_loadu_ps(k, a + i);
+		__m512		y = _mm512_maskz_loadu_ps(k, b + i);
+
+		sd = _mm512_fmadd_ps(x, y, sd);
+		sa = _mm512_fmadd_ps(x, x, sa);
+		sb = _mm512_fmadd_ps(y, y, sb);
+	}
+	*dot = _mm512_reduce_add_ps(sd);
+	*norm_a = _mm512_reduce_add_ps(sa);
+	*norm_b = _mm512_reduce_add_ps(sb);
+}
+
+#define PREFETCH_AHEAD(vecs, i, count, n) \
+	do { \
+		if ((i) + 2 < (count)) \
+		{ \
+			const char *p_ = (const char *) (vecs)[(i) + 2]; \
+			for (int l_ = 0; l_ < 4 && l_ * 64 < (n) * 4; l_++) \
+				_mm_prefetch(p_ + l_ * 64, _MM_HINT_T0); \
+		} \
+	} while (0)
+
+static VX_AVX512 void
+L2SquaredBatchAvx512(const float *q, const float *const *vecs, int count, int n, float *out)
+{
+	for (int i = 0; i < count; i++)
+	{
+		PREFETCH_AHEAD(vecs, i, count, n);
+		out[i] = L2SquaredAvx512(q, vecs[i], n);
+	}
+}
+
+static VX_AVX512 void
+InnerProductBatchAvx512(const float *q, const float *const *vecs, int count, int n, float *out)
+{
+	for (int i = 0; i < count; i++)
+	{
+		PREFETCH_AHEAD(vecs, i, count, n);
+		out[i] = InnerProductAvx512(q, vecs[i], n);
+	}
+}
+
+/* ---- float16 ---- */
+
+static inline VX_AVX512 __m512
+LoadHalf16(const uint16_t *x)
+{
+	return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *) x));
+}
+
+static inline VX_AVX512 __m512
+LoadHalfTail(const uint16_t *x, int r)
+{
+	return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(Tail16(r), x));
+}
+
+static VX_AVX512 float
+L2SquaredF16Avx512(const float *q, const uint16_t *x, int n)
+{
+	__m512		s0 = _mm512_setzero_ps(),
+				s1 = _mm512_setzero_ps();
+	int			i = 0;
+
+	for (; i + 32 <= n; i += 32)
+	{
+		__m512		d0 = _mm512_sub_ps(_mm512_loadu_ps(q + i), LoadHalf16(x + i));
+		__m512		d1 = _mm512_sub_ps(_mm512_loadu_ps(q + i + 16), LoadHalf16(x + i + 16));
+
+		s0 = _mm512_fmadd_ps(d0, d0, s0);
+		s1 = _mm512_fmadd_ps(d1, d1, s1);
+	}
+	for (; i + 16 <= n; i += 16)
+	{
+		__m512		d = _mm512_sub_ps(_mm512_loadu_ps(q + i), LoadHalf16(x + i));
+
+		s0 = _mm512_fmadd_ps(d, d, s0);
+	}
+	if (i < n)
+	{
+		__m512		d = _mm512_sub_ps(_mm512_maskz_loadu_ps(Tail16(n - i), q + i), LoadHalfTail(x + i, n - i));
+
+		s1 = _mm512_fmadd_ps(d, d, s1);
+	}
+	return _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
+}
+
+static VX_AVX512 float
+InnerProductF16Avx512(const float *q, const uint16_t *x, int n)
+{
+	__m512		s0 = _mm512_setzero_ps(),
+				s1 = _mm512_setzero_ps();
+	int			i = 0;
+
+	for (; i + 32 <= n; i += 32)
+	{
+		s0 = _mm512_fmadd_ps(_mm512_loadu_ps(q + i), LoadHalf16(x + i), s0);
+		s1 = _mm512_fmadd_ps(_mm512_loadu_ps(q + i + 16), LoadHalf16(x + i + 16), s1);
+	}
+	for (; i + 16 <= n; i += 16)
+		s0 = _mm512_fmadd_ps(_mm512_loadu_ps(q + i), LoadHalf16(x + i), s0);
+	if (i < n)
+		s1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(Tail16(n - i), q + i), LoadHalfTail(x + i, n - i), s1);
+	return _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
+}
+
+/* ---- uint8 scalar quantization ---- */
+
+static inline VX_AVX512 __m512
+LoadCodes16(const uint8_t *c)
+{
+	return _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *) c)));
+}
+
+static inline VX_AVX512 __m512
+LoadCodesTail(const uint8_t *c, int r)
+{
+	return _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(Tail16(r), c)));
+}
+
+static VX_AVX512 float
+Sq8L2Avx512(const float *qs, const float *w, const uint8_t *codes, int n)
+{
+	__m512		s0 = _mm512_setzero_ps(),
+				s1 = _mm512_setzero_ps();
+	int			i = 0;
+
+	for (; i + 32 <= n; i += 32)
+	{
+		__m512		d0 = _mm512_sub_ps(_mm512_loadu_ps(qs + i), LoadCodes16(codes + i));
+		__m512		d1 = _mm512_sub_ps(_mm512_loadu_ps(qs + i + 16), LoadCodes16(codes + i + 16));
+
+		s0 = _mm512_fmadd_ps(_mm512_mul_ps(d0, d0), _mm512_loadu_ps(w + i), s0);
+		s1 = _mm512_fmadd_ps(_mm512_mul_ps(d1, d1), _mm512_loadu_ps(w + i + 16), s1);
+	}
+	for (; i + 16 <= n; i += 16)
+	{
+		__m512		d = _mm512_sub_ps(_mm512_loadu_ps(qs + i), LoadCodes16(codes + i));
+
+		s0 = _mm512_fmadd_ps(_mm512_mul_ps(d, d), _mm512_loadu_ps(w + i), s0);
+	}
+	if (i < n)
+	{
+		__mmask16	k = Tail16(n - i);
+		__m512		d = _mm512_sub_ps(_mm512_maskz_loadu_ps(k, qs + i), LoadCodesTail(codes + i, n - i));
+
+		s1 = _mm512_fmadd_ps(_mm512_mul_ps(d, d), _mm512_maskz_loadu_ps(k, w + i), s1);
+	}
+	return _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
+}
+
+static VX_AVX512 float
+Sq8IpAvx512(const float *qs, const uint8_t *codes, int n)
+{
+	__m512		s0 = _mm512_setzero_ps(),
+				s1 = _mm512_setzero_ps();
+	int			i = 0;
+
+	for (; i + 32 <= n; i += 32)
+	{
+		s0 = _mm512_fmadd_ps(_mm512_loadu_ps(qs + i), LoadCodes16(codes + i), s0);
+		s1 = _mm512_fmadd_ps(_mm512_loadu_ps(qs + i + 16), LoadCodes16(codes + i + 16), s1);
+	}
+	for (; i + 16 <= n; i += 16)
+		s0 = _mm512_fmadd_ps(_mm512_loadu_ps(qs + i), LoadCodes16(codes + i), s0);
+	if (i < n)
+		s1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(Tail16(n - i), qs + i), LoadCodesTail(codes + i, n - i), s1);
+	return _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
+}
+
+/* ---- product quantization ---- */
+
+/*
+ * 8-bit ADC with gathers: sub-codes j..j+15 of a vector become 16 LUT
+ * indexes (j + lane) * 256 + code, and one VGATHERDPS fetches all 16
+ * partial distances.  When m divides 16, one gather covers 16/m vectors.
+ */
+static VX_AVX512 void
+Pq8ScanAvx512(const float *lut, int m, const uint8_t *codes, int count, float *out)
+{
+	const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+	int			v = 0;
+
+	if (m == 8 || m == 4)
+	{
+		/* 16/m vectors per gather; lane l reads sub-quantizer l % m */
+		const __m512i base = _mm512_slli_epi32(_mm512_and_si512(lane, _mm512_set1_epi32(m - 1)), 8);
+		int			per = 16 / m;
+
+		for (; v + per <= count; v += per)
+		{
+			__m512i		idx = _mm512_add_epi32(base, _mm512_cvtepu8_epi32(
+																	   _mm_loadu_si128((const __m128i *) (codes + (size_t) v * m))));
+			__m512		d = _mm512_i32gather_ps(idx, lut, 4);
+			float		tmp[16];
+
+			_mm512_storeu_ps(tmp, d);
+			for (int p = 0; p < per; p++)
+			{
+				float		s = 0;
+
+				for (int j = 0; j < m; j++)
+					s += tmp[p * m + j];
+				out[v + p] = s;
+			}
+		}
+	}
+	else
+	{
+		for (; v < count; v++)
+		{
+			const uint8_t *c = codes + (size_t) v * m;
+			__m512		acc = _mm512_setzero_ps();
+			int			j = 0;
+
+			for (; j + 16 <= m; j += 16)
+			{
+				__m512i		idx = _mm512_add_epi32(_mm512_slli_epi32(_mm512_add_epi32(lane, _mm512_set1_epi32(j)), 8),
+												   _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *) (c + j))));
+
+				acc = _mm512_add_ps(acc, _mm512_i32gather_ps(idx, lut, 4));
+			}
+			if (j < m)
+			{
+				__mmask16	k = Tail16(m - j);
+				__m512i		idx = _mm512_add_epi32(_mm512_slli_epi32(_mm512_add_epi32(lane, _mm512_set1_epi32(j)), 8),
+												   _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(k, c + j)));
+
+				acc = _mm512_add_ps(acc, _mm512_mask_i32gather_ps(_mm512_setzero_ps(), k, idx, lut, 4));
+			}
+			out[v] = _mm512_reduce_add_ps(acc);
+		}
+	}
+	/* vectors left over from the grouped loop */
+	for (; v < count; v++)
+	{
+		const uint8_t *c = codes + (size_t) v * m;
+		float		s = 0;
+
+		for (int j = 0; j < m; j++)
+			s += lut[j * 256 + c[j]];
+		out[v] = s;
+	}
+}
+
+/*
+ * 4-bit fast scan with four sub-quantizers per 512-bit register (one
+ * 16-entry LUT per 128-bit lane); the tail of m not divisible by 4 is
+ * zero-padded with masked loads.  See Pq4ScanAvx2 for the widening trick.
+ */
+static VX_AVX512 void
+Pq4ScanAvx512(const uint8_t *lut8, int m, const uint8_t *blocks, int nblocks, uint16_t *out)
+{
+	const __m512i low4 = _mm512_set1_epi8(0x0f);
+	const __m512i low8 = _mm512_set1_epi16(0x00ff);
+	int			mfull = m & ~3;
+	__mmask64	tailmask = (m & 3) ? (~0ULL >> (64 - 16 * (m & 3))) : 0;
+	__m512i		ttail = _mm512_maskz_loadu_epi8(tailmask, lut8 + mfull * 16);
+
+	for (int b = 0; b < nblocks; b++)
+	{
+		const uint8_t *blk = blocks + (size_t) b * m * 16;
+		__m512i		lo_even = _mm512_setzero_si512(),
+					lo_odd = _mm512_setzero_si512(),
+					hi_even = _mm512_setzero_si512(),
+					hi_odd = _mm512_setzero_si512();
+		__m256i		e2,
+					o2;
+		__m128i		e,
+					o;
+
+#define PQ4_STEP(c, t) \
+		do { \
+			__m512i rl = _mm512_shuffle_epi8((t), _mm512_and_si512((c), low4)); \
+			__m512i rh = _mm512_shuffle_epi8((t), _mm512_and_si512(_mm512_srli_epi16((c), 4), low4)); \
+			lo_even = _mm512_add_epi16(lo_even, _mm512_and_si512(rl, low8)); \
+			lo_odd = _mm512_add_epi16(lo_odd, _mm512_srli_epi16(rl, 8)); \
+			hi_even = _mm512_add_epi16(hi_even, _mm512_and_si512(rh, low8)); \
+			hi_odd = _mm512_add_epi16(hi_odd, _mm512_srli_epi16(rh, 8)); \
+		} while (0)
+
+		for (int j = 0; j < mfull; j += 4)
+			PQ4_STEP(_mm512_loadu_si512(blk + j * 16), _mm512_loadu_si512(lut8 + j * 16));
+		if (tailmask)
+			PQ4_STEP(_mm512_maskz_loadu_epi8(tailmask, blk + mfull * 16), ttail);
+#undef PQ4_STEP
+
+		/* add the four lanes, then interleave even and odd vectors */
+		e2 = _mm256_add_epi16(_mm512_castsi512_si256(lo_even), _mm512_extracti64x4_epi64(lo_even, 1));
+		o2 = _mm256_add_epi16(_mm512_castsi512_si256(lo_odd), _mm512_extracti64x4_epi64(lo_odd, 1));
+		e = _mm_add_epi16(_mm256_castsi256_si128(e2), _mm256_extracti128_si256(e2, 1));
+		o = _mm_add_epi16(_mm256_castsi256_si128(o2), _mm256_extracti128_si256(o2, 1));
+		_mm_storeu_si128((__m128i *) (out + b * 32), _mm_unpacklo_epi16(e, o));
+		_mm_storeu_si128((__m128i *) (out + b * 32 + 8), _mm_unpackhi_epi16(e, o));
+		e2 = _mm256_add_epi16(_mm512_castsi512_si256(hi_even), _mm512_extracti64x4_epi64(hi_even, 1));
+		o2 = _mm256_add_epi16(_mm512_castsi512_si256(hi_odd), _mm512_extracti64x4_epi64(hi_odd, 1));
+		e = _mm_add_epi16(_mm256_castsi256_si128(e2), _mm256_extracti128_si256(e2, 1));
+		o = _mm_add_epi16(_mm256_castsi256_si128(o2), _mm256_extracti128_si256(o2, 1));
+		_mm_storeu_si128((__m128i *) (out + b * 32 + 16), _mm_unpacklo_epi16(e, o));
+		_mm_storeu_si128((__m128i *) (out + b * 32 + 24), _mm_unpackhi_epi16(e, o));
+	}
+}
+
+const VxKernels vx_kernels_avx512 = {
+	.name = "avx512",
+	.l2_squared = L2SquaredAvx512,
+	.inner_product = InnerProductAvx512,
+	.l1 = L1Avx512,
+	.cosine_parts = CosinePartsAvx512,
+	.l2_squared_batch = L2SquaredBatchAvx512,
+	.inner_product_batch = InnerProductBatchAvx512,
+	.l2_squared_f16 = L2SquaredF16Avx512,
+	.inner_product_f16 = InnerProductF16Avx512,
+	.sq8_l2 = Sq8L2Avx512,
+	.sq8_ip = Sq8IpAvx512,
+	.pq8_scan = Pq8ScanAvx512,
+	.pq4_scan = Pq4ScanAvx512,
+};
+
+#endif							/* __x86_64__ */

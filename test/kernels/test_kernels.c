@@ -1,0 +1,457 @@
+/*
+ * test/kernels/test_kernels.c: every distance-kernel variant this CPU can
+ * run, checked against exact (double) sums and against the scalar reference
+ * on random and adversarial inputs.  Built and run by `make check-kernels`
+ * (part of scripts/vx-test); links src/distance*.c without a server.
+ *
+ * Checks, per variant:
+ *  - float32 L2^2, inner product, L1, cosine parts and the batch forms, for
+ *    every dimension 1..300 and 768, 1536, 2000, 4096, magnitudes 1e-30 ..
+ *    1e30, zero vectors, and cancellation-heavy inputs: within
+ *    VX_KERNEL_TOL(n) * sum|terms| of the exact sum and of the scalar result
+ *    (both non-finite where the terms overflow float);
+ *  - float16 L2^2 and inner product the same way, plus binary16 conversion
+ *    against the CPU's F16C for all 65536 halves and tricky floats;
+ *  - uint8 SQ kernels; 8-bit PQ ADC (float, within tolerance); 4-bit fast
+ *    scan (integers, exactly equal), code packing and LUT quantization.
+ * Prints which variants ran and which were skipped; exits 1 on any failure.
+ */
+#include <float.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+#include "distance.h"
+
+static int	failures;
+static long checks;
+
+/* deterministic xorshift so that every run tests the same inputs */
+static uint64_t rng_state = 0x9E3779B97F4A7C15ULL;
+
+static uint64_t
+Next(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return rng_state;
+}
+
+static double
+Uniform(void)					/* [-1, 1) */
+{
+	return (double) (Next() >> 11) / (double) (1ULL << 52) - 1.0;
+}
+
+static void
+Fail(const char *variant, const char *what, int n, double got, double want, double tol)
+{
+	if (failures < 30)
+		fprintf(stderr, "FAIL %s %s n=%d: got %.9g want %.9g (tol %.3g)\n",
+				variant, what, n, got, want, tol);
+	failures++;
+}
+
+/* got agrees with the exact sum, given the sum of absolute terms */
+static void
+Check(const char *variant, const char *what, int n, double got, double exact, double absterms)
+{
+	checks++;
+	if (absterms > FLT_MAX * 0.5)
+	{
+		/* terms near or beyond float's range: overflow is allowed, and required past it */
+		if (absterms > FLT_MAX * 2 && isfinite(got))
+			Fail(variant, what, n, got, exact, INFINITY);
+		return;
+	}
+	{
+		double		tol = VX_KERNEL_TOL(n) * absterms + 1e-37 * n;
+
+		if (!(fabs(got - exact) <= tol))
+			Fail(variant, what, n, got, exact, tol);
+	}
+}
+
+static const int dims_extra[] = {768, 1536, 2000, 4096};
+
+typedef enum
+{
+	FILL_RANDOM, FILL_ZERO, FILL_CANCEL, FILL_SPIKY
+} FillKind;
+
+static void
+Fill(float *a, float *b, int n, double mag, FillKind kind)
+{
+	for (int i = 0; i < n; i++)
+	{
+		switch (kind)
+		{
+			case FILL_ZERO:
+				a[i] = 0;
+				b[i] = (float) (Uniform() * mag);
+				break;
+			case FILL_CANCEL:
+				/* a.b = sum of +-a[i]^2 cancels; half the elements nearly equal for L2 */
+				a[i] = (float) (Uniform() * mag);
+				b[i] = (i % 2 ? -1 : 1) * a[i] + (float) (Uniform() * mag * 1e-6);
+				break;
+			case FILL_SPIKY:
+				/* a few huge elements among tiny ones */
+				a[i] = (float) (Uniform() * mag * ((Next() % 17) == 0 ? 1.0 : 1e-12));
+				b[i] = (float) (Uniform() * mag * ((Next() % 13) == 0 ? 1.0 : 1e-12));
+				break;
+			default:
+				a[i] = (float) (Uniform() * mag);
+				b[i] = (float) (Uniform() * mag);
+		}
+	}
+}
+
+static void
+TestFloat(const VxKernels *k, int n, double mag, FillKind kind, float *a, float *b)
+{
+	double		l2 = 0,
+				l2abs = 0,
+				ip = 0,
+				ipabs = 0,
+				l1 = 0,
+				na = 0,
+				nb = 0;
+	float		dot,
+				fa,
+				fb;
+
+	Fill(a, b, n, mag, kind);
+	for (int i = 0; i < n; i++)
+	{
+		double		d = (double) a[i] - b[i];
+
+		l2 += d * d;
+		ip += (double) a[i] * b[i];
+		ipabs += fabs((double) a[i] * b[i]);
+		l1 += fabs(d);
+		na += (double) a[i] * a[i];
+		nb += (double) b[i] * b[i];
+	}
+	l2abs = l2;
+	/* a[i] - b[i] is rounded to float before squaring: allow for that */
+	l2abs += 4 * sqrt(l2) * sqrt(na + nb) * 6e-8;
+
+	Check(k->name, "l2_squared", n, k->l2_squared(a, b, n), l2, l2abs);
+	Check(k->name, "inner_product", n, k->inner_product(a, b, n), ip, ipabs);
+	Check(k->name, "l1", n, k->l1(a, b, n), l1, l1 + 2 * (sqrt(na) + sqrt(nb)) * n * 6e-8);
+	k->cosine_parts(a, b, n, &dot, &fa, &fb);
+	Check(k->name, "cosine dot", n, dot, ip, ipabs);
+	Check(k->name, "cosine |a|^2", n, fa, na, na);
+	Check(k->name, "cosine |b|^2", n, fb, nb, nb);
+
+	/* against the scalar reference: both within tolerance, so within twice it */
+	if (k != &vx_kernels_scalar && l2abs < FLT_MAX * 0.5 && ipabs < FLT_MAX * 0.5)
+	{
+		Check(k->name, "l2_squared vs scalar", n, k->l2_squared(a, b, n),
+			  vx_kernels_scalar.l2_squared(a, b, n), 2 * l2abs);
+		Check(k->name, "inner_product vs scalar", n, k->inner_product(a, b, n),
+			  vx_kernels_scalar.inner_product(a, b, n), 2 * ipabs);
+	}
+}
+
+static void
+TestBatch(const VxKernels *k, int n)
+{
+	enum
+	{
+		COUNT = 37
+	};
+	float	   *data = malloc(sizeof(float) * (size_t) n * (COUNT + 1));
+	const float *vecs[COUNT];
+	float		out[COUNT];
+	float	   *q = data + (size_t) n * COUNT;
+
+	for (size_t i = 0; i < (size_t) n * (COUNT + 1); i++)
+		data[i] = (float) Uniform();
+	for (int i = 0; i < COUNT; i++)
+		vecs[i] = data + (size_t) ((i * 7) % COUNT) * n;	/* not in memory order */
+	k->l2_squared_batch(q, vecs, COUNT, n, out);
+	for (int i = 0; i < COUNT; i++)
+	{
+		checks++;
+		if (out[i] != k->l2_squared(q, vecs[i], n))
+			Fail(k->name, "l2_squared_batch", n, out[i], k->l2_squared(q, vecs[i], n), 0);
+	}
+	k->inner_product_batch(q, vecs, COUNT, n, out);
+	for (int i = 0; i < COUNT; i++)
+	{
+		checks++;
+		if (out[i] != k->inner_product(q, vecs[i], n))
+			Fail(k->name, "inner_product_batch", n, out[i], k->inner_product(q, vecs[i], n), 0);
+	}
+	free(data);
+}
+
+static void
+TestF16(const VxKernels *k, int n, double mag, float *q, uint16_t *x)
+{
+	double		l2 = 0,
+				ip = 0,
+				ipabs = 0,
+				nq = 0,
+				nx = 0;
+
+	for (int i = 0; i < n; i++)
+	{
+		q[i] = (float) (Uniform() * mag);
+		x[i] = vx_f32_to_f16((float) (Uniform() * mag));
+	}
+	for (int i = 0; i < n; i++)
+	{
+		double		xf = vx_f16_to_f32(x[i]);
+		double		d = q[i] - xf;
+
+		l2 += d * d;
+		ip += q[i] * xf;
+		ipabs += fabs(q[i] * xf);
+		nq += (double) q[i] * q[i];
+		nx += xf * xf;
+	}
+	Check(k->name, "l2_squared_f16", n, k->l2_squared_f16(q, x, n), l2,
+		  l2 + 4 * sqrt(l2) * sqrt(nq + nx) * 6e-8);
+	Check(k->name, "inner_product_f16", n, k->inner_product_f16(q, x, n), ip, ipabs);
+}
+
+static void
+TestSq8(const VxKernels *k, int n, float *qs, float *w, uint8_t *codes)
+{
+	double		l2 = 0,
+				ip = 0,
+				ipabs = 0;
+
+	for (int i = 0; i < n; i++)
+	{
+		qs[i] = (float) (Uniform() * 300);
+		w[i] = (float) fabs(Uniform()) + 0.01f;
+		codes[i] = (uint8_t) (Next() & 255);
+	}
+	for (int i = 0; i < n; i++)
+	{
+		double		d = (double) qs[i] - codes[i];
+
+		l2 += w[i] * d * d;
+		ip += (double) qs[i] * codes[i];
+		ipabs += fabs((double) qs[i] * codes[i]);
+	}
+	Check(k->name, "sq8_l2", n, k->sq8_l2(qs, w, codes, n), l2, 2 * l2);
+	Check(k->name, "sq8_ip", n, k->sq8_ip(qs, codes, n), ip, ipabs);
+}
+
+static void
+TestPq8(const VxKernels *k, int m, int count)
+{
+	float	   *lut = malloc(sizeof(float) * m * 256);
+	uint8_t    *codes = malloc((size_t) m * count + 16);
+	float	   *out = malloc(sizeof(float) * count);
+
+	for (int i = 0; i < m * 256; i++)
+		lut[i] = (float) (fabs(Uniform()) * 1000);
+	for (int i = 0; i < m * count; i++)
+		codes[i] = (uint8_t) (Next() & 255);
+	k->pq8_scan(lut, m, codes, count, out);
+	for (int v = 0; v < count; v++)
+	{
+		double		exact = 0;
+
+		for (int j = 0; j < m; j++)
+			exact += lut[j * 256 + codes[v * m + j]];
+		Check(k->name, "pq8_scan", m, out[v], exact, exact);
+	}
+	free(lut);
+	free(codes);
+	free(out);
+}
+
+static void
+TestPq4(const VxKernels *k, int m, int count)
+{
+	int			nblocks = (count + VX_PQ4_BLOCK - 1) / VX_PQ4_BLOCK;
+	uint8_t    *lut8 = malloc((size_t) m * 16);
+	uint8_t    *codes = malloc((size_t) m * count);
+	uint8_t    *blocks = malloc((size_t) nblocks * m * 16);
+	uint16_t   *out = malloc(sizeof(uint16_t) * nblocks * VX_PQ4_BLOCK);
+	uint16_t   *ref = malloc(sizeof(uint16_t) * nblocks * VX_PQ4_BLOCK);
+
+	for (int i = 0; i < m * 16; i++)
+		lut8[i] = (uint8_t) (Next() & 255);
+	for (int i = 0; i < m * count; i++)
+		codes[i] = (uint8_t) (Next() & 15);
+	vx_pq4_pack(codes, count, m, blocks);
+	k->pq4_scan(lut8, m, blocks, nblocks, out);
+	vx_kernels_scalar.pq4_scan(lut8, m, blocks, nblocks, ref);
+	for (int v = 0; v < count; v++)
+	{
+		unsigned	exact = 0;
+
+		for (int j = 0; j < m; j++)
+			exact += lut8[j * 16 + codes[v * m + j]];
+		checks += 2;
+		if (out[v] != exact)
+			Fail(k->name, "pq4_scan", m, out[v], exact, 0);
+		if (ref[v] != exact)
+			Fail("scalar", "pq4_scan reference", m, ref[v], exact, 0);
+	}
+	free(lut8);
+	free(codes);
+	free(blocks);
+	free(out);
+	free(ref);
+}
+
+static void
+TestPq4Lut(void)
+{
+	int			m = 24;
+	float		lut[24 * 16];
+	uint8_t		lut8[24 * 16];
+	float		bias,
+				scale;
+
+	for (int i = 0; i < m * 16; i++)
+		lut[i] = (float) (Uniform() * 50 + (i / 16) * 3);
+	vx_pq4_quantize_lut(lut, m, lut8, &bias, &scale);
+	/* every full sum is reproduced to within m/2 quantization steps */
+	for (int t = 0; t < 1000; t++)
+	{
+		double		exact = 0;
+		unsigned	q = 0;
+
+		for (int j = 0; j < m; j++)
+		{
+			int			c = Next() & 15;
+
+			exact += lut[j * 16 + c];
+			q += lut8[j * 16 + c];
+		}
+		checks++;
+		if (fabs(bias + scale * q - exact) > scale * (m / 2.0 + 0.01))
+			Fail("scalar", "pq4 LUT quantization", m, bias + scale * q, exact, scale * m / 2.0);
+	}
+}
+
+#if defined(__x86_64__)
+__attribute__((target("f16c"))) static uint16_t
+HwF32ToF16(float f)
+{
+	return (uint16_t) _mm_extract_epi16(_mm_cvtps_ph(_mm_set_ss(f), _MM_FROUND_TO_NEAREST_INT), 0);
+}
+
+__attribute__((target("f16c"))) static float
+HwF16ToF32(uint16_t h)
+{
+	return _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(h)));
+}
+
+static void
+TestF16Conversion(void)
+{
+	static const float tricky[] = {0.0f, -0.0f, 1.0f, 65504.0f, 65519.99f, 65520.0f, 1e10f,
+		5.960464477539063e-08f, 2.98e-08f, 2.9802322387695312e-08f, 1e-10f, 6.097555e-05f,
+		6.1035156e-05f, 1.0009765625f, 1.00048828125f, 1.00146484375f, 3.0517578125e-05f};
+
+	for (unsigned h = 0; h < 65536; h++)
+	{
+		float		sw = vx_f16_to_f32((uint16_t) h),
+					hw = HwF16ToF32((uint16_t) h);
+
+		checks++;
+		if (memcmp(&sw, &hw, sizeof(float)) != 0 && !(isnan(sw) && isnan(hw)))
+			Fail("scalar", "f16_to_f32 vs F16C", (int) h, sw, hw, 0);
+	}
+	for (int i = 0; i < 200000 + (int) (sizeof(tricky) / sizeof(tricky[0])); i++)
+	{
+		float		f;
+
+		if (i < (int) (sizeof(tricky) / sizeof(tricky[0])))
+			f = tricky[i];
+		else
+		{
+			uint32_t	bits = (uint32_t) Next();
+
+			memcpy(&f, &bits, sizeof(f));
+			if (isnan(f))
+				continue;
+		}
+		checks++;
+		if (vx_f32_to_f16(f) != HwF32ToF16(f))
+			Fail("scalar", "f32_to_f16 vs F16C", i, vx_f32_to_f16(f), HwF32ToF16(f), 0);
+	}
+}
+#endif
+
+int
+main(void)
+{
+	static const double mags[] = {1e-30, 1e-15, 1e-5, 1, 1e5, 1e15, 1e30};
+	static const int pq_m[] = {1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 24, 32, 48, 56, 64, 96, 112};
+	float	   *a = malloc(sizeof(float) * 4096);
+	float	   *b = malloc(sizeof(float) * 4096);
+	uint16_t   *h = malloc(sizeof(uint16_t) * 4096);
+	uint8_t    *c = malloc(4096);
+	char		ran[256] = "",
+				skipped[256] = "";
+
+	for (int vi = 0; vx_kernels_all[vi]; vi++)
+	{
+		const VxKernels *k = vx_kernels_all[vi];
+		int			before = failures;
+
+		if (!vx_kernels_supported(k))
+		{
+			strcat(skipped, " ");
+			strcat(skipped, k->name);
+			continue;
+		}
+		for (int n = 1; n <= 300 + 4; n++)
+		{
+			int			dim = n <= 300 ? n : dims_extra[n - 301];
+
+			for (int mi = 0; mi < (int) (sizeof(mags) / sizeof(mags[0])); mi++)
+				for (int kind = FILL_RANDOM; kind <= FILL_SPIKY; kind++)
+					TestFloat(k, dim, mags[mi], (FillKind) kind, a, b);
+			TestF16(k, dim, 1.0, a, h);
+			TestF16(k, dim, 1000.0, a, h);
+			TestSq8(k, dim, a, b, c);
+			if (dim % 7 == 0 || dim > 300)
+				TestBatch(k, dim);
+		}
+		for (int mi = 0; mi < (int) (sizeof(pq_m) / sizeof(pq_m[0])); mi++)
+		{
+			for (int count = 1; count <= 40; count++)
+				TestPq8(k, pq_m[mi], count);
+			TestPq8(k, pq_m[mi], 1000);
+			for (int count = 1; count <= 70; count += 3)
+				TestPq4(k, pq_m[mi], count);
+			TestPq4(k, pq_m[mi], 1000);
+		}
+		printf("variant %-7s %s\n", k->name, failures == before ? "ok" : "FAILED");
+		strcat(ran, " ");
+		strcat(ran, k->name);
+	}
+	TestPq4Lut();
+#if defined(__x86_64__)
+	if (vx_kernels_supported(&vx_kernels_avx2))
+		TestF16Conversion();
+	else
+		strcat(skipped, " f16-conversion-vs-F16C");
+#endif
+	printf("kernel tests: %ld checks, %d failures; variants run:%s; skipped (CPU lacks them):%s\n",
+		   checks, failures, ran, skipped[0] ? skipped : " none");
+	free(a);
+	free(b);
+	free(h);
+	free(c);
+	return failures ? 1 : 0;
+}
