@@ -73,3 +73,11 @@ ARM64_CC = aarch64-linux-gnu-gcc
 check-kernels-arm64:
 	$(ARM64_CC) $(KERNEL_CFLAGS) -o test/kernels/test_kernels_arm64 test/kernels/test_kernels.c $(KERNEL_SRCS) -lm
 	qemu-aarch64 -L /usr/aarch64-linux-gnu test/kernels/test_kernels_arm64
+
+# ---- benchmarks (reported figures, not tests) ----
+bench/bench_kernels: bench/bench_kernels.c $(KERNEL_SRCS) src/distance.h
+	$(CC) $(KERNEL_CFLAGS) -o $@ bench/bench_kernels.c $(KERNEL_SRCS) -lm
+
+.PHONY: bench-kernels
+bench-kernels: bench/bench_kernels
+	/usr/bin/python3 bench/kernels.py

@@ -254,39 +254,149 @@ Pq4ScanScalar(const uint8_t *lut8, int m, const uint8_t *blocks, int nblocks, ui
 }
 
 void
-vx_pq4_quantize_lut(const float *lut, int m, uint8_t *lut8, float *bias, float *scale)
+vx_pq8_scan_unrolled(const float *lut, int m, const uint8_t *codes, int count, float *out)
+{
+	int			v = 0;
+	int			m8 = m & ~7;
+
+	for (; v + 4 <= count; v += 4)
+	{
+		const uint8_t *c0 = codes + (size_t) v * m;
+		const uint8_t *c1 = c0 + m;
+		const uint8_t *c2 = c1 + m;
+		const uint8_t *c3 = c2 + m;
+		/* two sums per vector (even and odd sub-quantizers): 8 chains */
+		float		a0 = 0,
+					a1 = 0,
+					a2 = 0,
+					a3 = 0,
+					b0 = 0,
+					b1 = 0,
+					b2 = 0,
+					b3 = 0;
+		int			j = 0;
+
+		for (; j < m8; j += 8)
+		{
+			const float *t = lut + j * 256;
+			uint64_t	w0,
+						w1,
+						w2,
+						w3;
+
+			memcpy(&w0, c0 + j, 8);
+			memcpy(&w1, c1 + j, 8);
+			memcpy(&w2, c2 + j, 8);
+			memcpy(&w3, c3 + j, 8);
+#define PQ8_PAIR(b) \
+			a0 += t[(b) * 256 + ((w0 >> (8 * (b))) & 255)]; \
+			a1 += t[(b) * 256 + ((w1 >> (8 * (b))) & 255)]; \
+			a2 += t[(b) * 256 + ((w2 >> (8 * (b))) & 255)]; \
+			a3 += t[(b) * 256 + ((w3 >> (8 * (b))) & 255)]; \
+			b0 += t[((b) + 1) * 256 + ((w0 >> (8 * (b) + 8)) & 255)]; \
+			b1 += t[((b) + 1) * 256 + ((w1 >> (8 * (b) + 8)) & 255)]; \
+			b2 += t[((b) + 1) * 256 + ((w2 >> (8 * (b) + 8)) & 255)]; \
+			b3 += t[((b) + 1) * 256 + ((w3 >> (8 * (b) + 8)) & 255)]
+			PQ8_PAIR(0);
+			PQ8_PAIR(2);
+			PQ8_PAIR(4);
+			PQ8_PAIR(6);
+#undef PQ8_PAIR
+		}
+		for (; j < m; j++)
+		{
+			const float *t = lut + j * 256;
+
+			a0 += t[c0[j]];
+			a1 += t[c1[j]];
+			a2 += t[c2[j]];
+			a3 += t[c3[j]];
+		}
+		out[v] = a0 + b0;
+		out[v + 1] = a1 + b1;
+		out[v + 2] = a2 + b2;
+		out[v + 3] = a3 + b3;
+	}
+	for (; v < count; v++)
+	{
+		const uint8_t *c = codes + (size_t) v * m;
+		float		s = 0;
+
+		for (int j = 0; j < m; j++)
+			s += lut[j * 256 + c[j]];
+		out[v] = s;
+	}
+}
+
+void
+vx_pq_quantize_lut(const float *lut, int m, int ksub, uint8_t *lut8, float *bias, float *scale)
 {
 	float		maxspan = 0.0f;
 	float		b = 0.0f;
 
 	for (int j = 0; j < m; j++)
 	{
-		float		lo = lut[j * 16],
-					hi = lut[j * 16];
+		const float *t = lut + j * ksub;
+		float		lo = t[0],
+					hi = t[0];
 
-		for (int c = 1; c < 16; c++)
+		for (int c = 1; c < ksub; c++)
 		{
-			lo = fminf(lo, lut[j * 16 + c]);
-			hi = fmaxf(hi, lut[j * 16 + c]);
+			lo = fminf(lo, t[c]);
+			hi = fmaxf(hi, t[c]);
 		}
 		maxspan = fmaxf(maxspan, hi - lo);
 	}
 	*scale = maxspan > 0.0f ? maxspan / 255.0f : 1.0f;
 	for (int j = 0; j < m; j++)
 	{
-		float		lo = lut[j * 16];
+		const float *t = lut + j * ksub;
+		float		lo = t[0];
 
-		for (int c = 1; c < 16; c++)
-			lo = fminf(lo, lut[j * 16 + c]);
+		for (int c = 1; c < ksub; c++)
+			lo = fminf(lo, t[c]);
 		b += lo;
-		for (int c = 0; c < 16; c++)
+		for (int c = 0; c < ksub; c++)
 		{
-			float		q = rintf((lut[j * 16 + c] - lo) / *scale);
+			float		q = rintf((t[c] - lo) / *scale);
 
-			lut8[j * 16 + c] = (uint8_t) (q < 0 ? 0 : q > 255 ? 255 : q);
+			lut8[j * ksub + c] = (uint8_t) (q < 0 ? 0 : q > 255 ? 255 : q);
 		}
 	}
 	*bias = b;
+}
+
+void
+vx_pq8_pack(const uint8_t *codes, int count, int m, uint8_t *blocks)
+{
+	int			nblocks = (count + VX_PQ8_BLOCK - 1) / VX_PQ8_BLOCK;
+
+	memset(blocks, 0, (size_t) nblocks * m * VX_PQ8_BLOCK);
+	for (int v = 0; v < count; v++)
+	{
+		uint8_t    *blk = blocks + (size_t) (v / VX_PQ8_BLOCK) * m * VX_PQ8_BLOCK;
+
+		for (int j = 0; j < m; j++)
+			blk[j * VX_PQ8_BLOCK + v % VX_PQ8_BLOCK] = codes[(size_t) v * m + j];
+	}
+}
+
+static VX_SCALAR void
+Pq8FastScanScalar(const uint8_t *lut8, int m, const uint8_t *blocks, int nblocks, uint16_t *out)
+{
+	for (int b = 0; b < nblocks; b++)
+	{
+		const uint8_t *blk = blocks + (size_t) b * m * VX_PQ8_BLOCK;
+
+		for (int i = 0; i < VX_PQ8_BLOCK; i++)
+		{
+			unsigned	sum = 0;
+
+			for (int j = 0; j < m; j++)
+				sum += lut8[j * 256 + blk[j * VX_PQ8_BLOCK + i]];
+			out[b * VX_PQ8_BLOCK + i] = (uint16_t) sum;
+		}
+	}
 }
 
 void
@@ -326,9 +436,17 @@ const VxKernels vx_kernels_scalar = {
 	.sq8_ip = Sq8IpScalar,
 	.pq8_scan = Pq8ScanScalar,
 	.pq4_scan = Pq4ScanScalar,
+	.pq8_fast_scan = Pq8FastScanScalar,
 };
 
 const VxKernels *vx_kernels = &vx_kernels_scalar;
+
+/* for variants without a SIMD form of a kernel */
+void
+vx_pq8_fast_scan_scalar(const uint8_t *lut8, int m, const uint8_t *blocks, int nblocks, uint16_t *out)
+{
+	Pq8FastScanScalar(lut8, m, blocks, nblocks, out);
+}
 
 /* best first */
 const VxKernels *const vx_kernels_all[] = {

@@ -35,7 +35,12 @@
  *	4-bit codes: "fast scan" blocks of VX_PQ4_BLOCK = 32 vectors; for each
  *	         sub-quantizer j a block holds 16 bytes, byte i = sub-code of
  *	         vector i (low nibble) | sub-code of vector i+16 (high nibble);
- *	         a block is m * 16 bytes.  Its LUT is uint8 (see vx_pq4_quantize_lut).
+ *	         a block is m * 16 bytes.  Its LUT is uint8 (see vx_pq_quantize_lut).
+ *	8-bit fast scan: blocks of VX_PQ8_BLOCK = 64 vectors, for each
+ *	         sub-quantizer j 64 bytes (the j-th sub-code of vectors 0..63);
+ *	         a block is m * 64 bytes.  uint8 LUT of m x 256 entries.
+ *	Fast-scan sums are integers: sum_j lut8[j][c_j], which approximates
+ *	(true sum - bias) / scale (vx_pq_quantize_lut); m <= 257 cannot overflow.
  *
  *-------------------------------------------------------------------------
  */
@@ -56,6 +61,7 @@
  */
 #define VX_KERNEL_TOL(n) ((double) ((n) + 2) * 5.9604644775390625e-8)
 #define VX_PQ4_BLOCK	32
+#define VX_PQ8_BLOCK	64
 
 typedef float (*VxDistanceFn) (const float *a, const float *b, int n);
 
@@ -98,6 +104,9 @@ typedef struct VxKernels
 	/* out[b * 32 + i] = sum_j lut8[j * 16 + subcode(b, i, j)], b < nblocks */
 	void		(*pq4_scan) (const uint8_t *lut8, int m, const uint8_t *blocks,
 							 int nblocks, uint16_t *out);
+	/* out[b * 64 + i] = sum_j lut8[j * 256 + blocks[b][j][i]], b < nblocks */
+	void		(*pq8_fast_scan) (const uint8_t *lut8, int m, const uint8_t *blocks,
+								  int nblocks, uint16_t *out);
 } VxKernels;
 
 /* The active table; never NULL (the scalar table until vx_kernels_init). */
@@ -119,19 +128,32 @@ extern const VxKernels *vx_kernels_by_name(const char *name);
 extern int	vx_kernels_supported(const VxKernels *k);
 extern const VxKernels *const vx_kernels_all[];	/* NULL-terminated */
 
+/*
+ * 8-bit ADC for the SIMD tables.  Table lookups do not vectorize well (x86
+ * gathers are slower than scalar loads on current AMD cores), so this is
+ * plain C arranged for the out-of-order core: eight codes' bytes per 64-bit
+ * load and eight independent sums in flight.
+ */
+extern void vx_pq8_scan_unrolled(const float *lut, int m, const uint8_t *codes,
+								 int count, float *out);
+extern void vx_pq8_fast_scan_scalar(const uint8_t *lut8, int m, const uint8_t *blocks,
+									int nblocks, uint16_t *out);
+
 /* binary16 <-> float, round to nearest even (scalar; encoding is not hot) */
 extern uint16_t vx_f32_to_f16(float f);
 extern float vx_f16_to_f32(uint16_t h);
 
 /*
- * 4-bit fast scan support (scalar, per query / per build):
- * quantize a float LUT (m x 16) to uint8 with one scale for all
- * sub-quantizers, so that  sum_j lut[j][c_j] ~ bias + scale * sum_j lut8[j][c_j].
+ * Fast-scan support (scalar, per query / per build): quantize a float LUT
+ * (m x ksub, ksub = 16 or 256) to uint8 with one scale for all
+ * sub-quantizers, so that  sum_j lut[j][c_j] ~ bias + scale * sum_j lut8[j][c_j]
+ * with an error of at most m/2 * scale.
  */
-extern void vx_pq4_quantize_lut(const float *lut, int m, uint8_t *lut8,
-								float *bias, float *scale);
-/* pack count vectors' 4-bit codes (m bytes each, values 0..15) into blocks */
+extern void vx_pq_quantize_lut(const float *lut, int m, int ksub, uint8_t *lut8,
+							   float *bias, float *scale);
+/* pack count vectors' codes (m bytes each) into fast-scan blocks */
 extern void vx_pq4_pack(const uint8_t *codes, int count, int m, uint8_t *blocks);
+extern void vx_pq8_pack(const uint8_t *codes, int count, int m, uint8_t *blocks);
 
 static inline float
 vx_l2_squared(const float *a, const float *b, int n)

@@ -314,51 +314,6 @@ Sq8IpAvx2(const float *qs, const uint8_t *codes, int n)
 /* ---- product quantization ---- */
 
 /*
- * 8-bit ADC: four vectors at a time with independent scalar chains, which
- * keeps both load ports busy; AVX2 gathers are not faster than this.
- */
-static VX_AVX2 void
-Pq8ScanAvx2(const float *lut, int m, const uint8_t *codes, int count, float *out)
-{
-	int			v = 0;
-
-	for (; v + 4 <= count; v += 4)
-	{
-		const uint8_t *c0 = codes + (size_t) v * m;
-		const uint8_t *c1 = c0 + m;
-		const uint8_t *c2 = c1 + m;
-		const uint8_t *c3 = c2 + m;
-		float		s0 = 0,
-					s1 = 0,
-					s2 = 0,
-					s3 = 0;
-
-		for (int j = 0; j < m; j++)
-		{
-			const float *t = lut + j * 256;
-
-			s0 += t[c0[j]];
-			s1 += t[c1[j]];
-			s2 += t[c2[j]];
-			s3 += t[c3[j]];
-		}
-		out[v] = s0;
-		out[v + 1] = s1;
-		out[v + 2] = s2;
-		out[v + 3] = s3;
-	}
-	for (; v < count; v++)
-	{
-		const uint8_t *c = codes + (size_t) v * m;
-		float		s = 0;
-
-		for (int j = 0; j < m; j++)
-			s += lut[j * 256 + c[j]];
-		out[v] = s;
-	}
-}
-
-/*
  * 4-bit fast scan: the 16-entry LUTs of two sub-quantizers sit in the two
  * 128-bit lanes of a register and PSHUFB looks up 32 sub-codes at once.
  * uint8 results are widened into uint16 sums: even bytes (vectors 0, 2,
@@ -430,8 +385,9 @@ const VxKernels vx_kernels_avx2 = {
 	.inner_product_f16 = InnerProductF16Avx2,
 	.sq8_l2 = Sq8L2Avx2,
 	.sq8_ip = Sq8IpAvx2,
-	.pq8_scan = Pq8ScanAvx2,
+	.pq8_scan = vx_pq8_scan_unrolled,
 	.pq4_scan = Pq4ScanAvx2,
+	.pq8_fast_scan = vx_pq8_fast_scan_scalar,
 };
 
 #endif							/* __x86_64__ */

@@ -306,76 +306,64 @@ Sq8IpAvx512(const float *qs, const uint8_t *codes, int n)
 /* ---- product quantization ---- */
 
 /*
- * 8-bit ADC with gathers: sub-codes j..j+15 of a vector become 16 LUT
- * indexes (j + lane) * 256 + code, and one VGATHERDPS fetches all 16
- * partial distances.  When m divides 16, one gather covers 16/m vectors.
+ * 8-bit fast scan with AVX-512 VBMI: a sub-quantizer's 256-entry uint8 LUT
+ * fills four registers; VPERMI2B looks 64 codes up in each 128-byte half
+ * and bit 7 of the code picks the half.  Sums widen to uint16 as in the
+ * 4-bit kernel (even/odd bytes).  CPUs with AVX-512 but without VBMI
+ * (Skylake-SP, Cascade Lake) take the scalar kernel.
  */
-static VX_AVX512 void
-Pq8ScanAvx512(const float *lut, int m, const uint8_t *codes, int count, float *out)
+#define VX_AVX512VBMI __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,avx512vbmi")))
+
+static VX_AVX512VBMI void
+Pq8FastScanVbmi(const uint8_t *lut8, int m, const uint8_t *blocks, int nblocks, uint16_t *out)
 {
-	const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-	int			v = 0;
+	const __m512i low8 = _mm512_set1_epi16(0x00ff);
 
-	if (m == 8 || m == 4)
+	for (int b = 0; b < nblocks; b++)
 	{
-		/* 16/m vectors per gather; lane l reads sub-quantizer l % m */
-		const __m512i base = _mm512_slli_epi32(_mm512_and_si512(lane, _mm512_set1_epi32(m - 1)), 8);
-		int			per = 16 / m;
-
-		for (; v + per <= count; v += per)
-		{
-			__m512i		idx = _mm512_add_epi32(base, _mm512_cvtepu8_epi32(
-																	   _mm_loadu_si128((const __m128i *) (codes + (size_t) v * m))));
-			__m512		d = _mm512_i32gather_ps(idx, lut, 4);
-			float		tmp[16];
-
-			_mm512_storeu_ps(tmp, d);
-			for (int p = 0; p < per; p++)
-			{
-				float		s = 0;
-
-				for (int j = 0; j < m; j++)
-					s += tmp[p * m + j];
-				out[v + p] = s;
-			}
-		}
-	}
-	else
-	{
-		for (; v < count; v++)
-		{
-			const uint8_t *c = codes + (size_t) v * m;
-			__m512		acc = _mm512_setzero_ps();
-			int			j = 0;
-
-			for (; j + 16 <= m; j += 16)
-			{
-				__m512i		idx = _mm512_add_epi32(_mm512_slli_epi32(_mm512_add_epi32(lane, _mm512_set1_epi32(j)), 8),
-												   _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *) (c + j))));
-
-				acc = _mm512_add_ps(acc, _mm512_i32gather_ps(idx, lut, 4));
-			}
-			if (j < m)
-			{
-				__mmask16	k = Tail16(m - j);
-				__m512i		idx = _mm512_add_epi32(_mm512_slli_epi32(_mm512_add_epi32(lane, _mm512_set1_epi32(j)), 8),
-												   _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(k, c + j)));
-
-				acc = _mm512_add_ps(acc, _mm512_mask_i32gather_ps(_mm512_setzero_ps(), k, idx, lut, 4));
-			}
-			out[v] = _mm512_reduce_add_ps(acc);
-		}
-	}
-	/* vectors left over from the grouped loop */
-	for (; v < count; v++)
-	{
-		const uint8_t *c = codes + (size_t) v * m;
-		float		s = 0;
+		const uint8_t *blk = blocks + (size_t) b * m * VX_PQ8_BLOCK;
+		__m512i		even = _mm512_setzero_si512(),
+					odd = _mm512_setzero_si512(),
+					lo,
+					hi;
 
 		for (int j = 0; j < m; j++)
-			s += lut[j * 256 + c[j]];
-		out[v] = s;
+		{
+			const uint8_t *t = lut8 + j * 256;
+			__m512i		c = _mm512_loadu_si512(blk + j * VX_PQ8_BLOCK);
+			__m512i		r01 = _mm512_permutex2var_epi8(_mm512_loadu_si512(t), c, _mm512_loadu_si512(t + 64));
+			__m512i		r23 = _mm512_permutex2var_epi8(_mm512_loadu_si512(t + 128), c, _mm512_loadu_si512(t + 192));
+			__m512i		r = _mm512_mask_blend_epi8(_mm512_movepi8_mask(c), r01, r23);
+
+			even = _mm512_add_epi16(even, _mm512_and_si512(r, low8));
+			odd = _mm512_add_epi16(odd, _mm512_srli_epi16(r, 8));
+		}
+		/* per 128-bit lane L: vectors 16L..16L+7 in lo, 16L+8..16L+15 in hi */
+		lo = _mm512_unpacklo_epi16(even, odd);
+		hi = _mm512_unpackhi_epi16(even, odd);
+		for (int l = 0; l < 4; l++)
+		{
+			uint16_t   *o = out + b * VX_PQ8_BLOCK + 16 * l;
+
+			_mm_storeu_si128((__m128i *) o, _mm512_extracti32x4_epi32(lo, 0));
+			_mm_storeu_si128((__m128i *) (o + 8), _mm512_extracti32x4_epi32(hi, 0));
+			lo = _mm512_alignr_epi32(lo, lo, 4);
+			hi = _mm512_alignr_epi32(hi, hi, 4);
+		}
 	}
+}
+
+static int	has_vbmi = -1;
+
+static VX_AVX512 void
+Pq8FastScanAvx512(const uint8_t *lut8, int m, const uint8_t *blocks, int nblocks, uint16_t *out)
+{
+	if (has_vbmi < 0)
+		has_vbmi = __builtin_cpu_supports("avx512vbmi");
+	if (has_vbmi)
+		Pq8FastScanVbmi(lut8, m, blocks, nblocks, out);
+	else
+		vx_pq8_fast_scan_scalar(lut8, m, blocks, nblocks, out);
 }
 
 /*
@@ -448,8 +436,9 @@ const VxKernels vx_kernels_avx512 = {
 	.inner_product_f16 = InnerProductF16Avx512,
 	.sq8_l2 = Sq8L2Avx512,
 	.sq8_ip = Sq8IpAvx512,
-	.pq8_scan = Pq8ScanAvx512,
+	.pq8_scan = vx_pq8_scan_unrolled,
 	.pq4_scan = Pq4ScanAvx512,
+	.pq8_fast_scan = Pq8FastScanAvx512,
 };
 
 #endif							/* __x86_64__ */

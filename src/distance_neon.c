@@ -212,20 +212,6 @@ Sq8IpNeon(const float *qs, const uint8_t *codes, int n)
 	return sum;
 }
 
-static void
-Pq8ScanNeon(const float *lut, int m, const uint8_t *codes, int count, float *out)
-{
-	for (int v = 0; v < count; v++)
-	{
-		const uint8_t *c = codes + (size_t) v * m;
-		float		s = 0;
-
-		for (int j = 0; j < m; j++)
-			s += lut[j * 256 + c[j]];
-		out[v] = s;
-	}
-}
-
 /* 4-bit fast scan with TBL: one sub-quantizer's 16-entry LUT per lookup */
 static void
 Pq4ScanNeon(const uint8_t *lut8, int m, const uint8_t *blocks, int nblocks, uint16_t *out)
@@ -269,8 +255,9 @@ const VxKernels vx_kernels_neon = {
 	.inner_product_f16 = InnerProductF16Neon,
 	.sq8_l2 = Sq8L2Neon,
 	.sq8_ip = Sq8IpNeon,
-	.pq8_scan = Pq8ScanNeon,
+	.pq8_scan = vx_pq8_scan_unrolled,
 	.pq4_scan = Pq4ScanNeon,
+	.pq8_fast_scan = vx_pq8_fast_scan_scalar,
 };
 
 #else							/* !__aarch64__ */

@@ -12,8 +12,9 @@
  *    (both non-finite where the terms overflow float);
  *  - float16 L2^2 and inner product the same way, plus binary16 conversion
  *    against the CPU's F16C for all 65536 halves and tricky floats;
- *  - uint8 SQ kernels; 8-bit PQ ADC (float, within tolerance); 4-bit fast
- *    scan (integers, exactly equal), code packing and LUT quantization.
+ *  - uint8 SQ kernels; 8-bit PQ ADC (float, within tolerance); 4-bit and
+ *    8-bit fast scan (integers, exactly equal), code packing and LUT
+ *    quantization.
  * Prints which variants ran and which were skipped; exits 1 on any failure.
  */
 #include <float.h>
@@ -311,17 +312,48 @@ TestPq4(const VxKernels *k, int m, int count)
 }
 
 static void
-TestPq4Lut(void)
+TestPq8Fast(const VxKernels *k, int m, int count)
+{
+	int			nblocks = (count + VX_PQ8_BLOCK - 1) / VX_PQ8_BLOCK;
+	uint8_t    *lut8 = malloc((size_t) m * 256);
+	uint8_t    *codes = malloc((size_t) m * count);
+	uint8_t    *blocks = malloc((size_t) nblocks * m * VX_PQ8_BLOCK);
+	uint16_t   *out = malloc(sizeof(uint16_t) * nblocks * VX_PQ8_BLOCK);
+
+	for (int i = 0; i < m * 256; i++)
+		lut8[i] = (uint8_t) (Next() & 255);
+	for (int i = 0; i < m * count; i++)
+		codes[i] = (uint8_t) (Next() & 255);
+	vx_pq8_pack(codes, count, m, blocks);
+	k->pq8_fast_scan(lut8, m, blocks, nblocks, out);
+	for (int v = 0; v < count; v++)
+	{
+		unsigned	exact = 0;
+
+		for (int j = 0; j < m; j++)
+			exact += lut8[j * 256 + codes[v * m + j]];
+		checks++;
+		if (out[v] != exact)
+			Fail(k->name, "pq8_fast_scan", m, out[v], exact, 0);
+	}
+	free(lut8);
+	free(codes);
+	free(blocks);
+	free(out);
+}
+
+static void
+TestLutQuantization(int ksub)
 {
 	int			m = 24;
-	float		lut[24 * 16];
-	uint8_t		lut8[24 * 16];
+	float		lut[24 * 256];
+	uint8_t		lut8[24 * 256];
 	float		bias,
 				scale;
 
-	for (int i = 0; i < m * 16; i++)
-		lut[i] = (float) (Uniform() * 50 + (i / 16) * 3);
-	vx_pq4_quantize_lut(lut, m, lut8, &bias, &scale);
+	for (int i = 0; i < m * ksub; i++)
+		lut[i] = (float) (Uniform() * 50 + (i / ksub) * 3);
+	vx_pq_quantize_lut(lut, m, ksub, lut8, &bias, &scale);
 	/* every full sum is reproduced to within m/2 quantization steps */
 	for (int t = 0; t < 1000; t++)
 	{
@@ -330,14 +362,14 @@ TestPq4Lut(void)
 
 		for (int j = 0; j < m; j++)
 		{
-			int			c = Next() & 15;
+			int			c = Next() % ksub;
 
-			exact += lut[j * 16 + c];
-			q += lut8[j * 16 + c];
+			exact += lut[j * ksub + c];
+			q += lut8[j * ksub + c];
 		}
 		checks++;
 		if (fabs(bias + scale * q - exact) > scale * (m / 2.0 + 0.01))
-			Fail("scalar", "pq4 LUT quantization", m, bias + scale * q, exact, scale * m / 2.0);
+			Fail("scalar", "LUT quantization", ksub, bias + scale * q, exact, scale * m / 2.0);
 	}
 }
 
@@ -435,12 +467,16 @@ main(void)
 			for (int count = 1; count <= 70; count += 3)
 				TestPq4(k, pq_m[mi], count);
 			TestPq4(k, pq_m[mi], 1000);
+			for (int count = 1; count <= 140; count += 7)
+				TestPq8Fast(k, pq_m[mi], count);
+			TestPq8Fast(k, pq_m[mi], 1000);
 		}
 		printf("variant %-7s %s\n", k->name, failures == before ? "ok" : "FAILED");
 		strcat(ran, " ");
 		strcat(ran, k->name);
 	}
-	TestPq4Lut();
+	TestLutQuantization(16);
+	TestLutQuantization(256);
 #if defined(__x86_64__)
 	if (vx_kernels_supported(&vx_kernels_avx2))
 		TestF16Conversion();
