@@ -42,7 +42,7 @@ SHLIB_LINK += -lnuma
 endif
 
 EXTRA_CLEAN = results regression.diffs regression.out tmp_check \
-	test/kernels/test_kernels test/kernels/test_kernels_arm64 bench/bench_kernels
+	test/kernels/test_kernels test/kernels/test_kernels_arm64 test/kernels/test_kernels_asan bench/bench_kernels
 
 # No LLVM bitcode: JIT inlining gains nothing for functions called through
 # fmgr, and the SIMD files would need clang to agree with gcc's target
@@ -63,9 +63,15 @@ KERNEL_CFLAGS = -O2 -g -Wall -Wextra -I$(srcdir)/src
 test/kernels/test_kernels: test/kernels/test_kernels.c $(KERNEL_SRCS) src/distance.h
 	$(CC) $(KERNEL_CFLAGS) -o $@ test/kernels/test_kernels.c $(KERNEL_SRCS) -lm
 
-.PHONY: check-kernels check-kernels-arm64
+.PHONY: check-kernels check-kernels-arm64 check-kernels-asan
 check-kernels: test/kernels/test_kernels
 	test/kernels/test_kernels
+
+# every variant under AddressSanitizer and UBSan (scripts/vx-memcheck)
+check-kernels-asan:
+	$(CC) $(KERNEL_CFLAGS) -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer \
+		-o test/kernels/test_kernels_asan test/kernels/test_kernels.c $(KERNEL_SRCS) -lm
+	test/kernels/test_kernels_asan
 
 # The NEON variant, cross-compiled and run under qemu-user (Debian packages
 # gcc-aarch64-linux-gnu and qemu-user).

@@ -17,6 +17,8 @@
 #include "catalog/pg_type.h"
 #include "common/shortest_dec.h"
 #include "libpq/pqformat.h"
+#include "storage/bufmgr.h"
+#include "storage/bufpage.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/float.h"
@@ -90,10 +92,27 @@ VxPrefetchNextRows(FunctionCallInfo fcinfo, const Vector *a, const Vector *b)
 		if (args[i] != st->last[i])
 		{
 			const char *p = (const char *) args[i];
-			int			bytes = VARSIZE(args[i]);
+			const char *from = p - VARSIZE(args[i]) - 64;
 
-			for (int off = 64; off <= bytes + 64; off += 64)
-				__builtin_prefetch(p - off);
+			/*
+			 * The lowest row of a shared-buffer page: its successor is the
+			 * top row of the next page, which a table read in order has
+			 * usually placed in the next buffer slot.
+			 */
+			if (p >= BufferBlocks && p < BufferBlocks + (Size) NBuffers * BLCKSZ)
+			{
+				const char *page = BufferBlocks + ((Size) (p - BufferBlocks) / BLCKSZ) * BLCKSZ;
+
+				if (from < page + SizeOfPageHeaderData)
+				{
+					from = page + 2 * BLCKSZ - (p - from);
+					if (from >= BufferBlocks + (Size) NBuffers * BLCKSZ)
+						from = NULL;
+					p = from ? page + 2 * BLCKSZ : NULL;
+				}
+			}
+			for (const char *a = from; a && a < p; a += 64)
+				__builtin_prefetch(a);
 			st->last[i] = args[i];
 		}
 	}
