@@ -14,27 +14,37 @@ OBJS = \
 	src/vector_ops.o \
 	src/vector_storage.o \
 	src/distance.o \
+	src/floatparse.o \
 	src/distance_avx2.o \
 	src/distance_avx512.o \
-	src/distance_neon.o
+	src/distance_neon.o \
+	src/hnsw/hnsw.o \
+	src/hnsw/hnswbuild.o \
+	src/hnsw/hnswcheck.o \
+	src/hnsw/hnswgraph.o \
+	src/hnsw/hnswinsert.o \
+	src/hnsw/hnswscan.o \
+	src/hnsw/hnswstore.o \
+	src/hnsw/hnswvacuum.o
 
 DATA = sql/vectorx--$(EXTVERSION).sql
 
-REGRESS = vector_type vector_ops vector_errors vector_agg vector_storage vector_simd
+REGRESS = vector_type vector_ops vector_errors vector_agg vector_storage vector_simd hnsw
 REGRESS_OPTS = --load-extension=vectorx
 
 PG_CONFIG ?= pg_config
 
 # The server headers are included as system headers so that -Wextra reports
 # our code, not PostgreSQL's own macros (PG_FUNCTION_ARGS, ARR_DIMS).
-PG_CPPFLAGS = -I$(srcdir)/src -isystem $(shell $(PG_CONFIG) --includedir-server)
+PG_CPPFLAGS = -I$(srcdir)/src -I$(srcdir)/src/hnsw -isystem $(shell $(PG_CONFIG) --includedir-server)
 # -Wextra minus unused-parameter: callback signatures are fixed by PostgreSQL
 # (GUC hooks, index AM and executor callbacks) and often ignore arguments.
 PG_CFLAGS = -Wall -Wextra -Wno-unused-parameter
 
 # Optional libnuma: index builds interleave their shared arena across NUMA
 # nodes when the library is there (a no-op on a one-node machine).
-HAVE_NUMA := $(shell printf '\#include <numa.h>\nint main(void){return numa_available();}\n' | \
+HASH := \#
+HAVE_NUMA := $(shell printf '$(HASH)include <numa.h>\nint main(void){return numa_available();}\n' | \
 	$(CC) -x c - -lnuma -o /dev/null >/dev/null 2>&1 && echo yes)
 ifeq ($(HAVE_NUMA),yes)
 PG_CPPFLAGS += -DVX_HAVE_NUMA
@@ -49,6 +59,9 @@ EXTRA_CLEAN = results regression.diffs regression.out tmp_check \
 # attributes.
 override with_llvm = no
 
+# Rebuild objects when a header they include changes (.deps/*.Po files).
+override autodepend = yes
+
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
@@ -57,7 +70,7 @@ numa-status:
 	@echo "libnuma: $(if $(HAVE_NUMA),found,not found)"
 
 # ---- the distance kernels outside the server ----
-KERNEL_SRCS = src/distance.c src/distance_avx2.c src/distance_avx512.c src/distance_neon.c
+KERNEL_SRCS = src/distance.c src/distance_avx2.c src/distance_avx512.c src/distance_neon.c src/floatparse.c
 KERNEL_CFLAGS = -O2 -g -Wall -Wextra -I$(srcdir)/src
 
 test/kernels/test_kernels: test/kernels/test_kernels.c $(KERNEL_SRCS) src/distance.h

@@ -250,6 +250,65 @@ def run_sql_system(conn, ds, sysdef, args):
     return res
 
 
+def run_hnswlib(ds, sysdef, args):
+    """hnswlib (Debian python3-hnswlib), one thread, one query per call."""
+    import hnswlib
+    space = {"l2": "l2", "ip": "ip", "cosine": "cosine"}[ds.metric]
+    index = hnswlib.Index(space=space, dim=ds.dim)
+    index.init_index(max_elements=len(ds.base), M=sysdef["m"], ef_construction=sysdef["efc"], random_seed=1)
+    index.set_num_threads(1)
+    t = time.perf_counter()
+    index.add_items(ds.base, np.arange(len(ds.base)), num_threads=1)
+    res = dict(name=sysdef["name"], kind="library", build_s=round(time.perf_counter() - t, 2))
+    path = os.path.join(data_dir(args.data_dir), "hnswlib.tmp")
+    index.save_index(path)
+    res["index_bytes"] = os.path.getsize(path)
+    os.unlink(path)
+    return library_sweep(ds, res, sysdef["values"], args,
+                         lambda v: index.set_ef(int(v)),
+                         lambda q: index.knn_query(q[None, :], k=args.k, num_threads=1)[0][0])
+
+
+def run_faiss_ivfpq(ds, sysdef, args):
+    """faiss IndexIVFPQ (Debian python3-faiss), one thread, optionally refined."""
+    import faiss
+    faiss.omp_set_num_threads(1)
+    mt = faiss.METRIC_L2 if ds.metric == "l2" else faiss.METRIC_INNER_PRODUCT
+    base = np.ascontiguousarray(ds.base, dtype=np.float32)
+    ivf = faiss.IndexIVFPQ(faiss.IndexFlat(ds.dim, mt), ds.dim, sysdef["nlist"], sysdef["m"], sysdef.get("nbits", 8), mt)
+    index = faiss.IndexRefineFlat(ivf) if sysdef.get("refine") else ivf
+    if sysdef.get("refine"):
+        index.k_factor = sysdef["refine"]
+    t = time.perf_counter()
+    index.train(base)
+    index.add(base)
+    res = dict(name=sysdef["name"], kind="library", build_s=round(time.perf_counter() - t, 2),
+               index_bytes=len(faiss.serialize_index(index)))
+
+    def setv(v):
+        ivf.nprobe = int(v)
+    return library_sweep(ds, res, sysdef["values"], args, setv,
+                         lambda q: index.search(np.ascontiguousarray(q[None, :], dtype=np.float32), args.k)[1][0])
+
+
+def library_sweep(ds, res, values, args, setv, search):
+    queries = ds.queries[:args.queries]
+    warm = ds.queries[-args.warmup:] if args.warmup else []
+    res["sweep"] = []
+    for v in values:
+        setv(v)
+        timed(search, warm)
+        runs, ids = [], None
+        for _ in range(args.repeat):
+            ids, lat = timed(search, queries)
+            runs.append(lat)
+        point = dict(value=v, recall=round(ds.recall(ids, args.k), 4), returned_min=min(map(len, ids)),
+                     **summarize(runs, len(queries)))
+        res["sweep"].append(point)
+        print(f"  {res['name']} {v}: recall {point['recall']:.4f} QPS {point['qps']} p99 {point['p99_ms']} ms", flush=True)
+    return res
+
+
 # ------------------------------------------------------------------ scenarios
 
 def scenario_exact(ds, args):
@@ -264,9 +323,22 @@ def scenario_exact(ds, args):
     ]
 
 
+def scenario_hnsw(ds, args):
+    """HNSW (m=16, ef_construction=64): vectorx against hnswlib, ef_search sweep."""
+    values = [10, 20, 40, 80, 200, 400]
+    return [
+        dict(name="vectorx hnsw", storage=None,
+             index="CREATE INDEX ON {table} USING hnsw (embedding vector_l2_ops) WITH (m = 16, ef_construction = 64)",
+             guc="SET hnsw.ef_search = {v}", values=values),
+        dict(name="hnswlib (Debian, 1 thread)", kind="hnswlib", m=16, efc=64, values=values),
+    ]
+
+
 SCENARIOS = {
     "exact": (scenario_exact, "fashion-mnist", dict(queries=100, warmup=10, repeat=3)),
+    "hnsw": (scenario_hnsw, "fashion-mnist", dict(queries=1000, warmup=100, repeat=3)),
 }
+RUNNERS = {"hnswlib": run_hnswlib, "faiss-ivfpq": run_faiss_ivfpq}
 
 
 # ------------------------------------------------------------------ output
@@ -350,7 +422,10 @@ def main():
                                                     metric=ds.metric), systems=[])
     for sysdef in fn(ds, args):
         print(f"- {sysdef['name']}", flush=True)
-        result["systems"].append(run_sql_system(conn, ds, sysdef, args))
+        if sysdef.get("kind") in RUNNERS:
+            result["systems"].append(RUNNERS[sysdef["kind"]](ds, sysdef, args))
+        else:
+            result["systems"].append(run_sql_system(conn, ds, sysdef, args))
     os.makedirs(args.out, exist_ok=True)
     stem = os.path.join(args.out, f"{args.scenario}-{ds.name}")
     with open(stem + ".json", "w") as f:

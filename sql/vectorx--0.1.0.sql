@@ -339,3 +339,46 @@ CREATE OPERATOR CLASS @extschema@.vector_ops
 	OPERATOR 1 @extschema@.=,
 	FUNCTION 1 @extschema@.vector_hash(@extschema@.vector),
 	FUNCTION 2 @extschema@.vector_hash_extended(@extschema@.vector, bigint);
+
+-- ---------------------------------------------------------------- hnsw
+-- (src/hnsw/hnsw.h documents the access method)
+
+CREATE FUNCTION @extschema@.hnswhandler(pg_catalog.internal)
+	RETURNS pg_catalog.index_am_handler
+	AS 'MODULE_PATHNAME' LANGUAGE C;
+
+CREATE ACCESS METHOD hnsw TYPE INDEX HANDLER @extschema@.hnswhandler;
+
+COMMENT ON ACCESS METHOD hnsw IS 'HNSW graph index for approximate nearest-neighbour search';
+
+CREATE OPERATOR CLASS @extschema@.vector_l2_ops
+	DEFAULT FOR TYPE @extschema@.vector USING hnsw AS
+	OPERATOR 1 @extschema@.<-> (@extschema@.vector, @extschema@.vector) FOR ORDER BY pg_catalog.float_ops,
+	FUNCTION 1 @extschema@.vector_l2_squared_distance(@extschema@.vector, @extschema@.vector);
+
+CREATE OPERATOR CLASS @extschema@.vector_ip_ops
+	FOR TYPE @extschema@.vector USING hnsw AS
+	OPERATOR 1 @extschema@.<#> (@extschema@.vector, @extschema@.vector) FOR ORDER BY pg_catalog.float_ops,
+	FUNCTION 1 @extschema@.vector_negative_inner_product(@extschema@.vector, @extschema@.vector);
+
+CREATE OPERATOR CLASS @extschema@.vector_cosine_ops
+	FOR TYPE @extschema@.vector USING hnsw AS
+	OPERATOR 1 @extschema@.<=> (@extschema@.vector, @extschema@.vector) FOR ORDER BY pg_catalog.float_ops,
+	FUNCTION 1 @extschema@.cosine_distance(@extschema@.vector, @extschema@.vector);
+
+CREATE OPERATOR CLASS @extschema@.vector_l1_ops
+	FOR TYPE @extschema@.vector USING hnsw AS
+	OPERATOR 1 @extschema@.<+> (@extschema@.vector, @extschema@.vector) FOR ORDER BY pg_catalog.float_ops,
+	FUNCTION 1 @extschema@.l1_distance(@extschema@.vector, @extschema@.vector);
+
+CREATE FUNCTION @extschema@.vectorx_hnsw_check(index pg_catalog.regclass,
+	OUT ok boolean, OUT pages bigint, OUT elements bigint, OUT deleted bigint,
+	OUT free bigint, OUT reserved bigint, OUT heap_tids bigint, OUT max_level integer,
+	OUT entry_point bigint, OUT entry_level integer, OUT links bigint,
+	OUT links_to_deleted bigint, OUT bad_links bigint, OUT unreachable bigint,
+	OUT problems text[])
+	RETURNS record
+	AS 'MODULE_PATHNAME' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION @extschema@.vectorx_hnsw_check(pg_catalog.regclass) IS
+	'check the structural invariants of an hnsw index';

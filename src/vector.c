@@ -25,6 +25,7 @@
 #include "utils/lsyscache.h"
 #include "utils/numeric.h"
 
+#include "floatparse.h"
 #include "vector.h"
 
 /*
@@ -265,6 +266,7 @@ vector_in(PG_FUNCTION_ARGS)
 	{
 		char	   *end;
 		float		val;
+		bool		range_error;
 
 		if (dim == VECTOR_MAX_DIM)
 			VxCheckDim(dim + 1);
@@ -275,11 +277,10 @@ vector_in(PG_FUNCTION_ARGS)
 		if (*p == ',' || *p == ']')
 			ReportMalformed(lit, "Expected a number.");
 
-		errno = 0;
-		val = strtof(p, &end);
+		val = VxParseFloat(p, &end, &range_error);
 		if (end == p)
 			ReportMalformed(lit, "Expected a number.");
-		if (errno == ERANGE && isinf(val))
+		if (range_error)
 			ereport(ERROR,
 					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 					 errmsg("\"%s\" is out of range for type vector",

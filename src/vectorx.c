@@ -14,6 +14,7 @@
  *					query with SIMD off"); asking for a variant the CPU
  *					lacks is an error.
  *	vectorx.plain_storage_max_dims   see vector_storage.c
+ *	hnsw.ef_search, hnsw.max_scan_tuples   see src/hnsw/hnsw.c
  *
  *-------------------------------------------------------------------------
  */
@@ -24,6 +25,7 @@
 #include "utils/guc.h"
 
 #include "distance.h"
+#include "hnsw.h"
 #include "vector.h"
 
 PG_MODULE_MAGIC;
@@ -86,6 +88,7 @@ _PG_init(void)
 							   CheckSimd, AssignSimd, NULL);
 
 	VxStorageInit();
+	HnswInitGucs();
 
 	MarkGUCPrefixReserved("vectorx");
 }

@@ -17,6 +17,7 @@
  *    quantization.
  * Prints which variants ran and which were skipped; exits 1 on any failure.
  */
+#include <errno.h>
 #include <float.h>
 #include <math.h>
 #include <stdio.h>
@@ -28,6 +29,7 @@
 #endif
 
 #include "distance.h"
+#include "floatparse.h"
 
 static int	failures;
 static long checks;
@@ -373,6 +375,107 @@ TestLutQuantization(int ksub)
 	}
 }
 
+/*
+ * VxParseFloat must give strtof's float, end pointer and range error for
+ * every input; random decimals of every length and exponent, printed
+ * floats, midpoints, and odd syntax.
+ */
+static void
+CheckParse(const char *s)
+{
+	char	   *e1,
+			   *e2;
+	bool		range,
+				r1;
+	float		a,
+				b;
+
+	errno = 0;
+	a = strtof(s, &e1);
+	r1 = errno == ERANGE && isinf(a);
+
+	b = VxParseFloat(s, &e2, &range);
+	checks++;
+	if (e1 != e2 || r1 != range || (memcmp(&a, &b, sizeof(float)) != 0 && !(isnan(a) && isnan(b))))
+	{
+		if (failures < 30)
+			fprintf(stderr, "FAIL VxParseFloat(\"%s\"): %.9g end+%d range %d, strtof %.9g end+%d range %d\n",
+					s, b, (int) (e2 - s), range, a, (int) (e1 - s), r1);
+		failures++;
+	}
+}
+
+static void
+TestParse(void)
+{
+	static const char *odd[] = {"0", "-0", "+0", "00012", ".5", "5.", ".", "-.", "1e", "1e+", "1e-5x",
+		"1E3", "0x1p3", "-0X10", "inf", "-Infinity", "nan", "1e39", "-1e39", "3.4028235e38",
+		"3.40282357e38", "3.4028236e38", "1e-38", "1.17549435e-38", "1e-45", "1e-46", "7e-46",
+		"16777217", "16777216.5", "0.000000000000000000000001", "123456789012345678901234567890",
+		"1.00000005960464477539062500000001", "1.000000059604644775390625", "9007199254740993",
+		"0.1", "0.2", "0.3", "2.5e-3", "-7.0", "12.0", "255", "1e22", "1e23", "1e-22", "1e-23", ""};
+	char		buf[96];
+
+	for (int i = 0; i < (int) (sizeof(odd) / sizeof(odd[0])); i++)
+		CheckParse(odd[i]);
+	for (int i = 0; i < 400000; i++)
+	{
+		int			kind = i % 4;
+
+		if (kind == 0)
+		{
+			/* a float printed with 6..17 significant digits */
+			uint32_t	bits = (uint32_t) Next();
+			float		f;
+
+			memcpy(&f, &bits, sizeof(f));
+			if (isnan(f))
+				continue;
+			snprintf(buf, sizeof(buf), "%.*g", 6 + (int) (Next() % 12), f);
+		}
+		else if (kind == 1)
+		{
+			/* random decimal: up to 22 digits, a point somewhere, an exponent */
+			int			nd = 1 + (int) (Next() % 22);
+			int			pt = (int) (Next() % (nd + 1));
+			int			n = 0;
+
+			if (Next() % 2)
+				buf[n++] = '-';
+			for (int d = 0; d < nd; d++)
+			{
+				if (d == pt)
+					buf[n++] = '.';
+				buf[n++] = (char) ('0' + Next() % 10);
+			}
+			if (Next() % 2)
+				n += snprintf(buf + n, sizeof(buf) - n, "e%d", (int) (Next() % 100) - 50);
+			buf[n] = 0;
+		}
+		else if (kind == 2)
+		{
+			/* exact float midpoints and their neighbours, in decimal */
+			uint32_t	bits = (uint32_t) (Next() & 0x7f7fffff);
+			float		lo,
+						hi;
+			double		mid;
+
+			memcpy(&lo, &bits, sizeof(lo));
+			bits++;
+			memcpy(&hi, &bits, sizeof(hi));
+			mid = ((double) lo + (double) hi) / 2;
+			snprintf(buf, sizeof(buf), "%.*g", 15 + (int) (Next() % 6), mid);
+		}
+		else
+		{
+			/* short integers and short decimals, the common case */
+			snprintf(buf, sizeof(buf), "%d.%0*d", (int) (Next() % 100000) - 50000,
+					 (int) (Next() % 8), (int) (Next() % 10000000));
+		}
+		CheckParse(buf);
+	}
+}
+
 #if defined(__x86_64__)
 __attribute__((target("f16c"))) static uint16_t
 HwF32ToF16(float f)
@@ -475,6 +578,7 @@ main(void)
 		strcat(ran, " ");
 		strcat(ran, k->name);
 	}
+	TestParse();
 	TestLutQuantization(16);
 	TestLutQuantization(256);
 #if defined(__x86_64__)

@@ -1,0 +1,277 @@
+/*-------------------------------------------------------------------------
+ *
+ * hnsw.c
+ *	  The HNSW access method's handler (the IndexAmRoutine, every field set
+ *	  explicitly), its reloptions (m, ef_construction), GUCs (hnsw.ef_search,
+ *	  hnsw.max_scan_tuples), operator-class validation, cost estimation and
+ *	  build-phase names.  The lifecycle lives in hnswbuild.c, hnswinsert.c,
+ *	  hnswscan.c and hnswvacuum.c; hnsw.h documents the design.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <float.h>
+#include <math.h>
+
+#include "access/amvalidate.h"
+#include "access/reloptions.h"
+#include "catalog/pg_amop.h"
+#include "catalog/pg_amproc.h"
+#include "catalog/pg_opclass.h"
+#include "catalog/pg_opfamily.h"
+#include "commands/vacuum.h"
+#include "optimizer/paths.h"
+#include "commands/progress.h"
+#include "utils/builtins.h"
+#include "utils/regproc.h"
+#include "utils/float.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/selfuncs.h"
+#include "utils/syscache.h"
+
+#include "hnsw.h"
+
+int			hnsw_ef_search = HNSW_DEFAULT_EF_SEARCH;
+int			hnsw_max_scan_tuples = HNSW_DEFAULT_MAX_SCAN_TUPLES;
+
+static relopt_kind hnsw_relopt_kind;
+
+void
+HnswInitGucs(void)
+{
+	hnsw_relopt_kind = add_reloption_kind();
+	add_int_reloption(hnsw_relopt_kind, "m",
+					  "Maximum number of neighbours per element and level (2m at level 0)",
+					  HNSW_DEFAULT_M, HNSW_MIN_M, HNSW_MAX_M, AccessExclusiveLock);
+	add_int_reloption(hnsw_relopt_kind, "ef_construction",
+					  "Size of the candidate list while building the graph",
+					  HNSW_DEFAULT_EF_CONSTRUCTION, HNSW_MIN_EF_CONSTRUCTION,
+					  HNSW_MAX_EF_CONSTRUCTION, AccessExclusiveLock);
+
+	DefineCustomIntVariable("hnsw.ef_search",
+							"Size of the candidate list of an HNSW index scan.",
+							"Larger is slower and finds more of the true nearest neighbours.",
+							&hnsw_ef_search, HNSW_DEFAULT_EF_SEARCH,
+							HNSW_MIN_EF_SEARCH, HNSW_MAX_EF_SEARCH,
+							PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("hnsw.max_scan_tuples",
+							"Elements an HNSW index scan may visit before it stops.",
+							"Bounds the work of scans whose rows a WHERE clause keeps rejecting.",
+							&hnsw_max_scan_tuples, HNSW_DEFAULT_MAX_SCAN_TUPLES,
+							1, INT_MAX, PGC_USERSET, 0, NULL, NULL, NULL);
+	MarkGUCPrefixReserved("hnsw");
+}
+
+static bytea *
+hnswoptions(Datum reloptions, bool validate)
+{
+	static const relopt_parse_elt tab[] = {
+		{"m", RELOPT_TYPE_INT, offsetof(HnswOptions, m)},
+		{"ef_construction", RELOPT_TYPE_INT, offsetof(HnswOptions, ef_construction)},
+	};
+	HnswOptions *opts = (HnswOptions *) build_reloptions(reloptions, validate, hnsw_relopt_kind,
+														 sizeof(HnswOptions), tab, lengthof(tab));
+
+	if (opts && opts->ef_construction < 2 * opts->m)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("ef_construction must be greater than or equal to 2 * m"),
+				 errdetail("m is %d and ef_construction is %d.", opts->m, opts->ef_construction)));
+	return (bytea *) opts;
+}
+
+/*
+ * Cost of an ordered scan.  The index is useless without an ORDER BY.  The
+ * work is done before the first row: about ef_search expansions of up to
+ * 2m neighbours each (capped by the index size), each a random page.
+ */
+static void
+hnswcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
+				 Cost *indexStartupCost, Cost *indexTotalCost,
+				 Selectivity *indexSelectivity, double *indexCorrelation,
+				 double *indexPages)
+{
+	GenericCosts costs;
+	double		tuples = Max(path->indexinfo->tuples, 1);
+	int			m = HNSW_DEFAULT_M;
+	double		visited;
+	HnswOptions *opts;
+
+	if (path->indexorderbys == NIL)
+	{
+		*indexStartupCost = get_float8_infinity();
+		*indexTotalCost = get_float8_infinity();
+		*indexSelectivity = 0;
+		*indexCorrelation = 0;
+		*indexPages = 0;
+		return;
+	}
+	{
+		/* the planner holds a lock on the index already */
+		Relation	index = index_open(path->indexinfo->indexoid, NoLock);
+
+		opts = (HnswOptions *) index->rd_options;
+		if (opts)
+			m = opts->m;
+		index_close(index, NoLock);
+	}
+	visited = Min((double) hnsw_ef_search * m * 2 + log(tuples) * m, tuples);
+
+	MemSet(&costs, 0, sizeof(costs));
+	costs.numIndexTuples = visited;
+	genericcostestimate(root, path, loop_count, &costs);
+
+	/* everything happens before the first row */
+	*indexStartupCost = costs.indexTotalCost;
+	*indexTotalCost = costs.indexTotalCost;
+	*indexSelectivity = costs.indexSelectivity;
+	*indexCorrelation = 0;
+	*indexPages = costs.numIndexPages;
+}
+
+/*
+ * Operator classes must have exactly strategy 1, an ORDER BY operator
+ * (vector, vector) -> double precision, and support function 1, one of the
+ * distance functions (vector, vector) -> double precision.
+ */
+static bool
+hnswvalidate(Oid opclassoid)
+{
+	bool		result = true;
+	HeapTuple	classtup;
+	Form_pg_opclass classform;
+	Oid			opfamilyoid;
+	Oid			opcintype;
+	char	   *opclassname;
+	CatCList   *proclist,
+			   *oprlist;
+	bool		has_proc = false,
+				has_op = false;
+
+	classtup = SearchSysCache1(CLAOID, ObjectIdGetDatum(opclassoid));
+	if (!HeapTupleIsValid(classtup))
+		elog(ERROR, "cache lookup failed for operator class %u", opclassoid);
+	classform = (Form_pg_opclass) GETSTRUCT(classtup);
+	opfamilyoid = classform->opcfamily;
+	opcintype = classform->opcintype;
+	opclassname = NameStr(classform->opcname);
+
+	proclist = SearchSysCacheList1(AMPROCNUM, ObjectIdGetDatum(opfamilyoid));
+	for (int i = 0; i < proclist->n_members; i++)
+	{
+		Form_pg_amproc proc = (Form_pg_amproc) GETSTRUCT(&proclist->members[i]->tuple);
+
+		if (proc->amprocnum != 1 ||
+			!check_amproc_signature(proc->amproc, FLOAT8OID, true, 2, 2, opcintype, opcintype))
+		{
+			ereport(INFO,
+					(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
+					 errmsg("hnsw operator class \"%s\" has an invalid support function %d (%s)",
+							opclassname, proc->amprocnum, format_procedure(proc->amproc))));
+			result = false;
+		}
+		else
+			has_proc = true;
+	}
+	oprlist = SearchSysCacheList1(AMOPSTRATEGY, ObjectIdGetDatum(opfamilyoid));
+	for (int i = 0; i < oprlist->n_members; i++)
+	{
+		Form_pg_amop op = (Form_pg_amop) GETSTRUCT(&oprlist->members[i]->tuple);
+
+		if (op->amopstrategy != 1 || op->amoppurpose != AMOP_ORDER ||
+			!check_amop_signature(op->amopopr, FLOAT8OID, opcintype, opcintype))
+		{
+			ereport(INFO,
+					(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
+					 errmsg("hnsw operator class \"%s\" has an invalid operator %s",
+							opclassname, format_operator(op->amopopr))));
+			result = false;
+		}
+		else
+			has_op = true;
+	}
+	if (!has_proc || !has_op)
+	{
+		ereport(INFO,
+				(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
+				 errmsg("hnsw operator class \"%s\" needs strategy 1 (ORDER BY) and support function 1",
+						opclassname)));
+		result = false;
+	}
+	ReleaseCatCacheList(proclist);
+	ReleaseCatCacheList(oprlist);
+	ReleaseSysCache(classtup);
+	return result;
+}
+
+static char *
+hnswbuildphasename(int64 phase)
+{
+	switch (phase)
+	{
+		case PROGRESS_CREATEIDX_SUBPHASE_INITIALIZE:
+			return "initializing";
+		case HNSW_PHASE_LOAD:
+			return "loading tuples";
+		case HNSW_PHASE_WRITE:
+			return "writing index pages";
+		case HNSW_PHASE_OVERFLOW:
+			return "inserting tuples beyond maintenance_work_mem";
+		default:
+			return NULL;
+	}
+}
+
+PG_FUNCTION_INFO_V1(hnswhandler);
+Datum
+hnswhandler(PG_FUNCTION_ARGS)
+{
+	IndexAmRoutine *am = makeNode(IndexAmRoutine);
+
+	am->amstrategies = 0;
+	am->amsupport = 1;
+	am->amoptsprocnum = 0;
+	am->amcanorder = false;
+	am->amcanorderbyop = true;
+	am->amcanbackward = false;
+	am->amcanunique = false;
+	am->amcanmulticol = false;
+	am->amoptionalkey = true;
+	am->amsearcharray = false;
+	am->amsearchnulls = false;
+	am->amstorage = false;
+	am->amclusterable = false;
+	am->ampredlocks = false;
+	am->amcanparallel = false;
+	am->amcaninclude = false;
+	am->amusemaintenanceworkmem = true;
+	am->amparallelvacuumoptions = VACUUM_OPTION_PARALLEL_BULKDEL;
+	am->amkeytype = InvalidOid;
+
+	am->ambuild = hnswbuild;
+	am->ambuildempty = hnswbuildempty;
+	am->aminsert = hnswinsert;
+	am->ambulkdelete = hnswbulkdelete;
+	am->amvacuumcleanup = hnswvacuumcleanup;
+	am->amcanreturn = NULL;
+	am->amcostestimate = hnswcostestimate;
+	am->amoptions = hnswoptions;
+	am->amproperty = NULL;
+	am->ambuildphasename = hnswbuildphasename;
+	am->amvalidate = hnswvalidate;
+	am->amadjustmembers = NULL;
+	am->ambeginscan = hnswbeginscan;
+	am->amrescan = hnswrescan;
+	am->amgettuple = hnswgettuple;
+	am->amgetbitmap = NULL;
+	am->amendscan = hnswendscan;
+	am->ammarkpos = NULL;
+	am->amrestrpos = NULL;
+	am->amestimateparallelscan = NULL;
+	am->aminitparallelscan = NULL;
+	am->amparallelrescan = NULL;
+
+	PG_RETURN_POINTER(am);
+}

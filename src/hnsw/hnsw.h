@@ -1,0 +1,515 @@
+/*-------------------------------------------------------------------------
+ *
+ * hnsw.h
+ *	  The HNSW index access method: design, on-disk format, locking, WAL,
+ *	  and the declarations shared by the files of src/hnsw.
+ *
+ * ALGORITHM
+ *	Hierarchical Navigable Small World graphs, Malkov & Yashunin 2016
+ *	(arXiv:1603.09320): Algorithm 1 (INSERT), 2 (SEARCH-LAYER), 4 (SELECT-
+ *	NEIGHBORS-HEURISTIC), 5 (K-NN-SEARCH).  Level-0 lists hold up to 2*m
+ *	neighbours, upper levels m; levels are drawn with mL = 1/ln(m) and capped
+ *	at HNSW_MAX_LEVEL.  Deviations, each with its reason:
+ *	 - Scans stream: when the executor asks for more rows than ef_search
+ *	   (a WHERE clause rejected some), the search resumes from the candidates
+ *	   it set aside instead of ending; each round's results are sorted, but
+ *	   rounds overlap in distance ("relaxed order", as pgvector's iterative
+ *	   scans).  hnsw.max_scan_tuples bounds the elements visited.
+ *	 - A search can carry a filter (HnswFilter): rejected elements are still
+ *	   traversed but never returned, and the beam widens while few pass (the
+ *	   ACORN idea), so selective filters do not strand the search.
+ *	 - Deleted elements are repaired locally by vacuum: each live element
+ *	   that pointed at a deleted one re-selects its neighbours (heuristic)
+ *	   from its own live neighbours plus the deleted ones' live neighbours
+ *	   (FreshDiskANN's consolidation), then the space is reused.
+ *	 - Duplicates (distance 0) share one element holding up to
+ *	   HNSW_HEAPTIDS heap TIDs.
+ *	 - Cosine: vectors are normalised once when stored and the query once
+ *	   per scan; the graph then uses the negative inner product.  Zero
+ *	   vectors have no direction: they are not indexed, and a zero query
+ *	   returns no rows (as pgvector).
+ *
+ * STORAGE: AN ELEMENT STREAM OVER PAGES
+ *	Block 0 is the meta page.  Blocks 1.. hold one logical byte stream,
+ *	HNSW_DATA_SIZE bytes per page (the page minus its header and special
+ *	space), so stream offset o lives in block 1 + o / HNSW_DATA_SIZE at
+ *	o % HNSW_DATA_SIZE.  Records are 16-byte aligned and named by their
+ *	offset / 16: an element's id.  A uint32 id addresses 64 GiB.
+ *
+ *	A record's head (header and neighbour lists) never crosses a page
+ *	boundary: when the rest of the page is too short, a PAD record fills it
+ *	(or, under 16 bytes, nothing does) and the record starts on the next
+ *	page.  An element's vector follows its head and may cross any number
+ *	of pages; distances are sums over dimensions, so a vector is compared
+ *	piece by piece, page by page, without being copied.  This is what lets
+ *	784-dimension elements (3.3 KB) pack pages without waste, and vectors
+ *	of up to 16000 dimensions be indexed at all.
+ *
+ *	Record kinds (first byte):
+ *	  0 UNUSED   never written (allocated by an insert that did not finish)
+ *	  1 ELEMENT  a vector with heap TIDs and its level-0 neighbour list
+ *	  2 UPPER    neighbour lists of levels 1..L of one element
+ *	  3 PAD      filler to the end of a page
+ *
+ *	ELEMENT record, HnswElementData (32 bytes) then the level-0 list:
+ *	  off size field
+ *	  0   1    kind = 1
+ *	  1   1    level: 0..HNSW_MAX_LEVEL
+ *	  2   1    flags: HNSW_DELETED (no live heap TID; awaiting repair),
+ *	           HNSW_FREE (repaired around; space on a free list)
+ *	  3   1    ntids: live heap TIDs, 1..HNSW_HEAPTIDS (0 if DELETED/FREE)
+ *	  4   4    upper: id of the UPPER record (level > 0), else INVALID;
+ *	           on a free list: the next free element
+ *	  8   18   heaptids[HNSW_HEAPTIDS]: ItemPointerData
+ *	  26  2    unused, 0
+ *	  28  4    lock: a spinlock word while the build arena is shared by
+ *	           parallel workers; always 0 on disk
+ *	  32  8m   level-0 neighbours: uint32 ids, unused slots HNSW_INVALID_ID
+ *	  ... pad to 16; then dims float4 (the vector; cosine: normalised)
+ *	The head is HnswElementHeadSize(m) bytes, the whole record
+ *	HnswElementSize(m, dims): the same for every element of an index.
+ *
+ *	UPPER record, HnswUpperData (16 bytes) then level lists:
+ *	  0   1    kind = 2
+ *	  1   1    nlevels L (1..HNSW_MAX_LEVEL)
+ *	  2   2    unused
+ *	  4   4    owner: id of the element; on a free list: next free record
+ *	  8   8    unused
+ *	  16  4m*L level l's list at 16 + 4m(l-1), m uint32 ids each
+ *
+ *	PAD record: kind = 3, then a uint16 "bytes to the end of the page".
+ *
+ *	Data pages are standard pages: pd_lower = header + bytes of stream on
+ *	the page (the unused tail of the last page is the "hole" that full-page
+ *	images skip), special space HnswPageOpaqueData with HNSW_PAGE_ID in its
+ *	last two bytes.
+ *
+ *	Meta page (block 0), HnswMetaPageData: magic, format version, options
+ *	frozen at build (dims, m, ef_construction, metric), entry point and its
+ *	level, stream end (bytes allocated), heads of the free lists (elements;
+ *	UPPER records by L).  Options are cached in rd_amcache.
+ *
+ * LOCKING
+ *	Page content locks only, one page at a time, except where noted; no
+ *	lock is held while computing distances over more than one page.
+ *	 L1. Meta page: shared to read the entry point at scan/insert start;
+ *	     exclusive to allocate stream space, pop or push free lists, or
+ *	     change the entry point.  Taken first, before any data page.
+ *	 L2. A record's head: shared to read header or lists, exclusive to
+ *	     change them.  Lists are copied out under the lock.
+ *	 L3. Vector bytes are written once, before the element is published
+ *	     (its kind set to ELEMENT) and before any list points to it, and are
+ *	     immutable while the element lives; they are read under a shared
+ *	     lock of each page they occupy, one page at a time.
+ *	 L4. When several pages of one record are written together, they are
+ *	     locked in block order (a record's pages are consecutive).
+ *	 L5. An insert that must prune a neighbour's full list reads the list
+ *	     (shared), computes the new list with no lock held, then takes the
+ *	     page exclusive and applies it only if the list did not change
+ *	     meanwhile (else it recomputes, a bounded number of times).
+ *	Vacuum's TID removal needs no interlock with scans: the heap only
+ *	reuses a TID whose old tuple was invisible to every running snapshot,
+ *	so an MVCC scan holding an old TID finds either nothing or a tuple its
+ *	snapshot cannot see.  (The index is not used for catalog scans.)  A
+ *	scan may meet an element vacuum freed and an insert reused: it then
+ *	reads that slot's current vector and TIDs, consistent with each other,
+ *	so it may return a row slightly out of distance order, never a wrong
+ *	row-distance pair.
+ *
+ * WAL
+ *	Inserts, vacuum and list changes use generic WAL (access/generic_xlog.h)
+ *	through one wrapper (HnswPageWrite*), at most 4 pages per record.
+ *	 W1. Allocation: meta (stream end or free-list head) plus, for a reused
+ *	     record, its head page marked reserved; new pages are logged whole.
+ *	 W2. Writing an element: its vector pages, then the head page with the
+ *	     header that publishes it (last record).  A crash before W2's last
+ *	     record leaves an UNUSED or reserved record that nothing points to.
+ *	 W3. Each back-link is one record on one page: the graph is valid after
+ *	     every record; a crash between them leaves an element with fewer
+ *	     in-links (still reachable, or, if none landed, unreachable until
+ *	     vacuum repairs around it).  A committed insert's WAL precedes its
+ *	     commit record, so committed rows are never lost.
+ *	 W4. Entry point changes are one meta-page record.
+ *	The build writes no per-tuple WAL: pages are written through smgr and
+ *	logged in bulk with log_newpages, then synced (as nbtree's sorted
+ *	build); the INIT fork of an unlogged index gets a logged meta page.
+ *
+ * VACUUM (hnswvacuum.c)
+ *	V1 (ambulkdelete, pass 1): every ELEMENT loses its dead heap TIDs; one
+ *	   with none left is flagged DELETED (it still routes searches).
+ *	V2 (pass 2): each live element whose lists name a DELETED one gets new
+ *	   lists (see ALGORITHM); a DELETED entry point is replaced by the live
+ *	   element of highest level.
+ *	V3 (pass 3): DELETED elements become FREE and go on the free lists with
+ *	   their UPPER records; inserts of the same level reuse them.
+ *	amvacuumcleanup reports pages and live heap TIDs.
+ *
+ * INVARIANTS (checked by vectorx_hnsw_check)
+ *	I1. The meta page has the magic and version; stream end <= pages.
+ *	I2. Walking the stream from offset 0 meets only whole records (the PAD
+ *	    rule above) and ends at stream end.
+ *	I3. Every list entry is HNSW_INVALID_ID or the id of an ELEMENT (live,
+ *	    DELETED, or FREE only transiently), never of a PAD/UPPER/UNUSED.
+ *	I4. An element of level L > 0 owns an UPPER record of L levels.
+ *	I5. The entry point is a live element of the highest level, or INVALID
+ *	    exactly when there is no live element.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef VECTORX_HNSW_H
+#define VECTORX_HNSW_H
+
+#include "postgres.h"
+
+#include "access/amapi.h"
+#include "access/generic_xlog.h"
+#include "access/itup.h"
+#include "nodes/execnodes.h"
+#include "port/atomics.h"
+#include "storage/bufmgr.h"
+#include "utils/relcache.h"
+
+/* ---------------------------------------------------------------- limits */
+
+#define HNSW_DEFAULT_M				16
+#define HNSW_MIN_M					2
+#define HNSW_MAX_M					100
+#define HNSW_DEFAULT_EF_CONSTRUCTION 64
+#define HNSW_MIN_EF_CONSTRUCTION	4
+#define HNSW_MAX_EF_CONSTRUCTION	1000
+#define HNSW_DEFAULT_EF_SEARCH		40
+#define HNSW_MIN_EF_SEARCH			1
+#define HNSW_MAX_EF_SEARCH			1000
+#define HNSW_DEFAULT_MAX_SCAN_TUPLES 20000
+#define HNSW_MAX_DIM				16000
+#define HNSW_MAX_LEVEL				16
+#define HNSW_HEAPTIDS				3
+
+#define HNSW_MAGIC					0x56584E48	/* "HNXV" */
+#define HNSW_VERSION				1
+#define HNSW_PAGE_ID				0xFF91
+#define HNSW_META_BLKNO				0
+#define HNSW_FIRST_DATA_BLKNO		1
+#define HNSW_INVALID_ID				PG_UINT32_MAX
+
+/* ---------------------------------------------------------------- pages */
+
+typedef struct HnswPageOpaqueData
+{
+	uint16		flags;			/* unused, 0 */
+	uint16		unused1;
+	uint16		unused2;
+	uint16		page_id;		/* HNSW_PAGE_ID, for pg_filedump & co */
+} HnswPageOpaqueData;
+
+#define HNSW_DATA_OFFSET	MAXALIGN(SizeOfPageHeaderData)
+#define HNSW_DATA_SIZE		(BLCKSZ - HNSW_DATA_OFFSET - MAXALIGN(sizeof(HnswPageOpaqueData)))
+#define HNSW_UNIT			16	/* record alignment; id = offset / 16 */
+
+typedef enum HnswMetric
+{
+	HNSW_METRIC_L2 = 1,			/* squared L2 */
+	HNSW_METRIC_IP = 2,			/* negative inner product */
+	HNSW_METRIC_COSINE = 3,		/* negative inner product of unit vectors */
+	HNSW_METRIC_L1 = 4
+} HnswMetric;
+
+typedef struct HnswMetaPageData
+{
+	uint32		magic;			/* HNSW_MAGIC */
+	uint32		version;		/* HNSW_VERSION */
+	uint32		dims;			/* vector dimensions, 1..HNSW_MAX_DIM */
+	uint16		m;				/* reloption m */
+	uint16		ef_construction;	/* reloption ef_construction */
+	uint8		metric;			/* HnswMetric */
+	uint8		unused[3];
+	uint32		entry_point;	/* element id or HNSW_INVALID_ID (I5) */
+	int32		entry_level;	/* its level, -1 when empty */
+	uint64		stream_end;		/* bytes of stream allocated (I1, I2) */
+	uint32		free_elements;	/* head of the free ELEMENT list */
+	uint32		free_upper[HNSW_MAX_LEVEL + 1]; /* heads of free UPPER lists by L */
+} HnswMetaPageData;
+
+typedef HnswMetaPageData *HnswMetaPage;
+
+#define HnswPageGetMeta(page)	((HnswMetaPage) PageGetContents(page))
+
+/* ---------------------------------------------------------------- records */
+
+#define HNSW_KIND_UNUSED	0
+#define HNSW_KIND_ELEMENT	1
+#define HNSW_KIND_UPPER		2
+#define HNSW_KIND_PAD		3
+
+#define HNSW_DELETED		0x01
+#define HNSW_FREE			0x02
+#define HNSW_RESERVED		0x04	/* popped off a free list, being rewritten */
+
+typedef struct HnswElementData
+{
+	uint8		kind;			/* HNSW_KIND_ELEMENT */
+	uint8		level;			/* 0..HNSW_MAX_LEVEL */
+	uint8		flags;			/* HNSW_DELETED, HNSW_FREE, HNSW_RESERVED */
+	uint8		ntids;			/* live heap TIDs in heaptids[] */
+	uint32		upper;			/* UPPER record id / next free */
+	ItemPointerData heaptids[HNSW_HEAPTIDS];
+	uint16		unused;
+	pg_atomic_uint32 lock;		/* build arena only; 0 on disk */
+	uint32		neighbors[FLEXIBLE_ARRAY_MEMBER];	/* 2m level-0 ids */
+} HnswElementData;
+
+typedef HnswElementData *HnswElement;
+
+typedef struct HnswUpperData
+{
+	uint8		kind;			/* HNSW_KIND_UPPER */
+	uint8		nlevels;		/* L: lists of levels 1..L follow */
+	uint16		unused1;
+	uint32		owner;			/* element id / next free */
+	uint32		unused2[2];
+	uint32		neighbors[FLEXIBLE_ARRAY_MEMBER];	/* L lists of m ids */
+} HnswUpperData;
+
+typedef HnswUpperData *HnswUpper;
+
+typedef struct HnswPadData
+{
+	uint8		kind;			/* HNSW_KIND_PAD */
+	uint8		unused;
+	uint16		bytes;			/* to the end of the page */
+} HnswPadData;
+
+#define HNSW_ROUND(x)				TYPEALIGN(HNSW_UNIT, (x))
+#define HnswElementHeadSize(m)		HNSW_ROUND(offsetof(HnswElementData, neighbors) + sizeof(uint32) * 2 * (m))
+#define HnswVectorSize(dims)		HNSW_ROUND(sizeof(float) * (dims))
+#define HnswElementSize(m, dims)	(HnswElementHeadSize(m) + HnswVectorSize(dims))
+#define HnswUpperSize(m, nlevels)	HNSW_ROUND(offsetof(HnswUpperData, neighbors) + sizeof(uint32) * (m) * (nlevels))
+#define HnswIdOffset(id)			((uint64) (id) * HNSW_UNIT)
+#define HnswOffsetId(off)			((uint32) ((off) / HNSW_UNIT))
+#define HnswOffsetBlock(off)		((BlockNumber) (HNSW_FIRST_DATA_BLKNO + (off) / HNSW_DATA_SIZE))
+#define HnswOffsetInPage(off)		((uint32) ((off) % HNSW_DATA_SIZE))
+#define HnswPageData(page)			((char *) (page) + HNSW_DATA_OFFSET)
+#define HNSW_MAX_STREAM				((uint64) PG_UINT32_MAX * HNSW_UNIT)
+
+/*
+ * Where the next record of head size "head" goes when the stream ends at
+ * "off": off itself, or the next page start if the head would cross.
+ */
+static inline uint64
+HnswPlaceRecord(uint64 off, Size head)
+{
+	uint32		inpage = HnswOffsetInPage(off);
+
+	if (inpage + head > HNSW_DATA_SIZE)
+		return off + (HNSW_DATA_SIZE - inpage);
+	return off;
+}
+
+/* ---------------------------------------------------------------- options */
+
+typedef struct HnswOptions
+{
+	int32		vl_len_;		/* varlena header (do not touch directly!) */
+	int			m;
+	int			ef_construction;
+} HnswOptions;
+
+/* the frozen shape of one index, cached in rd_amcache */
+typedef struct HnswShape
+{
+	int			dims;
+	int			m;
+	int			ef_construction;
+	HnswMetric	metric;
+	Size		head_size;		/* HnswElementHeadSize(m) */
+	Size		element_size;	/* HnswElementSize(m, dims) */
+	double		ml;				/* 1 / ln(m) */
+} HnswShape;
+
+extern int	hnsw_ef_search;
+extern int	hnsw_max_scan_tuples;
+
+/* ---------------------------------------------------------------- search */
+
+/* a candidate: internal distance (smaller is closer) and element id */
+typedef struct HnswCandidate
+{
+	float		distance;
+	uint32		id;
+} HnswCandidate;
+
+/*
+ * A filter evaluated inside the traversal: accept() says whether element id
+ * may be returned; rejected ones are still traversed.  NULL accepts all.
+ */
+typedef struct HnswFilter
+{
+	bool		(*accept) (void *arg, uint32 id);
+	void	   *arg;
+} HnswFilter;
+
+/*
+ * How the search core reads a graph: from pages (scans, inserts, vacuum)
+ * or from the build arena.  distance() returns the internal distance of the
+ * query set up by the accessor to element id; neighbors() copies the list
+ * of id at level and returns its length (0 for anything but a routable
+ * element); *flags gets the element's flags when not NULL.
+ */
+typedef struct HnswGraph HnswGraph;
+
+struct HnswGraph
+{
+	float		(*distance) (HnswGraph *g, uint32 id);
+	int			(*neighbors) (HnswGraph *g, uint32 id, int level, uint32 *out, uint8 *flags);
+	/*
+	 * optional: start fetching what distance() will read for these ids, the
+	 * first "lines" cache lines of each vector (0: all of it; -1: the head
+	 * with the neighbour list instead)
+	 */
+	void		(*prefetch) (HnswGraph *g, const uint32 *ids, int n, int lines);
+	const HnswShape *shape;
+	uint64		visited_elements;	/* distance() calls so far */
+	uint64		max_visits;		/* stop searching past this many (0: no bound) */
+};
+
+typedef struct HnswVisited HnswVisited;
+
+extern HnswVisited *HnswVisitedCreate(int expected);
+extern bool HnswVisitedTestAndSet(HnswVisited *v, uint32 id);
+extern bool HnswVisitedContains(HnswVisited *v, uint32 id);
+extern void HnswVisitedReset(HnswVisited *v);
+extern int	HnswVisitedCount(HnswVisited *v);
+
+/* binary heaps of candidates: min-heap (nearest on top) or max-heap */
+typedef struct HnswHeap
+{
+	HnswCandidate *items;
+	int			count;
+	int			capacity;
+	bool		max;
+} HnswHeap;
+
+extern void HnswHeapInit(HnswHeap *h, int capacity, bool max);
+extern void HnswHeapPush(HnswHeap *h, HnswCandidate c);
+extern HnswCandidate HnswHeapPop(HnswHeap *h);
+static inline HnswCandidate
+HnswHeapTop(const HnswHeap *h)
+{
+	return h->items[0];
+}
+
+extern uint32 HnswGreedyDescend(HnswGraph *g, uint32 ep, float *ep_dist,
+								int from_level, int to_level);
+
+/*
+ * One layer search (Algorithm 2) with the extensions scans need.  All of
+ * entries[] must already be in visited.  The first nexpand of them are only
+ * expanded (a resumed scan's already-returned candidates); the rest are
+ * also result candidates.  Elements the filter rejects are expanded but
+ * never results.  When leftover is given, unexpanded candidates are pushed
+ * there at the end; when discarded is given, accepted elements that did not
+ * make the ef best are pushed there: together they let a scan resume.
+ * Writes the ef (or fewer) best results to out[], nearest first, and
+ * returns their number.
+ */
+extern int	HnswSearchLayer(HnswGraph *g, const HnswCandidate *entries, int nentries,
+							int nexpand, int ef, int level, HnswVisited *visited,
+							const HnswFilter *filter, HnswHeap *leftover,
+							HnswHeap *discarded, HnswCandidate *out);
+extern int	HnswSelectNeighbors(const HnswShape *shape, HnswCandidate *cands, int ncands,
+								int max, const float *(*vec) (void *arg, uint32 id),
+								void *arg, HnswCandidate *out);
+extern void HnswSortCandidates(HnswCandidate *c, int n);
+extern float HnswVectorDistance(const HnswShape *shape, const float *a, const float *b);
+extern int	HnswRandomLevel(const HnswShape *shape, ItemPointer tid);
+
+/* ---------------------------------------------------------------- store */
+
+extern const HnswShape *HnswGetShape(Relation index);
+extern HnswMetric HnswMetricOf(Relation index);
+extern void HnswFillShape(HnswShape *shape, int dims, int m, int efc, HnswMetric metric);
+extern bool HnswPrepareVector(const HnswShape *shape, Datum value, float *out);
+extern void HnswReadMeta(Relation index, HnswMetaPageData *meta);
+extern void HnswInitMetaPage(Page page, const HnswShape *shape);
+extern void HnswInitDataPage(Page page);
+
+/* the page-backed graph reader used by scans, inserts and vacuum */
+typedef struct HnswPageGraph
+{
+	HnswGraph	graph;
+	Relation	index;
+	const float *query;			/* internal-form query vector */
+	void	   *hints;			/* block -> buffer guesses for ReadRecentBuffer */
+} HnswPageGraph;
+
+/* shape: the caller's copy (see HnswGetShape) */
+extern void HnswPageGraphInit(HnswPageGraph *pg, Relation index, const HnswShape *shape,
+							  const float *query);
+extern Buffer HnswPinBlock(HnswPageGraph *pg, BlockNumber blkno);
+extern bool HnswReadElementHead(HnswPageGraph *pg, uint32 id, HnswElementData *out);
+extern void HnswReadVector(Relation index, const HnswShape *shape, uint32 id, float *out);
+
+/* writing: generic WAL over up to 4 pages (W1-W4) */
+typedef struct HnswPageWrite
+{
+	Relation	index;
+	GenericXLogState *state;
+	Buffer		buffers[MAX_GENERIC_XLOG_PAGES];
+	Page		pages[MAX_GENERIC_XLOG_PAGES];
+	int			nbuffers;
+} HnswPageWrite;
+
+extern void HnswPageWriteBegin(HnswPageWrite *w, Relation index);
+extern Page HnswPageWriteAdd(HnswPageWrite *w, Buffer buf, bool fresh);
+extern void HnswPageWriteFinish(HnswPageWrite *w);
+extern void HnswPageWriteAbort(HnswPageWrite *w);
+
+extern uint64 HnswAllocateRecord(Relation index, const HnswShape *shape, bool element,
+								 int nlevels, bool *reused);
+extern void HnswWriteRecordBytes(Relation index, uint64 off, const char *data, Size len,
+								 Size publish_len);
+extern void HnswSetEntryPoint(Relation index, uint32 id, int level, bool only_if_higher);
+
+/* ---------------------------------------------------------------- AM */
+
+extern IndexBuildResult *hnswbuild(Relation heap, Relation index, IndexInfo *indexInfo);
+extern void hnswbuildempty(Relation index);
+extern bool hnswinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
+					   Relation heap, IndexUniqueCheck checkUnique, bool indexUnchanged,
+					   IndexInfo *indexInfo);
+extern IndexBulkDeleteResult *hnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
+											 IndexBulkDeleteCallback callback, void *callback_state);
+extern IndexBulkDeleteResult *hnswvacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats);
+extern IndexScanDesc hnswbeginscan(Relation index, int nkeys, int norderbys);
+extern void hnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int norderbys);
+extern bool hnswgettuple(IndexScanDesc scan, ScanDirection dir);
+extern void hnswendscan(IndexScanDesc scan);
+
+/* on-disk insertion of one vector, shared by aminsert and the build overflow */
+extern void HnswInsertVector(Relation index, const float *vec, ItemPointer tid);
+
+/* vectors read from the index by id, for the heuristic (hnswinsert.c) */
+typedef struct HnswVecCache HnswVecCache;
+extern HnswVecCache *HnswVecCacheCreate(Relation index, const HnswShape *shape);
+extern const float *HnswVecCacheGet(void *arg, uint32 id);
+extern void HnswVecCachePut(HnswVecCache *c, uint32 id, const float *vec);
+
+/* neighbour lists on pages (hnswinsert.c; vacuum repairs with them) */
+extern uint64 HnswListOffset(HnswPageGraph *pg, uint32 id, int level);
+extern int	HnswReadList(Relation index, uint64 off, int max, uint32 *out);
+extern bool HnswWriteList(Relation index, uint64 off, int max, const uint32 *ids, int n,
+						  const uint32 *expected, int nexp);
+extern void HnswAddLink(HnswPageGraph *pg, HnswVecCache *vc, uint32 id, int level,
+						uint32 newid, float d);
+
+/* size of the record whose head is at rec (in-page offset inpage), 0 if none */
+extern Size HnswRecordSize(const HnswShape *shape, const char *rec, uint32 inpage);
+
+extern void HnswInitGucs(void);
+
+/* build progress phases (pg_stat_progress_create_index.phase) */
+#define HNSW_PHASE_LOAD			2
+#define HNSW_PHASE_WRITE		3
+#define HNSW_PHASE_OVERFLOW		4
+
+#endif							/* VECTORX_HNSW_H */

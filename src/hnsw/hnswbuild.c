@@ -1,0 +1,945 @@
+/*-------------------------------------------------------------------------
+ *
+ * hnswbuild.c
+ *	  CREATE INDEX for HNSW: the graph is built in a memory arena laid out
+ *	  exactly as the on-disk element stream (hnsw.h), so writing the index
+ *	  is a copy of the arena into pages, logged in bulk.  With parallel
+ *	  workers the arena lives in dynamic shared memory and every
+ *	  participant inserts into it concurrently (a spinlock word per element
+ *	  guards its lists).  The arena never exceeds maintenance_work_mem:
+ *	  tuples that do not fit are inserted afterwards through the on-disk
+ *	  path (hnswinsert.c), announced by a NOTICE.
+ *
+ * Phases reported in pg_stat_progress_create_index: "loading tuples"
+ * (building the graph in memory), "writing index pages", "inserting
+ * tuples beyond maintenance_work_mem".
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <sys/statvfs.h>
+
+#include "access/parallel.h"
+#include "access/relscan.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "access/xloginsert.h"
+#include "catalog/index.h"
+#include "commands/progress.h"
+#include "miscadmin.h"
+#include "optimizer/optimizer.h"
+#include "pgstat.h"
+#include "storage/buffile.h"
+#include "storage/bufmgr.h"
+#include "storage/condition_variable.h"
+#include "storage/s_lock.h"
+#include "storage/sharedfileset.h"
+#include "storage/smgr.h"
+#include "storage/spin.h"
+#include "tcop/tcopprot.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+
+#ifdef VX_HAVE_NUMA
+#include <numa.h>
+#endif
+
+#include "hnsw.h"
+
+#define PARALLEL_KEY_SHARED		UINT64CONST(0xB100000000000001)
+#define PARALLEL_KEY_ARENA		UINT64CONST(0xB100000000000002)
+#define PARALLEL_KEY_FILESET	UINT64CONST(0xB100000000000003)
+#define PARALLEL_KEY_QUERY_TEXT UINT64CONST(0xB100000000000004)
+
+/* ---------------------------------------------------------------- arena */
+
+/*
+ * State shared by all participants of one build (in DSM for a parallel
+ * build, else local).  mutex guards the fields after it.
+ */
+typedef struct HnswBuildShared
+{
+	Oid			heaprelid;
+	Oid			indexrelid;
+	bool		isconcurrent;
+	HnswShape	shape;
+	Size		arena_size;		/* bytes of stream the arena can hold */
+	int			nparticipants;
+
+	slock_t		mutex;
+	uint64		stream_end;		/* bytes allocated in the arena */
+	uint32		entry_point;
+	int32		entry_level;
+	bool		full;			/* the arena is full: spill from now on */
+	int			ndone;			/* participants that finished scanning */
+	double		reltuples;		/* heap tuples seen */
+	double		indtuples;		/* tuples in the arena */
+	double		spilled;		/* tuples spilled */
+	ConditionVariable donecv;
+
+	/* parallel heap scan state, variable size, must come last */
+	ParallelTableScanDescData heapdesc;
+} HnswBuildShared;
+
+typedef struct HnswBuildState
+{
+	HnswBuildShared *shared;
+	char	   *arena;
+	bool		locking;		/* several participants share the arena */
+	Relation	index;
+	HnswShape	shape;
+	MemoryContext buildcxt;		/* lives as long as the build */
+	MemoryContext tmpcxt;		/* reset after every tuple */
+	float	   *vec;
+	/* spill file of this participant (parallel) or NULL */
+	SharedFileSet *fileset;
+	BufFile    *spill;
+	/* serial build only: the arena was written out, insert on disk */
+	bool		on_disk;
+	double		tuples_done;
+	bool		leader;
+} HnswBuildState;
+
+/* the arena graph: the search core's reader over arena memory */
+typedef struct ArenaGraph
+{
+	HnswGraph	graph;
+	HnswBuildState *bs;
+	const float *query;
+} ArenaGraph;
+
+static inline HnswElement
+ArenaElement(HnswBuildState *bs, uint32 id)
+{
+	return (HnswElement) (bs->arena + HnswIdOffset(id));
+}
+
+static inline const float *
+ArenaVector(HnswBuildState *bs, uint32 id)
+{
+	return (const float *) (bs->arena + HnswIdOffset(id) + bs->shape.head_size);
+}
+
+static inline uint32 *
+ArenaList(HnswBuildState *bs, uint32 id, int level)
+{
+	HnswElement e = ArenaElement(bs, id);
+
+	if (level == 0)
+		return e->neighbors;
+	return ((HnswUpper) (bs->arena + HnswIdOffset(e->upper)))->neighbors + (level - 1) * bs->shape.m;
+}
+
+/* the per-element lock of a shared arena (held for a few list copies) */
+static inline void
+LockElement(HnswBuildState *bs, uint32 id)
+{
+	if (bs->locking)
+	{
+		pg_atomic_uint32 *lock = &ArenaElement(bs, id)->lock;
+
+		if (pg_atomic_exchange_u32(lock, 1) != 0)
+		{
+			SpinDelayStatus delay;
+
+			init_local_spin_delay(&delay);
+			while (pg_atomic_exchange_u32(lock, 1) != 0)
+				perform_spin_delay(&delay);
+			finish_spin_delay(&delay);
+		}
+	}
+}
+
+static inline void
+UnlockElement(HnswBuildState *bs, uint32 id)
+{
+	if (bs->locking)
+	{
+		pg_write_barrier();
+		pg_atomic_write_u32(&ArenaElement(bs, id)->lock, 0);
+	}
+}
+
+static float
+ArenaDistance(HnswGraph *g, uint32 id)
+{
+	ArenaGraph *ag = (ArenaGraph *) g;
+
+	g->visited_elements++;
+	return HnswVectorDistance(g->shape, ag->query, ArenaVector(ag->bs, id));
+}
+
+static int
+ArenaNeighbors(HnswGraph *g, uint32 id, int level, uint32 *out, uint8 *flags)
+{
+	ArenaGraph *ag = (ArenaGraph *) g;
+	HnswBuildState *bs = ag->bs;
+	HnswElement e = ArenaElement(bs, id);
+	int			max = level == 0 ? 2 * bs->shape.m : bs->shape.m;
+	const uint32 *list;
+	int			n = 0;
+
+	if (flags)
+		*flags = 0;
+	if (level > e->level)
+		return 0;
+	list = ArenaList(bs, id, level);
+	LockElement(bs, id);
+	while (n < max && list[n] != HNSW_INVALID_ID)
+	{
+		out[n] = list[n];
+		n++;
+	}
+	UnlockElement(bs, id);
+	return n;
+}
+
+static const float *
+ArenaVecGet(void *arg, uint32 id)
+{
+	return ArenaVector((HnswBuildState *) arg, id);
+}
+
+/*
+ * Reserve an element record (and an UPPER record for level > 0) in the
+ * arena; returns false if they do not fit.
+ */
+static bool
+ArenaAllocate(HnswBuildState *bs, int level, uint32 *id, uint32 *upper)
+{
+	HnswBuildShared *sh = bs->shared;
+	uint64		end;
+	uint64		off;
+	uint64		uoff = 0;
+	uint64		padfrom[2];
+	int			npad = 0;
+	bool		ok;
+
+	SpinLockAcquire(&sh->mutex);
+	end = sh->stream_end;
+	off = HnswPlaceRecord(end, bs->shape.head_size);
+	if (off != end)
+		padfrom[npad++] = end;
+	end = off + bs->shape.element_size;
+	if (level > 0)
+	{
+		Size		usize = HnswUpperSize(bs->shape.m, level);
+
+		uoff = HnswPlaceRecord(end, usize);
+		if (uoff != end)
+			padfrom[npad++] = end;
+		end = uoff + usize;
+	}
+	ok = !sh->full && end <= sh->arena_size;
+	if (ok)
+		sh->stream_end = end;
+	else
+		sh->full = true;
+	SpinLockRelease(&sh->mutex);
+	if (!ok)
+		return false;
+
+	for (int i = 0; i < npad; i++)
+	{
+		HnswPadData *pad = (HnswPadData *) (bs->arena + padfrom[i]);
+
+		pad->kind = HNSW_KIND_PAD;
+		pad->bytes = HNSW_DATA_SIZE - HnswOffsetInPage(padfrom[i]);
+	}
+	*id = HnswOffsetId(off);
+	*upper = level > 0 ? HnswOffsetId(uoff) : HNSW_INVALID_ID;
+	return true;
+}
+
+/* add newid to id's list at level, pruning a full list (Algorithm 1) */
+static void
+ArenaAddLink(HnswBuildState *bs, uint32 id, int level, uint32 newid, float d)
+{
+	const HnswShape *shape = &bs->shape;
+	int			max = level == 0 ? 2 * shape->m : shape->m;
+	uint32	   *list = ArenaList(bs, id, level);
+	uint32		cur[2 * HNSW_MAX_M];
+	HnswCandidate cands[2 * HNSW_MAX_M + 1];
+	HnswCandidate kept[2 * HNSW_MAX_M];
+
+	for (;;)
+	{
+		int			n = 0;
+		int			nkept;
+		bool		same;
+
+		LockElement(bs, id);
+		while (n < max && list[n] != HNSW_INVALID_ID)
+		{
+			cur[n] = list[n];
+			n++;
+		}
+		if (n < max)
+		{
+			list[n] = newid;
+			UnlockElement(bs, id);
+			return;
+		}
+		UnlockElement(bs, id);
+
+		/* full: choose the new list without the lock, then apply it if unchanged */
+		for (int i = 0; i < n; i++)
+		{
+			cands[i].id = cur[i];
+			cands[i].distance = HnswVectorDistance(shape, ArenaVector(bs, id), ArenaVector(bs, cur[i]));
+		}
+		cands[n].id = newid;
+		cands[n].distance = d;
+		HnswSortCandidates(cands, n + 1);
+		nkept = HnswSelectNeighbors(shape, cands, n + 1, max, ArenaVecGet, bs, kept);
+
+		LockElement(bs, id);
+		same = true;
+		for (int i = 0; i < n && same; i++)
+			same = list[i] == cur[i];
+		if (same)
+		{
+			for (int i = 0; i < max; i++)
+				list[i] = i < nkept ? kept[i].id : HNSW_INVALID_ID;
+			UnlockElement(bs, id);
+			return;
+		}
+		UnlockElement(bs, id);
+	}
+}
+
+/*
+ * Insert one vector into the arena (Algorithm 1).  Returns false if the
+ * arena is full.
+ */
+static bool
+ArenaInsert(HnswBuildState *bs, const float *vec, ItemPointer tid)
+{
+	HnswBuildShared *sh = bs->shared;
+	const HnswShape *shape = &bs->shape;
+	ArenaGraph	ag;
+	int			level = HnswRandomLevel(shape, tid);
+	uint32		ep;
+	int			eplevel;
+	uint32		id,
+				upper;
+	HnswElement e;
+	HnswCandidate *w;
+	HnswCandidate *nbrs[HNSW_MAX_LEVEL + 1];
+	int			nnbrs[HNSW_MAX_LEVEL + 1];
+	HnswVisited *visited;
+	int			nw = 0;
+
+	memset(&ag, 0, sizeof(ag));
+	ag.graph.distance = ArenaDistance;
+	ag.graph.neighbors = ArenaNeighbors;
+	ag.graph.shape = shape;
+	ag.bs = bs;
+	ag.query = vec;
+
+	SpinLockAcquire(&sh->mutex);
+	ep = sh->entry_point;
+	eplevel = sh->entry_level;
+	SpinLockRelease(&sh->mutex);
+
+	w = palloc(sizeof(HnswCandidate) * shape->ef_construction);
+	for (int l = 0; l <= level; l++)
+	{
+		nbrs[l] = palloc(sizeof(HnswCandidate) * 2 * shape->m);
+		nnbrs[l] = 0;
+	}
+
+	if (ep != HNSW_INVALID_ID)
+	{
+		HnswCandidate entry;
+
+		entry.id = ep;
+		entry.distance = ArenaDistance(&ag.graph, ep);
+		if (eplevel > level)
+			entry.id = HnswGreedyDescend(&ag.graph, ep, &entry.distance, eplevel, level + 1);
+		w[0] = entry;
+		nw = 1;
+		visited = HnswVisitedCreate(shape->ef_construction * shape->m * 2);
+		for (int l = Min(level, eplevel); l >= 0; l--)
+		{
+			HnswVisitedReset(visited);
+			for (int i = 0; i < nw; i++)
+				HnswVisitedTestAndSet(visited, w[i].id);
+			nw = HnswSearchLayer(&ag.graph, w, nw, 0, shape->ef_construction, l, visited,
+								 NULL, NULL, NULL, w);
+			nnbrs[l] = HnswSelectNeighbors(shape, w, nw, l == 0 ? 2 * shape->m : shape->m,
+										   ArenaVecGet, bs, nbrs[l]);
+		}
+
+		/* an identical vector with room for another TID takes this one */
+		if (nw > 0 && memcmp(ArenaVector(bs, w[0].id), vec, sizeof(float) * shape->dims) == 0)
+		{
+			HnswElement dup = ArenaElement(bs, w[0].id);
+			bool		added = false;
+
+			LockElement(bs, w[0].id);
+			if (dup->ntids < HNSW_HEAPTIDS)
+			{
+				dup->heaptids[dup->ntids++] = *tid;
+				added = true;
+			}
+			UnlockElement(bs, w[0].id);
+			if (added)
+				return true;
+		}
+	}
+
+	if (!ArenaAllocate(bs, level, &id, &upper))
+		return false;
+
+	/* write the whole record before anything points to it */
+	e = ArenaElement(bs, id);
+	e->kind = HNSW_KIND_ELEMENT;
+	e->level = level;
+	e->flags = 0;
+	e->ntids = 1;
+	e->upper = upper;
+	e->heaptids[0] = *tid;
+	pg_atomic_init_u32(&e->lock, 0);
+	for (int i = 0; i < 2 * shape->m; i++)
+		e->neighbors[i] = i < nnbrs[0] ? nbrs[0][i].id : HNSW_INVALID_ID;
+	memcpy((char *) e + shape->head_size, vec, sizeof(float) * shape->dims);
+	if (level > 0)
+	{
+		HnswUpper u = (HnswUpper) (bs->arena + HnswIdOffset(upper));
+
+		u->kind = HNSW_KIND_UPPER;
+		u->nlevels = level;
+		u->owner = id;
+		for (int l = 1; l <= level; l++)
+			for (int i = 0; i < shape->m; i++)
+				u->neighbors[(l - 1) * shape->m + i] = i < nnbrs[l] ? nbrs[l][i].id : HNSW_INVALID_ID;
+	}
+	pg_write_barrier();
+
+	for (int l = 0; l <= level; l++)
+		for (int i = 0; i < nnbrs[l]; i++)
+			ArenaAddLink(bs, nbrs[l][i].id, l, id, nbrs[l][i].distance);
+
+	if (level > eplevel || ep == HNSW_INVALID_ID)
+	{
+		SpinLockAcquire(&sh->mutex);
+		if (sh->entry_point == HNSW_INVALID_ID || level > sh->entry_level)
+		{
+			sh->entry_point = id;
+			sh->entry_level = level;
+		}
+		SpinLockRelease(&sh->mutex);
+	}
+	return true;
+}
+
+/* ---------------------------------------------------------------- pages */
+
+/*
+ * Write the arena as the index's pages: meta page, then every page of the
+ * stream, logged in batches with log_newpages and written through smgr
+ * (as nbtree's sorted build), then synced.
+ */
+static void
+WriteArena(HnswBuildState *bs)
+{
+	HnswBuildShared *sh = bs->shared;
+	Relation	index = bs->index;
+	bool		wal = RelationNeedsWAL(index);
+	BlockNumber nblocks = HNSW_FIRST_DATA_BLKNO +
+	(BlockNumber) ((sh->stream_end + HNSW_DATA_SIZE - 1) / HNSW_DATA_SIZE);
+	PGAlignedBlock *batch = palloc(sizeof(PGAlignedBlock) * XLR_MAX_BLOCK_ID);
+	BlockNumber blknos[XLR_MAX_BLOCK_ID];
+	Page		pages[XLR_MAX_BLOCK_ID];
+	int			n = 0;
+
+	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, HNSW_PHASE_WRITE);
+	for (BlockNumber blk = 0; blk < nblocks; blk++)
+	{
+		Page		page = (Page) batch[n].data;
+
+		if (blk == HNSW_META_BLKNO)
+		{
+			HnswMetaPage meta;
+
+			HnswInitMetaPage(page, &bs->shape);
+			meta = HnswPageGetMeta(page);
+			meta->entry_point = sh->entry_point;
+			meta->entry_level = sh->entry_point == HNSW_INVALID_ID ? -1 : sh->entry_level;
+			meta->stream_end = sh->stream_end;
+		}
+		else
+		{
+			uint64		start = (uint64) (blk - HNSW_FIRST_DATA_BLKNO) * HNSW_DATA_SIZE;
+			Size		len = Min(HNSW_DATA_SIZE, sh->stream_end - start);
+
+			HnswInitDataPage(page);
+			memcpy(HnswPageData(page), bs->arena + start, len);
+			((PageHeader) page)->pd_lower = HNSW_DATA_OFFSET + len;
+		}
+		blknos[n] = blk;
+		pages[n] = page;
+		n++;
+		if (n == XLR_MAX_BLOCK_ID || blk == nblocks - 1)
+		{
+			if (wal)
+				log_newpages(&index->rd_node, MAIN_FORKNUM, n, blknos, pages, true);
+			for (int i = 0; i < n; i++)
+			{
+				PageSetChecksumInplace(pages[i], blknos[i]);
+				smgrextend(RelationGetSmgr(index), MAIN_FORKNUM, blknos[i], (char *) pages[i], true);
+			}
+			n = 0;
+			CHECK_FOR_INTERRUPTS();
+		}
+	}
+	/* see nbtsort.c: a checkpoint during the build cannot have flushed these */
+	if (wal)
+		smgrimmedsync(RelationGetSmgr(index), MAIN_FORKNUM);
+	pfree(batch);
+}
+
+/* ---------------------------------------------------------------- scan */
+
+static void
+Spill(HnswBuildState *bs, const float *vec, ItemPointer tid)
+{
+	if (bs->spill == NULL)
+	{
+		char		name[64];
+		MemoryContext old = MemoryContextSwitchTo(bs->buildcxt);
+
+		/* outlives the per-tuple context this is called in */
+		snprintf(name, sizeof(name), "hnsw-spill-%d", ParallelWorkerNumber + 1);
+		bs->spill = BufFileCreateFileSet(&bs->fileset->fs, name);
+		MemoryContextSwitchTo(old);
+	}
+	BufFileWrite(bs->spill, tid, sizeof(ItemPointerData));
+	BufFileWrite(bs->spill, (void *) vec, sizeof(float) * bs->shape.dims);
+	SpinLockAcquire(&bs->shared->mutex);
+	bs->shared->spilled += 1;
+	SpinLockRelease(&bs->shared->mutex);
+}
+
+static void
+SpillNotice(HnswBuildState *bs)
+{
+	ereport(NOTICE,
+			(errmsg("hnsw graph no longer fits in maintenance_work_mem after %.0f tuples",
+					bs->shared->indtuples),
+			 errdetail("Building continues with slower on-disk insertion."),
+			 errhint("Increase maintenance_work_mem to build faster.")));
+}
+
+static void
+BuildCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
+			  bool tupleIsAlive, void *state)
+{
+	HnswBuildState *bs = (HnswBuildState *) state;
+	MemoryContext old;
+
+	if (isnull[0])
+		return;
+	old = MemoryContextSwitchTo(bs->tmpcxt);
+	if (HnswPrepareVector(&bs->shape, values[0], bs->vec))
+	{
+		if (bs->on_disk)
+			HnswInsertVector(index, bs->vec, tid);
+		else if (ArenaInsert(bs, bs->vec, tid))
+		{
+			SpinLockAcquire(&bs->shared->mutex);
+			bs->shared->indtuples += 1;
+			SpinLockRelease(&bs->shared->mutex);
+		}
+		else if (bs->fileset != NULL)
+			Spill(bs, bs->vec, tid);
+		else
+		{
+			/* serial build: write what we have, continue on disk */
+			SpillNotice(bs);
+			WriteArena(bs);
+			bs->on_disk = true;
+			pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, HNSW_PHASE_OVERFLOW);
+			HnswInsertVector(index, bs->vec, tid);
+		}
+	}
+	bs->tuples_done += 1;
+	if (bs->leader && ((int64) bs->tuples_done) % 1000 == 0)
+		pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, (int64) bs->tuples_done);
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(bs->tmpcxt);
+}
+
+static void
+InitBuildState(HnswBuildState *bs, HnswBuildShared *sh, char *arena, Relation index, bool locking)
+{
+	memset(bs, 0, sizeof(HnswBuildState));
+	bs->shared = sh;
+	bs->arena = arena;
+	bs->locking = locking;
+	bs->index = index;
+	bs->shape = sh->shape;
+	bs->buildcxt = CurrentMemoryContext;
+	bs->tmpcxt = AllocSetContextCreate(CurrentMemoryContext, "hnsw build tuple",
+									   ALLOCSET_DEFAULT_SIZES);
+	bs->vec = palloc(sizeof(float) * sh->shape.dims);
+}
+
+static void
+InitShared(HnswBuildShared *sh, Relation heap, Relation index, const HnswShape *shape,
+		   Size arena_size, bool isconcurrent)
+{
+	memset(sh, 0, offsetof(HnswBuildShared, heapdesc));
+	sh->heaprelid = RelationGetRelid(heap);
+	sh->indexrelid = RelationGetRelid(index);
+	sh->isconcurrent = isconcurrent;
+	sh->shape = *shape;
+	sh->arena_size = arena_size;
+	SpinLockInit(&sh->mutex);
+	sh->stream_end = 0;
+	sh->entry_point = HNSW_INVALID_ID;
+	sh->entry_level = -1;
+	ConditionVariableInit(&sh->donecv);
+}
+
+/* ---------------------------------------------------------------- parallel */
+
+/* participant's work: scan its share of the heap into the shared arena */
+static void
+ParallelScan(HnswBuildState *bs, Relation heap, Relation index, IndexInfo *indexInfo)
+{
+	HnswBuildShared *sh = bs->shared;
+	TableScanDesc scan = table_beginscan_parallel(heap, &sh->heapdesc);
+	double		reltuples;
+
+	reltuples = table_index_build_scan(heap, index, indexInfo, true, bs->leader,
+									   BuildCallback, bs, scan);
+	if (bs->spill)
+		BufFileExportFileSet(bs->spill);
+	SpinLockAcquire(&sh->mutex);
+	sh->reltuples += reltuples;
+	sh->ndone++;
+	SpinLockRelease(&sh->mutex);
+	ConditionVariableSignal(&sh->donecv);
+}
+
+PGDLLEXPORT void HnswParallelBuildMain(dsm_segment *seg, shm_toc *toc);
+
+void
+HnswParallelBuildMain(dsm_segment *seg, shm_toc *toc)
+{
+	HnswBuildShared *sh = shm_toc_lookup(toc, PARALLEL_KEY_SHARED, false);
+	char	   *arena = shm_toc_lookup(toc, PARALLEL_KEY_ARENA, false);
+	SharedFileSet *fileset = shm_toc_lookup(toc, PARALLEL_KEY_FILESET, false);
+	char	   *sqltext = shm_toc_lookup(toc, PARALLEL_KEY_QUERY_TEXT, true);
+	LOCKMODE	heaplock = sh->isconcurrent ? ShareUpdateExclusiveLock : ShareLock;
+	LOCKMODE	indexlock = sh->isconcurrent ? RowExclusiveLock : AccessExclusiveLock;
+	Relation	heap,
+				index;
+	IndexInfo  *indexInfo;
+	HnswBuildState bs;
+
+	debug_query_string = sqltext;
+	pgstat_report_activity(STATE_RUNNING, debug_query_string);
+	SharedFileSetAttach(fileset, seg);
+	heap = table_open(sh->heaprelid, heaplock);
+	index = index_open(sh->indexrelid, indexlock);
+	indexInfo = BuildIndexInfo(index);
+	indexInfo->ii_Concurrent = sh->isconcurrent;
+
+	InitBuildState(&bs, sh, arena, index, true);
+	bs.fileset = fileset;
+	ParallelScan(&bs, heap, index, indexInfo);
+
+	index_close(index, indexlock);
+	table_close(heap, heaplock);
+}
+
+/* enough free space in /dev/shm (posix DSM) for the arena? */
+static bool
+ShmHasRoom(Size bytes)
+{
+	struct statvfs st;
+
+	if (dynamic_shared_memory_type != DSM_IMPL_POSIX)
+		return true;
+	if (statvfs("/dev/shm", &st) != 0)
+		return true;
+	return (double) st.f_bavail * st.f_frsize > (double) bytes * 1.1;
+}
+
+static void
+InterleaveArena(char *arena, Size size)
+{
+#ifdef VX_HAVE_NUMA
+	if (numa_available() >= 0 && numa_num_configured_nodes() > 1)
+	{
+		numa_interleave_memory(arena, size, numa_all_nodes_ptr);
+		elog(DEBUG1, "hnsw build: arena of %zu MB interleaved across %d NUMA nodes",
+			 size >> 20, numa_num_configured_nodes());
+	}
+	else
+		elog(DEBUG1, "hnsw build: one NUMA node, arena not interleaved");
+#else
+	elog(DEBUG1, "hnsw build: built without libnuma, arena not interleaved");
+#endif
+}
+
+/*
+ * Parallel build: leader and workers fill one arena in DSM, then the leader
+ * writes it and inserts whatever was spilled.  Returns false (nothing done)
+ * if no worker could be launched.
+ */
+static bool
+ParallelBuild(Relation heap, Relation index, IndexInfo *indexInfo, const HnswShape *shape,
+			  Size arena_size, int nworkers, double *reltuples, double *indtuples)
+{
+	ParallelContext *pcxt;
+	Snapshot	snapshot;
+	Size		sharedsize;
+	HnswBuildShared *sh;
+	char	   *arena;
+	SharedFileSet *fileset;
+	char	   *sqltext;
+	HnswBuildState bs;
+	int			nparticipants;
+
+	EnterParallelMode();
+	pcxt = CreateParallelContext("vectorx", "HnswParallelBuildMain", nworkers);
+	snapshot = indexInfo->ii_Concurrent ? RegisterSnapshot(GetTransactionSnapshot()) : SnapshotAny;
+	sharedsize = add_size(offsetof(HnswBuildShared, heapdesc), table_parallelscan_estimate(heap, snapshot));
+	shm_toc_estimate_chunk(&pcxt->estimator, sharedsize);
+	shm_toc_estimate_chunk(&pcxt->estimator, arena_size);
+	shm_toc_estimate_chunk(&pcxt->estimator, sizeof(SharedFileSet));
+	shm_toc_estimate_keys(&pcxt->estimator, 3);
+	if (debug_query_string)
+	{
+		shm_toc_estimate_chunk(&pcxt->estimator, strlen(debug_query_string) + 1);
+		shm_toc_estimate_keys(&pcxt->estimator, 1);
+	}
+	InitializeParallelDSM(pcxt);
+	if (pcxt->seg == NULL)
+	{
+		if (IsMVCCSnapshot(snapshot))
+			UnregisterSnapshot(snapshot);
+		DestroyParallelContext(pcxt);
+		ExitParallelMode();
+		return false;
+	}
+
+	sh = shm_toc_allocate(pcxt->toc, sharedsize);
+	InitShared(sh, heap, index, shape, arena_size, indexInfo->ii_Concurrent);
+	table_parallelscan_initialize(heap, &sh->heapdesc, snapshot);
+	arena = shm_toc_allocate(pcxt->toc, arena_size);
+	InterleaveArena(arena, arena_size);
+	fileset = shm_toc_allocate(pcxt->toc, sizeof(SharedFileSet));
+	SharedFileSetInit(fileset, pcxt->seg);
+	shm_toc_insert(pcxt->toc, PARALLEL_KEY_SHARED, sh);
+	shm_toc_insert(pcxt->toc, PARALLEL_KEY_ARENA, arena);
+	shm_toc_insert(pcxt->toc, PARALLEL_KEY_FILESET, fileset);
+	if (debug_query_string)
+	{
+		sqltext = shm_toc_allocate(pcxt->toc, strlen(debug_query_string) + 1);
+		strcpy(sqltext, debug_query_string);
+		shm_toc_insert(pcxt->toc, PARALLEL_KEY_QUERY_TEXT, sqltext);
+	}
+
+	LaunchParallelWorkers(pcxt);
+	if (pcxt->nworkers_launched == 0)
+	{
+		WaitForParallelWorkersToFinish(pcxt);
+		if (IsMVCCSnapshot(snapshot))
+			UnregisterSnapshot(snapshot);
+		DestroyParallelContext(pcxt);
+		ExitParallelMode();
+		return false;
+	}
+	nparticipants = pcxt->nworkers_launched + 1;
+	elog(DEBUG1, "hnsw build: parallel, %d workers and the leader share a %zu MB arena",
+		 pcxt->nworkers_launched, arena_size >> 20);
+
+	/* the leader participates */
+	InitBuildState(&bs, sh, arena, index, true);
+	bs.fileset = fileset;
+	bs.leader = true;
+	ParallelScan(&bs, heap, index, indexInfo);
+
+	for (;;)
+	{
+		int			done;
+
+		SpinLockAcquire(&sh->mutex);
+		done = sh->ndone;
+		SpinLockRelease(&sh->mutex);
+		if (done == nparticipants)
+			break;
+		ConditionVariableSleep(&sh->donecv, WAIT_EVENT_PARALLEL_CREATE_INDEX_SCAN);
+	}
+	ConditionVariableCancelSleep();
+	WaitForParallelWorkersToFinish(pcxt);
+
+	bs.locking = false;
+	if (sh->spilled > 0)
+		SpillNotice(&bs);
+	WriteArena(&bs);
+
+	/* tuples that did not fit: insert them on disk */
+	if (sh->spilled > 0)
+	{
+		float	   *vec = palloc(sizeof(float) * shape->dims);
+
+		pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, HNSW_PHASE_OVERFLOW);
+		for (int p = 0; p < nparticipants; p++)
+		{
+			char		name[64];
+			BufFile    *f;
+			ItemPointerData tid;
+
+			snprintf(name, sizeof(name), "hnsw-spill-%d", p);
+			f = BufFileOpenFileSet(&fileset->fs, name, O_RDONLY, true);
+			if (f == NULL)
+				continue;
+			while (BufFileRead(f, &tid, sizeof(tid)) == sizeof(tid))
+			{
+				if (BufFileRead(f, vec, sizeof(float) * shape->dims) != sizeof(float) * shape->dims)
+					elog(ERROR, "hnsw build: truncated spill file");
+				HnswInsertVector(index, vec, &tid);
+				CHECK_FOR_INTERRUPTS();
+			}
+			BufFileClose(f);
+		}
+		SharedFileSetDeleteAll(fileset);
+	}
+
+	*reltuples = sh->reltuples;
+	*indtuples = sh->indtuples + sh->spilled;
+	if (IsMVCCSnapshot(snapshot))
+		UnregisterSnapshot(snapshot);
+	DestroyParallelContext(pcxt);
+	ExitParallelMode();
+	return true;
+}
+
+/* ---------------------------------------------------------------- ambuild */
+
+static int
+IndexDims(Relation index)
+{
+	int			dims = TupleDescAttr(index->rd_att, 0)->atttypmod;
+
+	if (dims < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("column does not have dimensions"),
+				 errhint("Declare the column as vector(n), or index an expression such as (embedding::vector(768)).")));
+	if (dims > HNSW_MAX_DIM)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("column cannot have more than %d dimensions for hnsw index", HNSW_MAX_DIM)));
+	return dims;
+}
+
+static void
+ShapeForBuild(Relation index, HnswShape *shape)
+{
+	HnswOptions *opts = (HnswOptions *) index->rd_options;
+	int			m = opts ? opts->m : HNSW_DEFAULT_M;
+	int			efc = opts ? opts->ef_construction : HNSW_DEFAULT_EF_CONSTRUCTION;
+
+	HnswFillShape(shape, IndexDims(index), m, efc, HnswMetricOf(index));
+}
+
+/* arena bytes for about n elements (stream, padding, upper records) */
+static Size
+ArenaBytesFor(const HnswShape *shape, double n)
+{
+	double		per = shape->element_size + shape->head_size / 2.0 +
+	HnswUpperSize(shape->m, 1) / (double) (shape->m - 1);
+
+	return (Size) (n * per * 1.05) + 4 * BLCKSZ;
+}
+
+IndexBuildResult *
+hnswbuild(Relation heap, Relation index, IndexInfo *indexInfo)
+{
+	IndexBuildResult *result;
+	HnswShape	shape;
+	double		estimate;
+	Size		limit;
+	Size		arena_size;
+	double		reltuples = 0;
+	double		indtuples = 0;
+	int			nworkers = 0;
+	bool		parallel_done = false;
+
+	if (RelationGetNumberOfBlocks(index) != 0)
+		elog(ERROR, "index \"%s\" already contains data", RelationGetRelationName(index));
+	ShapeForBuild(index, &shape);
+
+	/* arena: what the table needs, within maintenance_work_mem */
+	estimate = heap->rd_rel->reltuples > 0 ? heap->rd_rel->reltuples :
+		(double) RelationGetNumberOfBlocks(heap) * (BLCKSZ / (double) (sizeof(float) * shape.dims + 64));
+	estimate = Max(estimate, 100);
+	/* leave room for the build's other allocations (about 1/8, at most 8 MB) */
+	limit = (Size) maintenance_work_mem * 1024;
+	limit -= Min(limit / 8, (Size) 8 * 1024 * 1024);
+	arena_size = Min(ArenaBytesFor(&shape, estimate * 1.1), limit);
+	arena_size = TYPEALIGN(HNSW_DATA_SIZE, arena_size);
+	pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_TOTAL, (int64) estimate);
+	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, HNSW_PHASE_LOAD);
+
+	if (IsNormalProcessingMode() && !IsParallelWorker())
+		nworkers = plan_create_index_workers(RelationGetRelid(heap), RelationGetRelid(index));
+	if (nworkers > 0 && !ShmHasRoom(arena_size))
+	{
+		elog(DEBUG1, "hnsw build: not enough shared memory for a %zu MB arena, building serially",
+			 arena_size >> 20);
+		nworkers = 0;
+	}
+	if (nworkers > 0)
+		parallel_done = ParallelBuild(heap, index, indexInfo, &shape, arena_size, nworkers,
+									  &reltuples, &indtuples);
+
+	if (!parallel_done)
+	{
+		HnswBuildShared sh;
+		HnswBuildState bs;
+		char	   *arena = palloc_extended(arena_size, MCXT_ALLOC_HUGE);
+
+		elog(DEBUG1, "hnsw build: serial, %zu MB arena", arena_size >> 20);
+		InitShared(&sh, heap, index, &shape, arena_size, indexInfo->ii_Concurrent);
+		InitBuildState(&bs, &sh, arena, index, false);
+		bs.leader = true;
+		reltuples = table_index_build_scan(heap, index, indexInfo, true, true,
+										   BuildCallback, &bs, NULL);
+		if (!bs.on_disk)
+			WriteArena(&bs);
+		indtuples = bs.tuples_done;
+		pfree(arena);
+	}
+
+	result = palloc(sizeof(IndexBuildResult));
+	result->heap_tuples = reltuples;
+	result->index_tuples = indtuples;
+	return result;
+}
+
+/* the INIT fork of an unlogged index: an empty meta page */
+void
+hnswbuildempty(Relation index)
+{
+	HnswShape	shape;
+	PGAlignedBlock page;
+
+	ShapeForBuild(index, &shape);
+	HnswInitMetaPage(page.data, &shape);
+	PageSetChecksumInplace(page.data, HNSW_META_BLKNO);
+	smgrwrite(RelationGetSmgr(index), INIT_FORKNUM, HNSW_META_BLKNO, page.data, true);
+	log_newpage(&RelationGetSmgr(index)->smgr_rnode.node, INIT_FORKNUM, HNSW_META_BLKNO,
+				page.data, true);
+	smgrimmedsync(RelationGetSmgr(index), INIT_FORKNUM);
+}

@@ -1,0 +1,337 @@
+/*-------------------------------------------------------------------------
+ *
+ * hnswcheck.c
+ *	  vectorx_hnsw_check(index): verify an HNSW index's structural
+ *	  invariants (hnsw.h, I1-I5) and report what it found, for tests and
+ *	  for DBAs who suspect a problem.  Read-only; takes AccessShareLock.
+ *
+ *	  ok                  no invariant is violated
+ *	  pages, elements     index pages; live elements
+ *	  deleted, free, reserved   elements in those states
+ *	  heap_tids           heap TIDs held by live elements
+ *	  max_level           highest level of a live element
+ *	  entry_point, entry_level  from the meta page
+ *	  links               list entries naming live elements
+ *	  links_to_deleted    entries naming DELETED elements (normal between
+ *	                      a delete and the next vacuum)
+ *	  bad_links           entries naming anything else (I3)
+ *	  unreachable         live elements not reachable at level 0 from the
+ *	                      entry point
+ *	  problems            one text per violation found
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+
+#include "hnsw.h"
+
+typedef struct CheckState
+{
+	Relation	index;
+	HnswShape	shape;
+	HnswMetaPageData meta;
+	HnswVisited *live;			/* ids of live elements */
+	HnswVisited *dead;			/* ids of DELETED elements */
+	uint32	   *live_ids;
+	int64		nlive;
+	int64		ndeleted;
+	int64		nfree;
+	int64		nreserved;
+	int64		heap_tids;
+	int			max_level;
+	int64		links;
+	int64		links_to_deleted;
+	int64		bad_links;
+	List	   *problems;
+} CheckState;
+
+static void
+Problem(CheckState *cs, const char *fmt,...) pg_attribute_printf(2, 3);
+
+static void
+Problem(CheckState *cs, const char *fmt,...)
+{
+	va_list		ap;
+	StringInfoData buf;
+
+	if (list_length(cs->problems) >= 20)
+		return;
+	initStringInfo(&buf);
+	for (;;)
+	{
+		int			needed;
+
+		va_start(ap, fmt);
+		needed = appendStringInfoVA(&buf, fmt, ap);
+		va_end(ap);
+		if (needed == 0)
+			break;
+		enlargeStringInfo(&buf, needed);
+	}
+	cs->problems = lappend(cs->problems, buf.data);
+}
+
+/*
+ * Walk the stream (I2); pass 1 classifies elements, pass 2 checks lists.
+ */
+static void
+Walk(CheckState *cs, int pass)
+{
+	uint64		pos = 0;
+	uint64		end = cs->meta.stream_end;
+	int			max0 = 2 * cs->shape.m;
+
+	while (pos < end)
+	{
+		BlockNumber blkno;
+		Buffer		buf;
+		Page		page;
+
+		CHECK_FOR_INTERRUPTS();
+		if (HNSW_DATA_SIZE - HnswOffsetInPage(pos) < HNSW_UNIT)
+		{
+			pos += HNSW_DATA_SIZE - HnswOffsetInPage(pos);
+			continue;
+		}
+		blkno = HnswOffsetBlock(pos);
+		buf = ReadBuffer(cs->index, blkno);
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buf);
+		while (pos < end && HnswOffsetBlock(pos) == blkno)
+		{
+			uint32		inpage = HnswOffsetInPage(pos);
+			char	   *rec;
+			Size		size;
+
+			if (HNSW_DATA_SIZE - inpage < HNSW_UNIT)
+			{
+				pos += HNSW_DATA_SIZE - inpage;
+				break;
+			}
+			rec = HnswPageData(page) + inpage;
+			size = HnswRecordSize(&cs->shape, rec, inpage);
+			if (size == 0)
+			{
+				if (pass == 1)
+					Problem(cs, "I2: no valid record at stream offset %llu (kind %d)",
+							(unsigned long long) pos, rec[0]);
+				UnlockReleaseBuffer(buf);
+				return;
+			}
+			if (rec[0] == HNSW_KIND_ELEMENT)
+			{
+				HnswElement e = (HnswElement) rec;
+				uint32		id = HnswOffsetId(pos);
+
+				if (pass == 1)
+				{
+					if (e->flags & HNSW_FREE)
+						cs->nfree++;
+					else if (e->flags & HNSW_RESERVED)
+						cs->nreserved++;
+					else if (e->flags & HNSW_DELETED)
+					{
+						cs->ndeleted++;
+						HnswVisitedTestAndSet(cs->dead, id);
+					}
+					else
+					{
+						if (e->ntids < 1 || e->ntids > HNSW_HEAPTIDS)
+							Problem(cs, "element %u has %d heap TIDs", id, e->ntids);
+						if (e->level > HNSW_MAX_LEVEL)
+							Problem(cs, "element %u has level %d", id, e->level);
+						if (e->level > 0 && e->upper == HNSW_INVALID_ID)
+							Problem(cs, "I4: element %u of level %d has no upper record", id, e->level);
+						cs->heap_tids += e->ntids;
+						cs->max_level = Max(cs->max_level, e->level);
+						HnswVisitedTestAndSet(cs->live, id);
+						cs->live_ids[cs->nlive++] = id;
+					}
+				}
+				else if (e->flags == 0)
+				{
+					for (int i = 0; i < max0 && e->neighbors[i] != HNSW_INVALID_ID; i++)
+					{
+						uint32		n = e->neighbors[i];
+
+						if (HnswVisitedContains(cs->live, n))
+							cs->links++;
+						else if (HnswVisitedContains(cs->dead, n))
+							cs->links_to_deleted++;
+						else
+						{
+							cs->bad_links++;
+							Problem(cs, "I3: element %u level 0 names %u, not an element", id, n);
+						}
+					}
+				}
+			}
+			else if (rec[0] == HNSW_KIND_UPPER && pass == 2)
+			{
+				HnswUpper u = (HnswUpper) rec;
+
+				if (u->owner != HNSW_INVALID_ID && HnswVisitedContains(cs->live, u->owner))
+				{
+					for (int l = 1; l <= u->nlevels; l++)
+					{
+						const uint32 *list = u->neighbors + (l - 1) * cs->shape.m;
+
+						for (int i = 0; i < cs->shape.m && list[i] != HNSW_INVALID_ID; i++)
+						{
+							if (HnswVisitedContains(cs->live, list[i]))
+								cs->links++;
+							else if (HnswVisitedContains(cs->dead, list[i]))
+								cs->links_to_deleted++;
+							else
+							{
+								cs->bad_links++;
+								Problem(cs, "I3: element %u level %d names %u, not an element",
+										u->owner, l, list[i]);
+							}
+						}
+					}
+				}
+			}
+			pos += size;
+		}
+		UnlockReleaseBuffer(buf);
+	}
+	if (pass == 1 && pos != end)
+		Problem(cs, "I2: the stream walk ends at %llu, the meta page says %llu",
+				(unsigned long long) pos, (unsigned long long) end);
+}
+
+/* live elements reachable at level 0 from the entry point (through DELETED ones too) */
+static int64
+Reachable(CheckState *cs)
+{
+	HnswPageGraph pg;
+	HnswVisited *seen = HnswVisitedCreate((int) Min(cs->nlive + cs->ndeleted + 16, 1 << 26));
+	uint32	   *queue = palloc(sizeof(uint32) * (cs->nlive + cs->ndeleted + 1));
+	uint32	   *nbrs = palloc(sizeof(uint32) * 2 * cs->shape.m);
+	int64		head = 0,
+				tail = 0,
+				reached = 0;
+
+	if (cs->meta.entry_point == HNSW_INVALID_ID)
+		return 0;
+	HnswPageGraphInit(&pg, cs->index, &cs->shape, NULL);
+	queue[tail++] = cs->meta.entry_point;
+	HnswVisitedTestAndSet(seen, cs->meta.entry_point);
+	while (head < tail)
+	{
+		uint32		id = queue[head++];
+		int			n;
+
+		CHECK_FOR_INTERRUPTS();
+		if (HnswVisitedContains(cs->live, id))
+			reached++;
+		n = pg.graph.neighbors(&pg.graph, id, 0, nbrs, NULL);
+		for (int i = 0; i < n; i++)
+		{
+			if ((HnswVisitedContains(cs->live, nbrs[i]) || HnswVisitedContains(cs->dead, nbrs[i])) &&
+				!HnswVisitedTestAndSet(seen, nbrs[i]))
+				queue[tail++] = nbrs[i];
+		}
+	}
+	return reached;
+}
+
+PG_FUNCTION_INFO_V1(vectorx_hnsw_check);
+Datum
+vectorx_hnsw_check(PG_FUNCTION_ARGS)
+{
+	Oid			indexoid = PG_GETARG_OID(0);
+	TupleDesc	tupdesc;
+	CheckState	cs;
+	Datum		values[14];
+	bool		nulls[14] = {0};
+	BlockNumber nblocks;
+	int64		reached;
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	memset(&cs, 0, sizeof(cs));
+	cs.index = index_open(indexoid, AccessShareLock);
+	if (cs.index->rd_indam->ambuild != hnswbuild)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not an hnsw index", RelationGetRelationName(cs.index))));
+	HnswReadMeta(cs.index, &cs.meta);
+	cs.shape = *HnswGetShape(cs.index);
+	nblocks = RelationGetNumberOfBlocks(cs.index);
+	cs.max_level = -1;
+	if (cs.meta.stream_end > (uint64) (nblocks - HNSW_FIRST_DATA_BLKNO) * HNSW_DATA_SIZE)
+		Problem(&cs, "I1: stream end %llu lies beyond the %u pages",
+				(unsigned long long) cs.meta.stream_end, nblocks);
+	else
+	{
+		int64		capacity = cs.meta.stream_end / cs.shape.element_size + 1;
+
+		cs.live = HnswVisitedCreate((int) Min(capacity, 1 << 26));
+		cs.dead = HnswVisitedCreate(1024);
+		cs.live_ids = palloc_extended(sizeof(uint32) * capacity, MCXT_ALLOC_HUGE);
+		Walk(&cs, 1);
+		Walk(&cs, 2);
+	}
+
+	/* I5 */
+	if (cs.nlive == 0 && cs.meta.entry_point != HNSW_INVALID_ID &&
+		!HnswVisitedContains(cs.dead ? cs.dead : HnswVisitedCreate(16), cs.meta.entry_point))
+		Problem(&cs, "I5: entry point %u but no live element", cs.meta.entry_point);
+	if (cs.nlive > 0)
+	{
+		if (cs.meta.entry_point == HNSW_INVALID_ID)
+			Problem(&cs, "I5: live elements but no entry point");
+		else if (!HnswVisitedContains(cs.live, cs.meta.entry_point))
+			Problem(&cs, "I5: entry point %u is not a live element", cs.meta.entry_point);
+		else if (cs.meta.entry_level != cs.max_level)
+			Problem(&cs, "I5: entry point has level %d, the highest live level is %d",
+					cs.meta.entry_level, cs.max_level);
+	}
+	reached = cs.live ? Reachable(&cs) : 0;
+
+	values[0] = BoolGetDatum(cs.problems == NIL);
+	values[1] = Int64GetDatum(nblocks);
+	values[2] = Int64GetDatum(cs.nlive);
+	values[3] = Int64GetDatum(cs.ndeleted);
+	values[4] = Int64GetDatum(cs.nfree);
+	values[5] = Int64GetDatum(cs.nreserved);
+	values[6] = Int64GetDatum(cs.heap_tids);
+	values[7] = Int32GetDatum(cs.max_level);
+	if (cs.meta.entry_point == HNSW_INVALID_ID)
+		nulls[8] = true;
+	else
+		values[8] = Int64GetDatum(cs.meta.entry_point);
+	values[9] = Int32GetDatum(cs.meta.entry_level);
+	values[10] = Int64GetDatum(cs.links);
+	values[11] = Int64GetDatum(cs.links_to_deleted);
+	values[12] = Int64GetDatum(cs.bad_links);
+	values[13] = Int64GetDatum(cs.nlive - reached);
+	{
+		/* "unreachable" is informative; problems are the invariants */
+		Datum	   *texts = palloc(sizeof(Datum) * Max(list_length(cs.problems), 1));
+		ListCell   *lc;
+		int			n = 0;
+		Datum		result[15];
+		bool		rnulls[15];
+
+		foreach(lc, cs.problems)
+			texts[n++] = CStringGetTextDatum((char *) lfirst(lc));
+		memcpy(result, values, sizeof(values));
+		memcpy(rnulls, nulls, sizeof(nulls));
+		result[14] = PointerGetDatum(construct_array(texts, n, TEXTOID, -1, false, TYPALIGN_INT));
+		rnulls[14] = false;
+		index_close(cs.index, AccessShareLock);
+		PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, result, rnulls)));
+	}
+}

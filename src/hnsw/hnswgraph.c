@@ -1,0 +1,444 @@
+/*-------------------------------------------------------------------------
+ *
+ * hnswgraph.c
+ *	  The HNSW search core, shared by the build (over its memory arena),
+ *	  inserts, scans and vacuum (over index pages): greedy descent through
+ *	  the upper levels, the layer search (paper's Algorithm 2) with filter
+ *	  and resume support, the neighbour-selection heuristic (Algorithm 4),
+ *	  and the small data structures they need (visited set, binary heaps).
+ *
+ * The core never touches pages or memory layouts itself: it reads the
+ * graph through an HnswGraph (hnsw.h), whose distance() and neighbors()
+ * the caller provides.  See hnsw.h for the algorithm and its deviations.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "miscadmin.h"
+
+#include "distance.h"
+#include "hnsw.h"
+
+/* ---------------------------------------------------------------- visited */
+
+/*
+ * Open-addressing hash set of element ids (linear probing, HNSW_INVALID_ID
+ * marks empty slots), grown to keep the load under one half.
+ */
+struct HnswVisited
+{
+	uint32	   *slots;
+	uint32		mask;
+	int			count;
+};
+
+static inline uint32
+HashId(uint32 id)
+{
+	/* ids are offsets / 16 of nearby records: mix them (murmur3 finalizer) */
+	id ^= id >> 16;
+	id *= 0x85ebca6b;
+	id ^= id >> 13;
+	id *= 0xc2b2ae35;
+	id ^= id >> 16;
+	return id;
+}
+
+HnswVisited *
+HnswVisitedCreate(int expected)
+{
+	HnswVisited *v = palloc(sizeof(HnswVisited));
+	uint32		size = 64;
+
+	while (size < (uint32) expected * 2)
+		size <<= 1;
+	v->slots = palloc(sizeof(uint32) * size);
+	memset(v->slots, 0xff, sizeof(uint32) * size);
+	v->mask = size - 1;
+	v->count = 0;
+	return v;
+}
+
+static void
+VisitedGrow(HnswVisited *v)
+{
+	uint32	   *old = v->slots;
+	uint32		oldsize = v->mask + 1;
+
+	v->slots = palloc(sizeof(uint32) * oldsize * 2);
+	memset(v->slots, 0xff, sizeof(uint32) * oldsize * 2);
+	v->mask = oldsize * 2 - 1;
+	for (uint32 i = 0; i < oldsize; i++)
+	{
+		if (old[i] != HNSW_INVALID_ID)
+		{
+			uint32		h = HashId(old[i]) & v->mask;
+
+			while (v->slots[h] != HNSW_INVALID_ID)
+				h = (h + 1) & v->mask;
+			v->slots[h] = old[i];
+		}
+	}
+	pfree(old);
+}
+
+/* true if id was already there; otherwise adds it */
+bool
+HnswVisitedTestAndSet(HnswVisited *v, uint32 id)
+{
+	uint32		h = HashId(id) & v->mask;
+
+	while (v->slots[h] != HNSW_INVALID_ID)
+	{
+		if (v->slots[h] == id)
+			return true;
+		h = (h + 1) & v->mask;
+	}
+	v->slots[h] = id;
+	if (++v->count * 2 > (int) v->mask)
+		VisitedGrow(v);
+	return false;
+}
+
+bool
+HnswVisitedContains(HnswVisited *v, uint32 id)
+{
+	uint32		h = HashId(id) & v->mask;
+
+	while (v->slots[h] != HNSW_INVALID_ID)
+	{
+		if (v->slots[h] == id)
+			return true;
+		h = (h + 1) & v->mask;
+	}
+	return false;
+}
+
+void
+HnswVisitedReset(HnswVisited *v)
+{
+	memset(v->slots, 0xff, sizeof(uint32) * (v->mask + 1));
+	v->count = 0;
+}
+
+int
+HnswVisitedCount(HnswVisited *v)
+{
+	return v->count;
+}
+
+/* ---------------------------------------------------------------- heaps */
+
+void
+HnswHeapInit(HnswHeap *h, int capacity, bool max)
+{
+	h->capacity = Max(capacity, 16);
+	h->items = palloc(sizeof(HnswCandidate) * h->capacity);
+	h->count = 0;
+	h->max = max;
+}
+
+/* does a belong above b? */
+static inline bool
+HeapAbove(const HnswHeap *h, HnswCandidate a, HnswCandidate b)
+{
+	return h->max ? a.distance > b.distance : a.distance < b.distance;
+}
+
+void
+HnswHeapPush(HnswHeap *h, HnswCandidate c)
+{
+	int			i;
+
+	if (h->count == h->capacity)
+	{
+		h->capacity *= 2;
+		h->items = repalloc_huge(h->items, sizeof(HnswCandidate) * h->capacity);
+	}
+	i = h->count++;
+	while (i > 0)
+	{
+		int			parent = (i - 1) / 2;
+
+		if (!HeapAbove(h, c, h->items[parent]))
+			break;
+		h->items[i] = h->items[parent];
+		i = parent;
+	}
+	h->items[i] = c;
+}
+
+HnswCandidate
+HnswHeapPop(HnswHeap *h)
+{
+	HnswCandidate top = h->items[0];
+	HnswCandidate last = h->items[--h->count];
+	int			i = 0;
+
+	for (;;)
+	{
+		int			child = 2 * i + 1;
+
+		if (child >= h->count)
+			break;
+		if (child + 1 < h->count && HeapAbove(h, h->items[child + 1], h->items[child]))
+			child++;
+		if (!HeapAbove(h, h->items[child], last))
+			break;
+		h->items[i] = h->items[child];
+		i = child;
+	}
+	if (h->count > 0)
+		h->items[i] = last;
+	return top;
+}
+
+/* ---------------------------------------------------------------- search */
+
+float
+HnswVectorDistance(const HnswShape *shape, const float *a, const float *b)
+{
+	switch (shape->metric)
+	{
+		case HNSW_METRIC_L2:
+			return vx_l2_squared(a, b, shape->dims);
+		case HNSW_METRIC_IP:
+		case HNSW_METRIC_COSINE:
+			return -vx_inner_product(a, b, shape->dims);
+		case HNSW_METRIC_L1:
+			return vx_l1(a, b, shape->dims);
+	}
+	pg_unreachable();
+}
+
+/*
+ * The level of a new element: floor(-ln(u) * mL) for u uniform in (0, 1],
+ * where u comes from a hash of the heap TID rather than a random generator,
+ * so that the same rows inserted in the same order build the same graph
+ * (reproducible serial builds, deterministic tests).
+ */
+int
+HnswRandomLevel(const HnswShape *shape, ItemPointer tid)
+{
+	uint64		h = ((uint64) ItemPointerGetBlockNumberNoCheck(tid) << 16) |
+	ItemPointerGetOffsetNumberNoCheck(tid);
+	double		u;
+	int			level;
+
+	/* splitmix64 finalizer */
+	h += UINT64CONST(0x9E3779B97F4A7C15);
+	h = (h ^ (h >> 30)) * UINT64CONST(0xBF58476D1CE4E5B9);
+	h = (h ^ (h >> 27)) * UINT64CONST(0x94D049BB133111EB);
+	h ^= h >> 31;
+	u = ((h >> 11) + 1) * (1.0 / 9007199254740992.0);	/* (0, 1] */
+	level = (int) floor(-log(u) * shape->ml);
+	return Min(level, HNSW_MAX_LEVEL);
+}
+
+/*
+ * Greedy descent (Algorithm 5, search with ef = 1) from ep at from_level
+ * down to, and including, to_level.  Returns the nearest element found;
+ * *ep_dist holds its distance on entry and exit.
+ */
+uint32
+HnswGreedyDescend(HnswGraph *g, uint32 ep, float *ep_dist, int from_level, int to_level)
+{
+	uint32	   *nbrs = palloc(sizeof(uint32) * g->shape->m * 2);
+
+	for (int level = from_level; level >= to_level; level--)
+	{
+		bool		moved = true;
+
+		while (moved)
+		{
+			int			n = g->neighbors(g, ep, level, nbrs, NULL);
+
+			moved = false;
+			CHECK_FOR_INTERRUPTS();
+			for (int i = 0; i < n; i++)
+			{
+				float		d = g->distance(g, nbrs[i]);
+
+				if (d < *ep_dist)
+				{
+					*ep_dist = d;
+					ep = nbrs[i];
+					moved = true;
+				}
+			}
+		}
+	}
+	pfree(nbrs);
+	return ep;
+}
+
+#ifndef PREFETCH_AHEAD
+#define PREFETCH_AHEAD 2
+#endif
+
+static inline bool
+Accepted(const HnswFilter *filter, uint32 id)
+{
+	return filter == NULL || filter->accept(filter->arg, id);
+}
+
+int
+HnswSearchLayer(HnswGraph *g, const HnswCandidate *entries, int nentries, int nexpand,
+				int ef, int level, HnswVisited *visited, const HnswFilter *filter,
+				HnswHeap *leftover, HnswHeap *discarded, HnswCandidate *out)
+{
+	HnswHeap	cands;			/* C: min-heap of elements to expand */
+	HnswHeap	results;		/* W: max-heap of the ef best accepted */
+	int			maxn = level == 0 ? g->shape->m * 2 : g->shape->m;
+	uint32	   *nbrs = palloc(sizeof(uint32) * maxn);
+	int			nout;
+
+	HnswHeapInit(&cands, ef * 4 + nentries, false);
+	HnswHeapInit(&results, ef + 1, true);
+
+	for (int i = 0; i < nentries; i++)
+	{
+		HnswHeapPush(&cands, entries[i]);
+		if (i < nexpand || !Accepted(filter, entries[i].id))
+			continue;
+		HnswHeapPush(&results, entries[i]);
+		if (results.count > ef)
+		{
+			HnswCandidate far = HnswHeapPop(&results);
+
+			if (discarded)
+				HnswHeapPush(discarded, far);
+		}
+	}
+
+	while (cands.count > 0)
+	{
+		HnswCandidate c = HnswHeapTop(&cands);
+		int			n;
+
+		if (results.count >= ef && c.distance > HnswHeapTop(&results).distance)
+			break;
+		if (g->max_visits > 0 && g->visited_elements >= g->max_visits)
+			break;
+		HnswHeapPop(&cands);
+		CHECK_FOR_INTERRUPTS();
+		/* the likely next expansion: fetch its list while we work on this one */
+		if (g->prefetch && cands.count > 0)
+			g->prefetch(g, &cands.items[0].id, 1, -1);
+
+		n = g->neighbors(g, c.id, level, nbrs, NULL);
+		/* keep the unvisited ones, and let their data come in together */
+		{
+			int			fresh = 0;
+
+			for (int i = 0; i < n; i++)
+				if (!HnswVisitedTestAndSet(visited, nbrs[i]))
+					nbrs[fresh++] = nbrs[i];
+			n = fresh;
+		}
+		if (g->prefetch && n > 1)
+			g->prefetch(g, nbrs, n, 4);
+		for (int i = 0; i < n; i++)
+		{
+			HnswCandidate e;
+
+			if (g->prefetch && i + PREFETCH_AHEAD < n)
+				g->prefetch(g, nbrs + i + PREFETCH_AHEAD, 1, 0);
+			e.id = nbrs[i];
+			e.distance = g->distance(g, e.id);
+
+			if (results.count < ef || e.distance < HnswHeapTop(&results).distance)
+			{
+				HnswHeapPush(&cands, e);
+				if (!Accepted(filter, e.id))
+					continue;
+				HnswHeapPush(&results, e);
+				if (results.count > ef)
+				{
+					HnswCandidate far = HnswHeapPop(&results);
+
+					if (discarded)
+						HnswHeapPush(discarded, far);
+				}
+			}
+			else if (discarded)
+			{
+				/* not expanded now, but a resumed scan will want it */
+				if (Accepted(filter, e.id))
+					HnswHeapPush(discarded, e);
+				else if (leftover)
+					HnswHeapPush(leftover, e);
+			}
+		}
+	}
+
+	if (leftover)
+		while (cands.count > 0)
+			HnswHeapPush(leftover, HnswHeapPop(&cands));
+
+	/* W in ascending order */
+	nout = results.count;
+	for (int i = nout - 1; i >= 0; i--)
+		out[i] = HnswHeapPop(&results);
+
+	pfree(nbrs);
+	pfree(cands.items);
+	pfree(results.items);
+	return nout;
+}
+
+static int
+CompareCandidates(const void *a, const void *b)
+{
+	float		x = ((const HnswCandidate *) a)->distance;
+	float		y = ((const HnswCandidate *) b)->distance;
+
+	return x < y ? -1 : x > y;
+}
+
+void
+HnswSortCandidates(HnswCandidate *c, int n)
+{
+	qsort(c, n, sizeof(HnswCandidate), CompareCandidates);
+}
+
+/*
+ * SELECT-NEIGHBORS-HEURISTIC (Algorithm 4): walk the candidates from the
+ * nearest; keep one if it is closer to the base element than to every
+ * candidate kept so far.  cands must be sorted ascending by distance to the
+ * base; vec(arg, id) gives a candidate's vector.  Writes at most max
+ * candidates to out and returns how many.
+ */
+int
+HnswSelectNeighbors(const HnswShape *shape, HnswCandidate *cands, int ncands, int max,
+					const float *(*vec) (void *arg, uint32 id), void *arg,
+					HnswCandidate *out)
+{
+	int			nout = 0;
+	const float **kept = palloc(sizeof(float *) * max);
+
+	for (int i = 0; i < ncands && nout < max; i++)
+	{
+		const float *cv = vec(arg, cands[i].id);
+		bool		good = true;
+
+		for (int j = 0; j < nout; j++)
+		{
+			if (HnswVectorDistance(shape, cv, kept[j]) < cands[i].distance)
+			{
+				good = false;
+				break;
+			}
+		}
+		if (good)
+		{
+			kept[nout] = cv;
+			out[nout++] = cands[i];
+		}
+	}
+	pfree(kept);
+	return nout;
+}

@@ -1,0 +1,468 @@
+/*-------------------------------------------------------------------------
+ *
+ * hnswinsert.c
+ *	  Inserting into an existing HNSW index (aminsert), one element at a
+ *	  time through the buffer manager: the paper's Algorithm 1 with the
+ *	  locking of hnsw.h (L1-L5) and one WAL record per page change (W1-W4).
+ *	  The build uses HnswInsertVector too, for tuples that no longer fit its
+ *	  memory arena; vacuum uses the list helpers to repair neighbourhoods.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/generic_xlog.h"
+#include "miscadmin.h"
+#include "storage/bufmgr.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+
+#include "hnsw.h"
+
+/* ---------------------------------------------------------------- vectors */
+
+/*
+ * Vectors copied out of the index, by element id, for the neighbour
+ * heuristic (which compares candidates with each other).  Lives in the
+ * caller's short-lived memory context.
+ */
+struct HnswVecCache
+{
+	Relation	index;
+	const HnswShape *shape;
+	uint32	   *ids;
+	float	  **vecs;
+	uint32		mask;
+	int			count;
+};
+
+HnswVecCache *
+HnswVecCacheCreate(Relation index, const HnswShape *shape)
+{
+	HnswVecCache *c = palloc(sizeof(HnswVecCache));
+
+	c->index = index;
+	c->shape = shape;
+	c->mask = 255;
+	c->count = 0;
+	c->ids = palloc(sizeof(uint32) * (c->mask + 1));
+	memset(c->ids, 0xff, sizeof(uint32) * (c->mask + 1));
+	c->vecs = palloc0(sizeof(float *) * (c->mask + 1));
+	return c;
+}
+
+static void
+VecCacheInsert(HnswVecCache *c, uint32 id, float *vec)
+{
+	uint32		h = (id * 2654435761u) & c->mask;
+
+	while (c->ids[h] != HNSW_INVALID_ID)
+		h = (h + 1) & c->mask;
+	c->ids[h] = id;
+	c->vecs[h] = vec;
+	if (++c->count * 2 > (int) c->mask)
+	{
+		uint32	   *oids = c->ids;
+		float	  **ovecs = c->vecs;
+		uint32		osize = c->mask + 1;
+
+		c->mask = osize * 2 - 1;
+		c->count = 0;
+		c->ids = palloc(sizeof(uint32) * osize * 2);
+		memset(c->ids, 0xff, sizeof(uint32) * osize * 2);
+		c->vecs = palloc0(sizeof(float *) * osize * 2);
+		for (uint32 i = 0; i < osize; i++)
+			if (oids[i] != HNSW_INVALID_ID)
+				VecCacheInsert(c, oids[i], ovecs[i]);
+		pfree(oids);
+		pfree(ovecs);
+	}
+}
+
+/* the vector of id, read from the index on first use */
+const float *
+HnswVecCacheGet(void *arg, uint32 id)
+{
+	HnswVecCache *c = (HnswVecCache *) arg;
+	uint32		h = (id * 2654435761u) & c->mask;
+	float	   *vec;
+
+	while (c->ids[h] != HNSW_INVALID_ID)
+	{
+		if (c->ids[h] == id)
+			return c->vecs[h];
+		h = (h + 1) & c->mask;
+	}
+	vec = palloc(sizeof(float) * c->shape->dims);
+	HnswReadVector(c->index, c->shape, id, vec);
+	VecCacheInsert(c, id, vec);
+	return vec;
+}
+
+/* remember a vector already in memory (the element being inserted) */
+void
+HnswVecCachePut(HnswVecCache *c, uint32 id, const float *vec)
+{
+	float	   *copy = palloc(sizeof(float) * c->shape->dims);
+
+	memcpy(copy, vec, sizeof(float) * c->shape->dims);
+	VecCacheInsert(c, id, copy);
+}
+
+/* ---------------------------------------------------------------- lists */
+
+/*
+ * Stream offset of the level-th neighbour list of element id (level 0 in
+ * the element's head, higher levels in its UPPER record), or 0 if id is not
+ * a live element of at least that level.
+ */
+uint64
+HnswListOffset(HnswPageGraph *pg, uint32 id, int level)
+{
+	HnswElementData e;
+
+	if (!HnswReadElementHead(pg, id, &e) || (e.flags & (HNSW_FREE | HNSW_RESERVED)) || level > e.level)
+		return 0;
+	if (level == 0)
+		return HnswIdOffset(id) + offsetof(HnswElementData, neighbors);
+	return HnswIdOffset(e.upper) + offsetof(HnswUpperData, neighbors) +
+		sizeof(uint32) * pg->graph.shape->m * (level - 1);
+}
+
+/* copy the list at off (max slots) into out; returns its length */
+int
+HnswReadList(Relation index, uint64 off, int max, uint32 *out)
+{
+	Buffer		buf = ReadBuffer(index, HnswOffsetBlock(off));
+	const uint32 *list;
+	int			n = 0;
+
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	list = (const uint32 *) (HnswPageData(BufferGetPage(buf)) + HnswOffsetInPage(off));
+	while (n < max && list[n] != HNSW_INVALID_ID)
+	{
+		out[n] = list[n];
+		n++;
+	}
+	UnlockReleaseBuffer(buf);
+	return n;
+}
+
+/*
+ * Replace the list at off with ids[0..n) if it still holds expected[0..nexp)
+ * (L5); one WAL record.  Returns false (and changes nothing) if someone
+ * changed the list meanwhile.
+ */
+bool
+HnswWriteList(Relation index, uint64 off, int max, const uint32 *ids, int n,
+			  const uint32 *expected, int nexp)
+{
+	Buffer		buf = ReadBuffer(index, HnswOffsetBlock(off));
+	uint32	   *list;
+	HnswPageWrite w;
+	int			cur = 0;
+
+	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+	list = (uint32 *) (HnswPageData(BufferGetPage(buf)) + HnswOffsetInPage(off));
+	while (cur < max && list[cur] != HNSW_INVALID_ID)
+		cur++;
+	if (cur != nexp || memcmp(list, expected, sizeof(uint32) * nexp) != 0)
+	{
+		UnlockReleaseBuffer(buf);
+		return false;
+	}
+	HnswPageWriteBegin(&w, index);
+	list = (uint32 *) (HnswPageData(HnswPageWriteAdd(&w, buf, false)) + HnswOffsetInPage(off));
+	memcpy(list, ids, sizeof(uint32) * n);
+	for (int i = n; i < max; i++)
+		list[i] = HNSW_INVALID_ID;
+	HnswPageWriteFinish(&w);
+	return true;
+}
+
+
+/*
+ * Make id's level-th list contain newid (whose distance to id is d), pruning
+ * with the heuristic when the list is full (Algorithm 1's SHRINK step).
+ * Concurrent changes to the list are detected and the step retried (L5).
+ */
+void
+HnswAddLink(HnswPageGraph *pg, HnswVecCache *vc, uint32 id, int level, uint32 newid, float d)
+{
+	const HnswShape *shape = pg->graph.shape;
+	int			max = level == 0 ? 2 * shape->m : shape->m;
+	uint32	   *cur = palloc(sizeof(uint32) * (max + 1));
+	uint32	   *next = palloc(sizeof(uint32) * max);
+	HnswCandidate *cands = palloc(sizeof(HnswCandidate) * (max + 1));
+	HnswCandidate *kept = palloc(sizeof(HnswCandidate) * max);
+
+	for (int attempt = 0; attempt < 3; attempt++)
+	{
+		uint64		off = HnswListOffset(pg, id, level);
+		int			n;
+		int			nnext;
+		bool		present = false;
+
+		if (off == 0)
+			break;				/* not (or no longer) a live element */
+		n = HnswReadList(pg->index, off, max, cur);
+		for (int i = 0; i < n; i++)
+			present |= cur[i] == newid;
+		if (present)
+			break;
+		if (n < max)
+		{
+			memcpy(next, cur, sizeof(uint32) * n);
+			next[n] = newid;
+			nnext = n + 1;
+		}
+		else
+		{
+			const float *base = HnswVecCacheGet(vc, id);
+
+			for (int i = 0; i < n; i++)
+			{
+				cands[i].id = cur[i];
+				cands[i].distance = HnswVectorDistance(shape, base, HnswVecCacheGet(vc, cur[i]));
+			}
+			cands[n].id = newid;
+			cands[n].distance = d;
+			HnswSortCandidates(cands, n + 1);
+			nnext = HnswSelectNeighbors(shape, cands, n + 1, max, HnswVecCacheGet, vc, kept);
+			for (int i = 0; i < nnext; i++)
+				next[i] = kept[i].id;
+		}
+		if (HnswWriteList(pg->index, off, max, next, nnext, cur, n))
+			break;
+	}
+	pfree(cur);
+	pfree(next);
+	pfree(cands);
+	pfree(kept);
+}
+
+/* ---------------------------------------------------------------- insert */
+
+/*
+ * If element id holds exactly vec and has room, add tid to it (duplicates
+ * share one element).  Returns true if it did.
+ */
+static bool
+AddToDuplicate(HnswPageGraph *pg, HnswVecCache *vc, uint32 id, const float *vec, ItemPointer tid)
+{
+	const HnswShape *shape = pg->graph.shape;
+	Buffer		buf;
+	HnswElement e;
+	HnswPageWrite w;
+	uint64		off = HnswIdOffset(id);
+
+	if (memcmp(HnswVecCacheGet(vc, id), vec, sizeof(float) * shape->dims) != 0)
+		return false;
+	buf = ReadBuffer(pg->index, HnswOffsetBlock(off));
+	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+	e = (HnswElement) (HnswPageData(BufferGetPage(buf)) + HnswOffsetInPage(off));
+	if (e->kind != HNSW_KIND_ELEMENT || e->flags != 0 || e->ntids >= HNSW_HEAPTIDS)
+	{
+		UnlockReleaseBuffer(buf);
+		return false;
+	}
+	HnswPageWriteBegin(&w, pg->index);
+	e = (HnswElement) (HnswPageData(HnswPageWriteAdd(&w, buf, false)) + HnswOffsetInPage(off));
+	e->heaptids[e->ntids++] = *tid;
+	HnswPageWriteFinish(&w);
+	return true;
+}
+
+/*
+ * The heuristic over the live elements among cands: a new element must not
+ * link to one that vacuum is about to free.
+ */
+static int
+SelectLiveNeighbors(HnswPageGraph *pg, HnswVecCache *vc, const HnswCandidate *cands, int n,
+					int max, HnswCandidate *out)
+{
+	HnswCandidate *live = palloc(sizeof(HnswCandidate) * Max(n, 1));
+	int			nlive = 0;
+	int			nout;
+
+	for (int i = 0; i < n; i++)
+	{
+		HnswElementData e;
+
+		if (HnswReadElementHead(pg, cands[i].id, &e) && e.flags == 0)
+			live[nlive++] = cands[i];
+	}
+	nout = HnswSelectNeighbors(pg->graph.shape, live, nlive, max, HnswVecCacheGet, vc, out);
+	pfree(live);
+	return nout;
+}
+
+/*
+ * Search the graph for the neighbours of vec at levels 0..level: fills
+ * nbrs[l] (at most 2m at level 0, m above) and returns the nearest element
+ * at level 0 in *nearest (HNSW_INVALID_ID if the graph is empty).
+ */
+static void
+FindNeighbors(HnswPageGraph *pg, HnswVecCache *vc, uint32 ep, int eplevel, int level,
+			  HnswCandidate **nbrs, int *nnbrs, HnswCandidate *nearest)
+{
+	const HnswShape *shape = pg->graph.shape;
+	int			ef = shape->ef_construction;
+	HnswCandidate *w = palloc(sizeof(HnswCandidate) * Max(ef, 1));
+	HnswCandidate entry;
+	HnswVisited *visited = HnswVisitedCreate(ef * shape->m * 2);
+	int			nw;
+
+	entry.id = ep;
+	entry.distance = pg->graph.distance(&pg->graph, ep);
+	if (eplevel > level)
+		entry.id = HnswGreedyDescend(&pg->graph, ep, &entry.distance, eplevel, level + 1);
+	nw = 1;
+	w[0] = entry;
+	for (int l = Min(level, eplevel); l >= 0; l--)
+	{
+		HnswVisitedReset(visited);
+		for (int i = 0; i < nw; i++)
+			HnswVisitedTestAndSet(visited, w[i].id);
+		nw = HnswSearchLayer(&pg->graph, w, nw, 0, ef, l, visited, NULL, NULL, NULL, w);
+		nnbrs[l] = SelectLiveNeighbors(pg, vc, w, nw, l == 0 ? 2 * shape->m : shape->m, nbrs[l]);
+	}
+	*nearest = w[0];
+	pfree(w);
+}
+
+/*
+ * Insert one vector (internal form: cosine already normalised) with its
+ * heap TID.  Algorithm 1; see the file header.
+ */
+void
+HnswInsertVector(Relation index, const float *vec, ItemPointer tid)
+{
+	HnswShape	shape = *HnswGetShape(index);
+	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "hnsw insert",
+											  ALLOCSET_DEFAULT_SIZES);
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+	HnswPageGraph pg;
+	HnswVecCache *vc;
+	HnswMetaPageData meta;
+	int			level = HnswRandomLevel(&shape, tid);
+	HnswCandidate *nbrs[HNSW_MAX_LEVEL + 1];
+	int			nnbrs[HNSW_MAX_LEVEL + 1];
+	HnswCandidate nearest;
+	uint64		off,
+				upperoff = 0;
+	uint32		id;
+	bool		reused;
+	char	   *rec;
+	HnswElement e;
+	bool		was_empty;
+
+	HnswPageGraphInit(&pg, index, &shape, vec);
+	vc = HnswVecCacheCreate(index, &shape);
+	for (int l = 0; l <= level; l++)
+	{
+		nbrs[l] = palloc(sizeof(HnswCandidate) * 2 * shape.m);
+		nnbrs[l] = 0;
+	}
+
+	HnswReadMeta(index, &meta);
+	was_empty = meta.entry_point == HNSW_INVALID_ID;
+	if (!was_empty)
+	{
+		FindNeighbors(&pg, vc, meta.entry_point, meta.entry_level, level, nbrs, nnbrs, &nearest);
+		if (nearest.distance <= 0 &&
+			AddToDuplicate(&pg, vc, nearest.id, vec, tid))
+			goto done;
+	}
+
+	/* the element record: head, level-0 list, vector (W1, W2) */
+	off = HnswAllocateRecord(index, &shape, true, 0, &reused);
+	id = HnswOffsetId(off);
+	if (level > 0)
+	{
+		HnswUpper u;
+		Size		usize = HnswUpperSize(shape.m, level);
+
+		upperoff = HnswAllocateRecord(index, &shape, false, level, &reused);
+		u = palloc0(usize);
+		u->kind = HNSW_KIND_UPPER;
+		u->nlevels = level;
+		u->owner = id;
+		for (int l = 1; l <= level; l++)
+		{
+			uint32	   *list = u->neighbors + (l - 1) * shape.m;
+
+			for (int i = 0; i < shape.m; i++)
+				list[i] = i < nnbrs[l] ? nbrs[l][i].id : HNSW_INVALID_ID;
+		}
+		HnswWriteRecordBytes(index, upperoff, (char *) u, usize, usize);
+	}
+	rec = palloc0(shape.element_size);
+	e = (HnswElement) rec;
+	e->kind = HNSW_KIND_ELEMENT;
+	e->level = level;
+	e->flags = 0;
+	e->ntids = 1;
+	e->upper = level > 0 ? HnswOffsetId(upperoff) : HNSW_INVALID_ID;
+	e->heaptids[0] = *tid;
+	for (int i = 0; i < 2 * shape.m; i++)
+		e->neighbors[i] = i < nnbrs[0] ? nbrs[0][i].id : HNSW_INVALID_ID;
+	memcpy(rec + shape.head_size, vec, sizeof(float) * shape.dims);
+	HnswWriteRecordBytes(index, off, rec, shape.element_size, shape.head_size);
+	HnswVecCachePut(vc, id, vec);
+
+	/* back-links (W3) */
+	for (int l = 0; l <= level; l++)
+		for (int i = 0; i < nnbrs[l]; i++)
+			HnswAddLink(&pg, vc, nbrs[l][i].id, l, id, nbrs[l][i].distance);
+
+	/* entry point (W4) */
+	if (was_empty || level > meta.entry_level)
+	{
+		HnswMetaPageData now;
+
+		HnswSetEntryPoint(index, id, level, true);
+		HnswReadMeta(index, &now);
+		if (was_empty && now.entry_point != id)
+		{
+			/* another first insert won: connect to its graph */
+			FindNeighbors(&pg, vc, now.entry_point, now.entry_level, Min(level, now.entry_level),
+						  nbrs, nnbrs, &nearest);
+			for (int l = 0; l <= Min(level, now.entry_level); l++)
+			{
+				uint64		loff = HnswListOffset(&pg, id, l);
+				int			max = l == 0 ? 2 * shape.m : shape.m;
+				uint32	   *ids = palloc(sizeof(uint32) * max);
+
+				for (int i = 0; i < nnbrs[l]; i++)
+					ids[i] = nbrs[l][i].id;
+				if (loff != 0)
+					HnswWriteList(index, loff, max, ids, nnbrs[l], ids, 0);
+				for (int i = 0; i < nnbrs[l]; i++)
+					HnswAddLink(&pg, vc, nbrs[l][i].id, l, id, nbrs[l][i].distance);
+			}
+		}
+	}
+
+done:
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(cxt);
+}
+
+bool
+hnswinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
+		   Relation heap, IndexUniqueCheck checkUnique, bool indexUnchanged,
+		   IndexInfo *indexInfo)
+{
+	const HnswShape *shape;
+	float	   *vec;
+
+	if (isnull[0])
+		return false;
+	shape = HnswGetShape(index);
+	vec = palloc(sizeof(float) * shape->dims);
+	if (HnswPrepareVector(shape, values[0], vec))
+		HnswInsertVector(index, vec, heap_tid);
+	pfree(vec);
+	return false;
+}

@@ -1,0 +1,243 @@
+/*-------------------------------------------------------------------------
+ *
+ * hnswscan.c
+ *	  Index scans of an HNSW index: ORDER BY embedding <op> $1 returns heap
+ *	  TIDs nearest first.  The first call searches (descend through the
+ *	  upper levels, then a beam of hnsw.ef_search at level 0); when the
+ *	  executor wants more rows than that round produced, the next round
+ *	  resumes from what the previous one set aside (hnsw.h, ALGORITHM),
+ *	  until hnsw.max_scan_tuples elements have been visited.  A filter
+ *	  (HnswFilter) can be attached to the scan state for searches that only
+ *	  return some rows; the planner integration sets it (src/planner).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/relscan.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+
+#include "hnsw.h"
+
+typedef struct HnswScanOpaqueData
+{
+	MemoryContext cxt;			/* everything of the current search */
+	HnswShape	shape;			/* copy: the relcache may flush its cache */
+	float	   *query;
+	bool		started;
+	bool		done;			/* no more rounds */
+	HnswPageGraph pg;
+	HnswVisited *visited;
+	HnswHeap	leftover;		/* to expand in the next round */
+	HnswHeap	discarded;		/* result candidates for the next round */
+	HnswCandidate *results;		/* the current round, nearest first */
+	int			nresults;
+	int			next;			/* next result to return */
+	ItemPointerData tids[HNSW_HEAPTIDS];	/* of the current element */
+	int			ntids;
+	int			nexttid;
+	float		curdist;
+	int			rounds;
+	HnswFilter *filter;			/* NULL: every element qualifies */
+} HnswScanOpaqueData;
+
+typedef HnswScanOpaqueData *HnswScanOpaque;
+
+IndexScanDesc
+hnswbeginscan(Relation index, int nkeys, int norderbys)
+{
+	IndexScanDesc scan = RelationGetIndexScan(index, nkeys, norderbys);
+	HnswScanOpaque so = palloc0(sizeof(HnswScanOpaqueData));
+
+	so->shape = *HnswGetShape(index);
+	so->cxt = AllocSetContextCreate(CurrentMemoryContext, "hnsw scan", ALLOCSET_DEFAULT_SIZES);
+	scan->opaque = so;
+	/* the AM provides the ORDER BY value arrays (as GiST does) */
+	if (norderbys > 0)
+	{
+		scan->xs_orderbyvals = palloc0(sizeof(Datum) * norderbys);
+		scan->xs_orderbynulls = palloc(sizeof(bool) * norderbys);
+		memset(scan->xs_orderbynulls, true, sizeof(bool) * norderbys);
+	}
+	return scan;
+}
+
+void
+hnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int norderbys)
+{
+	HnswScanOpaque so = (HnswScanOpaque) scan->opaque;
+	MemoryContext old;
+
+	MemoryContextReset(so->cxt);
+	so->started = false;
+	so->done = false;
+	so->query = NULL;
+	so->nresults = so->next = 0;
+	so->ntids = so->nexttid = 0;
+	so->rounds = 0;
+	if (keys && scan->numberOfKeys > 0)
+		memmove(scan->keyData, keys, scan->numberOfKeys * sizeof(ScanKeyData));
+	if (orderbys && scan->numberOfOrderBys > 0)
+		memmove(scan->orderByData, orderbys, scan->numberOfOrderBys * sizeof(ScanKeyData));
+
+	old = MemoryContextSwitchTo(so->cxt);
+	if (scan->numberOfOrderBys > 0 && !(scan->orderByData[0].sk_flags & SK_ISNULL))
+	{
+		so->query = palloc(sizeof(float) * so->shape.dims);
+		if (!HnswPrepareVector(&so->shape, scan->orderByData[0].sk_argument, so->query))
+			so->query = NULL;	/* zero vector under cosine: no direction, no rows */
+	}
+	MemoryContextSwitchTo(old);
+}
+
+/* SQL value of the ORDER BY operator from the internal distance */
+static double
+SqlDistance(const HnswShape *shape, float d)
+{
+	switch (shape->metric)
+	{
+		case HNSW_METRIC_L2:
+			return sqrt((double) d);
+		case HNSW_METRIC_COSINE:
+			return 1.0 + (double) d;
+		case HNSW_METRIC_IP:
+		case HNSW_METRIC_L1:
+			return d;
+	}
+	pg_unreachable();
+}
+
+/* first round: descend from the entry point, then search level 0 */
+static void
+FirstRound(IndexScanDesc scan)
+{
+	HnswScanOpaque so = (HnswScanOpaque) scan->opaque;
+	HnswMetaPageData meta;
+	HnswCandidate entry;
+	int			ef = hnsw_ef_search;
+
+	HnswReadMeta(scan->indexRelation, &meta);
+	if (meta.entry_point == HNSW_INVALID_ID || so->query == NULL)
+	{
+		so->done = true;
+		return;
+	}
+	HnswPageGraphInit(&so->pg, scan->indexRelation, &so->shape, so->query);
+	so->pg.graph.max_visits = hnsw_max_scan_tuples;
+	so->visited = HnswVisitedCreate(ef * so->shape.m * 4);
+	HnswHeapInit(&so->leftover, ef * 4, false);
+	HnswHeapInit(&so->discarded, ef * 4, false);
+	so->results = palloc(sizeof(HnswCandidate) * ef);
+
+	entry.id = meta.entry_point;
+	entry.distance = so->pg.graph.distance(&so->pg.graph, entry.id);
+	if (meta.entry_level > 0)
+		entry.id = HnswGreedyDescend(&so->pg.graph, entry.id, &entry.distance, meta.entry_level, 1);
+	HnswVisitedTestAndSet(so->visited, entry.id);
+	so->nresults = HnswSearchLayer(&so->pg.graph, &entry, 1, 0, ef, 0, so->visited, so->filter,
+								   &so->leftover, &so->discarded, so->results);
+	so->next = 0;
+	so->rounds = 1;
+}
+
+/* a further round from what the previous ones set aside */
+static void
+NextRound(IndexScanDesc scan)
+{
+	HnswScanOpaque so = (HnswScanOpaque) scan->opaque;
+	int			ef = hnsw_ef_search;
+	int			nexpand = so->leftover.count;
+	int			nentries = nexpand + so->discarded.count;
+	HnswCandidate *entries;
+
+	if (nentries == 0 ||
+		(so->pg.graph.max_visits > 0 && so->pg.graph.visited_elements >= so->pg.graph.max_visits))
+	{
+		so->done = true;
+		so->nresults = so->next = 0;
+		return;
+	}
+	entries = palloc(sizeof(HnswCandidate) * nentries);
+	memcpy(entries, so->leftover.items, sizeof(HnswCandidate) * nexpand);
+	memcpy(entries + nexpand, so->discarded.items, sizeof(HnswCandidate) * so->discarded.count);
+	so->leftover.count = 0;
+	so->discarded.count = 0;
+	so->nresults = HnswSearchLayer(&so->pg.graph, entries, nentries, nexpand, ef, 0,
+								   so->visited, so->filter, &so->leftover, &so->discarded,
+								   so->results);
+	so->next = 0;
+	so->rounds++;
+	pfree(entries);
+	if (so->nresults == 0)
+		so->done = true;
+}
+
+bool
+hnswgettuple(IndexScanDesc scan, ScanDirection dir)
+{
+	HnswScanOpaque so = (HnswScanOpaque) scan->opaque;
+	MemoryContext old = MemoryContextSwitchTo(so->cxt);
+
+	if (!ScanDirectionIsForward(dir))
+		elog(ERROR, "hnsw index scans go forward only");
+
+	if (!so->started)
+	{
+		so->started = true;
+		pgstat_count_index_scan(scan->indexRelation);
+		FirstRound(scan);
+	}
+
+	for (;;)
+	{
+		if (so->nexttid < so->ntids)
+		{
+			scan->xs_heaptid = so->tids[so->nexttid++];
+			scan->xs_recheck = false;
+			scan->xs_recheckorderby = false;
+			if (scan->numberOfOrderBys > 0)
+			{
+				scan->xs_orderbyvals[0] = Float8GetDatum(SqlDistance(&so->shape, so->curdist));
+				scan->xs_orderbynulls[0] = false;
+			}
+			MemoryContextSwitchTo(old);
+			return true;
+		}
+		if (so->next < so->nresults)
+		{
+			HnswCandidate c = so->results[so->next++];
+			HnswElementData e;
+
+			so->ntids = so->nexttid = 0;
+			if (HnswReadElementHead(&so->pg, c.id, &e) &&
+				(e.flags & (HNSW_DELETED | HNSW_FREE | HNSW_RESERVED)) == 0)
+			{
+				so->ntids = Min(e.ntids, HNSW_HEAPTIDS);
+				memcpy(so->tids, e.heaptids, sizeof(ItemPointerData) * so->ntids);
+				so->curdist = c.distance;
+			}
+			continue;
+		}
+		if (so->done)
+			break;
+		CHECK_FOR_INTERRUPTS();
+		NextRound(scan);
+	}
+	MemoryContextSwitchTo(old);
+	return false;
+}
+
+void
+hnswendscan(IndexScanDesc scan)
+{
+	HnswScanOpaque so = (HnswScanOpaque) scan->opaque;
+
+	MemoryContextDelete(so->cxt);
+	pfree(so);
+	scan->opaque = NULL;
+}

@@ -1,0 +1,766 @@
+/*-------------------------------------------------------------------------
+ *
+ * hnswstore.c
+ *	  The HNSW element stream on index pages: the index's shape (options
+ *	  and metric), reading elements through the buffer manager (the graph
+ *	  reader used by scans, inserts and vacuum), the one WAL wrapper, record
+ *	  allocation and writing.  hnsw.h documents the format, the lock rules
+ *	  (L1-L5) and what each WAL record covers (W1-W4); this file is where
+ *	  they are carried out.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/relscan.h"
+#include "storage/buf_internals.h"
+#include "storage/bufmgr.h"
+#include "storage/lmgr.h"
+#include "utils/hsearch.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+
+#include "distance.h"
+#include "hnsw.h"
+#include "vector.h"
+
+/* the opclass support functions whose identity tells the metric */
+extern Datum vector_l2_squared_distance(PG_FUNCTION_ARGS);
+extern Datum vector_negative_inner_product(PG_FUNCTION_ARGS);
+extern Datum cosine_distance(PG_FUNCTION_ARGS);
+extern Datum l1_distance(PG_FUNCTION_ARGS);
+
+HnswMetric
+HnswMetricOf(Relation index)
+{
+	FmgrInfo   *proc = index_getprocinfo(index, 1, 1);
+
+	if (proc->fn_addr == vector_l2_squared_distance)
+		return HNSW_METRIC_L2;
+	if (proc->fn_addr == vector_negative_inner_product)
+		return HNSW_METRIC_IP;
+	if (proc->fn_addr == cosine_distance)
+		return HNSW_METRIC_COSINE;
+	if (proc->fn_addr == l1_distance)
+		return HNSW_METRIC_L1;
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 errmsg("operator class of index \"%s\" has an unsupported distance function",
+					RelationGetRelationName(index))));
+	pg_unreachable();
+}
+
+void
+HnswFillShape(HnswShape *shape, int dims, int m, int efc, HnswMetric metric)
+{
+	shape->dims = dims;
+	shape->m = m;
+	shape->ef_construction = efc;
+	shape->metric = metric;
+	shape->head_size = HnswElementHeadSize(m);
+	shape->element_size = HnswElementSize(m, dims);
+	shape->ml = 1.0 / log((double) m);
+}
+
+static void
+CheckMeta(Relation index, HnswMetaPage meta)
+{
+	if (meta->magic != HNSW_MAGIC || meta->version != HNSW_VERSION)
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("index \"%s\" is not an HNSW index of this format",
+						RelationGetRelationName(index)),
+				 errdetail("Meta page has magic 0x%08X and version %u, expected 0x%08X and %d.",
+						   meta->magic, meta->version, HNSW_MAGIC, HNSW_VERSION),
+				 errhint("REINDEX the index.")));
+}
+
+void
+HnswReadMeta(Relation index, HnswMetaPageData *meta)
+{
+	Buffer		buf = ReadBuffer(index, HNSW_META_BLKNO);
+
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	*meta = *HnswPageGetMeta(BufferGetPage(buf));
+	UnlockReleaseBuffer(buf);
+	CheckMeta(index, meta);
+}
+
+/*
+ * The shape of an existing index, cached in rd_amcache.  Callers copy what
+ * they keep: a relcache flush may free the cache between calls.
+ */
+const HnswShape *
+HnswGetShape(Relation index)
+{
+	if (index->rd_amcache == NULL)
+	{
+		HnswMetaPageData meta;
+		HnswShape  *shape;
+
+		HnswReadMeta(index, &meta);
+		shape = MemoryContextAlloc(index->rd_indexcxt, sizeof(HnswShape));
+		HnswFillShape(shape, meta.dims, meta.m, meta.ef_construction, (HnswMetric) meta.metric);
+		index->rd_amcache = shape;
+	}
+	return (const HnswShape *) index->rd_amcache;
+}
+
+/*
+ * Turn a vector datum into the index's internal form in out[dims]: checks
+ * the dimensions, normalises for cosine.  Returns false for a vector the
+ * index cannot hold (a zero vector under cosine).
+ */
+bool
+HnswPrepareVector(const HnswShape *shape, Datum value, float *out)
+{
+	Vector	   *v = DatumGetVector(value);
+
+	if (v->dim != shape->dims)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("expected %d dimensions, not %d", shape->dims, v->dim),
+				 errhint("Every vector in an HNSW index has the dimensions of the index.")));
+	memcpy(out, v->x, sizeof(float) * v->dim);
+	if (shape->metric == HNSW_METRIC_COSINE)
+	{
+		double		norm = 0;
+
+		for (int i = 0; i < v->dim; i++)
+			norm += (double) out[i] * out[i];
+		if (norm == 0)
+			return false;
+		norm = sqrt(norm);
+		for (int i = 0; i < v->dim; i++)
+			out[i] = (float) (out[i] / norm);
+	}
+	if ((Pointer) v != DatumGetPointer(value))
+		pfree(v);
+	return true;
+}
+
+void
+HnswInitDataPage(Page page)
+{
+	HnswPageOpaqueData *opaque;
+
+	PageInit(page, BLCKSZ, sizeof(HnswPageOpaqueData));
+	opaque = (HnswPageOpaqueData *) PageGetSpecialPointer(page);
+	opaque->page_id = HNSW_PAGE_ID;
+	Assert(PageGetSpecialPointer(page) == HnswPageData(page) + HNSW_DATA_SIZE);
+}
+
+void
+HnswInitMetaPage(Page page, const HnswShape *shape)
+{
+	HnswMetaPage meta;
+
+	HnswInitDataPage(page);
+	meta = HnswPageGetMeta(page);
+	memset(meta, 0, sizeof(HnswMetaPageData));
+	meta->magic = HNSW_MAGIC;
+	meta->version = HNSW_VERSION;
+	meta->dims = shape->dims;
+	meta->m = shape->m;
+	meta->ef_construction = shape->ef_construction;
+	meta->metric = shape->metric;
+	meta->entry_point = HNSW_INVALID_ID;
+	meta->entry_level = -1;
+	meta->stream_end = 0;
+	meta->free_elements = HNSW_INVALID_ID;
+	for (int l = 0; l <= HNSW_MAX_LEVEL; l++)
+		meta->free_upper[l] = HNSW_INVALID_ID;
+	((PageHeader) page)->pd_lower = ((char *) meta + sizeof(HnswMetaPageData)) - (char *) page;
+}
+
+/* ---------------------------------------------------------------- reading */
+
+/*
+ * Per-backend hints block -> buffer for ReadRecentBuffer, per index (by
+ * relfilenode).  A hint is only a guess that ReadRecentBuffer verifies, so
+ * stale ones are harmless; they spare the buffer-mapping hash lookup that
+ * dominates random page access.  Hints live in chunks of HINT_CHUNK blocks
+ * that never move once allocated (page graphs keep pointers to them);
+ * blocks past HINT_CHUNKS chunks (8 GiB of index) go through ReadBuffer.
+ */
+#define HINT_CHUNK_BITS 16
+#define HINT_CHUNK (1 << HINT_CHUNK_BITS)
+#define HINT_CHUNKS 16
+
+typedef struct HintEntry
+{
+	RelFileNode node;			/* hash key */
+	Buffer	   *chunks[HINT_CHUNKS];
+} HintEntry;
+
+static HTAB *hint_table = NULL;
+
+static HintEntry *
+GetHints(Relation index)
+{
+	bool		found;
+	HintEntry  *e;
+
+	if (hint_table == NULL)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = sizeof(RelFileNode);
+		ctl.entrysize = sizeof(HintEntry);
+		ctl.hcxt = TopMemoryContext;
+		hint_table = hash_create("vectorx hnsw buffer hints", 16, &ctl,
+								 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+	e = hash_search(hint_table, &index->rd_node, HASH_ENTER, &found);
+	if (!found)
+		memset(e->chunks, 0, sizeof(e->chunks));
+	return e;
+}
+
+Buffer
+HnswPinBlock(HnswPageGraph *pg, BlockNumber blkno)
+{
+	uint32		chunk = blkno >> HINT_CHUNK_BITS;
+	Buffer	   *hint = NULL;
+	Buffer		buf;
+
+	if (chunk < HINT_CHUNKS)
+	{
+		HintEntry  *e = (HintEntry *) pg->hints;
+
+		if (e->chunks[chunk] == NULL)
+			e->chunks[chunk] = MemoryContextAllocZero(TopMemoryContext, sizeof(Buffer) * HINT_CHUNK);
+		hint = &e->chunks[chunk][blkno & (HINT_CHUNK - 1)];
+		if (*hint != InvalidBuffer &&
+			ReadRecentBuffer(pg->index->rd_node, MAIN_FORKNUM, blkno, *hint))
+			return *hint;
+	}
+	buf = ReadBuffer(pg->index, blkno);
+	if (hint)
+		*hint = buf;
+	return buf;
+}
+
+/*
+ * distance() of the page graph: the vector of id may span pages; each
+ * piece is compared under a shared lock of its page (L3).
+ */
+static float
+PageDistance(HnswGraph *g, uint32 id)
+{
+	HnswPageGraph *pg = (HnswPageGraph *) g;
+	const HnswShape *shape = g->shape;
+	uint64		off = HnswIdOffset(id) + shape->head_size;
+	const float *q = pg->query;
+	int			left = shape->dims;
+	float		sum = 0;
+
+	g->visited_elements++;
+	while (left > 0)
+	{
+		uint32		inpage = HnswOffsetInPage(off);
+		int			n = Min(left, (int) ((HNSW_DATA_SIZE - inpage) / sizeof(float)));
+		Buffer		buf = HnswPinBlock(pg, HnswOffsetBlock(off));
+		const float *x;
+
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		x = (const float *) (HnswPageData(BufferGetPage(buf)) + inpage);
+		switch (shape->metric)
+		{
+			case HNSW_METRIC_L2:
+				sum += vx_l2_squared(q, x, n);
+				break;
+			case HNSW_METRIC_IP:
+			case HNSW_METRIC_COSINE:
+				sum -= vx_inner_product(q, x, n);
+				break;
+			case HNSW_METRIC_L1:
+				sum += vx_l1(q, x, n);
+				break;
+		}
+		UnlockReleaseBuffer(buf);
+		q += n;
+		left -= n;
+		off += (uint64) n * sizeof(float);
+	}
+	return sum;
+}
+
+/*
+ * prefetch() of the page graph: for each id whose page we have a buffer
+ * hint for, prefetch the buffer's descriptor (which pinning will lock) and
+ * the first lines of the vector; misses then overlap instead of queueing.
+ * Only hints are used: nothing is pinned, so a stale hint costs a wasted
+ * prefetch, never correctness.
+ */
+static void
+PagePrefetch(HnswGraph *g, const uint32 *ids, int n, int lines)
+{
+	int			vlines = (g->shape->dims * sizeof(float) + 63) / 64;
+
+	HnswPageGraph *pg = (HnswPageGraph *) g;
+	HintEntry  *e = (HintEntry *) pg->hints;
+
+	for (int i = 0; i < n; i++)
+	{
+		uint64		off = HnswIdOffset(ids[i]) + (lines < 0 ? 0 : g->shape->head_size);
+		BlockNumber blkno = HnswOffsetBlock(off);
+		uint32		chunk = blkno >> HINT_CHUNK_BITS;
+		Buffer		hint;
+		const char *p;
+
+		if (chunk >= HINT_CHUNKS || e->chunks[chunk] == NULL)
+			continue;
+		hint = e->chunks[chunk][blkno & (HINT_CHUNK - 1)];
+		if (hint <= 0 || hint > NBuffers)
+			continue;
+		/* for write: pinning locks the header with an atomic */
+		__builtin_prefetch(GetBufferDescriptor(hint - 1), 1);
+		p = (const char *) BufferGetBlock(hint) + HNSW_DATA_OFFSET + HnswOffsetInPage(off);
+		if (lines < 0)
+		{
+			/* the head (neighbour list) rather than the vector */
+			__builtin_prefetch(p);
+			__builtin_prefetch(p + 64);
+			__builtin_prefetch(p + 128);
+			continue;
+		}
+		{
+			/* stay on this page: the rest of a spanning vector is elsewhere */
+			int			room = (HNSW_DATA_SIZE - HnswOffsetInPage(off) + 63) / 64;
+			int			nl = Min(lines > 0 ? lines : vlines, room);
+
+			for (int l = 0; l < nl; l++)
+				__builtin_prefetch(p + 64 * l);
+		}
+	}
+}
+
+/* neighbors() of the page graph (L2): copies the list under a shared lock */
+static int
+PageNeighbors(HnswGraph *g, uint32 id, int level, uint32 *out, uint8 *flags)
+{
+	HnswPageGraph *pg = (HnswPageGraph *) g;
+	uint64		off = HnswIdOffset(id);
+	Buffer		buf = HnswPinBlock(pg, HnswOffsetBlock(off));
+	HnswElement e;
+	int			max = level == 0 ? 2 * g->shape->m : g->shape->m;
+	int			n = 0;
+	uint32		upper = HNSW_INVALID_ID;
+
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	e = (HnswElement) (HnswPageData(BufferGetPage(buf)) + HnswOffsetInPage(off));
+	if (flags)
+		*flags = e->kind == HNSW_KIND_ELEMENT ? e->flags : HNSW_FREE;
+	if (e->kind == HNSW_KIND_ELEMENT && !(e->flags & HNSW_FREE) && level <= e->level)
+	{
+		if (level == 0)
+		{
+			for (; n < max && e->neighbors[n] != HNSW_INVALID_ID; n++)
+				out[n] = e->neighbors[n];
+		}
+		else
+			upper = e->upper;
+	}
+	UnlockReleaseBuffer(buf);
+
+	if (upper != HNSW_INVALID_ID)
+	{
+		HnswUpper u;
+
+		off = HnswIdOffset(upper);
+		buf = HnswPinBlock(pg, HnswOffsetBlock(off));
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		u = (HnswUpper) (HnswPageData(BufferGetPage(buf)) + HnswOffsetInPage(off));
+		if (u->kind == HNSW_KIND_UPPER && u->owner == id && level <= u->nlevels)
+		{
+			const uint32 *list = u->neighbors + (level - 1) * g->shape->m;
+
+			for (; n < max && list[n] != HNSW_INVALID_ID; n++)
+				out[n] = list[n];
+		}
+		UnlockReleaseBuffer(buf);
+	}
+	return n;
+}
+
+void
+HnswPageGraphInit(HnswPageGraph *pg, Relation index, const HnswShape *shape, const float *query)
+{
+	memset(pg, 0, sizeof(HnswPageGraph));
+	pg->graph.distance = PageDistance;
+	pg->graph.neighbors = PageNeighbors;
+	pg->graph.prefetch = PagePrefetch;
+	pg->graph.shape = shape;
+	pg->index = index;
+	pg->query = query;
+	pg->hints = GetHints(index);
+}
+
+/* copy the 32-byte header of element id; false if it is not an element */
+bool
+HnswReadElementHead(HnswPageGraph *pg, uint32 id, HnswElementData *out)
+{
+	uint64		off = HnswIdOffset(id);
+	Buffer		buf = HnswPinBlock(pg, HnswOffsetBlock(off));
+	HnswElement e;
+
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	e = (HnswElement) (HnswPageData(BufferGetPage(buf)) + HnswOffsetInPage(off));
+	memcpy(out, e, offsetof(HnswElementData, neighbors));
+	UnlockReleaseBuffer(buf);
+	return out->kind == HNSW_KIND_ELEMENT;
+}
+
+/* copy the vector of element id into out[dims] */
+void
+HnswReadVector(Relation index, const HnswShape *shape, uint32 id, float *out)
+{
+	uint64		off = HnswIdOffset(id) + shape->head_size;
+	Size		left = sizeof(float) * shape->dims;
+	char	   *dst = (char *) out;
+
+	while (left > 0)
+	{
+		uint32		inpage = HnswOffsetInPage(off);
+		Size		n = Min(left, HNSW_DATA_SIZE - inpage);
+		Buffer		buf = ReadBuffer(index, HnswOffsetBlock(off));
+
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		memcpy(dst, HnswPageData(BufferGetPage(buf)) + inpage, n);
+		UnlockReleaseBuffer(buf);
+		dst += n;
+		left -= n;
+		off += n;
+	}
+}
+
+/* ---------------------------------------------------------------- writing */
+
+/*
+ * The one WAL wrapper (hnsw.h, WAL): every change to an existing index
+ * page goes through Begin / Add (page locked exclusively by the caller) /
+ * Finish, which is a single generic WAL record over at most 4 pages.
+ */
+void
+HnswPageWriteBegin(HnswPageWrite *w, Relation index)
+{
+	w->index = index;
+	w->state = GenericXLogStart(index);
+	w->nbuffers = 0;
+}
+
+Page
+HnswPageWriteAdd(HnswPageWrite *w, Buffer buf, bool fresh)
+{
+	Page		page;
+
+	if (w->nbuffers == MAX_GENERIC_XLOG_PAGES)
+		elog(ERROR, "too many pages in one HNSW WAL record");
+	page = GenericXLogRegisterBuffer(w->state, buf, fresh ? GENERIC_XLOG_FULL_IMAGE : 0);
+	w->buffers[w->nbuffers] = buf;
+	w->pages[w->nbuffers++] = page;
+	return page;
+}
+
+void
+HnswPageWriteFinish(HnswPageWrite *w)
+{
+	GenericXLogFinish(w->state);
+	for (int i = 0; i < w->nbuffers; i++)
+		UnlockReleaseBuffer(w->buffers[i]);
+	w->nbuffers = 0;
+}
+
+void
+HnswPageWriteAbort(HnswPageWrite *w)
+{
+	GenericXLogAbort(w->state);
+	for (int i = 0; i < w->nbuffers; i++)
+		UnlockReleaseBuffer(w->buffers[i]);
+	w->nbuffers = 0;
+}
+
+/* raise pd_lower so that the bytes up to end-in-page are not a "hole" */
+static void
+CoverBytes(Page page, uint32 end_in_page)
+{
+	PageHeader	ph = (PageHeader) page;
+	LocationIndex lower = HNSW_DATA_OFFSET + end_in_page;
+
+	if (ph->pd_lower < lower)
+		ph->pd_lower = lower;
+}
+
+/* append an initialized page; it must become block expected */
+static void
+ExtendIndex(Relation index, BlockNumber expected)
+{
+	Buffer		buf;
+	HnswPageWrite w;
+
+	LockRelationForExtension(index, ExclusiveLock);
+	buf = ReadBufferExtended(index, MAIN_FORKNUM, P_NEW, RBM_NORMAL, NULL);
+	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+	UnlockRelationForExtension(index, ExclusiveLock);
+	if (BufferGetBlockNumber(buf) != expected)
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("index \"%s\" has %u pages where its stream ends in page %u",
+						RelationGetRelationName(index), BufferGetBlockNumber(buf), expected),
+				 errhint("REINDEX the index.")));
+	HnswPageWriteBegin(&w, index);
+	HnswInitDataPage(HnswPageWriteAdd(&w, buf, true));
+	HnswPageWriteFinish(&w);
+}
+
+/*
+ * Reserve space for an ELEMENT record (element = true) or an UPPER record
+ * of nlevels levels, and return its stream offset (W1).  A free record of
+ * the same kind and size is reused when there is one (*reused = true; it is
+ * marked RESERVED in the same WAL record that unlinks it); otherwise the
+ * stream grows: pages first, then the meta page's stream end, so that a
+ * crash never leaves the stream ending beyond the relation.
+ */
+uint64
+HnswAllocateRecord(Relation index, const HnswShape *shape, bool element, int nlevels,
+				   bool *reused)
+{
+	Buffer		metabuf = ReadBuffer(index, HNSW_META_BLKNO);
+	HnswMetaPage meta;
+	Size		size = element ? shape->element_size : HnswUpperSize(shape->m, nlevels);
+	Size		head = element ? shape->head_size : size;
+	uint32	   *freehead;
+	uint64		off;
+	uint64		end;
+	HnswPageWrite w;
+	Page		metapage;
+
+	LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
+	meta = HnswPageGetMeta(BufferGetPage(metabuf));
+	CheckMeta(index, meta);
+	freehead = element ? &meta->free_elements : &meta->free_upper[nlevels];
+
+	if (*freehead != HNSW_INVALID_ID)
+	{
+		/* pop a free record and mark it reserved, in one WAL record */
+		uint32		id = *freehead;
+		Buffer		buf;
+		Page		page;
+		char	   *rec;
+
+		off = HnswIdOffset(id);
+		buf = ReadBuffer(index, HnswOffsetBlock(off));
+		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+		HnswPageWriteBegin(&w, index);
+		metapage = HnswPageWriteAdd(&w, metabuf, false);
+		page = HnswPageWriteAdd(&w, buf, false);
+		rec = HnswPageData(page) + HnswOffsetInPage(off);
+		if (element)
+		{
+			HnswElement e = (HnswElement) rec;
+
+			if (e->kind != HNSW_KIND_ELEMENT || !(e->flags & HNSW_FREE))
+				ereport(ERROR,
+						(errcode(ERRCODE_INDEX_CORRUPTED),
+						 errmsg("free list of index \"%s\" names a record in use",
+								RelationGetRelationName(index))));
+			HnswPageGetMeta(metapage)->free_elements = e->upper;
+			e->flags = HNSW_RESERVED;
+		}
+		else
+		{
+			HnswUpper u = (HnswUpper) rec;
+
+			if (u->kind != HNSW_KIND_UPPER || u->nlevels != nlevels)
+				ereport(ERROR,
+						(errcode(ERRCODE_INDEX_CORRUPTED),
+						 errmsg("free list of index \"%s\" names a record in use",
+								RelationGetRelationName(index))));
+			HnswPageGetMeta(metapage)->free_upper[nlevels] = u->owner;
+			u->owner = HNSW_INVALID_ID;
+		}
+		HnswPageWriteFinish(&w);	/* releases both buffers */
+		*reused = true;
+		return off;
+	}
+
+	*reused = false;
+	off = HnswPlaceRecord(meta->stream_end, head);
+	end = off + size;
+	if (end > HNSW_MAX_STREAM)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("HNSW index \"%s\" is full", RelationGetRelationName(index)),
+				 errdetail("An HNSW index holds at most %llu GB of elements.",
+						   (unsigned long long) (HNSW_MAX_STREAM >> 30)),
+				 errhint("Use an ivfpq index for data of this size.")));
+
+	/* pages first (they are harmless past the stream end) */
+	{
+		BlockNumber nblocks = RelationGetNumberOfBlocks(index);
+		BlockNumber last = HnswOffsetBlock(end - 1);
+
+		for (BlockNumber b = nblocks; b <= last; b++)
+			ExtendIndex(index, b);
+	}
+
+	HnswPageWriteBegin(&w, index);
+	metapage = HnswPageWriteAdd(&w, metabuf, false);
+	if (off != meta->stream_end && HNSW_DATA_SIZE - HnswOffsetInPage(meta->stream_end) >= sizeof(HnswPadData))
+	{
+		/* a PAD record fills the rest of the page (I2) */
+		uint64		padoff = meta->stream_end;
+		Buffer		buf = ReadBuffer(index, HnswOffsetBlock(padoff));
+		Page		page;
+		HnswPadData *pad;
+
+		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+		page = HnswPageWriteAdd(&w, buf, false);
+		pad = (HnswPadData *) (HnswPageData(page) + HnswOffsetInPage(padoff));
+		pad->kind = HNSW_KIND_PAD;
+		pad->unused = 0;
+		pad->bytes = HNSW_DATA_SIZE - HnswOffsetInPage(padoff);
+		CoverBytes(page, HNSW_DATA_SIZE);
+	}
+	{
+		/*
+		 * The record's head, marked reserved, in the same WAL record: a
+		 * crash before the insert finishes leaves a record of known size
+		 * that walkers can step over (I2).
+		 */
+		Buffer		buf = ReadBuffer(index, HnswOffsetBlock(off));
+		Page		page;
+		char	   *rec;
+
+		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+		page = HnswPageWriteAdd(&w, buf, false);
+		rec = HnswPageData(page) + HnswOffsetInPage(off);
+		memset(rec, 0, head);
+		if (element)
+		{
+			HnswElement e = (HnswElement) rec;
+
+			e->kind = HNSW_KIND_ELEMENT;
+			e->flags = HNSW_RESERVED;
+			e->upper = HNSW_INVALID_ID;
+			for (int i = 0; i < 2 * shape->m; i++)
+				e->neighbors[i] = HNSW_INVALID_ID;
+		}
+		else
+		{
+			HnswUpper u = (HnswUpper) rec;
+
+			u->kind = HNSW_KIND_UPPER;
+			u->nlevels = nlevels;
+			u->owner = HNSW_INVALID_ID;
+			for (int i = 0; i < shape->m * nlevels; i++)
+				u->neighbors[i] = HNSW_INVALID_ID;
+		}
+		CoverBytes(page, HnswOffsetInPage(off) + head);
+	}
+	HnswPageGetMeta(metapage)->stream_end = end;
+	HnswPageWriteFinish(&w);
+	return off;
+}
+
+Size
+HnswRecordSize(const HnswShape *shape, const char *rec, uint32 inpage)
+{
+	switch (rec[0])
+	{
+		case HNSW_KIND_ELEMENT:
+			return shape->element_size;
+		case HNSW_KIND_UPPER:
+			{
+				int			nlevels = ((const HnswUpperData *) rec)->nlevels;
+
+				if (nlevels < 1 || nlevels > HNSW_MAX_LEVEL)
+					return 0;
+				return HnswUpperSize(shape->m, nlevels);
+			}
+		case HNSW_KIND_PAD:
+			{
+				Size		bytes = ((const HnswPadData *) rec)->bytes;
+
+				return bytes == HNSW_DATA_SIZE - inpage ? bytes : 0;
+			}
+	}
+	return 0;
+}
+
+/*
+ * Write len bytes of one record at stream offset off (W2).  The pages after
+ * the first are written first, in block order, a few per WAL record; the
+ * first page, with the record's head, is written last, so the record is
+ * published (its kind becomes visible) only once all of it is in place.
+ * head_len bytes at the start must lie on the first page.
+ */
+void
+HnswWriteRecordBytes(Relation index, uint64 off, const char *data, Size len, Size head_len)
+{
+	uint32		first_in_page = HnswOffsetInPage(off);
+	Size		first_len = Min(len, HNSW_DATA_SIZE - first_in_page);
+	uint64		pos = off + first_len;
+	const char *src = data + first_len;
+	Size		left = len - first_len;
+	HnswPageWrite w;
+
+	Assert(head_len <= first_len);
+	while (left > 0)
+	{
+		HnswPageWriteBegin(&w, index);
+		while (left > 0 && w.nbuffers < MAX_GENERIC_XLOG_PAGES)
+		{
+			Buffer		buf = ReadBuffer(index, HnswOffsetBlock(pos));
+			Page		page;
+			Size		n = Min(left, HNSW_DATA_SIZE);
+
+			LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+			page = HnswPageWriteAdd(&w, buf, false);
+			memcpy(HnswPageData(page), src, n);
+			CoverBytes(page, n);
+			pos += n;
+			src += n;
+			left -= n;
+		}
+		HnswPageWriteFinish(&w);
+	}
+
+	/* the head last: this publishes the record */
+	{
+		Buffer		buf = ReadBuffer(index, HnswOffsetBlock(off));
+		Page		page;
+
+		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+		HnswPageWriteBegin(&w, index);
+		page = HnswPageWriteAdd(&w, buf, false);
+		memcpy(HnswPageData(page) + first_in_page, data, first_len);
+		CoverBytes(page, first_in_page + first_len);
+		HnswPageWriteFinish(&w);
+	}
+}
+
+/* W4: point the meta page at a new entry point */
+void
+HnswSetEntryPoint(Relation index, uint32 id, int level, bool only_if_higher)
+{
+	Buffer		metabuf = ReadBuffer(index, HNSW_META_BLKNO);
+	HnswMetaPage meta;
+	HnswPageWrite w;
+
+	LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
+	meta = HnswPageGetMeta(BufferGetPage(metabuf));
+	if (only_if_higher && meta->entry_point != HNSW_INVALID_ID && meta->entry_level >= level)
+	{
+		UnlockReleaseBuffer(metabuf);
+		return;
+	}
+	HnswPageWriteBegin(&w, index);
+	meta = HnswPageGetMeta(HnswPageWriteAdd(&w, metabuf, false));
+	meta->entry_point = id;
+	meta->entry_level = level;
+	HnswPageWriteFinish(&w);
+}

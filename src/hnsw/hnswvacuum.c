@@ -1,0 +1,442 @@
+/*-------------------------------------------------------------------------
+ *
+ * hnswvacuum.c
+ *	  VACUUM for HNSW indexes, in the three passes of hnsw.h (VACUUM):
+ *	  V1 removes dead heap TIDs and flags elements left without any as
+ *	  DELETED; V2 repairs every neighbour list that names a DELETED element
+ *	  (and the entry point); V3 frees the DELETED elements' space for reuse.
+ *
+ * The passes walk the element stream page by page (a record's head never
+ * crosses a page, so each head is visited exactly once), holding one page
+ * lock at a time and calling vacuum_delay_point() between pages.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "commands/vacuum.h"
+#include "miscadmin.h"
+#include "storage/bufmgr.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+
+#include "hnsw.h"
+
+typedef struct VacState
+{
+	IndexVacuumInfo *info;
+	IndexBulkDeleteResult *stats;
+	Relation	index;
+	HnswShape	shape;
+	uint64		stream_end;
+	HnswVisited *deleted;		/* ids of DELETED elements */
+	uint32	   *deleted_ids;	/* the same, as a list */
+	int			ndeleted;
+	int			maxdeleted;
+	uint32		best_id;		/* live element of highest level (I5) */
+	int			best_level;
+	MemoryContext tmpcxt;
+} VacState;
+
+static void
+RememberDeleted(VacState *vs, uint32 id)
+{
+	if (HnswVisitedTestAndSet(vs->deleted, id))
+		return;
+	if (vs->ndeleted == vs->maxdeleted)
+	{
+		vs->maxdeleted *= 2;
+		vs->deleted_ids = repalloc_huge(vs->deleted_ids, sizeof(uint32) * vs->maxdeleted);
+	}
+	vs->deleted_ids[vs->ndeleted++] = id;
+}
+
+static bool
+IsDeleted(VacState *vs, uint32 id)
+{
+	return HnswVisitedContains(vs->deleted, id);
+}
+
+/*
+ * V1: remove dead TIDs page by page.  Every change on a page is one WAL
+ * record.
+ */
+static void
+PassRemoveTids(VacState *vs, IndexBulkDeleteCallback callback, void *callback_state)
+{
+	uint64		pos = 0;
+
+	while (pos < vs->stream_end)
+	{
+		BlockNumber blkno;
+		Buffer		buf;
+		Page		page;
+		HnswPageWrite w;
+		Page		wpage = NULL;
+
+		vacuum_delay_point();
+		if (HNSW_DATA_SIZE - HnswOffsetInPage(pos) < HNSW_UNIT)
+		{
+			pos += HNSW_DATA_SIZE - HnswOffsetInPage(pos);
+			continue;
+		}
+		blkno = HnswOffsetBlock(pos);
+		buf = ReadBufferExtended(vs->index, MAIN_FORKNUM, blkno, RBM_NORMAL, vs->info->strategy);
+		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+		page = BufferGetPage(buf);
+
+		while (pos < vs->stream_end && HnswOffsetBlock(pos) == blkno)
+		{
+			uint32		inpage = HnswOffsetInPage(pos);
+			char	   *rec;
+			Size		size;
+
+			if (HNSW_DATA_SIZE - inpage < HNSW_UNIT)
+			{
+				pos += HNSW_DATA_SIZE - inpage;
+				break;
+			}
+			rec = HnswPageData(wpage ? wpage : page) + inpage;
+			size = HnswRecordSize(&vs->shape, rec, inpage);
+			if (size == 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_INDEX_CORRUPTED),
+						 errmsg("index \"%s\" has an invalid record at offset %llu",
+								RelationGetRelationName(vs->index), (unsigned long long) pos),
+						 errhint("REINDEX the index.")));
+			if (rec[0] == HNSW_KIND_ELEMENT)
+			{
+				HnswElement e = (HnswElement) rec;
+				uint32		id = HnswOffsetId(pos);
+
+				if (e->flags & HNSW_DELETED)
+					RememberDeleted(vs, id);
+				else if (e->flags == 0)
+				{
+					int			live = 0;
+					ItemPointerData keep[HNSW_HEAPTIDS];
+
+					for (int i = 0; i < e->ntids; i++)
+					{
+						if (callback(&e->heaptids[i], callback_state))
+							vs->stats->tuples_removed += 1;
+						else
+							keep[live++] = e->heaptids[i];
+					}
+					if (live != e->ntids)
+					{
+						if (wpage == NULL)
+						{
+							HnswPageWriteBegin(&w, vs->index);
+							wpage = HnswPageWriteAdd(&w, buf, false);
+							e = (HnswElement) (HnswPageData(wpage) + inpage);
+						}
+						memset(e->heaptids, 0, sizeof(e->heaptids));
+						memcpy(e->heaptids, keep, sizeof(ItemPointerData) * live);
+						e->ntids = live;
+						if (live == 0)
+						{
+							e->flags = HNSW_DELETED;
+							RememberDeleted(vs, id);
+						}
+					}
+					if (live > 0)
+					{
+						vs->stats->num_index_tuples += live;
+						if (e->level > vs->best_level)
+						{
+							vs->best_level = e->level;
+							vs->best_id = id;
+						}
+					}
+				}
+			}
+			pos += size;
+		}
+		if (wpage)
+			HnswPageWriteFinish(&w);	/* releases buf */
+		else
+			UnlockReleaseBuffer(buf);
+	}
+}
+
+/*
+ * New neighbours for element id at level, whose list names deleted
+ * elements: the heuristic over its live neighbours and the live neighbours
+ * of the deleted ones (hnsw.h, ALGORITHM).
+ */
+static void
+RepairList(VacState *vs, HnswPageGraph *pg, HnswVecCache *vc, uint32 id, int level)
+{
+	const HnswShape *shape = &vs->shape;
+	int			max = level == 0 ? 2 * shape->m : shape->m;
+	uint32	   *cur = palloc(sizeof(uint32) * max);
+	uint32	   *sub = palloc(sizeof(uint32) * max);
+	uint32	   *next = palloc(sizeof(uint32) * max);
+	HnswCandidate *cands = palloc(sizeof(HnswCandidate) * (max + max * max));
+	HnswCandidate *kept = palloc(sizeof(HnswCandidate) * max);
+	HnswVisited *seen = HnswVisitedCreate(max * max);
+
+	for (int attempt = 0; attempt < 3; attempt++)
+	{
+		uint64		off = HnswListOffset(pg, id, level);
+		const float *base;
+		int			n,
+					ncands = 0,
+					nnext;
+
+		if (off == 0)
+			break;
+		n = HnswReadList(vs->index, off, max, cur);
+		base = HnswVecCacheGet(vc, id);
+		HnswVisitedReset(seen);
+		HnswVisitedTestAndSet(seen, id);
+		for (int i = 0; i < n; i++)
+		{
+			if (!IsDeleted(vs, cur[i]))
+			{
+				if (!HnswVisitedTestAndSet(seen, cur[i]))
+				{
+					cands[ncands].id = cur[i];
+					cands[ncands++].distance = HnswVectorDistance(shape, base, HnswVecCacheGet(vc, cur[i]));
+				}
+				continue;
+			}
+			/* through a deleted neighbour (it keeps its lists) to its live ones */
+			{
+				uint64		soff = HnswListOffset(pg, cur[i], level);
+				int			ns = 0;
+
+				if (soff != 0)
+					ns = HnswReadList(vs->index, soff, max, sub);
+				for (int j = 0; j < ns; j++)
+				{
+					if (IsDeleted(vs, sub[j]) || HnswVisitedTestAndSet(seen, sub[j]))
+						continue;
+					cands[ncands].id = sub[j];
+					cands[ncands++].distance = HnswVectorDistance(shape, base, HnswVecCacheGet(vc, sub[j]));
+				}
+			}
+		}
+		HnswSortCandidates(cands, ncands);
+		nnext = HnswSelectNeighbors(shape, cands, ncands, max, HnswVecCacheGet, vc, kept);
+		for (int i = 0; i < nnext; i++)
+			next[i] = kept[i].id;
+		if (HnswWriteList(vs->index, off, max, next, nnext, cur, n))
+			break;
+	}
+}
+
+/* does the list at rec (max slots) name a deleted element? */
+static bool
+NamesDeleted(VacState *vs, const uint32 *list, int max)
+{
+	for (int i = 0; i < max && list[i] != HNSW_INVALID_ID; i++)
+		if (IsDeleted(vs, list[i]))
+			return true;
+	return false;
+}
+
+/*
+ * V2: repair lists that name deleted elements.  The stream is walked under
+ * shared locks to find them (a page at a time, collecting (id, level)),
+ * then each is repaired with the page unlocked.
+ */
+static void
+PassRepair(VacState *vs)
+{
+	HnswPageGraph pg;
+	uint64		pos = 0;
+	uint32	   *todo_id = palloc(sizeof(uint32) * 1024);
+	int		   *todo_level = palloc(sizeof(int) * 1024);
+
+	HnswPageGraphInit(&pg, vs->index, &vs->shape, NULL);
+	while (pos < vs->stream_end)
+	{
+		BlockNumber blkno;
+		Buffer		buf;
+		Page		page;
+		int			ntodo = 0;
+		HnswVecCache *vc;
+		MemoryContext old;
+
+		vacuum_delay_point();
+		if (HNSW_DATA_SIZE - HnswOffsetInPage(pos) < HNSW_UNIT)
+		{
+			pos += HNSW_DATA_SIZE - HnswOffsetInPage(pos);
+			continue;
+		}
+		blkno = HnswOffsetBlock(pos);
+		buf = ReadBufferExtended(vs->index, MAIN_FORKNUM, blkno, RBM_NORMAL, vs->info->strategy);
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buf);
+		while (pos < vs->stream_end && HnswOffsetBlock(pos) == blkno && ntodo < 1024 - HNSW_MAX_LEVEL)
+		{
+			uint32		inpage = HnswOffsetInPage(pos);
+			char	   *rec;
+			Size		size;
+
+			if (HNSW_DATA_SIZE - inpage < HNSW_UNIT)
+			{
+				pos += HNSW_DATA_SIZE - inpage;
+				break;
+			}
+			rec = HnswPageData(page) + inpage;
+			size = HnswRecordSize(&vs->shape, rec, inpage);
+			if (size == 0)
+				break;			/* V1 reported it */
+			if (rec[0] == HNSW_KIND_ELEMENT && ((HnswElement) rec)->flags == 0 &&
+				NamesDeleted(vs, ((HnswElement) rec)->neighbors, 2 * vs->shape.m))
+			{
+				todo_id[ntodo] = HnswOffsetId(pos);
+				todo_level[ntodo++] = 0;
+			}
+			else if (rec[0] == HNSW_KIND_UPPER && ((HnswUpper) rec)->owner != HNSW_INVALID_ID &&
+					 !IsDeleted(vs, ((HnswUpper) rec)->owner))
+			{
+				HnswUpper u = (HnswUpper) rec;
+
+				for (int l = 1; l <= u->nlevels; l++)
+					if (NamesDeleted(vs, u->neighbors + (l - 1) * vs->shape.m, vs->shape.m))
+					{
+						todo_id[ntodo] = u->owner;
+						todo_level[ntodo++] = l;
+					}
+			}
+			pos += size;
+		}
+		UnlockReleaseBuffer(buf);
+
+		old = MemoryContextSwitchTo(vs->tmpcxt);
+		vc = HnswVecCacheCreate(vs->index, &vs->shape);
+		for (int i = 0; i < ntodo; i++)
+		{
+			RepairList(vs, &pg, vc, todo_id[i], todo_level[i]);
+			CHECK_FOR_INTERRUPTS();
+		}
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(vs->tmpcxt);
+	}
+
+	/* I5: a deleted entry point gives way to the live element of highest level */
+	{
+		HnswMetaPageData meta;
+
+		HnswReadMeta(vs->index, &meta);
+		if (meta.entry_point != HNSW_INVALID_ID && IsDeleted(vs, meta.entry_point))
+			HnswSetEntryPoint(vs->index, vs->best_id, vs->best_id == HNSW_INVALID_ID ? -1 : vs->best_level, false);
+	}
+}
+
+/*
+ * V3: free the deleted elements (and their UPPER records): each goes on its
+ * free list in one WAL record with the meta page.
+ */
+static void
+PassFree(VacState *vs)
+{
+	for (int i = 0; i < vs->ndeleted; i++)
+	{
+		uint32		id = vs->deleted_ids[i];
+		uint64		off = HnswIdOffset(id);
+		Buffer		metabuf = ReadBuffer(vs->index, HNSW_META_BLKNO);
+		Buffer		buf;
+		Buffer		ubuf = InvalidBuffer;
+		HnswPageWrite w;
+		HnswMetaPage meta;
+		HnswElement e;
+		uint32		upper;
+		int			level;
+
+		vacuum_delay_point();
+		LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
+		buf = ReadBuffer(vs->index, HnswOffsetBlock(off));
+		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+		e = (HnswElement) (HnswPageData(BufferGetPage(buf)) + HnswOffsetInPage(off));
+		if (e->kind != HNSW_KIND_ELEMENT || e->flags != HNSW_DELETED)
+		{
+			/* an insert added a TID to it since (a duplicate), keep it */
+			UnlockReleaseBuffer(buf);
+			UnlockReleaseBuffer(metabuf);
+			continue;
+		}
+		upper = e->upper;
+		level = e->level;
+		if (level > 0 && HnswOffsetBlock(HnswIdOffset(upper)) != HnswOffsetBlock(off))
+		{
+			ubuf = ReadBuffer(vs->index, HnswOffsetBlock(HnswIdOffset(upper)));
+			LockBuffer(ubuf, BUFFER_LOCK_EXCLUSIVE);
+		}
+		HnswPageWriteBegin(&w, vs->index);
+		meta = HnswPageGetMeta(HnswPageWriteAdd(&w, metabuf, false));
+		{
+			Page		page = HnswPageWriteAdd(&w, buf, false);
+
+			e = (HnswElement) (HnswPageData(page) + HnswOffsetInPage(off));
+			e->flags = HNSW_FREE;
+			e->upper = meta->free_elements;
+			meta->free_elements = id;
+			if (level > 0)
+			{
+				Page		upage = ubuf != InvalidBuffer ? HnswPageWriteAdd(&w, ubuf, false) : page;
+				HnswUpper u = (HnswUpper) (HnswPageData(upage) + HnswOffsetInPage(HnswIdOffset(upper)));
+
+				u->owner = meta->free_upper[u->nlevels];
+				meta->free_upper[u->nlevels] = upper;
+			}
+		}
+		HnswPageWriteFinish(&w);
+	}
+}
+
+IndexBulkDeleteResult *
+hnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
+			   IndexBulkDeleteCallback callback, void *callback_state)
+{
+	VacState	vs;
+	HnswMetaPageData meta;
+
+	if (stats == NULL)
+		stats = palloc0(sizeof(IndexBulkDeleteResult));
+	memset(&vs, 0, sizeof(vs));
+	vs.info = info;
+	vs.stats = stats;
+	vs.index = info->index;
+	vs.shape = *HnswGetShape(info->index);
+	HnswReadMeta(info->index, &meta);
+	vs.stream_end = meta.stream_end;
+	vs.deleted = HnswVisitedCreate(1024);
+	vs.maxdeleted = 1024;
+	vs.deleted_ids = palloc(sizeof(uint32) * vs.maxdeleted);
+	vs.best_id = HNSW_INVALID_ID;
+	vs.best_level = -1;
+	vs.tmpcxt = AllocSetContextCreate(CurrentMemoryContext, "hnsw vacuum", ALLOCSET_DEFAULT_SIZES);
+
+	stats->num_index_tuples = 0;
+	PassRemoveTids(&vs, callback, callback_state);
+	if (vs.ndeleted > 0)
+	{
+		PassRepair(&vs);
+		PassFree(&vs);
+	}
+	stats->num_pages = RelationGetNumberOfBlocks(info->index);
+	MemoryContextDelete(vs.tmpcxt);
+	return stats;
+}
+
+IndexBulkDeleteResult *
+hnswvacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
+{
+	if (info->analyze_only)
+		return stats;
+	if (stats == NULL)
+	{
+		/* no bulkdelete ran: report what the heap says, marked as estimated */
+		stats = palloc0(sizeof(IndexBulkDeleteResult));
+		stats->num_index_tuples = info->num_heap_tuples;
+		stats->estimated_count = info->estimated_count;
+	}
+	stats->num_pages = RelationGetNumberOfBlocks(info->index);
+	return stats;
+}
