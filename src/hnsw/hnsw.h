@@ -505,6 +505,29 @@ extern void HnswAddLink(HnswPageGraph *pg, HnswVecCache *vc, uint32 id, int leve
 /* size of the record whose head is at rec (in-page offset inpage), 0 if none */
 extern Size HnswRecordSize(const HnswShape *shape, const char *rec, uint32 inpage);
 
+typedef void (*HnswRecordFn) (void *arg, uint64 off, char *rec);
+extern void HnswWalkStream(Relation index, const HnswShape *shape, uint64 end,
+						   BufferAccessStrategy strategy, HnswRecordFn fn, void *arg);
+
+/*
+ * Reconnect (hnswgraph.c): give every live element without an in-link at
+ * level 0 one, from its nearest out-neighbour.  The caller counts in-links
+ * into has_in (>= 1) and has_in2 (>= 2) and supplies list access:
+ * read(id) copies id's level-0 list, write(id, old, new) replaces it if it
+ * still equals old; vec(id) gives vectors.  Returns elements reconnected.
+ */
+typedef struct HnswReconnectOps
+{
+	int			(*read) (void *arg, uint32 id, uint32 *out);
+	bool		(*write) (void *arg, uint32 id, const uint32 *old, int nold,
+						  const uint32 *ids, int n);
+	const float *(*vec) (void *arg, uint32 id);
+	void	   *arg;
+} HnswReconnectOps;
+
+extern int	HnswReconnect(const HnswShape *shape, const uint32 *orphans, int norphans,
+						  HnswVisited *has_in2, const HnswReconnectOps *ops);
+
 extern void HnswInitGucs(void);
 
 /* build progress phases (pg_stat_progress_create_index.phase) */

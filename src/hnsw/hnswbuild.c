@@ -437,6 +437,101 @@ ArenaInsert(HnswBuildState *bs, const float *vec, ItemPointer tid)
 	return true;
 }
 
+/* ---------------------------------------------------------------- reconnect */
+
+typedef struct ArenaReconnectArg
+{
+	HnswBuildState *bs;
+	int			max;
+} ArenaReconnectArg;
+
+static int
+ArenaReadList(void *arg, uint32 id, uint32 *out)
+{
+	ArenaReconnectArg *a = (ArenaReconnectArg *) arg;
+	const uint32 *list = ArenaElement(a->bs, id)->neighbors;
+	int			n = 0;
+
+	while (n < a->max && list[n] != HNSW_INVALID_ID)
+	{
+		out[n] = list[n];
+		n++;
+	}
+	return n;
+}
+
+static bool
+ArenaWriteList(void *arg, uint32 id, const uint32 *old, int nold, const uint32 *ids, int n)
+{
+	ArenaReconnectArg *a = (ArenaReconnectArg *) arg;
+	uint32	   *list = ArenaElement(a->bs, id)->neighbors;
+
+	for (int i = 0; i < a->max; i++)
+		list[i] = i < n ? ids[i] : HNSW_INVALID_ID;
+	return true;
+}
+
+static const float *
+ArenaReconnectVec(void *arg, uint32 id)
+{
+	return ArenaVector(((ArenaReconnectArg *) arg)->bs, id);
+}
+
+/*
+ * After the last insert, give in-links to the elements pruning left
+ * without any (they could never be found).  Single-threaded.
+ */
+static void
+ArenaReconnect(HnswBuildState *bs)
+{
+	HnswBuildShared *sh = bs->shared;
+	int			max = 2 * bs->shape.m;
+	HnswVisited *has_in = HnswVisitedCreate((int) Min(sh->indtuples + 16, 1 << 26));
+	HnswVisited *has_in2 = HnswVisitedCreate((int) Min(sh->indtuples + 16, 1 << 26));
+	uint32	   *orphans;
+	int			norphans = 0;
+	int			fixed;
+	ArenaReconnectArg a = {bs, max};
+	HnswReconnectOps ops = {ArenaReadList, ArenaWriteList, ArenaReconnectVec, &a};
+
+	for (int pass = 0; pass < 2; pass++)
+	{
+		uint64		pos = 0;
+
+		if (pass == 1)
+			orphans = palloc_extended(sizeof(uint32) * ((Size) sh->indtuples + 1), MCXT_ALLOC_HUGE);
+		while (pos < sh->stream_end)
+		{
+			uint32		inpage = HnswOffsetInPage(pos);
+			char	   *rec = bs->arena + pos;
+
+			if (HNSW_DATA_SIZE - inpage < HNSW_UNIT)
+			{
+				pos += HNSW_DATA_SIZE - inpage;
+				continue;
+			}
+			if (rec[0] == HNSW_KIND_ELEMENT)
+			{
+				HnswElement e = (HnswElement) rec;
+				uint32		id = HnswOffsetId(pos);
+
+				if (pass == 0)
+				{
+					for (int i = 0; i < max && e->neighbors[i] != HNSW_INVALID_ID; i++)
+						if (HnswVisitedTestAndSet(has_in, e->neighbors[i]))
+							HnswVisitedTestAndSet(has_in2, e->neighbors[i]);
+				}
+				else if (!HnswVisitedContains(has_in, id) && id != sh->entry_point &&
+						 norphans <= sh->indtuples)
+					orphans[norphans++] = id;
+			}
+			pos += HnswRecordSize(&bs->shape, rec, inpage);
+		}
+	}
+	fixed = HnswReconnect(&bs->shape, orphans, norphans, has_in2, &ops);
+	elog(DEBUG1, "hnsw build: %d elements had no in-link at level 0, %d reconnected", norphans, fixed);
+}
+
 /* ---------------------------------------------------------------- pages */
 
 /*
@@ -785,6 +880,7 @@ ParallelBuild(Relation heap, Relation index, IndexInfo *indexInfo, const HnswSha
 	bs.locking = false;
 	if (sh->spilled > 0)
 		SpillNotice(&bs);
+	ArenaReconnect(&bs);
 	WriteArena(&bs);
 
 	/* tuples that did not fit: insert them on disk */
@@ -917,7 +1013,10 @@ hnswbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 		reltuples = table_index_build_scan(heap, index, indexInfo, true, true,
 										   BuildCallback, &bs, NULL);
 		if (!bs.on_disk)
+		{
+			ArenaReconnect(&bs);
 			WriteArena(&bs);
+		}
 		indtuples = bs.tuples_done;
 		pfree(arena);
 	}

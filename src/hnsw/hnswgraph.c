@@ -442,3 +442,74 @@ HnswSelectNeighbors(const HnswShape *shape, HnswCandidate *cands, int ncands, in
 	pfree(kept);
 	return nout;
 }
+
+/*
+ * The reconnect step shared by the build and vacuum (hnsw.h).  For each
+ * orphan X (no level-0 in-link): walk X's own list (its nearest
+ * neighbours, nearest first); the first neighbour N with room takes X;
+ * failing that, the first N whose farthest-from-N neighbour V still has
+ * another in-link gives V's slot to X.  A replaced V is not used as a
+ * victim again (it may now have a single in-link).
+ */
+int
+HnswReconnect(const HnswShape *shape, const uint32 *orphans, int norphans,
+			  HnswVisited *has_in2, const HnswReconnectOps *ops)
+{
+	int			max = 2 * shape->m;
+	uint32	   *xl = palloc(sizeof(uint32) * max);
+	uint32	   *nl = palloc(sizeof(uint32) * max);
+	uint32	   *nl2 = palloc(sizeof(uint32) * max);
+	HnswVisited *used = HnswVisitedCreate(64);
+	int			fixed = 0;
+
+	for (int o = 0; o < norphans; o++)
+	{
+		uint32		x = orphans[o];
+		int			nx = ops->read(ops->arg, x, xl);
+		bool		done = false;
+
+		CHECK_FOR_INTERRUPTS();
+		for (int i = 0; i < nx && !done; i++)
+		{
+			uint32		n = xl[i];
+			int			nn = ops->read(ops->arg, n, nl);
+			int			victim = -1;
+			float		far = -1;
+
+			memcpy(nl2, nl, sizeof(uint32) * nn);
+			if (nn < max)
+			{
+				nl2[nn] = x;
+				done = ops->write(ops->arg, n, nl, nn, nl2, nn + 1);
+				continue;
+			}
+			for (int j = 0; j < nn; j++)
+			{
+				float		d;
+
+				if (!HnswVisitedContains(has_in2, nl[j]) || HnswVisitedContains(used, nl[j]))
+					continue;
+				d = HnswVectorDistance(shape, ops->vec(ops->arg, n), ops->vec(ops->arg, nl[j]));
+				if (d > far)
+				{
+					far = d;
+					victim = j;
+				}
+			}
+			if (victim < 0)
+				continue;
+			nl2[victim] = x;
+			if (ops->write(ops->arg, n, nl, nn, nl2, nn))
+			{
+				HnswVisitedTestAndSet(used, nl[victim]);
+				done = true;
+			}
+		}
+		if (done)
+			fixed++;
+	}
+	pfree(xl);
+	pfree(nl);
+	pfree(nl2);
+	return fixed;
+}

@@ -4,7 +4,8 @@
  *	  VACUUM for HNSW indexes, in the three passes of hnsw.h (VACUUM):
  *	  V1 removes dead heap TIDs and flags elements left without any as
  *	  DELETED; V2 repairs every neighbour list that names a DELETED element
- *	  (and the entry point); V3 frees the DELETED elements' space for reuse.
+ *	  (and the entry point), and gives live elements left without a level-0
+ *	  in-link one; V3 frees the DELETED elements' space for reuse.
  *
  * The passes walk the element stream page by page (a record's head never
  * crosses a page, so each head is visited exactly once), holding one page
@@ -224,7 +225,19 @@ RepairList(VacState *vs, HnswPageGraph *pg, HnswVecCache *vc, uint32 id, int lev
 		for (int i = 0; i < nnext; i++)
 			next[i] = kept[i].id;
 		if (HnswWriteList(vs->index, off, max, next, nnext, cur, n))
+		{
+			/* new neighbours link back, as after an insert */
+			for (int i = 0; i < nnext; i++)
+			{
+				bool		old = false;
+
+				for (int j = 0; j < n && !old; j++)
+					old = cur[j] == next[i];
+				if (!old)
+					HnswAddLink(pg, vc, next[i], level, id, kept[i].distance);
+			}
 			break;
+		}
 	}
 }
 
@@ -238,86 +251,80 @@ NamesDeleted(VacState *vs, const uint32 *list, int max)
 	return false;
 }
 
+/* V2's walk: collect (id, level) of lists that name deleted elements */
+typedef struct RepairTodo
+{
+	VacState   *vs;
+	uint32	   *ids;
+	int		   *levels;
+	int			n;
+	int			cap;
+} RepairTodo;
+
+static void
+AddTodo(RepairTodo *t, uint32 id, int level)
+{
+	if (t->n == t->cap)
+	{
+		t->cap *= 2;
+		t->ids = repalloc_huge(t->ids, sizeof(uint32) * t->cap);
+		t->levels = repalloc_huge(t->levels, sizeof(int) * t->cap);
+	}
+	t->ids[t->n] = id;
+	t->levels[t->n++] = level;
+}
+
+static void
+CollectRepairs(void *arg, uint64 off, char *rec)
+{
+	RepairTodo *t = (RepairTodo *) arg;
+	VacState   *vs = t->vs;
+
+	if (rec[0] == HNSW_KIND_ELEMENT && ((HnswElement) rec)->flags == 0 &&
+		NamesDeleted(vs, ((HnswElement) rec)->neighbors, 2 * vs->shape.m))
+		AddTodo(t, HnswOffsetId(off), 0);
+	else if (rec[0] == HNSW_KIND_UPPER && ((HnswUpper) rec)->owner != HNSW_INVALID_ID &&
+			 !IsDeleted(vs, ((HnswUpper) rec)->owner))
+	{
+		HnswUpper u = (HnswUpper) rec;
+
+		for (int l = 1; l <= u->nlevels; l++)
+			if (NamesDeleted(vs, u->neighbors + (l - 1) * vs->shape.m, vs->shape.m))
+				AddTodo(t, u->owner, l);
+	}
+}
+
 /*
- * V2: repair lists that name deleted elements.  The stream is walked under
- * shared locks to find them (a page at a time, collecting (id, level)),
- * then each is repaired with the page unlocked.
+ * V2: repair lists that name deleted elements: collect them in one walk,
+ * then repair each with no page locked.
  */
 static void
 PassRepair(VacState *vs)
 {
 	HnswPageGraph pg;
-	uint64		pos = 0;
-	uint32	   *todo_id = palloc(sizeof(uint32) * 1024);
-	int		   *todo_level = palloc(sizeof(int) * 1024);
+	RepairTodo	t = {vs, NULL, NULL, 0, 1024};
+	MemoryContext old;
+	HnswVecCache *vc = NULL;
+
+	t.ids = palloc(sizeof(uint32) * t.cap);
+	t.levels = palloc(sizeof(int) * t.cap);
+	HnswWalkStream(vs->index, &vs->shape, vs->stream_end, vs->info->strategy, CollectRepairs, &t);
 
 	HnswPageGraphInit(&pg, vs->index, &vs->shape, NULL);
-	while (pos < vs->stream_end)
+	old = MemoryContextSwitchTo(vs->tmpcxt);
+	for (int i = 0; i < t.n; i++)
 	{
-		BlockNumber blkno;
-		Buffer		buf;
-		Page		page;
-		int			ntodo = 0;
-		HnswVecCache *vc;
-		MemoryContext old;
-
+		/* a fresh vector cache per batch bounds memory */
+		if (i % 256 == 0)
+		{
+			MemoryContextReset(vs->tmpcxt);
+			vc = HnswVecCacheCreate(vs->index, &vs->shape);
+		}
+		RepairList(vs, &pg, vc, t.ids[i], t.levels[i]);
 		vacuum_delay_point();
-		if (HNSW_DATA_SIZE - HnswOffsetInPage(pos) < HNSW_UNIT)
-		{
-			pos += HNSW_DATA_SIZE - HnswOffsetInPage(pos);
-			continue;
-		}
-		blkno = HnswOffsetBlock(pos);
-		buf = ReadBufferExtended(vs->index, MAIN_FORKNUM, blkno, RBM_NORMAL, vs->info->strategy);
-		LockBuffer(buf, BUFFER_LOCK_SHARE);
-		page = BufferGetPage(buf);
-		while (pos < vs->stream_end && HnswOffsetBlock(pos) == blkno && ntodo < 1024 - HNSW_MAX_LEVEL)
-		{
-			uint32		inpage = HnswOffsetInPage(pos);
-			char	   *rec;
-			Size		size;
-
-			if (HNSW_DATA_SIZE - inpage < HNSW_UNIT)
-			{
-				pos += HNSW_DATA_SIZE - inpage;
-				break;
-			}
-			rec = HnswPageData(page) + inpage;
-			size = HnswRecordSize(&vs->shape, rec, inpage);
-			if (size == 0)
-				break;			/* V1 reported it */
-			if (rec[0] == HNSW_KIND_ELEMENT && ((HnswElement) rec)->flags == 0 &&
-				NamesDeleted(vs, ((HnswElement) rec)->neighbors, 2 * vs->shape.m))
-			{
-				todo_id[ntodo] = HnswOffsetId(pos);
-				todo_level[ntodo++] = 0;
-			}
-			else if (rec[0] == HNSW_KIND_UPPER && ((HnswUpper) rec)->owner != HNSW_INVALID_ID &&
-					 !IsDeleted(vs, ((HnswUpper) rec)->owner))
-			{
-				HnswUpper u = (HnswUpper) rec;
-
-				for (int l = 1; l <= u->nlevels; l++)
-					if (NamesDeleted(vs, u->neighbors + (l - 1) * vs->shape.m, vs->shape.m))
-					{
-						todo_id[ntodo] = u->owner;
-						todo_level[ntodo++] = l;
-					}
-			}
-			pos += size;
-		}
-		UnlockReleaseBuffer(buf);
-
-		old = MemoryContextSwitchTo(vs->tmpcxt);
-		vc = HnswVecCacheCreate(vs->index, &vs->shape);
-		for (int i = 0; i < ntodo; i++)
-		{
-			RepairList(vs, &pg, vc, todo_id[i], todo_level[i]);
-			CHECK_FOR_INTERRUPTS();
-		}
-		MemoryContextSwitchTo(old);
-		MemoryContextReset(vs->tmpcxt);
 	}
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(vs->tmpcxt);
 
 	/* I5: a deleted entry point gives way to the live element of highest level */
 	{
@@ -327,6 +334,95 @@ PassRepair(VacState *vs)
 		if (meta.entry_point != HNSW_INVALID_ID && IsDeleted(vs, meta.entry_point))
 			HnswSetEntryPoint(vs->index, vs->best_id, vs->best_id == HNSW_INVALID_ID ? -1 : vs->best_level, false);
 	}
+}
+
+/* V2b: reconnect live elements left without a level-0 in-link */
+typedef struct InLinks
+{
+	VacState   *vs;
+	HnswVisited *has_in;
+	HnswVisited *has_in2;
+	uint32	   *live;
+	int			nlive;
+	int			cap;
+} InLinks;
+
+static void
+CountInLinks(void *arg, uint64 off, char *rec)
+{
+	InLinks    *il = (InLinks *) arg;
+	HnswElement e = (HnswElement) rec;
+	int			max = 2 * il->vs->shape.m;
+
+	if (rec[0] != HNSW_KIND_ELEMENT || e->flags != 0)
+		return;
+	for (int i = 0; i < max && e->neighbors[i] != HNSW_INVALID_ID; i++)
+		if (HnswVisitedTestAndSet(il->has_in, e->neighbors[i]))
+			HnswVisitedTestAndSet(il->has_in2, e->neighbors[i]);
+	if (il->nlive == il->cap)
+	{
+		il->cap *= 2;
+		il->live = repalloc_huge(il->live, sizeof(uint32) * il->cap);
+	}
+	il->live[il->nlive++] = HnswOffsetId(off);
+}
+
+typedef struct PageReconnectArg
+{
+	VacState   *vs;
+	HnswVecCache *vc;
+} PageReconnectArg;
+
+static int
+PageReadList0(void *arg, uint32 id, uint32 *out)
+{
+	PageReconnectArg *a = (PageReconnectArg *) arg;
+
+	return HnswReadList(a->vs->index, HnswIdOffset(id) + offsetof(HnswElementData, neighbors),
+						2 * a->vs->shape.m, out);
+}
+
+static bool
+PageWriteList0(void *arg, uint32 id, const uint32 *old, int nold, const uint32 *ids, int n)
+{
+	PageReconnectArg *a = (PageReconnectArg *) arg;
+
+	return HnswWriteList(a->vs->index, HnswIdOffset(id) + offsetof(HnswElementData, neighbors),
+						 2 * a->vs->shape.m, ids, n, old, nold);
+}
+
+static const float *
+PageVec(void *arg, uint32 id)
+{
+	return HnswVecCacheGet(((PageReconnectArg *) arg)->vc, id);
+}
+
+static void
+PassReconnect(VacState *vs)
+{
+	InLinks		il = {vs, HnswVisitedCreate(1024), HnswVisitedCreate(1024), NULL, 0, 1024};
+	uint32	   *orphans;
+	int			norphans = 0;
+	HnswMetaPageData meta;
+	PageReconnectArg a = {vs, NULL};
+	HnswReconnectOps ops = {PageReadList0, PageWriteList0, PageVec, &a};
+	MemoryContext old;
+	int			fixed;
+
+	il.live = palloc(sizeof(uint32) * il.cap);
+	HnswWalkStream(vs->index, &vs->shape, vs->stream_end, vs->info->strategy, CountInLinks, &il);
+	HnswReadMeta(vs->index, &meta);
+	orphans = palloc(sizeof(uint32) * (il.nlive + 1));
+	for (int i = 0; i < il.nlive; i++)
+		if (!HnswVisitedContains(il.has_in, il.live[i]) && il.live[i] != meta.entry_point)
+			orphans[norphans++] = il.live[i];
+	old = MemoryContextSwitchTo(vs->tmpcxt);
+	a.vc = HnswVecCacheCreate(vs->index, &vs->shape);
+	fixed = HnswReconnect(&vs->shape, orphans, norphans, il.has_in2, &ops);
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(vs->tmpcxt);
+	elog(DEBUG1, "hnsw vacuum: %d live elements had no in-link at level 0, %d reconnected",
+		 norphans, fixed);
 }
 
 /*
@@ -418,6 +514,7 @@ hnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 	if (vs.ndeleted > 0)
 	{
 		PassRepair(&vs);
+		PassReconnect(&vs);
 		PassFree(&vs);
 	}
 	stats->num_pages = RelationGetNumberOfBlocks(info->index);
