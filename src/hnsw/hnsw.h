@@ -499,8 +499,10 @@ extern uint64 HnswListOffset(HnswPageGraph *pg, uint32 id, int level);
 extern int	HnswReadList(Relation index, uint64 off, int max, uint32 *out);
 extern bool HnswWriteList(Relation index, uint64 off, int max, const uint32 *ids, int n,
 						  const uint32 *expected, int nexp);
-extern void HnswAddLink(HnswPageGraph *pg, HnswVecCache *vc, uint32 id, int level,
-						uint32 newid, float d);
+extern bool HnswAddLink(HnswPageGraph *pg, HnswVecCache *vc, uint32 id, int level,
+						uint32 newid, float d, bool force);
+extern void HnswLinkBack(HnswPageGraph *pg, HnswVecCache *vc, const HnswCandidate *nbrs,
+						 int n, int level, uint32 newid);
 
 /* size of the record whose head is at rec (in-page offset inpage), 0 if none */
 extern Size HnswRecordSize(const HnswShape *shape, const char *rec, uint32 inpage);
@@ -510,11 +512,11 @@ extern void HnswWalkStream(Relation index, const HnswShape *shape, uint64 end,
 						   BufferAccessStrategy strategy, HnswRecordFn fn, void *arg);
 
 /*
- * Reconnect (hnswgraph.c): give every live element without an in-link at
- * level 0 one, from its nearest out-neighbour.  The caller counts in-links
- * into has_in (>= 1) and has_in2 (>= 2) and supplies list access:
- * read(id) copies id's level-0 list, write(id, old, new) replaces it if it
- * still equals old; vec(id) gives vectors.  Returns elements reconnected.
+ * Reconnect (hnswgraph.c): make every live element reachable at level 0
+ * from the entry point again, after pruning or deletions cut it off.  The
+ * caller supplies list access: read(id) copies id's level-0 list,
+ * write(id, old, new) replaces it if it still equals old; vec(id) gives
+ * vectors.  live[] lists the live elements.  Returns elements reconnected.
  */
 typedef struct HnswReconnectOps
 {
@@ -525,8 +527,8 @@ typedef struct HnswReconnectOps
 	void	   *arg;
 } HnswReconnectOps;
 
-extern int	HnswReconnect(const HnswShape *shape, const uint32 *orphans, int norphans,
-						  HnswVisited *has_in2, const HnswReconnectOps *ops);
+extern int	HnswReconnect(const HnswShape *shape, const uint32 *live, int nlive, uint32 entry,
+						  const HnswReconnectOps *ops);
 
 extern void HnswInitGucs(void);
 

@@ -254,9 +254,13 @@ ArenaAllocate(HnswBuildState *bs, int level, uint32 *id, uint32 *upper)
 	return true;
 }
 
-/* add newid to id's list at level, pruning a full list (Algorithm 1) */
-static void
-ArenaAddLink(HnswBuildState *bs, uint32 id, int level, uint32 newid, float d)
+/*
+ * Add newid to id's list at level, pruning a full list (Algorithm 1); with
+ * force, newid takes the farthest entry's slot if pruning would drop it.
+ * Returns whether newid is in the list afterwards.
+ */
+static bool
+ArenaAddLink(HnswBuildState *bs, uint32 id, int level, uint32 newid, float d, bool force)
 {
 	const HnswShape *shape = &bs->shape;
 	int			max = level == 0 ? 2 * shape->m : shape->m;
@@ -270,6 +274,7 @@ ArenaAddLink(HnswBuildState *bs, uint32 id, int level, uint32 newid, float d)
 		int			n = 0;
 		int			nkept;
 		bool		same;
+		bool		linked;
 
 		LockElement(bs, id);
 		while (n < max && list[n] != HNSW_INVALID_ID)
@@ -277,11 +282,17 @@ ArenaAddLink(HnswBuildState *bs, uint32 id, int level, uint32 newid, float d)
 			cur[n] = list[n];
 			n++;
 		}
+		for (int i = 0; i < n; i++)
+			if (cur[i] == newid)
+			{
+				UnlockElement(bs, id);
+				return true;
+			}
 		if (n < max)
 		{
 			list[n] = newid;
 			UnlockElement(bs, id);
-			return;
+			return true;
 		}
 		UnlockElement(bs, id);
 
@@ -295,6 +306,17 @@ ArenaAddLink(HnswBuildState *bs, uint32 id, int level, uint32 newid, float d)
 		cands[n].distance = d;
 		HnswSortCandidates(cands, n + 1);
 		nkept = HnswSelectNeighbors(shape, cands, n + 1, max, ArenaVecGet, bs, kept);
+		linked = false;
+		for (int i = 0; i < nkept; i++)
+			linked |= kept[i].id == newid;
+		if (!linked && force)
+		{
+			/* the farthest entry gives way (cands is sorted, newid not last) */
+			for (int i = 0; i < n; i++)
+				kept[i].id = cur[i] == cands[n].id ? newid : cur[i];
+			nkept = n;
+			linked = true;
+		}
 
 		LockElement(bs, id);
 		same = true;
@@ -305,7 +327,7 @@ ArenaAddLink(HnswBuildState *bs, uint32 id, int level, uint32 newid, float d)
 			for (int i = 0; i < max; i++)
 				list[i] = i < nkept ? kept[i].id : HNSW_INVALID_ID;
 			UnlockElement(bs, id);
-			return;
+			return linked;
 		}
 		UnlockElement(bs, id);
 	}
@@ -421,8 +443,15 @@ ArenaInsert(HnswBuildState *bs, const float *vec, ItemPointer tid)
 	pg_write_barrier();
 
 	for (int l = 0; l <= level; l++)
+	{
+		bool		any = false;
+
 		for (int i = 0; i < nnbrs[l]; i++)
-			ArenaAddLink(bs, nbrs[l][i].id, l, id, nbrs[l][i].distance);
+			any |= ArenaAddLink(bs, nbrs[l][i].id, l, id, nbrs[l][i].distance, false);
+		/* no search may miss an element: force a link if pruning refused all */
+		if (!any && nnbrs[l] > 0 && l == 0)
+			ArenaAddLink(bs, nbrs[l][0].id, l, id, nbrs[l][0].distance, true);
+	}
 
 	if (level > eplevel || ep == HNSW_INVALID_ID)
 	{
@@ -478,58 +507,38 @@ ArenaReconnectVec(void *arg, uint32 id)
 }
 
 /*
- * After the last insert, give in-links to the elements pruning left
- * without any (they could never be found).  Single-threaded.
+ * After the last insert, reconnect the elements pruning cut off (they
+ * could never be found).  Single-threaded.
  */
 static void
 ArenaReconnect(HnswBuildState *bs)
 {
 	HnswBuildShared *sh = bs->shared;
 	int			max = 2 * bs->shape.m;
-	HnswVisited *has_in = HnswVisitedCreate((int) Min(sh->indtuples + 16, 1 << 26));
-	HnswVisited *has_in2 = HnswVisitedCreate((int) Min(sh->indtuples + 16, 1 << 26));
-	uint32	   *orphans;
-	int			norphans = 0;
+	uint32	   *live = palloc_extended(sizeof(uint32) * ((Size) sh->indtuples + 1), MCXT_ALLOC_HUGE);
+	int			nlive = 0;
 	int			fixed;
+	uint64		pos = 0;
 	ArenaReconnectArg a = {bs, max};
 	HnswReconnectOps ops = {ArenaReadList, ArenaWriteList, ArenaReconnectVec, &a};
 
-	for (int pass = 0; pass < 2; pass++)
+	while (pos < sh->stream_end)
 	{
-		uint64		pos = 0;
+		uint32		inpage = HnswOffsetInPage(pos);
+		char	   *rec = bs->arena + pos;
 
-		if (pass == 1)
-			orphans = palloc_extended(sizeof(uint32) * ((Size) sh->indtuples + 1), MCXT_ALLOC_HUGE);
-		while (pos < sh->stream_end)
+		if (HNSW_DATA_SIZE - inpage < HNSW_UNIT)
 		{
-			uint32		inpage = HnswOffsetInPage(pos);
-			char	   *rec = bs->arena + pos;
-
-			if (HNSW_DATA_SIZE - inpage < HNSW_UNIT)
-			{
-				pos += HNSW_DATA_SIZE - inpage;
-				continue;
-			}
-			if (rec[0] == HNSW_KIND_ELEMENT)
-			{
-				HnswElement e = (HnswElement) rec;
-				uint32		id = HnswOffsetId(pos);
-
-				if (pass == 0)
-				{
-					for (int i = 0; i < max && e->neighbors[i] != HNSW_INVALID_ID; i++)
-						if (HnswVisitedTestAndSet(has_in, e->neighbors[i]))
-							HnswVisitedTestAndSet(has_in2, e->neighbors[i]);
-				}
-				else if (!HnswVisitedContains(has_in, id) && id != sh->entry_point &&
-						 norphans <= sh->indtuples)
-					orphans[norphans++] = id;
-			}
-			pos += HnswRecordSize(&bs->shape, rec, inpage);
+			pos += HNSW_DATA_SIZE - inpage;
+			continue;
 		}
+		if (rec[0] == HNSW_KIND_ELEMENT && nlive <= sh->indtuples)
+			live[nlive++] = HnswOffsetId(pos);
+		pos += HnswRecordSize(&bs->shape, rec, inpage);
 	}
-	fixed = HnswReconnect(&bs->shape, orphans, norphans, has_in2, &ops);
-	elog(DEBUG1, "hnsw build: %d elements had no in-link at level 0, %d reconnected", norphans, fixed);
+	fixed = HnswReconnect(&bs->shape, live, nlive, sh->entry_point, &ops);
+	elog(DEBUG1, "hnsw build: %d elements were unreachable at level 0 and were reconnected", fixed);
+	pfree(live);
 }
 
 /* ---------------------------------------------------------------- pages */

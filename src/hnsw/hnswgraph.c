@@ -444,72 +444,139 @@ HnswSelectNeighbors(const HnswShape *shape, HnswCandidate *cands, int ncands, in
 }
 
 /*
- * The reconnect step shared by the build and vacuum (hnsw.h).  For each
- * orphan X (no level-0 in-link): walk X's own list (its nearest
- * neighbours, nearest first); the first neighbour N with room takes X;
- * failing that, the first N whose farthest-from-N neighbour V still has
- * another in-link gives V's slot to X.  A replaced V is not used as a
- * victim again (it may now have a single in-link).
+ * Mark everything reachable at level 0 from start (not yet in seen) in
+ * seen; returns how many were newly marked.
+ */
+static int
+MarkReachable(const HnswReconnectOps *ops, int max, uint32 start, HnswVisited *seen,
+			  uint32 **queue, int *qcap, uint32 *buf)
+{
+	int			head = 0,
+				tail = 0;
+
+	if (HnswVisitedTestAndSet(seen, start))
+		return 0;
+	(*queue)[tail++] = start;
+	while (head < tail)
+	{
+		int			n = ops->read(ops->arg, (*queue)[head++], buf);
+
+		for (int i = 0; i < n; i++)
+		{
+			if (HnswVisitedTestAndSet(seen, buf[i]))
+				continue;
+			if (tail == *qcap)
+			{
+				*qcap *= 2;
+				*queue = repalloc_huge(*queue, sizeof(uint32) * *qcap);
+			}
+			(*queue)[tail++] = buf[i];
+		}
+	}
+	return tail;
+}
+
+/*
+ * The reconnect step shared by the build and vacuum (hnsw.h): every live
+ * element that a level-0 search from the entry point cannot reach gets an
+ * in-link from the nearest of its own neighbours that is reachable -- into
+ * a free slot, or the slot of that neighbour's farthest entry if the entry
+ * has another in-link -- and whatever it reaches becomes reachable too.
+ * Rounds repeat while they make progress.  Returns elements reconnected.
  */
 int
-HnswReconnect(const HnswShape *shape, const uint32 *orphans, int norphans,
-			  HnswVisited *has_in2, const HnswReconnectOps *ops)
+HnswReconnect(const HnswShape *shape, const uint32 *live, int nlive, uint32 entry,
+			  const HnswReconnectOps *ops)
 {
 	int			max = 2 * shape->m;
 	uint32	   *xl = palloc(sizeof(uint32) * max);
 	uint32	   *nl = palloc(sizeof(uint32) * max);
 	uint32	   *nl2 = palloc(sizeof(uint32) * max);
+	HnswVisited *has_in2 = HnswVisitedCreate(Min(nlive, 1 << 26));
+	HnswVisited *has_in = HnswVisitedCreate(Min(nlive, 1 << 26));
+	HnswVisited *reach = HnswVisitedCreate(Min(nlive, 1 << 26));
 	HnswVisited *used = HnswVisitedCreate(64);
+	int			qcap = 1024;
+	uint32	   *queue = palloc(sizeof(uint32) * qcap);
 	int			fixed = 0;
+	bool		progress = true;
 
-	for (int o = 0; o < norphans; o++)
+	if (entry == HNSW_INVALID_ID || nlive == 0)
+		return 0;
+	for (int i = 0; i < nlive; i++)
 	{
-		uint32		x = orphans[o];
-		int			nx = ops->read(ops->arg, x, xl);
-		bool		done = false;
+		int			n = ops->read(ops->arg, live[i], nl);
 
-		CHECK_FOR_INTERRUPTS();
-		for (int i = 0; i < nx && !done; i++)
+		for (int j = 0; j < n; j++)
+			if (HnswVisitedTestAndSet(has_in, nl[j]))
+				HnswVisitedTestAndSet(has_in2, nl[j]);
+	}
+	MarkReachable(ops, max, entry, reach, &queue, &qcap, nl);
+
+	while (progress)
+	{
+		progress = false;
+		for (int o = 0; o < nlive; o++)
 		{
-			uint32		n = xl[i];
-			int			nn = ops->read(ops->arg, n, nl);
-			int			victim = -1;
-			float		far = -1;
+			uint32		x = live[o];
+			int			nx;
 
-			memcpy(nl2, nl, sizeof(uint32) * nn);
-			if (nn < max)
-			{
-				nl2[nn] = x;
-				done = ops->write(ops->arg, n, nl, nn, nl2, nn + 1);
+			if (HnswVisitedContains(reach, x))
 				continue;
-			}
-			for (int j = 0; j < nn; j++)
+			CHECK_FOR_INTERRUPTS();
+			nx = ops->read(ops->arg, x, xl);
+			for (int i = 0; i < nx; i++)
 			{
-				float		d;
+				uint32		n = xl[i];
+				int			nn;
+				int			victim = -1;
+				float		far = -1;
+				bool		ok;
 
-				if (!HnswVisitedContains(has_in2, nl[j]) || HnswVisitedContains(used, nl[j]))
+				if (!HnswVisitedContains(reach, n))
 					continue;
-				d = HnswVectorDistance(shape, ops->vec(ops->arg, n), ops->vec(ops->arg, nl[j]));
-				if (d > far)
+				nn = ops->read(ops->arg, n, nl);
+				memcpy(nl2, nl, sizeof(uint32) * nn);
+				if (nn < max)
 				{
-					far = d;
-					victim = j;
+					nl2[nn] = x;
+					ok = ops->write(ops->arg, n, nl, nn, nl2, nn + 1);
+				}
+				else
+				{
+					for (int j = 0; j < nn; j++)
+					{
+						float		d;
+
+						if (!HnswVisitedContains(has_in2, nl[j]) || HnswVisitedContains(used, nl[j]))
+							continue;
+						d = HnswVectorDistance(shape, ops->vec(ops->arg, n), ops->vec(ops->arg, nl[j]));
+						if (d > far)
+						{
+							far = d;
+							victim = j;
+						}
+					}
+					if (victim < 0)
+						continue;
+					nl2[victim] = x;
+					ok = ops->write(ops->arg, n, nl, nn, nl2, nn);
+					if (ok)
+						HnswVisitedTestAndSet(used, nl[victim]);
+				}
+				if (ok)
+				{
+					MarkReachable(ops, max, x, reach, &queue, &qcap, nl);
+					fixed++;
+					progress = true;
+					break;
 				}
 			}
-			if (victim < 0)
-				continue;
-			nl2[victim] = x;
-			if (ops->write(ops->arg, n, nl, nn, nl2, nn))
-			{
-				HnswVisitedTestAndSet(used, nl[victim]);
-				done = true;
-			}
 		}
-		if (done)
-			fixed++;
 	}
 	pfree(xl);
 	pfree(nl);
 	pfree(nl2);
+	pfree(queue);
 	return fixed;
 }

@@ -183,12 +183,16 @@ HnswWriteList(Relation index, uint64 off, int max, const uint32 *ids, int n,
 
 /*
  * Make id's level-th list contain newid (whose distance to id is d), pruning
- * with the heuristic when the list is full (Algorithm 1's SHRINK step).
- * Concurrent changes to the list are detected and the step retried (L5).
+ * with the heuristic when the list is full (Algorithm 1's SHRINK step);
+ * with force, a full list that would drop newid gives it the slot of its
+ * farthest entry instead.  Concurrent changes to the list are detected and
+ * the step retried (L5).  Returns whether newid is in the list afterwards.
  */
-void
-HnswAddLink(HnswPageGraph *pg, HnswVecCache *vc, uint32 id, int level, uint32 newid, float d)
+bool
+HnswAddLink(HnswPageGraph *pg, HnswVecCache *vc, uint32 id, int level, uint32 newid, float d,
+			bool force)
 {
+	bool		linked = false;
 	const HnswShape *shape = pg->graph.shape;
 	int			max = level == 0 ? 2 * shape->m : shape->m;
 	uint32	   *cur = palloc(sizeof(uint32) * (max + 1));
@@ -209,12 +213,16 @@ HnswAddLink(HnswPageGraph *pg, HnswVecCache *vc, uint32 id, int level, uint32 ne
 		for (int i = 0; i < n; i++)
 			present |= cur[i] == newid;
 		if (present)
+		{
+			linked = true;
 			break;
+		}
 		if (n < max)
 		{
 			memcpy(next, cur, sizeof(uint32) * n);
 			next[n] = newid;
 			nnext = n + 1;
+			linked = true;
 		}
 		else
 		{
@@ -230,15 +238,47 @@ HnswAddLink(HnswPageGraph *pg, HnswVecCache *vc, uint32 id, int level, uint32 ne
 			HnswSortCandidates(cands, n + 1);
 			nnext = HnswSelectNeighbors(shape, cands, n + 1, max, HnswVecCacheGet, vc, kept);
 			for (int i = 0; i < nnext; i++)
+			{
 				next[i] = kept[i].id;
+				linked |= next[i] == newid;
+			}
+			if (!linked && force)
+			{
+				/* the farthest entry gives way (cands is sorted, newid not last) */
+				memcpy(next, cur, sizeof(uint32) * n);
+				for (int i = 0; i < n; i++)
+					if (next[i] == cands[n].id)
+						next[i] = newid;
+				nnext = n;
+				linked = true;
+			}
 		}
 		if (HnswWriteList(pg->index, off, max, next, nnext, cur, n))
 			break;
+		linked = false;
 	}
 	pfree(cur);
 	pfree(next);
 	pfree(cands);
 	pfree(kept);
+	return linked;
+}
+
+/*
+ * Link newid from its neighbours nbrs[0..n) (nearest first) at level; if
+ * pruning kept it out of every list, force it into the nearest one's, so
+ * that no search misses a committed element.
+ */
+void
+HnswLinkBack(HnswPageGraph *pg, HnswVecCache *vc, const HnswCandidate *nbrs, int n, int level,
+			 uint32 newid)
+{
+	bool		any = false;
+
+	for (int i = 0; i < n; i++)
+		any |= HnswAddLink(pg, vc, nbrs[i].id, level, newid, nbrs[i].distance, false);
+	if (!any && n > 0 && level == 0)
+		HnswAddLink(pg, vc, nbrs[0].id, level, newid, nbrs[0].distance, true);
 }
 
 /* ---------------------------------------------------------------- insert */
@@ -413,8 +453,7 @@ HnswInsertVector(Relation index, const float *vec, ItemPointer tid)
 
 	/* back-links (W3) */
 	for (int l = 0; l <= level; l++)
-		for (int i = 0; i < nnbrs[l]; i++)
-			HnswAddLink(&pg, vc, nbrs[l][i].id, l, id, nbrs[l][i].distance);
+		HnswLinkBack(&pg, vc, nbrs[l], nnbrs[l], l, id);
 
 	/* entry point (W4) */
 	if (was_empty || level > meta.entry_level)
@@ -438,8 +477,7 @@ HnswInsertVector(Relation index, const float *vec, ItemPointer tid)
 					ids[i] = nbrs[l][i].id;
 				if (loff != 0)
 					HnswWriteList(index, loff, max, ids, nnbrs[l], ids, 0);
-				for (int i = 0; i < nnbrs[l]; i++)
-					HnswAddLink(&pg, vc, nbrs[l][i].id, l, id, nbrs[l][i].distance);
+				HnswLinkBack(&pg, vc, nbrs[l], nnbrs[l], l, id);
 			}
 		}
 	}

@@ -234,7 +234,7 @@ RepairList(VacState *vs, HnswPageGraph *pg, HnswVecCache *vc, uint32 id, int lev
 				for (int j = 0; j < n && !old; j++)
 					old = cur[j] == next[i];
 				if (!old)
-					HnswAddLink(pg, vc, next[i], level, id, kept[i].distance);
+					HnswAddLink(pg, vc, next[i], level, id, kept[i].distance, false);
 			}
 			break;
 		}
@@ -336,35 +336,27 @@ PassRepair(VacState *vs)
 	}
 }
 
-/* V2b: reconnect live elements left without a level-0 in-link */
-typedef struct InLinks
+/* V2b: reconnect live elements the deletions cut off */
+typedef struct LiveIds
 {
-	VacState   *vs;
-	HnswVisited *has_in;
-	HnswVisited *has_in2;
-	uint32	   *live;
-	int			nlive;
+	uint32	   *ids;
+	int			n;
 	int			cap;
-} InLinks;
+} LiveIds;
 
 static void
-CountInLinks(void *arg, uint64 off, char *rec)
+CollectLive(void *arg, uint64 off, char *rec)
 {
-	InLinks    *il = (InLinks *) arg;
-	HnswElement e = (HnswElement) rec;
-	int			max = 2 * il->vs->shape.m;
+	LiveIds    *l = (LiveIds *) arg;
 
-	if (rec[0] != HNSW_KIND_ELEMENT || e->flags != 0)
+	if (rec[0] != HNSW_KIND_ELEMENT || ((HnswElement) rec)->flags != 0)
 		return;
-	for (int i = 0; i < max && e->neighbors[i] != HNSW_INVALID_ID; i++)
-		if (HnswVisitedTestAndSet(il->has_in, e->neighbors[i]))
-			HnswVisitedTestAndSet(il->has_in2, e->neighbors[i]);
-	if (il->nlive == il->cap)
+	if (l->n == l->cap)
 	{
-		il->cap *= 2;
-		il->live = repalloc_huge(il->live, sizeof(uint32) * il->cap);
+		l->cap *= 2;
+		l->ids = repalloc_huge(l->ids, sizeof(uint32) * l->cap);
 	}
-	il->live[il->nlive++] = HnswOffsetId(off);
+	l->ids[l->n++] = HnswOffsetId(off);
 }
 
 typedef struct PageReconnectArg
@@ -400,29 +392,23 @@ PageVec(void *arg, uint32 id)
 static void
 PassReconnect(VacState *vs)
 {
-	InLinks		il = {vs, HnswVisitedCreate(1024), HnswVisitedCreate(1024), NULL, 0, 1024};
-	uint32	   *orphans;
-	int			norphans = 0;
+	LiveIds		l = {NULL, 0, 1024};
 	HnswMetaPageData meta;
 	PageReconnectArg a = {vs, NULL};
 	HnswReconnectOps ops = {PageReadList0, PageWriteList0, PageVec, &a};
 	MemoryContext old;
 	int			fixed;
 
-	il.live = palloc(sizeof(uint32) * il.cap);
-	HnswWalkStream(vs->index, &vs->shape, vs->stream_end, vs->info->strategy, CountInLinks, &il);
+	l.ids = palloc(sizeof(uint32) * l.cap);
+	HnswWalkStream(vs->index, &vs->shape, vs->stream_end, vs->info->strategy, CollectLive, &l);
 	HnswReadMeta(vs->index, &meta);
-	orphans = palloc(sizeof(uint32) * (il.nlive + 1));
-	for (int i = 0; i < il.nlive; i++)
-		if (!HnswVisitedContains(il.has_in, il.live[i]) && il.live[i] != meta.entry_point)
-			orphans[norphans++] = il.live[i];
 	old = MemoryContextSwitchTo(vs->tmpcxt);
 	a.vc = HnswVecCacheCreate(vs->index, &vs->shape);
-	fixed = HnswReconnect(&vs->shape, orphans, norphans, il.has_in2, &ops);
+	fixed = HnswReconnect(&vs->shape, l.ids, l.n, meta.entry_point, &ops);
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(vs->tmpcxt);
-	elog(DEBUG1, "hnsw vacuum: %d live elements had no in-link at level 0, %d reconnected",
-		 norphans, fixed);
+	pfree(l.ids);
+	elog(DEBUG1, "hnsw vacuum: %d live elements were unreachable at level 0 and were reconnected", fixed);
 }
 
 /*
