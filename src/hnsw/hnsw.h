@@ -140,9 +140,14 @@
  *	V2 (pass 2): each live element whose lists name a DELETED one gets new
  *	   lists (see ALGORITHM); a DELETED entry point is replaced by the live
  *	   element of highest level.
+ *	   Then every live element that a level-0 search from the entry point
+ *	   cannot reach is linked from its nearest reachable neighbour
+ *	   ("reconnect"; pruning during inserts can cut an old element off).
  *	V3 (pass 3): DELETED elements become FREE and go on the free lists with
  *	   their UPPER records; inserts of the same level reuse them.
- *	amvacuumcleanup reports pages and live heap TIDs.
+ *	amvacuumcleanup reports pages and live heap TIDs, and reconnects when
+ *	records were allocated since the last reconnect (meta page counters),
+ *	so insert-only tables get it from autovacuum too.
  *
  * INVARIANTS (checked by vectorx_hnsw_check)
  *	I1. The meta page has the magic and version; stream end <= pages.
@@ -228,6 +233,8 @@ typedef struct HnswMetaPageData
 	uint64		stream_end;		/* bytes of stream allocated (I1, I2) */
 	uint32		free_elements;	/* head of the free ELEMENT list */
 	uint32		free_upper[HNSW_MAX_LEVEL + 1]; /* heads of free UPPER lists by L */
+	uint64		allocations;	/* records allocated since the build */
+	uint64		reconnected_at; /* allocations at the last reconnect */
 } HnswMetaPageData;
 
 typedef HnswMetaPageData *HnswMetaPage;
@@ -469,6 +476,7 @@ extern uint64 HnswAllocateRecord(Relation index, const HnswShape *shape, bool el
 extern void HnswWriteRecordBytes(Relation index, uint64 off, const char *data, Size len,
 								 Size publish_len);
 extern void HnswSetEntryPoint(Relation index, uint32 id, int level, bool only_if_higher);
+extern void HnswSetReconnected(Relation index, uint64 allocations);
 
 /* ---------------------------------------------------------------- AM */
 

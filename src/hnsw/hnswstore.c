@@ -66,8 +66,11 @@ HnswFillShape(HnswShape *shape, int dims, int m, int efc, HnswMetric metric)
 }
 
 static void
-CheckMeta(Relation index, HnswMetaPage meta)
+CheckMeta(Relation index, Page page)
 {
+	HnswMetaPage meta = HnswPageGetMeta(page);
+	Size		need = (char *) (meta + 1) - (char *) page;
+
 	if (meta->magic != HNSW_MAGIC || meta->version != HNSW_VERSION)
 		ereport(ERROR,
 				(errcode(ERRCODE_INDEX_CORRUPTED),
@@ -75,6 +78,13 @@ CheckMeta(Relation index, HnswMetaPage meta)
 						RelationGetRelationName(index)),
 				 errdetail("Meta page has magic 0x%08X and version %u, expected 0x%08X and %d.",
 						   meta->magic, meta->version, HNSW_MAGIC, HNSW_VERSION),
+				 errhint("REINDEX the index.")));
+	/* generic WAL zeroes a page's hole: the whole struct must lie below pd_lower */
+	if (((PageHeader) page)->pd_lower < need)
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("index \"%s\" has a meta page of %u bytes, this version needs %zu",
+						RelationGetRelationName(index), ((PageHeader) page)->pd_lower, need),
 				 errhint("REINDEX the index.")));
 }
 
@@ -84,9 +94,9 @@ HnswReadMeta(Relation index, HnswMetaPageData *meta)
 	Buffer		buf = ReadBuffer(index, HNSW_META_BLKNO);
 
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	CheckMeta(index, BufferGetPage(buf));
 	*meta = *HnswPageGetMeta(BufferGetPage(buf));
 	UnlockReleaseBuffer(buf);
-	CheckMeta(index, meta);
 }
 
 /*
@@ -540,8 +550,8 @@ HnswAllocateRecord(Relation index, const HnswShape *shape, bool element, int nle
 	Page		metapage;
 
 	LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
+	CheckMeta(index, BufferGetPage(metabuf));
 	meta = HnswPageGetMeta(BufferGetPage(metabuf));
-	CheckMeta(index, meta);
 	freehead = element ? &meta->free_elements : &meta->free_upper[nlevels];
 
 	if (*freehead != HNSW_INVALID_ID)
@@ -569,6 +579,7 @@ HnswAllocateRecord(Relation index, const HnswShape *shape, bool element, int nle
 						 errmsg("free list of index \"%s\" names a record in use",
 								RelationGetRelationName(index))));
 			HnswPageGetMeta(metapage)->free_elements = e->upper;
+			HnswPageGetMeta(metapage)->allocations++;
 			e->flags = HNSW_RESERVED;
 		}
 		else
@@ -581,6 +592,7 @@ HnswAllocateRecord(Relation index, const HnswShape *shape, bool element, int nle
 						 errmsg("free list of index \"%s\" names a record in use",
 								RelationGetRelationName(index))));
 			HnswPageGetMeta(metapage)->free_upper[nlevels] = u->owner;
+			HnswPageGetMeta(metapage)->allocations++;
 			u->owner = HNSW_INVALID_ID;
 		}
 		HnswPageWriteFinish(&w);	/* releases both buffers */
@@ -663,6 +675,7 @@ HnswAllocateRecord(Relation index, const HnswShape *shape, bool element, int nle
 		CoverBytes(page, HnswOffsetInPage(off) + head);
 	}
 	HnswPageGetMeta(metapage)->stream_end = end;
+	HnswPageGetMeta(metapage)->allocations++;
 	HnswPageWriteFinish(&w);
 	return off;
 }
@@ -818,4 +831,17 @@ HnswWalkStream(Relation index, const HnswShape *shape, uint64 end,
 		}
 		UnlockReleaseBuffer(buf);
 	}
+}
+
+/* record that a reconnect pass covered every allocation so far */
+void
+HnswSetReconnected(Relation index, uint64 allocations)
+{
+	Buffer		metabuf = ReadBuffer(index, HNSW_META_BLKNO);
+	HnswPageWrite w;
+
+	LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
+	HnswPageWriteBegin(&w, index);
+	HnswPageGetMeta(HnswPageWriteAdd(&w, metabuf, false))->reconnected_at = allocations;
+	HnswPageWriteFinish(&w);
 }

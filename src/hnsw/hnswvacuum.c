@@ -400,14 +400,17 @@ PassReconnect(VacState *vs)
 	int			fixed;
 
 	l.ids = palloc(sizeof(uint32) * l.cap);
-	HnswWalkStream(vs->index, &vs->shape, vs->stream_end, vs->info->strategy, CollectLive, &l);
 	HnswReadMeta(vs->index, &meta);
+	vs->stream_end = meta.stream_end;
+	HnswWalkStream(vs->index, &vs->shape, vs->stream_end, vs->info->strategy, CollectLive, &l);
 	old = MemoryContextSwitchTo(vs->tmpcxt);
 	a.vc = HnswVecCacheCreate(vs->index, &vs->shape);
 	fixed = HnswReconnect(&vs->shape, l.ids, l.n, meta.entry_point, &ops);
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(vs->tmpcxt);
 	pfree(l.ids);
+	/* inserts during the pass may have cut others off: count from before it */
+	HnswSetReconnected(vs->index, meta.allocations);
 	elog(DEBUG1, "hnsw vacuum: %d live elements were unreachable at level 0 and were reconnected", fixed);
 }
 
@@ -472,28 +475,35 @@ PassFree(VacState *vs)
 	}
 }
 
+static void
+InitVacState(VacState *vs, IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
+{
+	HnswMetaPageData meta;
+
+	memset(vs, 0, sizeof(VacState));
+	vs->info = info;
+	vs->stats = stats;
+	vs->index = info->index;
+	vs->shape = *HnswGetShape(info->index);
+	HnswReadMeta(info->index, &meta);
+	vs->stream_end = meta.stream_end;
+	vs->deleted = HnswVisitedCreate(1024);
+	vs->maxdeleted = 1024;
+	vs->deleted_ids = palloc(sizeof(uint32) * vs->maxdeleted);
+	vs->best_id = HNSW_INVALID_ID;
+	vs->best_level = -1;
+	vs->tmpcxt = AllocSetContextCreate(CurrentMemoryContext, "hnsw vacuum", ALLOCSET_DEFAULT_SIZES);
+}
+
 IndexBulkDeleteResult *
 hnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 			   IndexBulkDeleteCallback callback, void *callback_state)
 {
 	VacState	vs;
-	HnswMetaPageData meta;
 
 	if (stats == NULL)
 		stats = palloc0(sizeof(IndexBulkDeleteResult));
-	memset(&vs, 0, sizeof(vs));
-	vs.info = info;
-	vs.stats = stats;
-	vs.index = info->index;
-	vs.shape = *HnswGetShape(info->index);
-	HnswReadMeta(info->index, &meta);
-	vs.stream_end = meta.stream_end;
-	vs.deleted = HnswVisitedCreate(1024);
-	vs.maxdeleted = 1024;
-	vs.deleted_ids = palloc(sizeof(uint32) * vs.maxdeleted);
-	vs.best_id = HNSW_INVALID_ID;
-	vs.best_level = -1;
-	vs.tmpcxt = AllocSetContextCreate(CurrentMemoryContext, "hnsw vacuum", ALLOCSET_DEFAULT_SIZES);
+	InitVacState(&vs, info, stats);
 
 	stats->num_index_tuples = 0;
 	PassRemoveTids(&vs, callback, callback_state);
@@ -511,8 +521,22 @@ hnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 IndexBulkDeleteResult *
 hnswvacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 {
+	HnswMetaPageData meta;
+
 	if (info->analyze_only)
 		return stats;
+
+	/* inserts since the last reconnect may have cut elements off */
+	HnswReadMeta(info->index, &meta);
+	if (meta.allocations != meta.reconnected_at)
+	{
+		VacState	vs;
+		IndexBulkDeleteResult dummy;
+
+		InitVacState(&vs, info, stats ? stats : &dummy);
+		PassReconnect(&vs);
+		MemoryContextDelete(vs.tmpcxt);
+	}
 	if (stats == NULL)
 	{
 		/* no bulkdelete ran: report what the heap says, marked as estimated */
