@@ -427,6 +427,8 @@ extern int	HnswSelectNeighbors(const HnswShape *shape, HnswCandidate *cands, int
 								int max, const float *(*vec) (void *arg, uint32 id),
 								void *arg, HnswCandidate *out);
 extern void HnswSortCandidates(HnswCandidate *c, int n);
+extern int	HnswMostRedundant(const HnswShape *shape, const uint32 *ids, int n,
+							  const float *(*vec) (void *arg, uint32 id), void *arg);
 extern float HnswVectorDistance(const HnswShape *shape, const float *a, const float *b);
 extern int	HnswRandomLevel(const HnswShape *shape, ItemPointer tid);
 
@@ -532,11 +534,13 @@ typedef struct HnswReconnectOps
 	bool		(*write) (void *arg, uint32 id, const uint32 *old, int nold,
 						  const uint32 *ids, int n);
 	const float *(*vec) (void *arg, uint32 id);
+	/* a graph reader whose distance() is to query (for a fallback search) */
+	HnswGraph  *(*graph) (void *arg, const float *query);
 	void	   *arg;
 } HnswReconnectOps;
 
 extern int	HnswReconnect(const HnswShape *shape, const uint32 *live, int nlive, uint32 entry,
-						  const HnswReconnectOps *ops);
+						  int entry_level, const HnswReconnectOps *ops);
 
 extern void HnswInitGucs(void);
 

@@ -311,9 +311,11 @@ ArenaAddLink(HnswBuildState *bs, uint32 id, int level, uint32 newid, float d, bo
 			linked |= kept[i].id == newid;
 		if (!linked && force)
 		{
-			/* the farthest entry gives way (cands is sorted, newid not last) */
+			/* the most redundant entry gives way */
+			int			victim = HnswMostRedundant(shape, cur, n, ArenaVecGet, bs);
+
 			for (int i = 0; i < n; i++)
-				kept[i].id = cur[i] == cands[n].id ? newid : cur[i];
+				kept[i].id = i == victim ? newid : cur[i];
 			nkept = n;
 			linked = true;
 		}
@@ -472,6 +474,7 @@ typedef struct ArenaReconnectArg
 {
 	HnswBuildState *bs;
 	int			max;
+	ArenaGraph	ag;
 } ArenaReconnectArg;
 
 static int
@@ -506,6 +509,20 @@ ArenaReconnectVec(void *arg, uint32 id)
 	return ArenaVector(((ArenaReconnectArg *) arg)->bs, id);
 }
 
+static HnswGraph *
+ArenaReconnectGraph(void *arg, const float *query)
+{
+	ArenaReconnectArg *a = (ArenaReconnectArg *) arg;
+
+	memset(&a->ag, 0, sizeof(ArenaGraph));
+	a->ag.graph.distance = ArenaDistance;
+	a->ag.graph.neighbors = ArenaNeighbors;
+	a->ag.graph.shape = &a->bs->shape;
+	a->ag.bs = a->bs;
+	a->ag.query = query;
+	return &a->ag.graph;
+}
+
 /*
  * After the last insert, reconnect the elements pruning cut off (they
  * could never be found).  Single-threaded.
@@ -519,8 +536,8 @@ ArenaReconnect(HnswBuildState *bs)
 	int			nlive = 0;
 	int			fixed;
 	uint64		pos = 0;
-	ArenaReconnectArg a = {bs, max};
-	HnswReconnectOps ops = {ArenaReadList, ArenaWriteList, ArenaReconnectVec, &a};
+	ArenaReconnectArg a = {.bs = bs, .max = max};
+	HnswReconnectOps ops = {ArenaReadList, ArenaWriteList, ArenaReconnectVec, ArenaReconnectGraph, &a};
 
 	while (pos < sh->stream_end)
 	{
@@ -536,7 +553,7 @@ ArenaReconnect(HnswBuildState *bs)
 			live[nlive++] = HnswOffsetId(pos);
 		pos += HnswRecordSize(&bs->shape, rec, inpage);
 	}
-	fixed = HnswReconnect(&bs->shape, live, nlive, sh->entry_point, &ops);
+	fixed = HnswReconnect(&bs->shape, live, nlive, sh->entry_point, sh->entry_level, &ops);
 	elog(DEBUG1, "hnsw build: %d elements were unreachable at level 0 and were reconnected", fixed);
 	pfree(live);
 }

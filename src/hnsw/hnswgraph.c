@@ -406,6 +406,32 @@ HnswSortCandidates(HnswCandidate *c, int n)
 }
 
 /*
+ * The entry of a full list (ids[0..n)) that is closest to another entry:
+ * the one whose loss a search notices least, since its close twin still
+ * leads there.  Used when a new element must displace someone.
+ */
+int
+HnswMostRedundant(const HnswShape *shape, const uint32 *ids, int n,
+				  const float *(*vec) (void *arg, uint32 id), void *arg)
+{
+	int			best = n - 1;
+	float		bestd = INFINITY;
+
+	for (int i = 0; i < n; i++)
+		for (int j = i + 1; j < n; j++)
+		{
+			float		d = HnswVectorDistance(shape, vec(arg, ids[i]), vec(arg, ids[j]));
+
+			if (d < bestd)
+			{
+				bestd = d;
+				best = j;		/* keep the earlier (nearer to the owner) of the pair */
+			}
+		}
+	return best;
+}
+
+/*
  * SELECT-NEIGHBORS-HEURISTIC (Algorithm 4): walk the candidates from the
  * nearest; keep one if it is closer to the base element than to every
  * candidate kept so far.  cands must be sorted ascending by distance to the
@@ -479,97 +505,204 @@ MarkReachable(const HnswReconnectOps *ops, int max, uint32 start, HnswVisited *s
 /*
  * The reconnect step shared by the build and vacuum (hnsw.h): every live
  * element that a level-0 search from the entry point cannot reach gets an
- * in-link from the nearest of its own neighbours that is reachable -- into
- * a free slot, or the slot of that neighbour's farthest entry if the entry
- * has another in-link -- and whatever it reaches becomes reachable too.
- * Rounds repeat while they make progress.  Returns elements reconnected.
+ * in-link from the nearest of its own neighbours that is reachable, or,
+ * when none is, from the nearest reachable element a search for its vector
+ * finds -- into a free slot or the most redundant entry's -- and whatever
+ * it reaches becomes reachable too.  Rounds repeat while they make
+ * progress.  Returns elements reconnected.
  */
+/* in-degree counts by element id (open addressing) */
+typedef struct IdCounts
+{
+	uint32	   *ids;
+	int32	   *counts;
+	uint32		mask;
+	int			n;
+} IdCounts;
+
+static int32 *
+CountSlot(IdCounts *c, uint32 id)
+{
+	uint32		h = HashId(id) & c->mask;
+
+	while (c->ids[h] != HNSW_INVALID_ID && c->ids[h] != id)
+		h = (h + 1) & c->mask;
+	if (c->ids[h] == HNSW_INVALID_ID)
+	{
+		if ((c->n + 1) * 2 > (int) c->mask)
+		{
+			uint32	   *oids = c->ids;
+			int32	   *ocounts = c->counts;
+			uint32		osize = c->mask + 1;
+
+			c->mask = osize * 2 - 1;
+			c->ids = palloc(sizeof(uint32) * osize * 2);
+			memset(c->ids, 0xff, sizeof(uint32) * osize * 2);
+			c->counts = palloc0(sizeof(int32) * osize * 2);
+			c->n = 0;
+			for (uint32 i = 0; i < osize; i++)
+				if (oids[i] != HNSW_INVALID_ID)
+					*CountSlot(c, oids[i]) = ocounts[i];
+			pfree(oids);
+			pfree(ocounts);
+			return CountSlot(c, id);
+		}
+		c->ids[h] = id;
+		c->counts[h] = 0;
+		c->n++;
+	}
+	return &c->counts[h];
+}
+
+/*
+ * Link x into n's list: into a free slot, or into the slot of the most
+ * redundant entry among those that keep another in-link (indeg >= 2).
+ */
+static bool
+LinkInto(const HnswShape *shape, const HnswReconnectOps *ops, uint32 n, uint32 x,
+		 uint32 *nl, uint32 *nl2, IdCounts *indeg)
+{
+	int			max = 2 * shape->m;
+	int			nn = ops->read(ops->arg, n, nl);
+	uint32		spare[2 * HNSW_MAX_M];
+	int			nspare = 0;
+	int			victim = -1;
+
+	for (int j = 0; j < nn; j++)
+		if (nl[j] == x)
+			return true;
+	memcpy(nl2, nl, sizeof(uint32) * nn);
+	if (nn < max)
+	{
+		nl2[nn] = x;
+		if (!ops->write(ops->arg, n, nl, nn, nl2, nn + 1))
+			return false;
+		(*CountSlot(indeg, x))++;
+		return true;
+	}
+	for (int j = 0; j < nn; j++)
+		if (*CountSlot(indeg, nl[j]) >= 2)
+			spare[nspare++] = nl[j];
+	if (nspare == 0)
+		return false;
+	{
+		uint32		v = spare[nspare > 1 ? HnswMostRedundant(shape, spare, nspare, ops->vec, ops->arg) : 0];
+
+		for (int j = 0; j < nn; j++)
+			if (nl[j] == v)
+				victim = j;
+	}
+	nl2[victim] = x;
+	if (!ops->write(ops->arg, n, nl, nn, nl2, nn))
+		return false;
+	(*CountSlot(indeg, nl[victim]))--;
+	(*CountSlot(indeg, x))++;
+	return true;
+}
+
+/*
+ * The nearest reachable element to x, found by searching for x's vector
+ * from the entry point (the search only meets reachable elements).
+ */
+static uint32
+NearestReachable(const HnswShape *shape, const HnswReconnectOps *ops, uint32 entry,
+				 int entry_level, uint32 x, HnswVisited *reach)
+{
+	HnswGraph  *g = ops->graph(ops->arg, ops->vec(ops->arg, x));
+	int			ef = shape->ef_construction;
+	HnswCandidate *w = palloc(sizeof(HnswCandidate) * ef);
+	HnswVisited *visited = HnswVisitedCreate(ef * shape->m * 2);
+	HnswCandidate e;
+	uint32		best = HNSW_INVALID_ID;
+	int			nw;
+
+	e.id = entry;
+	e.distance = g->distance(g, entry);
+	if (entry_level > 0)
+		e.id = HnswGreedyDescend(g, entry, &e.distance, entry_level, 1);
+	HnswVisitedTestAndSet(visited, e.id);
+	nw = HnswSearchLayer(g, &e, 1, 0, ef, 0, visited, NULL, NULL, NULL, w);
+	for (int i = 0; i < nw && best == HNSW_INVALID_ID; i++)
+		if (w[i].id != x && HnswVisitedContains(reach, w[i].id))
+			best = w[i].id;
+	pfree(w);
+	return best;
+}
+
 int
 HnswReconnect(const HnswShape *shape, const uint32 *live, int nlive, uint32 entry,
-			  const HnswReconnectOps *ops)
+			  int entry_level, const HnswReconnectOps *ops)
 {
 	int			max = 2 * shape->m;
 	uint32	   *xl = palloc(sizeof(uint32) * max);
 	uint32	   *nl = palloc(sizeof(uint32) * max);
 	uint32	   *nl2 = palloc(sizeof(uint32) * max);
-	HnswVisited *has_in2 = HnswVisitedCreate(Min(nlive, 1 << 26));
-	HnswVisited *has_in = HnswVisitedCreate(Min(nlive, 1 << 26));
 	HnswVisited *reach = HnswVisitedCreate(Min(nlive, 1 << 26));
-	HnswVisited *used = HnswVisitedCreate(64);
+	IdCounts	indeg;
 	int			qcap = 1024;
 	uint32	   *queue = palloc(sizeof(uint32) * qcap);
 	int			fixed = 0;
-	bool		progress = true;
 
 	if (entry == HNSW_INVALID_ID || nlive == 0)
 		return 0;
+	indeg.mask = 1023;
+	indeg.n = 0;
+	indeg.ids = palloc(sizeof(uint32) * 1024);
+	memset(indeg.ids, 0xff, sizeof(uint32) * 1024);
+	indeg.counts = palloc0(sizeof(int32) * 1024);
 	for (int i = 0; i < nlive; i++)
 	{
 		int			n = ops->read(ops->arg, live[i], nl);
 
 		for (int j = 0; j < n; j++)
-			if (HnswVisitedTestAndSet(has_in, nl[j]))
-				HnswVisitedTestAndSet(has_in2, nl[j]);
+			(*CountSlot(&indeg, nl[j]))++;
 	}
-	MarkReachable(ops, max, entry, reach, &queue, &qcap, nl);
 
-	while (progress)
+	/*
+	 * Evicting a slot can cut off what an earlier step made reachable (the
+	 * victim's other in-link may come from an unreachable element), so each
+	 * round starts from a fresh walk; a few rounds settle it.
+	 */
+	for (int round = 0; round < 5; round++)
 	{
-		progress = false;
+		bool		progress = true;
+		int			missing = 0;
+
+		HnswVisitedReset(reach);
+		MarkReachable(ops, max, entry, reach, &queue, &qcap, nl);
 		for (int o = 0; o < nlive; o++)
+			missing += !HnswVisitedContains(reach, live[o]);
+		if (missing == 0)
+			break;
+		while (progress)
 		{
-			uint32		x = live[o];
-			int			nx;
-
-			if (HnswVisitedContains(reach, x))
-				continue;
-			CHECK_FOR_INTERRUPTS();
-			nx = ops->read(ops->arg, x, xl);
-			for (int i = 0; i < nx; i++)
+			progress = false;
+			for (int o = 0; o < nlive; o++)
 			{
-				uint32		n = xl[i];
-				int			nn;
-				int			victim = -1;
-				float		far = -1;
-				bool		ok;
+				uint32		x = live[o];
+				int			nx;
+				bool		ok = false;
 
-				if (!HnswVisitedContains(reach, n))
+				if (HnswVisitedContains(reach, x))
 					continue;
-				nn = ops->read(ops->arg, n, nl);
-				memcpy(nl2, nl, sizeof(uint32) * nn);
-				if (nn < max)
+				CHECK_FOR_INTERRUPTS();
+				nx = ops->read(ops->arg, x, xl);
+				for (int i = 0; i < nx && !ok; i++)
+					if (HnswVisitedContains(reach, xl[i]))
+						ok = LinkInto(shape, ops, xl[i], x, nl, nl2, &indeg);
+				if (!ok)
 				{
-					nl2[nn] = x;
-					ok = ops->write(ops->arg, n, nl, nn, nl2, nn + 1);
-				}
-				else
-				{
-					for (int j = 0; j < nn; j++)
-					{
-						float		d;
+					/* none of its neighbours will take it: search for a near one */
+					uint32		n = NearestReachable(shape, ops, entry, entry_level, x, reach);
 
-						if (!HnswVisitedContains(has_in2, nl[j]) || HnswVisitedContains(used, nl[j]))
-							continue;
-						d = HnswVectorDistance(shape, ops->vec(ops->arg, n), ops->vec(ops->arg, nl[j]));
-						if (d > far)
-						{
-							far = d;
-							victim = j;
-						}
-					}
-					if (victim < 0)
-						continue;
-					nl2[victim] = x;
-					ok = ops->write(ops->arg, n, nl, nn, nl2, nn);
-					if (ok)
-						HnswVisitedTestAndSet(used, nl[victim]);
+					if (n != HNSW_INVALID_ID)
+						ok = LinkInto(shape, ops, n, x, nl, nl2, &indeg);
 				}
 				if (ok)
 				{
 					MarkReachable(ops, max, x, reach, &queue, &qcap, nl);
 					fixed++;
 					progress = true;
-					break;
 				}
 			}
 		}

@@ -244,11 +244,9 @@ HnswAddLink(HnswPageGraph *pg, HnswVecCache *vc, uint32 id, int level, uint32 ne
 			}
 			if (!linked && force)
 			{
-				/* the farthest entry gives way (cands is sorted, newid not last) */
+				/* the most redundant entry gives way */
 				memcpy(next, cur, sizeof(uint32) * n);
-				for (int i = 0; i < n; i++)
-					if (next[i] == cands[n].id)
-						next[i] = newid;
+				next[HnswMostRedundant(shape, cur, n, HnswVecCacheGet, vc)] = newid;
 				nnext = n;
 				linked = true;
 			}

@@ -363,6 +363,7 @@ typedef struct PageReconnectArg
 {
 	VacState   *vs;
 	HnswVecCache *vc;
+	HnswPageGraph pg;
 } PageReconnectArg;
 
 static int
@@ -389,13 +390,22 @@ PageVec(void *arg, uint32 id)
 	return HnswVecCacheGet(((PageReconnectArg *) arg)->vc, id);
 }
 
+static HnswGraph *
+PageGraph(void *arg, const float *query)
+{
+	PageReconnectArg *a = (PageReconnectArg *) arg;
+
+	HnswPageGraphInit(&a->pg, a->vs->index, &a->vs->shape, query);
+	return &a->pg.graph;
+}
+
 static void
 PassReconnect(VacState *vs)
 {
 	LiveIds		l = {NULL, 0, 1024};
 	HnswMetaPageData meta;
-	PageReconnectArg a = {vs, NULL};
-	HnswReconnectOps ops = {PageReadList0, PageWriteList0, PageVec, &a};
+	PageReconnectArg a = {.vs = vs};
+	HnswReconnectOps ops = {PageReadList0, PageWriteList0, PageVec, PageGraph, &a};
 	MemoryContext old;
 	int			fixed;
 
@@ -405,7 +415,7 @@ PassReconnect(VacState *vs)
 	HnswWalkStream(vs->index, &vs->shape, vs->stream_end, vs->info->strategy, CollectLive, &l);
 	old = MemoryContextSwitchTo(vs->tmpcxt);
 	a.vc = HnswVecCacheCreate(vs->index, &vs->shape);
-	fixed = HnswReconnect(&vs->shape, l.ids, l.n, meta.entry_point, &ops);
+	fixed = HnswReconnect(&vs->shape, l.ids, l.n, meta.entry_point, meta.entry_level, &ops);
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(vs->tmpcxt);
 	pfree(l.ids);

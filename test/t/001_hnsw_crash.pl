@@ -1,0 +1,65 @@
+# Crash recovery: an immediate stop while several sessions insert into an
+# HNSW index; after restart the index passes vectorx_hnsw_check and every
+# committed row is found by an exact self-query.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use IPC::Run;
+use FindBin;
+use lib $FindBin::RealBin;
+use VxTap;
+
+my $node = vx_node('crash');
+my $vec = vx_rand_vec_sql(16);
+my $rowvec = vx_rand_vec_sql(16, 'g');
+$node->safe_psql('postgres', qq{
+	CREATE TABLE items (id bigserial PRIMARY KEY, v vector(16));
+	INSERT INTO items (v) SELECT $rowvec FROM generate_series(1, 2000) g;
+	CREATE INDEX items_v ON items USING hnsw (v) WITH (m = 8, ef_construction = 32);
+});
+
+# four sessions inserting for up to a minute; killed long before that
+my $script = $node->basedir . '/insert.sql';
+append_to_file($script, "INSERT INTO items (v) SELECT $vec;\n");
+my ($out, $err) = ('', '');
+my $bench = IPC::Run::start(
+	[ 'pgbench', '-n', '-c', '4', '-j', '2', '-T', '60', '-f', $script,
+	  '-h', $node->host, '-p', $node->port, 'postgres' ],
+	'>', \$out, '2>', \$err);
+$node->poll_query_until('postgres', 'SELECT count(*) > 6000 FROM items')
+  or die 'inserts did not arrive';
+$node->stop('immediate');
+$bench->finish;
+ok($err =~ /terminat|connection|server closed/i || $bench->result != 0, 'pgbench lost its server');
+
+$node->start;
+my $rows = $node->safe_psql('postgres', 'SELECT count(*) FROM items');
+cmp_ok($rows, '>', 6000, "committed rows survived ($rows)");
+is(vx_check_ok($node, 'items_v'), 't|{}', 'index passes vectorx_hnsw_check after recovery');
+is($node->safe_psql('postgres', "SELECT heap_tids FROM vectorx_hnsw_check('items_v')"),
+	$rows, 'the index holds exactly the committed rows');
+
+# an element whose insert was cut short is unreachable but harmless;
+# vacuum also reconnects elements pruning cut off
+note('before vacuum: unreachable ' .
+	$node->safe_psql('postgres', "SELECT unreachable FROM vectorx_hnsw_check('items_v')") .
+	', self-query misses ' . vx_self_query_misses($node, 'items'));
+$node->safe_psql('postgres', 'VACUUM items');
+note('after vacuum: unreachable ' .
+	$node->safe_psql('postgres', "SELECT unreachable FROM vectorx_hnsw_check('items_v')"));
+is(vx_self_query_misses($node, 'items'), '0', 'every committed row is found by an exact self-query');
+is(vx_check_ok($node, 'items_v'), 't|{}', 'index still passes after vacuum');
+
+# the index keeps working: inserts, deletes, vacuum
+$node->safe_psql('postgres', qq{
+	INSERT INTO items (v) SELECT $rowvec FROM generate_series(1, 500) g;
+	DELETE FROM items WHERE id % 4 = 0;
+	VACUUM items;
+});
+is(vx_check_ok($node, 'items_v'), 't|{}', 'index passes after more inserts, deletes and vacuum');
+is(vx_self_query_misses($node, 'items'), '0', 'every row is still found');
+
+$node->stop;
+done_testing();
