@@ -382,3 +382,11 @@ CREATE FUNCTION @extschema@.vectorx_hnsw_check(index pg_catalog.regclass,
 
 COMMENT ON FUNCTION @extschema@.vectorx_hnsw_check(pg_catalog.regclass) IS
 	'check the structural invariants of an hnsw index';
+
+CREATE FUNCTION @extschema@.vectorx_hnsw_elements(index pg_catalog.regclass,
+	OUT element bigint, OUT level integer, OUT state text, OUT heap_tid pg_catalog.tid)
+	RETURNS SETOF record
+	AS 'MODULE_PATHNAME' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION @extschema@.vectorx_hnsw_elements(pg_catalog.regclass) IS
+	'the elements of an hnsw index with their heap TIDs, for inspection';

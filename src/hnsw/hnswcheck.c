@@ -26,6 +26,7 @@
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"
 #include "funcapi.h"
+#include "utils/tuplestore.h"
 #include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -334,4 +335,73 @@ vectorx_hnsw_check(PG_FUNCTION_ARGS)
 		index_close(cs.index, AccessShareLock);
 		PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, result, rnulls)));
 	}
+}
+
+/*
+ * vectorx_hnsw_elements(index): one row per heap TID of every element
+ * (elements without TIDs appear once with a NULL TID): element id, level,
+ * state (live, deleted, free, reserved).  An inspection tool in the spirit
+ * of pageinspect, for DBAs and tests.
+ */
+typedef struct ElementsState
+{
+	Tuplestorestate *store;
+	TupleDesc	desc;
+} ElementsState;
+
+static void
+EmitElement(void *arg, uint64 off, char *rec)
+{
+	ElementsState *es = (ElementsState *) arg;
+	HnswElement e = (HnswElement) rec;
+	const char *state;
+	Datum		values[4];
+	bool		nulls[4] = {0};
+
+	if (rec[0] != HNSW_KIND_ELEMENT)
+		return;
+	state = (e->flags & HNSW_FREE) ? "free" : (e->flags & HNSW_RESERVED) ? "reserved" :
+		(e->flags & HNSW_DELETED) ? "deleted" : "live";
+	values[0] = Int64GetDatum(HnswOffsetId(off));
+	values[1] = Int32GetDatum(e->level);
+	values[2] = CStringGetTextDatum(state);
+	if (e->ntids == 0 || e->flags != 0)
+	{
+		nulls[3] = true;
+		tuplestore_putvalues(es->store, es->desc, values, nulls);
+		return;
+	}
+	for (int i = 0; i < e->ntids && i < HNSW_HEAPTIDS; i++)
+	{
+		ItemPointer tid = palloc(sizeof(ItemPointerData));
+
+		*tid = e->heaptids[i];
+		values[3] = PointerGetDatum(tid);
+		tuplestore_putvalues(es->store, es->desc, values, nulls);
+	}
+}
+
+PG_FUNCTION_INFO_V1(vectorx_hnsw_elements);
+Datum
+vectorx_hnsw_elements(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Relation	index;
+	HnswMetaPageData meta;
+	HnswShape	shape;
+	ElementsState es;
+
+	InitMaterializedSRF(fcinfo, 0);
+	index = index_open(PG_GETARG_OID(0), AccessShareLock);
+	if (index->rd_indam->ambuild != hnswbuild)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not an hnsw index", RelationGetRelationName(index))));
+	HnswReadMeta(index, &meta);
+	shape = *HnswGetShape(index);
+	es.store = rsinfo->setResult;
+	es.desc = rsinfo->setDesc;
+	HnswWalkStream(index, &shape, meta.stream_end, NULL, EmitElement, &es);
+	index_close(index, AccessShareLock);
+	return (Datum) 0;
 }

@@ -17,7 +17,7 @@ my $rowvec = vx_rand_vec_sql(16, 'g');
 $node->safe_psql('postgres', qq{
 	CREATE TABLE items (id bigserial PRIMARY KEY, v vector(16));
 	INSERT INTO items (v) SELECT $rowvec FROM generate_series(1, 2000) g;
-	CREATE INDEX items_v ON items USING hnsw (v) WITH (m = 8, ef_construction = 32);
+	CREATE INDEX items_v ON items USING hnsw (v) WITH (m = 16, ef_construction = 64);
 });
 
 # four sessions inserting for up to a minute; killed long before that

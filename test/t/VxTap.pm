@@ -16,8 +16,12 @@ sub vx_node
 	my ($name, %opt) = @_;
 	my $node = PostgreSQL::Test::Cluster->new($name);
 	$node->init(allows_streaming => $opt{streaming} ? 1 : 0);
+	# a streaming primary keeps WAL for standbys that start late or lag
+	# (wal_consistency_checking writes a page image with every record)
 	$node->append_conf('postgresql.conf',
-		"shared_buffers = 128MB\nmax_connections = 40\n" . ($opt{conf} // ''));
+		"shared_buffers = 128MB\nmax_connections = 40\n"
+		  . ($opt{streaming} ? "wal_keep_size = 4GB\n" : '')
+		  . ($opt{conf} // ''));
 	$node->start;
 	$node->safe_psql('postgres', 'CREATE EXTENSION vectorx');
 	return $node;
@@ -34,11 +38,13 @@ sub vx_rand_vec_sql
 }
 
 # rows of $table whose own vector, as an index query, does not come back at
-# distance 0 (every committed row must be findable)
+# distance 0 (every committed row must be findable).  A wide beam keeps
+# approximate search from being the limit: the question is whether every
+# row is in the graph and reachable.
 sub vx_self_query_misses
 {
 	my ($node, $table, $ef) = @_;
-	$ef //= 100;
+	$ef //= 400;
 	return $node->safe_psql('postgres', qq{
 		SET enable_seqscan = off;
 		SET hnsw.ef_search = $ef;

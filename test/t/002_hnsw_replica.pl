@@ -1,0 +1,54 @@
+# A streaming replica answers the same k-NN queries as its primary, through
+# builds, inserts, deletes and vacuum replayed from WAL.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use FindBin;
+use lib $FindBin::RealBin;
+use VxTap;
+
+my $primary = vx_node('primary', streaming => 1);
+$primary->backup('base');
+my $standby = PostgreSQL::Test::Cluster->new('standby');
+$standby->init_from_backup($primary, 'base', has_streaming => 1);
+$standby->start;
+
+my $rowvec = vx_rand_vec_sql(32, 'g');
+$primary->safe_psql('postgres', qq{
+	CREATE TABLE items (id bigserial PRIMARY KEY, v vector(32));
+	INSERT INTO items (v) SELECT $rowvec FROM generate_series(1, 3000) g;
+});
+# built after the table is visible to the standby: the build's pages arrive as WAL
+$primary->safe_psql('postgres', 'CREATE INDEX items_v ON items USING hnsw (v vector_cosine_ops) WITH (m = 12, ef_construction = 40)');
+$primary->safe_psql('postgres', qq{
+	INSERT INTO items (v) SELECT $rowvec FROM generate_series(1, 1000) g;
+	DELETE FROM items WHERE id % 5 = 0;
+	VACUUM items;
+	INSERT INTO items (v) SELECT $rowvec FROM generate_series(1, 500) g;
+	CREATE TABLE queries AS SELECT g AS qid, $rowvec AS v FROM generate_series(1, 20) g;
+});
+$primary->wait_for_catchup($standby);
+
+my $knn = q{
+	SET enable_seqscan = off;
+	SET hnsw.ef_search = 60;
+	SELECT string_agg(ids, ' ' ORDER BY qid) FROM (
+		SELECT q.qid, (SELECT string_agg(id::text, ',' ORDER BY rn) FROM
+			(SELECT id, row_number() OVER () AS rn FROM
+				(SELECT id FROM items ORDER BY v <=> q.v LIMIT 10) s) t) AS ids
+		FROM queries q) r;
+};
+my $on_primary = $primary->safe_psql('postgres', $knn);
+my $on_standby = $standby->safe_psql('postgres', $knn);
+isnt($on_primary, '', 'primary answers');
+is($on_standby, $on_primary, 'the standby returns the same neighbours, in the same order');
+is(vx_check_ok($standby, 'items_v'), 't|{}', 'the replayed index passes vectorx_hnsw_check');
+is($standby->safe_psql('postgres', "SELECT heap_tids FROM vectorx_hnsw_check('items_v')"),
+	$primary->safe_psql('postgres', "SELECT heap_tids FROM vectorx_hnsw_check('items_v')"),
+	'primary and standby indexes hold the same number of rows');
+
+$standby->stop;
+$primary->stop;
+done_testing();
