@@ -857,6 +857,8 @@ ParallelBuild(Relation heap, Relation index, IndexInfo *indexInfo, const HnswSha
 	table_parallelscan_initialize(heap, &sh->heapdesc, snapshot);
 	arena = shm_toc_allocate(pcxt->toc, arena_size);
 	InterleaveArena(arena, arena_size);
+	/* unwritten bytes (spare TID slots, padding) go to disk: make them zero */
+	memset(arena, 0, arena_size);
 	fileset = shm_toc_allocate(pcxt->toc, sizeof(SharedFileSet));
 	SharedFileSetInit(fileset, pcxt->seg);
 	shm_toc_insert(pcxt->toc, PARALLEL_KEY_SHARED, sh);
@@ -1030,7 +1032,8 @@ hnswbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 	{
 		HnswBuildShared sh;
 		HnswBuildState bs;
-		char	   *arena = palloc_extended(arena_size, MCXT_ALLOC_HUGE);
+		/* zeroed: unwritten bytes (spare TID slots, padding) go to disk */
+		char	   *arena = palloc_extended(arena_size, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
 
 		elog(DEBUG1, "hnsw build: serial, %zu MB arena", arena_size >> 20);
 		InitShared(&sh, heap, index, &shape, arena_size, indexInfo->ii_Concurrent);

@@ -1,7 +1,9 @@
--- pgTAP: the SQL surface of the vector type is pgvector's, with the right
--- volatility, strictness and parallel safety on every function.
+-- pgTAP: the SQL surface is pgvector's (type, operators, functions, the
+-- hnsw access method), with the right volatility, strictness and parallel
+-- safety on every function.
 BEGIN;
-SELECT plan(44);
+SELECT plan(50);
+SELECT vector_dims('[1]') AS loads_the_library_and_its_settings \gset
 
 SELECT has_extension('vectorx');
 SELECT has_type('vector');
@@ -39,24 +41,39 @@ SELECT is((SELECT count(*)::int FROM pg_opclass c JOIN pg_am a ON a.oid = c.opcm
            WHERE c.opcname = 'vector_ops' AND c.opcdefault AND a.amname IN ('btree', 'hash')),
           2, 'vector_ops is the default btree and hash opclass');
 
--- every C function of the extension: IMMUTABLE, STRICT, PARALLEL SAFE,
--- except vectorx_simd(), which depends on the CPU and is STABLE
-SELECT is(array_agg(p.proname::text ORDER BY p.proname), NULL,
-          'all extension functions but vectorx_simd are IMMUTABLE')
-FROM pg_proc p JOIN pg_depend d ON d.objid = p.oid AND d.classid = 'pg_proc'::regclass
+-- every SQL-callable function of the extension is IMMUTABLE, STRICT and
+-- PARALLEL SAFE, except: vectorx_simd() depends on the CPU, the index
+-- inspection functions read index contents (STABLE); index access method
+-- handlers are not SQL-callable and keep the usual VOLATILE declaration
+CREATE TEMP VIEW vx_funcs AS
+SELECT p.* FROM pg_proc p JOIN pg_depend d ON d.objid = p.oid AND d.classid = 'pg_proc'::regclass
 JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'vectorx'
-WHERE p.prokind = 'f' AND p.provolatile <> 'i' AND p.proname <> 'vectorx_simd';
+WHERE p.prorettype <> 'index_am_handler'::regtype;
+SELECT is(array_agg(proname::text ORDER BY proname), NULL,
+          'extension functions are IMMUTABLE but for the CPU probe and index inspection')
+FROM vx_funcs WHERE prokind = 'f' AND provolatile <> 'i'
+  AND proname NOT IN ('vectorx_simd', 'vectorx_hnsw_check', 'vectorx_hnsw_elements');
 SELECT volatility_is('vectorx_simd', 'stable');
-SELECT is(array_agg(p.proname::text ORDER BY p.proname), NULL,
+SELECT volatility_is('vectorx_hnsw_check', ARRAY['regclass'], 'stable');
+SELECT is(array_agg(proname::text ORDER BY proname), NULL,
           'all extension functions are STRICT')
-FROM pg_proc p JOIN pg_depend d ON d.objid = p.oid AND d.classid = 'pg_proc'::regclass
-JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'vectorx'
-WHERE p.prokind = 'f' AND NOT p.proisstrict;
-SELECT is(array_agg(p.proname::text ORDER BY p.proname), NULL,
+FROM vx_funcs WHERE prokind = 'f' AND NOT proisstrict;
+SELECT is(array_agg(proname::text ORDER BY proname), NULL,
           'all extension functions and aggregates are PARALLEL SAFE')
-FROM pg_proc p JOIN pg_depend d ON d.objid = p.oid AND d.classid = 'pg_proc'::regclass
-JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'vectorx'
-WHERE p.proparallel <> 's';
+FROM vx_funcs WHERE proparallel <> 's';
+
+-- the hnsw access method, pgvector's operator class names, its GUCs
+SELECT is((SELECT amtype::text FROM pg_am WHERE amname = 'hnsw'), 'i', 'index access method hnsw exists');
+SELECT is(array_agg(c.opcname::text || ':' || o.oprname ORDER BY c.opcname), ARRAY[
+          'vector_cosine_ops:<=>', 'vector_ip_ops:<#>', 'vector_l1_ops:<+>', 'vector_l2_ops:<->'],
+          'hnsw operator classes order by the four distances')
+FROM pg_opclass c JOIN pg_am a ON a.oid = c.opcmethod AND a.amname = 'hnsw'
+JOIN pg_amop ao ON ao.amopfamily = c.opcfamily AND ao.amoppurpose = 'o'
+JOIN pg_operator o ON o.oid = ao.amopopr;
+SELECT is((SELECT opcname::text FROM pg_opclass c JOIN pg_am a ON a.oid = c.opcmethod
+           WHERE a.amname = 'hnsw' AND c.opcdefault), 'vector_l2_ops', 'vector_l2_ops is the default');
+SELECT is(current_setting('hnsw.ef_search'), '40', 'hnsw.ef_search defaults to 40');
+SELECT is(current_setting('hnsw.max_scan_tuples'), '20000', 'hnsw.max_scan_tuples defaults to 20000');
 SELECT ok((SELECT aggcombinefn <> 0 FROM pg_aggregate WHERE aggfnoid = 'avg(vector)'::regprocedure),
           'avg(vector) has a combine function');
 SELECT ok((SELECT aggcombinefn <> 0 FROM pg_aggregate WHERE aggfnoid = 'sum(vector)'::regprocedure),
