@@ -194,33 +194,137 @@ def summarize(lat_runs, n):
                 **{f"p{p}_ms": round(float(np.percentile(lat, p)), 3) for p in (50, 95, 99)})
 
 
-def run_sql_system(conn, ds, sysdef, args):
-    """One database system: setup, index build, sweep.  Returns its result dict."""
-    cur = conn.cursor()
-    table = args.table
-    res = dict(name=sysdef["name"], kind="sql")
-    for s in sysdef.get("session", []):
-        cur.execute(s)
-    if sysdef.get("reload", True) or not args._loaded.get(sysdef.get("storage")):
-        res["load_s"] = round(load_table(cur, table, ds, sysdef.get("storage")), 1)
-        args._loaded = {sysdef.get("storage"): True}
+def load_queries(cur, ds, args):
+    """bench_queries (qid, v): the timed queries then the warm-up ones, for pgbench."""
+    nq = args.queries
+    cur.execute("DROP TABLE IF EXISTS bench_queries")
+    cur.execute(f"CREATE TABLE bench_queries (qid int PRIMARY KEY, v vector({ds.dim}))")
+    rows = list(ds.queries[:nq]) + (list(ds.queries[-args.warmup:]) if args.warmup else [])
+    buf = io.StringIO("".join(f"{i + 1}\t{vec_text(q)}\n" for i, q in enumerate(rows)))
+    cur.copy_expert("COPY bench_queries FROM STDIN", buf)
+    cur.execute("VACUUM ANALYZE bench_queries")
+
+
+def pgbench(args, sql, clients, xacts, gucs=None, latency=False):
+    """Run one SQL script with pgbench (prepared statements, no vacuum).
+    Returns (qps, latencies in ms or None)."""
+    import subprocess
+    import tempfile
+    with tempfile.TemporaryDirectory() as d:
+        script = os.path.join(d, "q.sql")
+        with open(script, "w") as f:
+            f.write(sql)
+        env = dict(os.environ)
+        if gucs:
+            env["PGOPTIONS"] = " ".join(f"-c {k}={v}" for k, v in gucs.items())
+        cmd = ["pgbench", "-n", "-M", "prepared", "-c", str(clients), "-j", str(clients),
+               "-t", str(max(1, xacts // clients)), "-f", script, args.dbname]
+        if latency:
+            cmd[1:1] = ["-l", "--log-prefix", os.path.join(d, "log")]
+        out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
+        qps = float(next(line.split("=")[1].split()[0] for line in out.splitlines()
+                         if line.startswith("tps") and "without" in line))
+        lat = None
+        if latency:
+            lat = np.array([int(line.split()[2]) / 1000.0
+                            for fn in os.listdir(d) if fn.startswith("log")
+                            for line in open(os.path.join(d, fn))])
+        return qps, lat
+
+
+def knn_script(table, op, k):
+    return (f"\\set i random(1, :nq)\n"
+            f"SELECT id FROM {table} ORDER BY embedding {op} (SELECT v FROM bench_queries WHERE qid = :i) LIMIT {k};\n")
+
+
+def peak_rss_mb(pid):
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        return None
+
+
+def build_index(conn, table, sql, session=()):
+    """Build on a fresh connection (so its peak RSS is the build's); returns timings."""
+    c = connect(conn.info.dbname)
+    cur = c.cursor()
+    for st in session:
+        cur.execute(st)
+    cur.execute("SET client_min_messages = debug1")
+    cur.execute("SELECT pg_backend_pid()")
+    pid = cur.fetchone()[0]
     cur.execute(f"SELECT indexrelid::regclass::text FROM pg_index WHERE indrelid = '{table}'::regclass "
                 "AND NOT indisprimary")
     for (name,) in cur.fetchall():
         cur.execute(f"DROP INDEX {name}")
+    del c.notices[:]
+    t = time.perf_counter()
+    cur.execute(sql.format(table=table))
+    res = dict(build_s=round(time.perf_counter() - t, 2), peak_rss_mb=peak_rss_mb(pid))
+    notes = [n.strip() for n in c.notices]
+    res["notices"] = [n for n in notes if "hnsw" in n or "ivfpq" in n or n.startswith("NOTICE")]
+    res["parallel"] = any("parallel," in n for n in notes)
+    cur.execute(f"SELECT indexrelid::regclass::text, pg_relation_size(indexrelid) FROM pg_index "
+                f"WHERE indrelid = '{table}'::regclass AND NOT indisprimary")
+    res["index"], res["index_bytes"] = cur.fetchone()
+    c.close()
+    return res
+
+
+def run_sql_system(conn, ds, sysdef, args):
+    """One database system: setup, index build(s), sweep.  Returns its result dict.
+
+    Per sweep value: recall and QPS through psycopg2 with a prepared
+    statement and the query as a text parameter (the method of
+    ../shared/BASELINE.md), then pgbench (C client, prepared, the query
+    vector read from bench_queries by a subquery) with 1 client for
+    QPS and latency percentiles and with --clients clients for QPS.
+    """
+    cur = conn.cursor()
+    table = args.table
+    res = dict(name=sysdef["name"], kind="sql")
+    for st in sysdef.get("session", []):
+        cur.execute(st)
+    if sysdef.get("reload", True) or not args._loaded.get(sysdef.get("storage")):
+        res["load_s"] = round(load_table(cur, table, ds, sysdef.get("storage")), 1)
+        args._loaded = {sysdef.get("storage"): True}
+    if not args._queries_loaded:
+        load_queries(cur, ds, args)
+        args._queries_loaded = True
     if sysdef.get("index"):
-        del conn.notices[:]
-        t = time.perf_counter()
-        cur.execute(sysdef["index"].format(table=table))
-        res["build_s"] = round(time.perf_counter() - t, 2)
-        res["notices"] = [n.strip() for n in conn.notices]
-        cur.execute(f"SELECT indexrelid::regclass::text, pg_relation_size(indexrelid) FROM pg_index "
-                    f"WHERE indrelid = '{table}'::regclass AND NOT indisprimary")
-        res["index"], res["index_bytes"] = cur.fetchone()
+        res["builds"] = []
+        for label, session in sysdef.get("builds", [("default", [])]):
+            b = build_index(conn, table, sysdef["index"], session)
+            b["variant"] = label
+            res["builds"].append(b)
+            print(f"  build ({label}): {b['build_s']} s, {b['index_bytes'] / 2**20:.1f} MiB, "
+                  f"peak RSS {b['peak_rss_mb']} MB, parallel {b['parallel']}", flush=True)
+        res.update({k: res["builds"][-1][k] for k in ("build_s", "index", "index_bytes")})
+    else:
+        cur.execute(f"SELECT indexrelid::regclass::text FROM pg_index WHERE indrelid = '{table}'::regclass "
+                    "AND NOT indisprimary")
+        for (name,) in cur.fetchall():
+            cur.execute(f"DROP INDEX {name}")
     res["table_bytes"], res["table_bytes_with_toast"] = relation_sizes(cur, table)
+    res["sweep"] = sweep_sql(conn, ds, sysdef, args)
+    for fn in sysdef.get("extras", []):
+        res.update(fn(conn, ds, sysdef, args, res))
+    for st in sysdef.get("reset", []):
+        cur.execute(st)
+    return res
+
+
+def recall_pass(conn, ds, sysdef, args, v, repeat=None):
+    """Set v, run the queries through psycopg2; returns ids and latency runs."""
+    cur = conn.cursor()
     op = sysdef.get("op", "<->")
     cur.execute("DEALLOCATE ALL")
-    cur.execute(f"PREPARE ann(vector) AS SELECT id FROM {table} ORDER BY embedding {op} $1 LIMIT {args.k}")
+    cur.execute(f"PREPARE ann(vector) AS SELECT id FROM {args.table} ORDER BY embedding {op} $1 LIMIT {args.k}")
+    if v is not None:
+        cur.execute(sysdef["guc"].format(v=v))
     qtexts = [vec_text(q) for q in ds.queries[:args.queries]]
     wtexts = [vec_text(q) for q in ds.queries[-args.warmup:]] if args.warmup else []
 
@@ -228,26 +332,37 @@ def run_sql_system(conn, ds, sysdef, args):
         cur.execute("EXECUTE ann(%s)", (qt,))
         return [r[0] for r in cur.fetchall()]
 
-    res["sweep"] = []
+    timed(query, wtexts)
+    runs, ids = [], None
+    for _ in range(repeat or args.repeat):
+        ids, lat = timed(query, qtexts)
+        runs.append(lat)
+    cur.execute("EXPLAIN EXECUTE ann(%s)", (qtexts[0],))
+    plan = [line for (line,) in cur.fetchall()]
+    return ids, runs, plan
+
+
+def sweep_sql(conn, ds, sysdef, args):
+    points = []
+    op = sysdef.get("op", "<->")
+    script = knn_script(args.table, op, args.k).replace(":nq", str(args.queries))
     for v in sysdef.get("values", [None]):
-        if v is not None:
-            cur.execute(sysdef["guc"].format(v=v))
-        timed(query, wtexts)
-        runs, ids = [], None
-        for _ in range(args.repeat):
-            ids, lat = timed(query, qtexts)
-            runs.append(lat)
-        cur.execute("EXPLAIN EXECUTE ann(%s)", (qtexts[0],))
-        plan = [line for (line,) in cur.fetchall()]
-        point = dict(value=v, recall=round(ds.recall(ids, args.k), 4),
-                     returned_min=min(map(len, ids)), **summarize(runs, len(qtexts)),
+        ids, runs, plan = recall_pass(conn, ds, sysdef, args, v)
+        gucs = {sysdef["gucname"]: v} if v is not None and sysdef.get("gucname") else None
+        pgbench(args, script, 1, max(200, args.queries // 5), gucs)        # warm-up
+        qps1, lat = pgbench(args, script, 1, args.queries * args.repeat, gucs, latency=True)
+        qpsn, _ = pgbench(args, script, args.clients, args.queries * args.repeat, gucs)
+        py = summarize(runs, args.queries)
+        point = dict(value=v, recall=round(ds.recall(ids, args.k), 4), returned_min=min(map(len, ids)),
+                     qps=round(qps1, 1), qps_clients=round(qpsn, 1), clients=args.clients,
+                     qps_psycopg2=py["qps"], p50_psycopg2_ms=py["p50_ms"], p99_psycopg2_ms=py["p99_ms"],
+                     **{f"p{q}_ms": round(float(np.percentile(lat, q)), 3) for q in (50, 95, 99)},
                      plan=[p[:120] for p in plan[:4]])
-        res["sweep"].append(point)
-        print(f"  {sysdef['name']} {sysdef.get('guc', '')}={v}: recall {point['recall']:.4f} "
-              f"QPS {point['qps']} p99 {point['p99_ms']} ms", flush=True)
-    for s in sysdef.get("reset", []):
-        cur.execute(s)
-    return res
+        points.append(point)
+        print(f"  {sysdef['name']} {sysdef.get('gucname', '')}={v}: recall {point['recall']:.4f} "
+              f"QPS {point['qps']} (psycopg2 {point['qps_psycopg2']}, {args.clients} clients "
+              f"{point['qps_clients']}) p99 {point['p99_ms']} ms", flush=True)
+    return points
 
 
 def run_hnswlib(ds, sysdef, args):
@@ -323,13 +438,90 @@ def scenario_exact(ds, args):
     ]
 
 
+def hnsw_updates(conn, ds, sysdef, args, res):
+    """Insert rate into the built index (one statement; single-row
+    transactions with synchronous_commit off, so the index work is what is
+    timed) and the time from an insert's start until a k-NN query returns
+    the new row."""
+    cur = conn.cursor()
+    t = args.table
+    n = min(5000, len(ds.base))
+    out = {}
+    cur.execute(f"SELECT max(id) FROM {t}")
+    base_id = cur.fetchone()[0] + 1
+    start = time.perf_counter()
+    cur.execute(f"INSERT INTO {t} SELECT id + {base_id}, label, embedding FROM {t} WHERE id < {n}")
+    out["insert_batch_rows_per_s"] = round(n / (time.perf_counter() - start))
+    cur.execute(f"DROP SEQUENCE IF EXISTS bench_ins_seq; CREATE SEQUENCE bench_ins_seq START {base_id + n}")
+    script = (f"\\set i random(0, {len(ds.base) - 1})\n"
+              f"INSERT INTO {t} SELECT nextval('bench_ins_seq'), label, embedding FROM {t} WHERE id = :i;\n")
+    rate, _ = pgbench(args, script, 1, 2000, {"synchronous_commit": "off"})
+    out["insert_single_rows_per_s"] = round(rate)
+    # visibility: insert a perturbed copy, then look for it
+    lat, found = [], 0
+    cur.execute(sysdef["guc"].format(v=40) if sysdef.get("guc") else "SELECT 1")
+    for i in range(100):
+        vec = vec_text(ds.base[i] + 0.25)
+        s0 = time.perf_counter()
+        cur.execute(f"INSERT INTO {t} VALUES (nextval('bench_ins_seq'), -1, %s) RETURNING id", (vec,))
+        new_id = cur.fetchone()[0]
+        cur.execute(f"SELECT id FROM {t} ORDER BY embedding <-> %s::vector LIMIT 1", (vec,))
+        found += cur.fetchone()[0] == new_id
+        lat.append((time.perf_counter() - s0) * 1e3)
+    out["insert_to_visible_p50_ms"] = round(float(np.median(lat)), 3)
+    out["insert_visible_first_query"] = f"{found}/100"
+    cur.execute(f"DELETE FROM {t} WHERE id >= {base_id}")
+    cur.execute(f"VACUUM (INDEX_CLEANUP ON) {t}")
+    print(f"  inserts: {out}", flush=True)
+    return dict(updates=out)
+
+
+def hnsw_churn(conn, ds, sysdef, args, res):
+    """Delete half the rows, vacuum, insert them again; recall at the sweep's
+    settings against the fresh index's."""
+    cur = conn.cursor()
+    t = args.table
+    cur.execute(f"DROP TABLE IF EXISTS churn_half; CREATE TABLE churn_half AS SELECT * FROM {t} WHERE id % 2 = 0")
+    cur.execute(f"DELETE FROM {t} WHERE id % 2 = 0")
+    s0 = time.perf_counter()
+    cur.execute(f"VACUUM (INDEX_CLEANUP ON) {t}")
+    vac = time.perf_counter() - s0
+    s0 = time.perf_counter()
+    cur.execute(f"INSERT INTO {t} SELECT * FROM churn_half")
+    ins = time.perf_counter() - s0
+    cur.execute("DROP TABLE churn_half")
+    out = dict(vacuum_s=round(vac, 2), reinsert_rows_per_s=round((len(ds.base) // 2) / ins))
+    cur.execute(f"SELECT pg_relation_size('{res['index']}')")
+    out["index_bytes"] = cur.fetchone()[0]
+    out["recall"] = {}
+    for p in res["sweep"]:
+        ids, _, _ = recall_pass(conn, ds, sysdef, args, p["value"], repeat=1)
+        out["recall"][str(p["value"])] = round(ds.recall(ids, args.k), 4)
+    print(f"  churn: {out}", flush=True)
+    return dict(churn=out)
+
+
+def scenario_hnsw_1m(ds, args):
+    """HNSW at scale: 1M x 128 seeded clustered data, builds with 1 GB and 256 MB of maintenance_work_mem."""
+    return [
+        dict(name="vectorx hnsw 1M", storage=None,
+             index="CREATE INDEX ON {table} USING hnsw (embedding vector_l2_ops) WITH (m = 16, ef_construction = 64)",
+             builds=[("maintenance_work_mem 256MB", ["SET maintenance_work_mem = '256MB'"]),
+                     ("maintenance_work_mem 1GB", ["SET maintenance_work_mem = '1GB'"])],
+             guc="SET hnsw.ef_search = {v}", gucname="hnsw.ef_search", values=[40, 100]),
+    ]
+
+
 def scenario_hnsw(ds, args):
     """HNSW (m=16, ef_construction=64): vectorx against hnswlib, ef_search sweep."""
-    values = [10, 20, 40, 80, 200, 400]
+    values = [10, 15, 20, 30, 40, 60, 80, 120, 200, 400]
     return [
         dict(name="vectorx hnsw", storage=None,
              index="CREATE INDEX ON {table} USING hnsw (embedding vector_l2_ops) WITH (m = 16, ef_construction = 64)",
-             guc="SET hnsw.ef_search = {v}", values=values),
+             builds=[("one process", ["SET max_parallel_maintenance_workers = 0"]),
+                     ("parallel, 1 worker", ["SET max_parallel_maintenance_workers = 1"])],
+             guc="SET hnsw.ef_search = {v}", gucname="hnsw.ef_search", values=values,
+             extras=[hnsw_updates, hnsw_churn]),
         dict(name="hnswlib (Debian, 1 thread)", kind="hnswlib", m=16, efc=64, values=values),
     ]
 
@@ -337,6 +529,7 @@ def scenario_hnsw(ds, args):
 SCENARIOS = {
     "exact": (scenario_exact, "fashion-mnist", dict(queries=100, warmup=10, repeat=3)),
     "hnsw": (scenario_hnsw, "fashion-mnist", dict(queries=1000, warmup=100, repeat=3)),
+    "hnsw-1m": (scenario_hnsw_1m, "synth-1000000-128", dict(queries=1000, warmup=100, repeat=1)),
 }
 RUNNERS = {"hnswlib": run_hnswlib, "faiss-ivfpq": run_faiss_ivfpq}
 
@@ -345,24 +538,65 @@ RUNNERS = {"hnswlib": run_hnswlib, "faiss-ivfpq": run_faiss_ivfpq}
 
 def markdown(result):
     ds = result["dataset"]
+    mib = lambda b: f"{b / 2**20:.1f}"  # noqa: E731
     lines = [f"## {result['scenario']}: {ds['name']} ({ds['rows']} x {ds['dim']}, {ds['metric']}), "
              f"{result['queries']} queries x {result['repeat']} passes, k={result['k']}",
-             f"{result['date']}, {result['server']}, kernels {result['simd']}", "",
-             "| system | setting | recall@k | QPS (median) | p50 ms | p95 ms | p99 ms | build s | index MiB | table MiB |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
-    mib = lambda b: f"{b / 2**20:.1f}"  # noqa: E731
+             f"{result['date']}, {result['server']}, kernels {result['simd']}, shared_buffers "
+             f"{result.get('shared_buffers')}, huge pages "
+             + ("on (PostgreSQL huge_pages = on; THP always for the libraries)" if result.get("huge_pages")
+                else "off (4 kB pages on both sides)"), "",
+             "QPS: one pgbench client (prepared statement, query vector read by a subquery); "
+             "psycopg2: one Python client, prepared statement, query as a text parameter "
+             "(../shared/BASELINE.md's method); N clients: pgbench.  Libraries: in-process, one thread.", "",
+             "| system | setting | recall@k | QPS | QPS psycopg2 | QPS N clients | p50 ms | p95 ms | p99 ms | build s | index MiB |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for s in result["systems"]:
         for i, p in enumerate(s["sweep"]):
             first = i == 0
             cells = [s["name"] if first else "", "-" if p["value"] is None else str(p["value"]),
-                     f"{p['recall']:.4f}", f"{p['qps']:.0f}", f"{p['p50_ms']:.2f}",
-                     f"{p['p95_ms']:.2f}", f"{p['p99_ms']:.2f}",
+                     f"{p['recall']:.4f}", f"{p['qps']:.0f}",
+                     f"{p['qps_psycopg2']:.0f}" if "qps_psycopg2" in p else "-",
+                     f"{p['qps_clients']:.0f} ({p['clients']})" if "qps_clients" in p else "-",
+                     f"{p['p50_ms']:.3f}", f"{p['p95_ms']:.3f}", f"{p['p99_ms']:.3f}",
                      str(s.get("build_s", "")) if first else "",
-                     mib(s["index_bytes"]) if first and "index_bytes" in s else "",
-                     f"{mib(s['table_bytes_with_toast'])} (heap {mib(s['table_bytes'])})"
-                     if first and "table_bytes" in s else ""]
+                     mib(s["index_bytes"]) if first and "index_bytes" in s else ""]
             lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
+    extra = []
+    lib = next((s for s in result["systems"] if s.get("kind") == "library"), None)
+    for target in (0.95, 0.99):
+        # ../shared/BASELINE.md's reading: each system's first sweep point at or above the recall
+        cells = []
+        for s in result["systems"]:
+            p = next((p for p in s["sweep"] if p["recall"] >= target), None)
+            if p is None:
+                cells.append(f"{s['name']}: not reached")
+                continue
+            text = f"{s['name']}: {p['qps']:.0f} QPS (setting {p['value']}, recall {p['recall']:.4f})"
+            lp = lib and next((q for q in lib["sweep"] if q["recall"] >= target), None)
+            if lp and s is not lib:
+                text += f" = {p['qps'] / lp['qps']:.2f}x {lib['name']}"
+            cells.append(text)
+        extra.append(f"- at recall@{result['k']} >= {target}: " + "; ".join(cells))
+    for s in result["systems"]:
+        for b in s.get("builds", []):
+            extra.append(f"- {s['name']}, build {b['variant']}: {b['build_s']} s, index {mib(b['index_bytes'])} MiB, "
+                         f"peak RSS of the building backend {b['peak_rss_mb']} MB, parallel: {b['parallel']}"
+                         + ("; " + "; ".join(b["notices"]) if b["notices"] else ""))
+        if "table_bytes" in s:
+            extra.append(f"- {s['name']}: table {mib(s['table_bytes_with_toast'])} MiB (heap {mib(s['table_bytes'])})")
+        if "updates" in s:
+            u = s["updates"]
+            extra.append(f"- {s['name']}, inserts into the built index: {u['insert_batch_rows_per_s']} rows/s in one "
+                         f"statement, {u['insert_single_rows_per_s']} rows/s as single-row transactions "
+                         f"(synchronous_commit off); insert start to row returned by k-NN: "
+                         f"{u['insert_to_visible_p50_ms']} ms (p50), found by the first query {u['insert_visible_first_query']}")
+        if "churn" in s:
+            c = s["churn"]
+            fresh = {str(p["value"]): p["recall"] for p in s["sweep"]}
+            pairs = ", ".join(f"{k}: {v:.4f} (fresh {fresh[k]:.4f}, {v - fresh[k]:+.4f})" for k, v in c["recall"].items())
+            extra.append(f"- {s['name']}, after deleting half, VACUUM ({c['vacuum_s']} s) and re-inserting "
+                         f"({c['reinsert_rows_per_s']} rows/s): recall {pairs}; index {mib(c['index_bytes'])} MiB")
+    return "\n".join(lines) + "\n" + ("\n" + "\n".join(extra) + "\n" if extra else "")
 
 
 def plot(result, path):
@@ -397,6 +631,7 @@ def main():
     p.add_argument("--warmup", type=int)
     p.add_argument("--repeat", type=int)
     p.add_argument("--k", type=int, default=10)
+    p.add_argument("--clients", type=int, default=os.cpu_count() or 2, help="pgbench clients for the N-client QPS")
     p.add_argument("--table", default="items")
     p.add_argument("--dbname", default="vxbench")
     p.add_argument("--data-dir")
@@ -411,13 +646,16 @@ def main():
         if getattr(args, key) is None:
             setattr(args, key, val)
     args._loaded = {}
+    args._queries_loaded = False
     ds = load_dataset(args.dataset or dsname, args)
     conn = prepare_db(args.dbname)
     cur = conn.cursor()
-    cur.execute("SELECT version(), vectorx_simd()")
-    server, simd = cur.fetchone()
+    cur.execute("SELECT version(), vectorx_simd(), current_setting('huge_pages'), current_setting('shared_buffers')")
+    server, simd, huge, sb = cur.fetchone()
+    huge = huge == "on" and os.environ.get("VX_BENCH_HUGEPAGES") == "1"
     result = dict(scenario=args.scenario, date=datetime.datetime.now().isoformat(timespec="seconds"),
-                  server=server.split(" on ")[0], simd=simd, k=args.k, queries=args.queries,
+                  server=server.split(" on ")[0], simd=simd, huge_pages=huge, shared_buffers=sb,
+                  k=args.k, queries=args.queries,
                   repeat=args.repeat, dataset=dict(name=ds.name, rows=len(ds.base), dim=ds.dim,
                                                     metric=ds.metric), systems=[])
     for sysdef in fn(ds, args):
@@ -427,7 +665,7 @@ def main():
         else:
             result["systems"].append(run_sql_system(conn, ds, sysdef, args))
     os.makedirs(args.out, exist_ok=True)
-    stem = os.path.join(args.out, f"{args.scenario}-{ds.name}")
+    stem = os.path.join(args.out, f"{args.scenario}-{ds.name}" + ("-hugepages" if huge else ""))
     with open(stem + ".json", "w") as f:
         json.dump(result, f, indent=1)
     md = markdown(result)

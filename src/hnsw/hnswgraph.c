@@ -238,6 +238,10 @@ HnswRandomLevel(const HnswShape *shape, ItemPointer tid)
 	return Min(level, HNSW_MAX_LEVEL);
 }
 
+#ifndef PREFETCH_AHEAD
+#define PREFETCH_AHEAD 2
+#endif
+
 /*
  * Greedy descent (Algorithm 5, search with ef = 1) from ep at from_level
  * down to, and including, to_level.  Returns the nearest element found;
@@ -258,9 +262,16 @@ HnswGreedyDescend(HnswGraph *g, uint32 ep, float *ep_dist, int from_level, int t
 
 			moved = false;
 			CHECK_FOR_INTERRUPTS();
+			/* as in HnswSearchLayer: let the vectors' misses overlap */
+			if (g->prefetch && n > 1)
+				g->prefetch(g, nbrs, n, 4);
 			for (int i = 0; i < n; i++)
 			{
-				float		d = g->distance(g, nbrs[i]);
+				float		d;
+
+				if (g->prefetch && i + PREFETCH_AHEAD < n)
+					g->prefetch(g, nbrs + i + PREFETCH_AHEAD, 1, 0);
+				d = g->distance(g, nbrs[i]);
 
 				if (d < *ep_dist)
 				{
@@ -274,10 +285,6 @@ HnswGreedyDescend(HnswGraph *g, uint32 ep, float *ep_dist, int from_level, int t
 	pfree(nbrs);
 	return ep;
 }
-
-#ifndef PREFETCH_AHEAD
-#define PREFETCH_AHEAD 2
-#endif
 
 static inline bool
 Accepted(const HnswFilter *filter, uint32 id)

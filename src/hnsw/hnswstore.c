@@ -339,11 +339,22 @@ PagePrefetch(HnswGraph *g, const uint32 *ids, int n, int lines)
 			continue;
 		}
 		{
-			/* stay on this page: the rest of a spanning vector is elsewhere */
 			int			room = (HNSW_DATA_SIZE - HnswOffsetInPage(off) + 63) / 64;
-			int			nl = Min(lines > 0 ? lines : vlines, room);
+			int			want = lines > 0 ? lines : vlines;
+			int			nl = Min(want, room);
+			BlockNumber next = blkno + 1;
 
 			for (int l = 0; l < nl; l++)
+				__builtin_prefetch(p + 64 * l);
+			/* the rest of a spanning vector starts the next page */
+			if (lines > 0 || want <= room || (next >> HINT_CHUNK_BITS) != chunk)
+				continue;
+			hint = e->chunks[chunk][next & (HINT_CHUNK - 1)];
+			if (hint <= 0 || hint > NBuffers)
+				continue;
+			__builtin_prefetch(GetBufferDescriptor(hint - 1), 1);
+			p = (const char *) BufferGetBlock(hint) + HNSW_DATA_OFFSET;
+			for (int l = 0; l < want - room; l++)
 				__builtin_prefetch(p + 64 * l);
 		}
 	}
