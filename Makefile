@@ -15,6 +15,7 @@ OBJS = \
 	src/vector_storage.o \
 	src/distance.o \
 	src/floatparse.o \
+	src/monitor.o \
 	src/distance_avx2.o \
 	src/distance_avx512.o \
 	src/distance_neon.o \
@@ -29,7 +30,7 @@ OBJS = \
 
 DATA = sql/vectorx--$(EXTVERSION).sql
 
-REGRESS = vector_type vector_ops vector_errors vector_agg vector_storage vector_simd hnsw
+REGRESS = vector_type vector_ops vector_errors vector_agg vector_storage vector_simd hnsw monitor
 REGRESS_OPTS = --load-extension=vectorx
 
 PG_CONFIG ?= pg_config

@@ -390,3 +390,55 @@ CREATE FUNCTION @extschema@.vectorx_hnsw_elements(index pg_catalog.regclass,
 
 COMMENT ON FUNCTION @extschema@.vectorx_hnsw_elements(pg_catalog.regclass) IS
 	'the elements of an hnsw index with their heap TIDs, for inspection';
+
+-- Monitoring (src/monitor.c): index statistics and recall measured inside
+-- the database.
+
+CREATE FUNCTION @extschema@.vectorx_index_stats(index pg_catalog.regclass,
+	OUT stat pg_catalog.text, OUT value double precision, OUT description pg_catalog.text)
+	RETURNS SETOF record
+	AS 'MODULE_PATHNAME' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION @extschema@.vectorx_index_stats(pg_catalog.regclass) IS
+	'statistics of a vectorx index, one row per figure';
+
+CREATE FUNCTION @extschema@.vectorx_recall(index pg_catalog.regclass,
+	sample pg_catalog.int4 DEFAULT 100, k pg_catalog.int4 DEFAULT 10,
+	OUT recall double precision, OUT mean_ms double precision,
+	OUT p99_ms double precision, OUT queries pg_catalog.int4)
+	RETURNS record
+	AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED;
+
+COMMENT ON FUNCTION @extschema@.vectorx_recall(pg_catalog.regclass, pg_catalog.int4, pg_catalog.int4) IS
+	'recall@k of the index against exact search, stored rows as leave-one-out queries, with the session''s settings';
+
+CREATE FUNCTION @extschema@.vectorx_recall_queries(index pg_catalog.regclass,
+	queries @extschema@.vector[], k pg_catalog.int4 DEFAULT 10,
+	OUT recall double precision, OUT mean_ms double precision,
+	OUT p99_ms double precision, OUT queries pg_catalog.int4)
+	RETURNS record
+	AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED;
+
+COMMENT ON FUNCTION @extschema@.vectorx_recall_queries(pg_catalog.regclass, @extschema@.vector[], pg_catalog.int4) IS
+	'recall@k of the index against exact search for the given query vectors';
+
+CREATE FUNCTION @extschema@.vectorx_sampled_queries(index pg_catalog.regclass)
+	RETURNS SETOF @extschema@.vector
+	AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED;
+
+COMMENT ON FUNCTION @extschema@.vectorx_sampled_queries(pg_catalog.regclass) IS
+	'query vectors recorded from this index''s scans (vectorx.query_sample_rate)';
+
+CREATE FUNCTION @extschema@.vectorx_recall_sampled(index pg_catalog.regclass,
+	k pg_catalog.int4 DEFAULT 10, max pg_catalog.int4 DEFAULT 100,
+	OUT recall double precision, OUT mean_ms double precision,
+	OUT p99_ms double precision, OUT queries pg_catalog.int4)
+	RETURNS record
+	AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED;
+
+COMMENT ON FUNCTION @extschema@.vectorx_recall_sampled(pg_catalog.regclass, pg_catalog.int4, pg_catalog.int4) IS
+	'recall@k of the index for the most recent recorded real queries (vectorx.query_sample_rate)';
+
+-- recorded query files are server-side data: only superusers read them by default
+REVOKE ALL ON FUNCTION @extschema@.vectorx_sampled_queries(pg_catalog.regclass) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.vectorx_recall_sampled(pg_catalog.regclass, pg_catalog.int4, pg_catalog.int4) FROM PUBLIC;

@@ -14,6 +14,7 @@
  *					query with SIMD off"); asking for a variant the CPU
  *					lacks is an error.
  *	vectorx.plain_storage_max_dims   see vector_storage.c
+ *	vectorx.query_sample_rate, vectorx.query_sample_size   see monitor.c
  *	hnsw.ef_search, hnsw.max_scan_tuples   see src/hnsw/hnsw.c
  *
  *-------------------------------------------------------------------------
@@ -26,6 +27,7 @@
 
 #include "distance.h"
 #include "hnsw.h"
+#include "monitor.h"
 #include "vector.h"
 
 PG_MODULE_MAGIC;
@@ -88,6 +90,7 @@ _PG_init(void)
 							   CheckSimd, AssignSimd, NULL);
 
 	VxStorageInit();
+	VxMonitorInit();
 	HnswInitGucs();
 
 	MarkGUCPrefixReserved("vectorx");

@@ -19,6 +19,9 @@
  *	                      entry point
  *	  problems            one text per violation found
  *
+ *	  HnswIndexStats: the same walk, reported through vectorx_index_stats
+ *	  (monitor.c) as the index's statistics (levels, degrees, sizes).
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -34,6 +37,7 @@
 #include "utils/rel.h"
 
 #include "hnsw.h"
+#include "monitor.h"
 
 typedef struct CheckState
 {
@@ -52,6 +56,10 @@ typedef struct CheckState
 	int64		links;
 	int64		links_to_deleted;
 	int64		bad_links;
+	int64		at_level[HNSW_MAX_LEVEL + 1];	/* live elements by level */
+	int64		degree_min;		/* level-0 links to live elements, per live element */
+	int64		degree_max;
+	int64		degree_sum;
 	List	   *problems;
 } CheckState;
 
@@ -154,18 +162,21 @@ Walk(CheckState *cs, int pass)
 							Problem(cs, "I4: element %u of level %d has no upper record", id, e->level);
 						cs->heap_tids += e->ntids;
 						cs->max_level = Max(cs->max_level, e->level);
+						cs->at_level[Min(e->level, HNSW_MAX_LEVEL)]++;
 						HnswVisitedTestAndSet(cs->live, id);
 						cs->live_ids[cs->nlive++] = id;
 					}
 				}
 				else if (e->flags == 0)
 				{
+					int64		degree = 0;
+
 					for (int i = 0; i < max0 && e->neighbors[i] != HNSW_INVALID_ID; i++)
 					{
 						uint32		n = e->neighbors[i];
 
 						if (HnswVisitedContains(cs->live, n))
-							cs->links++;
+							cs->links++, degree++;
 						else if (HnswVisitedContains(cs->dead, n))
 							cs->links_to_deleted++;
 						else
@@ -174,6 +185,9 @@ Walk(CheckState *cs, int pass)
 							Problem(cs, "I3: element %u level 0 names %u, not an element", id, n);
 						}
 					}
+					cs->degree_min = Min(cs->degree_min, degree);
+					cs->degree_max = Max(cs->degree_max, degree);
+					cs->degree_sum += degree;
 				}
 			}
 			else if (rec[0] == HNSW_KIND_UPPER && pass == 2)
@@ -209,6 +223,84 @@ Walk(CheckState *cs, int pass)
 	if (pass == 1 && pos != end)
 		Problem(cs, "I2: the stream walk ends at %llu, the meta page says %llu",
 				(unsigned long long) pos, (unsigned long long) end);
+}
+
+/* read the meta page and walk the stream twice; returns the index's pages */
+static BlockNumber
+Collect(CheckState *cs, Relation index)
+{
+	BlockNumber nblocks;
+
+	memset(cs, 0, sizeof(CheckState));
+	cs->index = index;
+	HnswReadMeta(index, &cs->meta);
+	cs->shape = *HnswGetShape(index);
+	nblocks = RelationGetNumberOfBlocks(index);
+	cs->max_level = -1;
+	cs->degree_min = PG_INT64_MAX;
+	if (cs->meta.stream_end > (uint64) (nblocks - HNSW_FIRST_DATA_BLKNO) * HNSW_DATA_SIZE)
+		Problem(cs, "I1: stream end %llu lies beyond the %u pages",
+				(unsigned long long) cs->meta.stream_end, nblocks);
+	else
+	{
+		int64		capacity = cs->meta.stream_end / cs->shape.element_size + 1;
+
+		cs->live = HnswVisitedCreate((int) Min(capacity, 1 << 26));
+		cs->dead = HnswVisitedCreate(1024);
+		cs->live_ids = palloc_extended(sizeof(uint32) * capacity, MCXT_ALLOC_HUGE);
+		Walk(cs, 1);
+		Walk(cs, 2);
+	}
+	return nblocks;
+}
+
+/*
+ * vectorx_index_stats for an hnsw index: the figures of the walk above
+ * (no reachability search: that is vectorx_hnsw_check's job, and it costs
+ * a random read per element).
+ */
+void
+HnswIndexStats(Relation index, VxStatsSink *sink)
+{
+	CheckState	cs;
+	BlockNumber nblocks = Collect(&cs, index);
+	char		desc[128];
+
+	VxStat(sink, "dimensions", cs.shape.dims, "vector dimensions");
+	VxStat(sink, "m", cs.shape.m, "links per element and level (2m at level 0)");
+	VxStat(sink, "ef_construction", cs.meta.ef_construction, "beam width of the build and inserts");
+	VxStat(sink, "pages", nblocks, "index pages, meta page included");
+	VxStat(sink, "bytes", (double) nblocks * BLCKSZ, "index size");
+	VxStat(sink, "elements", cs.nlive, "live elements (duplicate vectors share one)");
+	VxStat(sink, "heap_tids", cs.heap_tids, "heap rows the live elements point at");
+	VxStat(sink, "deleted_elements", cs.ndeleted, "elements whose rows are all dead, awaiting VACUUM's repair");
+	VxStat(sink, "free_elements", cs.nfree, "repaired-around elements whose space inserts will reuse");
+	VxStat(sink, "bytes_per_vector", cs.heap_tids > 0 ? (double) nblocks * BLCKSZ / cs.heap_tids : 0,
+		   "index bytes per indexed row");
+	VxStat(sink, "levels", cs.max_level + 1, "levels of the graph, level 0 included");
+	for (int l = 1; l <= cs.max_level; l++)
+	{
+		int64		n = 0;
+		char		name[32];
+
+		for (int j = l; j <= HNSW_MAX_LEVEL; j++)
+			n += cs.at_level[j];
+		snprintf(name, sizeof(name), "elements_level_%d", l);
+		snprintf(desc, sizeof(desc), "live elements present at level %d", l);
+		VxStat(sink, name, n, desc);
+	}
+	if (cs.meta.entry_point != HNSW_INVALID_ID)
+	{
+		VxStat(sink, "entry_point", cs.meta.entry_point, "element id where searches start");
+		VxStat(sink, "entry_level", cs.meta.entry_level, "its level");
+	}
+	VxStat(sink, "degree_mean", cs.nlive > 0 ? (double) cs.degree_sum / cs.nlive : 0,
+		   "level-0 links to live elements, mean per live element");
+	VxStat(sink, "degree_min", cs.nlive > 0 ? cs.degree_min : 0, "the fewest level-0 links of a live element");
+	VxStat(sink, "degree_max", cs.nlive > 0 ? cs.degree_max : 0, "the most (at most 2m)");
+	VxStat(sink, "links_to_deleted", cs.links_to_deleted,
+		   "list entries naming deleted elements (VACUUM repairs them)");
+	VxStat(sink, "problems", list_length(cs.problems), "invariant violations found; see vectorx_hnsw_check");
 }
 
 /* live elements reachable at level 0 from the entry point (through DELETED ones too) */
@@ -261,29 +353,12 @@ vectorx_hnsw_check(PG_FUNCTION_ARGS)
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
-	memset(&cs, 0, sizeof(cs));
 	cs.index = index_open(indexoid, AccessShareLock);
 	if (cs.index->rd_indam->ambuild != hnswbuild)
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("\"%s\" is not an hnsw index", RelationGetRelationName(cs.index))));
-	HnswReadMeta(cs.index, &cs.meta);
-	cs.shape = *HnswGetShape(cs.index);
-	nblocks = RelationGetNumberOfBlocks(cs.index);
-	cs.max_level = -1;
-	if (cs.meta.stream_end > (uint64) (nblocks - HNSW_FIRST_DATA_BLKNO) * HNSW_DATA_SIZE)
-		Problem(&cs, "I1: stream end %llu lies beyond the %u pages",
-				(unsigned long long) cs.meta.stream_end, nblocks);
-	else
-	{
-		int64		capacity = cs.meta.stream_end / cs.shape.element_size + 1;
-
-		cs.live = HnswVisitedCreate((int) Min(capacity, 1 << 26));
-		cs.dead = HnswVisitedCreate(1024);
-		cs.live_ids = palloc_extended(sizeof(uint32) * capacity, MCXT_ALLOC_HUGE);
-		Walk(&cs, 1);
-		Walk(&cs, 2);
-	}
+	nblocks = Collect(&cs, cs.index);
 
 	/* I5 */
 	if (cs.nlive == 0 && cs.meta.entry_point != HNSW_INVALID_ID &&

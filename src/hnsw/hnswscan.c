@@ -23,6 +23,7 @@
 #include "utils/rel.h"
 
 #include "hnsw.h"
+#include "monitor.h"
 
 typedef struct HnswScanOpaqueData
 {
@@ -91,6 +92,7 @@ hnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int no
 		so->query = palloc(sizeof(float) * so->shape.dims);
 		if (!HnswPrepareVector(&so->shape, scan->orderByData[0].sk_argument, so->query))
 			so->query = NULL;	/* zero vector under cosine: no direction, no rows */
+		VxSampleQuery(scan->indexRelation, scan->orderByData[0].sk_argument);
 	}
 	MemoryContextSwitchTo(old);
 }

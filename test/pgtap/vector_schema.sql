@@ -2,7 +2,7 @@
 -- hnsw access method), with the right volatility, strictness and parallel
 -- safety on every function.
 BEGIN;
-SELECT plan(50);
+SELECT plan(56);
 SELECT vector_dims('[1]') AS loads_the_library_and_its_settings \gset
 
 SELECT has_extension('vectorx');
@@ -43,8 +43,12 @@ SELECT is((SELECT count(*)::int FROM pg_opclass c JOIN pg_am a ON a.oid = c.opcm
 
 -- every SQL-callable function of the extension is IMMUTABLE, STRICT and
 -- PARALLEL SAFE, except: vectorx_simd() depends on the CPU, the index
--- inspection functions read index contents (STABLE); index access method
--- handlers are not SQL-callable and keep the usual VOLATILE declaration
+-- inspection functions read index contents (STABLE); the recall functions
+-- time index scans and read sampled-query files (VOLATILE, PARALLEL
+-- RESTRICTED); index access method handlers are not SQL-callable and keep
+-- the usual VOLATILE declaration
+CREATE TEMP VIEW monitor_volatile(f) AS
+VALUES ('vectorx_recall'), ('vectorx_recall_queries'), ('vectorx_recall_sampled'), ('vectorx_sampled_queries');
 CREATE TEMP VIEW vx_funcs AS
 SELECT p.* FROM pg_proc p JOIN pg_depend d ON d.objid = p.oid AND d.classid = 'pg_proc'::regclass
 JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'vectorx'
@@ -52,15 +56,29 @@ WHERE p.prorettype <> 'index_am_handler'::regtype;
 SELECT is(array_agg(proname::text ORDER BY proname), NULL,
           'extension functions are IMMUTABLE but for the CPU probe and index inspection')
 FROM vx_funcs WHERE prokind = 'f' AND provolatile <> 'i'
-  AND proname NOT IN ('vectorx_simd', 'vectorx_hnsw_check', 'vectorx_hnsw_elements');
+  AND proname NOT IN ('vectorx_simd', 'vectorx_hnsw_check', 'vectorx_hnsw_elements', 'vectorx_index_stats')
+  AND proname NOT IN (SELECT * FROM monitor_volatile);
 SELECT volatility_is('vectorx_simd', 'stable');
 SELECT volatility_is('vectorx_hnsw_check', ARRAY['regclass'], 'stable');
+SELECT volatility_is('vectorx_index_stats', ARRAY['regclass'], 'stable');
+SELECT is(array_agg(proname::text ORDER BY proname), (SELECT array_agg(f ORDER BY f) FROM monitor_volatile),
+          'the recall functions are VOLATILE and PARALLEL RESTRICTED')
+FROM vx_funcs WHERE proname IN (SELECT * FROM monitor_volatile) AND provolatile = 'v' AND proparallel = 'r';
+SELECT function_returns('vectorx_recall', ARRAY['regclass', 'integer', 'integer'], 'record');
+SELECT is((SELECT pg_get_function_result('vectorx_recall(regclass,integer,integer)'::regprocedure)),
+          'record', 'vectorx_recall returns one row');
+SELECT is((SELECT pg_get_function_arguments('vectorx_recall(regclass,integer,integer)'::regprocedure)),
+          'index regclass, sample integer DEFAULT 100, k integer DEFAULT 10, OUT recall double precision, '
+          'OUT mean_ms double precision, OUT p99_ms double precision, OUT queries integer',
+          'vectorx_recall(index, sample DEFAULT 100, k DEFAULT 10) -> (recall, mean_ms, p99_ms, queries)');
+SELECT ok(NOT has_function_privilege('public', 'vectorx_sampled_queries(regclass)', 'EXECUTE'),
+          'recorded queries are not readable by PUBLIC');
 SELECT is(array_agg(proname::text ORDER BY proname), NULL,
           'all extension functions are STRICT')
 FROM vx_funcs WHERE prokind = 'f' AND NOT proisstrict;
 SELECT is(array_agg(proname::text ORDER BY proname), NULL,
-          'all extension functions and aggregates are PARALLEL SAFE')
-FROM vx_funcs WHERE proparallel <> 's';
+          'all other extension functions and aggregates are PARALLEL SAFE')
+FROM vx_funcs WHERE proparallel <> 's' AND proname NOT IN (SELECT * FROM monitor_volatile);
 
 -- the hnsw access method, pgvector's operator class names, its GUCs
 SELECT is((SELECT amtype::text FROM pg_am WHERE amname = 'hnsw'), 'i', 'index access method hnsw exists');

@@ -1,0 +1,782 @@
+/*-------------------------------------------------------------------------
+ *
+ * monitor.c
+ *	  Watching vectorx indexes from inside the database.  Approximate
+ *	  search degrades silently, so a DBA needs to measure it on the data
+ *	  the index actually holds:
+ *
+ *	  vectorx_index_stats(index)    one row per statistic of the index's
+ *	                                structure (each access method supplies
+ *	                                its own: HnswIndexStats, ...)
+ *	  vectorx_recall(index, sample, k)
+ *	                                recall@k of the index against exact
+ *	                                search, with stored rows as queries
+ *	                                (leave-one-out), and the latency of the
+ *	                                index scans, under the session's
+ *	                                current settings (hnsw.ef_search, ...)
+ *	  vectorx_recall_queries(index, queries vector[], k)
+ *	                                the same for queries the caller supplies
+ *	  vectorx.query_sample_rate     opt-in: the index scans record that
+ *	                                fraction of real query vectors, per
+ *	                                index, in files under
+ *	                                $PGDATA/vectorx_samples (bounded by
+ *	                                vectorx.query_sample_size);
+ *	  vectorx_sampled_queries(index), vectorx_recall_sampled(index, k, max)
+ *	                                read them back / evaluate them; the
+ *	                                files go when the index is dropped
+ *
+ *	  The recall functions work through the index AM interface exactly as
+ *	  the executor's Index Scan does (index_beginscan, an ORDER BY scan key,
+ *	  index_getnext_slot with heap visibility), so they measure what
+ *	  queries see.  The exact answers come from ONE sequential scan of the
+ *	  table that computes every query's distance to every row, with the
+ *	  distance function of the index's ordering operator.  Recall is
+ *	  tie-aware: an index result counts when its exact distance is within
+ *	  the k-th exact distance, so duplicate vectors do not make a perfect
+ *	  answer look wrong.
+ *
+ *	  Cost: `sample` index scans plus one pass over the table computing
+ *	  `sample` distances per row; progress is reported with a NOTICE at
+ *	  most every 10 seconds, and the functions are cancellable.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <fcntl.h>
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/relscan.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "catalog/index.h"
+#include "catalog/objectaccess.h"
+#include "catalog/pg_am.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_type.h"
+#include "commands/defrem.h"
+#include "common/pg_prng.h"
+#include "executor/tuptable.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "portability/instr_time.h"
+#include "storage/bufmgr.h"
+#include "storage/fd.h"
+#include "storage/procarray.h"
+#include "utils/acl.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/sampling.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+
+#include "hnsw.h"
+#include "monitor.h"
+#include "vector.h"
+
+#define MAX_SAMPLE	100000
+#define MAX_K		1000
+#define PROGRESS_MS 10000
+
+static double query_sample_rate = 0.0;
+static int	query_sample_size = 1000;
+
+/* ---------------------------------------------------------------- which index */
+
+typedef enum VxIndexKind
+{
+	VX_INDEX_NONE,
+	VX_INDEX_HNSW
+} VxIndexKind;
+
+static VxIndexKind
+IndexKind(Relation index)
+{
+	if (index->rd_indam->ambuild == hnswbuild)
+		return VX_INDEX_HNSW;
+	return VX_INDEX_NONE;
+}
+
+/* open an index of ours for reading, or fail with a clear error */
+static Relation
+OpenVxIndex(Oid indexoid, const char *fname)
+{
+	Relation	index;
+
+	if (get_rel_relkind(indexoid) != RELKIND_INDEX)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not an index", get_rel_name(indexoid) ? get_rel_name(indexoid) : "?"),
+				 errhint("%s takes an index built with the hnsw access method.", fname)));
+	index = index_open(indexoid, AccessShareLock);
+	if (IndexKind(index) == VX_INDEX_NONE)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("index \"%s\" is not a vectorx index", RelationGetRelationName(index)),
+				 errdetail("Its access method is %s.", get_am_name(index->rd_rel->relam)),
+				 errhint("%s takes an index built with the hnsw access method.", fname)));
+	return index;
+}
+
+/* ---------------------------------------------------------------- stats */
+
+struct VxStatsSink
+{
+	Tuplestorestate *store;
+	TupleDesc	desc;
+};
+
+void
+VxStat(VxStatsSink *sink, const char *stat, double value, const char *description)
+{
+	Datum		values[3];
+	bool		nulls[3] = {0};
+
+	values[0] = CStringGetTextDatum(stat);
+	values[1] = Float8GetDatum(value);
+	values[2] = CStringGetTextDatum(description);
+	tuplestore_putvalues(sink->store, sink->desc, values, nulls);
+}
+
+PG_FUNCTION_INFO_V1(vectorx_index_stats);
+Datum
+vectorx_index_stats(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Relation	index;
+	VxStatsSink sink;
+
+	InitMaterializedSRF(fcinfo, 0);
+	index = OpenVxIndex(PG_GETARG_OID(0), "vectorx_index_stats");
+	sink.store = rsinfo->setResult;
+	sink.desc = rsinfo->setDesc;
+	switch (IndexKind(index))
+	{
+		case VX_INDEX_HNSW:
+			HnswIndexStats(index, &sink);
+			break;
+		case VX_INDEX_NONE:
+			break;
+	}
+	index_close(index, AccessShareLock);
+	return (Datum) 0;
+}
+
+/* ---------------------------------------------------------------- recall */
+
+typedef struct RecallQuery
+{
+	Datum		vec;			/* detoasted vector */
+	ItemPointerData self;		/* the row it came from, or invalid */
+	float8	   *best;			/* max-heap of the k best exact distances */
+	int			nbest;
+	float8	   *found;			/* exact distances of the index's answers */
+	int			nfound;
+	double		ms;				/* index scan time */
+} RecallQuery;
+
+typedef struct RecallRun
+{
+	Relation	heap;
+	Relation	index;
+	AttrNumber	attno;			/* heap column of the indexed vector */
+	Oid			collation;
+	RegProcedure distproc;		/* function of the ordering operator */
+	FmgrInfo	dist;
+	int			k;
+	RecallQuery *queries;
+	int			nqueries;
+} RecallRun;
+
+static void
+RecallOpen(RecallRun *run, Oid indexoid, int k, const char *fname)
+{
+	Oid			heapoid;
+	AclResult	acl;
+	Oid			opfamily,
+				opcintype,
+				op;
+
+	if (k <= 0 || k > MAX_K)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("k must be between 1 and %d, not %d", MAX_K, k)));
+	memset(run, 0, sizeof(RecallRun));
+	run->k = k;
+	heapoid = IndexGetRelation(indexoid, true);
+	if (!OidIsValid(heapoid))
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not an index", get_rel_name(indexoid) ? get_rel_name(indexoid) : "?")));
+	/* the function reads the table: the caller must be allowed to */
+	acl = pg_class_aclcheck(heapoid, GetUserId(), ACL_SELECT);
+	if (acl != ACLCHECK_OK)
+		aclcheck_error(acl, OBJECT_TABLE, get_rel_name(heapoid));
+	run->heap = table_open(heapoid, AccessShareLock);
+	run->index = OpenVxIndex(indexoid, fname);
+	if (run->index->rd_index->indkey.values[0] == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("%s does not support indexes on expressions", fname),
+				 errhint("Measure an index on the vector column itself.")));
+	run->attno = run->index->rd_index->indkey.values[0];
+	run->collation = run->index->rd_indcollation[0];
+	opfamily = run->index->rd_opfamily[0];
+	opcintype = run->index->rd_opcintype[0];
+	op = get_opfamily_member(opfamily, opcintype, opcintype, 1);
+	if (!OidIsValid(op))
+		elog(ERROR, "operator class of index \"%s\" has no ordering operator",
+			 RelationGetRelationName(run->index));
+	run->distproc = get_opcode(op);
+	fmgr_info(run->distproc, &run->dist);
+}
+
+static void
+RecallClose(RecallRun *run)
+{
+	index_close(run->index, AccessShareLock);
+	table_close(run->heap, AccessShareLock);
+}
+
+static RecallQuery *
+AddQuery(RecallRun *run, Datum vec, ItemPointer self)
+{
+	RecallQuery *q = &run->queries[run->nqueries++];
+
+	memset(q, 0, sizeof(RecallQuery));
+	q->vec = PointerGetDatum(PG_DETOAST_DATUM_COPY(vec));
+	if (self)
+		q->self = *self;
+	else
+		ItemPointerSetInvalid(&q->self);
+	q->best = palloc(sizeof(float8) * run->k);
+	q->found = palloc(sizeof(float8) * run->k);
+	return q;
+}
+
+/*
+ * Leave-one-out queries: up to `sample` live rows with a non-NULL vector,
+ * chosen from random blocks (a seeded BlockSampler, as ANALYZE does, so a
+ * repeated call on unchanged data uses the same rows), up to a few rows
+ * per block when the table has fewer blocks than the sample.
+ */
+static void
+SampleRows(RecallRun *run, int sample, uint32 seed)
+{
+	BlockNumber nblocks = RelationGetNumberOfBlocks(run->heap);
+	BlockSamplerData bs;
+	pg_prng_state prng;
+	TableScanDesc scan;
+	TupleTableSlot *slot;
+	TransactionId oldest = GetOldestNonRemovableTransactionId(run->heap);
+	BufferAccessStrategy strategy = GetAccessStrategy(BAS_BULKREAD);
+	int			per_block;
+	Datum	   *pick_vec = palloc(sizeof(Datum) * sample);
+	ItemPointerData *pick_tid = palloc(sizeof(ItemPointerData) * sample);
+
+	run->queries = palloc(sizeof(RecallQuery) * sample);
+	if (nblocks == 0)
+		return;
+	BlockSampler_Init(&bs, nblocks, Min(nblocks, (BlockNumber) sample), seed);
+	per_block = (sample + Min(nblocks, (BlockNumber) sample) - 1) / Min(nblocks, (BlockNumber) sample);
+	pg_prng_seed(&prng, seed);
+	scan = table_beginscan_analyze(run->heap);
+	slot = table_slot_create(run->heap, NULL);
+	while (BlockSampler_HasMore(&bs) && run->nqueries < sample)
+	{
+		BlockNumber blkno = BlockSampler_Next(&bs);
+		double		live = 0,
+					dead = 0;
+		int			seen = 0,
+					npick = 0,
+					want = Min(per_block, sample - run->nqueries);
+
+		CHECK_FOR_INTERRUPTS();
+		if (!table_scan_analyze_next_block(scan, blkno, strategy))
+			continue;
+		/* reservoir of `want` rows of this block; keep consuming to the end */
+		while (table_scan_analyze_next_tuple(scan, oldest, &live, &dead, slot))
+		{
+			bool		isnull;
+			Datum		v = slot_getattr(slot, run->attno, &isnull);
+			int			at;
+
+			if (isnull)
+				continue;
+			seen++;
+			at = npick < want ? npick++ : (int) pg_prng_uint64_range(&prng, 0, seen - 1);
+			if (at < want)
+			{
+				pick_vec[at] = datumCopy(v, false, -1);
+				pick_tid[at] = slot->tts_tid;
+			}
+		}
+		for (int i = 0; i < npick; i++)
+			AddQuery(run, pick_vec[i], &pick_tid[i]);
+	}
+	ExecDropSingleTupleTableSlot(slot);
+	table_endscan(scan);
+	FreeAccessStrategy(strategy);
+}
+
+/* run every query through the index, as an Index Scan would */
+static void
+IndexPass(RecallRun *run)
+{
+	TupleTableSlot *slot = table_slot_create(run->heap, NULL);
+	Datum	   *answers = palloc(sizeof(Datum) * run->k);
+	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "vectorx recall index pass",
+											  ALLOCSET_DEFAULT_SIZES);
+
+	for (int i = 0; i < run->nqueries; i++)
+	{
+		RecallQuery *q = &run->queries[i];
+		IndexScanDesc scan;
+		ScanKeyData key;
+		instr_time	start,
+					end;
+		int			n = 0;
+		MemoryContext old = MemoryContextSwitchTo(cxt);
+
+		CHECK_FOR_INTERRUPTS();
+		INSTR_TIME_SET_CURRENT(start);
+		scan = index_beginscan(run->heap, run->index, GetActiveSnapshot(), 0, 1);
+		ScanKeyEntryInitialize(&key, SK_ORDER_BY, 1, 1, InvalidOid, run->collation,
+							   run->distproc, q->vec);
+		index_rescan(scan, NULL, 0, &key, 1);
+		while (n < run->k && index_getnext_slot(scan, ForwardScanDirection, slot))
+		{
+			bool		isnull;
+			Datum		v;
+
+			if (ItemPointerIsValid(&q->self) && ItemPointerEquals(&slot->tts_tid, &q->self))
+				continue;
+			v = slot_getattr(slot, run->attno, &isnull);
+			if (isnull)
+				continue;
+			answers[n++] = datumCopy(v, false, -1);
+		}
+		index_endscan(scan);
+		INSTR_TIME_SET_CURRENT(end);
+		INSTR_TIME_SUBTRACT(end, start);
+		q->ms = INSTR_TIME_GET_MILLISEC(end);
+		for (int j = 0; j < n; j++)
+			q->found[q->nfound++] = DatumGetFloat8(FunctionCall2Coll(&run->dist, run->collation,
+																	 answers[j], q->vec));
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(cxt);
+	}
+	ExecDropSingleTupleTableSlot(slot);
+	MemoryContextDelete(cxt);
+}
+
+/* keep the k smallest distances in a max-heap */
+static inline void
+KeepBest(RecallQuery *q, int k, float8 d)
+{
+	int			i;
+
+	if (q->nbest == k)
+	{
+		if (!(d < q->best[0]))
+			return;
+		/* replace the root and sift down */
+		i = 0;
+		for (;;)
+		{
+			int			c = 2 * i + 1;
+
+			if (c >= k)
+				break;
+			if (c + 1 < k && q->best[c + 1] > q->best[c])
+				c++;
+			if (q->best[c] <= d)
+				break;
+			q->best[i] = q->best[c];
+			i = c;
+		}
+		q->best[i] = d;
+		return;
+	}
+	i = q->nbest++;
+	while (i > 0 && q->best[(i - 1) / 2] < d)
+	{
+		q->best[i] = q->best[(i - 1) / 2];
+		i = (i - 1) / 2;
+	}
+	q->best[i] = d;
+}
+
+/* one sequential scan: every query's exact k nearest distances */
+static void
+ExactPass(RecallRun *run, const char *fname)
+{
+	TableScanDesc scan = table_beginscan(run->heap, GetActiveSnapshot(), 0, NULL);
+	TupleTableSlot *slot = table_slot_create(run->heap, NULL);
+	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "vectorx recall exact pass",
+											  ALLOCSET_DEFAULT_SIZES);
+	TimestampTz last = GetCurrentTimestamp();
+	double		total = Max(run->heap->rd_rel->reltuples, 1);
+	int64		rows = 0;
+
+	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
+	{
+		bool		isnull;
+		Datum		v = slot_getattr(slot, run->attno, &isnull);
+		MemoryContext old;
+
+		if (isnull)
+			continue;
+		if ((++rows & 1023) == 0)
+		{
+			TimestampTz now = GetCurrentTimestamp();
+
+			CHECK_FOR_INTERRUPTS();
+			if (TimestampDifferenceExceeds(last, now, PROGRESS_MS))
+			{
+				ereport(NOTICE,
+						(errmsg("%s: exact search over \"%s\", about %.0f%% of the rows done",
+								fname, RelationGetRelationName(run->heap),
+								Min(100.0, 100.0 * rows / total))));
+				last = now;
+			}
+		}
+		old = MemoryContextSwitchTo(cxt);
+		v = PointerGetDatum(PG_DETOAST_DATUM(v));	/* once per row, not per query */
+		for (int i = 0; i < run->nqueries; i++)
+		{
+			RecallQuery *q = &run->queries[i];
+
+			if (ItemPointerIsValid(&q->self) && ItemPointerEquals(&slot->tts_tid, &q->self))
+				continue;
+			KeepBest(q, run->k, DatumGetFloat8(FunctionCall2Coll(&run->dist, run->collation, v, q->vec)));
+		}
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(cxt);
+	}
+	ExecDropSingleTupleTableSlot(slot);
+	table_endscan(scan);
+	MemoryContextDelete(cxt);
+}
+
+static int
+CompareDouble(const void *a, const void *b)
+{
+	double		x = *(const double *) a,
+				y = *(const double *) b;
+
+	return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/* run both passes and form the result row (recall, mean_ms, p99_ms, queries) */
+static Datum
+RecallResult(FunctionCallInfo fcinfo, RecallRun *run, const char *fname)
+{
+	TupleDesc	tupdesc;
+	Datum		values[4];
+	bool		nulls[4] = {0};
+	double		sum_recall = 0,
+				sum_ms = 0;
+	double	   *ms;
+	int			counted = 0;
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	IndexPass(run);
+	ExactPass(run, fname);
+	ms = palloc(sizeof(double) * Max(run->nqueries, 1));
+	for (int i = 0; i < run->nqueries; i++)
+	{
+		RecallQuery *q = &run->queries[i];
+		int			hits = 0;
+		double		kth;
+
+		ms[i] = q->ms;
+		sum_ms += q->ms;
+		if (q->nbest == 0)
+			continue;			/* no other row to find */
+		kth = q->best[0];		/* the heap's root: the largest kept */
+		for (int j = 0; j < q->nfound; j++)
+			if (q->found[j] <= kth + 1e-6 * fabs(kth) + 1e-12)
+				hits++;
+		sum_recall += (double) Min(hits, q->nbest) / q->nbest;
+		counted++;
+	}
+	if (counted > 0)
+		values[0] = Float8GetDatum(sum_recall / counted);
+	else
+		nulls[0] = true;
+	if (run->nqueries > 0)
+	{
+		qsort(ms, run->nqueries, sizeof(double), CompareDouble);
+		values[1] = Float8GetDatum(sum_ms / run->nqueries);
+		values[2] = Float8GetDatum(ms[Min(run->nqueries - 1, (int) ceil(0.99 * run->nqueries) - 1)]);
+	}
+	else
+		nulls[1] = nulls[2] = true;
+	values[3] = Int32GetDatum(run->nqueries);
+	RecallClose(run);
+	return HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls));
+}
+
+PG_FUNCTION_INFO_V1(vectorx_recall);
+Datum
+vectorx_recall(PG_FUNCTION_ARGS)
+{
+	Oid			indexoid = PG_GETARG_OID(0);
+	int			sample = PG_GETARG_INT32(1);
+	int			k = PG_GETARG_INT32(2);
+	RecallRun	run;
+
+	if (sample <= 0 || sample > MAX_SAMPLE)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("sample must be between 1 and %d, not %d", MAX_SAMPLE, sample)));
+	RecallOpen(&run, indexoid, k, "vectorx_recall");
+	SampleRows(&run, sample, 0x5eed ^ indexoid);
+	PG_RETURN_DATUM(RecallResult(fcinfo, &run, "vectorx_recall"));
+}
+
+/* the queries of a vector[] (NULL elements skipped) */
+static void
+ArrayQueries(RecallRun *run, ArrayType *arr)
+{
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+	int16		typlen;
+	bool		typbyval;
+	char		typalign;
+
+	get_typlenbyvalalign(ARR_ELEMTYPE(arr), &typlen, &typbyval, &typalign);
+	deconstruct_array(arr, ARR_ELEMTYPE(arr), typlen, typbyval, typalign, &elems, &nulls, &n);
+	if (n > MAX_SAMPLE)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("at most %d queries can be evaluated at once, not %d", MAX_SAMPLE, n)));
+	run->queries = palloc(sizeof(RecallQuery) * Max(n, 1));
+	for (int i = 0; i < n; i++)
+		if (!nulls[i])
+			AddQuery(run, elems[i], NULL);
+}
+
+PG_FUNCTION_INFO_V1(vectorx_recall_queries);
+Datum
+vectorx_recall_queries(PG_FUNCTION_ARGS)
+{
+	RecallRun	run;
+
+	RecallOpen(&run, PG_GETARG_OID(0), PG_GETARG_INT32(2), "vectorx_recall_queries");
+	ArrayQueries(&run, PG_GETARG_ARRAYTYPE_P(1));
+	PG_RETURN_DATUM(RecallResult(fcinfo, &run, "vectorx_recall_queries"));
+}
+
+/* ---------------------------------------------------------------- query sampling */
+
+#define SAMPLE_DIR		"vectorx_samples"
+#define SAMPLE_MAGIC	0x53515856	/* "VXQS" */
+
+typedef struct SampleHeader
+{
+	uint32		magic;
+	uint32		dims;
+} SampleHeader;
+
+static void
+SamplePath(char *path, Oid indexoid, bool old)
+{
+	snprintf(path, MAXPGPATH, "%s/%u_%u%s", SAMPLE_DIR, MyDatabaseId, indexoid, old ? ".old" : "");
+}
+
+/*
+ * Record the query of an index scan with probability
+ * vectorx.query_sample_rate.  One write() of header and floats with
+ * O_APPEND, so concurrent backends do not interleave records; when the
+ * file holds vectorx.query_sample_size records it becomes the ".old" file
+ * and a new one starts, so between size and twice size samples are kept.
+ * Failures are reported at DEBUG1 and never fail the query.
+ */
+void
+VxSampleQuery(Relation index, Datum query)
+{
+	Vector	   *v;
+	char		path[MAXPGPATH];
+	Size		len;
+	char	   *rec;
+	int			fd;
+	struct stat st;
+
+	if (query_sample_rate <= 0 || pg_prng_double(&pg_global_prng_state) >= query_sample_rate)
+		return;
+	v = DatumGetVector(query);
+	len = sizeof(SampleHeader) + sizeof(float) * v->dim;
+	rec = palloc(len);
+	((SampleHeader *) rec)->magic = SAMPLE_MAGIC;
+	((SampleHeader *) rec)->dims = v->dim;
+	memcpy(rec + sizeof(SampleHeader), v->x, sizeof(float) * v->dim);
+	if (MakePGDirectory(SAMPLE_DIR) < 0 && errno != EEXIST)
+	{
+		elog(DEBUG1, "vectorx: could not create directory \"%s\": %m", SAMPLE_DIR);
+		return;
+	}
+	SamplePath(path, RelationGetRelid(index), false);
+	fd = OpenTransientFile(path, O_WRONLY | O_CREAT | O_APPEND | PG_BINARY);
+	if (fd < 0)
+	{
+		elog(DEBUG1, "vectorx: could not open \"%s\": %m", path);
+		return;
+	}
+	if (write(fd, rec, len) != (ssize_t) len)
+		elog(DEBUG1, "vectorx: could not write \"%s\": %m", path);
+	if (fstat(fd, &st) == 0 && st.st_size >= (off_t) len * query_sample_size)
+	{
+		char		old[MAXPGPATH];
+
+		SamplePath(old, RelationGetRelid(index), true);
+		if (rename(path, old) != 0)
+			elog(DEBUG1, "vectorx: could not rename \"%s\": %m", path);
+	}
+	CloseTransientFile(fd);
+	pfree(rec);
+}
+
+/* append the valid records of one sample file to *out */
+static void
+ReadSamples(const char *path, List **out, int dims)
+{
+	int			fd = OpenTransientFile(path, O_RDONLY | PG_BINARY);
+	SampleHeader h;
+
+	if (fd < 0)
+	{
+		if (errno != ENOENT)
+			ereport(ERROR,
+					(errcode_for_file_access(),
+					 errmsg("could not open file \"%s\": %m", path)));
+		return;
+	}
+	while (read(fd, &h, sizeof(h)) == sizeof(h))
+	{
+		Vector	   *v;
+
+		if (h.magic != SAMPLE_MAGIC || h.dims == 0 || h.dims > VECTOR_MAX_DIM)
+			break;				/* a torn tail: stop here */
+		v = VxNewVector(h.dims);
+		if (read(fd, v->x, sizeof(float) * h.dims) != (ssize_t) (sizeof(float) * h.dims))
+			break;
+		if (dims == 0 || (int) h.dims == dims)
+			*out = lappend(*out, v);
+	}
+	CloseTransientFile(fd);
+}
+
+static List *
+SampledQueries(Oid indexoid)
+{
+	char		path[MAXPGPATH];
+	List	   *out = NIL;
+
+	SamplePath(path, indexoid, true);
+	ReadSamples(path, &out, 0);
+	SamplePath(path, indexoid, false);
+	ReadSamples(path, &out, 0);
+	return out;
+}
+
+PG_FUNCTION_INFO_V1(vectorx_sampled_queries);
+Datum
+vectorx_sampled_queries(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Relation	index;
+	ListCell   *lc;
+	List	   *samples;
+
+	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC | MAT_SRF_BLESS);
+	index = OpenVxIndex(PG_GETARG_OID(0), "vectorx_sampled_queries");
+	samples = SampledQueries(RelationGetRelid(index));
+	foreach(lc, samples)
+	{
+		Datum		value = PointerGetDatum(lfirst(lc));
+		bool		isnull = false;
+
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, &value, &isnull);
+	}
+	index_close(index, AccessShareLock);
+	return (Datum) 0;
+}
+
+PG_FUNCTION_INFO_V1(vectorx_recall_sampled);
+Datum
+vectorx_recall_sampled(PG_FUNCTION_ARGS)
+{
+	int			max = PG_GETARG_INT32(2);
+	RecallRun	run;
+	List	   *samples;
+	int			n;
+
+	if (max <= 0 || max > MAX_SAMPLE)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("max must be between 1 and %d, not %d", MAX_SAMPLE, max)));
+	RecallOpen(&run, PG_GETARG_OID(0), PG_GETARG_INT32(1), "vectorx_recall_sampled");
+	samples = SampledQueries(RelationGetRelid(run.index));
+	/* the most recent ones */
+	n = Min(list_length(samples), max);
+	run.queries = palloc(sizeof(RecallQuery) * Max(n, 1));
+	for (int i = list_length(samples) - n; i < list_length(samples); i++)
+		AddQuery(&run, PointerGetDatum(list_nth(samples, i)), NULL);
+	PG_RETURN_DATUM(RecallResult(fcinfo, &run, "vectorx_recall_sampled"));
+}
+
+/* a dropped relation's samples go with it (a rolled-back DROP loses them too: they are disposable) */
+static object_access_hook_type prev_object_access_hook = NULL;
+
+static void
+MonitorObjectAccess(ObjectAccessType access, Oid classId, Oid objectId, int subId, void *arg)
+{
+	if (prev_object_access_hook)
+		prev_object_access_hook(access, classId, objectId, subId, arg);
+	if (access == OAT_DROP && classId == RelationRelationId && subId == 0)
+	{
+		char		path[MAXPGPATH];
+
+		SamplePath(path, objectId, false);
+		(void) unlink(path);
+		SamplePath(path, objectId, true);
+		(void) unlink(path);
+	}
+}
+
+/* ---------------------------------------------------------------- GUCs */
+
+void
+VxMonitorInit(void)
+{
+	prev_object_access_hook = object_access_hook;
+	object_access_hook = MonitorObjectAccess;
+
+	DefineCustomRealVariable("vectorx.query_sample_rate",
+							 "Fraction of index scans whose query vector is recorded for vectorx_recall_sampled.",
+							 "0 (the default) records nothing.  Samples are kept per index in "
+							 "$PGDATA/" SAMPLE_DIR ".",
+							 &query_sample_rate,
+							 0.0, 0.0, 1.0,
+							 PGC_SUSET, 0,
+							 NULL, NULL, NULL);
+	DefineCustomIntVariable("vectorx.query_sample_size",
+							"Query samples kept per index: between this many and twice as many.",
+							NULL,
+							&query_sample_size,
+							1000, 10, 1000000,
+							PGC_SUSET, 0,
+							NULL, NULL, NULL);
+}

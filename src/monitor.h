@@ -1,0 +1,31 @@
+/*-------------------------------------------------------------------------
+ *
+ * monitor.h
+ *	  What vectorx tells a DBA about its indexes from inside the database
+ *	  (monitor.c): vectorx_index_stats, vectorx_recall and its variants,
+ *	  and the opt-in sampling of real query vectors.  Each index access
+ *	  method contributes its statistics through VxStatsSink and calls
+ *	  VxSampleQuery from its rescan.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef VECTORX_MONITOR_H
+#define VECTORX_MONITOR_H
+
+#include "fmgr.h"
+#include "utils/rel.h"
+
+/* rows (stat, value, description) of vectorx_index_stats */
+typedef struct VxStatsSink VxStatsSink;
+
+extern void VxStat(VxStatsSink *sink, const char *stat, double value, const char *description);
+
+/* the access methods' statistics, in their directories */
+extern void HnswIndexStats(Relation index, VxStatsSink *sink);
+
+/* called by an index AM's rescan with the query of ORDER BY col <op> query */
+extern void VxSampleQuery(Relation index, Datum query);
+
+extern void VxMonitorInit(void);
+
+#endif
