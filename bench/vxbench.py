@@ -205,8 +205,9 @@ def load_queries(cur, ds, args):
     cur.execute("VACUUM ANALYZE bench_queries")
 
 
-def pgbench(args, sql, clients, xacts, gucs=None, latency=False):
-    """Run one SQL script with pgbench (prepared statements, no vacuum).
+def pgbench(args, sql, clients, xacts, gucs=None, latency=False, seconds=None):
+    """Run one SQL script with pgbench (prepared statements, no vacuum), for
+    xacts transactions or, with seconds, for that long.
     Returns (qps, latencies in ms or None)."""
     import subprocess
     import tempfile
@@ -218,7 +219,8 @@ def pgbench(args, sql, clients, xacts, gucs=None, latency=False):
         if gucs:
             env["PGOPTIONS"] = " ".join(f"-c {k}={v}" for k, v in gucs.items())
         cmd = ["pgbench", "-n", "-M", "prepared", "-c", str(clients), "-j", str(clients),
-               "-t", str(max(1, xacts // clients)), "-f", script, args.dbname]
+               *(["-T", str(max(1, round(seconds)))] if seconds else ["-t", str(max(1, xacts // clients))]),
+               "-f", script, args.dbname]
         if latency:
             cmd[1:1] = ["-l", "--log-prefix", os.path.join(d, "log")]
         out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
@@ -350,8 +352,11 @@ def sweep_sql(conn, ds, sysdef, args):
         ids, runs, plan = recall_pass(conn, ds, sysdef, args, v)
         gucs = {sysdef["gucname"]: v} if v is not None and sysdef.get("gucname") else None
         pgbench(args, script, 1, max(200, args.queries // 5), gucs)        # warm-up
-        qps1, lat = pgbench(args, script, 1, args.queries * args.repeat, gucs, latency=True)
-        qpsn, _ = pgbench(args, script, args.clients, args.queries * args.repeat, gucs)
+        # medians of `repeat` runs of `queries` transactions each; latencies pooled
+        one = [pgbench(args, script, 1, 0, gucs, latency=True, seconds=args.seconds) for _ in range(args.repeat)]
+        qps1, lat = float(np.median([q for q, _ in one])), np.concatenate([x for _, x in one])
+        qpsn = float(np.median([pgbench(args, script, args.clients, 0, gucs, seconds=args.seconds)[0]
+                                for _ in range(args.repeat)]))
         py = summarize(runs, args.queries)
         point = dict(value=v, recall=round(ds.recall(ids, args.k), 4), returned_min=min(map(len, ids)),
                      qps=round(qps1, 1), qps_clients=round(qpsn, 1), clients=args.clients,
@@ -413,10 +418,15 @@ def library_sweep(ds, res, values, args, setv, search):
     for v in values:
         setv(v)
         timed(search, warm)
-        runs, ids = [], None
+        ids, _ = timed(search, queries)
+        runs = []
         for _ in range(args.repeat):
-            ids, lat = timed(search, queries)
-            runs.append(lat)
+            # a pass lasts at least --seconds, like a pgbench run: short
+            # passes on a shared machine measure its noise, not the library
+            lats, t0 = [], time.perf_counter()
+            while not lats or time.perf_counter() - t0 < args.seconds:
+                lats.append(timed(search, queries)[1])
+            runs.append(np.concatenate(lats))
         point = dict(value=v, recall=round(ds.recall(ids, args.k), 4), returned_min=min(map(len, ids)),
                      **summarize(runs, len(queries)))
         res["sweep"].append(point)
@@ -476,6 +486,31 @@ def hnsw_updates(conn, ds, sysdef, args, res):
     return dict(updates=out)
 
 
+def indb_recall(conn, ds, sysdef, args, res):
+    """vectorx_recall (stored rows, leave-one-out) and vectorx_recall_queries
+    (the benchmark's own queries) at two settings, next to the recall this
+    benchmark measured from outside: the in-database monitor must agree."""
+    cur = conn.cursor()
+    out = []
+    sample = min(1000, args.queries)
+    qarr = "ARRAY(SELECT v FROM bench_queries WHERE qid <= %d ORDER BY qid)" % args.queries
+    for p in res["sweep"]:
+        if p["value"] not in sysdef.get("indb_values", [20, 40]):
+            continue
+        cur.execute(sysdef["guc"].format(v=p["value"]))
+        t0 = time.perf_counter()
+        cur.execute(f"SELECT recall, mean_ms, p99_ms, queries FROM vectorx_recall('{res['index']}', {sample}, {args.k})")
+        loo = cur.fetchone()
+        loo_s = time.perf_counter() - t0
+        cur.execute(f"SELECT recall FROM vectorx_recall_queries('{res['index']}', {qarr}, {args.k})")
+        same = cur.fetchone()[0]
+        out.append(dict(value=p["value"], outside=p["recall"], leave_one_out=round(loo[0], 4),
+                        leave_one_out_mean_ms=round(loo[1], 3), leave_one_out_p99_ms=round(loo[2], 3),
+                        sample=loo[3], seconds=round(loo_s, 1), same_queries=round(same, 4)))
+    print(f"  in-database recall: {out}", flush=True)
+    return dict(indb_recall=out)
+
+
 def hnsw_churn(conn, ds, sysdef, args, res):
     """Delete half the rows, vacuum, insert them again; recall at the sweep's
     settings against the fresh index's."""
@@ -508,7 +543,8 @@ def scenario_hnsw_1m(ds, args):
              index="CREATE INDEX ON {table} USING hnsw (embedding vector_l2_ops) WITH (m = 16, ef_construction = 64)",
              builds=[("maintenance_work_mem 256MB", ["SET maintenance_work_mem = '256MB'"]),
                      ("maintenance_work_mem 1GB", ["SET maintenance_work_mem = '1GB'"])],
-             guc="SET hnsw.ef_search = {v}", gucname="hnsw.ef_search", values=[40, 100]),
+             guc="SET hnsw.ef_search = {v}", gucname="hnsw.ef_search", values=[40, 100],
+             indb_values=[40], extras=[indb_recall]),
     ]
 
 
@@ -521,7 +557,7 @@ def scenario_hnsw(ds, args):
              builds=[("one process", ["SET max_parallel_maintenance_workers = 0"]),
                      ("parallel, 1 worker", ["SET max_parallel_maintenance_workers = 1"])],
              guc="SET hnsw.ef_search = {v}", gucname="hnsw.ef_search", values=values,
-             extras=[hnsw_updates, hnsw_churn]),
+             extras=[indb_recall, hnsw_updates, hnsw_churn]),
         dict(name="hnswlib (Debian, 1 thread)", kind="hnswlib", m=16, efc=64, values=values),
     ]
 
@@ -545,9 +581,11 @@ def markdown(result):
              f"{result.get('shared_buffers')}, huge pages "
              + ("on (PostgreSQL huge_pages = on; THP always for the libraries)" if result.get("huge_pages")
                 else "off (4 kB pages on both sides)"), "",
-             "QPS: one pgbench client (prepared statement, query vector read by a subquery); "
+             "QPS: one pgbench client (prepared statement, query vector read by a subquery), median of the passes "
+             f"of {result.get('seconds', '?')} s each; "
              "psycopg2: one Python client, prepared statement, query as a text parameter "
-             "(../shared/BASELINE.md's method); N clients: pgbench.  Libraries: in-process, one thread.", "",
+             "(../shared/BASELINE.md's method); N clients: pgbench.  Libraries: in-process, one thread, "
+             "timed passes as long as pgbench's.", "",
              "| system | setting | recall@k | QPS | QPS psycopg2 | QPS N clients | p50 ms | p95 ms | p99 ms | build s | index MiB |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]
     for s in result["systems"]:
@@ -590,6 +628,12 @@ def markdown(result):
                          f"statement, {u['insert_single_rows_per_s']} rows/s as single-row transactions "
                          f"(synchronous_commit off); insert start to row returned by k-NN: "
                          f"{u['insert_to_visible_p50_ms']} ms (p50), found by the first query {u['insert_visible_first_query']}")
+        for r in s.get("indb_recall", []):
+            extra.append(f"- {s['name']}, in-database recall at {r['value']}: vectorx_recall (leave-one-out, "
+                         f"{r['sample']} stored rows, {r['seconds']} s) {r['leave_one_out']:.4f}, "
+                         f"vectorx_recall_queries (these queries) {r['same_queries']:.4f}; measured from outside "
+                         f"{r['outside']:.4f} (difference {r['leave_one_out'] - r['outside']:+.4f}); index scan "
+                         f"{r['leave_one_out_mean_ms']} ms mean, {r['leave_one_out_p99_ms']} ms p99")
         if "churn" in s:
             c = s["churn"]
             fresh = {str(p["value"]): p["recall"] for p in s["sweep"]}
@@ -631,6 +675,8 @@ def main():
     p.add_argument("--warmup", type=int)
     p.add_argument("--repeat", type=int)
     p.add_argument("--k", type=int, default=10)
+    p.add_argument("--seconds", type=int, default=2,
+                   help="length of one timed pass (pgbench -T; libraries loop the queries as long)")
     p.add_argument("--clients", type=int, default=os.cpu_count() or 2, help="pgbench clients for the N-client QPS")
     p.add_argument("--table", default="items")
     p.add_argument("--dbname", default="vxbench")
@@ -655,7 +701,7 @@ def main():
     huge = huge == "on" and os.environ.get("VX_BENCH_HUGEPAGES") == "1"
     result = dict(scenario=args.scenario, date=datetime.datetime.now().isoformat(timespec="seconds"),
                   server=server.split(" on ")[0], simd=simd, huge_pages=huge, shared_buffers=sb,
-                  k=args.k, queries=args.queries,
+                  k=args.k, queries=args.queries, seconds=args.seconds,
                   repeat=args.repeat, dataset=dict(name=ds.name, rows=len(ds.base), dim=ds.dim,
                                                     metric=ds.metric), systems=[])
     for sysdef in fn(ds, args):

@@ -25,6 +25,16 @@
  *	                                read them back / evaluate them; the
  *	                                files go when the index is dropped
  *
+ *	  Leave-one-out excludes the query's row from both answers, and asks
+ *	  the index not to search through it either (vx_recall_exclude): in an
+ *	  HNSW graph that row's neighbour lists are the query's answer, a
+ *	  shortcut outside queries do not have (measured on 1M synthetic rows
+ *	  it read 0.09 too high).  Without it the figure errs low instead:
+ *	  the row's neighbours lose the links that ran through it, a hole no
+ *	  outside query meets (Fashion-MNIST ef_search 20: 0.955 against 0.975
+ *	  from outside; 100k synthetic, 40: 0.906 against 0.942).  A monitor
+ *	  that errs low is the safe one: it never hides a degraded index.
+ *
  *	  The recall functions work through the index AM interface exactly as
  *	  the executor's Index Scan does (index_beginscan, an ORDER BY scan key,
  *	  index_getnext_slot with heap visibility), so they measure what
@@ -85,6 +95,8 @@
 #define MAX_SAMPLE	100000
 #define MAX_K		1000
 #define PROGRESS_MS 10000
+
+ItemPointerData vx_recall_exclude = {{0, 0}, 0};	/* invalid */
 
 static double query_sample_rate = 0.0;
 static int	query_sample_size = 1000;
@@ -343,7 +355,7 @@ IndexPass(RecallRun *run)
 		ScanKeyData key;
 		instr_time	start,
 					end;
-		int			n = 0;
+		volatile int n = 0;
 		MemoryContext old = MemoryContextSwitchTo(cxt);
 
 		CHECK_FOR_INTERRUPTS();
@@ -351,19 +363,28 @@ IndexPass(RecallRun *run)
 		scan = index_beginscan(run->heap, run->index, GetActiveSnapshot(), 0, 1);
 		ScanKeyEntryInitialize(&key, SK_ORDER_BY, 1, 1, InvalidOid, run->collation,
 							   run->distproc, q->vec);
-		index_rescan(scan, NULL, 0, &key, 1);
-		while (n < run->k && index_getnext_slot(scan, ForwardScanDirection, slot))
+		vx_recall_exclude = q->self;
+		PG_TRY();
 		{
-			bool		isnull;
-			Datum		v;
+			index_rescan(scan, NULL, 0, &key, 1);
+			while (n < run->k && index_getnext_slot(scan, ForwardScanDirection, slot))
+			{
+				bool		isnull;
+				Datum		v;
 
-			if (ItemPointerIsValid(&q->self) && ItemPointerEquals(&slot->tts_tid, &q->self))
-				continue;
-			v = slot_getattr(slot, run->attno, &isnull);
-			if (isnull)
-				continue;
-			answers[n++] = datumCopy(v, false, -1);
+				if (ItemPointerIsValid(&q->self) && ItemPointerEquals(&slot->tts_tid, &q->self))
+					continue;
+				v = slot_getattr(slot, run->attno, &isnull);
+				if (isnull)
+					continue;
+				answers[n++] = datumCopy(v, false, -1);
+			}
 		}
+		PG_FINALLY();
+		{
+			ItemPointerSetInvalid(&vx_recall_exclude);
+		}
+		PG_END_TRY();
 		index_endscan(scan);
 		INSTR_TIME_SET_CURRENT(end);
 		INSTR_TIME_SUBTRACT(end, start);

@@ -13,6 +13,7 @@
 #define VECTORX_MONITOR_H
 
 #include "fmgr.h"
+#include "storage/itemptr.h"
 #include "utils/rel.h"
 
 /* rows (stat, value, description) of vectorx_index_stats */
@@ -22,6 +23,13 @@ extern void VxStat(VxStatsSink *sink, const char *stat, double value, const char
 
 /* the access methods' statistics, in their directories */
 extern void HnswIndexStats(Relation index, VxStatsSink *sink);
+
+/*
+ * During vectorx_recall's index scans: the heap row the query was taken
+ * from (else invalid).  An index AM whose structure would hand that row's
+ * neighbourhood to the query for free (HNSW) does not search through it.
+ */
+extern ItemPointerData vx_recall_exclude;
 
 /* called by an index AM's rescan with the query of ORDER BY col <op> query */
 extern void VxSampleQuery(Relation index, Datum query);

@@ -251,6 +251,8 @@ typedef HnswMetaPageData *HnswMetaPage;
 #define HNSW_DELETED		0x01
 #define HNSW_FREE			0x02
 #define HNSW_RESERVED		0x04	/* popped off a free list, being rewritten */
+#define HNSW_EXCLUDED		0x80	/* never stored: neighbors() reports the element
+									 * holds HnswPageGraph.exclude (see hnswgraph.c) */
 
 typedef struct HnswElementData
 {
@@ -449,6 +451,7 @@ typedef struct HnswPageGraph
 	Relation	index;
 	const float *query;			/* internal-form query vector */
 	void	   *hints;			/* block -> buffer guesses for ReadRecentBuffer */
+	ItemPointerData exclude;	/* vectorx_recall's leave-one-out row, or invalid */
 } HnswPageGraph;
 
 /* shape: the caller's copy (see HnswGetShape) */

@@ -246,11 +246,21 @@ HnswRandomLevel(const HnswShape *shape, ItemPointer tid)
  * Greedy descent (Algorithm 5, search with ef = 1) from ep at from_level
  * down to, and including, to_level.  Returns the nearest element found;
  * *ep_dist holds its distance on entry and exit.
+ *
+ * Leave-one-out (vectorx_recall, monitor.c): an element that neighbors()
+ * flags HNSW_EXCLUDED holds the row the query was taken from.  Its lists
+ * are the query's true neighbours, which no outside query gets for free,
+ * so neither the descent nor HnswSearchLayer searches through it; the
+ * measured recall then matches what outside queries see.
  */
 uint32
 HnswGreedyDescend(HnswGraph *g, uint32 ep, float *ep_dist, int from_level, int to_level)
 {
 	uint32	   *nbrs = palloc(sizeof(uint32) * g->shape->m * 2);
+
+	uint32		excluded = HNSW_INVALID_ID;
+	uint32		prev = ep;
+	float		prev_dist = *ep_dist;
 
 	for (int level = from_level; level >= to_level; level--)
 	{
@@ -258,8 +268,17 @@ HnswGreedyDescend(HnswGraph *g, uint32 ep, float *ep_dist, int from_level, int t
 
 		while (moved)
 		{
-			int			n = g->neighbors(g, ep, level, nbrs, NULL);
+			uint8		flags = 0;
+			int			n = g->neighbors(g, ep, level, nbrs, &flags);
 
+			if ((flags & HNSW_EXCLUDED) && ep != prev)
+			{
+				/* leave-one-out: step back, and never onto it again */
+				excluded = ep;
+				ep = prev;
+				*ep_dist = prev_dist;
+				n = g->neighbors(g, ep, level, nbrs, NULL);
+			}
 			moved = false;
 			CHECK_FOR_INTERRUPTS();
 			/* as in HnswSearchLayer: let the vectors' misses overlap */
@@ -271,10 +290,14 @@ HnswGreedyDescend(HnswGraph *g, uint32 ep, float *ep_dist, int from_level, int t
 
 				if (g->prefetch && i + PREFETCH_AHEAD < n)
 					g->prefetch(g, nbrs + i + PREFETCH_AHEAD, 1, 0);
+				if (nbrs[i] == excluded)
+					continue;
 				d = g->distance(g, nbrs[i]);
 
 				if (d < *ep_dist)
 				{
+					if (!moved)
+						prev = ep, prev_dist = *ep_dist;
 					*ep_dist = d;
 					ep = nbrs[i];
 					moved = true;
@@ -325,6 +348,7 @@ HnswSearchLayer(HnswGraph *g, const HnswCandidate *entries, int nentries, int ne
 	{
 		HnswCandidate c = HnswHeapTop(&cands);
 		int			n;
+		uint8		flags = 0;
 
 		if (results.count >= ef && c.distance > HnswHeapTop(&results).distance)
 			break;
@@ -336,7 +360,9 @@ HnswSearchLayer(HnswGraph *g, const HnswCandidate *entries, int nentries, int ne
 		if (g->prefetch && cands.count > 0)
 			g->prefetch(g, &cands.items[0].id, 1, -1);
 
-		n = g->neighbors(g, c.id, level, nbrs, NULL);
+		n = g->neighbors(g, c.id, level, nbrs, &flags);
+		if (flags & HNSW_EXCLUDED)
+			continue;			/* leave-one-out: do not search through it */
 		/* keep the unvisited ones, and let their data come in together */
 		{
 			int			fresh = 0;

@@ -130,6 +130,7 @@ FirstRound(IndexScanDesc scan)
 		return;
 	}
 	HnswPageGraphInit(&so->pg, scan->indexRelation, &so->shape, so->query);
+	so->pg.exclude = vx_recall_exclude;
 	so->pg.graph.max_visits = hnsw_max_scan_tuples;
 	so->visited = HnswVisitedCreate(ef * so->shape.m * 4);
 	HnswHeapInit(&so->leftover, ef * 4, false);

@@ -375,7 +375,13 @@ PageNeighbors(HnswGraph *g, uint32 id, int level, uint32 *out, uint8 *flags)
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
 	e = (HnswElement) (HnswPageData(BufferGetPage(buf)) + HnswOffsetInPage(off));
 	if (flags)
+	{
 		*flags = e->kind == HNSW_KIND_ELEMENT ? e->flags : HNSW_FREE;
+		if (ItemPointerIsValid(&pg->exclude) && e->kind == HNSW_KIND_ELEMENT)
+			for (int i = 0; i < e->ntids && i < HNSW_HEAPTIDS; i++)
+				if (ItemPointerEquals(&e->heaptids[i], &pg->exclude))
+					*flags |= HNSW_EXCLUDED;
+	}
 	if (e->kind == HNSW_KIND_ELEMENT && !(e->flags & HNSW_FREE) && level <= e->level)
 	{
 		if (level == 0)
@@ -419,6 +425,7 @@ HnswPageGraphInit(HnswPageGraph *pg, Relation index, const HnswShape *shape, con
 	pg->index = index;
 	pg->query = query;
 	pg->hints = GetHints(index);
+	ItemPointerSetInvalid(&pg->exclude);
 }
 
 /* copy the 32-byte header of element id; false if it is not an element */
