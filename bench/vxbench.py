@@ -249,6 +249,63 @@ def peak_rss_mb(pid):
         return None
 
 
+def proc_status_kb(pid, fields):
+    out = dict.fromkeys(fields, 0)
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                key = line.split(":")[0]
+                if key in out:
+                    out[key] = int(line.split()[1])
+    except OSError:
+        pass
+    return out
+
+
+class MemorySampler:
+    """Samples, every 0.2 s, the private memory (RssAnon) of a backend and
+    of its parallel workers, and the shared memory they have touched
+    (RssShmem: shared_buffers pages and the build's DSM).  VmHWM alone
+    counts every shared buffer a build writes, which says nothing about
+    what maintenance_work_mem bounds."""
+
+    def __init__(self, pid):
+        import threading
+        self.pid, self.peak_private_kb, self.peak_shmem_kb = pid, 0, 0
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def workers(self):
+        tag = f"parallel worker for PID {self.pid}".encode()
+        pids = []
+        for d in os.listdir("/proc"):
+            if d.isdigit():
+                try:
+                    with open(f"/proc/{d}/cmdline", "rb") as f:
+                        if tag in f.read():
+                            pids.append(int(d))
+                except OSError:
+                    pass
+        return pids
+
+    def run(self):
+        while not self.stop.is_set():
+            priv = shm = 0
+            for p in [self.pid] + self.workers():
+                st = proc_status_kb(p, ("RssAnon", "RssShmem"))
+                priv += st["RssAnon"]
+                shm = max(shm, st["RssShmem"])
+            self.peak_private_kb = max(self.peak_private_kb, priv)
+            self.peak_shmem_kb = max(self.peak_shmem_kb, shm)
+            self.stop.wait(0.2)
+
+    def finish(self):
+        self.stop.set()
+        self.thread.join()
+        return round(self.peak_private_kb / 1024, 1), round(self.peak_shmem_kb / 1024, 1)
+
+
 def build_index(conn, table, sql, session=()):
     """Build on a fresh connection (so its peak RSS is the build's); returns timings."""
     c = connect(conn.info.dbname)
@@ -263,9 +320,11 @@ def build_index(conn, table, sql, session=()):
     for (name,) in cur.fetchall():
         cur.execute(f"DROP INDEX {name}")
     del c.notices[:]
+    sampler = MemorySampler(pid)
     t = time.perf_counter()
     cur.execute(sql.format(table=table))
     res = dict(build_s=round(time.perf_counter() - t, 2), peak_rss_mb=peak_rss_mb(pid))
+    res["peak_private_mb"], res["peak_shmem_mb"] = sampler.finish()
     notes = [n.strip() for n in c.notices]
     res["notices"] = [n for n in notes if "hnsw" in n or "ivfpq" in n or n.startswith("NOTICE")]
     res["parallel"] = any("parallel," in n for n in notes)
@@ -303,7 +362,8 @@ def run_sql_system(conn, ds, sysdef, args):
             b["variant"] = label
             res["builds"].append(b)
             print(f"  build ({label}): {b['build_s']} s, {b['index_bytes'] / 2**20:.1f} MiB, "
-                  f"peak RSS {b['peak_rss_mb']} MB, parallel {b['parallel']}", flush=True)
+                  f"peak private {b['peak_private_mb']} MB, shared touched {b['peak_shmem_mb']} MB, "
+                  f"parallel {b['parallel']}", flush=True)
         res.update({k: res["builds"][-1][k] for k in ("build_s", "index", "index_bytes")})
     else:
         cur.execute(f"SELECT indexrelid::regclass::text FROM pg_index WHERE indrelid = '{table}'::regclass "
@@ -543,8 +603,9 @@ def scenario_hnsw_1m(ds, args):
              index="CREATE INDEX ON {table} USING hnsw (embedding vector_l2_ops) WITH (m = 16, ef_construction = 64)",
              builds=[("maintenance_work_mem 256MB", ["SET maintenance_work_mem = '256MB'"]),
                      ("maintenance_work_mem 1GB", ["SET maintenance_work_mem = '1GB'"])],
-             guc="SET hnsw.ef_search = {v}", gucname="hnsw.ef_search", values=[40, 100],
+             guc="SET hnsw.ef_search = {v}", gucname="hnsw.ef_search", values=[40, 200],
              indb_values=[40], extras=[indb_recall]),
+        dict(name="hnswlib (Debian, 1 thread)", kind="hnswlib", m=16, efc=64, values=[40, 200]),
     ]
 
 
@@ -618,7 +679,9 @@ def markdown(result):
     for s in result["systems"]:
         for b in s.get("builds", []):
             extra.append(f"- {s['name']}, build {b['variant']}: {b['build_s']} s, index {mib(b['index_bytes'])} MiB, "
-                         f"peak RSS of the building backend {b['peak_rss_mb']} MB, parallel: {b['parallel']}"
+                         f"peak private memory (RssAnon, leader + workers) {b.get('peak_private_mb')} MB, "
+                         f"peak shared memory touched (shared_buffers + DSM) {b.get('peak_shmem_mb')} MB, "
+                         f"parallel: {b['parallel']}"
                          + ("; " + "; ".join(b["notices"]) if b["notices"] else ""))
         if "table_bytes" in s:
             extra.append(f"- {s['name']}: table {mib(s['table_bytes_with_toast'])} MiB (heap {mib(s['table_bytes'])})")

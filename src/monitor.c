@@ -90,6 +90,7 @@
 
 #include "hnsw.h"
 #include "monitor.h"
+#include "sample.h"
 #include "vector.h"
 
 #define MAX_SAMPLE	100000
@@ -274,69 +275,18 @@ AddQuery(RecallRun *run, Datum vec, ItemPointer self)
 	return q;
 }
 
-/*
- * Leave-one-out queries: up to `sample` live rows with a non-NULL vector,
- * chosen from random blocks (a seeded BlockSampler, as ANALYZE does, so a
- * repeated call on unchanged data uses the same rows), up to a few rows
- * per block when the table has fewer blocks than the sample.
- */
+static void
+AddSampledQuery(void *arg, Datum value, ItemPointer tid)
+{
+	AddQuery((RecallRun *) arg, value, tid);
+}
+
+/* leave-one-out queries: up to `sample` stored rows (sample.c) */
 static void
 SampleRows(RecallRun *run, int sample, uint32 seed)
 {
-	BlockNumber nblocks = RelationGetNumberOfBlocks(run->heap);
-	BlockSamplerData bs;
-	pg_prng_state prng;
-	TableScanDesc scan;
-	TupleTableSlot *slot;
-	TransactionId oldest = GetOldestNonRemovableTransactionId(run->heap);
-	BufferAccessStrategy strategy = GetAccessStrategy(BAS_BULKREAD);
-	int			per_block;
-	Datum	   *pick_vec = palloc(sizeof(Datum) * sample);
-	ItemPointerData *pick_tid = palloc(sizeof(ItemPointerData) * sample);
-
 	run->queries = palloc(sizeof(RecallQuery) * sample);
-	if (nblocks == 0)
-		return;
-	BlockSampler_Init(&bs, nblocks, Min(nblocks, (BlockNumber) sample), seed);
-	per_block = (sample + Min(nblocks, (BlockNumber) sample) - 1) / Min(nblocks, (BlockNumber) sample);
-	pg_prng_seed(&prng, seed);
-	scan = table_beginscan_analyze(run->heap);
-	slot = table_slot_create(run->heap, NULL);
-	while (BlockSampler_HasMore(&bs) && run->nqueries < sample)
-	{
-		BlockNumber blkno = BlockSampler_Next(&bs);
-		double		live = 0,
-					dead = 0;
-		int			seen = 0,
-					npick = 0,
-					want = Min(per_block, sample - run->nqueries);
-
-		CHECK_FOR_INTERRUPTS();
-		if (!table_scan_analyze_next_block(scan, blkno, strategy))
-			continue;
-		/* reservoir of `want` rows of this block; keep consuming to the end */
-		while (table_scan_analyze_next_tuple(scan, oldest, &live, &dead, slot))
-		{
-			bool		isnull;
-			Datum		v = slot_getattr(slot, run->attno, &isnull);
-			int			at;
-
-			if (isnull)
-				continue;
-			seen++;
-			at = npick < want ? npick++ : (int) pg_prng_uint64_range(&prng, 0, seen - 1);
-			if (at < want)
-			{
-				pick_vec[at] = datumCopy(v, false, -1);
-				pick_tid[at] = slot->tts_tid;
-			}
-		}
-		for (int i = 0; i < npick; i++)
-			AddQuery(run, pick_vec[i], &pick_tid[i]);
-	}
-	ExecDropSingleTupleTableSlot(slot);
-	table_endscan(scan);
-	FreeAccessStrategy(strategy);
+	VxSampleRows(run->heap, run->attno, sample, seed, AddSampledQuery, run, NULL);
 }
 
 /* run every query through the index, as an Index Scan would */

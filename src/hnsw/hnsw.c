@@ -32,6 +32,7 @@
 #include "utils/syscache.h"
 
 #include "hnsw.h"
+#include "vxindex.h"
 
 int			hnsw_ef_search = HNSW_DEFAULT_EF_SEARCH;
 int			hnsw_max_scan_tuples = HNSW_DEFAULT_MAX_SCAN_TUPLES;
@@ -131,79 +132,10 @@ hnswcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 	*indexPages = costs.numIndexPages;
 }
 
-/*
- * Operator classes must have exactly strategy 1, an ORDER BY operator
- * (vector, vector) -> double precision, and support function 1, one of the
- * distance functions (vector, vector) -> double precision.
- */
 static bool
 hnswvalidate(Oid opclassoid)
 {
-	bool		result = true;
-	HeapTuple	classtup;
-	Form_pg_opclass classform;
-	Oid			opfamilyoid;
-	Oid			opcintype;
-	char	   *opclassname;
-	CatCList   *proclist,
-			   *oprlist;
-	bool		has_proc = false,
-				has_op = false;
-
-	classtup = SearchSysCache1(CLAOID, ObjectIdGetDatum(opclassoid));
-	if (!HeapTupleIsValid(classtup))
-		elog(ERROR, "cache lookup failed for operator class %u", opclassoid);
-	classform = (Form_pg_opclass) GETSTRUCT(classtup);
-	opfamilyoid = classform->opcfamily;
-	opcintype = classform->opcintype;
-	opclassname = NameStr(classform->opcname);
-
-	proclist = SearchSysCacheList1(AMPROCNUM, ObjectIdGetDatum(opfamilyoid));
-	for (int i = 0; i < proclist->n_members; i++)
-	{
-		Form_pg_amproc proc = (Form_pg_amproc) GETSTRUCT(&proclist->members[i]->tuple);
-
-		if (proc->amprocnum != 1 ||
-			!check_amproc_signature(proc->amproc, FLOAT8OID, true, 2, 2, opcintype, opcintype))
-		{
-			ereport(INFO,
-					(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
-					 errmsg("hnsw operator class \"%s\" has an invalid support function %d (%s)",
-							opclassname, proc->amprocnum, format_procedure(proc->amproc))));
-			result = false;
-		}
-		else
-			has_proc = true;
-	}
-	oprlist = SearchSysCacheList1(AMOPSTRATEGY, ObjectIdGetDatum(opfamilyoid));
-	for (int i = 0; i < oprlist->n_members; i++)
-	{
-		Form_pg_amop op = (Form_pg_amop) GETSTRUCT(&oprlist->members[i]->tuple);
-
-		if (op->amopstrategy != 1 || op->amoppurpose != AMOP_ORDER ||
-			!check_amop_signature(op->amopopr, FLOAT8OID, opcintype, opcintype))
-		{
-			ereport(INFO,
-					(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
-					 errmsg("hnsw operator class \"%s\" has an invalid operator %s",
-							opclassname, format_operator(op->amopopr))));
-			result = false;
-		}
-		else
-			has_op = true;
-	}
-	if (!has_proc || !has_op)
-	{
-		ereport(INFO,
-				(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
-				 errmsg("hnsw operator class \"%s\" needs strategy 1 (ORDER BY) and support function 1",
-						opclassname)));
-		result = false;
-	}
-	ReleaseCatCacheList(proclist);
-	ReleaseCatCacheList(oprlist);
-	ReleaseSysCache(classtup);
-	return result;
+	return VxValidateOpclass(opclassoid, "hnsw");
 }
 
 static char *

@@ -48,6 +48,7 @@
 #endif
 
 #include "hnsw.h"
+#include "vxindex.h"
 
 #define PARALLEL_KEY_SHARED		UINT64CONST(0xB100000000000001)
 #define PARALLEL_KEY_ARENA		UINT64CONST(0xB100000000000002)
@@ -950,23 +951,6 @@ ParallelBuild(Relation heap, Relation index, IndexInfo *indexInfo, const HnswSha
 
 /* ---------------------------------------------------------------- ambuild */
 
-static int
-IndexDims(Relation index)
-{
-	int			dims = TupleDescAttr(index->rd_att, 0)->atttypmod;
-
-	if (dims < 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("column does not have dimensions"),
-				 errhint("Declare the column as vector(n), or index an expression such as (embedding::vector(768)).")));
-	if (dims > HNSW_MAX_DIM)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("column cannot have more than %d dimensions for hnsw index", HNSW_MAX_DIM)));
-	return dims;
-}
-
 static void
 ShapeForBuild(Relation index, HnswShape *shape)
 {
@@ -974,7 +958,7 @@ ShapeForBuild(Relation index, HnswShape *shape)
 	int			m = opts ? opts->m : HNSW_DEFAULT_M;
 	int			efc = opts ? opts->ef_construction : HNSW_DEFAULT_EF_CONSTRUCTION;
 
-	HnswFillShape(shape, IndexDims(index), m, efc, HnswMetricOf(index));
+	HnswFillShape(shape, VxIndexDims(index, HNSW_MAX_DIM, "hnsw"), m, efc, HnswMetricOf(index));
 }
 
 /* arena bytes for about n elements (stream, padding, upper records) */

@@ -26,31 +26,12 @@
 #include "distance.h"
 #include "hnsw.h"
 #include "vector.h"
-
-/* the opclass support functions whose identity tells the metric */
-extern Datum vector_l2_squared_distance(PG_FUNCTION_ARGS);
-extern Datum vector_negative_inner_product(PG_FUNCTION_ARGS);
-extern Datum cosine_distance(PG_FUNCTION_ARGS);
-extern Datum l1_distance(PG_FUNCTION_ARGS);
+#include "vxindex.h"
 
 HnswMetric
 HnswMetricOf(Relation index)
 {
-	FmgrInfo   *proc = index_getprocinfo(index, 1, 1);
-
-	if (proc->fn_addr == vector_l2_squared_distance)
-		return HNSW_METRIC_L2;
-	if (proc->fn_addr == vector_negative_inner_product)
-		return HNSW_METRIC_IP;
-	if (proc->fn_addr == cosine_distance)
-		return HNSW_METRIC_COSINE;
-	if (proc->fn_addr == l1_distance)
-		return HNSW_METRIC_L1;
-	ereport(ERROR,
-			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-			 errmsg("operator class of index \"%s\" has an unsupported distance function",
-					RelationGetRelationName(index))));
-	pg_unreachable();
+	return (HnswMetric) VxIndexMetric(index);
 }
 
 void
@@ -119,37 +100,11 @@ HnswGetShape(Relation index)
 	return (const HnswShape *) index->rd_amcache;
 }
 
-/*
- * Turn a vector datum into the index's internal form in out[dims]: checks
- * the dimensions, normalises for cosine.  Returns false for a vector the
- * index cannot hold (a zero vector under cosine).
- */
+/* a vector datum in the index's internal form (vxindex.c) */
 bool
 HnswPrepareVector(const HnswShape *shape, Datum value, float *out)
 {
-	Vector	   *v = DatumGetVector(value);
-
-	if (v->dim != shape->dims)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("expected %d dimensions, not %d", shape->dims, v->dim),
-				 errhint("Every vector in an HNSW index has the dimensions of the index.")));
-	memcpy(out, v->x, sizeof(float) * v->dim);
-	if (shape->metric == HNSW_METRIC_COSINE)
-	{
-		double		norm = 0;
-
-		for (int i = 0; i < v->dim; i++)
-			norm += (double) out[i] * out[i];
-		if (norm == 0)
-			return false;
-		norm = sqrt(norm);
-		for (int i = 0; i < v->dim; i++)
-			out[i] = (float) (out[i] / norm);
-	}
-	if ((Pointer) v != DatumGetPointer(value))
-		pfree(v);
-	return true;
+	return VxPrepareVector(value, shape->dims, (VxMetric) shape->metric, out, "HNSW");
 }
 
 void

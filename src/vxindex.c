@@ -1,0 +1,175 @@
+/*-------------------------------------------------------------------------
+ *
+ * vxindex.c
+ *	  Helpers the HNSW and IVF-PQ access methods share; see vxindex.h.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/amvalidate.h"
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "catalog/pg_amop.h"
+#include "catalog/pg_amproc.h"
+#include "catalog/pg_opclass.h"
+#include "catalog/pg_type.h"
+#include "utils/regproc.h"
+#include "utils/syscache.h"
+
+#include "vector.h"
+#include "vxindex.h"
+
+/* the opclass support functions whose identity tells the metric */
+extern Datum vector_l2_squared_distance(PG_FUNCTION_ARGS);
+extern Datum vector_negative_inner_product(PG_FUNCTION_ARGS);
+extern Datum cosine_distance(PG_FUNCTION_ARGS);
+extern Datum l1_distance(PG_FUNCTION_ARGS);
+
+VxMetric
+VxIndexMetric(Relation index)
+{
+	FmgrInfo   *proc = index_getprocinfo(index, 1, 1);
+
+	if (proc->fn_addr == vector_l2_squared_distance)
+		return VX_METRIC_L2;
+	if (proc->fn_addr == vector_negative_inner_product)
+		return VX_METRIC_IP;
+	if (proc->fn_addr == cosine_distance)
+		return VX_METRIC_COSINE;
+	if (proc->fn_addr == l1_distance)
+		return VX_METRIC_L1;
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 errmsg("operator class of index \"%s\" has an unsupported distance function",
+					RelationGetRelationName(index))));
+	pg_unreachable();
+}
+
+/* the typmod of the indexed column (or expression) */
+int
+VxIndexDims(Relation index, int maxdims, const char *amname)
+{
+	int			dims = TupleDescAttr(index->rd_att, 0)->atttypmod;
+
+	if (dims < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("column does not have dimensions"),
+				 errhint("Declare the column as vector(n), or index an expression such as (embedding::vector(768)).")));
+	if (dims > maxdims)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("column cannot have more than %d dimensions for %s index", maxdims, amname)));
+	return dims;
+}
+
+/*
+ * Operator classes must have exactly strategy 1, an ORDER BY operator
+ * (vector, vector) -> double precision, and support function 1, one of the
+ * distance functions (vector, vector) -> double precision.
+ */
+bool
+VxValidateOpclass(Oid opclassoid, const char *amname)
+{
+	bool		result = true;
+	HeapTuple	classtup;
+	Form_pg_opclass classform;
+	Oid			opfamilyoid;
+	Oid			opcintype;
+	char	   *opclassname;
+	CatCList   *proclist,
+			   *oprlist;
+	bool		has_proc = false,
+				has_op = false;
+
+	classtup = SearchSysCache1(CLAOID, ObjectIdGetDatum(opclassoid));
+	if (!HeapTupleIsValid(classtup))
+		elog(ERROR, "cache lookup failed for operator class %u", opclassoid);
+	classform = (Form_pg_opclass) GETSTRUCT(classtup);
+	opfamilyoid = classform->opcfamily;
+	opcintype = classform->opcintype;
+	opclassname = NameStr(classform->opcname);
+
+	proclist = SearchSysCacheList1(AMPROCNUM, ObjectIdGetDatum(opfamilyoid));
+	for (int i = 0; i < proclist->n_members; i++)
+	{
+		Form_pg_amproc proc = (Form_pg_amproc) GETSTRUCT(&proclist->members[i]->tuple);
+
+		if (proc->amprocnum != 1 ||
+			!check_amproc_signature(proc->amproc, FLOAT8OID, true, 2, 2, opcintype, opcintype))
+		{
+			ereport(INFO,
+					(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
+					 errmsg("%s operator class \"%s\" has an invalid support function %d (%s)",
+							amname, opclassname, proc->amprocnum, format_procedure(proc->amproc))));
+			result = false;
+		}
+		else
+			has_proc = true;
+	}
+	oprlist = SearchSysCacheList1(AMOPSTRATEGY, ObjectIdGetDatum(opfamilyoid));
+	for (int i = 0; i < oprlist->n_members; i++)
+	{
+		Form_pg_amop op = (Form_pg_amop) GETSTRUCT(&oprlist->members[i]->tuple);
+
+		if (op->amopstrategy != 1 || op->amoppurpose != AMOP_ORDER ||
+			!check_amop_signature(op->amopopr, FLOAT8OID, opcintype, opcintype))
+		{
+			ereport(INFO,
+					(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
+					 errmsg("%s operator class \"%s\" has an invalid operator %s",
+							amname, opclassname, format_operator(op->amopopr))));
+			result = false;
+		}
+		else
+			has_op = true;
+	}
+	if (!has_proc || !has_op)
+	{
+		ereport(INFO,
+				(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
+				 errmsg("%s operator class \"%s\" needs strategy 1 (ORDER BY) and support function 1",
+						amname, opclassname)));
+		result = false;
+	}
+	ReleaseCatCacheList(proclist);
+	ReleaseCatCacheList(oprlist);
+	ReleaseSysCache(classtup);
+	return result;
+}
+
+/*
+ * Turn a vector datum into an index's internal form in out[dims]: checks
+ * the dimensions, normalises for cosine.  Returns false for a vector the
+ * index cannot hold (a zero vector under cosine).
+ */
+bool
+VxPrepareVector(Datum value, int dims, VxMetric metric, float *out, const char *amname)
+{
+	Vector	   *v = DatumGetVector(value);
+
+	if (v->dim != dims)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("expected %d dimensions, not %d", dims, v->dim),
+				 errhint("Every vector in an %s index has the dimensions of the index.", amname)));
+	memcpy(out, v->x, sizeof(float) * v->dim);
+	if (metric == VX_METRIC_COSINE)
+	{
+		double		norm = 0;
+
+		for (int i = 0; i < v->dim; i++)
+			norm += (double) out[i] * out[i];
+		if (norm == 0)
+			return false;
+		norm = sqrt(norm);
+		for (int i = 0; i < v->dim; i++)
+			out[i] = (float) (out[i] / norm);
+	}
+	if ((Pointer) v != DatumGetPointer(value))
+		pfree(v);
+	return true;
+}
