@@ -28,7 +28,8 @@ OBJS = \
 	src/hnsw/hnswinsert.o \
 	src/hnsw/hnswscan.o \
 	src/hnsw/hnswstore.o \
-	src/hnsw/hnswvacuum.o
+	src/hnsw/hnswvacuum.o \
+	src/hnsw/hnswvec.o
 
 DATA = sql/vectorx--$(EXTVERSION).sql
 

@@ -119,6 +119,66 @@ FROM hbig ORDER BY v <-> array_fill(3.4::real, ARRAY[4096])::vector LIMIT 3;
 RESET enable_seqscan;
 SELECT ok, elements, heap_tids, problems FROM vectorx_hnsw_check('hbig_idx');
 
+-- Exact order from 8-bit codes (hnsw.h, VECTORS): the index hands the
+-- executor lower bounds and the executor re-checks.  Vectors that quantize
+-- badly (a few huge components among small ones, offsets, scales from 1e-2
+-- to 1e4) and near-duplicates that share codes but not values, every
+-- operator class: the answers equal brute force, distances come out
+-- non-decreasing, and no bound ever exceeds an exact distance (the
+-- executor would raise "index returned tuples in wrong order").
+SELECT setseed(0.42);
+CREATE TABLE hb (id int PRIMARY KEY, v vector(64));
+INSERT INTO hb SELECT i, ARRAY(SELECT CASE WHEN random() < 0.05 THEN (random() - 0.5) * 1e4
+                                          ELSE (random() - 0.3) * 10 ^ (i % 5 - 2) END
+                               FROM generate_series(1, 64))::vector(64)
+FROM generate_series(1, 600) i;
+INSERT INTO hb SELECT 1000 + id, v + array_fill(1e-4::real, ARRAY[64])::vector FROM hb WHERE id <= 100;
+CREATE TABLE hbq (qid int, v vector(64));
+INSERT INTO hbq SELECT i, ARRAY(SELECT (random() - 0.4) * 10 ^ (i % 5 - 2) FROM generate_series(1, 64))::vector(64)
+FROM generate_series(1, 15) i;
+INSERT INTO hbq SELECT 100 + id, v FROM hb WHERE id IN (3, 1003, 250);
+CREATE FUNCTION knn_bound_check(op text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE q record; a int[]; b int[]; d float8[]; bad int := 0; unordered int := 0;
+BEGIN
+  FOR q IN SELECT * FROM hbq ORDER BY qid LOOP
+    SET LOCAL enable_seqscan = off;
+    EXECUTE format('SELECT array_agg(id), array_agg(d) FROM (SELECT id, v %s $1 AS d FROM hb ORDER BY v %s $1 LIMIT 30) s', op, op)
+      INTO a, d USING q.v;
+    SET LOCAL enable_seqscan = on;
+    SET LOCAL enable_indexscan = off;
+    EXECUTE format('SELECT array_agg(id) FROM (SELECT id FROM hb ORDER BY v %s $1, id LIMIT 30) s', op)
+      INTO b USING q.v;
+    SET LOCAL enable_indexscan = on;
+    -- equal distances may come in either order: compare as sets, and the order by distance
+    IF (SELECT array_agg(x ORDER BY x) FROM unnest(a) x) IS DISTINCT FROM
+       (SELECT array_agg(x ORDER BY x) FROM unnest(b) x) THEN bad := bad + 1; END IF;
+    FOR i IN 2 .. coalesce(array_length(d, 1), 0) LOOP
+      IF d[i] < d[i - 1] THEN unordered := unordered + 1; END IF;
+    END LOOP;
+  END LOOP;
+  RETURN format('%s mismatches, %s out of order', bad, unordered);
+END $$;
+SET hnsw.ef_search = 200;
+CREATE INDEX hb_idx ON hb USING hnsw (v vector_l2_ops);
+SELECT knn_bound_check('<->') AS l2;
+DROP INDEX hb_idx;
+CREATE INDEX hb_idx ON hb USING hnsw (v vector_ip_ops);
+SELECT knn_bound_check('<#>') AS ip;
+DROP INDEX hb_idx;
+CREATE INDEX hb_idx ON hb USING hnsw (v vector_cosine_ops);
+SELECT knn_bound_check('<=>') AS cosine;
+DROP INDEX hb_idx;
+CREATE INDEX hb_idx ON hb USING hnsw (v vector_l1_ops);
+SELECT knn_bound_check('<+>') AS l1;
+-- the same through rows inserted after the build (the insert path quantizes them)
+TRUNCATE hb;
+INSERT INTO hb SELECT i, ARRAY(SELECT (random() - 0.5) * 10 ^ (i % 5 - 1) FROM generate_series(1, 64))::vector(64)
+FROM generate_series(1, 400) i;
+SELECT knn_bound_check('<+>') AS l1_inserted;
+DROP TABLE hb, hbq;
+DROP FUNCTION knn_bound_check(text);
+SET hnsw.ef_search = 400;
+
 -- errors
 \set VERBOSITY terse
 CREATE INDEX ON h USING hnsw (v) WITH (m = 1);

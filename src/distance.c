@@ -214,6 +214,34 @@ Sq8IpScalar(const float *qs, const uint8_t *codes, int n)
 	return sum;
 }
 
+static VX_SCALAR float
+Sq8vL1Scalar(const float *q, const uint8_t *codes, int n, float lo, float step)
+{
+	float		sum = 0.0f;
+
+	for (int i = 0; i < n; i++)
+		sum += fabsf(q[i] - (lo + step * (float) codes[i]));
+	return sum;
+}
+
+static VX_SCALAR void
+U8DotScalar(const uint8_t *a, const uint8_t *b, int n, uint64_t out[3])
+{
+	uint64_t	dot = 0,
+				sa = 0,
+				sb = 0;
+
+	for (int i = 0; i < n; i++)
+	{
+		dot += (uint32_t) a[i] * b[i];
+		sa += a[i];
+		sb += b[i];
+	}
+	out[0] = dot;
+	out[1] = sa;
+	out[2] = sb;
+}
+
 /* ---- product quantization ---- */
 
 static VX_SCALAR void
@@ -434,6 +462,8 @@ const VxKernels vx_kernels_scalar = {
 	.inner_product_f16 = InnerProductF16Scalar,
 	.sq8_l2 = Sq8L2Scalar,
 	.sq8_ip = Sq8IpScalar,
+	.sq8v_l1 = Sq8vL1Scalar,
+	.u8_dot = U8DotScalar,
 	.pq8_scan = Pq8ScanScalar,
 	.pq4_scan = Pq4ScanScalar,
 	.pq8_fast_scan = Pq8FastScanScalar,

@@ -97,6 +97,23 @@ typedef struct VxKernels
 	float		(*sq8_l2) (const float *qs, const float *w, const uint8_t *codes, int n);
 	float		(*sq8_ip) (const float *qs, const uint8_t *codes, int n);
 
+	/*
+	 * ---- uint8 scalar quantization per vector (HNSW elements) ----
+	 * A vector is stored as x[i] ~ lo + step * c[i] with one lo and step for
+	 * the whole vector; the inner product and L2 of a float query against it
+	 * need only sum q[i] c[i] (sq8_ip with qs = q).  L1 needs the decoded
+	 * values: sq8v_l1 = sum |q[i] - (lo + step * c[i])|.
+	 */
+	float		(*sq8v_l1) (const float *q, const uint8_t *codes, int n, float lo, float step);
+
+	/*
+	 * Two such vectors against each other, in integers (exact): out[0] =
+	 * sum a[i] b[i], out[1] = sum a[i], out[2] = sum b[i]; their inner
+	 * product follows as n lo_a lo_b + lo_a step_b out[2] + lo_b step_a
+	 * out[1] + step_a step_b out[0].  n <= 2^24.
+	 */
+	void		(*u8_dot) (const uint8_t *a, const uint8_t *b, int n, uint64_t out[3]);
+
 	/* ---- product quantization, asymmetric distance computation ---- */
 	/* out[v] = sum_j lut[j * 256 + codes[v * m + j]], v < count */
 	void		(*pq8_scan) (const float *lut, int m, const uint8_t *codes,

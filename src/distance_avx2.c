@@ -311,6 +311,85 @@ Sq8IpAvx2(const float *qs, const uint8_t *codes, int n)
 	return HorizontalSum(_mm256_add_ps(s0, s1)) + tail;
 }
 
+static VX_AVX2 float
+Sq8vL1Avx2(const float *q, const uint8_t *codes, int n, float lo, float step)
+{
+	const __m256 vlo = _mm256_set1_ps(lo);
+	const __m256 vstep = _mm256_set1_ps(step);
+	const __m256 absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+	__m256		s0 = _mm256_setzero_ps(),
+				s1 = _mm256_setzero_ps();
+	int			i = 0;
+	float		tail = 0.0f;
+
+	for (; i + 16 <= n; i += 16)
+	{
+		__m256		x0 = _mm256_fmadd_ps(LoadCodes8(codes + i), vstep, vlo);
+		__m256		x1 = _mm256_fmadd_ps(LoadCodes8(codes + i + 8), vstep, vlo);
+
+		s0 = _mm256_add_ps(s0, _mm256_and_ps(_mm256_sub_ps(_mm256_loadu_ps(q + i), x0), absmask));
+		s1 = _mm256_add_ps(s1, _mm256_and_ps(_mm256_sub_ps(_mm256_loadu_ps(q + i + 8), x1), absmask));
+	}
+	for (; i + 8 <= n; i += 8)
+	{
+		__m256		x0 = _mm256_fmadd_ps(LoadCodes8(codes + i), vstep, vlo);
+
+		s0 = _mm256_add_ps(s0, _mm256_and_ps(_mm256_sub_ps(_mm256_loadu_ps(q + i), x0), absmask));
+	}
+	for (; i < n; i++)
+		tail += fabsf(q[i] - (lo + step * (float) codes[i]));
+	return HorizontalSum(_mm256_add_ps(s0, s1)) + tail;
+}
+
+/*
+ * Bytes widened to 16 bits (unpack with zero, the same lanes for a and b)
+ * and multiplied pairwise into 32-bit sums (PMADDWD: at most 2 * 255^2 per
+ * lane and step, so n <= 2^24 cannot overflow); PSADBW sums the bytes.
+ */
+static VX_AVX2 void
+U8DotAvx2(const uint8_t *a, const uint8_t *b, int n, uint64_t out[3])
+{
+	const __m256i zero = _mm256_setzero_si256();
+	__m256i		dot = zero,
+				sa = zero,
+				sb = zero;
+	uint32_t	lanes[8];
+	uint64_t	sums[4];
+	uint64_t	d = 0,
+				ta = 0,
+				tb = 0;
+	int			i = 0;
+
+	for (; i + 32 <= n; i += 32)
+	{
+		__m256i		va = _mm256_loadu_si256((const __m256i *) (a + i));
+		__m256i		vb = _mm256_loadu_si256((const __m256i *) (b + i));
+
+		sa = _mm256_add_epi64(sa, _mm256_sad_epu8(va, zero));
+		sb = _mm256_add_epi64(sb, _mm256_sad_epu8(vb, zero));
+		dot = _mm256_add_epi32(dot, _mm256_madd_epi16(_mm256_unpacklo_epi8(va, zero),
+													  _mm256_unpacklo_epi8(vb, zero)));
+		dot = _mm256_add_epi32(dot, _mm256_madd_epi16(_mm256_unpackhi_epi8(va, zero),
+													  _mm256_unpackhi_epi8(vb, zero)));
+	}
+	_mm256_storeu_si256((__m256i *) lanes, dot);
+	for (int l = 0; l < 8; l++)
+		d += lanes[l];
+	_mm256_storeu_si256((__m256i *) sums, sa);
+	ta = sums[0] + sums[1] + sums[2] + sums[3];
+	_mm256_storeu_si256((__m256i *) sums, sb);
+	tb = sums[0] + sums[1] + sums[2] + sums[3];
+	for (; i < n; i++)
+	{
+		d += (uint32_t) a[i] * b[i];
+		ta += a[i];
+		tb += b[i];
+	}
+	out[0] = d;
+	out[1] = ta;
+	out[2] = tb;
+}
+
 /* ---- product quantization ---- */
 
 /*
@@ -385,6 +464,8 @@ const VxKernels vx_kernels_avx2 = {
 	.inner_product_f16 = InnerProductF16Avx2,
 	.sq8_l2 = Sq8L2Avx2,
 	.sq8_ip = Sq8IpAvx2,
+	.sq8v_l1 = Sq8vL1Avx2,
+	.u8_dot = U8DotAvx2,
 	.pq8_scan = vx_pq8_scan_unrolled,
 	.pq4_scan = Pq4ScanAvx2,
 	.pq8_fast_scan = vx_pq8_fast_scan_scalar,

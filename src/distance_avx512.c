@@ -303,6 +303,78 @@ Sq8IpAvx512(const float *qs, const uint8_t *codes, int n)
 	return _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
 }
 
+static VX_AVX512 float
+Sq8vL1Avx512(const float *q, const uint8_t *codes, int n, float lo, float step)
+{
+	const __m512 vlo = _mm512_set1_ps(lo);
+	const __m512 vstep = _mm512_set1_ps(step);
+	__m512		s0 = _mm512_setzero_ps(),
+				s1 = _mm512_setzero_ps();
+	int			i = 0;
+
+	for (; i + 32 <= n; i += 32)
+	{
+		__m512		x0 = _mm512_fmadd_ps(LoadCodes16(codes + i), vstep, vlo);
+		__m512		x1 = _mm512_fmadd_ps(LoadCodes16(codes + i + 16), vstep, vlo);
+
+		s0 = _mm512_add_ps(s0, _mm512_abs_ps(_mm512_sub_ps(_mm512_loadu_ps(q + i), x0)));
+		s1 = _mm512_add_ps(s1, _mm512_abs_ps(_mm512_sub_ps(_mm512_loadu_ps(q + i + 16), x1)));
+	}
+	for (; i + 16 <= n; i += 16)
+	{
+		__m512		x0 = _mm512_fmadd_ps(LoadCodes16(codes + i), vstep, vlo);
+
+		s0 = _mm512_add_ps(s0, _mm512_abs_ps(_mm512_sub_ps(_mm512_loadu_ps(q + i), x0)));
+	}
+	if (i < n)
+	{
+		__mmask16	k = Tail16(n - i);
+		__m512		x0 = _mm512_fmadd_ps(LoadCodesTail(codes + i, n - i), vstep, vlo);
+
+		s1 = _mm512_add_ps(s1, _mm512_abs_ps(_mm512_maskz_sub_ps(k, _mm512_maskz_loadu_ps(k, q + i), x0)));
+	}
+	return _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
+}
+
+/* as U8DotAvx2, 64 bytes a step (AVX-512 BW) */
+static VX_AVX512 void
+U8DotAvx512(const uint8_t *a, const uint8_t *b, int n, uint64_t out[3])
+{
+	const __m512i zero = _mm512_setzero_si512();
+	__m512i		dot = zero,
+				sa = zero,
+				sb = zero;
+	uint64_t	d,
+				ta,
+				tb;
+	int			i = 0;
+
+	for (; i + 64 <= n; i += 64)
+	{
+		__m512i		va = _mm512_loadu_si512((const void *) (a + i));
+		__m512i		vb = _mm512_loadu_si512((const void *) (b + i));
+
+		sa = _mm512_add_epi64(sa, _mm512_sad_epu8(va, zero));
+		sb = _mm512_add_epi64(sb, _mm512_sad_epu8(vb, zero));
+		dot = _mm512_add_epi32(dot, _mm512_madd_epi16(_mm512_unpacklo_epi8(va, zero),
+													  _mm512_unpacklo_epi8(vb, zero)));
+		dot = _mm512_add_epi32(dot, _mm512_madd_epi16(_mm512_unpackhi_epi8(va, zero),
+													  _mm512_unpackhi_epi8(vb, zero)));
+	}
+	d = (uint64_t) (uint32_t) _mm512_reduce_add_epi32(dot);
+	ta = (uint64_t) _mm512_reduce_add_epi64(sa);
+	tb = (uint64_t) _mm512_reduce_add_epi64(sb);
+	for (; i < n; i++)
+	{
+		d += (uint32_t) a[i] * b[i];
+		ta += a[i];
+		tb += b[i];
+	}
+	out[0] = d;
+	out[1] = ta;
+	out[2] = tb;
+}
+
 /* ---- product quantization ---- */
 
 /*
@@ -436,6 +508,8 @@ const VxKernels vx_kernels_avx512 = {
 	.inner_product_f16 = InnerProductF16Avx512,
 	.sq8_l2 = Sq8L2Avx512,
 	.sq8_ip = Sq8IpAvx512,
+	.sq8v_l1 = Sq8vL1Avx512,
+	.u8_dot = U8DotAvx512,
 	.pq8_scan = vx_pq8_scan_unrolled,
 	.pq4_scan = Pq4ScanAvx512,
 	.pq8_fast_scan = Pq8FastScanAvx512,

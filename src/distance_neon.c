@@ -212,6 +212,65 @@ Sq8IpNeon(const float *qs, const uint8_t *codes, int n)
 	return sum;
 }
 
+static float
+Sq8vL1Neon(const float *q, const uint8_t *codes, int n, float lo, float step)
+{
+	float32x4_t vlo = vdupq_n_f32(lo);
+	float32x4_t s0 = vdupq_n_f32(0);
+	float		sum;
+	int			i = 0;
+
+	for (; i + 8 <= n; i += 8)
+	{
+		uint16x8_t	c16 = vmovl_u8(vld1_u8(codes + i));
+		float32x4_t c0 = vcvtq_f32_u32(vmovl_u16(vget_low_u16(c16)));
+		float32x4_t c1 = vcvtq_f32_u32(vmovl_u16(vget_high_u16(c16)));
+
+		s0 = vaddq_f32(s0, vabdq_f32(vld1q_f32(q + i), vfmaq_n_f32(vlo, c0, step)));
+		s0 = vaddq_f32(s0, vabdq_f32(vld1q_f32(q + i + 4), vfmaq_n_f32(vlo, c1, step)));
+	}
+	sum = vaddvq_f32(s0);
+	for (; i < n; i++)
+		sum += fabsf(q[i] - (lo + step * (float) codes[i]));
+	return sum;
+}
+
+/* UMULL widens the products to 16 bits, UADALP sums them into 32 */
+static void
+U8DotNeon(const uint8_t *a, const uint8_t *b, int n, uint64_t out[3])
+{
+	uint32x4_t	dot = vdupq_n_u32(0);
+	uint32x4_t	sa = vdupq_n_u32(0),
+				sb = vdupq_n_u32(0);
+	uint64_t	d,
+				ta,
+				tb;
+	int			i = 0;
+
+	for (; i + 16 <= n; i += 16)
+	{
+		uint8x16_t	va = vld1q_u8(a + i);
+		uint8x16_t	vb = vld1q_u8(b + i);
+
+		dot = vpadalq_u16(dot, vmull_u8(vget_low_u8(va), vget_low_u8(vb)));
+		dot = vpadalq_u16(dot, vmull_u8(vget_high_u8(va), vget_high_u8(vb)));
+		sa = vpadalq_u16(sa, vpaddlq_u8(va));
+		sb = vpadalq_u16(sb, vpaddlq_u8(vb));
+	}
+	d = vaddlvq_u32(dot);
+	ta = vaddlvq_u32(sa);
+	tb = vaddlvq_u32(sb);
+	for (; i < n; i++)
+	{
+		d += (uint32_t) a[i] * b[i];
+		ta += a[i];
+		tb += b[i];
+	}
+	out[0] = d;
+	out[1] = ta;
+	out[2] = tb;
+}
+
 /* 4-bit fast scan with TBL: one sub-quantizer's 16-entry LUT per lookup */
 static void
 Pq4ScanNeon(const uint8_t *lut8, int m, const uint8_t *blocks, int nblocks, uint16_t *out)
@@ -255,6 +314,8 @@ const VxKernels vx_kernels_neon = {
 	.inner_product_f16 = InnerProductF16Neon,
 	.sq8_l2 = Sq8L2Neon,
 	.sq8_ip = Sq8IpNeon,
+	.sq8v_l1 = Sq8vL1Neon,
+	.u8_dot = U8DotNeon,
 	.pq8_scan = vx_pq8_scan_unrolled,
 	.pq4_scan = Pq4ScanNeon,
 	.pq8_fast_scan = vx_pq8_fast_scan_scalar,

@@ -289,12 +289,33 @@ SampleRows(RecallRun *run, int sample, uint32 seed)
 	VxSampleRows(run->heap, run->attno, sample, seed, AddSampledQuery, run, NULL);
 }
 
-/* run every query through the index, as an Index Scan would */
+/* insert d into found[0..*n), ascending, keeping at most k */
+static void
+KeepFound(float8 *found, int *n, int k, float8 d)
+{
+	int			i;
+
+	if (*n == k && !(d < found[k - 1]))
+		return;
+	i = *n < k ? (*n)++ : k - 1;
+	while (i > 0 && found[i - 1] > d)
+	{
+		found[i] = found[i - 1];
+		i--;
+	}
+	found[i] = d;
+}
+
+/*
+ * Run every query through the index, as an Index Scan would: when the index
+ * returns lower bounds to re-check (xs_recheckorderby, HNSW), the exact
+ * distances of the rows decide, and rows are read until the bound passes
+ * the k-th exact distance found, as the executor's reorder queue does.
+ */
 static void
 IndexPass(RecallRun *run)
 {
 	TupleTableSlot *slot = table_slot_create(run->heap, NULL);
-	Datum	   *answers = palloc(sizeof(Datum) * run->k);
 	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "vectorx recall index pass",
 											  ALLOCSET_DEFAULT_SIZES);
 
@@ -305,7 +326,7 @@ IndexPass(RecallRun *run)
 		ScanKeyData key;
 		instr_time	start,
 					end;
-		volatile int n = 0;
+		int			n = 0;
 		MemoryContext old = MemoryContextSwitchTo(cxt);
 
 		CHECK_FOR_INTERRUPTS();
@@ -317,17 +338,23 @@ IndexPass(RecallRun *run)
 		PG_TRY();
 		{
 			index_rescan(scan, NULL, 0, &key, 1);
-			while (n < run->k && index_getnext_slot(scan, ForwardScanDirection, slot))
+			while (index_getnext_slot(scan, ForwardScanDirection, slot))
 			{
 				bool		isnull;
 				Datum		v;
 
+				if (scan->xs_recheckorderby && n == run->k &&
+					DatumGetFloat8(scan->xs_orderbyvals[0]) >= q->found[run->k - 1])
+					break;		/* no row still to come can be nearer */
 				if (ItemPointerIsValid(&q->self) && ItemPointerEquals(&slot->tts_tid, &q->self))
 					continue;
 				v = slot_getattr(slot, run->attno, &isnull);
 				if (isnull)
 					continue;
-				answers[n++] = datumCopy(v, false, -1);
+				KeepFound(q->found, &n, run->k,
+						  DatumGetFloat8(FunctionCall2Coll(&run->dist, run->collation, v, q->vec)));
+				if (!scan->xs_recheckorderby && n == run->k)
+					break;
 			}
 		}
 		PG_FINALLY();
@@ -339,9 +366,7 @@ IndexPass(RecallRun *run)
 		INSTR_TIME_SET_CURRENT(end);
 		INSTR_TIME_SUBTRACT(end, start);
 		q->ms = INSTR_TIME_GET_MILLISEC(end);
-		for (int j = 0; j < n; j++)
-			q->found[q->nfound++] = DatumGetFloat8(FunctionCall2Coll(&run->dist, run->collation,
-																	 answers[j], q->vec));
+		q->nfound = n;
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(cxt);
 	}

@@ -66,6 +66,8 @@ typedef struct ArgSlot
 typedef struct CallState
 {
 	const Vector *last[ARG_SLOTS];	/* arguments of the previous call */
+	const char *next_lo[ARG_SLOTS]; /* where a sequential scan's next row */
+	const char *next_hi[ARG_SLOTS]; /* would be: [next_lo, next_hi) */
 	ArgSlot		slots[ARG_SLOTS];
 } CallState;
 
@@ -94,6 +96,7 @@ VxPrefetchNextRows(FunctionCallInfo fcinfo, const Vector *a, const Vector *b)
 		{
 			const char *p = (const char *) args[i];
 			const char *from = p - VARSIZE(args[i]) - 64;
+			bool		in_order;
 
 			/*
 			 * The lowest row of a shared-buffer page: its successor is the
@@ -112,9 +115,22 @@ VxPrefetchNextRows(FunctionCallInfo fcinfo, const Vector *a, const Vector *b)
 					p = from ? page + 2 * BLCKSZ : NULL;
 				}
 			}
-			for (const char *a = from; a && a < p; a += 64)
-				__builtin_prefetch(a);
+
+			/*
+			 * Prefetch only while rows come in storage order, each in the
+			 * region the previous call predicted (with room for other
+			 * columns): an index scan's rows are random, and prefetching
+			 * their neighbours only takes memory bandwidth from it.  The
+			 * first row of a call site counts as in order.
+			 */
+			in_order = st->last[i] == NULL ||
+				((const char *) args[i] >= st->next_lo[i] && (const char *) args[i] < st->next_hi[i]);
 			st->last[i] = args[i];
+			st->next_lo[i] = from ? from - VARSIZE(args[i]) - 1024 : NULL;
+			st->next_hi[i] = from ? p : NULL;
+			if (in_order)
+				for (const char *a = from; a && a < p; a += 64)
+					__builtin_prefetch(a);
 		}
 	}
 }

@@ -95,6 +95,10 @@ typedef struct HnswBuildState
 	MemoryContext buildcxt;		/* lives as long as the build */
 	MemoryContext tmpcxt;		/* reset after every tuple */
 	float	   *vec;
+	/* the pair distance's decoded first element (ArenaPair) */
+	uint32		pair_id;
+	float	   *pair_vec;
+	HnswQuery	pair_query;
 	/* spill file of this participant (parallel) or NULL */
 	SharedFileSet *fileset;
 	BufFile    *spill;
@@ -109,7 +113,7 @@ typedef struct ArenaGraph
 {
 	HnswGraph	graph;
 	HnswBuildState *bs;
-	const float *query;
+	HnswQuery	query;
 } ArenaGraph;
 
 static inline HnswElement
@@ -118,10 +122,16 @@ ArenaElement(HnswBuildState *bs, uint32 id)
 	return (HnswElement) (bs->arena + HnswIdOffset(id));
 }
 
-static inline const float *
-ArenaVector(HnswBuildState *bs, uint32 id)
+static inline HnswQuant *
+ArenaQuant(HnswBuildState *bs, uint32 id)
 {
-	return (const float *) (bs->arena + HnswIdOffset(id) + bs->shape.head_size);
+	return HnswElementQuant(bs->arena + HnswIdOffset(id), bs->shape.head_size);
+}
+
+static inline const uint8 *
+ArenaCodes(HnswBuildState *bs, uint32 id)
+{
+	return (const uint8 *) (bs->arena + HnswIdOffset(id) + bs->shape.head_size);
 }
 
 static inline uint32 *
@@ -164,13 +174,26 @@ UnlockElement(HnswBuildState *bs, uint32 id)
 	}
 }
 
+static int	ArenaNeighbors(HnswGraph *g, uint32 id, int level, uint32 *out, uint8 *flags);
+
 static float
 ArenaDistance(HnswGraph *g, uint32 id)
 {
 	ArenaGraph *ag = (ArenaGraph *) g;
 
 	g->visited_elements++;
-	return HnswVectorDistance(g->shape, ag->query, ArenaVector(ag->bs, id));
+	return HnswQueryDistance(g->shape, &ag->query, ArenaQuant(ag->bs, id), ArenaCodes(ag->bs, id));
+}
+
+static void
+ArenaGraphInit(ArenaGraph *ag, HnswBuildState *bs, const float *query)
+{
+	memset(ag, 0, sizeof(ArenaGraph));
+	ag->graph.distance = ArenaDistance;
+	ag->graph.neighbors = ArenaNeighbors;
+	ag->graph.shape = &bs->shape;
+	ag->bs = bs;
+	HnswQueryInit(&ag->query, &bs->shape, query);
 }
 
 static int
@@ -198,10 +221,27 @@ ArenaNeighbors(HnswGraph *g, uint32 id, int level, uint32 *out, uint8 *flags)
 	return n;
 }
 
-static const float *
-ArenaVecGet(void *arg, uint32 id)
+/*
+ * HnswPairFn over the arena: both elements' codes in integers; for L1, a
+ * decoded as a query against b's codes (the heuristic calls it with the
+ * same a for runs of b, so a stays decoded).  An element's codes never
+ * change once it is published.
+ */
+static float
+ArenaPair(void *arg, uint32 a, uint32 b)
 {
-	return ArenaVector((HnswBuildState *) arg, id);
+	HnswBuildState *bs = (HnswBuildState *) arg;
+
+	if (bs->shape.metric != HNSW_METRIC_L1)
+		return HnswPairDistance(&bs->shape, ArenaQuant(bs, a), ArenaCodes(bs, a),
+								ArenaQuant(bs, b), ArenaCodes(bs, b));
+	if (bs->pair_id != a)
+	{
+		HnswDecodeVector(&bs->shape, ArenaQuant(bs, a), ArenaCodes(bs, a), bs->pair_vec);
+		HnswQueryInit(&bs->pair_query, &bs->shape, bs->pair_vec);
+		bs->pair_id = a;
+	}
+	return HnswQueryDistance(&bs->shape, &bs->pair_query, ArenaQuant(bs, b), ArenaCodes(bs, b));
 }
 
 /*
@@ -301,19 +341,19 @@ ArenaAddLink(HnswBuildState *bs, uint32 id, int level, uint32 newid, float d, bo
 		for (int i = 0; i < n; i++)
 		{
 			cands[i].id = cur[i];
-			cands[i].distance = HnswVectorDistance(shape, ArenaVector(bs, id), ArenaVector(bs, cur[i]));
+			cands[i].distance = ArenaPair(bs, id, cur[i]);
 		}
 		cands[n].id = newid;
 		cands[n].distance = d;
 		HnswSortCandidates(cands, n + 1);
-		nkept = HnswSelectNeighbors(shape, cands, n + 1, max, ArenaVecGet, bs, kept);
+		nkept = HnswSelectNeighbors(shape, cands, n + 1, max, ArenaPair, bs, kept);
 		linked = false;
 		for (int i = 0; i < nkept; i++)
 			linked |= kept[i].id == newid;
 		if (!linked && force)
 		{
 			/* the most redundant entry gives way */
-			int			victim = HnswMostRedundant(shape, cur, n, ArenaVecGet, bs);
+			int			victim = HnswMostRedundant(shape, cur, n, ArenaPair, bs);
 
 			for (int i = 0; i < n; i++)
 				kept[i].id = i == victim ? newid : cur[i];
@@ -357,13 +397,11 @@ ArenaInsert(HnswBuildState *bs, const float *vec, ItemPointer tid)
 	int			nnbrs[HNSW_MAX_LEVEL + 1];
 	HnswVisited *visited;
 	int			nw = 0;
+	HnswQuant	quant;
+	uint8	   *codes = palloc(shape->dims);
 
-	memset(&ag, 0, sizeof(ag));
-	ag.graph.distance = ArenaDistance;
-	ag.graph.neighbors = ArenaNeighbors;
-	ag.graph.shape = shape;
-	ag.bs = bs;
-	ag.query = vec;
+	ArenaGraphInit(&ag, bs, vec);
+	HnswEncodeVector(shape, vec, &quant, codes);
 
 	SpinLockAcquire(&sh->mutex);
 	ep = sh->entry_point;
@@ -396,19 +434,23 @@ ArenaInsert(HnswBuildState *bs, const float *vec, ItemPointer tid)
 			nw = HnswSearchLayer(&ag.graph, w, nw, 0, shape->ef_construction, l, visited,
 								 NULL, NULL, NULL, w);
 			nnbrs[l] = HnswSelectNeighbors(shape, w, nw, l == 0 ? 2 * shape->m : shape->m,
-										   ArenaVecGet, bs, nbrs[l]);
+										   ArenaPair, bs, nbrs[l]);
 		}
 
-		/* an identical vector with room for another TID takes this one */
-		if (nw > 0 && memcmp(ArenaVector(bs, w[0].id), vec, sizeof(float) * shape->dims) == 0)
+		/* identical codes with room for another TID take this one */
+		if (nw > 0 && ArenaQuant(bs, w[0].id)->lo == quant.lo &&
+			ArenaQuant(bs, w[0].id)->step == quant.step &&
+			memcmp(ArenaCodes(bs, w[0].id), codes, shape->dims) == 0)
 		{
 			HnswElement dup = ArenaElement(bs, w[0].id);
+			HnswQuant  *dq = ArenaQuant(bs, w[0].id);
 			bool		added = false;
 
 			LockElement(bs, w[0].id);
 			if (dup->ntids < HNSW_HEAPTIDS)
 			{
 				dup->heaptids[dup->ntids++] = *tid;
+				dq->err = Max(dq->err, quant.err);
 				added = true;
 			}
 			UnlockElement(bs, w[0].id);
@@ -431,7 +473,8 @@ ArenaInsert(HnswBuildState *bs, const float *vec, ItemPointer tid)
 	pg_atomic_init_u32(&e->lock, 0);
 	for (int i = 0; i < 2 * shape->m; i++)
 		e->neighbors[i] = i < nnbrs[0] ? nbrs[0][i].id : HNSW_INVALID_ID;
-	memcpy((char *) e + shape->head_size, vec, sizeof(float) * shape->dims);
+	*HnswElementQuant(e, shape->head_size) = quant;
+	memcpy((char *) e + shape->head_size, codes, shape->dims);
 	if (level > 0)
 	{
 		HnswUpper u = (HnswUpper) (bs->arena + HnswIdOffset(upper));
@@ -476,6 +519,7 @@ typedef struct ArenaReconnectArg
 	HnswBuildState *bs;
 	int			max;
 	ArenaGraph	ag;
+	float	   *vec;			/* the decoded vector the graph searches for */
 } ArenaReconnectArg;
 
 static int
@@ -504,23 +548,19 @@ ArenaWriteList(void *arg, uint32 id, const uint32 *old, int nold, const uint32 *
 	return true;
 }
 
-static const float *
-ArenaReconnectVec(void *arg, uint32 id)
+static float
+ArenaReconnectPair(void *arg, uint32 a, uint32 b)
 {
-	return ArenaVector(((ArenaReconnectArg *) arg)->bs, id);
+	return ArenaPair(((ArenaReconnectArg *) arg)->bs, a, b);
 }
 
 static HnswGraph *
-ArenaReconnectGraph(void *arg, const float *query)
+ArenaReconnectGraph(void *arg, uint32 x)
 {
 	ArenaReconnectArg *a = (ArenaReconnectArg *) arg;
 
-	memset(&a->ag, 0, sizeof(ArenaGraph));
-	a->ag.graph.distance = ArenaDistance;
-	a->ag.graph.neighbors = ArenaNeighbors;
-	a->ag.graph.shape = &a->bs->shape;
-	a->ag.bs = a->bs;
-	a->ag.query = query;
+	HnswDecodeVector(&a->bs->shape, ArenaQuant(a->bs, x), ArenaCodes(a->bs, x), a->vec);
+	ArenaGraphInit(&a->ag, a->bs, a->vec);
 	return &a->ag.graph;
 }
 
@@ -537,8 +577,8 @@ ArenaReconnect(HnswBuildState *bs)
 	int			nlive = 0;
 	int			fixed;
 	uint64		pos = 0;
-	ArenaReconnectArg a = {.bs = bs, .max = max};
-	HnswReconnectOps ops = {ArenaReadList, ArenaWriteList, ArenaReconnectVec, ArenaReconnectGraph, &a};
+	ArenaReconnectArg a = {.bs = bs, .max = max, .vec = palloc(sizeof(float) * bs->shape.dims)};
+	HnswReconnectOps ops = {ArenaReadList, ArenaWriteList, ArenaReconnectPair, ArenaReconnectGraph, &a};
 
 	while (pos < sh->stream_end)
 	{
@@ -709,6 +749,8 @@ InitBuildState(HnswBuildState *bs, HnswBuildShared *sh, char *arena, Relation in
 	bs->tmpcxt = AllocSetContextCreate(CurrentMemoryContext, "hnsw build tuple",
 									   ALLOCSET_DEFAULT_SIZES);
 	bs->vec = palloc(sizeof(float) * sh->shape.dims);
+	bs->pair_id = HNSW_INVALID_ID;
+	bs->pair_vec = palloc(sizeof(float) * sh->shape.dims);
 }
 
 static void

@@ -198,22 +198,6 @@ HnswHeapPop(HnswHeap *h)
 
 /* ---------------------------------------------------------------- search */
 
-float
-HnswVectorDistance(const HnswShape *shape, const float *a, const float *b)
-{
-	switch (shape->metric)
-	{
-		case HNSW_METRIC_L2:
-			return vx_l2_squared(a, b, shape->dims);
-		case HNSW_METRIC_IP:
-		case HNSW_METRIC_COSINE:
-			return -vx_inner_product(a, b, shape->dims);
-		case HNSW_METRIC_L1:
-			return vx_l1(a, b, shape->dims);
-	}
-	pg_unreachable();
-}
-
 /*
  * The level of a new element: floor(-ln(u) * mL) for u uniform in (0, 1],
  * where u comes from a hash of the heap TID rather than a random generator,
@@ -444,8 +428,7 @@ HnswSortCandidates(HnswCandidate *c, int n)
  * leads there.  Used when a new element must displace someone.
  */
 int
-HnswMostRedundant(const HnswShape *shape, const uint32 *ids, int n,
-				  const float *(*vec) (void *arg, uint32 id), void *arg)
+HnswMostRedundant(const HnswShape *shape, const uint32 *ids, int n, HnswPairFn pair, void *arg)
 {
 	int			best = n - 1;
 	float		bestd = INFINITY;
@@ -453,7 +436,7 @@ HnswMostRedundant(const HnswShape *shape, const uint32 *ids, int n,
 	for (int i = 0; i < n; i++)
 		for (int j = i + 1; j < n; j++)
 		{
-			float		d = HnswVectorDistance(shape, vec(arg, ids[i]), vec(arg, ids[j]));
+			float		d = pair(arg, ids[i], ids[j]);
 
 			if (d < bestd)
 			{
@@ -468,37 +451,31 @@ HnswMostRedundant(const HnswShape *shape, const uint32 *ids, int n,
  * SELECT-NEIGHBORS-HEURISTIC (Algorithm 4): walk the candidates from the
  * nearest; keep one if it is closer to the base element than to every
  * candidate kept so far.  cands must be sorted ascending by distance to the
- * base; vec(arg, id) gives a candidate's vector.  Writes at most max
- * candidates to out and returns how many.
+ * base; pair(arg, a, b) is the distance between two elements (called with
+ * the same a for runs of b, which lets it keep a decoded).  Writes at most
+ * max candidates to out and returns how many.
  */
 int
 HnswSelectNeighbors(const HnswShape *shape, HnswCandidate *cands, int ncands, int max,
-					const float *(*vec) (void *arg, uint32 id), void *arg,
-					HnswCandidate *out)
+					HnswPairFn pair, void *arg, HnswCandidate *out)
 {
 	int			nout = 0;
-	const float **kept = palloc(sizeof(float *) * max);
 
 	for (int i = 0; i < ncands && nout < max; i++)
 	{
-		const float *cv = vec(arg, cands[i].id);
 		bool		good = true;
 
 		for (int j = 0; j < nout; j++)
 		{
-			if (HnswVectorDistance(shape, cv, kept[j]) < cands[i].distance)
+			if (pair(arg, cands[i].id, out[j].id) < cands[i].distance)
 			{
 				good = false;
 				break;
 			}
 		}
 		if (good)
-		{
-			kept[nout] = cv;
 			out[nout++] = cands[i];
-		}
 	}
-	pfree(kept);
 	return nout;
 }
 
@@ -619,7 +596,7 @@ LinkInto(const HnswShape *shape, const HnswReconnectOps *ops, uint32 n, uint32 x
 	if (nspare == 0)
 		return false;
 	{
-		uint32		v = spare[nspare > 1 ? HnswMostRedundant(shape, spare, nspare, ops->vec, ops->arg) : 0];
+		uint32		v = spare[nspare > 1 ? HnswMostRedundant(shape, spare, nspare, ops->pair, ops->arg) : 0];
 
 		for (int j = 0; j < nn; j++)
 			if (nl[j] == v)
@@ -641,7 +618,7 @@ static uint32
 NearestReachable(const HnswShape *shape, const HnswReconnectOps *ops, uint32 entry,
 				 int entry_level, uint32 x, HnswVisited *reach)
 {
-	HnswGraph  *g = ops->graph(ops->arg, ops->vec(ops->arg, x));
+	HnswGraph  *g = ops->graph(ops->arg, x);
 	int			ef = shape->ef_construction;
 	HnswCandidate *w = palloc(sizeof(HnswCandidate) * ef);
 	HnswVisited *visited = HnswVisitedCreate(ef * shape->m * 2);

@@ -22,18 +22,20 @@
 /* ---------------------------------------------------------------- vectors */
 
 /*
- * Vectors copied out of the index, by element id, for the neighbour
- * heuristic (which compares candidates with each other).  Lives in the
- * caller's short-lived memory context.
+ * Vectors copied out of the index (quantization parameters and codes, as
+ * stored), by element id, for the neighbour heuristic (which compares
+ * candidates with each other).  Lives in the caller's short-lived memory
+ * context.
  */
 struct HnswVecCache
 {
 	Relation	index;
 	const HnswShape *shape;
 	uint32	   *ids;
-	float	  **vecs;
+	char	  **recs;			/* HnswQuant, then dims codes */
 	uint32		mask;
 	int			count;
+	float	   *scratch;		/* L1: a decoded vector */
 };
 
 HnswVecCache *
@@ -47,66 +49,91 @@ HnswVecCacheCreate(Relation index, const HnswShape *shape)
 	c->count = 0;
 	c->ids = palloc(sizeof(uint32) * (c->mask + 1));
 	memset(c->ids, 0xff, sizeof(uint32) * (c->mask + 1));
-	c->vecs = palloc0(sizeof(float *) * (c->mask + 1));
+	c->recs = palloc0(sizeof(char *) * (c->mask + 1));
+	c->scratch = NULL;
 	return c;
 }
 
 static void
-VecCacheInsert(HnswVecCache *c, uint32 id, float *vec)
+VecCacheInsert(HnswVecCache *c, uint32 id, char *rec)
 {
 	uint32		h = (id * 2654435761u) & c->mask;
 
 	while (c->ids[h] != HNSW_INVALID_ID)
 		h = (h + 1) & c->mask;
 	c->ids[h] = id;
-	c->vecs[h] = vec;
+	c->recs[h] = rec;
 	if (++c->count * 2 > (int) c->mask)
 	{
 		uint32	   *oids = c->ids;
-		float	  **ovecs = c->vecs;
+		char	  **orecs = c->recs;
 		uint32		osize = c->mask + 1;
 
 		c->mask = osize * 2 - 1;
 		c->count = 0;
 		c->ids = palloc(sizeof(uint32) * osize * 2);
 		memset(c->ids, 0xff, sizeof(uint32) * osize * 2);
-		c->vecs = palloc0(sizeof(float *) * osize * 2);
+		c->recs = palloc0(sizeof(char *) * osize * 2);
 		for (uint32 i = 0; i < osize; i++)
 			if (oids[i] != HNSW_INVALID_ID)
-				VecCacheInsert(c, oids[i], ovecs[i]);
+				VecCacheInsert(c, oids[i], orecs[i]);
 		pfree(oids);
-		pfree(ovecs);
+		pfree(orecs);
 	}
 }
 
-/* the vector of id, read from the index on first use */
-const float *
-HnswVecCacheGet(void *arg, uint32 id)
+/* the stored vector of id, read from the index on first use */
+static const char *
+VecCacheRecord(HnswVecCache *c, uint32 id)
 {
-	HnswVecCache *c = (HnswVecCache *) arg;
 	uint32		h = (id * 2654435761u) & c->mask;
-	float	   *vec;
+	char	   *rec;
 
 	while (c->ids[h] != HNSW_INVALID_ID)
 	{
 		if (c->ids[h] == id)
-			return c->vecs[h];
+			return c->recs[h];
 		h = (h + 1) & c->mask;
 	}
-	vec = palloc(sizeof(float) * c->shape->dims);
-	HnswReadVector(c->index, c->shape, id, vec);
-	VecCacheInsert(c, id, vec);
-	return vec;
+	rec = palloc(sizeof(HnswQuant) + c->shape->dims);
+	HnswReadCodes(c->index, c->shape, id, (HnswQuant *) rec, (uint8 *) rec + sizeof(HnswQuant));
+	VecCacheInsert(c, id, rec);
+	return rec;
 }
 
-/* remember a vector already in memory (the element being inserted) */
-void
-HnswVecCachePut(HnswVecCache *c, uint32 id, const float *vec)
+/* the decoded vector (x^) of id, in fresh memory */
+float *
+HnswVecCacheDecode(HnswVecCache *c, uint32 id)
 {
-	float	   *copy = palloc(sizeof(float) * c->shape->dims);
+	const char *rec = VecCacheRecord(c, id);
+	float	   *out = palloc(sizeof(float) * c->shape->dims);
 
-	memcpy(copy, vec, sizeof(float) * c->shape->dims);
-	VecCacheInsert(c, id, copy);
+	HnswDecodeVector(c->shape, (const HnswQuant *) rec, (const uint8 *) rec + sizeof(HnswQuant), out);
+	return out;
+}
+
+/* HnswPairFn over the cache (records never move once cached) */
+float
+HnswVecCachePair(void *arg, uint32 a, uint32 b)
+{
+	HnswVecCache *c = (HnswVecCache *) arg;
+	const char *ra = VecCacheRecord(c, a);
+	const char *rb = VecCacheRecord(c, b);
+
+	if (c->shape->metric == HNSW_METRIC_L1)
+	{
+		HnswQuery	q;
+
+		if (c->scratch == NULL)
+			c->scratch = palloc(sizeof(float) * c->shape->dims);
+		HnswDecodeVector(c->shape, (const HnswQuant *) ra, (const uint8 *) ra + sizeof(HnswQuant),
+						 c->scratch);
+		HnswQueryInit(&q, c->shape, c->scratch);
+		return HnswQueryDistance(c->shape, &q, (const HnswQuant *) rb,
+								 (const uint8 *) rb + sizeof(HnswQuant));
+	}
+	return HnswPairDistance(c->shape, (const HnswQuant *) ra, (const uint8 *) ra + sizeof(HnswQuant),
+							(const HnswQuant *) rb, (const uint8 *) rb + sizeof(HnswQuant));
 }
 
 /* ---------------------------------------------------------------- lists */
@@ -226,17 +253,15 @@ HnswAddLink(HnswPageGraph *pg, HnswVecCache *vc, uint32 id, int level, uint32 ne
 		}
 		else
 		{
-			const float *base = HnswVecCacheGet(vc, id);
-
 			for (int i = 0; i < n; i++)
 			{
 				cands[i].id = cur[i];
-				cands[i].distance = HnswVectorDistance(shape, base, HnswVecCacheGet(vc, cur[i]));
+				cands[i].distance = HnswVecCachePair(vc, id, cur[i]);
 			}
 			cands[n].id = newid;
 			cands[n].distance = d;
 			HnswSortCandidates(cands, n + 1);
-			nnext = HnswSelectNeighbors(shape, cands, n + 1, max, HnswVecCacheGet, vc, kept);
+			nnext = HnswSelectNeighbors(shape, cands, n + 1, max, HnswVecCachePair, vc, kept);
 			for (int i = 0; i < nnext; i++)
 			{
 				next[i] = kept[i].id;
@@ -246,7 +271,7 @@ HnswAddLink(HnswPageGraph *pg, HnswVecCache *vc, uint32 id, int level, uint32 ne
 			{
 				/* the most redundant entry gives way */
 				memcpy(next, cur, sizeof(uint32) * n);
-				next[HnswMostRedundant(shape, cur, n, HnswVecCacheGet, vc)] = newid;
+				next[HnswMostRedundant(shape, cur, n, HnswVecCachePair, vc)] = newid;
 				nnext = n;
 				linked = true;
 			}
@@ -282,23 +307,34 @@ HnswLinkBack(HnswPageGraph *pg, HnswVecCache *vc, const HnswCandidate *nbrs, int
 /* ---------------------------------------------------------------- insert */
 
 /*
- * If element id holds exactly vec and has room, add tid to it (duplicates
- * share one element).  Returns true if it did.
+ * If element id holds the same codes as quant/codes (an identical vector,
+ * or one that quantizes identically) and has room, add tid to it and let
+ * its err cover the new row's too (duplicates share one element).
+ * Returns true if it did.
  */
 static bool
-AddToDuplicate(HnswPageGraph *pg, HnswVecCache *vc, uint32 id, const float *vec, ItemPointer tid)
+AddToDuplicate(HnswPageGraph *pg, uint32 id, const HnswQuant *quant, const uint8 *codes,
+			   ItemPointer tid)
 {
 	const HnswShape *shape = pg->graph.shape;
 	Buffer		buf;
 	HnswElement e;
+	HnswQuant	old;
+	uint8	   *oldcodes = palloc(shape->dims);
 	HnswPageWrite w;
 	uint64		off = HnswIdOffset(id);
+	bool		same;
 
-	if (memcmp(HnswVecCacheGet(vc, id), vec, sizeof(float) * shape->dims) != 0)
+	HnswReadCodes(pg->index, shape, id, &old, oldcodes);
+	same = old.lo == quant->lo && old.step == quant->step &&
+		memcmp(oldcodes, codes, shape->dims) == 0;
+	pfree(oldcodes);
+	if (!same)
 		return false;
 	buf = ReadBuffer(pg->index, HnswOffsetBlock(off));
 	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
 	e = (HnswElement) (HnswPageData(BufferGetPage(buf)) + HnswOffsetInPage(off));
+	/* a live element's codes do not change (L3): only its state could have */
 	if (e->kind != HNSW_KIND_ELEMENT || e->flags != 0 || e->ntids >= HNSW_HEAPTIDS)
 	{
 		UnlockReleaseBuffer(buf);
@@ -307,6 +343,8 @@ AddToDuplicate(HnswPageGraph *pg, HnswVecCache *vc, uint32 id, const float *vec,
 	HnswPageWriteBegin(&w, pg->index);
 	e = (HnswElement) (HnswPageData(HnswPageWriteAdd(&w, buf, false)) + HnswOffsetInPage(off));
 	e->heaptids[e->ntids++] = *tid;
+	if (HnswElementQuant(e, shape->head_size)->err < quant->err)
+		HnswElementQuant(e, shape->head_size)->err = quant->err;
 	HnswPageWriteFinish(&w);
 	return true;
 }
@@ -330,7 +368,7 @@ SelectLiveNeighbors(HnswPageGraph *pg, HnswVecCache *vc, const HnswCandidate *ca
 		if (HnswReadElementHead(pg, cands[i].id, &e) && e.flags == 0)
 			live[nlive++] = cands[i];
 	}
-	nout = HnswSelectNeighbors(pg->graph.shape, live, nlive, max, HnswVecCacheGet, vc, out);
+	nout = HnswSelectNeighbors(pg->graph.shape, live, nlive, max, HnswVecCachePair, vc, out);
 	pfree(live);
 	return nout;
 }
@@ -393,10 +431,16 @@ HnswInsertVector(Relation index, const float *vec, ItemPointer tid)
 	bool		reused;
 	char	   *rec;
 	HnswElement e;
+	HnswQuant  *quant;
+	uint8	   *codes;
 	bool		was_empty;
 
 	HnswPageGraphInit(&pg, index, &shape, vec);
 	vc = HnswVecCacheCreate(index, &shape);
+	rec = palloc0(shape.element_size);
+	quant = HnswElementQuant(rec, shape.head_size);
+	codes = (uint8 *) rec + shape.head_size;
+	HnswEncodeVector(&shape, vec, quant, codes);
 	for (int l = 0; l <= level; l++)
 	{
 		nbrs[l] = palloc(sizeof(HnswCandidate) * 2 * shape.m);
@@ -408,8 +452,7 @@ HnswInsertVector(Relation index, const float *vec, ItemPointer tid)
 	if (!was_empty)
 	{
 		FindNeighbors(&pg, vc, meta.entry_point, meta.entry_level, level, nbrs, nnbrs, &nearest);
-		if (nearest.distance <= 0 &&
-			AddToDuplicate(&pg, vc, nearest.id, vec, tid))
+		if (AddToDuplicate(&pg, nearest.id, quant, codes, tid))
 			goto done;
 	}
 
@@ -435,7 +478,6 @@ HnswInsertVector(Relation index, const float *vec, ItemPointer tid)
 		}
 		HnswWriteRecordBytes(index, upperoff, (char *) u, usize, usize);
 	}
-	rec = palloc0(shape.element_size);
 	e = (HnswElement) rec;
 	e->kind = HNSW_KIND_ELEMENT;
 	e->level = level;
@@ -445,9 +487,7 @@ HnswInsertVector(Relation index, const float *vec, ItemPointer tid)
 	e->heaptids[0] = *tid;
 	for (int i = 0; i < 2 * shape.m; i++)
 		e->neighbors[i] = i < nnbrs[0] ? nbrs[0][i].id : HNSW_INVALID_ID;
-	memcpy(rec + shape.head_size, vec, sizeof(float) * shape.dims);
 	HnswWriteRecordBytes(index, off, rec, shape.element_size, shape.head_size);
-	HnswVecCachePut(vc, id, vec);
 
 	/* back-links (W3) */
 	for (int l = 0; l <= level; l++)

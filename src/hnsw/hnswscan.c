@@ -25,6 +25,14 @@
 #include "hnsw.h"
 #include "monitor.h"
 
+/* one row group of the current round: an element's heap TIDs and bound */
+typedef struct HnswScanItem
+{
+	double		bound;			/* lower bound of the SQL distance (hnsw.h, VECTORS) */
+	uint8		ntids;
+	ItemPointerData tids[HNSW_HEAPTIDS];
+} HnswScanItem;
+
 typedef struct HnswScanOpaqueData
 {
 	MemoryContext cxt;			/* everything of the current search */
@@ -37,12 +45,10 @@ typedef struct HnswScanOpaqueData
 	HnswHeap	leftover;		/* to expand in the next round */
 	HnswHeap	discarded;		/* result candidates for the next round */
 	HnswCandidate *results;		/* the current round, nearest first */
-	int			nresults;
-	int			next;			/* next result to return */
-	ItemPointerData tids[HNSW_HEAPTIDS];	/* of the current element */
-	int			ntids;
-	int			nexttid;
-	float		curdist;
+	HnswScanItem *items;		/* its live elements, by bound */
+	int			nitems;
+	int			next;			/* next item to return */
+	int			nexttid;		/* next TID of items[next] */
 	int			rounds;
 	HnswFilter *filter;			/* NULL: every element qualifies */
 } HnswScanOpaqueData;
@@ -78,8 +84,7 @@ hnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int no
 	so->started = false;
 	so->done = false;
 	so->query = NULL;
-	so->nresults = so->next = 0;
-	so->ntids = so->nexttid = 0;
+	so->nitems = so->next = so->nexttid = 0;
 	so->rounds = 0;
 	if (keys && scan->numberOfKeys > 0)
 		memmove(scan->keyData, keys, scan->numberOfKeys * sizeof(ScanKeyData));
@@ -97,21 +102,40 @@ hnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int no
 	MemoryContextSwitchTo(old);
 }
 
-/* SQL value of the ORDER BY operator from the internal distance */
-static double
-SqlDistance(const HnswShape *shape, float d)
+static int
+CompareItems(const void *a, const void *b)
 {
-	switch (shape->metric)
+	double		x = ((const HnswScanItem *) a)->bound;
+	double		y = ((const HnswScanItem *) b)->bound;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Turn a round's nresults candidates into items: each live element's heap
+ * TIDs with the lower bound of their SQL distance, read together with the
+ * distance it is derived from (HnswReadResult), sorted by bound so that
+ * the executor's re-check returns rows in exact order.
+ */
+static void
+Materialize(HnswScanOpaque so, int nresults)
+{
+	so->nitems = so->next = so->nexttid = 0;
+	for (int i = 0; i < nresults; i++)
 	{
-		case HNSW_METRIC_L2:
-			return sqrt((double) d);
-		case HNSW_METRIC_COSINE:
-			return 1.0 + (double) d;
-		case HNSW_METRIC_IP:
-		case HNSW_METRIC_L1:
-			return d;
+		HnswElementData head;
+		HnswQuant	quant;
+		float		d;
+		HnswScanItem *item = &so->items[so->nitems];
+
+		if (!HnswReadResult(&so->pg, so->results[i].id, &head, &quant, &d))
+			continue;
+		item->bound = HnswLowerBound(&so->shape, &so->pg.query, &quant, d);
+		item->ntids = Min(head.ntids, HNSW_HEAPTIDS);
+		memcpy(item->tids, head.heaptids, sizeof(ItemPointerData) * item->ntids);
+		so->nitems++;
 	}
-	pg_unreachable();
+	qsort(so->items, so->nitems, sizeof(HnswScanItem), CompareItems);
 }
 
 /* first round: descend from the entry point, then search level 0 */
@@ -136,15 +160,15 @@ FirstRound(IndexScanDesc scan)
 	HnswHeapInit(&so->leftover, ef * 4, false);
 	HnswHeapInit(&so->discarded, ef * 4, false);
 	so->results = palloc(sizeof(HnswCandidate) * ef);
+	so->items = palloc(sizeof(HnswScanItem) * ef);
 
 	entry.id = meta.entry_point;
 	entry.distance = so->pg.graph.distance(&so->pg.graph, entry.id);
 	if (meta.entry_level > 0)
 		entry.id = HnswGreedyDescend(&so->pg.graph, entry.id, &entry.distance, meta.entry_level, 1);
 	HnswVisitedTestAndSet(so->visited, entry.id);
-	so->nresults = HnswSearchLayer(&so->pg.graph, &entry, 1, 0, ef, 0, so->visited, so->filter,
-								   &so->leftover, &so->discarded, so->results);
-	so->next = 0;
+	Materialize(so, HnswSearchLayer(&so->pg.graph, &entry, 1, 0, ef, 0, so->visited, so->filter,
+									&so->leftover, &so->discarded, so->results));
 	so->rounds = 1;
 }
 
@@ -157,12 +181,13 @@ NextRound(IndexScanDesc scan)
 	int			nexpand = so->leftover.count;
 	int			nentries = nexpand + so->discarded.count;
 	HnswCandidate *entries;
+	int			nresults;
 
 	if (nentries == 0 ||
 		(so->pg.graph.max_visits > 0 && so->pg.graph.visited_elements >= so->pg.graph.max_visits))
 	{
 		so->done = true;
-		so->nresults = so->next = 0;
+		so->nitems = so->next = 0;
 		return;
 	}
 	entries = palloc(sizeof(HnswCandidate) * nentries);
@@ -170,13 +195,13 @@ NextRound(IndexScanDesc scan)
 	memcpy(entries + nexpand, so->discarded.items, sizeof(HnswCandidate) * so->discarded.count);
 	so->leftover.count = 0;
 	so->discarded.count = 0;
-	so->nresults = HnswSearchLayer(&so->pg.graph, entries, nentries, nexpand, ef, 0,
-								   so->visited, so->filter, &so->leftover, &so->discarded,
-								   so->results);
-	so->next = 0;
+	nresults = HnswSearchLayer(&so->pg.graph, entries, nentries, nexpand, ef, 0,
+							   so->visited, so->filter, &so->leftover, &so->discarded,
+							   so->results);
+	Materialize(so, nresults);
 	so->rounds++;
 	pfree(entries);
-	if (so->nresults == 0)
+	if (nresults == 0)
 		so->done = true;
 }
 
@@ -198,33 +223,26 @@ hnswgettuple(IndexScanDesc scan, ScanDirection dir)
 
 	for (;;)
 	{
-		if (so->nexttid < so->ntids)
+		if (so->next < so->nitems)
 		{
-			scan->xs_heaptid = so->tids[so->nexttid++];
+			HnswScanItem *item = &so->items[so->next];
+
+			scan->xs_heaptid = item->tids[so->nexttid];
+			if (++so->nexttid == item->ntids)
+			{
+				so->next++;
+				so->nexttid = 0;
+			}
+			/* a lower bound: the executor computes the exact distance (hnsw.h, VECTORS) */
 			scan->xs_recheck = false;
-			scan->xs_recheckorderby = false;
+			scan->xs_recheckorderby = true;
 			if (scan->numberOfOrderBys > 0)
 			{
-				scan->xs_orderbyvals[0] = Float8GetDatum(SqlDistance(&so->shape, so->curdist));
+				scan->xs_orderbyvals[0] = Float8GetDatum(item->bound);
 				scan->xs_orderbynulls[0] = false;
 			}
 			MemoryContextSwitchTo(old);
 			return true;
-		}
-		if (so->next < so->nresults)
-		{
-			HnswCandidate c = so->results[so->next++];
-			HnswElementData e;
-
-			so->ntids = so->nexttid = 0;
-			if (HnswReadElementHead(&so->pg, c.id, &e) &&
-				(e.flags & (HNSW_DELETED | HNSW_FREE | HNSW_RESERVED)) == 0)
-			{
-				so->ntids = Min(e.ntids, HNSW_HEAPTIDS);
-				memcpy(so->tids, e.heaptids, sizeof(ItemPointerData) * so->ntids);
-				so->curdist = c.distance;
-			}
-			continue;
 		}
 		if (so->done)
 			break;

@@ -210,8 +210,9 @@ HnswPinBlock(HnswPageGraph *pg, BlockNumber blkno)
 }
 
 /*
- * distance() of the page graph: the vector of id may span pages; each
- * piece is compared under a shared lock of its page (L3).
+ * distance() of the page graph: the quantization parameters end the head
+ * and the codes follow; they may continue on the next pages.  Each piece
+ * is read under a shared lock of its page, one page at a time (L3).
  */
 static float
 PageDistance(HnswGraph *g, uint32 id)
@@ -219,39 +220,38 @@ PageDistance(HnswGraph *g, uint32 id)
 	HnswPageGraph *pg = (HnswPageGraph *) g;
 	const HnswShape *shape = g->shape;
 	uint64		off = HnswIdOffset(id) + shape->head_size;
-	const float *q = pg->query;
-	int			left = shape->dims;
-	float		sum = 0;
+	int			done = 0;
+	float		part = 0;
+	HnswQuant	quant;
+	Buffer		buf = HnswPinBlock(pg, HnswOffsetBlock(HnswIdOffset(id)));
+	BlockNumber blkno = BufferGetBlockNumber(buf);
+	const char *data;
 
 	g->visited_elements++;
-	while (left > 0)
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	data = HnswPageData(BufferGetPage(buf));
+	quant = *HnswElementQuant(data + HnswOffsetInPage(HnswIdOffset(id)), shape->head_size);
+	while (done < shape->dims)
 	{
-		uint32		inpage = HnswOffsetInPage(off);
-		int			n = Min(left, (int) ((HNSW_DATA_SIZE - inpage) / sizeof(float)));
-		Buffer		buf = HnswPinBlock(pg, HnswOffsetBlock(off));
-		const float *x;
+		uint32		inpage;
+		int			n;
 
-		LockBuffer(buf, BUFFER_LOCK_SHARE);
-		x = (const float *) (HnswPageData(BufferGetPage(buf)) + inpage);
-		switch (shape->metric)
+		if (HnswOffsetBlock(off) != blkno)
 		{
-			case HNSW_METRIC_L2:
-				sum += vx_l2_squared(q, x, n);
-				break;
-			case HNSW_METRIC_IP:
-			case HNSW_METRIC_COSINE:
-				sum -= vx_inner_product(q, x, n);
-				break;
-			case HNSW_METRIC_L1:
-				sum += vx_l1(q, x, n);
-				break;
+			UnlockReleaseBuffer(buf);
+			blkno = HnswOffsetBlock(off);
+			buf = HnswPinBlock(pg, blkno);
+			LockBuffer(buf, BUFFER_LOCK_SHARE);
+			data = HnswPageData(BufferGetPage(buf));
 		}
-		UnlockReleaseBuffer(buf);
-		q += n;
-		left -= n;
-		off += (uint64) n * sizeof(float);
+		inpage = HnswOffsetInPage(off);
+		n = Min(shape->dims - done, (int) (HNSW_DATA_SIZE - inpage));
+		part += HnswCodesPart(shape, &pg->query, done, (const uint8 *) data + inpage, n, &quant);
+		done += n;
+		off += n;
 	}
-	return sum;
+	UnlockReleaseBuffer(buf);
+	return HnswQueryFinish(shape, &pg->query, &quant, part);
 }
 
 /*
@@ -264,14 +264,16 @@ PageDistance(HnswGraph *g, uint32 id)
 static void
 PagePrefetch(HnswGraph *g, const uint32 *ids, int n, int lines)
 {
-	int			vlines = (g->shape->dims * sizeof(float) + 63) / 64;
+	/* a distance reads the quantization parameters, then the codes */
+	Size		vstart = g->shape->head_size - sizeof(HnswQuant);
+	int			vlines = (sizeof(HnswQuant) + g->shape->dims + 63) / 64;
 
 	HnswPageGraph *pg = (HnswPageGraph *) g;
 	HintEntry  *e = (HintEntry *) pg->hints;
 
 	for (int i = 0; i < n; i++)
 	{
-		uint64		off = HnswIdOffset(ids[i]) + (lines < 0 ? 0 : g->shape->head_size);
+		uint64		off = HnswIdOffset(ids[i]) + (lines < 0 ? 0 : vstart);
 		BlockNumber blkno = HnswOffsetBlock(off);
 		uint32		chunk = blkno >> HINT_CHUNK_BITS;
 		Buffer		hint;
@@ -378,7 +380,7 @@ HnswPageGraphInit(HnswPageGraph *pg, Relation index, const HnswShape *shape, con
 	pg->graph.prefetch = PagePrefetch;
 	pg->graph.shape = shape;
 	pg->index = index;
-	pg->query = query;
+	HnswQueryInit(&pg->query, shape, query);
 	pg->hints = GetHints(index);
 	ItemPointerSetInvalid(&pg->exclude);
 }
@@ -398,24 +400,89 @@ HnswReadElementHead(HnswPageGraph *pg, uint32 id, HnswElementData *out)
 	return out->kind == HNSW_KIND_ELEMENT;
 }
 
-/* copy the vector of element id into out[dims] */
-void
-HnswReadVector(Relation index, const HnswShape *shape, uint32 id, float *out)
+/*
+ * For a scan's result: element id's header, quantization parameters and
+ * distance to the query, read together.  The head page stays share-locked
+ * while the codes are read from the pages after it (locks in block order,
+ * L4), so that the distance belongs to the heap TIDs returned with it: a
+ * live element's vector cannot change while its head is locked (only an
+ * element vacuum freed is rewritten).  Returns false, reading nothing
+ * more, if id is not a live element.
+ */
+bool
+HnswReadResult(HnswPageGraph *pg, uint32 id, HnswElementData *head, HnswQuant *quant,
+			   float *distance)
 {
-	uint64		off = HnswIdOffset(id) + shape->head_size;
-	Size		left = sizeof(float) * shape->dims;
-	char	   *dst = (char *) out;
+	const HnswShape *shape = pg->graph.shape;
+	uint64		off = HnswIdOffset(id);
+	Buffer		headbuf = HnswPinBlock(pg, HnswOffsetBlock(off));
+	Buffer		buf = InvalidBuffer;
+	const char *e;
+	int			done = 0;
+	float		part = 0;
 
+	LockBuffer(headbuf, BUFFER_LOCK_SHARE);
+	e = HnswPageData(BufferGetPage(headbuf)) + HnswOffsetInPage(off);
+	memcpy(head, e, offsetof(HnswElementData, neighbors));
+	if (head->kind != HNSW_KIND_ELEMENT || head->flags != 0 || head->ntids == 0)
+	{
+		UnlockReleaseBuffer(headbuf);
+		return false;
+	}
+	*quant = *HnswElementQuant(e, shape->head_size);
+	off += shape->head_size;
+	while (done < shape->dims)
+	{
+		BlockNumber blkno = HnswOffsetBlock(off);
+		Buffer		cur = blkno == BufferGetBlockNumber(headbuf) ? headbuf : InvalidBuffer;
+		uint32		inpage = HnswOffsetInPage(off);
+		int			n = Min(shape->dims - done, (int) (HNSW_DATA_SIZE - inpage));
+
+		if (cur == InvalidBuffer)
+		{
+			if (BufferIsValid(buf))
+				UnlockReleaseBuffer(buf);
+			buf = cur = HnswPinBlock(pg, blkno);
+			LockBuffer(buf, BUFFER_LOCK_SHARE);
+		}
+		part += HnswCodesPart(shape, &pg->query, done,
+							  (const uint8 *) HnswPageData(BufferGetPage(cur)) + inpage, n, quant);
+		done += n;
+		off += n;
+	}
+	if (BufferIsValid(buf))
+		UnlockReleaseBuffer(buf);
+	UnlockReleaseBuffer(headbuf);
+	*distance = HnswQueryFinish(shape, &pg->query, quant, part);
+	return true;
+}
+
+/* the quantization parameters and codes of element id */
+void
+HnswReadCodes(Relation index, const HnswShape *shape, uint32 id, HnswQuant *quant, uint8 *codes)
+{
+	uint64		off = HnswIdOffset(id) + shape->head_size - sizeof(HnswQuant);
+	Size		left = sizeof(HnswQuant) + shape->dims;
+	Size		done = 0;
+
+	/* the parameters end the head, on the head's page; the codes may go on */
 	while (left > 0)
 	{
 		uint32		inpage = HnswOffsetInPage(off);
 		Size		n = Min(left, HNSW_DATA_SIZE - inpage);
 		Buffer		buf = ReadBuffer(index, HnswOffsetBlock(off));
+		const char *src;
 
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
-		memcpy(dst, HnswPageData(BufferGetPage(buf)) + inpage, n);
+		src = HnswPageData(BufferGetPage(buf)) + inpage;
+		{
+			Size		nq = done < sizeof(HnswQuant) ? Min(n, sizeof(HnswQuant) - done) : 0;
+
+			memcpy((char *) quant + done, src, nq);
+			memcpy(codes + (done + nq - sizeof(HnswQuant)), src + nq, n - nq);
+		}
 		UnlockReleaseBuffer(buf);
-		dst += n;
+		done += n;
 		left -= n;
 		off += n;
 	}

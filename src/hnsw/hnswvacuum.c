@@ -182,7 +182,6 @@ RepairList(VacState *vs, HnswPageGraph *pg, HnswVecCache *vc, uint32 id, int lev
 	for (int attempt = 0; attempt < 3; attempt++)
 	{
 		uint64		off = HnswListOffset(pg, id, level);
-		const float *base;
 		int			n,
 					ncands = 0,
 					nnext;
@@ -190,7 +189,6 @@ RepairList(VacState *vs, HnswPageGraph *pg, HnswVecCache *vc, uint32 id, int lev
 		if (off == 0)
 			break;
 		n = HnswReadList(vs->index, off, max, cur);
-		base = HnswVecCacheGet(vc, id);
 		HnswVisitedReset(seen);
 		HnswVisitedTestAndSet(seen, id);
 		for (int i = 0; i < n; i++)
@@ -200,7 +198,7 @@ RepairList(VacState *vs, HnswPageGraph *pg, HnswVecCache *vc, uint32 id, int lev
 				if (!HnswVisitedTestAndSet(seen, cur[i]))
 				{
 					cands[ncands].id = cur[i];
-					cands[ncands++].distance = HnswVectorDistance(shape, base, HnswVecCacheGet(vc, cur[i]));
+					cands[ncands++].distance = HnswVecCachePair(vc, id, cur[i]);
 				}
 				continue;
 			}
@@ -216,12 +214,12 @@ RepairList(VacState *vs, HnswPageGraph *pg, HnswVecCache *vc, uint32 id, int lev
 					if (IsDeleted(vs, sub[j]) || HnswVisitedTestAndSet(seen, sub[j]))
 						continue;
 					cands[ncands].id = sub[j];
-					cands[ncands++].distance = HnswVectorDistance(shape, base, HnswVecCacheGet(vc, sub[j]));
+					cands[ncands++].distance = HnswVecCachePair(vc, id, sub[j]);
 				}
 			}
 		}
 		HnswSortCandidates(cands, ncands);
-		nnext = HnswSelectNeighbors(shape, cands, ncands, max, HnswVecCacheGet, vc, kept);
+		nnext = HnswSelectNeighbors(shape, cands, ncands, max, HnswVecCachePair, vc, kept);
 		for (int i = 0; i < nnext; i++)
 			next[i] = kept[i].id;
 		if (HnswWriteList(vs->index, off, max, next, nnext, cur, n))
@@ -384,18 +382,18 @@ PageWriteList0(void *arg, uint32 id, const uint32 *old, int nold, const uint32 *
 						 2 * a->vs->shape.m, ids, n, old, nold);
 }
 
-static const float *
-PageVec(void *arg, uint32 id)
+static float
+PagePair(void *arg, uint32 a, uint32 b)
 {
-	return HnswVecCacheGet(((PageReconnectArg *) arg)->vc, id);
+	return HnswVecCachePair(((PageReconnectArg *) arg)->vc, a, b);
 }
 
 static HnswGraph *
-PageGraph(void *arg, const float *query)
+PageGraph(void *arg, uint32 x)
 {
 	PageReconnectArg *a = (PageReconnectArg *) arg;
 
-	HnswPageGraphInit(&a->pg, a->vs->index, &a->vs->shape, query);
+	HnswPageGraphInit(&a->pg, a->vs->index, &a->vs->shape, HnswVecCacheDecode(a->vc, x));
 	return &a->pg.graph;
 }
 
@@ -405,7 +403,7 @@ PassReconnect(VacState *vs)
 	LiveIds		l = {NULL, 0, 1024};
 	HnswMetaPageData meta;
 	PageReconnectArg a = {.vs = vs};
-	HnswReconnectOps ops = {PageReadList0, PageWriteList0, PageVec, PageGraph, &a};
+	HnswReconnectOps ops = {PageReadList0, PageWriteList0, PagePair, PageGraph, &a};
 	MemoryContext old;
 	int			fixed;
 
@@ -460,8 +458,21 @@ PassFree(VacState *vs)
 		level = e->level;
 		if (level > 0 && HnswOffsetBlock(HnswIdOffset(upper)) != HnswOffsetBlock(off))
 		{
+			/*
+			 * Data pages are locked in block order (L4).  A DELETED element
+			 * keeps its level and UPPER record until this pass frees it,
+			 * and only vacuum frees, so the check above still holds after
+			 * relocking.
+			 */
 			ubuf = ReadBuffer(vs->index, HnswOffsetBlock(HnswIdOffset(upper)));
-			LockBuffer(ubuf, BUFFER_LOCK_EXCLUSIVE);
+			if (BufferGetBlockNumber(ubuf) < BufferGetBlockNumber(buf))
+			{
+				LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+				LockBuffer(ubuf, BUFFER_LOCK_EXCLUSIVE);
+				LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+			}
+			else
+				LockBuffer(ubuf, BUFFER_LOCK_EXCLUSIVE);
 		}
 		HnswPageWriteBegin(&w, vs->index);
 		meta = HnswPageGetMeta(HnswPageWriteAdd(&w, metabuf, false));

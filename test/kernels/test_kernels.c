@@ -250,6 +250,49 @@ TestSq8(const VxKernels *k, int n, float *qs, float *w, uint8_t *codes)
 	}
 	Check(k->name, "sq8_l2", n, k->sq8_l2(qs, w, codes, n), l2, 2 * l2);
 	Check(k->name, "sq8_ip", n, k->sq8_ip(qs, codes, n), ip, ipabs);
+
+	/*
+	 * per-vector affine codes: x = lo + step * c.  Decoding x rounds once
+	 * (fused or not), an error of up to 2^-24 |x| per term on top of the
+	 * summation's, so the scale covers sum |x| too.
+	 */
+	{
+		float		lo = (float) (Uniform() * 50),
+					step = (float) fabs(Uniform()) + 0.001f;
+		double		l1 = 0,
+					xabs = 0;
+
+		for (int i = 0; i < n; i++)
+		{
+			double		x = (double) lo + (double) step * codes[i];
+
+			l1 += fabs(qs[i] - x);
+			xabs += fabs(x);
+		}
+		Check(k->name, "sq8v_l1", n, k->sq8v_l1(qs, codes, n, lo, step), l1, l1 + 2 * xabs);
+	}
+
+	/* integer dot product of two code vectors: exact (codes against themselves reversed) */
+	{
+		uint8_t    *other = malloc(n + 1);
+		uint64_t	got[3],
+					dot = 0,
+					sa = 0,
+					sb = 0;
+
+		for (int i = 0; i < n; i++)
+		{
+			other[i] = (uint8_t) (i % 3 == 0 ? 255 : codes[n - 1 - i]);
+			dot += (uint64_t) codes[i] * other[i];
+			sa += codes[i];
+			sb += other[i];
+		}
+		k->u8_dot(codes, other, n, got);
+		Check(k->name, "u8_dot", n, (double) got[0], (double) dot, 0);
+		Check(k->name, "u8_dot sum a", n, (double) got[1], (double) sa, 0);
+		Check(k->name, "u8_dot sum b", n, (double) got[2], (double) sb, 0);
+		free(other);
+	}
 }
 
 static void

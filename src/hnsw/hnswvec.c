@@ -1,0 +1,218 @@
+/*-------------------------------------------------------------------------
+ *
+ * hnswvec.c
+ *	  How an HNSW element holds its vector (hnsw.h, VECTORS): 8-bit codes
+ *	  with one lo and step per vector.  Encoding and decoding, the distance
+ *	  of a float query to codes (the traversal's hot path, through the
+ *	  kernels of distance.h), and the lower bound of the exact SQL distance
+ *	  that scans hand to the executor for its re-check.
+ *
+ *	  Used by the build (arena elements), inserts, vacuum (decoded vectors
+ *	  for the neighbour heuristic) and scans.  No page access here.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <float.h>
+#include <math.h>
+
+#include "distance.h"
+#include "hnsw.h"
+
+/* unit roundoff of float4 */
+#define F4_U	5.9604644775390625e-8
+
+/* a float4 at least as large as x (x >= 0) */
+static float4
+RoundUp(double x)
+{
+	float4		f = (float4) x;
+
+	if ((double) f < x)
+		f = nextafterf(f, INFINITY);
+	return f;
+}
+
+/*
+ * Quantize x[dims] (internal form) into quant and codes[dims].  Returns
+ * nothing: the error is in quant->err.
+ */
+void
+HnswEncodeVector(const HnswShape *shape, const float *x, HnswQuant *quant, uint8 *codes)
+{
+	int			n = shape->dims;
+	float		lo = x[0],
+				hi = x[0];
+	double		step;
+	double		norm2 = 0,
+				err = 0;
+
+	for (int i = 1; i < n; i++)
+	{
+		lo = Min(lo, x[i]);
+		hi = Max(hi, x[i]);
+	}
+	/* in double: hi - lo may exceed FLT_MAX, (hi - lo) / 255 cannot */
+	step = (float4) (((double) hi - (double) lo) / 255.0);
+	for (int i = 0; i < n; i++)
+	{
+		double		c = step > 0 ? rint(((double) x[i] - lo) / step) : 0;
+		double		xh;
+
+		c = Max(0, Min(255, c));
+		codes[i] = (uint8) c;
+		xh = (double) lo + step * c;
+		norm2 += xh * xh;
+		if (shape->metric == HNSW_METRIC_L1)
+			err += fabs(x[i] - xh);
+		else
+			err += (x[i] - xh) * (x[i] - xh);
+	}
+	quant->lo = lo;
+	quant->step = (float4) step;
+	quant->norm2 = (float4) Min(norm2, (double) FLT_MAX);
+	quant->err = RoundUp(shape->metric == HNSW_METRIC_L1 ? err : sqrt(err));
+}
+
+/* x^ into out[dims] */
+void
+HnswDecodeVector(const HnswShape *shape, const HnswQuant *quant, const uint8 *codes, float *out)
+{
+	float		lo = quant->lo,
+				step = quant->step;
+
+	for (int i = 0; i < shape->dims; i++)
+		out[i] = lo + step * (float) codes[i];
+}
+
+void
+HnswQueryInit(HnswQuery *q, const HnswShape *shape, const float *vec)
+{
+	double		norm2 = 0,
+				sum = 0;
+
+	q->vec = vec;
+	if (vec != NULL)
+		for (int i = 0; i < shape->dims; i++)
+		{
+			norm2 += (double) vec[i] * vec[i];
+			sum += vec[i];
+		}
+	q->norm2 = norm2;
+	q->sum = sum;
+}
+
+/*
+ * The part of a distance that codes[0..n), dimensions from.. of the vector,
+ * contribute: sum q_i c_i, or for L1 sum |q_i - x^_i|.  A vector split
+ * over pages is the sum of its pieces' parts.
+ */
+float
+HnswCodesPart(const HnswShape *shape, const HnswQuery *q, int from, const uint8 *codes, int n,
+			  const HnswQuant *quant)
+{
+	if (shape->metric == HNSW_METRIC_L1)
+		return vx_kernels->sq8v_l1(q->vec + from, codes, n, quant->lo, quant->step);
+	return vx_kernels->sq8_ip(q->vec + from, codes, n);
+}
+
+/* the internal distance of q to x^ from the summed parts */
+float
+HnswQueryFinish(const HnswShape *shape, const HnswQuery *q, const HnswQuant *quant, float part)
+{
+	double		qx;
+
+	if (shape->metric == HNSW_METRIC_L1)
+		return part;
+	qx = quant->lo * q->sum + (double) quant->step * part;
+	if (shape->metric == HNSW_METRIC_L2)
+		return (float) Max(q->norm2 - 2 * qx + quant->norm2, 0.0);
+	return (float) -qx;
+}
+
+/* distance of q to an element whose codes lie in one piece of memory */
+float
+HnswQueryDistance(const HnswShape *shape, const HnswQuery *q, const HnswQuant *quant,
+				  const uint8 *codes)
+{
+	return HnswQueryFinish(shape, q, quant,
+						   HnswCodesPart(shape, q, 0, codes, shape->dims, quant));
+}
+
+/*
+ * The internal distance between two elements' x^ (not L1: it needs the
+ * decoded values), from an exact integer pass over both codes.
+ */
+float
+HnswPairDistance(const HnswShape *shape, const HnswQuant *qa, const uint8 *ca,
+				 const HnswQuant *qb, const uint8 *cb)
+{
+	uint64_t	s[3];
+	double		ip;
+
+	Assert(shape->metric != HNSW_METRIC_L1);
+	vx_kernels->u8_dot(ca, cb, shape->dims, s);
+	ip = (double) shape->dims * qa->lo * qb->lo + (double) qa->lo * qb->step * s[2] +
+		(double) qb->lo * qa->step * s[1] + (double) qa->step * qb->step * s[0];
+	if (shape->metric == HNSW_METRIC_L2)
+		return (float) Max((double) qa->norm2 + qb->norm2 - 2 * ip, 0.0);
+	return (float) -ip;
+}
+
+/*
+ * A value that the SQL distance of the ordering operator between the
+ * query and the row's vector x is never below, given d, the internal
+ * distance of q to x^ (HnswQueryFinish).  hnsw.h, VECTORS; the terms:
+ *	 tau   VX_KERNEL_TOL(dims): a float kernel's error relative to the sum
+ *	       of its terms' absolute values, for ours and for the SQL
+ *	       function's (both go through distance.h)
+ *	 A     bound on step * |error of sum q_i c_i|: the terms' absolute sum
+ *	       is at most |q| |c| and step |c| <= |x^| + |lo| sqrt(dims)
+ *	 u     float4 rounding of d, of the stored norm2, of the normalised
+ *	       vectors (cosine)
+ */
+double
+HnswLowerBound(const HnswShape *shape, const HnswQuery *q, const HnswQuant *quant, float d)
+{
+	int			n = shape->dims;
+	double		tau = VX_KERNEL_TOL(n);
+	double		qn = sqrt(q->norm2);
+	double		xn = sqrt((double) quant->norm2);
+	double		err = quant->err;
+	double		a = tau * qn * (xn + fabs((double) quant->lo) * sqrt((double) n));
+	double		lb;
+
+	switch (shape->metric)
+	{
+		case HNSW_METRIC_L2:
+			{
+				double		e = 2 * a + 4 * F4_U * (q->norm2 + quant->norm2) + 2 * F4_U * fabs(d);
+				double		low = sqrt(Max(d - e, 0.0)) - err;
+
+				lb = Max(low, 0.0) * (1 - tau);
+				break;
+			}
+		case HNSW_METRIC_IP:
+			lb = d - a - 2 * F4_U * fabs(d) - qn * err - tau * qn * (xn * (1 + F4_U) + err);
+			break;
+		case HNSW_METRIC_COSINE:
+			lb = 1 + d - a - 2 * F4_U * fabs(d) - qn * err - 4 * tau - 4 * F4_U;
+			lb = Max(lb, 0.0);
+			break;
+		case HNSW_METRIC_L1:
+			{
+				double		b = 2 * F4_U * n * (fabs((double) quant->lo) * 2 + 255.0 * quant->step);
+				double		low = d * (1 - 2 * tau) - b - err;
+
+				lb = Max(low, 0.0) * (1 - tau);
+				break;
+			}
+		default:
+			pg_unreachable();
+	}
+	/* overflowing vectors (|x| near FLT_MAX) can make the terms NaN */
+	if (isnan(lb))
+		lb = shape->metric == HNSW_METRIC_IP ? -INFINITY : 0.0;
+	return lb;
+}
