@@ -335,15 +335,8 @@ def build_index(conn, table, sql, session=()):
     return res
 
 
-def run_sql_system(conn, ds, sysdef, args):
-    """One database system: setup, index build(s), sweep.  Returns its result dict.
-
-    Per sweep value: recall and QPS through psycopg2 with a prepared
-    statement and the query as a text parameter (the method of
-    ../shared/BASELINE.md), then pgbench (C client, prepared, the query
-    vector read from bench_queries by a subquery) with 1 client for
-    QPS and latency percentiles and with --clients clients for QPS.
-    """
+def prepare_sql_system(conn, ds, sysdef, args):
+    """One database system: table, index build(s); returns its SqlSweep."""
     cur = conn.cursor()
     table = args.table
     res = dict(name=sysdef["name"], kind="sql")
@@ -371,12 +364,17 @@ def run_sql_system(conn, ds, sysdef, args):
         for (name,) in cur.fetchall():
             cur.execute(f"DROP INDEX {name}")
     res["table_bytes"], res["table_bytes_with_toast"] = relation_sizes(cur, table)
-    res["sweep"] = sweep_sql(conn, ds, sysdef, args)
+    return SqlSweep(conn, ds, sysdef, args, res)
+
+
+def finish_sql_system(conn, ds, sysdef, args, res):
+    """What a system measures after its sweep (updates, churn, ...), which
+    changes the table."""
+    cur = conn.cursor()
     for fn in sysdef.get("extras", []):
         res.update(fn(conn, ds, sysdef, args, res))
     for st in sysdef.get("reset", []):
         cur.execute(st)
-    return res
 
 
 def recall_pass(conn, ds, sysdef, args, v, repeat=None):
@@ -404,33 +402,150 @@ def recall_pass(conn, ds, sysdef, args, v, repeat=None):
     return ids, runs, plan
 
 
-def sweep_sql(conn, ds, sysdef, args):
-    points = []
-    op = sysdef.get("op", "<->")
-    script = knn_script(args.table, op, args.k).replace(":nq", str(args.queries))
-    for v in sysdef.get("values", [None]):
-        ids, runs, plan = recall_pass(conn, ds, sysdef, args, v)
-        gucs = {sysdef["gucname"]: v} if v is not None and sysdef.get("gucname") else None
-        pgbench(args, script, 1, max(200, args.queries // 5), gucs)        # warm-up
-        # medians of `repeat` runs of `queries` transactions each; latencies pooled
-        one = [pgbench(args, script, 1, 0, gucs, latency=True, seconds=args.seconds) for _ in range(args.repeat)]
-        qps1, lat = float(np.median([q for q, _ in one])), np.concatenate([x for _, x in one])
-        qpsn = float(np.median([pgbench(args, script, args.clients, 0, gucs, seconds=args.seconds)[0]
+class Affinity:
+    """One-core measurements: the postmaster (so every backend it forks
+    from now on), this process and its pgbench children on one CPU, or
+    back on all.  On a virtual machine a wake-up across cores costs far
+    more than the query (measured by floor()), so with the client and the
+    server on different cores a one-client benchmark measures the
+    hypervisor; on one core it measures the work, the client's included."""
+
+    def __init__(self, conn, cpu):
+        cur = conn.cursor()
+        cur.execute("SHOW data_directory")
+        with open(os.path.join(cur.fetchone()[0], "postmaster.pid")) as f:
+            self.postmaster = int(f.readline())
+        self.cpu, self.all = cpu, os.sched_getaffinity(0)
+
+    def set(self, pinned):
+        cpus = {self.cpu} if pinned else self.all
+        os.sched_setaffinity(self.postmaster, cpus)
+        os.sched_setaffinity(0, cpus)
+
+
+def floor(args, affinity):
+    """QPS of SELECT 1 with one pgbench client: the round trip every query pays."""
+    out = {}
+    for pinned in ([True, False] if affinity else [False]):
+        if affinity:
+            affinity.set(pinned)
+        out["one_core" if pinned else "all_cores"] = round(float(np.median(
+            [pgbench(args, "SELECT 1;\n", 1, 0, seconds=args.seconds)[0] for _ in range(args.repeat)])))
+    if affinity:
+        affinity.set(False)
+    return out
+
+
+class SqlSweep:
+    """Per sweep value of a database system: recall and QPS through psycopg2
+    (prepared statement, query as a text parameter: ../shared/BASELINE.md's
+    method), then timed pgbench passes (C client, prepared, the query vector
+    read from bench_queries by a subquery) with one client, on one core and
+    on all, and with --clients clients."""
+
+    def __init__(self, conn, ds, sysdef, args, res):
+        self.conn, self.ds, self.sysdef, self.args, self.res = conn, ds, sysdef, args, res
+        self.values = sysdef.get("values", [None])
+        self.script = knn_script(args.table, sysdef.get("op", "<->"), args.k).replace(":nq", str(args.queries))
+        res["sweep"] = []
+
+    def gucs(self, v):
+        return {self.sysdef["gucname"]: v} if v is not None and self.sysdef.get("gucname") else None
+
+    def begin(self, v):
+        self.ids, self.py_runs, self.plan = recall_pass(self.conn, self.ds, self.sysdef, self.args, v)
+        pgbench(self.args, self.script, 1, max(200, self.args.queries // 5), self.gucs(v))    # warm-up
+        self.passes = {True: [], False: []}
+
+    def timed_pass(self, v, pinned):
+        self.passes[pinned].append(pgbench(self.args, self.script, 1, 0, self.gucs(v), latency=True,
+                                           seconds=self.args.seconds))
+
+    def end(self, v, affinity):
+        args = self.args
+        if affinity:
+            affinity.set(False)
+        qpsn = float(np.median([pgbench(args, self.script, args.clients, 0, self.gucs(v), seconds=args.seconds)[0]
                                 for _ in range(args.repeat)]))
-        py = summarize(runs, args.queries)
-        point = dict(value=v, recall=round(ds.recall(ids, args.k), 4), returned_min=min(map(len, ids)),
-                     qps=round(qps1, 1), qps_clients=round(qpsn, 1), clients=args.clients,
+        main = self.passes[True] if affinity else self.passes[False]
+        lat = np.concatenate([x for _, x in main])
+        py = summarize(self.py_runs, args.queries)
+        point = dict(value=v, recall=round(self.ds.recall(self.ids, args.k), 4),
+                     returned_min=min(map(len, self.ids)),
+                     qps=round(float(np.median([q for q, _ in main])), 1),
+                     qps_runs=[round(q, 1) for q, _ in main],
+                     qps_clients=round(qpsn, 1), clients=args.clients,
                      qps_psycopg2=py["qps"], p50_psycopg2_ms=py["p50_ms"], p99_psycopg2_ms=py["p99_ms"],
                      **{f"p{q}_ms": round(float(np.percentile(lat, q)), 3) for q in (50, 95, 99)},
-                     plan=[p[:120] for p in plan[:4]])
-        points.append(point)
-        print(f"  {sysdef['name']} {sysdef.get('gucname', '')}={v}: recall {point['recall']:.4f} "
-              f"QPS {point['qps']} (psycopg2 {point['qps_psycopg2']}, {args.clients} clients "
-              f"{point['qps_clients']}) p99 {point['p99_ms']} ms", flush=True)
-    return points
+                     plan=[p[:120] for p in self.plan[:4]])
+        if affinity:
+            point["qps_all_cores"] = round(float(np.median([q for q, _ in self.passes[False]])), 1)
+        self.res["sweep"].append(point)
+        print(f"  {self.sysdef['name']} {self.sysdef.get('gucname', '')}={v}: recall {point['recall']:.4f} "
+              f"QPS {point['qps']}" + (f" (all cores {point['qps_all_cores']})" if affinity else "") +
+              f", psycopg2 {point['qps_psycopg2']}, {args.clients} clients {point['qps_clients']}, "
+              f"p99 {point['p99_ms']} ms", flush=True)
 
 
-def run_hnswlib(ds, sysdef, args):
+class LibSweep:
+    """Per sweep value of an in-process library: recall from one pass over
+    the queries, then timed passes as long as pgbench's (one thread)."""
+
+    def __init__(self, ds, args, res, values, setv, search):
+        self.ds, self.args, self.res, self.values = ds, args, res, values
+        self.setv, self.search = setv, search
+        res["sweep"] = []
+
+    def begin(self, v):
+        self.setv(v)
+        queries = self.ds.queries[:self.args.queries]
+        timed(self.search, self.ds.queries[-self.args.warmup:] if self.args.warmup else [])
+        self.ids, _ = timed(self.search, queries)
+        self.runs = []
+
+    def timed_pass(self, v, pinned):
+        # a pass lasts at least --seconds, like a pgbench run: short passes
+        # on a shared machine measure its noise, not the library
+        queries = self.ds.queries[:self.args.queries]
+        lats, t0 = [], time.perf_counter()
+        while not lats or time.perf_counter() - t0 < self.args.seconds:
+            lats.append(timed(self.search, queries)[1])
+        self.runs.append(np.concatenate(lats))
+
+    def end(self, v, affinity):
+        point = dict(value=v, recall=round(self.ds.recall(self.ids, self.args.k), 4),
+                     returned_min=min(map(len, self.ids)), **summarize(self.runs, self.args.queries))
+        self.res["sweep"].append(point)
+        print(f"  {self.res['name']} {v}: recall {point['recall']:.4f} QPS {point['qps']} "
+              f"p99 {point['p99_ms']} ms", flush=True)
+
+
+def sweep(sweeps, args, affinity):
+    """Every value of every system; with several systems, their timed passes
+    alternate (value by value, pass by pass), so that the machine's slow
+    spells hit all of them alike and their ratios hold."""
+    values = []
+    for sw in sweeps:
+        values += [v for v in sw.values if v not in values]
+    for v in values:
+        active = [sw for sw in sweeps if v in sw.values]
+        for sw in active:
+            sw.begin(v)
+        for _ in range(args.repeat):
+            for sw in active:
+                if affinity:
+                    affinity.set(True)
+                sw.timed_pass(v, True)
+                if affinity and isinstance(sw, SqlSweep):
+                    affinity.set(False)
+                    sw.timed_pass(v, False)
+        if affinity:
+            affinity.set(False)
+        for sw in active:
+            sw.end(v, affinity)
+
+
+def prepare_hnswlib(ds, sysdef, args):
     """hnswlib (Debian python3-hnswlib), one thread, one query per call."""
     import hnswlib
     space = {"l2": "l2", "ip": "ip", "cosine": "cosine"}[ds.metric]
@@ -444,12 +559,12 @@ def run_hnswlib(ds, sysdef, args):
     index.save_index(path)
     res["index_bytes"] = os.path.getsize(path)
     os.unlink(path)
-    return library_sweep(ds, res, sysdef["values"], args,
-                         lambda v: index.set_ef(int(v)),
-                         lambda q: index.knn_query(q[None, :], k=args.k, num_threads=1)[0][0])
+    print(f"  build: {res['build_s']} s, {res['index_bytes'] / 2**20:.1f} MiB", flush=True)
+    return LibSweep(ds, args, res, sysdef["values"], lambda v: index.set_ef(int(v)),
+                    lambda q: index.knn_query(q[None, :], k=args.k, num_threads=1)[0][0])
 
 
-def run_faiss_ivfpq(ds, sysdef, args):
+def prepare_faiss_ivfpq(ds, sysdef, args):
     """faiss IndexIVFPQ (Debian python3-faiss), one thread, optionally refined."""
     import faiss
     faiss.omp_set_num_threads(1)
@@ -464,34 +579,12 @@ def run_faiss_ivfpq(ds, sysdef, args):
     index.add(base)
     res = dict(name=sysdef["name"], kind="library", build_s=round(time.perf_counter() - t, 2),
                index_bytes=len(faiss.serialize_index(index)))
+    print(f"  build: {res['build_s']} s, {res['index_bytes'] / 2**20:.1f} MiB", flush=True)
 
     def setv(v):
         ivf.nprobe = int(v)
-    return library_sweep(ds, res, sysdef["values"], args, setv,
-                         lambda q: index.search(np.ascontiguousarray(q[None, :], dtype=np.float32), args.k)[1][0])
-
-
-def library_sweep(ds, res, values, args, setv, search):
-    queries = ds.queries[:args.queries]
-    warm = ds.queries[-args.warmup:] if args.warmup else []
-    res["sweep"] = []
-    for v in values:
-        setv(v)
-        timed(search, warm)
-        ids, _ = timed(search, queries)
-        runs = []
-        for _ in range(args.repeat):
-            # a pass lasts at least --seconds, like a pgbench run: short
-            # passes on a shared machine measure its noise, not the library
-            lats, t0 = [], time.perf_counter()
-            while not lats or time.perf_counter() - t0 < args.seconds:
-                lats.append(timed(search, queries)[1])
-            runs.append(np.concatenate(lats))
-        point = dict(value=v, recall=round(ds.recall(ids, args.k), 4), returned_min=min(map(len, ids)),
-                     **summarize(runs, len(queries)))
-        res["sweep"].append(point)
-        print(f"  {res['name']} {v}: recall {point['recall']:.4f} QPS {point['qps']} p99 {point['p99_ms']} ms", flush=True)
-    return res
+    return LibSweep(ds, args, res, sysdef["values"], setv,
+                    lambda q: index.search(np.ascontiguousarray(q[None, :], dtype=np.float32), args.k)[1][0])
 
 
 # ------------------------------------------------------------------ scenarios
@@ -628,7 +721,7 @@ SCENARIOS = {
     "hnsw": (scenario_hnsw, "fashion-mnist", dict(queries=1000, warmup=100, repeat=3)),
     "hnsw-1m": (scenario_hnsw_1m, "synth-1000000-128", dict(queries=1000, warmup=100, repeat=1)),
 }
-RUNNERS = {"hnswlib": run_hnswlib, "faiss-ivfpq": run_faiss_ivfpq}
+PREPARERS = {"hnswlib": prepare_hnswlib, "faiss-ivfpq": prepare_faiss_ivfpq}
 
 
 # ------------------------------------------------------------------ output
@@ -643,17 +736,22 @@ def markdown(result):
              + ("on (PostgreSQL huge_pages = on; THP always for the libraries)" if result.get("huge_pages")
                 else "off (4 kB pages on both sides)"), "",
              "QPS: one pgbench client (prepared statement, query vector read by a subquery), median of the passes "
-             f"of {result.get('seconds', '?')} s each; "
-             "psycopg2: one Python client, prepared statement, query as a text parameter "
+             f"of {result.get('seconds', '?')} s each, "
+             + ("with the client, the server and the libraries on one CPU (--pin-cpu; all cores: the same "
+                "client and server free to use both), passes of the systems alternating; "
+                if result.get("one_core") else "unpinned; ")
+             + "psycopg2: one Python client, prepared statement, query as a text parameter "
              "(../shared/BASELINE.md's method); N clients: pgbench.  Libraries: in-process, one thread, "
-             "timed passes as long as pgbench's.", "",
-             "| system | setting | recall@k | QPS | QPS psycopg2 | QPS N clients | p50 ms | p95 ms | p99 ms | build s | index MiB |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "timed passes as long as pgbench's.  Latencies: the QPS passes'.",
+             f"Round-trip floor (SELECT 1, one pgbench client): {result.get('floor_qps')} QPS.", "",
+             "| system | setting | recall@k | QPS | QPS all cores | QPS psycopg2 | QPS N clients | p50 ms | p95 ms | p99 ms | build s | index MiB |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for s in result["systems"]:
         for i, p in enumerate(s["sweep"]):
             first = i == 0
             cells = [s["name"] if first else "", "-" if p["value"] is None else str(p["value"]),
                      f"{p['recall']:.4f}", f"{p['qps']:.0f}",
+                     f"{p['qps_all_cores']:.0f}" if "qps_all_cores" in p else "-",
                      f"{p['qps_psycopg2']:.0f}" if "qps_psycopg2" in p else "-",
                      f"{p['qps_clients']:.0f} ({p['clients']})" if "qps_clients" in p else "-",
                      f"{p['p50_ms']:.3f}", f"{p['p95_ms']:.3f}", f"{p['p99_ms']:.3f}",
@@ -674,6 +772,9 @@ def markdown(result):
             lp = lib and next((q for q in lib["sweep"] if q["recall"] >= target), None)
             if lp and s is not lib:
                 text += f" = {p['qps'] / lp['qps']:.2f}x {lib['name']}"
+                if "qps_all_cores" in p:
+                    text += (f" (all cores: {p['qps_all_cores']:.0f} QPS = "
+                             f"{p['qps_all_cores'] / lp['qps']:.2f}x)")
             cells.append(text)
         extra.append(f"- at recall@{result['k']} >= {target}: " + "; ".join(cells))
     for s in result["systems"]:
@@ -719,7 +820,7 @@ def plot(result, path):
         ys = [p["qps"] for p in s["sweep"]]
         ax.plot(xs, ys, marker="o", label=s["name"])
     ax.set_xlabel(f"recall@{result['k']}")
-    ax.set_ylabel("queries per second (1 client)")
+    ax.set_ylabel("queries per second (1 client" + (", one core)" if result.get("one_core") else ")"))
     ax.set_yscale("log")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8)
@@ -741,6 +842,9 @@ def main():
     p.add_argument("--seconds", type=int, default=2,
                    help="length of one timed pass (pgbench -T; libraries loop the queries as long)")
     p.add_argument("--clients", type=int, default=os.cpu_count() or 2, help="pgbench clients for the N-client QPS")
+    p.add_argument("--pin-cpu", type=int, default=(os.cpu_count() or 1) - 1,
+                   help="run one-client passes and libraries on this CPU (client, server and library "
+                        "share it); -1: do not pin")
     p.add_argument("--table", default="items")
     p.add_argument("--dbname", default="vxbench")
     p.add_argument("--data-dir")
@@ -767,12 +871,29 @@ def main():
                   k=args.k, queries=args.queries, seconds=args.seconds,
                   repeat=args.repeat, dataset=dict(name=ds.name, rows=len(ds.base), dim=ds.dim,
                                                     metric=ds.metric), systems=[])
-    for sysdef in fn(ds, args):
-        print(f"- {sysdef['name']}", flush=True)
-        if sysdef.get("kind") in RUNNERS:
-            result["systems"].append(RUNNERS[sysdef["kind"]](ds, sysdef, args))
-        else:
-            result["systems"].append(run_sql_system(conn, ds, sysdef, args))
+    affinity = Affinity(conn, args.pin_cpu) if args.pin_cpu >= 0 else None
+    result["floor_qps"] = floor(args, affinity)
+    result["one_core"] = affinity is not None
+    print(f"round trip floor (SELECT 1, one client): {result['floor_qps']} QPS", flush=True)
+    sysdefs = fn(ds, args)
+    sql = [d for d in sysdefs if d.get("kind") not in PREPARERS]
+    # one database system with libraries: measure them side by side;
+    # several database systems share the table: one after the other
+    groups = [sysdefs] if len(sql) <= 1 else [[d] for d in sysdefs]
+    for group in groups:
+        sweeps = []
+        for sysdef in group:
+            print(f"- {sysdef['name']}", flush=True)
+            if sysdef.get("kind") in PREPARERS:
+                sweeps.append(PREPARERS[sysdef["kind"]](ds, sysdef, args))
+            else:
+                sweeps.append(prepare_sql_system(conn, ds, sysdef, args))
+            result["systems"].append(sweeps[-1].res)
+        print("- sweep: " + ", ".join(d["name"] for d in group), flush=True)
+        sweep(sweeps, args, affinity)
+        for sysdef, sw in zip(group, sweeps):
+            if isinstance(sw, SqlSweep):
+                finish_sql_system(conn, ds, sysdef, args, sw.res)
     os.makedirs(args.out, exist_ok=True)
     stem = os.path.join(args.out, f"{args.scenario}-{ds.name}" + ("-hugepages" if huge else ""))
     with open(stem + ".json", "w") as f:

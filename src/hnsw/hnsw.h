@@ -39,11 +39,11 @@
  *	A record's head (header and neighbour lists) never crosses a page
  *	boundary: when the rest of the page is too short, a PAD record fills it
  *	(or, under 16 bytes, nothing does) and the record starts on the next
- *	page.  An element's vector follows its head and may cross any number
- *	of pages; distances are sums over dimensions, so a vector is compared
- *	piece by piece, page by page, without being copied.  This is what lets
- *	784-dimension elements (3.3 KB) pack pages without waste, and vectors
- *	of up to 16000 dimensions be indexed at all.
+ *	page.  An element's codes (VECTORS) follow its head and may cross any
+ *	number of pages; distances are sums over dimensions, so codes are
+ *	compared piece by piece, page by page, without being copied.  This is
+ *	what lets 784-dimension elements (960 bytes) pack pages without waste,
+ *	and vectors of up to 16000 dimensions be indexed at all.
  *
  *	Record kinds (first byte):
  *	  0 UNUSED   never written (allocated by an insert that did not finish)

@@ -783,7 +783,12 @@ ParallelScan(HnswBuildState *bs, Relation heap, Relation index, IndexInfo *index
 	reltuples = table_index_build_scan(heap, index, indexInfo, true, bs->leader,
 									   BuildCallback, bs, scan);
 	if (bs->spill)
+	{
+		/* the leader reads it back after every participant is done */
 		BufFileExportFileSet(bs->spill);
+		BufFileClose(bs->spill);
+		bs->spill = NULL;
+	}
 	SpinLockAcquire(&sh->mutex);
 	sh->reltuples += reltuples;
 	sh->ndone++;

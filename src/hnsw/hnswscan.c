@@ -49,6 +49,7 @@ typedef struct HnswScanOpaqueData
 	int			nitems;
 	int			next;			/* next item to return */
 	int			nexttid;		/* next TID of items[next] */
+	bool		drained;		/* the discarded heap was drained since the last round */
 	int			rounds;
 	HnswFilter *filter;			/* NULL: every element qualifies */
 } HnswScanOpaqueData;
@@ -85,6 +86,7 @@ hnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int no
 	so->done = false;
 	so->query = NULL;
 	so->nitems = so->next = so->nexttid = 0;
+	so->drained = false;
 	so->rounds = 0;
 	if (keys && scan->numberOfKeys > 0)
 		memmove(scan->keyData, keys, scan->numberOfKeys * sizeof(ScanKeyData));
@@ -172,6 +174,29 @@ FirstRound(IndexScanDesc scan)
 	so->rounds = 1;
 }
 
+/*
+ * Before searching further: the best ef elements the search scored and
+ * accepted but did not return (a round ends with many).  Often the executor
+ * only needs one more row's bound to confirm the last of LIMIT k, and these
+ * give it without a search.  They go to the leftover heap, to be expanded
+ * but never returned again.
+ */
+static bool
+DrainDiscarded(HnswScanOpaque so)
+{
+	int			n = 0;
+
+	while (n < hnsw_ef_search && so->discarded.count > 0)
+	{
+		HnswCandidate c = HnswHeapPop(&so->discarded);
+
+		so->results[n++] = c;
+		HnswHeapPush(&so->leftover, c);
+	}
+	Materialize(so, n);
+	return so->nitems > 0;
+}
+
 /* a further round from what the previous ones set aside */
 static void
 NextRound(IndexScanDesc scan)
@@ -247,7 +272,14 @@ hnswgettuple(IndexScanDesc scan, ScanDirection dir)
 		if (so->done)
 			break;
 		CHECK_FOR_INTERRUPTS();
+		if (!so->drained)
+		{
+			so->drained = true;
+			if (DrainDiscarded(so))
+				continue;
+		}
 		NextRound(scan);
+		so->drained = false;
 	}
 	MemoryContextSwitchTo(old);
 	return false;
