@@ -12,6 +12,9 @@ the same data, so every figure can be read as a ratio measured in one run.
 
     vxbench.py list
     vxbench.py exact [--rows N] [--queries N] [--out DIR]
+    vxbench.py table --dbname DB --table T --column C [--id-column ID]
+        your own table and its index, on the server that PGHOST/PGPORT name:
+        read-only (queries are rows of the table, each left out of its answer)
 
 Datasets (ground truth computed once by brute force and cached in
 --data-dir, default $VX_DATA or bench/data):
@@ -54,11 +57,13 @@ def read_idx(path, labels=False):
 def distances(q, x, metric):
     q = np.asarray(q, dtype=np.float64)
     x = np.asarray(x, dtype=np.float64)
-    dot = q @ x.T
+    dot = q @ x.T if metric != "l1" else None
     if metric == "l2":
         return np.sqrt(np.maximum((q * q).sum(1)[:, None] - 2 * dot + (x * x).sum(1)[None, :], 0))
     if metric == "ip":
         return -dot
+    if metric == "l1":
+        return np.stack([np.abs(x - row).sum(1) for row in q])
     return 1 - dot / np.maximum(np.linalg.norm(q, axis=1)[:, None] * np.linalg.norm(x, axis=1)[None, :], 1e-30)
 
 
@@ -76,13 +81,20 @@ def ground_truth(base, queries, k, metric, block=200):
 
 
 class Dataset:
-    """base [n, d] float32 (row i has id i), queries, labels, exact top-100."""
+    """base [n, d] float32 (row i has id i), queries, labels, exact top-100.
+    A table's data (TableDataset) has its own ids and takes its queries
+    from its rows, leaving each query's own row out (self_ids)."""
+
+    ids = None
+    self_ids = None
 
     def __init__(self, name, base, queries, metric, cache, labels=None):
         self.name, self.base, self.queries, self.metric = name, base, queries, metric
         self.labels = labels
-        gt = os.path.join(cache, f"{name}-gt.npz")
-        if os.path.exists(gt):
+        gt = os.path.join(cache, f"{name}-gt.npz") if cache else None
+        if gt is None:
+            self.gt_ids, self.gt_dist = self.exact()
+        elif os.path.exists(gt):
             z = np.load(gt)
             self.gt_ids, self.gt_dist = z["ids"], z["dist"]
         else:
@@ -92,21 +104,80 @@ class Dataset:
             np.savez(gt, ids=self.gt_ids, dist=self.gt_dist)
             print(f"ground truth for {name}: {time.time() - t:.0f} s (cached in {gt})", flush=True)
 
+    def exact(self):
+        return ground_truth(self.base, self.queries, 100, self.metric)
+
     @property
     def dim(self):
         return self.base.shape[1]
+
+    @property
+    def fetch_k_extra(self):
+        """rows to fetch beyond k: the query's own row, when it is in the data"""
+        return 0 if self.self_ids is None else 1
+
+    def rows_of(self, ids):
+        return ids
 
     def recall(self, results, k):
         """Mean recall@k; a returned id whose distance ties the k-th true
         distance counts as a hit (duplicates do not lower the score)."""
         hits = 0
         for qi, found in enumerate(results):
+            if self.self_ids is not None:
+                found = [f for f in found if f != self.self_ids[qi]]
             found = np.unique(np.asarray(found, dtype=np.int64)[:k])
             if len(found):
-                d = distances(self.queries[qi:qi + 1], self.base[found], self.metric)[0]
+                d = distances(self.queries[qi:qi + 1], self.base[self.rows_of(found)], self.metric)[0]
                 kth = self.gt_dist[qi, k - 1]
                 hits += np.count_nonzero(d <= kth + 1e-6 * max(1.0, abs(kth)))
         return hits / (k * len(results))
+
+
+class TableDataset(Dataset):
+    """The vectors of a user's table, read once (binary COPY); queries are
+    --queries of its rows drawn with a fixed seed, each one's own row left
+    out of its exact and approximate answers."""
+
+    def __init__(self, conn, args, metric):
+        import struct
+        cur = conn.cursor()
+        buf = io.BytesIO()
+        cur.copy_expert(f"COPY (SELECT {args.id_column}::bigint, {args.column} FROM {args.table} "
+                        f"WHERE {args.column} IS NOT NULL ORDER BY 1) TO STDOUT (FORMAT binary)", buf)
+        raw = buf.getvalue()
+        pos, ids, vecs = 19, [], []
+        ext = struct.unpack(">i", raw[15:19])[0]
+        pos += ext
+        while True:
+            (nf,) = struct.unpack(">h", raw[pos:pos + 2])
+            if nf == -1:
+                break
+            pos += 2
+            (ln,) = struct.unpack(">i", raw[pos:pos + 4])
+            ids.append(struct.unpack(">q", raw[pos + 4:pos + 12])[0])
+            pos += 4 + ln
+            (ln,) = struct.unpack(">i", raw[pos:pos + 4])
+            (dim,) = struct.unpack(">h", raw[pos + 4:pos + 6])
+            vecs.append(np.frombuffer(raw, ">f4", dim, pos + 8))
+            pos += 4 + ln
+        self.ids = np.asarray(ids, dtype=np.int64)
+        base = np.asarray(vecs, dtype=np.float32)
+        rng = np.random.default_rng(7)
+        nq = min(args.queries + args.warmup, len(base))
+        self.query_rows = rng.choice(len(base), nq, replace=False)
+        self.self_ids = self.ids[self.query_rows]
+        super().__init__(f"table-{args.table}", base, base[self.query_rows], metric, None)
+
+    def exact(self):
+        ids, dist = ground_truth(self.base, self.queries, 101, self.metric)
+        keep = ids != self.query_rows[:, None]
+        out_i = np.array([r[m][:100] for r, m in zip(ids, keep)])
+        out_d = np.array([r[m][:100] for r, m in zip(dist, keep)])
+        return out_i, out_d
+
+    def rows_of(self, ids):
+        return np.searchsorted(self.ids, ids)
 
 
 def load_dataset(name, args):
@@ -234,9 +305,17 @@ def pgbench(args, sql, clients, xacts, gucs=None, latency=False, seconds=None):
         return qps, lat
 
 
-def knn_script(table, op, k):
-    return (f"\\set i random(1, :nq)\n"
-            f"SELECT id FROM {table} ORDER BY embedding {op} (SELECT v FROM bench_queries WHERE qid = :i) LIMIT {k};\n")
+def knn_script(args, op, ds):
+    """pgbench script: a random one of the timed queries, its vector read by
+    a subquery (from bench_queries, or from the user's table by id)"""
+    if ds.self_ids is not None:
+        idlist = ",".join(str(i) for i in ds.self_ids[:args.queries])
+        qexpr = (f"(SELECT {args.column} FROM {args.table} WHERE {args.id_column} = "
+                 f"('{{{idlist}}}'::bigint[])[:i])")
+    else:
+        qexpr = "(SELECT v FROM bench_queries WHERE qid = :i)"
+    return (f"\\set i random(1, {args.queries})\n"
+            f"SELECT {args.id_column} FROM {args.table} ORDER BY {args.column} {op} {qexpr} LIMIT {args.k};\n")
 
 
 def peak_rss_mb(pid):
@@ -342,6 +421,13 @@ def prepare_sql_system(conn, ds, sysdef, args):
     res = dict(name=sysdef["name"], kind="sql")
     for st in sysdef.get("session", []):
         cur.execute(st)
+    if sysdef.get("existing"):
+        # the user's table and index as they are: nothing loaded, built or dropped
+        res["index"] = sysdef["existing"]
+        cur.execute("SELECT pg_relation_size(%s)", (res["index"],))
+        res["index_bytes"] = cur.fetchone()[0]
+        res["table_bytes"], res["table_bytes_with_toast"] = relation_sizes(cur, table)
+        return SqlSweep(conn, ds, sysdef, args, res)
     if sysdef.get("reload", True) or not args._loaded.get(sysdef.get("storage")):
         res["load_s"] = round(load_table(cur, table, ds, sysdef.get("storage")), 1)
         args._loaded = {sysdef.get("storage"): True}
@@ -382,7 +468,8 @@ def recall_pass(conn, ds, sysdef, args, v, repeat=None):
     cur = conn.cursor()
     op = sysdef.get("op", "<->")
     cur.execute("DEALLOCATE ALL")
-    cur.execute(f"PREPARE ann(vector) AS SELECT id FROM {args.table} ORDER BY embedding {op} $1 LIMIT {args.k}")
+    cur.execute(f"PREPARE ann(vector) AS SELECT {args.id_column} FROM {args.table} "
+                f"ORDER BY {args.column} {op} $1 LIMIT {args.k + ds.fetch_k_extra}")
     if v is not None:
         cur.execute(sysdef["guc"].format(v=v))
     qtexts = [vec_text(q) for q in ds.queries[:args.queries]]
@@ -446,7 +533,7 @@ class SqlSweep:
     def __init__(self, conn, ds, sysdef, args, res):
         self.conn, self.ds, self.sysdef, self.args, self.res = conn, ds, sysdef, args, res
         self.values = sysdef.get("values", [None])
-        self.script = knn_script(args.table, sysdef.get("op", "<->"), args.k).replace(":nq", str(args.queries))
+        self.script = knn_script(args, sysdef.get("op", "<->"), ds)
         res["sweep"] = []
 
     def gucs(self, v):
@@ -553,7 +640,7 @@ def prepare_hnswlib(ds, sysdef, args):
     index.init_index(max_elements=len(ds.base), M=sysdef["m"], ef_construction=sysdef["efc"], random_seed=1)
     index.set_num_threads(1)
     t = time.perf_counter()
-    index.add_items(ds.base, np.arange(len(ds.base)), num_threads=1)
+    index.add_items(ds.base, ds.ids if ds.ids is not None else np.arange(len(ds.base)), num_threads=1)
     res = dict(name=sysdef["name"], kind="library", build_s=round(time.perf_counter() - t, 2))
     path = os.path.join(data_dir(args.data_dir), "hnswlib.tmp")
     index.save_index(path)
@@ -561,7 +648,7 @@ def prepare_hnswlib(ds, sysdef, args):
     os.unlink(path)
     print(f"  build: {res['build_s']} s, {res['index_bytes'] / 2**20:.1f} MiB", flush=True)
     return LibSweep(ds, args, res, sysdef["values"], lambda v: index.set_ef(int(v)),
-                    lambda q: index.knn_query(q[None, :], k=args.k, num_threads=1)[0][0])
+                    lambda q: index.knn_query(q[None, :], k=args.k + ds.fetch_k_extra, num_threads=1)[0][0])
 
 
 def prepare_faiss_ivfpq(ds, sysdef, args):
@@ -689,6 +776,47 @@ def hnsw_churn(conn, ds, sysdef, args, res):
     return dict(churn=out)
 
 
+OPCLASS_METRICS = {"vector_l2_ops": ("l2", "<->"), "vector_ip_ops": ("ip", "<#>"),
+                   "vector_cosine_ops": ("cosine", "<=>"), "vector_l1_ops": ("l1", "<+>")}
+SEARCH_GUCS = {"hnsw": ("hnsw.ef_search", [10, 20, 40, 80, 160, 320]),
+               "ivfpq": ("ivfpq.probes", [1, 2, 4, 8, 16, 32, 64])}
+
+
+def find_index(conn, args):
+    """The vectorx index on the user's column: name, access method, metric."""
+    cur = conn.cursor()
+    cur.execute("""
+        SELECT i.indexrelid::regclass::text, am.amname, opc.opcname
+        FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am am ON am.oid = c.relam
+             JOIN pg_opclass opc ON opc.oid = i.indclass[0]
+             JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+        WHERE i.indrelid = %s::regclass AND a.attname = %s AND am.amname IN ('hnsw', 'ivfpq')
+          AND (%s IS NULL OR i.indexrelid = %s::regclass)
+        ORDER BY 1""", (args.table, args.column, args.index, args.index))
+    row = cur.fetchone()
+    if row is None:
+        sys.exit(f"no hnsw or ivfpq index on {args.table}.{args.column}" +
+                 (f" named {args.index}" if args.index else ""))
+    metric, op = OPCLASS_METRICS[row[2]]
+    return dict(index=row[0], am=row[1], metric=metric, op=op)
+
+
+def scenario_table(ds, args, found):
+    """Your own table and its index, read-only: recall (leave-one-out) and speed
+    of the index's search setting; hnswlib on the same vectors beside it."""
+    gucname, values = SEARCH_GUCS[found["am"]]
+    out = [dict(name=f"vectorx {found['am']} ({found['index']})", existing=found["index"], op=found["op"],
+                guc=f"SET {gucname} = {{v}}", gucname=gucname, values=values)]
+    try:
+        import hnswlib  # noqa: F401
+        if ds.metric != "l1":
+            out.append(dict(name="hnswlib (Debian, 1 thread)", kind="hnswlib", m=16, efc=64,
+                            values=[10, 20, 40, 80, 160, 320]))
+    except ImportError:
+        pass
+    return out
+
+
 def scenario_hnsw_1m(ds, args):
     """HNSW at scale: 1M x 128 seeded clustered data, builds with 1 GB and 256 MB of maintenance_work_mem."""
     return [
@@ -696,6 +824,18 @@ def scenario_hnsw_1m(ds, args):
              index="CREATE INDEX ON {table} USING hnsw (embedding vector_l2_ops) WITH (m = 16, ef_construction = 64)",
              builds=[("maintenance_work_mem 256MB", ["SET maintenance_work_mem = '256MB'"]),
                      ("maintenance_work_mem 1GB", ["SET maintenance_work_mem = '1GB'"])],
+             guc="SET hnsw.ef_search = {v}", gucname="hnsw.ef_search", values=[40, 200],
+             indb_values=[40], extras=[indb_recall]),
+        dict(name="hnswlib (Debian, 1 thread)", kind="hnswlib", m=16, efc=64, values=[40, 200]),
+    ]
+
+
+def scenario_hnsw_1m_768(ds, args):
+    """HNSW at scale, embedding-sized: 1M x 768 seeded clustered data, maintenance_work_mem 1 GB."""
+    return [
+        dict(name="vectorx hnsw 1M x 768", storage=None,
+             index="CREATE INDEX ON {table} USING hnsw (embedding vector_l2_ops) WITH (m = 16, ef_construction = 64)",
+             builds=[("maintenance_work_mem 1GB", ["SET maintenance_work_mem = '1GB'"])],
              guc="SET hnsw.ef_search = {v}", gucname="hnsw.ef_search", values=[40, 200],
              indb_values=[40], extras=[indb_recall]),
         dict(name="hnswlib (Debian, 1 thread)", kind="hnswlib", m=16, efc=64, values=[40, 200]),
@@ -720,6 +860,8 @@ SCENARIOS = {
     "exact": (scenario_exact, "fashion-mnist", dict(queries=100, warmup=10, repeat=3)),
     "hnsw": (scenario_hnsw, "fashion-mnist", dict(queries=1000, warmup=100, repeat=3)),
     "hnsw-1m": (scenario_hnsw_1m, "synth-1000000-128", dict(queries=1000, warmup=100, repeat=1)),
+    "hnsw-1m-768": (scenario_hnsw_1m_768, "synth-1000000-768", dict(queries=1000, warmup=100, repeat=1)),
+    "table": (scenario_table, "(yours)", dict(queries=1000, warmup=100, repeat=3)),
 }
 PREPARERS = {"hnswlib": prepare_hnswlib, "faiss-ivfpq": prepare_faiss_ivfpq}
 
@@ -842,10 +984,14 @@ def main():
     p.add_argument("--seconds", type=int, default=2,
                    help="length of one timed pass (pgbench -T; libraries loop the queries as long)")
     p.add_argument("--clients", type=int, default=os.cpu_count() or 2, help="pgbench clients for the N-client QPS")
-    p.add_argument("--pin-cpu", type=int, default=(os.cpu_count() or 1) - 1,
+    p.add_argument("--pin-cpu", type=int,
                    help="run one-client passes and libraries on this CPU (client, server and library "
-                        "share it); -1: do not pin")
-    p.add_argument("--table", default="items")
+                        "share it; default the last CPU, for scenario table -1); -1: do not pin")
+    p.add_argument("--table", default="items", help="the table (scenario table: yours)")
+    p.add_argument("--column", default="embedding", help="its vector column")
+    p.add_argument("--id-column", default="id", help="its key column (integer)")
+    p.add_argument("--index", help="scenario table: the index to measure (default: the first hnsw "
+                   "or ivfpq index on --column)")
     p.add_argument("--dbname", default="vxbench")
     p.add_argument("--data-dir")
     p.add_argument("--out", default=os.path.join(HERE, "results"))
@@ -854,14 +1000,24 @@ def main():
         for name, (fn, dsname, _) in SCENARIOS.items():
             print(f"{name:12s} {dsname:15s} {fn.__doc__.split(chr(10))[0]}")
         return
+    if args.pin_cpu is None:
+        args.pin_cpu = -1 if args.scenario == "table" else (os.cpu_count() or 1) - 1
     fn, dsname, defaults = SCENARIOS[args.scenario]
     for key, val in defaults.items():
         if getattr(args, key) is None:
             setattr(args, key, val)
     args._loaded = {}
     args._queries_loaded = False
-    ds = load_dataset(args.dataset or dsname, args)
-    conn = prepare_db(args.dbname)
+    if args.scenario == "table":
+        # a user's own table, on the server PG* names: read-only
+        conn = connect(args.dbname)
+        found = find_index(conn, args)
+        ds = TableDataset(conn, args, found["metric"])
+        sysdefs = scenario_table(ds, args, found)
+    else:
+        ds = load_dataset(args.dataset or dsname, args)
+        conn = prepare_db(args.dbname)
+        sysdefs = fn(ds, args)
     cur = conn.cursor()
     cur.execute("SELECT version(), vectorx_simd(), current_setting('huge_pages'), current_setting('shared_buffers')")
     server, simd, huge, sb = cur.fetchone()
@@ -875,7 +1031,6 @@ def main():
     result["floor_qps"] = floor(args, affinity)
     result["one_core"] = affinity is not None
     print(f"round trip floor (SELECT 1, one client): {result['floor_qps']} QPS", flush=True)
-    sysdefs = fn(ds, args)
     sql = [d for d in sysdefs if d.get("kind") not in PREPARERS]
     # one database system with libraries: measure them side by side;
     # several database systems share the table: one after the other

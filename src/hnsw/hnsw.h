@@ -172,6 +172,11 @@
  *	The build writes no per-tuple WAL: pages are written through smgr and
  *	logged in bulk with log_newpages, then synced (as nbtree's sorted
  *	build); the INIT fork of an unlogged index gets a logged meta page.
+ *	 W5. Tuples that did not fit the build's memory are inserted on disk
+ *	     by the same code as aminsert, but the wrapper then changes pages
+ *	     in place without WAL, and the build logs every page of the index
+ *	     once at its end (log_newpage_range).  Nobody else can see the
+ *	     index before the build commits, and a crash before then drops it.
  *
  * VACUUM (hnswvacuum.c)
  *	V1 (ambulkdelete, pass 1): every ELEMENT loses its dead heap TIDs; one
@@ -544,6 +549,7 @@ extern void HnswReadCodes(Relation index, const HnswShape *shape, uint32 id, Hns
 typedef struct HnswPageWrite
 {
 	Relation	index;
+	bool		unlogged;		/* the build's overflow: in place, logged at the end (W5) */
 	GenericXLogState *state;
 	Buffer		buffers[MAX_GENERIC_XLOG_PAGES];
 	Page		pages[MAX_GENERIC_XLOG_PAGES];
@@ -553,7 +559,8 @@ typedef struct HnswPageWrite
 extern void HnswPageWriteBegin(HnswPageWrite *w, Relation index);
 extern Page HnswPageWriteAdd(HnswPageWrite *w, Buffer buf, bool fresh);
 extern void HnswPageWriteFinish(HnswPageWrite *w);
-extern void HnswPageWriteAbort(HnswPageWrite *w);
+extern void HnswBeginBuildWrites(Relation index);
+extern void HnswEndBuildWrites(Relation index, bool log);
 
 extern uint64 HnswAllocateRecord(Relation index, const HnswShape *shape, bool element,
 								 int nlevels, bool *reused);
@@ -623,6 +630,7 @@ typedef struct HnswReconnectOps
 
 extern int	HnswReconnect(const HnswShape *shape, const uint32 *live, int nlive, uint32 entry,
 						  int entry_level, const HnswReconnectOps *ops);
+extern int	HnswReconnectIndex(Relation index, const HnswShape *shape, BufferAccessStrategy strategy);
 
 extern void HnswInitGucs(void);
 

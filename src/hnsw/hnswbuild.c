@@ -604,14 +604,15 @@ ArenaReconnect(HnswBuildState *bs)
 /*
  * Write the arena as the index's pages: meta page, then every page of the
  * stream, logged in batches with log_newpages and written through smgr
- * (as nbtree's sorted build), then synced.
+ * (as nbtree's sorted build), then synced.  Without log, on-disk inserts
+ * follow and the build logs every page at its end instead (W5).
  */
 static void
-WriteArena(HnswBuildState *bs)
+WriteArena(HnswBuildState *bs, bool log)
 {
 	HnswBuildShared *sh = bs->shared;
 	Relation	index = bs->index;
-	bool		wal = RelationNeedsWAL(index);
+	bool		wal = log && RelationNeedsWAL(index);
 	BlockNumber nblocks = HNSW_FIRST_DATA_BLKNO +
 	(BlockNumber) ((sh->stream_end + HNSW_DATA_SIZE - 1) / HNSW_DATA_SIZE);
 	PGAlignedBlock *batch = palloc(sizeof(PGAlignedBlock) * XLR_MAX_BLOCK_ID);
@@ -723,8 +724,9 @@ BuildCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 		{
 			/* serial build: write what we have, continue on disk */
 			SpillNotice(bs);
-			WriteArena(bs);
+			WriteArena(bs, false);
 			bs->on_disk = true;
+			HnswBeginBuildWrites(index);
 			pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, HNSW_PHASE_OVERFLOW);
 			HnswInsertVector(index, bs->vec, tid);
 		}
@@ -858,6 +860,40 @@ InterleaveArena(char *arena, Size size)
 #endif
 }
 
+/* after on-disk inserts, as after the arena's: nothing may stay cut off */
+static void
+ReconnectOnDisk(Relation index)
+{
+	int			fixed = HnswReconnectIndex(index, HnswGetShape(index), NULL);
+
+	elog(DEBUG1, "hnsw build: %d elements were unreachable at level 0 and were reconnected", fixed);
+}
+
+/* the leader inserts what the participants spilled, on disk */
+static void
+InsertSpilled(Relation index, SharedFileSet *fileset, int nparticipants, float *vec, int dims)
+{
+	for (int p = 0; p < nparticipants; p++)
+	{
+		char		name[64];
+		BufFile    *f;
+		ItemPointerData tid;
+
+		snprintf(name, sizeof(name), "hnsw-spill-%d", p);
+		f = BufFileOpenFileSet(&fileset->fs, name, O_RDONLY, true);
+		if (f == NULL)
+			continue;
+		while (BufFileRead(f, &tid, sizeof(tid)) == sizeof(tid))
+		{
+			if (BufFileRead(f, vec, sizeof(float) * dims) != sizeof(float) * dims)
+				elog(ERROR, "hnsw build: truncated spill file");
+			HnswInsertVector(index, vec, &tid);
+			CHECK_FOR_INTERRUPTS();
+		}
+		BufFileClose(f);
+	}
+}
+
 /*
  * Parallel build: leader and workers fill one arena in DSM, then the leader
  * writes it and inserts whatever was spilled.  Returns false (nothing done)
@@ -957,7 +993,7 @@ ParallelBuild(Relation heap, Relation index, IndexInfo *indexInfo, const HnswSha
 	if (sh->spilled > 0)
 		SpillNotice(&bs);
 	ArenaReconnect(&bs);
-	WriteArena(&bs);
+	WriteArena(&bs, sh->spilled == 0);
 
 	/* tuples that did not fit: insert them on disk */
 	if (sh->spilled > 0)
@@ -965,26 +1001,11 @@ ParallelBuild(Relation heap, Relation index, IndexInfo *indexInfo, const HnswSha
 		float	   *vec = palloc(sizeof(float) * shape->dims);
 
 		pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, HNSW_PHASE_OVERFLOW);
-		for (int p = 0; p < nparticipants; p++)
-		{
-			char		name[64];
-			BufFile    *f;
-			ItemPointerData tid;
-
-			snprintf(name, sizeof(name), "hnsw-spill-%d", p);
-			f = BufFileOpenFileSet(&fileset->fs, name, O_RDONLY, true);
-			if (f == NULL)
-				continue;
-			while (BufFileRead(f, &tid, sizeof(tid)) == sizeof(tid))
-			{
-				if (BufFileRead(f, vec, sizeof(float) * shape->dims) != sizeof(float) * shape->dims)
-					elog(ERROR, "hnsw build: truncated spill file");
-				HnswInsertVector(index, vec, &tid);
-				CHECK_FOR_INTERRUPTS();
-			}
-			BufFileClose(f);
-		}
+		HnswBeginBuildWrites(index);
+		InsertSpilled(index, fileset, nparticipants, vec, shape->dims);
 		SharedFileSetDeleteAll(fileset);
+		ReconnectOnDisk(index);
+		HnswEndBuildWrites(index, true);
 	}
 
 	*reltuples = sh->reltuples;
@@ -1072,10 +1093,15 @@ hnswbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 		bs.leader = true;
 		reltuples = table_index_build_scan(heap, index, indexInfo, true, true,
 										   BuildCallback, &bs, NULL);
-		if (!bs.on_disk)
+		if (bs.on_disk)
+		{
+			ReconnectOnDisk(index);
+			HnswEndBuildWrites(index, true);
+		}
+		else
 		{
 			ArenaReconnect(&bs);
-			WriteArena(&bs);
+			WriteArena(&bs, true);
 		}
 		indtuples = bs.tuples_done;
 		pfree(arena);

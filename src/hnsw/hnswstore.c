@@ -15,6 +15,8 @@
 #include <math.h>
 
 #include "access/relscan.h"
+#include "access/xact.h"
+#include "access/xloginsert.h"
 #include "miscadmin.h"
 #include "storage/buf_internals.h"
 #include "storage/bufmgr.h"
@@ -494,12 +496,60 @@ HnswReadCodes(Relation index, const HnswShape *shape, uint32 id, HnswQuant *quan
  * The one WAL wrapper (hnsw.h, WAL): every change to an existing index
  * page goes through Begin / Add (page locked exclusively by the caller) /
  * Finish, which is a single generic WAL record over at most 4 pages.
+ *
+ * Unlogged mode (hnsw.h, WAL, W5): while this backend builds the index
+ * (HnswBeginBuildWrites), changes are made in place and the whole index is
+ * logged once at the end, as the build's arena pages are.
  */
+static RelFileNode building_node;
+static bool building = false;
+
+/* an error during the build must not leave later writes unlogged */
+static void
+BuildWritesXactCallback(XactEvent event, void *arg)
+{
+	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
+		building = false;
+}
+
+static void
+BuildWritesSubXactCallback(SubXactEvent event, SubTransactionId mySubid,
+						   SubTransactionId parentSubid, void *arg)
+{
+	if (event == SUBXACT_EVENT_ABORT_SUB)
+		building = false;
+}
+
+void
+HnswBeginBuildWrites(Relation index)
+{
+	static bool registered = false;
+
+	if (!registered)
+	{
+		RegisterXactCallback(BuildWritesXactCallback, NULL);
+		RegisterSubXactCallback(BuildWritesSubXactCallback, NULL);
+		registered = true;
+	}
+	building_node = index->rd_node;
+	building = true;
+}
+
+/* leave unlogged mode; log every page now if log (and the index needs WAL) */
+void
+HnswEndBuildWrites(Relation index, bool log)
+{
+	building = false;
+	if (log && RelationNeedsWAL(index))
+		log_newpage_range(index, MAIN_FORKNUM, 0, RelationGetNumberOfBlocks(index), true);
+}
+
 void
 HnswPageWriteBegin(HnswPageWrite *w, Relation index)
 {
 	w->index = index;
-	w->state = GenericXLogStart(index);
+	w->unlogged = building && RelFileNodeEquals(index->rd_node, building_node);
+	w->state = w->unlogged ? NULL : GenericXLogStart(index);
 	w->nbuffers = 0;
 }
 
@@ -510,7 +560,10 @@ HnswPageWriteAdd(HnswPageWrite *w, Buffer buf, bool fresh)
 
 	if (w->nbuffers == MAX_GENERIC_XLOG_PAGES)
 		elog(ERROR, "too many pages in one HNSW WAL record");
-	page = GenericXLogRegisterBuffer(w->state, buf, fresh ? GENERIC_XLOG_FULL_IMAGE : 0);
+	if (w->unlogged)
+		page = BufferGetPage(buf);
+	else
+		page = GenericXLogRegisterBuffer(w->state, buf, fresh ? GENERIC_XLOG_FULL_IMAGE : 0);
 	w->buffers[w->nbuffers] = buf;
 	w->pages[w->nbuffers++] = page;
 	return page;
@@ -519,16 +572,13 @@ HnswPageWriteAdd(HnswPageWrite *w, Buffer buf, bool fresh)
 void
 HnswPageWriteFinish(HnswPageWrite *w)
 {
-	GenericXLogFinish(w->state);
-	for (int i = 0; i < w->nbuffers; i++)
-		UnlockReleaseBuffer(w->buffers[i]);
-	w->nbuffers = 0;
-}
-
-void
-HnswPageWriteAbort(HnswPageWrite *w)
-{
-	GenericXLogAbort(w->state);
+	if (w->unlogged)
+	{
+		for (int i = 0; i < w->nbuffers; i++)
+			MarkBufferDirty(w->buffers[i]);
+	}
+	else
+		GenericXLogFinish(w->state);
 	for (int i = 0; i < w->nbuffers; i++)
 		UnlockReleaseBuffer(w->buffers[i]);
 	w->nbuffers = 0;

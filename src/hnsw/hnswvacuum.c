@@ -359,7 +359,8 @@ CollectLive(void *arg, uint64 off, char *rec)
 
 typedef struct PageReconnectArg
 {
-	VacState   *vs;
+	Relation	index;
+	const HnswShape *shape;
 	HnswVecCache *vc;
 	HnswPageGraph pg;
 } PageReconnectArg;
@@ -369,8 +370,8 @@ PageReadList0(void *arg, uint32 id, uint32 *out)
 {
 	PageReconnectArg *a = (PageReconnectArg *) arg;
 
-	return HnswReadList(a->vs->index, HnswIdOffset(id) + offsetof(HnswElementData, neighbors),
-						2 * a->vs->shape.m, out);
+	return HnswReadList(a->index, HnswIdOffset(id) + offsetof(HnswElementData, neighbors),
+						2 * a->shape->m, out);
 }
 
 static bool
@@ -378,8 +379,8 @@ PageWriteList0(void *arg, uint32 id, const uint32 *old, int nold, const uint32 *
 {
 	PageReconnectArg *a = (PageReconnectArg *) arg;
 
-	return HnswWriteList(a->vs->index, HnswIdOffset(id) + offsetof(HnswElementData, neighbors),
-						 2 * a->vs->shape.m, ids, n, old, nold);
+	return HnswWriteList(a->index, HnswIdOffset(id) + offsetof(HnswElementData, neighbors),
+						 2 * a->shape->m, ids, n, old, nold);
 }
 
 static float
@@ -393,32 +394,43 @@ PageGraph(void *arg, uint32 x)
 {
 	PageReconnectArg *a = (PageReconnectArg *) arg;
 
-	HnswPageGraphInit(&a->pg, a->vs->index, &a->vs->shape, HnswVecCacheDecode(a->vc, x));
+	HnswPageGraphInit(&a->pg, a->index, a->shape, HnswVecCacheDecode(a->vc, x));
 	return &a->pg.graph;
+}
+
+/*
+ * V2b, also run by a build that continued on disk: reconnect the live
+ * elements that pruning or deletions cut off.  Returns how many.
+ */
+int
+HnswReconnectIndex(Relation index, const HnswShape *shape, BufferAccessStrategy strategy)
+{
+	LiveIds		l = {NULL, 0, 1024};
+	HnswMetaPageData meta;
+	PageReconnectArg a = {.index = index, .shape = shape};
+	HnswReconnectOps ops = {PageReadList0, PageWriteList0, PagePair, PageGraph, &a};
+	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "hnsw reconnect",
+											  ALLOCSET_DEFAULT_SIZES);
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+	int			fixed;
+
+	l.ids = palloc(sizeof(uint32) * l.cap);
+	HnswReadMeta(index, &meta);
+	HnswWalkStream(index, shape, meta.stream_end, strategy, CollectLive, &l);
+	a.vc = HnswVecCacheCreate(index, shape);
+	fixed = HnswReconnect(shape, l.ids, l.n, meta.entry_point, meta.entry_level, &ops);
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(cxt);
+	/* inserts during the pass may have cut others off: count from before it */
+	HnswSetReconnected(index, meta.allocations);
+	return fixed;
 }
 
 static void
 PassReconnect(VacState *vs)
 {
-	LiveIds		l = {NULL, 0, 1024};
-	HnswMetaPageData meta;
-	PageReconnectArg a = {.vs = vs};
-	HnswReconnectOps ops = {PageReadList0, PageWriteList0, PagePair, PageGraph, &a};
-	MemoryContext old;
-	int			fixed;
+	int			fixed = HnswReconnectIndex(vs->index, &vs->shape, vs->info->strategy);
 
-	l.ids = palloc(sizeof(uint32) * l.cap);
-	HnswReadMeta(vs->index, &meta);
-	vs->stream_end = meta.stream_end;
-	HnswWalkStream(vs->index, &vs->shape, vs->stream_end, vs->info->strategy, CollectLive, &l);
-	old = MemoryContextSwitchTo(vs->tmpcxt);
-	a.vc = HnswVecCacheCreate(vs->index, &vs->shape);
-	fixed = HnswReconnect(&vs->shape, l.ids, l.n, meta.entry_point, meta.entry_level, &ops);
-	MemoryContextSwitchTo(old);
-	MemoryContextReset(vs->tmpcxt);
-	pfree(l.ids);
-	/* inserts during the pass may have cut others off: count from before it */
-	HnswSetReconnected(vs->index, meta.allocations);
 	elog(DEBUG1, "hnsw vacuum: %d live elements were unreachable at level 0 and were reconnected", fixed);
 }
 

@@ -1,0 +1,44 @@
+# A parallel build whose arena fills up: the participants spill the rest to
+# shared temporary files and the leader inserts them on disk afterwards.
+# The arena is sized from the table's row estimate, so a table that grew
+# since its last ANALYZE overflows it without gigabytes of test data.
+# Checks: the build was parallel and says it continued on disk, nothing
+# leaked (temporary files, warnings), every row is in the index and
+# findable, and the structure is valid.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use FindBin;
+use lib $FindBin::RealBin;
+use VxTap;
+
+my $node = vx_node('spill', conf => "max_parallel_maintenance_workers = 1\n"
+	  . "maintenance_work_mem = 64MB\nmax_worker_processes = 8\n");
+my $vec = vx_rand_vec_sql(16, 'g');
+$node->safe_psql('postgres', qq{
+	CREATE TABLE sp (id int PRIMARY KEY, v vector(16)) WITH (parallel_workers = 1);
+	INSERT INTO sp SELECT g, $vec FROM generate_series(1, 3000) g;
+	ANALYZE sp;
+	INSERT INTO sp SELECT g, $vec FROM generate_series(3001, 20000) g;
+});
+
+my ($ret, $out, $err) = $node->psql('postgres', q{
+	SET client_min_messages = debug1;
+	CREATE INDEX sp_v ON sp USING hnsw (v vector_l2_ops) WITH (m = 16, ef_construction = 64);
+});
+is($ret, 0, 'index built');
+like($err, qr/hnsw build: parallel, 1 workers and the leader/, 'the build ran in parallel');
+like($err, qr/no longer fits in maintenance_work_mem/, 'it announced the on-disk continuation');
+unlike($err, qr/WARNING/, 'no warning (no temporary file leak)');
+unlike(slurp_file($node->logfile), qr/temporary file leak/, 'no temporary file leak in the server log');
+
+# the build reconnects what the on-disk inserts cut off, as it does for the arena
+is($node->safe_psql('postgres', q{SELECT ok, heap_tids, unreachable, problems FROM vectorx_hnsw_check('sp_v')}),
+	't|20000|0|{}', 'every row is in the index, all reachable, and it passes vectorx_hnsw_check');
+is(vx_self_query_misses($node, 'sp'), '0',
+	'rows from the arena and from the spill files find themselves');
+
+$node->stop;
+done_testing();
