@@ -167,7 +167,7 @@ class TableDataset(Dataset):
         nq = min(args.queries + args.warmup, len(base))
         self.query_rows = rng.choice(len(base), nq, replace=False)
         self.self_ids = self.ids[self.query_rows]
-        super().__init__(f"table-{args.table}", base, base[self.query_rows], metric, None)
+        super().__init__(args.table, base, base[self.query_rows], metric, None)
 
     def exact(self):
         ids, dist = ground_truth(self.base, self.queries, 101, self.metric)
@@ -622,7 +622,7 @@ def sweep(sweeps, args, affinity):
             for sw in active:
                 if affinity:
                     affinity.set(True)
-                sw.timed_pass(v, True)
+                sw.timed_pass(v, affinity is not None)
                 if affinity and isinstance(sw, SqlSweep):
                     affinity.set(False)
                     sw.timed_pass(v, False)
@@ -950,6 +950,7 @@ def markdown(result):
 
 
 def plot(result, path):
+    """recall against QPS, one curve per system (and per mode of a database)"""
     try:
         import matplotlib
         matplotlib.use("Agg")
@@ -960,7 +961,10 @@ def plot(result, path):
     for s in result["systems"]:
         xs = [p["recall"] for p in s["sweep"]]
         ys = [p["qps"] for p in s["sweep"]]
-        ax.plot(xs, ys, marker="o", label=s["name"])
+        line = ax.plot(xs, ys, marker="o", label=s["name"])[0]
+        if all("qps_all_cores" in p for p in s["sweep"]):
+            ax.plot(xs, [p["qps_all_cores"] for p in s["sweep"]], marker=".", linestyle="--",
+                    color=line.get_color(), label=s["name"] + " (client and server free to use all cores)")
     ax.set_xlabel(f"recall@{result['k']}")
     ax.set_ylabel("queries per second (1 client" + (", one core)" if result.get("one_core") else ")"))
     ax.set_yscale("log")
@@ -995,7 +999,16 @@ def main():
     p.add_argument("--dbname", default="vxbench")
     p.add_argument("--data-dir")
     p.add_argument("--out", default=os.path.join(HERE, "results"))
+    p.add_argument("--replot", metavar="JSON", help="only redraw the table and plot of a result file")
     args = p.parse_args()
+    if args.replot:
+        with open(args.replot) as f:
+            result = json.load(f)
+        stem = args.replot[:-len(".json")]
+        with open(stem + ".md", "w") as f:
+            f.write(markdown(result))
+        print(plot(result, stem + ".png"))
+        return
     if args.scenario == "list":
         for name, (fn, dsname, _) in SCENARIOS.items():
             print(f"{name:12s} {dsname:15s} {fn.__doc__.split(chr(10))[0]}")
