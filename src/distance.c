@@ -362,6 +362,7 @@ vx_pq_quantize_lut(const float *lut, int m, int ksub, uint8_t *lut8, float *bias
 	float		maxspan = 0.0f;
 	float		b = 0.0f;
 
+	/* plain comparisons, not fminf: no library call per entry (LUTs hold no NaN) */
 	for (int j = 0; j < m; j++)
 	{
 		const float *t = lut + j * ksub;
@@ -370,10 +371,10 @@ vx_pq_quantize_lut(const float *lut, int m, int ksub, uint8_t *lut8, float *bias
 
 		for (int c = 1; c < ksub; c++)
 		{
-			lo = fminf(lo, t[c]);
-			hi = fmaxf(hi, t[c]);
+			lo = t[c] < lo ? t[c] : lo;
+			hi = t[c] > hi ? t[c] : hi;
 		}
-		maxspan = fmaxf(maxspan, hi - lo);
+		maxspan = hi - lo > maxspan ? hi - lo : maxspan;
 	}
 	*scale = maxspan > 0.0f ? maxspan / 255.0f : 1.0f;
 	for (int j = 0; j < m; j++)
@@ -382,7 +383,7 @@ vx_pq_quantize_lut(const float *lut, int m, int ksub, uint8_t *lut8, float *bias
 		float		lo = t[0];
 
 		for (int c = 1; c < ksub; c++)
-			lo = fminf(lo, t[c]);
+			lo = t[c] < lo ? t[c] : lo;
 		b += lo;
 		for (int c = 0; c < ksub; c++)
 		{
@@ -392,6 +393,51 @@ vx_pq_quantize_lut(const float *lut, int m, int ksub, uint8_t *lut8, float *bias
 		}
 	}
 	*bias = b;
+}
+
+/*
+ * Float-LUT scan of fast-scan blocks: sub-quantizer by sub-quantizer, 64
+ * independent sums per block, so the loads overlap (table lookups do not
+ * vectorize well; see vx_pq8_scan_unrolled).
+ */
+void
+vx_pq8_block_scan_unrolled(const float *lut, int m, const uint8_t *blocks, int nblocks, float *out)
+{
+	for (int b = 0; b < nblocks; b++)
+	{
+		const uint8_t *blk = blocks + (size_t) b * m * VX_PQ8_BLOCK;
+		float	   *acc = out + (size_t) b * VX_PQ8_BLOCK;
+
+		for (int i = 0; i < VX_PQ8_BLOCK; i++)
+			acc[i] = 0.0f;
+		for (int j = 0; j < m; j++)
+		{
+			const float *t = lut + j * 256;
+			const uint8_t *row = blk + j * VX_PQ8_BLOCK;
+
+			for (int i = 0; i < VX_PQ8_BLOCK; i += 8)
+			{
+				acc[i] += t[row[i]];
+				acc[i + 1] += t[row[i + 1]];
+				acc[i + 2] += t[row[i + 2]];
+				acc[i + 3] += t[row[i + 3]];
+				acc[i + 4] += t[row[i + 4]];
+				acc[i + 5] += t[row[i + 5]];
+				acc[i + 6] += t[row[i + 6]];
+				acc[i + 7] += t[row[i + 7]];
+			}
+		}
+	}
+}
+
+int
+vx_pq8_fast_scan_simd(void)
+{
+#if defined(__x86_64__)
+	return vx_kernels == &vx_kernels_avx512 && vx_avx512_has_vbmi();
+#else
+	return 0;
+#endif
 }
 
 void
@@ -467,6 +513,7 @@ const VxKernels vx_kernels_scalar = {
 	.pq8_scan = Pq8ScanScalar,
 	.pq4_scan = Pq4ScanScalar,
 	.pq8_fast_scan = Pq8FastScanScalar,
+	.pq8_block_scan = vx_pq8_block_scan_unrolled,
 };
 
 const VxKernels *vx_kernels = &vx_kernels_scalar;

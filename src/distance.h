@@ -124,6 +124,13 @@ typedef struct VxKernels
 	/* out[b * 64 + i] = sum_j lut8[j * 256 + blocks[b][j][i]], b < nblocks */
 	void		(*pq8_fast_scan) (const uint8_t *lut8, int m, const uint8_t *blocks,
 								  int nblocks, uint16_t *out);
+	/*
+	 * The same blocks with a float LUT (no quantization): where no SIMD
+	 * lookup of a 256-entry table exists (all but AVX-512 VBMI), it beats
+	 * quantizing the LUT per list.  Sums in float like pq8_scan.
+	 */
+	void		(*pq8_block_scan) (const float *lut, int m, const uint8_t *blocks,
+								   int nblocks, float *out);
 } VxKernels;
 
 /* The active table; never NULL (the scalar table until vx_kernels_init). */
@@ -134,6 +141,7 @@ extern const VxKernels vx_kernels_scalar;
 #if defined(__x86_64__)
 extern const VxKernels vx_kernels_avx2;
 extern const VxKernels vx_kernels_avx512;
+extern int	vx_avx512_has_vbmi(void);
 #endif
 #if defined(__aarch64__)
 extern const VxKernels vx_kernels_neon;
@@ -155,6 +163,10 @@ extern void vx_pq8_scan_unrolled(const float *lut, int m, const uint8_t *codes,
 								 int count, float *out);
 extern void vx_pq8_fast_scan_scalar(const uint8_t *lut8, int m, const uint8_t *blocks,
 									int nblocks, uint16_t *out);
+extern void vx_pq8_block_scan_unrolled(const float *lut, int m, const uint8_t *blocks,
+									   int nblocks, float *out);
+/* whether the active pq8_fast_scan is a SIMD one (AVX-512 VBMI) */
+extern int	vx_pq8_fast_scan_simd(void);
 
 /* binary16 <-> float, round to nearest even (scalar; encoding is not hot) */
 extern uint16_t vx_f32_to_f16(float f);

@@ -469,6 +469,7 @@ const VxKernels vx_kernels_avx2 = {
 	.pq8_scan = vx_pq8_scan_unrolled,
 	.pq4_scan = Pq4ScanAvx2,
 	.pq8_fast_scan = vx_pq8_fast_scan_scalar,
+	.pq8_block_scan = vx_pq8_block_scan_unrolled,
 };
 
 #endif							/* __x86_64__ */

@@ -427,12 +427,18 @@ Pq8FastScanVbmi(const uint8_t *lut8, int m, const uint8_t *blocks, int nblocks, 
 
 static int	has_vbmi = -1;
 
-static VX_AVX512 void
-Pq8FastScanAvx512(const uint8_t *lut8, int m, const uint8_t *blocks, int nblocks, uint16_t *out)
+int
+vx_avx512_has_vbmi(void)
 {
 	if (has_vbmi < 0)
 		has_vbmi = __builtin_cpu_supports("avx512vbmi");
-	if (has_vbmi)
+	return has_vbmi;
+}
+
+static VX_AVX512 void
+Pq8FastScanAvx512(const uint8_t *lut8, int m, const uint8_t *blocks, int nblocks, uint16_t *out)
+{
+	if (vx_avx512_has_vbmi())
 		Pq8FastScanVbmi(lut8, m, blocks, nblocks, out);
 	else
 		vx_pq8_fast_scan_scalar(lut8, m, blocks, nblocks, out);
@@ -513,6 +519,7 @@ const VxKernels vx_kernels_avx512 = {
 	.pq8_scan = vx_pq8_scan_unrolled,
 	.pq4_scan = Pq4ScanAvx512,
 	.pq8_fast_scan = Pq8FastScanAvx512,
+	.pq8_block_scan = vx_pq8_block_scan_unrolled,
 };
 
 #endif							/* __x86_64__ */

@@ -319,6 +319,7 @@ const VxKernels vx_kernels_neon = {
 	.pq8_scan = vx_pq8_scan_unrolled,
 	.pq4_scan = Pq4ScanNeon,
 	.pq8_fast_scan = vx_pq8_fast_scan_scalar,
+	.pq8_block_scan = vx_pq8_block_scan_unrolled,
 };
 
 #else							/* !__aarch64__ */

@@ -381,6 +381,26 @@ TestPq8Fast(const VxKernels *k, int m, int count)
 		if (out[v] != exact)
 			Fail(k->name, "pq8_fast_scan", m, out[v], exact, 0);
 	}
+
+	/* the same blocks with a float LUT */
+	{
+		float	   *lut = malloc(sizeof(float) * m * 256);
+		float	   *fout = malloc(sizeof(float) * nblocks * VX_PQ8_BLOCK);
+
+		for (int i = 0; i < m * 256; i++)
+			lut[i] = (float) (fabs(Uniform()) * 1000);
+		k->pq8_block_scan(lut, m, blocks, nblocks, fout);
+		for (int v = 0; v < count; v++)
+		{
+			double		exact = 0;
+
+			for (int j = 0; j < m; j++)
+				exact += lut[j * 256 + codes[v * m + j]];
+			Check(k->name, "pq8_block_scan", m, fout[v], exact, exact);
+		}
+		free(lut);
+		free(fout);
+	}
 	free(lut8);
 	free(codes);
 	free(blocks);
