@@ -29,11 +29,18 @@ OBJS = \
 	src/hnsw/hnswscan.o \
 	src/hnsw/hnswstore.o \
 	src/hnsw/hnswvacuum.o \
-	src/hnsw/hnswvec.o
+	src/hnsw/hnswvec.o \
+	src/ivfpq/ivfpq.o \
+	src/ivfpq/ivfpqbuild.o \
+	src/ivfpq/ivfpqinsert.o \
+	src/ivfpq/ivfpqscan.o \
+	src/ivfpq/ivfpqtrain.o \
+	src/ivfpq/ivfpqutil.o \
+	src/ivfpq/ivfpqvacuum.o
 
 DATA = sql/vectorx--$(EXTVERSION).sql
 
-REGRESS = vector_type vector_ops vector_errors vector_agg vector_storage vector_simd hnsw monitor
+REGRESS = vector_type vector_ops vector_errors vector_agg vector_storage vector_simd hnsw ivfpq monitor
 REGRESS_OPTS = --load-extension=vectorx
 
 PG_CONFIG ?= pg_config
@@ -68,6 +75,12 @@ override autodepend = yes
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+# IVF-PQ's training, encoding and lookup-table loops (straight loops over
+# 256 sub-centroids) are written for the auto-vectorizer, which -O2's
+# "very cheap" cost model leaves scalar; they are compiled per CPU level
+# with target_clones (ivfpqtrain.c).
+src/ivfpq/ivfpqtrain.o: CFLAGS += -ftree-vectorize -fvect-cost-model=dynamic
 
 .PHONY: numa-status
 numa-status:

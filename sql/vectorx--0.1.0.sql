@@ -391,6 +391,32 @@ CREATE FUNCTION @extschema@.vectorx_hnsw_elements(index pg_catalog.regclass,
 COMMENT ON FUNCTION @extschema@.vectorx_hnsw_elements(pg_catalog.regclass) IS
 	'the elements of an hnsw index with their heap TIDs, for inspection';
 
+-- ---------------------------------------------------------------- ivfpq
+-- (src/ivfpq/ivfpq.h documents the access method)
+
+CREATE FUNCTION @extschema@.ivfpqhandler(pg_catalog.internal)
+	RETURNS pg_catalog.index_am_handler
+	AS 'MODULE_PATHNAME' LANGUAGE C;
+
+CREATE ACCESS METHOD ivfpq TYPE INDEX HANDLER @extschema@.ivfpqhandler;
+
+COMMENT ON ACCESS METHOD ivfpq IS 'inverted lists of product-quantized vectors, exact re-rank, for approximate nearest-neighbour search';
+
+CREATE OPERATOR CLASS @extschema@.vector_l2_ops
+	DEFAULT FOR TYPE @extschema@.vector USING ivfpq AS
+	OPERATOR 1 @extschema@.<-> (@extschema@.vector, @extschema@.vector) FOR ORDER BY pg_catalog.float_ops,
+	FUNCTION 1 @extschema@.vector_l2_squared_distance(@extschema@.vector, @extschema@.vector);
+
+CREATE OPERATOR CLASS @extschema@.vector_ip_ops
+	FOR TYPE @extschema@.vector USING ivfpq AS
+	OPERATOR 1 @extschema@.<#> (@extschema@.vector, @extschema@.vector) FOR ORDER BY pg_catalog.float_ops,
+	FUNCTION 1 @extschema@.vector_negative_inner_product(@extschema@.vector, @extschema@.vector);
+
+CREATE OPERATOR CLASS @extschema@.vector_cosine_ops
+	FOR TYPE @extschema@.vector USING ivfpq AS
+	OPERATOR 1 @extschema@.<=> (@extschema@.vector, @extschema@.vector) FOR ORDER BY pg_catalog.float_ops,
+	FUNCTION 1 @extschema@.cosine_distance(@extschema@.vector, @extschema@.vector);
+
 -- Monitoring (src/monitor.c): index statistics and recall measured inside
 -- the database.
 

@@ -89,6 +89,7 @@
 #include "utils/timestamp.h"
 
 #include "hnsw.h"
+#include "ivfpq.h"
 #include "monitor.h"
 #include "sample.h"
 #include "vector.h"
@@ -107,7 +108,8 @@ static int	query_sample_size = 1000;
 typedef enum VxIndexKind
 {
 	VX_INDEX_NONE,
-	VX_INDEX_HNSW
+	VX_INDEX_HNSW,
+	VX_INDEX_IVFPQ
 } VxIndexKind;
 
 static VxIndexKind
@@ -115,6 +117,8 @@ IndexKind(Relation index)
 {
 	if (index->rd_indam->ambuild == hnswbuild)
 		return VX_INDEX_HNSW;
+	if (index->rd_indam->ambuild == ivfpqbuild)
+		return VX_INDEX_IVFPQ;
 	return VX_INDEX_NONE;
 }
 
@@ -128,14 +132,14 @@ OpenVxIndex(Oid indexoid, const char *fname)
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("\"%s\" is not an index", get_rel_name(indexoid) ? get_rel_name(indexoid) : "?"),
-				 errhint("%s takes an index built with the hnsw access method.", fname)));
+				 errhint("%s takes an index built with the hnsw or ivfpq access method.", fname)));
 	index = index_open(indexoid, AccessShareLock);
 	if (IndexKind(index) == VX_INDEX_NONE)
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("index \"%s\" is not a vectorx index", RelationGetRelationName(index)),
 				 errdetail("Its access method is %s.", get_am_name(index->rd_rel->relam)),
-				 errhint("%s takes an index built with the hnsw access method.", fname)));
+				 errhint("%s takes an index built with the hnsw or ivfpq access method.", fname)));
 	return index;
 }
 
@@ -175,6 +179,9 @@ vectorx_index_stats(PG_FUNCTION_ARGS)
 	{
 		case VX_INDEX_HNSW:
 			HnswIndexStats(index, &sink);
+			break;
+		case VX_INDEX_IVFPQ:
+			IvfpqIndexStats(index, &sink);
 			break;
 		case VX_INDEX_NONE:
 			break;

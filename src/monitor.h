@@ -23,6 +23,7 @@ extern void VxStat(VxStatsSink *sink, const char *stat, double value, const char
 
 /* the access methods' statistics, in their directories */
 extern void HnswIndexStats(Relation index, VxStatsSink *sink);
+extern void IvfpqIndexStats(Relation index, VxStatsSink *sink);
 
 /*
  * During vectorx_recall's index scans: the heap row the query was taken

@@ -16,6 +16,7 @@
  *	vectorx.plain_storage_max_dims   see vector_storage.c
  *	vectorx.query_sample_rate, vectorx.query_sample_size   see monitor.c
  *	hnsw.ef_search, hnsw.max_scan_tuples   see src/hnsw/hnsw.c
+ *	ivfpq.probes, ivfpq.rerank   see src/ivfpq/ivfpq.c
  *
  *-------------------------------------------------------------------------
  */
@@ -27,6 +28,7 @@
 
 #include "distance.h"
 #include "hnsw.h"
+#include "ivfpq.h"
 #include "monitor.h"
 #include "vector.h"
 
@@ -92,6 +94,7 @@ _PG_init(void)
 	VxStorageInit();
 	VxMonitorInit();
 	HnswInitGucs();
+	IvfpqInitGucs();
 
 	MarkGUCPrefixReserved("vectorx");
 }

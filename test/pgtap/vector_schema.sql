@@ -1,8 +1,8 @@
 -- pgTAP: the SQL surface is pgvector's (type, operators, functions, the
 -- hnsw access method), with the right volatility, strictness and parallel
--- safety on every function.
+-- safety on every function; the ivfpq access method beside it.
 BEGIN;
-SELECT plan(56);
+SELECT plan(61);
 SELECT vector_dims('[1]') AS loads_the_library_and_its_settings \gset
 
 SELECT has_extension('vectorx');
@@ -92,6 +92,19 @@ SELECT is((SELECT opcname::text FROM pg_opclass c JOIN pg_am a ON a.oid = c.opcm
            WHERE a.amname = 'hnsw' AND c.opcdefault), 'vector_l2_ops', 'vector_l2_ops is the default');
 SELECT is(current_setting('hnsw.ef_search'), '40', 'hnsw.ef_search defaults to 40');
 SELECT is(current_setting('hnsw.max_scan_tuples'), '20000', 'hnsw.max_scan_tuples defaults to 20000');
+
+-- the ivfpq access method: the same operator class names, L1 excluded
+SELECT is((SELECT amtype::text FROM pg_am WHERE amname = 'ivfpq'), 'i', 'index access method ivfpq exists');
+SELECT is(array_agg(c.opcname::text || ':' || o.oprname ORDER BY c.opcname), ARRAY[
+          'vector_cosine_ops:<=>', 'vector_ip_ops:<#>', 'vector_l2_ops:<->'],
+          'ivfpq operator classes order by L2, inner product and cosine')
+FROM pg_opclass c JOIN pg_am a ON a.oid = c.opcmethod AND a.amname = 'ivfpq'
+JOIN pg_amop ao ON ao.amopfamily = c.opcfamily AND ao.amoppurpose = 'o'
+JOIN pg_operator o ON o.oid = ao.amopopr;
+SELECT is((SELECT opcname::text FROM pg_opclass c JOIN pg_am a ON a.oid = c.opcmethod
+           WHERE a.amname = 'ivfpq' AND c.opcdefault), 'vector_l2_ops', 'vector_l2_ops is the ivfpq default');
+SELECT is(current_setting('ivfpq.probes'), '8', 'ivfpq.probes defaults to 8');
+SELECT is(current_setting('ivfpq.rerank'), '100', 'ivfpq.rerank defaults to 100');
 SELECT ok((SELECT aggcombinefn <> 0 FROM pg_aggregate WHERE aggfnoid = 'avg(vector)'::regprocedure),
           'avg(vector) has a combine function');
 SELECT ok((SELECT aggcombinefn <> 0 FROM pg_aggregate WHERE aggfnoid = 'sum(vector)'::regprocedure),

@@ -29,52 +29,18 @@ $node->safe_psql('postgres', qq{
 });
 is($node->safe_psql('postgres', 'SELECT count(*) FROM items'), '10000', 'loaded 10000 images');
 
-# a poller records the build's progress phases while the build runs
-my $poll = q{
-	DO $$
-	DECLARE seen text[] := '{}'; p record;
-	BEGIN
-	  FOR i IN 1..4000 LOOP
-	    FOR p IN SELECT phase, tuples_done FROM pg_stat_progress_create_index LOOP
-	      IF NOT p.phase = ANY (seen) THEN seen := seen || p.phase; END IF;
-	      IF p.tuples_done > 0 AND NOT 'counted' = ANY (seen) THEN seen := seen || 'counted'::text; END IF;
-	    END LOOP;
-	    EXIT WHEN cardinality(seen) > 0 AND NOT EXISTS (SELECT 1 FROM pg_stat_progress_create_index);
-	    PERFORM pg_sleep(0.002);
-	    PERFORM pg_stat_clear_snapshot();  -- backend status is cached per transaction
-	  END LOOP;
-	  RAISE NOTICE 'phases: %', array_to_string(seen, ';');
-	END $$;
-};
-my ($pout, $perr) = ('', '');
-my $poller = IPC::Run::start([ 'psql', '-X', '-h', $node->host, '-p', $node->port, '-d', 'postgres', '-c', $poll ],
-	'>', \$pout, '2>', \$perr);
-sleep 1;
-my ($ret, $out, $err) = $node->psql('postgres', q{
+# a second session records the build's progress phases while it runs
+my ($ret, $out, $err, $perr) = vx_build_with_progress($node, q{
 	SET client_min_messages = debug1;
 	CREATE INDEX items_v ON items USING hnsw (v vector_l2_ops) WITH (m = 16, ef_construction = 200);
 });
-$poller->finish;
 is($ret, 0, 'index built');
 like($err, qr/hnsw build: parallel, 1 workers and the leader/, 'the build ran in parallel');
 like($perr, qr/phases:.*building index: loading tuples/, 'progress shows the loading phase');
 like($perr, qr/phases:.*counted/, 'progress counts tuples');
 is(vx_check_ok($node, 'items_v'), 't|{}', 'index passes vectorx_hnsw_check');
 
-# recall@10 against an exact scan; a result that ties the 10th exact
-# distance counts (integer pixels make ties)
-my $recall = $node->safe_psql('postgres', q{
-	SET hnsw.ef_search = 40;
-	WITH exact AS (
-		SELECT q.id AS qid, (SELECT max(d) FROM (
-			SELECT i.v <-> q.v AS d FROM items i ORDER BY 1 LIMIT 10) s) AS kth
-		FROM queries q),
-	approx AS (
-		SELECT q.id AS qid, i.v <-> q.v AS d
-		FROM queries q, LATERAL (SELECT v FROM items ORDER BY v <-> q.v LIMIT 10) i)
-	SELECT round(count(*) FILTER (WHERE a.d <= e.kth + 1e-6)::numeric / (10 * (SELECT count(*) FROM queries)), 4)
-	FROM approx a JOIN exact e USING (qid);
-}, extra_params => []);
+my $recall = vx_recall_at_10($node, 'SET hnsw.ef_search = 40;');
 note("recall\@10 at ef_search 40: $recall");
 cmp_ok($recall, '>=', 0.95, "recall\@10 >= 0.95 (got $recall)");
 

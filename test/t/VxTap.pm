@@ -6,8 +6,9 @@ use warnings;
 use Exporter 'import';
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
+use IPC::Run;
 
-our @EXPORT = qw(vx_node vx_rand_vec_sql vx_self_query_misses vx_check_ok);
+our @EXPORT = qw(vx_node vx_rand_vec_sql vx_self_query_misses vx_check_ok vx_build_with_progress vx_recall_at_10);
 
 # A started node with the extension created in database postgres.
 # Options: streaming => 1 (allows_streaming), conf => "extra lines".
@@ -58,6 +59,59 @@ sub vx_check_ok
 {
 	my ($node, $index, $db) = @_;
 	return $node->safe_psql($db // 'postgres', "SELECT CASE WHEN ok THEN 't' ELSE 'f' END || '|' || problems::text FROM vectorx_hnsw_check('$index')");
+}
+
+# Run $sql (an index build) in database postgres while a second session
+# polls pg_stat_progress_create_index; returns ($ret, $stdout, $stderr) of
+# the build and the poller's stderr, which says "phases: a;b;...;counted"
+# (counted: some tuples_done > 0 was seen).
+sub vx_build_with_progress
+{
+	my ($node, $sql) = @_;
+	my $poll = q{
+		DO $$
+		DECLARE seen text[] := '{}'; p record;
+		BEGIN
+		  FOR i IN 1..60000 LOOP
+		    FOR p IN SELECT phase, tuples_done FROM pg_stat_progress_create_index LOOP
+		      IF NOT p.phase = ANY (seen) THEN seen := seen || p.phase; END IF;
+		      IF p.tuples_done > 0 AND NOT 'counted' = ANY (seen) THEN seen := seen || 'counted'::text; END IF;
+		    END LOOP;
+		    EXIT WHEN cardinality(seen) > 0 AND NOT EXISTS (SELECT 1 FROM pg_stat_progress_create_index);
+		    PERFORM pg_sleep(0.002);
+		    PERFORM pg_stat_clear_snapshot();  -- backend status is cached per transaction
+		  END LOOP;
+		  RAISE NOTICE 'phases: %', array_to_string(seen, ';');
+		END $$;
+	};
+	my ($pout, $perr) = ('', '');
+	my $poller = IPC::Run::start([ 'psql', '-X', '-h', $node->host, '-p', $node->port, '-d', 'postgres', '-c', $poll ],
+		'>', \$pout, '2>', \$perr);
+	sleep 1;
+	my ($ret, $out, $err) = $node->psql('postgres', $sql);
+	$poller->finish;
+	return ($ret, $out, $err, $perr);
+}
+
+# recall@10 of the index on items(v) for every row of queries(id, v),
+# against an exact scan (an ORDER BY expression no index matches); a
+# result that ties the 10th exact distance counts (integer pixels make
+# ties).  $settings: SET statements for the index scans.
+sub vx_recall_at_10
+{
+	my ($node, $settings) = @_;
+	return $node->safe_psql('postgres', qq{
+		$settings
+		WITH exact AS (
+			SELECT q.id AS qid, (SELECT max(d) FROM (
+				SELECT (i.v <-> q.v) + 0 AS d FROM items i ORDER BY 1 LIMIT 10) s) AS kth
+			FROM queries q),
+		approx AS (
+			SELECT q.id AS qid, i.v <-> q.v AS d
+			FROM queries q, LATERAL (SELECT v FROM items ORDER BY v <-> q.v LIMIT 10) i)
+		SELECT round(count(*) FILTER (WHERE a.d <= e.kth + 1e-6)::numeric / (10 * (SELECT count(*) FROM queries)), 4)
+		FROM approx a JOIN exact e USING (qid);
+	});
 }
 
 1;

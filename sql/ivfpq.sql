@@ -1,0 +1,155 @@
+-- ivfpq: the IVF-PQ access method on small data, against brute force.
+
+-- 1000 deterministic 16-dimension vectors in a few clusters, 20 queries
+CREATE TABLE iv (id int PRIMARY KEY, v vector(16));
+INSERT INTO iv SELECT i, ARRAY(SELECT round(((i % 7) * 3 + sin(i * 0.37 + j * 1.7) * 2)::numeric, 3)
+                               FROM generate_series(1, 16) j)::vector(16)
+FROM generate_series(1, 1000) i;
+CREATE TABLE ivq (qid int, v vector(16));
+INSERT INTO ivq SELECT i, ARRAY(SELECT round(((i % 7) * 3 + cos(i * 0.91 + j * 0.3) * 2)::numeric, 3)
+                                FROM generate_series(1, 16) j)::vector(16)
+FROM generate_series(1, 20) i;
+
+-- top-10 of every query, through the index and by a sequential scan
+CREATE FUNCTION ivf_mismatches(op text) RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE q record; a int[]; b int[]; bad bigint := 0;
+BEGIN
+  FOR q IN SELECT * FROM ivq ORDER BY qid LOOP
+    SET LOCAL enable_seqscan = off;
+    EXECUTE format('SELECT array_agg(id) FROM (SELECT id FROM iv ORDER BY v %s $1 LIMIT 10) s', op)
+      INTO a USING q.v;
+    SET LOCAL enable_seqscan = on;
+    SET LOCAL enable_indexscan = off;
+    EXECUTE format('SELECT array_agg(id) FROM (SELECT id FROM iv ORDER BY v %s $1, id LIMIT 10) s', op)
+      INTO b USING q.v;
+    SET LOCAL enable_indexscan = on;
+    -- equal distances may come in either order
+    IF (SELECT array_agg(x ORDER BY x) FROM unnest(a) x) IS DISTINCT FROM
+       (SELECT array_agg(x ORDER BY x) FROM unnest(b) x) THEN bad := bad + 1; END IF;
+  END LOOP;
+  RETURN bad;
+END $$;
+
+-- every list probed and the re-rank window covering the table: exact
+SET ivfpq.probes = 100;
+SET ivfpq.rerank = 2000;
+CREATE INDEX iv_l2 ON iv USING ivfpq (v vector_l2_ops) WITH (lists = 10, m = 4);
+SELECT ivf_mismatches('<->') AS l2_mismatches;
+DROP INDEX iv_l2;
+CREATE INDEX iv_ip ON iv USING ivfpq (v vector_ip_ops) WITH (lists = 10, m = 8, nbits = 4);
+SELECT ivf_mismatches('<#>') AS ip_mismatches;
+DROP INDEX iv_ip;
+CREATE INDEX iv_cos ON iv USING ivfpq (v vector_cosine_ops) WITH (lists = 10, m = 5);
+SELECT ivf_mismatches('<=>') AS cosine_mismatches;
+DROP INDEX iv_cos;
+
+-- the plan, the distances, statistics
+CREATE INDEX iv_l2 ON iv USING ivfpq (v vector_l2_ops) WITH (lists = 10, m = 4);
+SET enable_seqscan = off;
+EXPLAIN (COSTS OFF) SELECT id FROM iv ORDER BY v <-> '[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16]' LIMIT 5;
+SELECT id, round((v <-> '[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16]')::numeric, 3) AS d
+FROM iv ORDER BY v <-> '[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16]' LIMIT 3;
+RESET enable_seqscan;
+SELECT stat, value FROM vectorx_index_stats('iv_l2')
+WHERE stat IN ('dimensions', 'lists', 'm', 'nbits', 'trained', 'entries', 'training_rows', 'build_rows')
+ORDER BY stat;
+SELECT value > 0 AS has_error FROM vectorx_index_stats('iv_l2') WHERE stat = 'quantization_error';
+
+-- inserts after the build are found; deletes and vacuum keep it exact
+INSERT INTO iv SELECT i, ARRAY(SELECT round(((i % 5) * 3 + sin(i * 0.53 + j) * 2)::numeric, 3)
+                               FROM generate_series(1, 16) j)::vector(16)
+FROM generate_series(1001, 1300) i;
+SELECT ivf_mismatches('<->') AS l2_mismatches_after_inserts;
+SELECT stat, value FROM vectorx_index_stats('iv_l2') WHERE stat IN ('entries', 'inserted_rows') ORDER BY stat;
+DELETE FROM iv WHERE id % 4 = 0;
+VACUUM iv;
+SELECT stat, value FROM vectorx_index_stats('iv_l2') WHERE stat IN ('entries') ORDER BY stat;
+SELECT ivf_mismatches('<->') AS l2_mismatches_after_vacuum;
+-- freed slots are reused before a list grows: vacuum moves each list's
+-- insert point back to its first page with room.  One list of 640 entries
+-- on two full pages of 320 (m = 16): the third deleted and vacuumed, the
+-- same rows inserted again fill the holes of both pages; appended after
+-- the last one's holes they would need a new page.
+CREATE TABLE ivd (id int, v vector(16));
+INSERT INTO ivd SELECT id, v FROM iv ORDER BY id LIMIT 640;
+CREATE INDEX ivd_idx ON ivd USING ivfpq (v vector_l2_ops) WITH (lists = 1, m = 16);
+SELECT stat, value FROM vectorx_index_stats('ivd_idx') WHERE stat IN ('codes_per_page', 'list_pages', 'entries') ORDER BY stat;
+CREATE TEMP TABLE gone AS SELECT * FROM ivd WHERE id % 3 = 0;
+DELETE FROM ivd WHERE id % 3 = 0;
+VACUUM ivd;
+INSERT INTO ivd SELECT * FROM gone;
+SELECT stat, value FROM vectorx_index_stats('ivd_idx') WHERE stat IN ('list_pages', 'entries') ORDER BY stat;
+DROP TABLE ivd;
+
+-- streaming: a filter that rejects most rows still gets LIMIT rows,
+-- from further windows and further lists
+SET ivfpq.probes = 1;
+SET ivfpq.rerank = 10;
+SET enable_seqscan = off;
+SELECT count(*) FROM (SELECT id FROM iv WHERE id % 50 = 1 ORDER BY v <-> '[0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0]' LIMIT 15) s;
+SELECT count(*), count(DISTINCT id) FROM (SELECT id FROM iv ORDER BY v <-> '[0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0]' LIMIT 2000) s;
+-- without re-rank: PQ order, approximate distances, every row once
+SET ivfpq.rerank = 0;
+SELECT count(*), count(DISTINCT id) FROM (SELECT id FROM iv ORDER BY v <-> '[0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0]' LIMIT 2000) s;
+RESET enable_seqscan;
+SET ivfpq.probes = 100;
+SET ivfpq.rerank = 2000;
+DROP INDEX iv_l2;
+
+-- NULLs are not indexed; a table with fewer rows than lists; an empty table
+CREATE TABLE ivt (id int, v vector(4));
+INSERT INTO ivt VALUES (1, '[1,0,0,0]'), (2, '[0,1,0,0]'), (3, NULL), (4, '[0,0,1,0]');
+CREATE INDEX ivt_idx ON ivt USING ivfpq (v) WITH (lists = 50, m = 2);
+SET enable_seqscan = off;
+SELECT array_agg(id) FROM (SELECT id FROM ivt ORDER BY v <-> '[0.9,0.1,0,0]' LIMIT 10) s;
+RESET enable_seqscan;
+SELECT stat, value FROM vectorx_index_stats('ivt_idx') WHERE stat IN ('lists', 'entries') ORDER BY stat;
+CREATE TABLE ive (id int, v vector(4));
+CREATE INDEX ive_idx ON ive USING ivfpq (v vector_cosine_ops);
+SET enable_seqscan = off;
+SELECT count(*) FROM (SELECT id FROM ive ORDER BY v <=> '[1,0,0,0]' LIMIT 5) s;
+INSERT INTO ive VALUES (1, '[1,0,0,0]'), (2, '[0,1,0,0]'), (3, '[0,0,0,0]'), (4, '[-1,0,0,0]');
+-- an untrained index searches exactly; a zero vector has no direction
+SELECT array_agg(id) FROM (SELECT id FROM ive ORDER BY v <=> '[1,0.1,0,0]' LIMIT 5) s;
+SELECT count(*) FROM (SELECT id FROM ive ORDER BY v <=> '[0,0,0,0]' LIMIT 5) s;
+RESET enable_seqscan;
+SELECT stat, value FROM vectorx_index_stats('ive_idx') WHERE stat IN ('trained', 'entries', 'rebuild_suggested') ORDER BY stat;
+
+-- recall measured inside the database
+CREATE INDEX iv_l2 ON iv USING ivfpq (v vector_l2_ops) WITH (lists = 10, m = 4);
+SELECT recall, queries FROM vectorx_recall('iv_l2', 50, 10);
+SET ivfpq.probes = 1;
+SET ivfpq.rerank = 10;
+SELECT recall < 1 AS narrow_misses FROM vectorx_recall('iv_l2', 200, 10);
+SET ivfpq.probes = 100;
+SET ivfpq.rerank = 2000;
+
+-- errors
+\set VERBOSITY terse
+CREATE INDEX ON iv USING ivfpq (v) WITH (nbits = 5);
+CREATE INDEX ON iv USING ivfpq (v) WITH (nbits = 16);
+CREATE INDEX ON iv USING ivfpq (v) WITH (m = 17);
+CREATE INDEX ON iv USING ivfpq (v) WITH (lists = -1);
+CREATE INDEX ON iv USING ivfpq (v) WITH (lists = 100000);
+CREATE INDEX ON iv USING ivfpq (v) WITH (ef_construction = 10);
+CREATE INDEX ON iv USING ivfpq (v vector_l1_ops);
+CREATE TABLE ivfree (v vector);
+CREATE INDEX ON ivfree USING ivfpq (v);
+CREATE INDEX ON iv USING ivfpq (((v + v)::vector(16)));
+CREATE TABLE ivwide (v vector(2000));
+CREATE INDEX ON ivwide USING ivfpq (v) WITH (m = 200);
+SET enable_seqscan = off;
+SELECT id FROM iv ORDER BY v <-> '[1,2,3]' LIMIT 1;
+RESET enable_seqscan;
+SET ivfpq.probes = 0;
+SET ivfpq.rerank = -1;
+\set VERBOSITY default
+
+-- every ivfpq operator class passes amvalidate
+SELECT opcname, amvalidate(c.oid) FROM pg_opclass c JOIN pg_am a ON a.oid = c.opcmethod
+WHERE a.amname = 'ivfpq' ORDER BY opcname;
+
+DROP TABLE iv, ivq, ivt, ive, ivfree, ivwide;
+DROP FUNCTION ivf_mismatches(text);
+RESET ivfpq.probes;
+RESET ivfpq.rerank;

@@ -1,0 +1,214 @@
+/*-------------------------------------------------------------------------
+ *
+ * ivfpq.c
+ *	  The IVF-PQ access method's handler (the IndexAmRoutine, every field
+ *	  set explicitly), its reloptions (lists, m, nbits), GUCs (ivfpq.probes,
+ *	  ivfpq.rerank), operator-class validation, cost estimation and build
+ *	  phase names.  The lifecycle lives in ivfpqbuild.c, ivfpqinsert.c,
+ *	  ivfpqscan.c and ivfpqvacuum.c; ivfpq.h documents the design.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <float.h>
+#include <math.h>
+
+#include "access/reloptions.h"
+#include "commands/progress.h"
+#include "commands/vacuum.h"
+#include "optimizer/optimizer.h"
+#include "utils/float.h"
+#include "utils/guc.h"
+#include "utils/selfuncs.h"
+#include "utils/spccache.h"
+
+#include "ivfpq.h"
+#include "vxindex.h"
+
+int			ivfpq_probes = IVFPQ_DEFAULT_PROBES;
+int			ivfpq_rerank = IVFPQ_DEFAULT_RERANK;
+
+static relopt_kind ivfpq_relopt_kind;
+
+void
+IvfpqInitGucs(void)
+{
+	ivfpq_relopt_kind = add_reloption_kind();
+	add_int_reloption(ivfpq_relopt_kind, "lists",
+					  "Number of inverted lists (coarse centroids); 0 derives it from the table size",
+					  0, 0, IVFPQ_MAX_LISTS, AccessExclusiveLock);
+	add_int_reloption(ivfpq_relopt_kind, "m",
+					  "Number of PQ sub-quantizers (code bytes per vector at nbits = 8); 0 derives it from the dimensions",
+					  0, 0, IVFPQ_MAX_M, AccessExclusiveLock);
+	add_int_reloption(ivfpq_relopt_kind, "nbits",
+					  "Bits per sub-quantizer code: 8, or 4 for fast-scan codes",
+					  8, 4, 8, AccessExclusiveLock);
+
+	DefineCustomIntVariable("ivfpq.probes",
+							"Number of inverted lists an IVF-PQ index scan searches.",
+							"Larger is slower and finds more of the true nearest neighbours.",
+							&ivfpq_probes, IVFPQ_DEFAULT_PROBES, 1, IVFPQ_MAX_LISTS,
+							PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("ivfpq.rerank",
+							"Candidates an IVF-PQ index scan re-ranks by their exact distance.",
+							"The best candidates by their PQ codes are re-ranked with the vectors of "
+							"their table rows, this many at a time; 0 returns rows in PQ order.",
+							&ivfpq_rerank, IVFPQ_DEFAULT_RERANK, 0, 100000,
+							PGC_USERSET, 0, NULL, NULL, NULL);
+	MarkGUCPrefixReserved("ivfpq");
+}
+
+static bytea *
+ivfpqoptions(Datum reloptions, bool validate)
+{
+	static const relopt_parse_elt tab[] = {
+		{"lists", RELOPT_TYPE_INT, offsetof(IvfpqOptions, lists)},
+		{"m", RELOPT_TYPE_INT, offsetof(IvfpqOptions, m)},
+		{"nbits", RELOPT_TYPE_INT, offsetof(IvfpqOptions, nbits)},
+	};
+	IvfpqOptions *opts = (IvfpqOptions *) build_reloptions(reloptions, validate, ivfpq_relopt_kind,
+														   sizeof(IvfpqOptions), tab, lengthof(tab));
+
+	if (opts && opts->nbits != 4 && opts->nbits != 8)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("nbits must be 4 or 8, not %d", opts->nbits),
+				 errhint("8-bit codes are the more accurate, 4-bit codes the faster to scan.")));
+	return (bytea *) opts;
+}
+
+/*
+ * Cost of an ordered scan: the probed lists' codes (a sequential read of
+ * probes/lists of the index), then the re-rank's heap rows (random pages).
+ * Everything happens before the first row.
+ */
+static void
+ivfpqcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
+				  Cost *indexStartupCost, Cost *indexTotalCost,
+				  Selectivity *indexSelectivity, double *indexCorrelation,
+				  double *indexPages)
+{
+	GenericCosts costs;
+	double		tuples = Max(path->indexinfo->tuples, 1);
+	double		lists = Max(sqrt(tuples), 1);
+	double		share;
+	double		spc_random_page_cost;
+	IvfpqOptions *opts;
+
+	if (path->indexorderbys == NIL)
+	{
+		*indexStartupCost = get_float8_infinity();
+		*indexTotalCost = get_float8_infinity();
+		*indexSelectivity = 0;
+		*indexCorrelation = 0;
+		*indexPages = 0;
+		return;
+	}
+	{
+		/* the planner holds a lock on the index already */
+		Relation	index = index_open(path->indexinfo->indexoid, NoLock);
+
+		opts = (IvfpqOptions *) index->rd_options;
+		if (opts && opts->lists > 0)
+			lists = opts->lists;
+		else if (tuples <= 1e6)
+			lists = Max(tuples / 1000, 1);
+		index_close(index, NoLock);
+	}
+	share = Min((double) ivfpq_probes / lists, 1.0);
+
+	MemSet(&costs, 0, sizeof(costs));
+	costs.numIndexTuples = share * tuples;
+	genericcostestimate(root, path, loop_count, &costs);
+	/* the lists are read in page order, not at random */
+	costs.indexTotalCost -= costs.numIndexPages * (random_page_cost - seq_page_cost);
+	get_tablespace_page_costs(path->indexinfo->reltablespace, &spc_random_page_cost, NULL);
+	costs.indexTotalCost += Min(ivfpq_rerank, share * tuples) * spc_random_page_cost;
+
+	*indexStartupCost = costs.indexTotalCost;
+	*indexTotalCost = costs.indexTotalCost;
+	*indexSelectivity = costs.indexSelectivity;
+	*indexCorrelation = 0;
+	*indexPages = costs.numIndexPages;
+}
+
+static bool
+ivfpqvalidate(Oid opclassoid)
+{
+	return VxValidateOpclass(opclassoid, "ivfpq");
+}
+
+static char *
+ivfpqbuildphasename(int64 phase)
+{
+	switch (phase)
+	{
+		case PROGRESS_CREATEIDX_SUBPHASE_INITIALIZE:
+			return "initializing";
+		case IVFPQ_PHASE_SAMPLE:
+			return "sampling rows";
+		case IVFPQ_PHASE_TRAIN:
+			return "training centroids";
+		case IVFPQ_PHASE_CODEBOOKS:
+			return "training codebooks";
+		case IVFPQ_PHASE_ASSIGN:
+			return "assigning and encoding rows";
+		case IVFPQ_PHASE_WRITE:
+			return "writing lists";
+		default:
+			return NULL;
+	}
+}
+
+PG_FUNCTION_INFO_V1(ivfpqhandler);
+Datum
+ivfpqhandler(PG_FUNCTION_ARGS)
+{
+	IndexAmRoutine *am = makeNode(IndexAmRoutine);
+
+	am->amstrategies = 0;
+	am->amsupport = 1;
+	am->amoptsprocnum = 0;
+	am->amcanorder = false;
+	am->amcanorderbyop = true;
+	am->amcanbackward = false;
+	am->amcanunique = false;
+	am->amcanmulticol = false;
+	am->amoptionalkey = true;
+	am->amsearcharray = false;
+	am->amsearchnulls = false;
+	am->amstorage = false;
+	am->amclusterable = false;
+	am->ampredlocks = false;
+	am->amcanparallel = false;
+	am->amcaninclude = false;
+	am->amusemaintenanceworkmem = true;
+	am->amparallelvacuumoptions = VACUUM_OPTION_PARALLEL_BULKDEL;
+	am->amkeytype = InvalidOid;
+
+	am->ambuild = ivfpqbuild;
+	am->ambuildempty = ivfpqbuildempty;
+	am->aminsert = ivfpqinsert;
+	am->ambulkdelete = ivfpqbulkdelete;
+	am->amvacuumcleanup = ivfpqvacuumcleanup;
+	am->amcanreturn = NULL;
+	am->amcostestimate = ivfpqcostestimate;
+	am->amoptions = ivfpqoptions;
+	am->amproperty = NULL;
+	am->ambuildphasename = ivfpqbuildphasename;
+	am->amvalidate = ivfpqvalidate;
+	am->amadjustmembers = NULL;
+	am->ambeginscan = ivfpqbeginscan;
+	am->amrescan = ivfpqrescan;
+	am->amgettuple = ivfpqgettuple;
+	am->amgetbitmap = NULL;
+	am->amendscan = ivfpqendscan;
+	am->ammarkpos = NULL;
+	am->amrestrpos = NULL;
+	am->amestimateparallelscan = NULL;
+	am->aminitparallelscan = NULL;
+	am->amparallelrescan = NULL;
+
+	PG_RETURN_POINTER(am);
+}

@@ -1,0 +1,181 @@
+/*-------------------------------------------------------------------------
+ *
+ * ivfpqinsert.c
+ *	  aminsert for IVF-PQ: encode the row with the build's centroids and
+ *	  codebooks and add (code, TID) to its list (ivfpq.h, LOCKING: the
+ *	  list's insert page, extended at the chain's end with the directory
+ *	  page updated in the same WAL record).  Each list page also sums the
+ *	  quantization error of the rows added after the build, for the drift
+ *	  check of vectorx_index_stats.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/generic_xlog.h"
+#include "miscadmin.h"
+#include "storage/bufmgr.h"
+#include "storage/lmgr.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+
+#include "ivfpq.h"
+
+static void
+PutInPage(Page page, const IvfpqShape *shape, const uint8 *code, ItemPointer tid, float error)
+{
+	IvfpqPageOpaque op = IvfpqPageGetOpaque(page);
+
+	IvfpqPutEntry(IvfpqPageData(page), &shape->meta, shape->code_bytes, op->count, code, tid);
+	op->count++;
+	op->inserted++;
+	op->inserted_error += error;
+}
+
+static Buffer
+ExtendIndex(Relation index)
+{
+	Buffer		buf;
+
+	LockRelationForExtension(index, ExclusiveLock);
+	buf = ReadBufferExtended(index, MAIN_FORKNUM, P_NEW, RBM_NORMAL, NULL);
+	UnlockRelationForExtension(index, ExclusiveLock);
+	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+	return buf;
+}
+
+void
+IvfpqAddEntry(Relation index, const IvfpqShape *shape, int list, const uint8 *code,
+			  ItemPointer tid, float error)
+{
+	const IvfpqMetaPageData *meta = &shape->meta;
+	int			capacity = IvfpqPageCapacity(meta);
+	int			slot;
+	BlockNumber dirblk = IvfpqDirectoryBlock(meta, list, &slot);
+	Buffer		dirbuf;
+	BlockNumber blkno;
+
+	dirbuf = ReadBuffer(index, dirblk);
+	LockBuffer(dirbuf, BUFFER_LOCK_SHARE);
+	blkno = ((IvfpqListData *) IvfpqPageData(BufferGetPage(dirbuf)))[slot].insert;
+	UnlockReleaseBuffer(dirbuf);
+
+	if (!BlockNumberIsValid(blkno))
+	{
+		/* an empty list: create its first page under the directory lock */
+		GenericXLogState *state;
+		IvfpqListData *entry;
+		Buffer		buf;
+
+		dirbuf = ReadBuffer(index, dirblk);
+		LockBuffer(dirbuf, BUFFER_LOCK_EXCLUSIVE);
+		entry = &((IvfpqListData *) IvfpqPageData(BufferGetPage(dirbuf)))[slot];
+		if (BlockNumberIsValid(entry->insert))
+		{
+			/* someone else just did */
+			blkno = entry->insert;
+			UnlockReleaseBuffer(dirbuf);
+		}
+		else
+		{
+			Page		page;
+
+			buf = ExtendIndex(index);
+			state = GenericXLogStart(index);
+			page = GenericXLogRegisterBuffer(state, buf, GENERIC_XLOG_FULL_IMAGE);
+			IvfpqInitPage(page, IVFPQ_LIST);
+			PutInPage(page, shape, code, tid, error);
+			entry = &((IvfpqListData *) IvfpqPageData(GenericXLogRegisterBuffer(state, dirbuf, 0)))[slot];
+			entry->head = entry->insert = BufferGetBlockNumber(buf);
+			GenericXLogFinish(state);
+			UnlockReleaseBuffer(buf);
+			UnlockReleaseBuffer(dirbuf);
+			return;
+		}
+	}
+
+	for (;;)
+	{
+		Buffer		buf = ReadBuffer(index, blkno);
+		Page		page;
+		IvfpqPageOpaque op;
+		GenericXLogState *state;
+
+		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+		op = IvfpqPageGetOpaque(BufferGetPage(buf));
+		if (op->count < capacity)
+		{
+			state = GenericXLogStart(index);
+			page = GenericXLogRegisterBuffer(state, buf, 0);
+			PutInPage(page, shape, code, tid, error);
+			GenericXLogFinish(state);
+			UnlockReleaseBuffer(buf);
+			return;
+		}
+		if (BlockNumberIsValid(op->next))
+		{
+			blkno = op->next;
+			UnlockReleaseBuffer(buf);
+			continue;
+		}
+		/* the chain's last page is full: add one (lock order: list pages, then directory) */
+		{
+			Buffer		newbuf = ExtendIndex(index);
+			Page		newpage;
+			IvfpqListData *entry;
+
+			dirbuf = ReadBuffer(index, dirblk);
+			LockBuffer(dirbuf, BUFFER_LOCK_EXCLUSIVE);
+			state = GenericXLogStart(index);
+			page = GenericXLogRegisterBuffer(state, buf, 0);
+			newpage = GenericXLogRegisterBuffer(state, newbuf, GENERIC_XLOG_FULL_IMAGE);
+			IvfpqInitPage(newpage, IVFPQ_LIST);
+			PutInPage(newpage, shape, code, tid, error);
+			IvfpqPageGetOpaque(page)->next = BufferGetBlockNumber(newbuf);
+			entry = &((IvfpqListData *) IvfpqPageData(GenericXLogRegisterBuffer(state, dirbuf, 0)))[slot];
+			entry->insert = BufferGetBlockNumber(newbuf);
+			GenericXLogFinish(state);
+			UnlockReleaseBuffer(dirbuf);
+			UnlockReleaseBuffer(newbuf);
+			UnlockReleaseBuffer(buf);
+			return;
+		}
+	}
+}
+
+bool
+ivfpqinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
+			Relation heap, IndexUniqueCheck checkUnique, bool indexUnchanged,
+			IndexInfo *indexInfo)
+{
+	MemoryContext cxt,
+				old;
+	const IvfpqShape *shape;
+	float	   *vec;
+	uint8		code[IVFPQ_MAX_M] = {0};
+	int			list = 0;
+	float		error = 0;
+
+	if (isnull[0])
+		return false;
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "ivfpq insert", ALLOCSET_SMALL_SIZES);
+	old = MemoryContextSwitchTo(cxt);
+	shape = IvfpqGetShape(index);
+	vec = palloc(sizeof(float) * shape->meta.dims);
+	if (VxPrepareVector(values[0], shape->meta.dims, (VxMetric) shape->meta.metric, vec, "IVF-PQ"))
+	{
+		if (shape->meta.trained)
+		{
+			float	   *resid = palloc(sizeof(float) * shape->meta.dims);
+
+			list = IvfpqNearest(vec, shape->centroids, shape->centroid_norms, shape->meta.lists,
+								shape->meta.dims, NULL);
+			IvfpqResidual(shape, vec, list, resid);
+			error = IvfpqEncode(shape, resid, code);
+		}
+		IvfpqAddEntry(index, shape, list, code, heap_tid, error);
+	}
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(cxt);
+	return false;
+}

@@ -1,0 +1,509 @@
+/*-------------------------------------------------------------------------
+ *
+ * ivfpqscan.c
+ *	  Ordered scans of an IVF-PQ index (ivfpq.h, SCAN): rank the lists by
+ *	  centroid distance, score the codes of the nearest `ivfpq.probes`
+ *	  lists with a quantized lookup table and the fast-scan kernels, then
+ *	  return windows of `ivfpq.rerank` candidates re-ranked by their exact
+ *	  distance from the heap row; more windows and more lists when the
+ *	  executor keeps asking.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <float.h>
+#include <math.h>
+
+#include "access/relscan.h"
+#include "access/tableam.h"
+#include "executor/tuptable.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "storage/bufmgr.h"
+#include "utils/float.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+
+#include "distance.h"
+#include "ivfpq.h"
+#include "vector.h"
+
+typedef struct Candidate
+{
+	float		score;			/* PQ estimate, internal metric */
+	ItemPointerData tid;
+} Candidate;
+
+typedef struct Ranked
+{
+	double		distance;		/* SQL value of the ORDER BY operator */
+	ItemPointerData tid;
+} Ranked;
+
+typedef struct ListRank
+{
+	float		score;
+	int			list;
+} ListRank;
+
+typedef struct IvfpqScanOpaqueData
+{
+	MemoryContext cxt;			/* the current query's state */
+	MemoryContext scancxt;		/* the scan's: heap access lives across rescans */
+	const IvfpqShape *shape;
+	float	   *query;			/* internal form (normalised for cosine) */
+	Vector	   *raw;			/* the query as given, for exact distances */
+	bool		started;
+	ListRank   *order;			/* lists, nearest first */
+	int			next_list;
+	Candidate  *cands;
+	int			ncands;
+	int			maxcands;
+	int			next_cand;		/* cands[next_cand..] not yet returned */
+	Ranked	   *window;
+	int			nwindow;
+	int			next_window;
+	/* per list scan */
+	float	   *lut;
+	uint8	   *lut8;
+	float	   *resid;
+	float		ip_bias;		/* inner product: the LUT is the same for every list */
+	float		ip_scale;
+	bool		quantize;		/* score with a uint8 LUT (fast-scan kernels), else float */
+	float	   *scores;			/* one block's float scores */
+	/* heap access for the re-rank */
+	AttrNumber	attno;
+	IndexFetchTableData *fetch;
+	TupleTableSlot *slot;
+	/* statistics, for EXPLAIN ANALYZE of filtered scans */
+	int64		lists_scanned;
+	int64		codes_scored;
+	int64		reranked;
+} IvfpqScanOpaqueData;
+
+typedef IvfpqScanOpaqueData *IvfpqScanOpaque;
+
+IndexScanDesc
+ivfpqbeginscan(Relation index, int nkeys, int norderbys)
+{
+	IndexScanDesc scan = RelationGetIndexScan(index, nkeys, norderbys);
+	IvfpqScanOpaque so = palloc0(sizeof(IvfpqScanOpaqueData));
+
+	so->cxt = AllocSetContextCreate(CurrentMemoryContext, "ivfpq scan", ALLOCSET_DEFAULT_SIZES);
+	so->scancxt = CurrentMemoryContext;
+	so->attno = index->rd_index->indkey.values[0];
+	scan->opaque = so;
+	if (norderbys > 0)
+	{
+		scan->xs_orderbyvals = palloc0(sizeof(Datum) * norderbys);
+		scan->xs_orderbynulls = palloc(sizeof(bool) * norderbys);
+		memset(scan->xs_orderbynulls, true, sizeof(bool) * norderbys);
+	}
+	return scan;
+}
+
+void
+ivfpqrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int norderbys)
+{
+	IvfpqScanOpaque so = (IvfpqScanOpaque) scan->opaque;
+	MemoryContext old;
+
+	MemoryContextReset(so->cxt);
+	so->started = false;
+	so->query = NULL;
+	so->raw = NULL;
+	so->order = NULL;
+	so->cands = NULL;
+	so->ncands = so->maxcands = so->next_cand = 0;
+	so->window = NULL;
+	so->nwindow = so->next_window = 0;
+	so->next_list = 0;
+	if (so->fetch)
+		table_index_fetch_reset(so->fetch);
+	if (keys && scan->numberOfKeys > 0)
+		memmove(scan->keyData, keys, scan->numberOfKeys * sizeof(ScanKeyData));
+	if (orderbys && scan->numberOfOrderBys > 0)
+		memmove(scan->orderByData, orderbys, scan->numberOfOrderBys * sizeof(ScanKeyData));
+
+	old = MemoryContextSwitchTo(so->cxt);
+	so->shape = IvfpqGetShape(scan->indexRelation);
+	if (scan->numberOfOrderBys > 0 && !(scan->orderByData[0].sk_flags & SK_ISNULL))
+	{
+		Datum		q = scan->orderByData[0].sk_argument;
+
+		so->query = palloc(sizeof(float) * so->shape->meta.dims);
+		if (!VxPrepareVector(q, so->shape->meta.dims, (VxMetric) so->shape->meta.metric,
+							 so->query, "IVF-PQ"))
+			so->query = NULL;	/* zero vector under cosine: no direction, no rows */
+		else
+			so->raw = (Vector *) PG_DETOAST_DATUM_COPY(q);
+		VxSampleQuery(scan->indexRelation, q);
+	}
+	MemoryContextSwitchTo(old);
+}
+
+static int
+CompareListRank(const void *a, const void *b)
+{
+	float		x = ((const ListRank *) a)->score,
+				y = ((const ListRank *) b)->score;
+
+	return x < y ? -1 : x > y ? 1 : 0;
+}
+
+static int
+CompareRanked(const void *a, const void *b)
+{
+	double		x = ((const Ranked *) a)->distance,
+				y = ((const Ranked *) b)->distance;
+
+	return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/* rank every list by the index's metric; the per-query tables */
+static void
+Start(IndexScanDesc scan)
+{
+	IvfpqScanOpaque so = (IvfpqScanOpaque) scan->opaque;
+	const IvfpqShape *shape = so->shape;
+	const IvfpqMetaPageData *meta = &shape->meta;
+	int			dims = meta->dims;
+
+	so->started = true;
+	so->order = palloc(sizeof(ListRank) * meta->lists);
+	for (uint32 l = 0; l < meta->lists; l++)
+	{
+		so->order[l].list = l;
+		if (!meta->trained)
+			so->order[l].score = 0;
+		else if (meta->metric == VX_METRIC_L2)
+			so->order[l].score = shape->centroid_norms[l] -
+				2 * vx_inner_product(so->query, shape->centroids + (Size) l * dims, dims);
+		else
+			so->order[l].score = -vx_inner_product(so->query, shape->centroids + (Size) l * dims, dims);
+	}
+	qsort(so->order, meta->lists, sizeof(ListRank), CompareListRank);
+	so->maxcands = 1024;
+	so->cands = palloc(sizeof(Candidate) * so->maxcands);
+	if (meta->trained)
+	{
+		/*
+		 * 4-bit codes always go through the SIMD table lookups of a uint8
+		 * LUT; 8-bit codes only where a 256-entry lookup is SIMD (AVX-512
+		 * VBMI), else quantizing the LUT per list costs more than scoring
+		 * with the float LUT.
+		 */
+		so->quantize = meta->nbits == 4 || vx_pq8_fast_scan_simd();
+		so->lut = palloc(sizeof(float) * meta->m * shape->ksub);
+		so->lut8 = palloc(meta->m * shape->ksub);
+		so->scores = palloc(sizeof(float) * VX_PQ8_BLOCK);
+		so->resid = palloc(sizeof(float) * dims);
+		if (meta->metric != VX_METRIC_L2)
+		{
+			IvfpqLutIP(shape, so->query, so->lut);
+			if (so->quantize)
+				vx_pq_quantize_lut(so->lut, meta->m, shape->ksub, so->lut8, &so->ip_bias, &so->ip_scale);
+		}
+	}
+	if (so->slot == NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(so->scancxt);
+
+		so->slot = table_slot_create(scan->heapRelation, NULL);
+		so->fetch = table_index_fetch_begin(scan->heapRelation);
+		MemoryContextSwitchTo(old);
+	}
+}
+
+static void
+AddCandidate(IvfpqScanOpaque so, float score, ItemPointer tid)
+{
+	if (so->ncands == so->maxcands)
+	{
+		so->maxcands *= 2;
+		so->cands = repalloc_huge(so->cands, sizeof(Candidate) * so->maxcands);
+	}
+	so->cands[so->ncands].score = score;
+	so->cands[so->ncands].tid = *tid;
+	so->ncands++;
+}
+
+/* score every entry of one list into the candidates */
+static void
+ScanList(IndexScanDesc scan, int list, float list_score)
+{
+	IvfpqScanOpaque so = (IvfpqScanOpaque) scan->opaque;
+	const IvfpqShape *shape = so->shape;
+	const IvfpqMetaPageData *meta = &shape->meta;
+	float		bias = 0,
+				scale = 0,
+				offset = 0;
+	uint16		out[VX_PQ8_BLOCK];
+	int			slot;
+	Buffer		buf;
+	BlockNumber blkno;
+
+	if (meta->trained)
+	{
+		if (meta->metric == VX_METRIC_L2)
+		{
+			IvfpqResidual(shape, so->query, list, so->resid);
+			IvfpqLutL2(shape, so->resid, so->lut);
+			if (so->quantize)
+				vx_pq_quantize_lut(so->lut, meta->m, shape->ksub, so->lut8, &bias, &scale);
+		}
+		else
+		{
+			/* -q.x = -q.c - q.r: the list's part is its rank score */
+			bias = so->ip_bias;
+			scale = so->ip_scale;
+			offset = list_score;
+		}
+	}
+	buf = ReadBuffer(scan->indexRelation, IvfpqDirectoryBlock(meta, list, &slot));
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	blkno = ((IvfpqListData *) IvfpqPageData(BufferGetPage(buf)))[slot].head;
+	UnlockReleaseBuffer(buf);
+	so->lists_scanned++;
+	while (BlockNumberIsValid(blkno))
+	{
+		Page		page;
+		IvfpqPageOpaque op;
+		char	   *data;
+		int			count;
+
+		CHECK_FOR_INTERRUPTS();
+		buf = ReadBuffer(scan->indexRelation, blkno);
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buf);
+		op = IvfpqPageGetOpaque(page);
+		data = IvfpqPageData(page);
+		count = op->count;
+		for (int b = 0; b * meta->block < count; b++)
+		{
+			const uint8 *codes = (const uint8 *) data + (Size) b * meta->block_bytes;
+			int			n = Min(meta->block, count - b * meta->block);
+
+			if (meta->trained && !so->quantize)
+				vx_kernels->pq8_block_scan(so->lut, meta->m, codes, 1, so->scores);
+			else if (meta->trained && meta->nbits == 8)
+				vx_kernels->pq8_fast_scan(so->lut8, meta->m, codes, 1, out);
+			else if (meta->trained)
+				vx_kernels->pq4_scan(so->lut8, meta->m, codes, 1, out);
+			for (int i = 0; i < n; i++)
+			{
+				float		score = !meta->trained ? 0 :
+					so->quantize ? offset + bias + scale * out[i] : offset + so->scores[i];
+
+				AddCandidate(so, score, IvfpqEntryTid(data, meta, shape->code_bytes, b * meta->block + i));
+			}
+		}
+		so->codes_scored += count;
+		blkno = op->next;
+		UnlockReleaseBuffer(buf);
+	}
+}
+
+/* move the k lowest scores of a[0..n) to a[0..k), in no order (quickselect) */
+static void
+SelectLowest(Candidate *a, int n, int k)
+{
+	int			lo = 0,
+				hi = n - 1;
+
+	while (lo < hi && k > lo && k <= hi)
+	{
+		float		pivot = a[lo + (hi - lo) / 2].score;
+		int			i = lo,
+					j = hi;
+
+		while (i <= j)
+		{
+			while (a[i].score < pivot)
+				i++;
+			while (a[j].score > pivot)
+				j--;
+			if (i <= j)
+			{
+				Candidate t = a[i];
+
+				a[i] = a[j];
+				a[j] = t;
+				i++;
+				j--;
+			}
+		}
+		if (k <= j)
+			hi = j;
+		else if (k >= i)
+			lo = i;
+		else
+			break;
+	}
+}
+
+/* exact SQL distance of the query to a heap vector */
+static double
+ExactDistance(IvfpqScanOpaque so, Vector *x)
+{
+	const Vector *q = so->raw;
+
+	if (x->dim != q->dim)
+		return get_float8_nan();
+	switch ((VxMetric) so->shape->meta.metric)
+	{
+		case VX_METRIC_L2:
+			return sqrt((double) vx_l2_squared(q->x, x->x, q->dim));
+		case VX_METRIC_IP:
+			return -(double) vx_inner_product(q->x, x->x, q->dim);
+		default:
+			{
+				float		dot,
+							nq,
+							nx;
+
+				vx_kernels->cosine_parts(q->x, x->x, q->dim, &dot, &nq, &nx);
+				if (nq == 0 || nx == 0)
+					return get_float8_nan();
+				return 1.0 - (double) dot / sqrt((double) nq * (double) nx);
+			}
+	}
+}
+
+/* SQL distance from a PQ score, for ivfpq.rerank = 0 */
+static double
+ApproxDistance(IvfpqScanOpaque so, float score)
+{
+	switch ((VxMetric) so->shape->meta.metric)
+	{
+		case VX_METRIC_L2:
+			return sqrt(Max((double) score, 0));
+		case VX_METRIC_COSINE:
+			return 1.0 + (double) score;
+		default:
+			return score;
+	}
+}
+
+/*
+ * The next window: the best candidates not yet returned, exact distances
+ * from the heap rows that the snapshot sees, in exact order.
+ */
+static void
+NextWindow(IndexScanDesc scan)
+{
+	IvfpqScanOpaque so = (IvfpqScanOpaque) scan->opaque;
+	bool		exact = ivfpq_rerank > 0 || !so->shape->meta.trained;
+	int			want = ivfpq_rerank > 0 ? ivfpq_rerank : 100;
+	int			left = so->ncands - so->next_cand;
+	int			n = Min(want, left);
+	Candidate  *c = so->cands + so->next_cand;
+
+	SelectLowest(c, left, n);
+	so->window = so->window ? repalloc(so->window, sizeof(Ranked) * Max(n, 1)) :
+		palloc(sizeof(Ranked) * Max(n, 1));
+	so->nwindow = so->next_window = 0;
+	for (int i = 0; i < n; i++)
+	{
+		Ranked	   *r = &so->window[so->nwindow];
+
+		r->tid = c[i].tid;
+		if (exact)
+		{
+			bool		call_again = false,
+						all_dead = false,
+						isnull;
+			Datum		v;
+			Vector	   *x;
+
+			if (!table_index_fetch_tuple(so->fetch, &r->tid, scan->xs_snapshot, so->slot,
+										 &call_again, &all_dead))
+				continue;		/* not visible to this scan: the executor would drop it */
+			v = slot_getattr(so->slot, so->attno, &isnull);
+			if (isnull)
+			{
+				ExecClearTuple(so->slot);
+				continue;
+			}
+			x = DatumGetVector(v);
+			r->distance = ExactDistance(so, x);
+			if ((Pointer) x != DatumGetPointer(v))
+				pfree(x);
+			ExecClearTuple(so->slot);
+			so->reranked++;
+		}
+		else
+			r->distance = ApproxDistance(so, c[i].score);
+		so->nwindow++;
+	}
+	so->next_cand += n;
+	qsort(so->window, so->nwindow, sizeof(Ranked), CompareRanked);
+}
+
+bool
+ivfpqgettuple(IndexScanDesc scan, ScanDirection dir)
+{
+	IvfpqScanOpaque so = (IvfpqScanOpaque) scan->opaque;
+	MemoryContext old;
+
+	if (!ScanDirectionIsForward(dir))
+		elog(ERROR, "ivfpq index scans go forward only");
+	if (so->query == NULL)
+		return false;
+	old = MemoryContextSwitchTo(so->cxt);
+	if (!so->started)
+	{
+		pgstat_count_index_scan(scan->indexRelation);
+		Start(scan);
+	}
+	for (;;)
+	{
+		if (so->next_window < so->nwindow)
+		{
+			Ranked	   *r = &so->window[so->next_window++];
+
+			scan->xs_heaptid = r->tid;
+			scan->xs_recheck = false;
+			scan->xs_recheckorderby = false;
+			if (scan->numberOfOrderBys > 0)
+			{
+				scan->xs_orderbyvals[0] = Float8GetDatum(r->distance);
+				scan->xs_orderbynulls[0] = false;
+			}
+			MemoryContextSwitchTo(old);
+			return true;
+		}
+		if (so->next_cand < so->ncands)
+		{
+			NextWindow(scan);
+			continue;
+		}
+		if (so->next_list >= (int) so->shape->meta.lists)
+			break;
+		/* the next batch of lists; what was returned already is dropped */
+		so->ncands = so->next_cand = 0;
+		for (int p = 0; p < Max(ivfpq_probes, 1) && so->next_list < (int) so->shape->meta.lists; p++)
+		{
+			ListRank   *lr = &so->order[so->next_list++];
+
+			ScanList(scan, lr->list, lr->score);
+		}
+	}
+	MemoryContextSwitchTo(old);
+	return false;
+}
+
+void
+ivfpqendscan(IndexScanDesc scan)
+{
+	IvfpqScanOpaque so = (IvfpqScanOpaque) scan->opaque;
+
+	if (so->slot)
+		ExecDropSingleTupleTableSlot(so->slot);
+	if (so->fetch)
+		table_index_fetch_end(so->fetch);
+	MemoryContextDelete(so->cxt);
+	pfree(so);
+	scan->opaque = NULL;
+}

@@ -1,0 +1,139 @@
+/*-------------------------------------------------------------------------
+ *
+ * ivfpqvacuum.c
+ *	  VACUUM for IVF-PQ (ivfpq.h, LOCKING): each list page in turn loses
+ *	  its dead TIDs and stays dense (the last entry fills each hole), and
+ *	  each list's insert page moves back to its first page with room, so
+ *	  the space is reused before the list grows.  Entries never change
+ *	  pages, so concurrent scans see every live entry once.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/generic_xlog.h"
+#include "commands/vacuum.h"
+#include "miscadmin.h"
+#include "storage/bufmgr.h"
+#include "utils/rel.h"
+
+#include "ivfpq.h"
+
+/*
+ * Walk every list; with a callback, delete the TIDs it reports dead.
+ * Counts the remaining entries and list pages into stats.
+ */
+static void
+WalkLists(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
+		  IndexBulkDeleteCallback callback, void *callback_state)
+{
+	Relation	index = info->index;
+	IvfpqMetaPageData meta;
+	int			code_bytes;
+	int			capacity;
+
+	IvfpqReadMeta(index, &meta);
+	code_bytes = IvfpqCodeBytes(meta.m, meta.nbits);
+	capacity = IvfpqPageCapacity(&meta);
+	for (uint32 l = 0; l < meta.lists; l++)
+	{
+		int			slot;
+		BlockNumber dirblk = IvfpqDirectoryBlock(&meta, l, &slot);
+		Buffer		buf = ReadBufferExtended(index, MAIN_FORKNUM, dirblk, RBM_NORMAL, info->strategy);
+		BlockNumber blkno;
+		BlockNumber first_room = InvalidBlockNumber;
+
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		blkno = ((IvfpqListData *) IvfpqPageData(BufferGetPage(buf)))[slot].head;
+		UnlockReleaseBuffer(buf);
+		while (BlockNumberIsValid(blkno))
+		{
+			Page		page;
+			IvfpqPageOpaque op;
+
+			vacuum_delay_point();
+			buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, info->strategy);
+			LockBuffer(buf, callback ? BUFFER_LOCK_EXCLUSIVE : BUFFER_LOCK_SHARE);
+			page = BufferGetPage(buf);
+			op = IvfpqPageGetOpaque(page);
+			if (callback)
+			{
+				int			dead = 0;
+
+				for (int i = op->count - 1; i >= 0; i--)
+					if (callback(IvfpqEntryTid(IvfpqPageData(page), &meta, code_bytes, i), callback_state))
+						dead++;
+				if (dead > 0)
+				{
+					GenericXLogState *state = GenericXLogStart(index);
+					Page		wpage = GenericXLogRegisterBuffer(state, buf, 0);
+					IvfpqPageOpaque wop = IvfpqPageGetOpaque(wpage);
+					char	   *data = IvfpqPageData(wpage);
+
+					/* downwards: the last entry, already checked, fills each hole */
+					for (int i = wop->count - 1; i >= 0; i--)
+					{
+						if (!callback(IvfpqEntryTid(data, &meta, code_bytes, i), callback_state))
+							continue;
+						if (i != wop->count - 1)
+							IvfpqMoveEntry(data, &meta, code_bytes, wop->count - 1, i);
+						wop->count--;
+					}
+					GenericXLogFinish(state);
+					stats->tuples_removed += dead;
+				}
+			}
+			stats->num_index_tuples += op->count;
+			stats->num_pages++;
+			if (!BlockNumberIsValid(first_room) && op->count < capacity)
+				first_room = blkno;
+			blkno = op->next;
+			UnlockReleaseBuffer(buf);
+		}
+		if (callback && BlockNumberIsValid(first_room))
+		{
+			IvfpqListData *entry;
+
+			buf = ReadBufferExtended(index, MAIN_FORKNUM, dirblk, RBM_NORMAL, info->strategy);
+			LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+			entry = &((IvfpqListData *) IvfpqPageData(BufferGetPage(buf)))[slot];
+			if (entry->insert != first_room)
+			{
+				GenericXLogState *state = GenericXLogStart(index);
+
+				entry = &((IvfpqListData *) IvfpqPageData(GenericXLogRegisterBuffer(state, buf, 0)))[slot];
+				entry->insert = first_room;
+				GenericXLogFinish(state);
+			}
+			UnlockReleaseBuffer(buf);
+		}
+	}
+}
+
+IndexBulkDeleteResult *
+ivfpqbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
+				IndexBulkDeleteCallback callback, void *callback_state)
+{
+	if (stats == NULL)
+		stats = palloc0(sizeof(IndexBulkDeleteResult));
+	stats->num_index_tuples = 0;
+	stats->num_pages = 0;
+	WalkLists(info, stats, callback, callback_state);
+	stats->num_pages = RelationGetNumberOfBlocks(info->index);
+	return stats;
+}
+
+IndexBulkDeleteResult *
+ivfpqvacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
+{
+	if (info->analyze_only)
+		return stats;
+	if (stats == NULL)
+	{
+		/* no bulkdelete this time: count */
+		stats = palloc0(sizeof(IndexBulkDeleteResult));
+		WalkLists(info, stats, NULL, NULL);
+	}
+	stats->num_pages = RelationGetNumberOfBlocks(info->index);
+	return stats;
+}

@@ -1,0 +1,58 @@
+# IVF-PQ on a streaming standby, with wal_consistency_checking on the
+# primary: the standby replays the build's pages and every generic record
+# of inserts (new list pages, directory updates) and vacuum (compaction,
+# insert pointers), compares each replayed page with its logged image, and
+# answers the same k-NN queries as the primary, in the same order.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use FindBin;
+use lib $FindBin::RealBin;
+use VxTap;
+
+my $primary = vx_node('ivf_primary', streaming => 1,
+	conf => "wal_consistency_checking = 'all'\n");
+$primary->backup('base');
+my $standby = PostgreSQL::Test::Cluster->new('ivf_standby');
+$standby->init_from_backup($primary, 'base', has_streaming => 1);
+$standby->start;
+
+my $rowvec = vx_rand_vec_sql(24, 'g');
+$primary->safe_psql('postgres', qq{
+	CREATE TABLE items (id bigserial PRIMARY KEY, v vector(24));
+	INSERT INTO items (v) SELECT $rowvec FROM generate_series(1, 2000) g;
+	CREATE INDEX items_v ON items USING ivfpq (v) WITH (lists = 16, m = 6);
+	INSERT INTO items (v) SELECT $rowvec FROM generate_series(1, 3000) g;
+	DELETE FROM items WHERE id % 3 <> 0;
+	VACUUM items;
+	INSERT INTO items (v) SELECT $rowvec FROM generate_series(1, 800) g;
+	CREATE TABLE empty_then (v vector(24));
+	CREATE INDEX ON empty_then USING ivfpq (v vector_cosine_ops);
+	INSERT INTO empty_then SELECT $rowvec FROM generate_series(1, 100) g;
+	CREATE UNLOGGED TABLE scratch (v vector(3));
+	CREATE INDEX ON scratch USING ivfpq (v);
+});
+$primary->wait_for_catchup($standby);
+
+ok($standby->safe_psql('postgres', 'SELECT 1') eq '1', 'the standby replayed everything and is alive');
+unlike(slurp_file($standby->logfile), qr/inconsistent page found/, 'no replayed page differs from its logged image');
+
+my $knn = q{
+	SET enable_seqscan = off;
+	SET ivfpq.probes = 4;
+	SET ivfpq.rerank = 50;
+	SELECT string_agg(r, ';' ORDER BY q.id) FROM (SELECT id, v FROM items WHERE id % 97 = 0) q,
+	LATERAL (SELECT string_agg(i.id::text, ',') AS r FROM
+	         (SELECT id FROM items ORDER BY v <-> q.v LIMIT 10) i) s;
+};
+my $on_primary = $primary->safe_psql('postgres', $knn);
+ok(length($on_primary) > 100, 'the primary answers');
+is($standby->safe_psql('postgres', $knn), $on_primary, 'the standby answers the same k-NN queries alike');
+is($standby->safe_psql('postgres', "SELECT value FROM vectorx_index_stats('items_v') WHERE stat = 'entries'"),
+	$primary->safe_psql('postgres', 'SELECT count(*) FROM items'), 'the replayed index holds every row');
+
+$standby->stop;
+$primary->stop;
+done_testing();
