@@ -421,6 +421,13 @@ def prepare_sql_system(conn, ds, sysdef, args):
     res = dict(name=sysdef["name"], kind="sql")
     for st in sysdef.get("session", []):
         cur.execute(st)
+    if sysdef.get("keep_index"):
+        # the index the previous system built, measured with other settings
+        cur.execute(f"SELECT indexrelid::regclass::text, pg_relation_size(indexrelid) FROM pg_index "
+                    f"WHERE indrelid = '{table}'::regclass AND NOT indisprimary")
+        res["index"], res["index_bytes"] = cur.fetchone()
+        res["table_bytes"], res["table_bytes_with_toast"] = relation_sizes(cur, table)
+        return SqlSweep(conn, ds, sysdef, args, res)
     if sysdef.get("existing"):
         # the user's table and index as they are: nothing loaded, built or dropped
         res["index"] = sysdef["existing"]
@@ -470,6 +477,8 @@ def recall_pass(conn, ds, sysdef, args, v, repeat=None):
     cur.execute("DEALLOCATE ALL")
     cur.execute(f"PREPARE ann(vector) AS SELECT {args.id_column} FROM {args.table} "
                 f"ORDER BY {args.column} {op} $1 LIMIT {args.k + ds.fetch_k_extra}")
+    for name, val in sysdef.get("settings", {}).items():
+        cur.execute(f"SET {name} = {val}")
     if v is not None:
         cur.execute(sysdef["guc"].format(v=v))
     qtexts = [vec_text(q) for q in ds.queries[:args.queries]]
@@ -537,7 +546,11 @@ class SqlSweep:
         res["sweep"] = []
 
     def gucs(self, v):
-        return {self.sysdef["gucname"]: v} if v is not None and self.sysdef.get("gucname") else None
+        """settings of pgbench's sessions: the swept one and the system's fixed ones"""
+        out = dict(self.sysdef.get("settings", {}))
+        if v is not None and self.sysdef.get("gucname"):
+            out[self.sysdef["gucname"]] = v
+        return out or None
 
     def begin(self, v):
         self.ids, self.py_runs, self.plan = recall_pass(self.conn, self.ds, self.sysdef, self.args, v)
@@ -842,6 +855,44 @@ def scenario_hnsw_1m_768(ds, args):
     ]
 
 
+def scenario_ivfpq(ds, args):
+    """IVF-PQ (245 lists, m 56 and 112, 8 bits): vectorx with exact re-rank against faiss IVFPQ alone and refined."""
+    probes = [1, 2, 4, 8, 16, 32, 64]
+    groups = []
+    for m in (56, 112):
+        index = ("CREATE INDEX ON {table} USING ivfpq (embedding vector_l2_ops) "
+                 f"WITH (lists = 245, m = {m}, nbits = 8)")
+        groups.append([
+            dict(name=f"vectorx ivfpq m{m}, rerank 100", storage=None, reload=m == 56, index=index,
+                 builds=[("maintenance_work_mem 4GB", [])],
+                 guc="SET ivfpq.probes = {v}", gucname="ivfpq.probes", values=probes,
+                 settings={"ivfpq.rerank": 100}, indb_values=[8], extras=[indb_recall] if m == 56 else []),
+            dict(name=f"faiss IVFPQ m{m} + RefineFlat (k_factor 10)", kind="faiss-ivfpq", nlist=245, m=m,
+                 nbits=8, refine=10, values=probes),
+            dict(name=f"faiss IVFPQ m{m} alone", kind="faiss-ivfpq", nlist=245, m=m, nbits=8, values=probes),
+        ])
+        groups.append([
+            dict(name=f"vectorx ivfpq m{m}, no re-rank", storage=None, reload=False, keep_index=True,
+                 guc="SET ivfpq.probes = {v}", gucname="ivfpq.probes", values=probes,
+                 settings={"ivfpq.rerank": 0}),
+        ])
+    return groups
+
+
+def scenario_ivfpq_1m(ds, args):
+    """IVF-PQ at scale: 1M x 128 seeded clustered data, 1000 lists, m 32, against faiss."""
+    probes = [8, 32]
+    return [[
+        dict(name="vectorx ivfpq 1M (1000 lists, m 32)", storage=None,
+             index="CREATE INDEX ON {table} USING ivfpq (embedding vector_l2_ops) WITH (lists = 1000, m = 32)",
+             builds=[("maintenance_work_mem 1GB", ["SET maintenance_work_mem = '1GB'"])],
+             guc="SET ivfpq.probes = {v}", gucname="ivfpq.probes", values=probes,
+             settings={"ivfpq.rerank": 100}, indb_values=[8], extras=[indb_recall]),
+        dict(name="faiss IVFPQ (1000, m 32) + RefineFlat (k_factor 10)", kind="faiss-ivfpq", nlist=1000, m=32,
+             nbits=8, refine=10, values=probes),
+    ]]
+
+
 def scenario_hnsw(ds, args):
     """HNSW (m=16, ef_construction=64): vectorx against hnswlib, ef_search sweep."""
     values = [10, 15, 20, 30, 40, 60, 80, 120, 200, 400]
@@ -861,6 +912,8 @@ SCENARIOS = {
     "hnsw": (scenario_hnsw, "fashion-mnist", dict(queries=1000, warmup=100, repeat=3)),
     "hnsw-1m": (scenario_hnsw_1m, "synth-1000000-128", dict(queries=1000, warmup=100, repeat=1)),
     "hnsw-1m-768": (scenario_hnsw_1m_768, "synth-1000000-768", dict(queries=1000, warmup=100, repeat=1)),
+    "ivfpq": (scenario_ivfpq, "fashion-mnist", dict(queries=1000, warmup=100, repeat=3)),
+    "ivfpq-1m": (scenario_ivfpq_1m, "synth-1000000-128", dict(queries=1000, warmup=100, repeat=1)),
     "table": (scenario_table, "(yours)", dict(queries=1000, warmup=100, repeat=3)),
 }
 PREPARERS = {"hnswlib": prepare_hnswlib, "faiss-ivfpq": prepare_faiss_ivfpq}
@@ -901,18 +954,20 @@ def markdown(result):
                      mib(s["index_bytes"]) if first and "index_bytes" in s else ""]
             lines.append("| " + " | ".join(cells) + " |")
     extra = []
-    lib = next((s for s in result["systems"] if s.get("kind") == "library"), None)
+    systems = result["systems"]
     for target in (0.95, 0.99):
-        # ../shared/BASELINE.md's reading: each system's first sweep point at or above the recall
+        # ../shared/BASELINE.md's reading: each system's first sweep point at
+        # or above the recall, against the first library listed after it
         cells = []
-        for s in result["systems"]:
+        for si, s in enumerate(systems):
             p = next((p for p in s["sweep"] if p["recall"] >= target), None)
             if p is None:
                 cells.append(f"{s['name']}: not reached")
                 continue
             text = f"{s['name']}: {p['qps']:.0f} QPS (setting {p['value']}, recall {p['recall']:.4f})"
+            lib = next((t for t in systems[si + 1:] + systems[:si] if t.get("kind") == "library"), None)
             lp = lib and next((q for q in lib["sweep"] if q["recall"] >= target), None)
-            if lp and s is not lib:
+            if lp and s.get("kind") != "library":
                 text += f" = {p['qps'] / lp['qps']:.2f}x {lib['name']}"
                 if "qps_all_cores" in p:
                     text += (f" (all cores: {p['qps_all_cores']:.0f} QPS = "
@@ -920,6 +975,9 @@ def markdown(result):
             cells.append(text)
         extra.append(f"- at recall@{result['k']} >= {target}: " + "; ".join(cells))
     for s in result["systems"]:
+        if s.get("index_bytes"):
+            extra.append(f"- {s['name']}: index {s['index_bytes'] / 2**20:.1f} MiB, "
+                         f"{s['index_bytes'] / result['dataset']['rows']:.1f} bytes per vector")
         for b in s.get("builds", []):
             extra.append(f"- {s['name']}, build {b['variant']}: {b['build_s']} s, index {mib(b['index_bytes'])} MiB, "
                          f"peak private memory (RssAnon, leader + workers) {b.get('peak_private_mb')} MB, "
@@ -957,7 +1015,7 @@ def plot(result, path):
         import matplotlib.pyplot as plt
     except ImportError:
         return None
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    fig, ax = plt.subplots(figsize=(8, 5))
     for s in result["systems"]:
         xs = [p["recall"] for p in s["sweep"]]
         ys = [p["qps"] for p in s["sweep"]]
@@ -969,10 +1027,9 @@ def plot(result, path):
     ax.set_ylabel("queries per second (1 client" + (", one core)" if result.get("one_core") else ")"))
     ax.set_yscale("log")
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2, frameon=False)
     ax.set_title(f"{result['scenario']}: {result['dataset']['name']}")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
     return path
 
 
@@ -1044,10 +1101,14 @@ def main():
     result["floor_qps"] = floor(args, affinity)
     result["one_core"] = affinity is not None
     print(f"round trip floor (SELECT 1, one client): {result['floor_qps']} QPS", flush=True)
-    sql = [d for d in sysdefs if d.get("kind") not in PREPARERS]
+    sql = [d for d in sysdefs if isinstance(d, dict) and d.get("kind") not in PREPARERS]
     # one database system with libraries: measure them side by side;
-    # several database systems share the table: one after the other
-    groups = [sysdefs] if len(sql) <= 1 else [[d] for d in sysdefs]
+    # several database systems share the table: one after the other, unless
+    # the scenario groups them (lists: each a database system and libraries)
+    if isinstance(sysdefs[0], list):
+        groups = sysdefs
+    else:
+        groups = [sysdefs] if len(sql) <= 1 else [[d] for d in sysdefs]
     for group in groups:
         sweeps = []
         for sysdef in group:
