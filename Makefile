@@ -36,18 +36,21 @@ OBJS = \
 	src/ivfpq/ivfpqscan.o \
 	src/ivfpq/ivfpqtrain.o \
 	src/ivfpq/ivfpqutil.o \
-	src/ivfpq/ivfpqvacuum.o
+	src/ivfpq/ivfpqvacuum.o \
+	src/planner/allowlist.o \
+	src/planner/filterexec.o \
+	src/planner/filterplan.o
 
 DATA = sql/vectorx--$(EXTVERSION).sql
 
-REGRESS = vector_type vector_ops vector_errors vector_agg vector_storage vector_simd hnsw ivfpq monitor
+REGRESS = vector_type vector_ops vector_errors vector_agg vector_storage vector_simd hnsw ivfpq monitor filter
 REGRESS_OPTS = --load-extension=vectorx
 
 PG_CONFIG ?= pg_config
 
 # The server headers are included as system headers so that -Wextra reports
 # our code, not PostgreSQL's own macros (PG_FUNCTION_ARGS, ARR_DIMS).
-PG_CPPFLAGS = -I$(srcdir)/src -I$(srcdir)/src/hnsw -I$(srcdir)/src/ivfpq -isystem $(shell $(PG_CONFIG) --includedir-server)
+PG_CPPFLAGS = -I$(srcdir)/src -I$(srcdir)/src/hnsw -I$(srcdir)/src/ivfpq -I$(srcdir)/src/planner -isystem $(shell $(PG_CONFIG) --includedir-server)
 # -Wextra minus unused-parameter: callback signatures are fixed by PostgreSQL
 # (GUC hooks, index AM and executor callbacks) and often ignore arguments.
 PG_CFLAGS = -Wall -Wextra -Wno-unused-parameter

@@ -17,6 +17,9 @@
  *	vectorx.query_sample_rate, vectorx.query_sample_size   see monitor.c
  *	hnsw.ef_search, hnsw.max_scan_tuples   see src/hnsw/hnsw.c
  *	ivfpq.probes, ivfpq.rerank   see src/ivfpq/ivfpq.c
+ *	vectorx.filter_strategy   see src/planner/filter.h
+ *
+ * Hooks installed: set_rel_pathlist_hook (src/planner/filterplan.c).
  *
  *-------------------------------------------------------------------------
  */
@@ -27,6 +30,7 @@
 #include "utils/guc.h"
 
 #include "distance.h"
+#include "filter.h"
 #include "hnsw.h"
 #include "ivfpq.h"
 #include "monitor.h"
@@ -95,6 +99,7 @@ _PG_init(void)
 	VxMonitorInit();
 	HnswInitGucs();
 	IvfpqInitGucs();
+	VxFilterInit();
 
 	MarkGUCPrefixReserved("vectorx");
 }

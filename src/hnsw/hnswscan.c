@@ -22,6 +22,7 @@
 #include "utils/memutils.h"
 #include "utils/rel.h"
 
+#include "filter.h"
 #include "hnsw.h"
 #include "monitor.h"
 
@@ -52,6 +53,9 @@ typedef struct HnswScanOpaqueData
 	bool		drained;		/* the discarded heap was drained since the last round */
 	int			rounds;
 	HnswFilter *filter;			/* NULL: every element qualifies */
+	HnswFilter allow_filter;	/* what filter points at with an allow-list */
+	const VxAllowList *allow;	/* the in-scan filter's TIDs (src/planner) */
+	uint64		visited_total;	/* elements visited by earlier searches */
 } HnswScanOpaqueData;
 
 typedef HnswScanOpaqueData *HnswScanOpaque;
@@ -65,6 +69,7 @@ hnswbeginscan(Relation index, int nkeys, int norderbys)
 	so->shape = *HnswGetShape(index);
 	so->cxt = AllocSetContextCreate(CurrentMemoryContext, "hnsw scan", ALLOCSET_DEFAULT_SIZES);
 	scan->opaque = so;
+	HnswScanSetAllowList(scan, VxTakePendingAllowList(index));
 	/* the AM provides the ORDER BY value arrays (as GiST does) */
 	if (norderbys > 0)
 	{
@@ -81,7 +86,10 @@ hnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int no
 	HnswScanOpaque so = (HnswScanOpaque) scan->opaque;
 	MemoryContext old;
 
+	if (so->started && so->visited)
+		so->visited_total += so->pg.graph.visited_elements;
 	MemoryContextReset(so->cxt);
+	so->visited = NULL;
 	so->started = false;
 	so->done = false;
 	so->query = NULL;
@@ -283,6 +291,45 @@ hnswgettuple(IndexScanDesc scan, ScanDirection dir)
 	}
 	MemoryContextSwitchTo(old);
 	return false;
+}
+
+/* the allow-list's filter: does any heap TID of element id pass? */
+static bool
+AllowAccept(void *arg, uint32 id)
+{
+	HnswScanOpaque so = (HnswScanOpaque) arg;
+	HnswElementData head;
+
+	if (!HnswReadElementHead(&so->pg, id, &head))
+		return false;
+	for (int i = 0; i < Min(head.ntids, HNSW_HEAPTIDS); i++)
+		if (VxAllowListContains(so->allow, &head.heaptids[i]))
+			return true;
+	return false;
+}
+
+/*
+ * Evaluate an allow-list inside the traversal from now on (filter.h,
+ * inscan): it stays across rescans; NULL removes it.
+ */
+void
+HnswScanSetAllowList(IndexScanDesc scan, const VxAllowList *allow)
+{
+	HnswScanOpaque so = (HnswScanOpaque) scan->opaque;
+
+	so->allow = allow;
+	so->allow_filter.accept = AllowAccept;
+	so->allow_filter.arg = so;
+	so->filter = allow ? &so->allow_filter : NULL;
+}
+
+/* index elements whose distance this scan computed, over all its rescans */
+uint64
+HnswScanVisited(IndexScanDesc scan)
+{
+	HnswScanOpaque so = (HnswScanOpaque) scan->opaque;
+
+	return so->visited_total + (so->started && so->visited ? so->pg.graph.visited_elements : 0);
 }
 
 void

@@ -93,8 +93,8 @@
  *	the next `probes` lists are scanned, until every list has been.  Each
  *	window is in exact order; windows may overlap a little ("relaxed
  *	order", as HNSW's rounds).  ivfpq.rerank = 0 returns PQ order with PQ
- *	distances.  A filter can be evaluated per candidate before the re-rank
- *	(IvfpqScanOpaque.filter).
+ *	distances.  An allow-list (src/planner/filter.h, inscan) drops the
+ *	candidates whose heap TID it does not hold before they are ranked.
  *
  * BUILD
  *	Sample (seeded, random blocks as ANALYZE does; at most
@@ -288,6 +288,9 @@ extern IndexScanDesc ivfpqbeginscan(Relation index, int nkeys, int norderbys);
 extern void ivfpqrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int norderbys);
 extern bool ivfpqgettuple(IndexScanDesc scan, ScanDirection dir);
 extern void ivfpqendscan(IndexScanDesc scan);
+struct VxAllowList;
+extern void IvfpqScanSetAllowList(IndexScanDesc scan, const struct VxAllowList *allow);
+extern uint64 IvfpqScanVisited(IndexScanDesc scan);
 
 /* ivfpqvacuum.c */
 extern IndexBulkDeleteResult *ivfpqbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,

@@ -26,6 +26,7 @@
 #include "utils/rel.h"
 
 #include "distance.h"
+#include "filter.h"
 #include "ivfpq.h"
 #include "vector.h"
 
@@ -80,6 +81,7 @@ typedef struct IvfpqScanOpaqueData
 	int64		lists_scanned;
 	int64		codes_scored;
 	int64		reranked;
+	const VxAllowList *allow;	/* the in-scan filter's TIDs, or NULL */
 } IvfpqScanOpaqueData;
 
 typedef IvfpqScanOpaqueData *IvfpqScanOpaque;
@@ -93,6 +95,7 @@ ivfpqbeginscan(Relation index, int nkeys, int norderbys)
 	so->cxt = AllocSetContextCreate(CurrentMemoryContext, "ivfpq scan", ALLOCSET_DEFAULT_SIZES);
 	so->scancxt = CurrentMemoryContext;
 	so->attno = index->rd_index->indkey.values[0];
+	so->allow = VxTakePendingAllowList(index);
 	scan->opaque = so;
 	if (norderbys > 0)
 	{
@@ -295,8 +298,11 @@ ScanList(IndexScanDesc scan, int list, float list_score)
 			{
 				float		score = !meta->trained ? 0 :
 					so->quantize ? offset + bias + scale * out[i] : offset + so->scores[i];
+				ItemPointer tid = IvfpqEntryTid(data, meta, shape->code_bytes, b * meta->block + i);
 
-				AddCandidate(so, score, IvfpqEntryTid(data, meta, shape->code_bytes, b * meta->block + i));
+				if (so->allow && !VxAllowListContains(so->allow, tid))
+					continue;
+				AddCandidate(so, score, tid);
 			}
 		}
 		so->codes_scored += count;
@@ -492,6 +498,20 @@ ivfpqgettuple(IndexScanDesc scan, ScanDirection dir)
 	}
 	MemoryContextSwitchTo(old);
 	return false;
+}
+
+/* filter candidates by an allow-list from now on (filter.h, inscan); NULL: none */
+void
+IvfpqScanSetAllowList(IndexScanDesc scan, const VxAllowList *allow)
+{
+	((IvfpqScanOpaque) scan->opaque)->allow = allow;
+}
+
+/* codes this scan scored, over all its rescans */
+uint64
+IvfpqScanVisited(IndexScanDesc scan)
+{
+	return ((IvfpqScanOpaque) scan->opaque)->codes_scored;
 }
 
 void

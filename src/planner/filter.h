@@ -1,0 +1,132 @@
+/*-------------------------------------------------------------------------
+ *
+ * filter.h
+ *	  Filtered vector search: how vectorx plans and runs
+ *	    SELECT ... WHERE <filter> ORDER BY embedding <op> $1 LIMIT k
+ *	  and the declarations shared by the files of src/planner.
+ *
+ * THE PROBLEM
+ *	An ANN index scan hands back rows nearest first; a WHERE clause then
+ *	drops the rows that do not match.  With a weak filter that is cheap.
+ *	With a selective one (1% of rows) the scan must produce ~k/1% rows
+ *	(every one a heap fetch) before k survive, and a plain index scan would
+ *	end after ef rows and return fewer than k.  Filtering first is exact and
+ *	cheap when few rows match and wasteful when many do.
+ *
+ * THREE STRATEGIES (vectorx.filter_strategy forces one; auto chooses)
+ *	prefilter   the rows matching the filter, fetched by the best plain
+ *				path (bitmap/index/sequential scan), exact distances, sorted
+ *				(top-k heap sort when the LIMIT is known).  Exact results.
+ *	inscan		an allow-list: the TIDs of a bitmap index scan over the
+ *				filter's indexable clauses (a btree on tenant_id, say),
+ *				built before the ANN scan and consulted inside it.  HNSW
+ *				traverses through elements that are not allowed but only
+ *				returns allowed ones (hnsw.h, HnswFilter); IVF-PQ drops
+ *				codes whose TID is not allowed before the re-rank.  The full
+ *				filter is still evaluated on every returned row, so the
+ *				allow-list may over-approximate (lossy pages, clauses no
+ *				index covers).  Needs a bitmap path for some of the filter.
+ *	postfilter	the ANN index scan with the filter on top; the scans stream
+ *				(they continue past ef / the re-rank window while the
+ *				executor asks), so k rows come back whenever k rows match.
+ *
+ * PLANNING (filterplan.c)
+ *	A set_rel_pathlist_hook.  For a base relation (or a partition: each
+ *	partition chooses for itself) with restriction clauses, and an ordered
+ *	hnsw/ivfpq index path whose order is the query's ORDER BY, it adds a
+ *	CustomPath "VectorX Filtered Search" per strategy, each costed with the
+ *	filter's selectivity from PostgreSQL's statistics (rel->rows /
+ *	rel->tuples) and the index's shape (FILTER COSTS below).  The planner
+ *	keeps the cheapest.  When the relation is the query's only one, the
+ *	plain paths it replaces are removed, so the choice is between our
+ *	strategies; in joins they stay and compete.
+ *
+ *	Generic plans: when the filter compares with parameters, the estimate
+ *	made at planning is a guess, so the node is planned "adaptive": it
+ *	carries every strategy's child and chooses when it runs, by counting
+ *	the allow-list's TIDs (an exact figure for the indexable part of the
+ *	filter) against the crossover counts the cost model gives.
+ *
+ * FILTER COSTS (in PostgreSQL cost units; N rows, s selectivity, R = sN)
+ *	prefilter	cost of the filter path + cost_sort(R, bounded by k) +
+ *				R exact distances
+ *	postfilter	the index scan's first round, then per returned row 1/s
+ *				elements visited and 1/s heap fetches with the filter
+ *	inscan		the bitmap index scan and the allow-list, then the filtered
+ *				search: (ef + k)/s_b elements visited and accept-checked
+ *				(s_b: the allow-list's selectivity), one heap fetch per
+ *				allowed element
+ *	Per-element costs scale with the dimension (VxFilterCosts).
+ *
+ * EXECUTION (filterexec.c)
+ *	CustomScan children, by role: the ANN index scan (postfilter, inscan),
+ *	the sort over the filter path (prefilter), the bitmap index scan that
+ *	yields the allow-list (inscan).  The node returns its chosen child's
+ *	rows (the filter was planned into that child, so the node itself
+ *	evaluates nothing).  EXPLAIN shows the strategy, how it was chosen, the
+ *	estimated selectivity, and under ANALYZE the allow-list size and the
+ *	index elements visited.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef VECTORX_FILTER_H
+#define VECTORX_FILTER_H
+
+#include "access/genam.h"
+#include "nodes/extensible.h"
+#include "nodes/tidbitmap.h"
+
+/* vectorx.filter_strategy */
+typedef enum VxFilterStrategy
+{
+	VX_FILTER_AUTO,
+	VX_FILTER_PREFILTER,
+	VX_FILTER_INSCAN,
+	VX_FILTER_POSTFILTER,
+	VX_FILTER_OFF				/* no hook: PostgreSQL's own plans */
+} VxFilterStrategy;
+
+extern int	vx_filter_strategy;
+
+/* roles of a VectorX Filtered Search node's children (custom_plans) */
+#define VX_CHILD_INDEX		0	/* the ordered ANN index scan */
+#define VX_CHILD_SORT		1	/* sort over the filter's own path */
+#define VX_CHILD_BITMAP		2	/* bitmap index scan: the allow-list */
+
+/* custom_private of the CustomScan, by position */
+#define VX_PRIV_STRATEGY	0	/* Integer: strategy, or -1 adaptive */
+#define VX_PRIV_FORCED		1	/* Integer: 1 when vectorx.filter_strategy forced it */
+#define VX_PRIV_SELECTIVITY 2	/* Float: estimated selectivity */
+#define VX_PRIV_BOUND		3	/* Integer: rows the sort needs at most, 0 unknown */
+#define VX_PRIV_ROLES		4	/* List of Integer: role of each custom_plans entry */
+#define VX_PRIV_PREMAX		5	/* Float: adaptive: prefilter up to this many TIDs */
+#define VX_PRIV_INMAX		6	/* Float: adaptive: inscan up to this many TIDs */
+#define VX_PRIV_NOTE		7	/* String: why a forced strategy fell back, or "" */
+
+/*
+ * The TIDs an in-scan filter allows: an open-addressing hash set of
+ * (block << 16 | offset) keys, plus whole blocks for a bitmap's lossy pages
+ * (key block << 16 | 0xFFFF, never a valid offset).
+ */
+typedef struct VxAllowList
+{
+	uint64	   *keys;			/* 0: empty slot */
+	uint64		mask;			/* capacity - 1, capacity a power of two */
+	int64		ntids;			/* exact TIDs held */
+	int64		nlossy;			/* lossy blocks held */
+} VxAllowList;
+
+extern VxAllowList *VxAllowListFromBitmap(TIDBitmap *tbm);
+extern bool VxAllowListContains(const VxAllowList *al, ItemPointer tid);
+
+/* attach an allow-list to an hnsw/ivfpq index scan; index elements visited */
+extern bool VxIndexScanSetAllowList(IndexScanDesc scan, const VxAllowList *al);
+extern uint64 VxIndexScanVisited(IndexScanDesc scan);
+extern const VxAllowList *VxTakePendingAllowList(Relation index);
+
+extern void VxFilterInit(void);
+extern Plan *VxFilterExecPlan(CustomScan *cs);
+extern Plan *VxFilterPlanPath(PlannerInfo *root, RelOptInfo *rel, CustomPath *best_path,
+							  List *tlist, List *clauses, List *custom_plans);
+
+#endif							/* VECTORX_FILTER_H */

@@ -1,0 +1,375 @@
+/*-------------------------------------------------------------------------
+ *
+ * filterexec.c
+ *	  Execution and EXPLAIN of the "VectorX Filtered Search" CustomScan
+ *	  (filter.h, EXECUTION): it starts its children by role, builds the
+ *	  allow-list for the inscan strategy and hands it to the hnsw/ivfpq
+ *	  scan, chooses the strategy of an adaptive plan from the allow-list's
+ *	  size, and returns the chosen child's rows.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/relscan.h"
+#include "commands/explain.h"
+#include "executor/executor.h"
+#include "executor/nodeCustom.h"
+#include "nodes/extensible.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+
+#include "filter.h"
+#include "hnsw.h"
+#include "ivfpq.h"
+
+typedef struct VxFilterState
+{
+	CustomScanState css;
+	int			planned;		/* strategy, or -1: adaptive */
+	int			chosen;			/* the strategy of the current execution */
+	bool		forced;
+	double		selectivity;	/* estimated at planning */
+	int			bound;			/* rows the sort needs at most; 0 unknown */
+	double		premax;			/* adaptive: prefilter up to this many TIDs */
+	double		inmax;			/* adaptive: inscan up to this many TIDs */
+	const char *note;
+	PlanState  *index_ps;
+	PlanState  *sort_ps;
+	PlanState  *bitmap_ps;
+	bool		started;
+	MemoryContext allowcxt;		/* the allow-list of the current execution */
+	VxAllowList *allow;
+	int64		allow_tids;		/* last allow-list's size, for EXPLAIN */
+	int64		allow_lossy;
+	int64		executions;
+} VxFilterState;
+
+static Node *CreateState(CustomScan *cs);
+static void Begin(CustomScanState *node, EState *estate, int eflags);
+static TupleTableSlot *Exec(CustomScanState *node);
+static void End(CustomScanState *node);
+static void ReScan(CustomScanState *node);
+static void Explain(CustomScanState *node, List *ancestors, ExplainState *es);
+
+static const CustomScanMethods scan_methods = {
+	.CustomName = "VectorX Filtered Search",
+	.CreateCustomScanState = CreateState,
+};
+
+static const CustomExecMethods exec_methods = {
+	.CustomName = "VectorX Filtered Search",
+	.BeginCustomScan = Begin,
+	.ExecCustomScan = Exec,
+	.EndCustomScan = End,
+	.ReScanCustomScan = ReScan,
+	.ExplainCustomScan = Explain,
+};
+
+/* the allow-list waiting for an index scan that has not begun (see Start) */
+static const VxAllowList *pending_allow = NULL;
+static Oid	pending_index = InvalidOid;
+
+Plan *
+VxFilterExecPlan(CustomScan *cs)
+{
+	cs->methods = &scan_methods;
+	return (Plan *) cs;
+}
+
+static const char *
+StrategyName(int s)
+{
+	switch (s)
+	{
+		case VX_FILTER_PREFILTER:
+			return "prefilter";
+		case VX_FILTER_INSCAN:
+			return "inscan";
+		case VX_FILTER_POSTFILTER:
+			return "postfilter";
+		default:
+			return "adaptive";
+	}
+}
+
+static Node *
+CreateState(CustomScan *cs)
+{
+	VxFilterState *state = (VxFilterState *) newNode(sizeof(VxFilterState), T_CustomScanState);
+	List	   *priv = cs->custom_private;
+
+	state->css.methods = &exec_methods;
+	state->planned = intVal(list_nth(priv, VX_PRIV_STRATEGY));
+	state->forced = intVal(list_nth(priv, VX_PRIV_FORCED)) != 0;
+	state->selectivity = floatVal(list_nth(priv, VX_PRIV_SELECTIVITY));
+	state->bound = intVal(list_nth(priv, VX_PRIV_BOUND));
+	state->premax = floatVal(list_nth(priv, VX_PRIV_PREMAX));
+	state->inmax = floatVal(list_nth(priv, VX_PRIV_INMAX));
+	state->note = strVal(list_nth(priv, VX_PRIV_NOTE));
+	state->chosen = state->planned;
+	return (Node *) state;
+}
+
+static void
+Begin(CustomScanState *node, EState *estate, int eflags)
+{
+	VxFilterState *state = (VxFilterState *) node;
+	CustomScan *cs = (CustomScan *) node->ss.ps.plan;
+	List	   *roles = (List *) list_nth(cs->custom_private, VX_PRIV_ROLES);
+	ListCell   *lc,
+			   *lr;
+
+	forboth(lc, cs->custom_plans, lr, roles)
+	{
+		PlanState  *ps = ExecInitNode((Plan *) lfirst(lc), estate, eflags);
+
+		switch (intVal(lfirst(lr)))
+		{
+			case VX_CHILD_INDEX:
+				state->index_ps = ps;
+				break;
+			case VX_CHILD_SORT:
+				state->sort_ps = ps;
+				break;
+			case VX_CHILD_BITMAP:
+				state->bitmap_ps = ps;
+				break;
+		}
+		node->custom_ps = lappend(node->custom_ps, ps);
+	}
+	if (state->sort_ps && state->bound > 0)
+		ExecSetTupleBound(state->bound, state->sort_ps);
+	state->allowcxt = AllocSetContextCreate(estate->es_query_cxt, "vectorx allow-list",
+											ALLOCSET_DEFAULT_SIZES);
+}
+
+static IndexScanDesc
+IndexDesc(VxFilterState *state)
+{
+	if (state->index_ps == NULL || !IsA(state->index_ps, IndexScanState))
+		return NULL;
+	return ((IndexScanState *) state->index_ps)->iss_ScanDesc;
+}
+
+/* does the index behind this node's index child take allow-lists? */
+static Relation
+IndexRelation(VxFilterState *state)
+{
+	if (state->index_ps == NULL || !IsA(state->index_ps, IndexScanState))
+		return NULL;
+	return ((IndexScanState *) state->index_ps)->iss_RelationDesc;
+}
+
+bool
+VxIndexScanSetAllowList(IndexScanDesc scan, const VxAllowList *al)
+{
+	if (scan->indexRelation->rd_indam->amgettuple == hnswgettuple)
+		HnswScanSetAllowList(scan, al);
+	else if (scan->indexRelation->rd_indam->amgettuple == ivfpqgettuple)
+		IvfpqScanSetAllowList(scan, al);
+	else
+		return false;
+	return true;
+}
+
+uint64
+VxIndexScanVisited(IndexScanDesc scan)
+{
+	if (scan->indexRelation->rd_indam->amgettuple == hnswgettuple)
+		return HnswScanVisited(scan);
+	if (scan->indexRelation->rd_indam->amgettuple == ivfpqgettuple)
+		return IvfpqScanVisited(scan);
+	return 0;
+}
+
+/*
+ * For an index scan's beginscan: the allow-list this node prepared for it
+ * before the executor began the scan (index scans begin lazily, at their
+ * first row), taken once.
+ */
+const VxAllowList *
+VxTakePendingAllowList(Relation index)
+{
+	const VxAllowList *al = NULL;
+
+	if (pending_allow && pending_index == RelationGetRelid(index))
+	{
+		al = pending_allow;
+		pending_allow = NULL;
+		pending_index = InvalidOid;
+	}
+	return al;
+}
+
+/* first row of an execution: the allow-list, the strategy */
+static void
+Start(VxFilterState *state)
+{
+	state->started = true;
+	state->executions++;
+	state->chosen = state->planned;
+	if (state->bitmap_ps)
+	{
+		MemoryContext old = MemoryContextSwitchTo(state->allowcxt);
+		TIDBitmap  *tbm = (TIDBitmap *) MultiExecProcNode(state->bitmap_ps);
+		double		n;
+
+		if (tbm == NULL || !IsA(tbm, TIDBitmap))
+			elog(ERROR, "vectorx: the allow-list child returned no bitmap");
+		state->allow = VxAllowListFromBitmap(tbm);
+		tbm_free(tbm);
+		MemoryContextSwitchTo(old);
+		state->allow_tids = state->allow->ntids;
+		state->allow_lossy = state->allow->nlossy;
+		/* a lossy page holds up to a page of rows: count it as 50 */
+		n = (double) state->allow->ntids + 50.0 * state->allow->nlossy;
+		if (state->planned < 0)
+			state->chosen = n <= state->premax ? VX_FILTER_PREFILTER :
+				n <= state->inmax ? VX_FILTER_INSCAN : VX_FILTER_POSTFILTER;
+	}
+	if (state->chosen == VX_FILTER_INSCAN)
+	{
+		IndexScanDesc desc = IndexDesc(state);
+
+		if (desc)
+			VxIndexScanSetAllowList(desc, state->allow);
+		else
+		{
+			pending_allow = state->allow;
+			pending_index = RelationGetRelid(IndexRelation(state));
+		}
+	}
+}
+
+/* the index child's first row: its scan begins and takes the allow-list */
+static TupleTableSlot *
+FirstIndexRow(VxFilterState *state)
+{
+	TupleTableSlot *volatile src = NULL;
+
+	PG_TRY();
+	{
+		src = ExecProcNode(state->index_ps);
+	}
+	PG_FINALLY();
+	{
+		pending_allow = NULL;
+		pending_index = InvalidOid;
+	}
+	PG_END_TRY();
+	return src;
+}
+
+/* the chosen child's next row, as this node's scan tuple */
+static TupleTableSlot *
+Next(ScanState *ss)
+{
+	VxFilterState *state = (VxFilterState *) ss;
+	TupleTableSlot *dst = ss->ss_ScanTupleSlot;
+	TupleTableSlot *src;
+	int			natts = dst->tts_tupleDescriptor->natts;
+
+	if (!state->started)
+		Start(state);
+	if (state->chosen == VX_FILTER_INSCAN && state->allow->ntids == 0 && state->allow->nlossy == 0)
+		return NULL;			/* nothing matches the indexable part of the filter */
+	if (state->chosen == VX_FILTER_PREFILTER)
+		src = ExecProcNode(state->sort_ps);
+	else if (pending_allow)
+		src = FirstIndexRow(state);
+	else
+		src = ExecProcNode(state->index_ps);
+	if (TupIsNull(src))
+		return NULL;
+
+	/* the child's columns are ours, then perhaps the sort key */
+	ExecClearTuple(dst);
+	slot_getsomeattrs(src, natts);
+	memcpy(dst->tts_values, src->tts_values, sizeof(Datum) * natts);
+	memcpy(dst->tts_isnull, src->tts_isnull, sizeof(bool) * natts);
+	ExecStoreVirtualTuple(dst);
+	ExecMaterializeSlot(dst);
+	return dst;
+}
+
+static bool
+Recheck(ScanState *ss, TupleTableSlot *slot)
+{
+	/* not planned under row marks (filterplan.c), so never in EvalPlanQual */
+	return true;
+}
+
+static TupleTableSlot *
+Exec(CustomScanState *node)
+{
+	return ExecScan(&node->ss, Next, Recheck);
+}
+
+static void
+DetachAllowList(VxFilterState *state)
+{
+	IndexScanDesc desc = IndexDesc(state);
+
+	if (state->allow && desc)
+		VxIndexScanSetAllowList(desc, NULL);
+	state->allow = NULL;
+	MemoryContextReset(state->allowcxt);
+}
+
+static void
+End(CustomScanState *node)
+{
+	VxFilterState *state = (VxFilterState *) node;
+	ListCell   *lc;
+
+	DetachAllowList(state);
+	foreach(lc, node->custom_ps)
+		ExecEndNode((PlanState *) lfirst(lc));
+}
+
+static void
+ReScan(CustomScanState *node)
+{
+	VxFilterState *state = (VxFilterState *) node;
+	ListCell   *lc;
+
+	DetachAllowList(state);
+	state->started = false;
+	foreach(lc, node->custom_ps)
+	{
+		PlanState  *child = (PlanState *) lfirst(lc);
+
+		if (node->ss.ps.chgParam != NULL)
+			UpdateChangedParamSet(child, node->ss.ps.chgParam);
+		if (child->chgParam == NULL)
+			ExecReScan(child);
+	}
+}
+
+static void
+Explain(CustomScanState *node, List *ancestors, ExplainState *es)
+{
+	VxFilterState *state = (VxFilterState *) node;
+	char	   *how;
+	IndexScanDesc desc = IndexDesc(state);
+
+	how = psprintf("%s%s%s%s", StrategyName(state->planned),
+				   state->forced ? " (forced" : state->planned < 0 ? " (chosen at execution" : " (auto",
+				   *state->note ? ": " : "", *state->note ? state->note : "");
+	how = psprintf("%s)", how);
+	ExplainPropertyText("Strategy", how, es);
+	ExplainPropertyFloat("Estimated Selectivity", NULL, state->selectivity, 4, es);
+	if (!es->analyze || state->executions == 0)
+		return;
+	if (state->planned < 0)
+		ExplainPropertyText("Chosen Strategy", StrategyName(state->chosen), es);
+	if (state->bitmap_ps)
+	{
+		ExplainPropertyInteger("Allow-List TIDs", NULL, state->allow_tids, es);
+		if (state->allow_lossy > 0 || es->format != EXPLAIN_FORMAT_TEXT)
+			ExplainPropertyInteger("Allow-List Lossy Pages", NULL, state->allow_lossy, es);
+	}
+	if (desc)
+		ExplainPropertyInteger("Index Elements Visited", NULL, (int64) VxIndexScanVisited(desc), es);
+}
