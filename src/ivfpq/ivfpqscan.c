@@ -82,6 +82,7 @@ typedef struct IvfpqScanOpaqueData
 	int64		codes_scored;
 	int64		reranked;
 	const VxAllowList *allow;	/* the in-scan filter's TIDs, or NULL */
+	int			probes;			/* lists per batch (see BatchProbes) */
 } IvfpqScanOpaqueData;
 
 typedef IvfpqScanOpaqueData *IvfpqScanOpaque;
@@ -164,6 +165,28 @@ CompareRanked(const void *a, const void *b)
 	return x < y ? -1 : x > y ? 1 : 0;
 }
 
+/*
+ * Lists to scan per batch.  Under an allow-list that admits a fraction f of
+ * the rows, the nearest allowed rows lie as far out as the nearest k/f
+ * rows do: probe ivfpq.probes / sqrt(f) lists (all of them at f = 1 /
+ * probes^2), which keeps the filtered recall near the unfiltered one.
+ */
+static int
+BatchProbes(IndexScanDesc scan)
+{
+	IvfpqScanOpaque so = (IvfpqScanOpaque) scan->opaque;
+	double		probes = Max(ivfpq_probes, 1);
+
+	if (so->allow)
+	{
+		double		rows = Max(scan->heapRelation->rd_rel->reltuples, 1);
+		double		f = ((double) so->allow->ntids + 50.0 * so->allow->nlossy) / rows;
+
+		probes = ceil(probes / sqrt(Min(Max(f, 1e-6), 1.0)));
+	}
+	return (int) Min(probes, (double) so->shape->meta.lists);
+}
+
 /* rank every list by the index's metric; the per-query tables */
 static void
 Start(IndexScanDesc scan)
@@ -174,6 +197,7 @@ Start(IndexScanDesc scan)
 	int			dims = meta->dims;
 
 	so->started = true;
+	so->probes = BatchProbes(scan);
 	so->order = palloc(sizeof(ListRank) * meta->lists);
 	for (uint32 l = 0; l < meta->lists; l++)
 	{
@@ -489,7 +513,7 @@ ivfpqgettuple(IndexScanDesc scan, ScanDirection dir)
 			break;
 		/* the next batch of lists; what was returned already is dropped */
 		so->ncands = so->next_cand = 0;
-		for (int p = 0; p < Max(ivfpq_probes, 1) && so->next_list < (int) so->shape->meta.lists; p++)
+		for (int p = 0; p < so->probes && so->next_list < (int) so->shape->meta.lists; p++)
 		{
 			ListRank   *lr = &so->order[so->next_list++];
 

@@ -152,7 +152,8 @@ static StrategyCost
 InscanCost(const AnnModel *m, double s, double sb, Cost bitmap_cost)
 {
 	StrategyCost c;
-	double		visits = Min(m->tuples, m->first / sb);
+	/* HNSW: ~1/sb as many visits; IVF-PQ probes 1/sqrt(sb) as many lists */
+	double		visits = Min(m->tuples, m->hnsw ? m->first / sb : m->first / sqrt(sb));
 	double		allowed = sb * m->tuples;
 	double		rerank = m->hnsw ? 0 : Min(Max(ivfpq_rerank, m->k), visits * sb);
 
@@ -206,24 +207,47 @@ KeepPath(Path *p)
 	return copy;
 }
 
-/* the cheapest unordered, unparameterized path: what the filter runs on */
+/*
+ * The cheapest unordered, unparameterized path: what the filter runs on;
+ * and in *bitmap the bitmap path with the most selective index conditions,
+ * the source of an allow-list (made from a plain index path when the
+ * planner kept no bitmap path: a cheaper index scan dominated it).
+ */
 static Path *
-CheapestFilterPath(RelOptInfo *rel, BitmapHeapPath **bitmap)
+CheapestFilterPath(PlannerInfo *root, RelOptInfo *rel, BitmapHeapPath **bitmap)
 {
 	Path	   *best = NULL;
+	Selectivity best_sel = 2;
 	ListCell   *lc;
 
 	*bitmap = NULL;
 	foreach(lc, rel->pathlist)
 	{
 		Path	   *p = (Path *) lfirst(lc);
+		Path	   *bitmapqual = NULL;
 
 		if (p->param_info != NULL ||
 			!(IsA(p, Path) || IsA(p, IndexPath) || IsA(p, BitmapHeapPath)))
 			continue;
-		if (IsA(p, BitmapHeapPath) &&
-			(*bitmap == NULL || p->total_cost < (*bitmap)->path.total_cost))
-			*bitmap = (BitmapHeapPath *) p;
+		if (IsA(p, BitmapHeapPath))
+			bitmapqual = ((BitmapHeapPath *) p)->bitmapqual;
+		else if (IsA(p, IndexPath) && !IsAnnIndexPath(p) &&
+				 ((IndexPath *) p)->indexclauses != NIL &&
+				 ((IndexPath *) p)->indexinfo->amhasgetbitmap)
+			bitmapqual = p;
+		if (bitmapqual)
+		{
+			Cost		cost;
+			Selectivity sel;
+
+			cost_bitmap_tree_node(bitmapqual, &cost, &sel);
+			if (sel < best_sel)
+			{
+				best_sel = sel;
+				*bitmap = IsA(p, BitmapHeapPath) ? (BitmapHeapPath *) p :
+					create_bitmap_heap_path(root, rel, bitmapqual, NULL, 1.0, 0);
+			}
+		}
 		if (IsAnnIndexPath(p))
 			continue;
 		if (best == NULL || p->total_cost < best->total_cost)
@@ -352,7 +376,7 @@ VxSetRelPathlist(PlannerInfo *root, RelOptInfo *rel, Index rti, RangeTblEntry *r
 	}
 	if (ipath == NULL)
 		return;
-	filter = CheapestFilterPath(rel, &bitmap);
+	filter = CheapestFilterPath(root, rel, &bitmap);
 	if (filter == NULL)
 		return;
 
