@@ -12,6 +12,7 @@ the same data, so every figure can be read as a ratio measured in one run.
 
     vxbench.py list
     vxbench.py exact [--rows N] [--queries N] [--out DIR]
+    vxbench.py filtered        filtered k-NN: every vectorx.filter_strategy
     vxbench.py table --dbname DB --table T --column C [--id-column ID]
         your own table and its index, on the server that PGHOST/PGPORT name:
         read-only (queries are rows of the table, each left out of its answer)
@@ -907,6 +908,167 @@ def scenario_hnsw(ds, args):
     ]
 
 
+def scenario_filtered(ds, args):
+    """Filtered k-NN (HNSW m 16): class label and seeded 0.1/1/10/50% filters, auto against each strategy forced."""
+    return []
+
+
+FILTER_STRATEGIES = ["auto", "prefilter", "inscan", "postfilter"]
+
+
+def run_filtered(conn, ds, args, affinity):
+    """WHERE <filter> ORDER BY embedding <-> $1 LIMIT k on Fashion-MNIST with
+    btree indexes on the filter columns and one HNSW index: the query's own
+    class label (~10%, correlated with the vector) and a seeded uniform
+    attribute r (r < 0.001, 0.01, 0.1, 0.5: independent of it).  For every
+    filter, recall@k against the exact filtered answer, rows returned, QPS and
+    p99 under vectorx.filter_strategy = auto and each strategy forced; the
+    strategies' timed passes alternate.  Also HNSW's own index without the
+    hook (filter_strategy off) for reference."""
+    cur = conn.cursor()
+    t = args.table
+    out = dict(load_s=round(load_table(cur, t, ds), 1))
+    rng = np.random.default_rng(7)
+    r = rng.random(len(ds.base))
+    cur.execute("DROP TABLE IF EXISTS bench_attr")
+    cur.execute("CREATE TABLE bench_attr (id int PRIMARY KEY, r float8)")
+    cur.copy_expert("COPY bench_attr FROM STDIN",
+                    io.StringIO("".join(f"{i}\t{x!r}\n" for i, x in enumerate(r))))
+    cur.execute(f"ALTER TABLE {t} ADD COLUMN r float8")
+    cur.execute(f"UPDATE {t} SET r = a.r FROM bench_attr a WHERE a.id = {t}.id")
+    b = build_index(conn, t, "CREATE INDEX ON {table} USING hnsw (embedding vector_l2_ops) "
+                    "WITH (m = 16, ef_construction = 64)", [])
+    out.update(build_s=b["build_s"], index_bytes=b["index_bytes"])
+    print(f"  hnsw build {b['build_s']} s", flush=True)
+    # after the build: build_index drops the table's other indexes
+    cur.execute(f"CREATE INDEX ON {t} (r)")
+    cur.execute(f"CREATE INDEX ON {t} (label)")
+    cur.execute(f"VACUUM ANALYZE {t}")
+
+    nq = args.queries
+    queries = ds.queries[:nq]
+    qlabels = read_idx(os.path.join(FASHION_DIR, "t10k-labels-idx1-ubyte.gz"), labels=True)[:nq]
+    dist = np.concatenate([distances(queries[s:s + 100], ds.base, ds.metric) for s in range(0, nq, 100)])
+    filters = [dict(name="class label", sql="label = $2", mask=lambda qi: ds.labels == qlabels[qi])]
+    for frac in (0.001, 0.01, 0.1, 0.5):
+        filters.append(dict(name=f"r < {frac}", sql=f"r < {frac}", mask=lambda qi, f=frac: r < f))
+    qtexts = [vec_text(q) for q in queries]
+    out["filters"] = []
+    for f in filters:
+        masks = [f["mask"](qi) for qi in range(nq)]
+        kth = np.array([np.sort(dist[qi][m])[args.k - 1] if m.sum() >= args.k else np.inf
+                        for qi, m in enumerate(masks)])
+        entry = dict(name=f["name"], sql=f["sql"], selectivity=round(float(np.mean([m.mean() for m in masks])), 5),
+                     strategies={})
+        runs = {s: [] for s in FILTER_STRATEGIES}
+        results = {}
+
+        labelled = "$2" in f["sql"]
+
+        def prepare(s):
+            cur.execute("DEALLOCATE ALL")
+            cur.execute(f"SET vectorx.filter_strategy = {s}")
+            cur.execute(f"PREPARE fq(vector{', int' if labelled else ''}) AS SELECT id FROM {t} "
+                        f"WHERE {f['sql']} ORDER BY embedding <-> $1 LIMIT {args.k}")
+
+        def params(qi):
+            return (qtexts[qi], int(qlabels[qi])) if labelled else (qtexts[qi],)
+
+        def query(qi):
+            cur.execute("EXECUTE fq(%s, %s)" if labelled else "EXECUTE fq(%s)", params(qi))
+            return [x for (x,) in cur.fetchall()]
+
+        for s in FILTER_STRATEGIES:
+            prepare(s)
+            timed(query, list(range(min(args.warmup, nq))))
+            results[s] = timed(query, list(range(nq)))[0]
+            cur.execute("EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) EXECUTE fq(%s" + (", %s)" if labelled else ")"),
+                        params(0))
+            plan = [line for (line,) in cur.fetchall()]
+            chosen = [p.split(":", 1)[1].strip() for p in plan if "Strategy:" in p]
+            entry["strategies"][s] = dict(plan=chosen)
+        for _ in range(args.repeat):
+            for s in FILTER_STRATEGIES:
+                prepare(s)
+                if affinity:
+                    affinity.set(True)
+                runs[s].append(timed(query, list(range(nq)))[1])
+                if affinity:
+                    affinity.set(False)
+        for s in FILTER_STRATEGIES:
+            hits = 0
+            for qi, ids in enumerate(results[s]):
+                d = dist[qi][np.asarray(ids, dtype=np.int64)] if ids else np.array([])
+                hits += int(np.count_nonzero(d <= kth[qi] + 1e-6 * max(1.0, kth[qi])))
+            lat = np.concatenate(runs[s])
+            qps = [len(x) / (x.sum() / 1e3) for x in runs[s]]
+            entry["strategies"][s].update(
+                recall=round(hits / (args.k * nq), 4), rows_min=min(map(len, results[s])),
+                rows_mean=round(float(np.mean([len(x) for x in results[s]])), 2),
+                qps=round(float(np.median(qps)), 1), qps_runs=[round(q, 1) for q in qps],
+                p50_ms=round(float(np.percentile(lat, 50)), 3), p99_ms=round(float(np.percentile(lat, 99)), 3))
+            e = entry["strategies"][s]
+            print(f"  {f['name']:12s} {s:10s} recall {e['recall']:.4f} rows {e['rows_min']}..10 "
+                  f"QPS {e['qps']:.0f} p99 {e['p99_ms']} ms  [{'; '.join(e['plan'])}]", flush=True)
+        out["filters"].append(entry)
+    return out
+
+
+def filtered_markdown(result):
+    ds, fr = result["dataset"], result["filtered"]
+    lines = [f"## {result['scenario']}: {ds['name']} ({ds['rows']} x {ds['dim']}, {ds['metric']}), "
+             f"{result['queries']} queries x {result['repeat']} passes, k={result['k']}",
+             f"{result['date']}, {result['server']}, kernels {result['simd']}; HNSW m 16, ef_construction 64, "
+             f"hnsw.ef_search 40 (default), btree indexes on label and r; build {fr['build_s']} s",
+             "",
+             "QPS: one psycopg2 client, prepared statement (the class label as its second parameter: "
+             "generic plans after five executions), median of the passes, "
+             + ("client and server on one CPU; " if result.get("one_core") else "unpinned; ")
+             + "strategies' passes alternate.  Recall@k against the exact filtered answer (brute force).", "",
+             "| filter | selectivity | strategy | plan | recall@k | rows (min / mean) | QPS | p50 ms | p99 ms |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    summary = []
+    for f in fr["filters"]:
+        for i, (s, e) in enumerate(f["strategies"].items()):
+            lines.append("| " + " | ".join([
+                f["name"] if i == 0 else "", f"{f['selectivity']:.4f}" if i == 0 else "", s,
+                "; ".join(e["plan"]), f"{e['recall']:.4f}", f"{e['rows_min']} / {e['rows_mean']}",
+                f"{e['qps']:.0f}", f"{e['p50_ms']:.3f}", f"{e['p99_ms']:.3f}"]) + " |")
+        st = f["strategies"]
+        forced = {s: e for s, e in st.items() if s != "auto" and e["recall"] >= 0.95 and e["rows_min"] == result["k"]}
+        best = max(forced.items(), key=lambda kv: kv[1]["qps"]) if forced else None
+        text = (f"- {f['name']}: auto {st['auto']['qps']:.0f} QPS at recall {st['auto']['recall']:.4f}, "
+                f"{st['auto']['rows_min']} rows min")
+        if best:
+            text += f"; best forced (recall >= 0.95, k rows) {best[0]} {best[1]['qps']:.0f} QPS: auto = {st['auto']['qps'] / best[1]['qps']:.2f}x"
+        text += f"; postfilter {st['postfilter']['qps']:.0f} QPS (recall {st['postfilter']['recall']:.4f}): auto = {st['auto']['qps'] / st['postfilter']['qps']:.2f}x"
+        summary.append(text)
+    return "\n".join(lines) + "\n\n" + "\n".join(summary) + "\n"
+
+
+def filtered_plot(result, path):
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return None
+    fr = [f for f in result["filtered"]["filters"] if f["name"].startswith("r <")]
+    fig, ax = plt.subplots(figsize=(8, 5))
+    for s in FILTER_STRATEGIES:
+        ax.plot([f["selectivity"] for f in fr], [f["strategies"][s]["qps"] for f in fr], marker="o",
+                linestyle="-" if s == "auto" else "--", label=s)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("filter selectivity (fraction of rows matching, independent of the vectors)")
+    ax.set_ylabel("queries per second (1 client)")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    ax.set_title(f"{result['scenario']}: {result['dataset']['name']}, WHERE r < s ORDER BY <-> LIMIT {result['k']}")
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    return path
+
+
 SCENARIOS = {
     "exact": (scenario_exact, "fashion-mnist", dict(queries=100, warmup=10, repeat=3)),
     "hnsw": (scenario_hnsw, "fashion-mnist", dict(queries=1000, warmup=100, repeat=3)),
@@ -915,6 +1077,7 @@ SCENARIOS = {
     "ivfpq": (scenario_ivfpq, "fashion-mnist", dict(queries=1000, warmup=100, repeat=3)),
     "ivfpq-1m": (scenario_ivfpq_1m, "synth-1000000-128", dict(queries=1000, warmup=100, repeat=1)),
     "table": (scenario_table, "(yours)", dict(queries=1000, warmup=100, repeat=3)),
+    "filtered": (scenario_filtered, "fashion-mnist", dict(queries=200, warmup=20, repeat=3)),
 }
 PREPARERS = {"hnswlib": prepare_hnswlib, "faiss-ivfpq": prepare_faiss_ivfpq}
 
@@ -922,6 +1085,8 @@ PREPARERS = {"hnswlib": prepare_hnswlib, "faiss-ivfpq": prepare_faiss_ivfpq}
 # ------------------------------------------------------------------ output
 
 def markdown(result):
+    if "filtered" in result:
+        return filtered_markdown(result)
     ds = result["dataset"]
     mib = lambda b: f"{b / 2**20:.1f}"  # noqa: E731
     lines = [f"## {result['scenario']}: {ds['name']} ({ds['rows']} x {ds['dim']}, {ds['metric']}), "
@@ -1009,6 +1174,8 @@ def markdown(result):
 
 def plot(result, path):
     """recall against QPS, one curve per system (and per mode of a database)"""
+    if "filtered" in result:
+        return filtered_plot(result, path)
     try:
         import matplotlib
         matplotlib.use("Agg")
@@ -1105,7 +1272,10 @@ def main():
     # one database system with libraries: measure them side by side;
     # several database systems share the table: one after the other, unless
     # the scenario groups them (lists: each a database system and libraries)
-    if isinstance(sysdefs[0], list):
+    if args.scenario == "filtered":
+        result["filtered"] = run_filtered(conn, ds, args, affinity)
+        groups = []
+    elif isinstance(sysdefs[0], list):
         groups = sysdefs
     else:
         groups = [sysdefs] if len(sql) <= 1 else [[d] for d in sysdefs]

@@ -505,6 +505,8 @@ extern int	HnswSearchLayer(HnswGraph *g, const HnswCandidate *entries, int nentr
 							int nexpand, int ef, int level, HnswVisited *visited,
 							const HnswFilter *filter, HnswHeap *leftover,
 							HnswHeap *discarded, HnswCandidate *out);
+extern int	HnswSearchResume(HnswGraph *g, HnswHeap *leftover, HnswHeap *discarded, int ef,
+							 HnswVisited *visited, const HnswFilter *filter, HnswCandidate *out);
 /* the distance between two elements (their decoded vectors) */
 typedef float (*HnswPairFn) (void *arg, uint32 a, uint32 b);
 

@@ -299,50 +299,37 @@ Accepted(const HnswFilter *filter, uint32 id)
 	return filter == NULL || filter->accept(filter->arg, id);
 }
 
-int
-HnswSearchLayer(HnswGraph *g, const HnswCandidate *entries, int nentries, int nexpand,
-				int ef, int level, HnswVisited *visited, const HnswFilter *filter,
-				HnswHeap *leftover, HnswHeap *discarded, HnswCandidate *out)
+/*
+ * The loop of Algorithm 2 over given heaps: cands (C, a min-heap) and
+ * results (W, a max-heap of at most ef accepted elements).  Elements not
+ * expanded stay in cands; with discarded, accepted elements that did not
+ * make the ef best go there, and rejected ones too far to expand now go to
+ * cands (a resumed search expands them).  Writes W to out[] nearest first.
+ */
+static int
+SearchLoop(HnswGraph *g, HnswHeap *cands, HnswHeap *results, int ef, int level,
+		   HnswVisited *visited, const HnswFilter *filter, HnswHeap *discarded,
+		   HnswCandidate *out)
 {
-	HnswHeap	cands;			/* C: min-heap of elements to expand */
-	HnswHeap	results;		/* W: max-heap of the ef best accepted */
 	int			maxn = level == 0 ? g->shape->m * 2 : g->shape->m;
 	uint32	   *nbrs = palloc(sizeof(uint32) * maxn);
 	int			nout;
 
-	HnswHeapInit(&cands, ef * 4 + nentries, false);
-	HnswHeapInit(&results, ef + 1, true);
-
-	for (int i = 0; i < nentries; i++)
+	while (cands->count > 0)
 	{
-		HnswHeapPush(&cands, entries[i]);
-		if (i < nexpand || !Accepted(filter, entries[i].id))
-			continue;
-		HnswHeapPush(&results, entries[i]);
-		if (results.count > ef)
-		{
-			HnswCandidate far = HnswHeapPop(&results);
-
-			if (discarded)
-				HnswHeapPush(discarded, far);
-		}
-	}
-
-	while (cands.count > 0)
-	{
-		HnswCandidate c = HnswHeapTop(&cands);
+		HnswCandidate c = HnswHeapTop(cands);
 		int			n;
 		uint8		flags = 0;
 
-		if (results.count >= ef && c.distance > HnswHeapTop(&results).distance)
+		if (results->count >= ef && c.distance > HnswHeapTop(results).distance)
 			break;
 		if (g->max_visits > 0 && g->visited_elements >= g->max_visits)
 			break;
-		HnswHeapPop(&cands);
+		HnswHeapPop(cands);
 		CHECK_FOR_INTERRUPTS();
 		/* the likely next expansion: fetch its list while we work on this one */
-		if (g->prefetch && cands.count > 0)
-			g->prefetch(g, &cands.items[0].id, 1, -1);
+		if (g->prefetch && cands->count > 0)
+			g->prefetch(g, &cands->items[0].id, 1, -1);
 
 		n = g->neighbors(g, c.id, level, nbrs, &flags);
 		if (flags & HNSW_EXCLUDED)
@@ -367,15 +354,15 @@ HnswSearchLayer(HnswGraph *g, const HnswCandidate *entries, int nentries, int ne
 			e.id = nbrs[i];
 			e.distance = g->distance(g, e.id);
 
-			if (results.count < ef || e.distance < HnswHeapTop(&results).distance)
+			if (results->count < ef || e.distance < HnswHeapTop(results).distance)
 			{
-				HnswHeapPush(&cands, e);
+				HnswHeapPush(cands, e);
 				if (!Accepted(filter, e.id))
 					continue;
-				HnswHeapPush(&results, e);
-				if (results.count > ef)
+				HnswHeapPush(results, e);
+				if (results->count > ef)
 				{
-					HnswCandidate far = HnswHeapPop(&results);
+					HnswCandidate far = HnswHeapPop(results);
 
 					if (discarded)
 						HnswHeapPush(discarded, far);
@@ -386,23 +373,78 @@ HnswSearchLayer(HnswGraph *g, const HnswCandidate *entries, int nentries, int ne
 				/* not expanded now, but a resumed scan will want it */
 				if (Accepted(filter, e.id))
 					HnswHeapPush(discarded, e);
-				else if (leftover)
-					HnswHeapPush(leftover, e);
+				else
+					HnswHeapPush(cands, e);
 			}
 		}
 	}
 
+	/* W in ascending order */
+	nout = results->count;
+	for (int i = nout - 1; i >= 0; i--)
+		out[i] = HnswHeapPop(results);
+	pfree(nbrs);
+	return nout;
+}
+
+int
+HnswSearchLayer(HnswGraph *g, const HnswCandidate *entries, int nentries, int nexpand,
+				int ef, int level, HnswVisited *visited, const HnswFilter *filter,
+				HnswHeap *leftover, HnswHeap *discarded, HnswCandidate *out)
+{
+	HnswHeap	cands;			/* C: min-heap of elements to expand */
+	HnswHeap	results;		/* W: max-heap of the ef best accepted */
+	int			nout;
+
+	HnswHeapInit(&cands, ef * 4 + nentries, false);
+	HnswHeapInit(&results, ef + 1, true);
+
+	for (int i = 0; i < nentries; i++)
+	{
+		HnswHeapPush(&cands, entries[i]);
+		if (i < nexpand || !Accepted(filter, entries[i].id))
+			continue;
+		HnswHeapPush(&results, entries[i]);
+		if (results.count > ef)
+		{
+			HnswCandidate far = HnswHeapPop(&results);
+
+			if (discarded)
+				HnswHeapPush(discarded, far);
+		}
+	}
+	nout = SearchLoop(g, &cands, &results, ef, level, visited, filter, discarded, out);
+
 	if (leftover)
 		while (cands.count > 0)
 			HnswHeapPush(leftover, HnswHeapPop(&cands));
-
-	/* W in ascending order */
-	nout = results.count;
-	for (int i = nout - 1; i >= 0; i--)
-		out[i] = HnswHeapPop(&results);
-
-	pfree(nbrs);
 	pfree(cands.items);
+	pfree(results.items);
+	return nout;
+}
+
+/*
+ * Resume a level-0 search where the previous rounds left it: leftover is
+ * expanded in place (no copy: a scan streaming through much of the graph
+ * would otherwise pay for everything it set aside on every round), and the
+ * ef best of discarded (all accepted) start the round's results.
+ */
+int
+HnswSearchResume(HnswGraph *g, HnswHeap *leftover, HnswHeap *discarded, int ef,
+				 HnswVisited *visited, const HnswFilter *filter, HnswCandidate *out)
+{
+	HnswHeap	results;
+	int			nout;
+
+	HnswHeapInit(&results, ef + 1, true);
+	while (results.count < ef && discarded->count > 0)
+	{
+		HnswCandidate c = HnswHeapPop(discarded);
+
+		HnswHeapPush(&results, c);
+		HnswHeapPush(leftover, c);
+	}
+	nout = SearchLoop(g, leftover, &results, ef, 0, visited, filter, discarded, out);
 	pfree(results.items);
 	return nout;
 }

@@ -210,30 +210,19 @@ static void
 NextRound(IndexScanDesc scan)
 {
 	HnswScanOpaque so = (HnswScanOpaque) scan->opaque;
-	int			ef = hnsw_ef_search;
-	int			nexpand = so->leftover.count;
-	int			nentries = nexpand + so->discarded.count;
-	HnswCandidate *entries;
 	int			nresults;
 
-	if (nentries == 0 ||
+	if (so->leftover.count + so->discarded.count == 0 ||
 		(so->pg.graph.max_visits > 0 && so->pg.graph.visited_elements >= so->pg.graph.max_visits))
 	{
 		so->done = true;
 		so->nitems = so->next = 0;
 		return;
 	}
-	entries = palloc(sizeof(HnswCandidate) * nentries);
-	memcpy(entries, so->leftover.items, sizeof(HnswCandidate) * nexpand);
-	memcpy(entries + nexpand, so->discarded.items, sizeof(HnswCandidate) * so->discarded.count);
-	so->leftover.count = 0;
-	so->discarded.count = 0;
-	nresults = HnswSearchLayer(&so->pg.graph, entries, nentries, nexpand, ef, 0,
-							   so->visited, so->filter, &so->leftover, &so->discarded,
-							   so->results);
+	nresults = HnswSearchResume(&so->pg.graph, &so->leftover, &so->discarded, hnsw_ef_search,
+								so->visited, so->filter, so->results);
 	Materialize(so, nresults);
 	so->rounds++;
-	pfree(entries);
 	if (nresults == 0)
 		so->done = true;
 }

@@ -57,29 +57,43 @@ Lookup(const VxAllowList *al, uint64 key)
 	return false;
 }
 
-/* read tbm once to size the set, once to fill it; tbm is left as it was */
+/* double the table when it is half full */
+static void
+Grow(VxAllowList *al)
+{
+	uint64	   *old = al->keys;
+	uint64		oldcap = al->mask + 1;
+
+	al->mask = oldcap * 2 - 1;
+	al->keys = palloc_extended(sizeof(uint64) * oldcap * 2, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	for (uint64 i = 0; i < oldcap; i++)
+		if (old[i] != 0)
+			Insert(al, old[i]);
+	pfree(old);
+}
+
+/*
+ * One pass over tbm (iterating sorts its pages, so only once), growing the
+ * set as it fills; tbm is left as it was.
+ */
 VxAllowList *
 VxAllowListFromBitmap(TIDBitmap *tbm)
 {
 	VxAllowList *al = palloc0(sizeof(VxAllowList));
 	TBMIterator *it;
 	TBMIterateResult *r;
-	int64		n = 0;
-	uint64		cap = 64;
+	uint64		used = 0;
 
-	it = tbm_begin_iterate(tbm);
-	while ((r = tbm_iterate(it)) != NULL)
-		n += r->ntuples >= 0 ? r->ntuples : 1;
-	tbm_end_iterate(it);
-
-	while (cap < (uint64) n * 2)
-		cap <<= 1;
-	al->mask = cap - 1;
-	al->keys = palloc_extended(sizeof(uint64) * cap, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
-
+	al->mask = 1023;
+	al->keys = palloc0(sizeof(uint64) * 1024);
 	it = tbm_begin_iterate(tbm);
 	while ((r = tbm_iterate(it)) != NULL)
 	{
+		int			n = r->ntuples < 0 ? 1 : r->ntuples;
+
+		while ((used + n) * 2 > al->mask + 1)
+			Grow(al);
+		used += n;
 		if (r->ntuples < 0)
 		{
 			Insert(al, Key(r->blockno, LOSSY_OFFSET));

@@ -273,7 +273,12 @@ Next(ScanState *ss)
 	if (!state->started)
 		Start(state);
 	if (state->chosen == VX_FILTER_INSCAN && state->allow->ntids == 0 && state->allow->nlossy == 0)
-		return NULL;			/* nothing matches the indexable part of the filter */
+	{
+		/* nothing matches the indexable part of the filter */
+		pending_allow = NULL;
+		pending_index = InvalidOid;
+		return NULL;
+	}
 	if (state->chosen == VX_FILTER_PREFILTER)
 		src = ExecProcNode(state->sort_ps);
 	else if (pending_allow)
@@ -313,6 +318,11 @@ DetachAllowList(VxFilterState *state)
 
 	if (state->allow && desc)
 		VxIndexScanSetAllowList(desc, NULL);
+	if (pending_allow && pending_allow == state->allow)
+	{
+		pending_allow = NULL;
+		pending_index = InvalidOid;
+	}
 	state->allow = NULL;
 	MemoryContextReset(state->allowcxt);
 }
