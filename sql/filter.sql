@@ -116,6 +116,15 @@ SELECT plan_shape('SELECT id FROM f WHERE grp = 7 ORDER BY id LIMIT 10');
 SELECT s, (filtered_check(s, 'grp IN (1, 2, 3)', '<->', 30)).*
 FROM strategies ORDER BY s;
 
+-- one query planned under a strategy (each EXECUTE is planned anew)
+CREATE FUNCTION ids_with(strategy text, query text) RETURNS int[] LANGUAGE plpgsql AS $$
+DECLARE r int[];
+BEGIN
+  PERFORM set_config('vectorx.filter_strategy', strategy, true);
+  EXECUTE query INTO r;
+  RETURN r;
+END $$;
+
 -- prepared statements: a generic plan chooses its strategy when it runs
 PREPARE knn(int, vector) AS SELECT id FROM f WHERE grp = $1 ORDER BY v <-> $2 LIMIT 10;
 SET plan_cache_mode = force_generic_plan;
@@ -124,10 +133,14 @@ PREPARE knn_cat(int, vector) AS SELECT id FROM f WHERE cat = $1 ORDER BY v <-> $
 SELECT plan_shape('EXECUTE knn_cat(3, ''[1,2,3,4,5,6,7,8]'')', true);
 PREPARE knn_weak(int, vector) AS SELECT id FROM f WHERE cat >= $1 ORDER BY v <-> $2 LIMIT 10;
 SELECT plan_shape('EXECUTE knn_weak(1, ''[1,2,3,4,5,6,7,8]'')', true);
+-- estimated weak (an inequality with a parameter: a third of the rows),
+-- in fact 20 rows: the probe runs out and the allow-list decides
+PREPARE knn_rare(int, vector) AS SELECT id FROM f WHERE grp >= $1 ORDER BY v <-> $2 LIMIT 10;
+SELECT plan_shape('EXECUTE knn_rare(998, ''[1,2,3,4,5,6,7,8]'')', true);
 -- and returns the exact answer whichever it takes (PL/pgSQL's statements
--- are prepared: generic plans here)
+-- are prepared: generic plans here), from 10 to 5000 matching rows
 DO $$
-DECLARE a int[]; b int[]; bad int := 0; g int;
+DECLARE a int[]; b int[]; bad int := 0; g int; strategies text[] := '{}'; line text;
 BEGIN
   FOR g IN SELECT generate_series(0, 999, 37) LOOP
     SELECT array_agg(id) INTO a FROM (SELECT id FROM f WHERE grp = g ORDER BY v <-> '[1,2,3,4,5,6,7,8]' LIMIT 10) s;
@@ -138,19 +151,26 @@ BEGIN
     SET LOCAL enable_indexscan = on;
     IF a IS DISTINCT FROM b THEN bad := bad + 1; END IF;
   END LOOP;
+  FOR g IN SELECT generate_series(500, 999, 7) LOOP
+    SELECT array_agg(id) INTO a FROM (SELECT id FROM f WHERE grp >= g ORDER BY v <-> '[1,2,3,4,5,6,7,8]' LIMIT 10) s;
+    FOR line IN EXECUTE 'EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) EXECUTE knn_rare(' || g || ', ''[1,2,3,4,5,6,7,8]'')' LOOP
+      IF line ~ 'Chosen Strategy' THEN
+        line := regexp_replace(line, '^\s*Chosen Strategy: ', '');
+        IF NOT line = ANY (strategies) THEN strategies := strategies || line; END IF;
+      END IF;
+    END LOOP;
+    SET LOCAL vectorx.filter_strategy = off;
+    SET LOCAL enable_indexscan = off;
+    SELECT array_agg(id) INTO b FROM (SELECT id FROM f WHERE grp >= g ORDER BY v <-> '[1,2,3,4,5,6,7,8]', id LIMIT 10) s;
+    SET LOCAL vectorx.filter_strategy = auto;
+    SET LOCAL enable_indexscan = on;
+    IF a IS DISTINCT FROM b THEN bad := bad + 1; END IF;
+  END LOOP;
   RAISE NOTICE 'generic plan mismatches: %', bad;
+  RAISE NOTICE 'strategies taken: %', (SELECT array_agg(x ORDER BY x) FROM unnest(strategies) x);
 END $$;
 RESET plan_cache_mode;
 DEALLOCATE ALL;
-
--- one query planned under a strategy (each EXECUTE is planned anew)
-CREATE FUNCTION ids_with(strategy text, query text) RETURNS int[] LANGUAGE plpgsql AS $$
-DECLARE r int[];
-BEGIN
-  PERFORM set_config('vectorx.filter_strategy', strategy, true);
-  EXECUTE query INTO r;
-  RETURN r;
-END $$;
 
 -- row-level security: no row the policy hides comes back
 CREATE ROLE vx_filter_reader;

@@ -588,6 +588,8 @@ extern void hnswendscan(IndexScanDesc scan);
 struct VxAllowList;
 extern void HnswScanSetAllowList(IndexScanDesc scan, const struct VxAllowList *allow);
 extern uint64 HnswScanVisited(IndexScanDesc scan);
+extern void HnswScanSetLimit(IndexScanDesc scan, uint64 limit);
+extern uint64 HnswScanReturned(IndexScanDesc scan);
 
 /* on-disk insertion of one vector, shared by aminsert and the build overflow */
 extern void HnswInsertVector(Relation index, const float *vec, ItemPointer tid);

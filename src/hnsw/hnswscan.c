@@ -56,6 +56,8 @@ typedef struct HnswScanOpaqueData
 	HnswFilter allow_filter;	/* what filter points at with an allow-list */
 	const VxAllowList *allow;	/* the in-scan filter's TIDs (src/planner) */
 	uint64		visited_total;	/* elements visited by earlier searches */
+	uint64		returned;		/* heap TIDs returned since the last rescan */
+	uint64		limit;			/* end the scan after this many; 0: no limit */
 } HnswScanOpaqueData;
 
 typedef HnswScanOpaqueData *HnswScanOpaque;
@@ -69,7 +71,12 @@ hnswbeginscan(Relation index, int nkeys, int norderbys)
 	so->shape = *HnswGetShape(index);
 	so->cxt = AllocSetContextCreate(CurrentMemoryContext, "hnsw scan", ALLOCSET_DEFAULT_SIZES);
 	scan->opaque = so;
-	HnswScanSetAllowList(scan, VxTakePendingAllowList(index));
+	{
+		VxPendingScan pending = VxTakePendingScan(index);
+
+		HnswScanSetAllowList(scan, pending.allow);
+		so->limit = pending.limit;
+	}
 	/* the AM provides the ORDER BY value arrays (as GiST does) */
 	if (norderbys > 0)
 	{
@@ -92,6 +99,7 @@ hnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int no
 	so->visited = NULL;
 	so->started = false;
 	so->done = false;
+	so->returned = 0;
 	so->query = NULL;
 	so->nitems = so->next = so->nexttid = 0;
 	so->drained = false;
@@ -245,10 +253,13 @@ hnswgettuple(IndexScanDesc scan, ScanDirection dir)
 
 	for (;;)
 	{
+		if (so->limit > 0 && so->returned >= so->limit)
+			break;				/* a filtered search's probe (filter.h) */
 		if (so->next < so->nitems)
 		{
 			HnswScanItem *item = &so->items[so->next];
 
+			so->returned++;
 			scan->xs_heaptid = item->tids[so->nexttid];
 			if (++so->nexttid == item->ntids)
 			{
@@ -310,6 +321,20 @@ HnswScanSetAllowList(IndexScanDesc scan, const VxAllowList *allow)
 	so->allow_filter.accept = AllowAccept;
 	so->allow_filter.arg = so;
 	so->filter = allow ? &so->allow_filter : NULL;
+}
+
+/* end the scan after limit heap TIDs from now on; 0: no limit */
+void
+HnswScanSetLimit(IndexScanDesc scan, uint64 limit)
+{
+	((HnswScanOpaque) scan->opaque)->limit = limit;
+}
+
+/* heap TIDs returned since the last rescan */
+uint64
+HnswScanReturned(IndexScanDesc scan)
+{
+	return ((HnswScanOpaque) scan->opaque)->returned;
 }
 
 /* index elements whose distance this scan computed, over all its rescans */

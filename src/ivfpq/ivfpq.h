@@ -293,6 +293,8 @@ extern void ivfpqendscan(IndexScanDesc scan);
 struct VxAllowList;
 extern void IvfpqScanSetAllowList(IndexScanDesc scan, const struct VxAllowList *allow);
 extern uint64 IvfpqScanVisited(IndexScanDesc scan);
+extern void IvfpqScanSetLimit(IndexScanDesc scan, uint64 limit);
+extern uint64 IvfpqScanReturned(IndexScanDesc scan);
 
 /* ivfpqvacuum.c */
 extern IndexBulkDeleteResult *ivfpqbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,

@@ -83,6 +83,8 @@ typedef struct IvfpqScanOpaqueData
 	int64		reranked;
 	const VxAllowList *allow;	/* the in-scan filter's TIDs, or NULL */
 	int			probes;			/* lists per batch (see BatchProbes) */
+	uint64		returned;		/* heap TIDs returned since the last rescan */
+	uint64		limit;			/* end the scan after this many; 0: no limit */
 } IvfpqScanOpaqueData;
 
 typedef IvfpqScanOpaqueData *IvfpqScanOpaque;
@@ -96,7 +98,12 @@ ivfpqbeginscan(Relation index, int nkeys, int norderbys)
 	so->cxt = AllocSetContextCreate(CurrentMemoryContext, "ivfpq scan", ALLOCSET_DEFAULT_SIZES);
 	so->scancxt = CurrentMemoryContext;
 	so->attno = index->rd_index->indkey.values[0];
-	so->allow = VxTakePendingAllowList(index);
+	{
+		VxPendingScan pending = VxTakePendingScan(index);
+
+		so->allow = pending.allow;
+		so->limit = pending.limit;
+	}
 	scan->opaque = so;
 	if (norderbys > 0)
 	{
@@ -123,6 +130,7 @@ ivfpqrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int n
 	so->window = NULL;
 	so->nwindow = so->next_window = 0;
 	so->next_list = 0;
+	so->returned = 0;
 	if (so->fetch)
 		table_index_fetch_reset(so->fetch);
 	if (keys && scan->numberOfKeys > 0)
@@ -489,10 +497,13 @@ ivfpqgettuple(IndexScanDesc scan, ScanDirection dir)
 	}
 	for (;;)
 	{
+		if (so->limit > 0 && so->returned >= so->limit)
+			break;				/* a filtered search's probe (filter.h) */
 		if (so->next_window < so->nwindow)
 		{
 			Ranked	   *r = &so->window[so->next_window++];
 
+			so->returned++;
 			scan->xs_heaptid = r->tid;
 			scan->xs_recheck = false;
 			scan->xs_recheckorderby = false;
@@ -529,6 +540,20 @@ void
 IvfpqScanSetAllowList(IndexScanDesc scan, const VxAllowList *allow)
 {
 	((IvfpqScanOpaque) scan->opaque)->allow = allow;
+}
+
+/* end the scan after limit heap TIDs from now on; 0: no limit */
+void
+IvfpqScanSetLimit(IndexScanDesc scan, uint64 limit)
+{
+	((IvfpqScanOpaque) scan->opaque)->limit = limit;
+}
+
+/* heap TIDs returned since the last rescan */
+uint64
+IvfpqScanReturned(IndexScanDesc scan)
+{
+	return ((IvfpqScanOpaque) scan->opaque)->returned;
 }
 
 /* codes this scan scored, over all its rescans */

@@ -43,9 +43,15 @@
  *
  *	Generic plans: when the filter compares with parameters, the estimate
  *	made at planning is a guess, so the node is planned "adaptive": it
- *	carries every strategy's child and chooses when it runs, by counting
- *	the allow-list's TIDs (an exact figure for the indexable part of the
- *	filter) against the crossover counts the cost model gives.
+ *	carries every strategy's child and chooses when it runs.  If the
+ *	estimate says the filter is weak, it probes first: the index scan runs
+ *	with a limit of k / s_post heap TIDs (s_post: the selectivity above
+ *	which the model prefers postfilter); k rows within it commit to
+ *	postfilter (the rows found so far are returned first, nothing is
+ *	redone).  Otherwise, or when the probe runs out, it counts the
+ *	allow-list's TIDs (an exact figure for the indexable part of the
+ *	filter) against the crossover counts the cost model gives and takes
+ *	prefilter, inscan or postfilter (a fresh index scan).
  *
  * FILTER COSTS (in PostgreSQL cost units; N rows, s selectivity, R = sN)
  *	prefilter	cost of the filter path + cost_sort(R, bounded by k) +
@@ -102,6 +108,9 @@ extern int	vx_filter_strategy;
 #define VX_PRIV_PREMAX		5	/* Float: adaptive: prefilter up to this many TIDs */
 #define VX_PRIV_INMAX		6	/* Float: adaptive: inscan up to this many TIDs */
 #define VX_PRIV_NOTE		7	/* String: why a forced strategy fell back, or "" */
+#define VX_PRIV_PROBE		8	/* Float: adaptive: probe the index for this many TIDs
+								 * first (0: build the allow-list first) */
+#define VX_PRIV_K			9	/* Integer: rows wanted (the LIMIT, else 10) */
 
 /*
  * The TIDs an in-scan filter allows: an open-addressing hash set of
@@ -122,7 +131,14 @@ extern bool VxAllowListContains(const VxAllowList *al, ItemPointer tid);
 /* attach an allow-list to an hnsw/ivfpq index scan; index elements visited */
 extern bool VxIndexScanSetAllowList(IndexScanDesc scan, const VxAllowList *al);
 extern uint64 VxIndexScanVisited(IndexScanDesc scan);
-extern const VxAllowList *VxTakePendingAllowList(Relation index);
+/* what a filtered search prepared for an index scan that has not begun */
+typedef struct VxPendingScan
+{
+	const VxAllowList *allow;	/* inscan's allow-list, or NULL */
+	uint64		limit;			/* adaptive probe: end after this many TIDs; 0 none */
+} VxPendingScan;
+
+extern VxPendingScan VxTakePendingScan(Relation index);
 
 extern void VxFilterInit(void);
 extern Plan *VxFilterExecPlan(CustomScan *cs);

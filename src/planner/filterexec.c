@@ -37,8 +37,16 @@ typedef struct VxFilterState
 	PlanState  *index_ps;
 	PlanState  *sort_ps;
 	PlanState  *bitmap_ps;
+	double		probe;			/* adaptive: TIDs to probe the index for first, 0 none */
+	int			k;				/* rows wanted */
 	bool		started;
-	MemoryContext allowcxt;		/* the allow-list of the current execution */
+	bool		probing;		/* adaptive: rows are being collected in buffer[] */
+	MinimalTuple *buffer;		/* the probe's rows, in order */
+	int			nbuffer;
+	int			nextbuffer;		/* next of them to return */
+	bool		probed;			/* the last execution probed */
+	bool		built;			/* the last execution built an allow-list */
+	MemoryContext allowcxt;		/* the allow-list and probe rows of this execution */
 	VxAllowList *allow;
 	int64		allow_tids;		/* last allow-list's size, for EXPLAIN */
 	int64		allow_lossy;
@@ -66,9 +74,17 @@ static const CustomExecMethods exec_methods = {
 	.ExplainCustomScan = Explain,
 };
 
-/* the allow-list waiting for an index scan that has not begun (see Start) */
-static const VxAllowList *pending_allow = NULL;
+/* what waits for an index scan that has not begun (see Start) */
+static VxPendingScan pending = {NULL, 0};
 static Oid	pending_index = InvalidOid;
+
+static void
+ClearPending(void)
+{
+	pending.allow = NULL;
+	pending.limit = 0;
+	pending_index = InvalidOid;
+}
 
 Plan *
 VxFilterExecPlan(CustomScan *cs)
@@ -107,6 +123,8 @@ CreateState(CustomScan *cs)
 	state->premax = floatVal(list_nth(priv, VX_PRIV_PREMAX));
 	state->inmax = floatVal(list_nth(priv, VX_PRIV_INMAX));
 	state->note = strVal(list_nth(priv, VX_PRIV_NOTE));
+	state->probe = floatVal(list_nth(priv, VX_PRIV_PROBE));
+	state->k = intVal(list_nth(priv, VX_PRIV_K));
 	state->chosen = state->planned;
 	return (Node *) state;
 }
@@ -173,6 +191,25 @@ VxIndexScanSetAllowList(IndexScanDesc scan, const VxAllowList *al)
 	return true;
 }
 
+static void
+IndexScanSetLimit(IndexScanDesc scan, uint64 limit)
+{
+	if (scan->indexRelation->rd_indam->amgettuple == hnswgettuple)
+		HnswScanSetLimit(scan, limit);
+	else if (scan->indexRelation->rd_indam->amgettuple == ivfpqgettuple)
+		IvfpqScanSetLimit(scan, limit);
+}
+
+static uint64
+IndexScanReturned(IndexScanDesc scan)
+{
+	if (scan->indexRelation->rd_indam->amgettuple == hnswgettuple)
+		return HnswScanReturned(scan);
+	if (scan->indexRelation->rd_indam->amgettuple == ivfpqgettuple)
+		return IvfpqScanReturned(scan);
+	return 0;
+}
+
 uint64
 VxIndexScanVisited(IndexScanDesc scan)
 {
@@ -184,22 +221,67 @@ VxIndexScanVisited(IndexScanDesc scan)
 }
 
 /*
- * For an index scan's beginscan: the allow-list this node prepared for it
- * before the executor began the scan (index scans begin lazily, at their
- * first row), taken once.
+ * For an index scan's beginscan: what this node prepared for it before the
+ * executor began the scan (index scans begin lazily, at their first row),
+ * taken once.
  */
-const VxAllowList *
-VxTakePendingAllowList(Relation index)
+VxPendingScan
+VxTakePendingScan(Relation index)
 {
-	const VxAllowList *al = NULL;
+	VxPendingScan p = {NULL, 0};
 
-	if (pending_allow && pending_index == RelationGetRelid(index))
+	if (pending_index == RelationGetRelid(index))
 	{
-		al = pending_allow;
-		pending_allow = NULL;
-		pending_index = InvalidOid;
+		p = pending;
+		ClearPending();
 	}
-	return al;
+	return p;
+}
+
+/* give the index child an allow-list and a limit, now or when it begins */
+static void
+PrepareIndexScan(VxFilterState *state, const VxAllowList *allow, uint64 limit)
+{
+	IndexScanDesc desc = IndexDesc(state);
+
+	if (desc)
+	{
+		VxIndexScanSetAllowList(desc, allow);
+		IndexScanSetLimit(desc, limit);
+	}
+	else
+	{
+		pending.allow = allow;
+		pending.limit = limit;
+		pending_index = RelationGetRelid(IndexRelation(state));
+	}
+}
+
+/* build the allow-list from the bitmap child; returns its size in rows */
+static double
+BuildAllowList(VxFilterState *state)
+{
+	MemoryContext old = MemoryContextSwitchTo(state->allowcxt);
+	TIDBitmap  *tbm = (TIDBitmap *) MultiExecProcNode(state->bitmap_ps);
+
+	if (tbm == NULL || !IsA(tbm, TIDBitmap))
+		elog(ERROR, "vectorx: the allow-list child returned no bitmap");
+	state->allow = VxAllowListFromBitmap(tbm);
+	tbm_free(tbm);
+	MemoryContextSwitchTo(old);
+	state->built = true;
+	state->allow_tids = state->allow->ntids;
+	state->allow_lossy = state->allow->nlossy;
+	/* a lossy page holds up to a page of rows: count it as 50 */
+	return (double) state->allow->ntids + 50.0 * state->allow->nlossy;
+}
+
+/* adaptive: the strategy for an allow-list of n rows */
+static void
+ChooseByCount(VxFilterState *state, double n)
+{
+	state->chosen = n <= state->premax ? VX_FILTER_PREFILTER :
+		n <= state->inmax ? VX_FILTER_INSCAN : VX_FILTER_POSTFILTER;
 }
 
 /* first row of an execution: the allow-list, the strategy */
@@ -209,37 +291,28 @@ Start(VxFilterState *state)
 	state->started = true;
 	state->executions++;
 	state->chosen = state->planned;
+	state->probed = state->built = false;
+	if (state->planned < 0 && state->probe > 0)
+	{
+		/* adaptive, the filter likely weak: probe with postfilter first */
+		state->chosen = VX_FILTER_POSTFILTER;
+		state->probing = state->probed = true;
+		state->nbuffer = state->nextbuffer = 0;
+		state->buffer = MemoryContextAlloc(state->allowcxt, sizeof(MinimalTuple) * Max(state->k, 1));
+		PrepareIndexScan(state, NULL, (uint64) state->probe);
+		return;
+	}
 	if (state->bitmap_ps)
 	{
-		MemoryContext old = MemoryContextSwitchTo(state->allowcxt);
-		TIDBitmap  *tbm = (TIDBitmap *) MultiExecProcNode(state->bitmap_ps);
-		double		n;
+		double		n = BuildAllowList(state);
 
-		if (tbm == NULL || !IsA(tbm, TIDBitmap))
-			elog(ERROR, "vectorx: the allow-list child returned no bitmap");
-		state->allow = VxAllowListFromBitmap(tbm);
-		tbm_free(tbm);
-		MemoryContextSwitchTo(old);
-		state->allow_tids = state->allow->ntids;
-		state->allow_lossy = state->allow->nlossy;
-		/* a lossy page holds up to a page of rows: count it as 50 */
-		n = (double) state->allow->ntids + 50.0 * state->allow->nlossy;
 		if (state->planned < 0)
-			state->chosen = n <= state->premax ? VX_FILTER_PREFILTER :
-				n <= state->inmax ? VX_FILTER_INSCAN : VX_FILTER_POSTFILTER;
+			ChooseByCount(state, n);
 	}
 	if (state->chosen == VX_FILTER_INSCAN)
-	{
-		IndexScanDesc desc = IndexDesc(state);
-
-		if (desc)
-			VxIndexScanSetAllowList(desc, state->allow);
-		else
-		{
-			pending_allow = state->allow;
-			pending_index = RelationGetRelid(IndexRelation(state));
-		}
-	}
+		PrepareIndexScan(state, state->allow, 0);
+	else if (state->index_ps)
+		PrepareIndexScan(state, NULL, 0);
 }
 
 /* the index child's first row: its scan begins and takes the allow-list */
@@ -254,11 +327,68 @@ FirstIndexRow(VxFilterState *state)
 	}
 	PG_FINALLY();
 	{
-		pending_allow = NULL;
-		pending_index = InvalidOid;
+		ClearPending();
 	}
 	PG_END_TRY();
 	return src;
+}
+
+/* the next row of the index child, which may be about to begin */
+static TupleTableSlot *
+IndexRow(VxFilterState *state)
+{
+	if (pending_index != InvalidOid)
+		return FirstIndexRow(state);
+	return ExecProcNode(state->index_ps);
+}
+
+/*
+ * Adaptive probe: collect up to k rows from the index child, which ends
+ * after state->probe heap TIDs.  k rows (or the true end of the scan)
+ * commit to postfilter, and the rows collected are returned first.  A
+ * probe that ran out of TIDs goes by the allow-list's size instead; the
+ * index scan starts again for any strategy that uses it.
+ */
+static void
+Probe(VxFilterState *state)
+{
+	IndexScanDesc desc;
+	bool		limited = false;
+
+	while (state->nbuffer < Max(state->k, 1))
+	{
+		TupleTableSlot *src = IndexRow(state);
+
+		if (TupIsNull(src))
+		{
+			desc = IndexDesc(state);
+			limited = desc && IndexScanReturned(desc) >= (uint64) state->probe;
+			break;
+		}
+		{
+			MemoryContext old = MemoryContextSwitchTo(state->allowcxt);
+
+			state->buffer[state->nbuffer++] = ExecCopySlotMinimalTuple(src);
+			MemoryContextSwitchTo(old);
+		}
+	}
+	state->probing = false;
+	desc = IndexDesc(state);
+	if (!limited)
+	{
+		/* postfilter it is: no limit from now on */
+		if (desc)
+			IndexScanSetLimit(desc, 0);
+		return;
+	}
+	state->nbuffer = 0;
+	ChooseByCount(state, BuildAllowList(state));
+	if (state->chosen != VX_FILTER_PREFILTER)
+	{
+		ExecReScan(state->index_ps);
+		VxIndexScanSetAllowList(desc, state->chosen == VX_FILTER_INSCAN ? state->allow : NULL);
+		IndexScanSetLimit(desc, 0);
+	}
 }
 
 /* the chosen child's next row, as this node's scan tuple */
@@ -272,19 +402,24 @@ Next(ScanState *ss)
 
 	if (!state->started)
 		Start(state);
+	if (state->probing)
+		Probe(state);
+	if (state->nextbuffer < state->nbuffer)
+	{
+		/* the probe's rows: our columns, in the index child's layout */
+		ExecForceStoreMinimalTuple(state->buffer[state->nextbuffer++], dst, false);
+		return dst;
+	}
 	if (state->chosen == VX_FILTER_INSCAN && state->allow->ntids == 0 && state->allow->nlossy == 0)
 	{
 		/* nothing matches the indexable part of the filter */
-		pending_allow = NULL;
-		pending_index = InvalidOid;
+		ClearPending();
 		return NULL;
 	}
 	if (state->chosen == VX_FILTER_PREFILTER)
 		src = ExecProcNode(state->sort_ps);
-	else if (pending_allow)
-		src = FirstIndexRow(state);
 	else
-		src = ExecProcNode(state->index_ps);
+		src = IndexRow(state);
 	if (TupIsNull(src))
 		return NULL;
 
@@ -318,12 +453,13 @@ DetachAllowList(VxFilterState *state)
 
 	if (state->allow && desc)
 		VxIndexScanSetAllowList(desc, NULL);
-	if (pending_allow && pending_allow == state->allow)
-	{
-		pending_allow = NULL;
-		pending_index = InvalidOid;
-	}
+	if (pending_index != InvalidOid && IndexRelation(state) &&
+		pending_index == RelationGetRelid(IndexRelation(state)))
+		ClearPending();
 	state->allow = NULL;
+	state->probing = false;
+	state->buffer = NULL;
+	state->nbuffer = state->nextbuffer = 0;
 	MemoryContextReset(state->allowcxt);
 }
 
@@ -370,11 +506,18 @@ Explain(CustomScanState *node, List *ancestors, ExplainState *es)
 	how = psprintf("%s)", how);
 	ExplainPropertyText("Strategy", how, es);
 	ExplainPropertyFloat("Estimated Selectivity", NULL, state->selectivity, 4, es);
+	if (state->planned < 0 && es->verbose)
+		ExplainPropertyText("Adaptive Choice",
+							psprintf("probe %.0f TIDs; then by allow-list rows: prefilter up to %.0f, inscan up to %.0f",
+									 state->probe, state->premax, state->inmax), es);
 	if (!es->analyze || state->executions == 0)
 		return;
 	if (state->planned < 0)
-		ExplainPropertyText("Chosen Strategy", StrategyName(state->chosen), es);
-	if (state->bitmap_ps)
+		ExplainPropertyText("Chosen Strategy",
+							psprintf("%s%s", StrategyName(state->chosen),
+									 state->probed ? (state->allow ? " (after a probe)" : " (by a probe)") : ""),
+							es);
+	if (state->bitmap_ps && state->built)
 	{
 		ExplainPropertyInteger("Allow-List TIDs", NULL, state->allow_tids, es);
 		if (state->allow_lossy > 0 || es->format != EXPLAIN_FORMAT_TEXT)

@@ -271,7 +271,7 @@ ContainsParamWalker(Node *node, void *context)
 static CustomPath *
 MakePath(PlannerInfo *root, RelOptInfo *rel, IndexPath *ipath, int strategy, bool forced,
 		 double sel, double bound, Cost startup, Cost total, List *children, List *roles,
-		 double premax, double inmax, const char *note)
+		 double premax, double inmax, double probe, int k, const char *note)
 {
 	CustomPath *cp = makeNode(CustomPath);
 
@@ -296,6 +296,8 @@ MakePath(PlannerInfo *root, RelOptInfo *rel, IndexPath *ipath, int strategy, boo
 	cp->custom_private = lappend(cp->custom_private, makeFloat(psprintf("%.6g", premax)));
 	cp->custom_private = lappend(cp->custom_private, makeFloat(psprintf("%.6g", inmax)));
 	cp->custom_private = lappend(cp->custom_private, makeString(pstrdup(note)));
+	cp->custom_private = lappend(cp->custom_private, makeFloat(psprintf("%.6g", probe)));
+	cp->custom_private = lappend(cp->custom_private, makeInteger(k));
 	cp->methods = &path_methods;
 	return cp;
 }
@@ -424,7 +426,16 @@ VxSetRelPathlist(PlannerInfo *root, RelOptInfo *rel, Index rti, RangeTblEntry *r
 			Cost		best = Min(pre_startup, Min(CostForK(&m, ic, rel->rows),
 													CostForK(&m, pc, rel->rows)));
 
+			double		probe = 0;
+
 			Crossovers(&m, rel, &sort->path, bitmap, bitmap_cost, &premax, &inmax);
+
+			/*
+			 * Estimated weak (postfilter's side of the crossover): probe the
+			 * index for k / s_post TIDs before building any allow-list.
+			 */
+			if (rel->rows > inmax)
+				probe = Max(ceil(m.k * m.tuples / Max(inmax, 1)), m.k);
 			paths = lappend(paths,
 							MakePath(root, rel, ipath, -1, false, s, bound,
 									 best, best + (pc.per_row * rel->rows),
@@ -432,7 +443,7 @@ VxSetRelPathlist(PlannerInfo *root, RelOptInfo *rel, Index rti, RangeTblEntry *r
 									 list_make3(makeInteger(VX_CHILD_INDEX),
 												makeInteger(VX_CHILD_SORT),
 												makeInteger(VX_CHILD_BITMAP)),
-									 premax, inmax, ""));
+									 premax, inmax, probe, (int) m.k, ""));
 		}
 		else
 		{
@@ -441,13 +452,13 @@ VxSetRelPathlist(PlannerInfo *root, RelOptInfo *rel, Index rti, RangeTblEntry *r
 								MakePath(root, rel, ipath, VX_FILTER_PREFILTER, forced, s, bound,
 										 pre_startup, pre_total,
 										 list_make1(sort),
-										 list_make1(makeInteger(VX_CHILD_SORT)), 0, 0, ""));
+										 list_make1(makeInteger(VX_CHILD_SORT)), 0, 0, 0, (int) m.k, ""));
 			if (want == VX_FILTER_POSTFILTER || (want == VX_FILTER_AUTO))
 				paths = lappend(paths,
 								MakePath(root, rel, ipath, VX_FILTER_POSTFILTER, forced, s, bound,
 										 pc.startup, pc.startup + pc.per_row * rel->rows,
 										 list_make1(ipath),
-										 list_make1(makeInteger(VX_CHILD_INDEX)), 0, 0, note));
+										 list_make1(makeInteger(VX_CHILD_INDEX)), 0, 0, 0, (int) m.k, note));
 			if (bitmap && (want == VX_FILTER_AUTO || want == VX_FILTER_INSCAN))
 			{
 				StrategyCost ic = InscanCost(&m, s, sb, bitmap_cost);
@@ -457,7 +468,7 @@ VxSetRelPathlist(PlannerInfo *root, RelOptInfo *rel, Index rti, RangeTblEntry *r
 										 ic.startup, ic.startup + ic.per_row * rel->rows,
 										 list_make2(ipath, bitmap),
 										 list_make2(makeInteger(VX_CHILD_INDEX),
-													makeInteger(VX_CHILD_BITMAP)), 0, 0, ""));
+													makeInteger(VX_CHILD_BITMAP)), 0, 0, 0, (int) m.k, ""));
 			}
 		}
 	}
