@@ -15,8 +15,9 @@
  *
  * THREE STRATEGIES (vectorx.filter_strategy forces one; auto chooses)
  *	prefilter   the rows matching the filter, fetched by the best plain
- *				path (bitmap/index/sequential scan), exact distances, sorted
- *				(top-k heap sort when the LIMIT is known).  Exact results.
+ *				path (bitmap/index/sequential scan), exact distances, the k
+ *				nearest kept in a heap by the node itself when the LIMIT is
+ *				known (only those rows are copied), else a sort.  Exact.
  *	inscan		an allow-list: the TIDs of a bitmap index scan over the
  *				filter's indexable clauses (a btree on tenant_id, say),
  *				built before the ANN scan and consulted inside it.  HNSW
@@ -66,8 +67,9 @@
  *
  * EXECUTION (filterexec.c)
  *	CustomScan children, by role: the ANN index scan (postfilter, inscan),
- *	the sort over the filter path (prefilter), the bitmap index scan that
- *	yields the allow-list (inscan).  The node returns its chosen child's
+ *	the filter path (prefilter with a known LIMIT; custom_exprs holds the
+ *	ORDER BY expression the node evaluates) or a sort over it (prefilter
+ *	otherwise), the bitmap index scan that yields the allow-list (inscan).  The node returns its chosen child's
  *	rows (the filter was planned into that child, so the node itself
  *	evaluates nothing).  EXPLAIN shows the strategy, how it was chosen, the
  *	estimated selectivity, and under ANALYZE the allow-list size and the
@@ -98,6 +100,8 @@ extern int	vx_filter_strategy;
 #define VX_CHILD_INDEX		0	/* the ordered ANN index scan */
 #define VX_CHILD_SORT		1	/* sort over the filter's own path */
 #define VX_CHILD_BITMAP		2	/* bitmap index scan: the allow-list */
+#define VX_CHILD_FILTER		3	/* the filter's own path, unordered: the node
+								 * keeps the k nearest itself (LIMIT known) */
 
 /* custom_private of the CustomScan, by position */
 #define VX_PRIV_STRATEGY	0	/* Integer: strategy, or -1 adaptive */
@@ -111,6 +115,7 @@ extern int	vx_filter_strategy;
 #define VX_PRIV_PROBE		8	/* Float: adaptive: probe the index for this many TIDs
 								 * first (0: build the allow-list first) */
 #define VX_PRIV_K			9	/* Integer: rows wanted (the LIMIT, else 10) */
+#define VX_PRIV_ORDERBY		10	/* Expr: the ORDER BY distance (moved to custom_exprs) */
 
 /*
  * The TIDs an in-scan filter allows: an open-addressing hash set of

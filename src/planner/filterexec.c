@@ -11,12 +11,16 @@
  */
 #include "postgres.h"
 
+#include <math.h>
+
 #include "access/relscan.h"
 #include "commands/explain.h"
 #include "executor/executor.h"
 #include "executor/nodeCustom.h"
+#include "miscadmin.h"
 #include "nodes/extensible.h"
 #include "utils/memutils.h"
+#include "utils/ruleutils.h"
 #include "utils/rel.h"
 
 #include "filter.h"
@@ -37,6 +41,8 @@ typedef struct VxFilterState
 	PlanState  *index_ps;
 	PlanState  *sort_ps;
 	PlanState  *bitmap_ps;
+	PlanState  *filter_ps;		/* prefilter's rows, unordered: TopK() */
+	ExprState  *distance;		/* the ORDER BY expression over our scan tuple */
 	double		probe;			/* adaptive: TIDs to probe the index for first, 0 none */
 	int			k;				/* rows wanted */
 	bool		started;
@@ -46,6 +52,7 @@ typedef struct VxFilterState
 	int			nextbuffer;		/* next of them to return */
 	bool		probed;			/* the last execution probed */
 	bool		built;			/* the last execution built an allow-list */
+	bool		topk_done;		/* prefilter: TopK() ran in this execution */
 	MemoryContext allowcxt;		/* the allow-list and probe rows of this execution */
 	VxAllowList *allow;
 	int64		allow_tids;		/* last allow-list's size, for EXPLAIN */
@@ -153,11 +160,16 @@ Begin(CustomScanState *node, EState *estate, int eflags)
 			case VX_CHILD_BITMAP:
 				state->bitmap_ps = ps;
 				break;
+			case VX_CHILD_FILTER:
+				state->filter_ps = ps;
+				break;
 		}
 		node->custom_ps = lappend(node->custom_ps, ps);
 	}
 	if (state->sort_ps && state->bound > 0)
 		ExecSetTupleBound(state->bound, state->sort_ps);
+	if (state->filter_ps)
+		state->distance = ExecInitExpr((Expr *) linitial(cs->custom_exprs), &node->ss.ps);
 	state->allowcxt = AllocSetContextCreate(estate->es_query_cxt, "vectorx allow-list",
 											ALLOCSET_DEFAULT_SIZES);
 }
@@ -291,7 +303,7 @@ Start(VxFilterState *state)
 	state->started = true;
 	state->executions++;
 	state->chosen = state->planned;
-	state->probed = state->built = false;
+	state->probed = state->built = state->topk_done = false;
 	if (state->planned < 0 && state->probe > 0)
 	{
 		/* adaptive, the filter likely weak: probe with postfilter first */
@@ -391,6 +403,138 @@ Probe(VxFilterState *state)
 	}
 }
 
+/* a row kept by TopK: NULL distances after NaN after all numbers */
+typedef struct KeptRow
+{
+	int			rank;			/* 0 number, 1 NaN, 2 NULL */
+	double		distance;
+	int64		seq;			/* arrival, for a stable order among ties */
+	MinimalTuple tuple;
+} KeptRow;
+
+static int
+CompareKept(const KeptRow *a, const KeptRow *b)
+{
+	if (a->rank != b->rank)
+		return a->rank < b->rank ? -1 : 1;
+	if (a->distance != b->distance)
+		return a->distance < b->distance ? -1 : 1;
+	return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+static int
+CompareKeptQsort(const void *a, const void *b)
+{
+	return CompareKept((const KeptRow *) a, (const KeptRow *) b);
+}
+
+/* max-heap of kept rows: the farthest on top */
+static void
+SiftDown(KeptRow *h, int n, int i)
+{
+	for (;;)
+	{
+		int			l = 2 * i + 1,
+					r = l + 1,
+					top = i;
+		KeptRow		t;
+
+		if (l < n && CompareKept(&h[l], &h[top]) > 0)
+			top = l;
+		if (r < n && CompareKept(&h[r], &h[top]) > 0)
+			top = r;
+		if (top == i)
+			return;
+		t = h[i];
+		h[i] = h[top];
+		h[top] = t;
+		i = top;
+	}
+}
+
+static void
+SiftUp(KeptRow *h, int i)
+{
+	while (i > 0 && CompareKept(&h[(i - 1) / 2], &h[i]) < 0)
+	{
+		KeptRow		t = h[i];
+
+		h[i] = h[(i - 1) / 2];
+		h[(i - 1) / 2] = t;
+		i = (i - 1) / 2;
+	}
+}
+
+/*
+ * Prefilter with the LIMIT known: every row of the filter child is scored
+ * with the ORDER BY expression and only the k nearest are copied (a sort
+ * would copy every row, vector and all).  The result goes to buffer[], in
+ * order.
+ */
+static void
+TopK(VxFilterState *state)
+{
+	ScanState  *ss = &state->css.ss;
+	TupleTableSlot *dst = ss->ss_ScanTupleSlot;
+	ExprContext *econtext = ss->ps.ps_ExprContext;
+	int			natts = dst->tts_tupleDescriptor->natts;
+	int			k = Max(state->bound, 1);
+	KeptRow    *heap = MemoryContextAlloc(state->allowcxt, sizeof(KeptRow) * k);
+	int			n = 0;
+	int64		seq = 0;
+
+	for (;;)
+	{
+		TupleTableSlot *src = ExecProcNode(state->filter_ps);
+		KeptRow		row;
+		bool		isnull;
+		Datum		d;
+
+		if (TupIsNull(src))
+			break;
+		CHECK_FOR_INTERRUPTS();
+		/* our columns are the child's: point at them, copy nothing yet */
+		ExecClearTuple(dst);
+		slot_getsomeattrs(src, natts);
+		memcpy(dst->tts_values, src->tts_values, sizeof(Datum) * natts);
+		memcpy(dst->tts_isnull, src->tts_isnull, sizeof(bool) * natts);
+		ExecStoreVirtualTuple(dst);
+		ResetExprContext(econtext);
+		econtext->ecxt_scantuple = dst;
+		d = ExecEvalExprSwitchContext(state->distance, econtext, &isnull);
+		row.rank = isnull ? 2 : isnan(DatumGetFloat8(d)) ? 1 : 0;
+		row.distance = row.rank == 0 ? DatumGetFloat8(d) : 0;
+		row.seq = seq++;
+		if (n == k && CompareKept(&row, &heap[0]) >= 0)
+			continue;
+		{
+			MemoryContext old = MemoryContextSwitchTo(state->allowcxt);
+
+			row.tuple = ExecCopySlotMinimalTuple(dst);
+			MemoryContextSwitchTo(old);
+		}
+		if (n < k)
+		{
+			heap[n] = row;
+			SiftUp(heap, n++);
+		}
+		else
+		{
+			pfree(heap[0].tuple);
+			heap[0] = row;
+			SiftDown(heap, n, 0);
+		}
+	}
+	ExecClearTuple(dst);
+	qsort(heap, n, sizeof(KeptRow), CompareKeptQsort);
+	state->buffer = MemoryContextAlloc(state->allowcxt, sizeof(MinimalTuple) * Max(n, 1));
+	for (int i = 0; i < n; i++)
+		state->buffer[i] = heap[i].tuple;
+	state->nbuffer = n;
+	state->nextbuffer = 0;
+	pfree(heap);
+}
+
 /* the chosen child's next row, as this node's scan tuple */
 static TupleTableSlot *
 Next(ScanState *ss)
@@ -414,6 +558,20 @@ Next(ScanState *ss)
 	{
 		/* nothing matches the indexable part of the filter */
 		ClearPending();
+		return NULL;
+	}
+	if (state->chosen == VX_FILTER_PREFILTER && state->filter_ps)
+	{
+		if (state->nbuffer == 0 && state->nextbuffer == 0 && !state->topk_done)
+		{
+			state->topk_done = true;
+			TopK(state);
+			if (state->nextbuffer < state->nbuffer)
+			{
+				ExecForceStoreMinimalTuple(state->buffer[state->nextbuffer++], dst, false);
+				return dst;
+			}
+		}
 		return NULL;
 	}
 	if (state->chosen == VX_FILTER_PREFILTER)
@@ -506,6 +664,16 @@ Explain(CustomScanState *node, List *ancestors, ExplainState *es)
 	how = psprintf("%s)", how);
 	ExplainPropertyText("Strategy", how, es);
 	ExplainPropertyFloat("Estimated Selectivity", NULL, state->selectivity, 4, es);
+	if (state->filter_ps)
+	{
+		CustomScan *cs = (CustomScan *) node->ss.ps.plan;
+		List	   *context = set_deparse_context_plan(es->deparse_cxt, (Plan *) cs, ancestors);
+
+		ExplainPropertyText("Prefilter Keeps",
+							psprintf("%d nearest by %s", Max(state->bound, 1),
+									 deparse_expression(linitial(cs->custom_exprs), context,
+														es->verbose, false)), es);
+	}
 	if (state->planned < 0 && es->verbose)
 		ExplainPropertyText("Adaptive Choice",
 							psprintf("probe %.0f TIDs; then by allow-list rows: prefilter up to %.0f, inscan up to %.0f",

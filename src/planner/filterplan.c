@@ -298,6 +298,7 @@ MakePath(PlannerInfo *root, RelOptInfo *rel, IndexPath *ipath, int strategy, boo
 	cp->custom_private = lappend(cp->custom_private, makeString(pstrdup(note)));
 	cp->custom_private = lappend(cp->custom_private, makeFloat(psprintf("%.6g", probe)));
 	cp->custom_private = lappend(cp->custom_private, makeInteger(k));
+	cp->custom_private = lappend(cp->custom_private, linitial(ipath->indexorderbys));
 	cp->methods = &path_methods;
 	return cp;
 }
@@ -346,6 +347,8 @@ VxSetRelPathlist(PlannerInfo *root, RelOptInfo *rel, Index rti, RangeTblEntry *r
 	BitmapHeapPath *bitmap;
 	Path	   *filter;
 	SortPath   *sort;
+	Path	   *prechild;
+	int			prerole;
 	AnnModel	m;
 	ListCell   *lc;
 	double		s,
@@ -397,6 +400,17 @@ VxSetRelPathlist(PlannerInfo *root, RelOptInfo *rel, Index rti, RangeTblEntry *r
 		sb = Min(Max(sb, s), 1.0);
 	}
 	sort = create_sort_path(root, rel, filter, ipath->path.pathkeys, bound > 0 ? bound : -1);
+	/* with the LIMIT known, the node keeps the k nearest itself (filter.h) */
+	if (bound > 0)
+	{
+		prechild = filter;
+		prerole = VX_CHILD_FILTER;
+	}
+	else
+	{
+		prechild = &sort->path;
+		prerole = VX_CHILD_SORT;
+	}
 
 	/* the candidates */
 	{
@@ -439,9 +453,9 @@ VxSetRelPathlist(PlannerInfo *root, RelOptInfo *rel, Index rti, RangeTblEntry *r
 			paths = lappend(paths,
 							MakePath(root, rel, ipath, -1, false, s, bound,
 									 best, best + (pc.per_row * rel->rows),
-									 list_make3(ipath, sort, bitmap),
+									 list_make3(ipath, prechild, bitmap),
 									 list_make3(makeInteger(VX_CHILD_INDEX),
-												makeInteger(VX_CHILD_SORT),
+												makeInteger(prerole),
 												makeInteger(VX_CHILD_BITMAP)),
 									 premax, inmax, probe, (int) m.k, ""));
 		}
@@ -451,8 +465,8 @@ VxSetRelPathlist(PlannerInfo *root, RelOptInfo *rel, Index rti, RangeTblEntry *r
 				paths = lappend(paths,
 								MakePath(root, rel, ipath, VX_FILTER_PREFILTER, forced, s, bound,
 										 pre_startup, pre_total,
-										 list_make1(sort),
-										 list_make1(makeInteger(VX_CHILD_SORT)), 0, 0, 0, (int) m.k, ""));
+										 list_make1(prechild),
+										 list_make1(makeInteger(prerole)), 0, 0, 0, (int) m.k, ""));
 			if (want == VX_FILTER_POSTFILTER || (want == VX_FILTER_AUTO))
 				paths = lappend(paths,
 								MakePath(root, rel, ipath, VX_FILTER_POSTFILTER, forced, s, bound,
@@ -514,6 +528,7 @@ VxFilterPlanPath(PlannerInfo *root, RelOptInfo *rel, CustomPath *best_path, List
 				rows_from = plan;
 				break;
 			case VX_CHILD_SORT:
+			case VX_CHILD_FILTER:
 				if (rows_from == NULL)
 					rows_from = plan;
 				break;
@@ -532,7 +547,8 @@ VxFilterPlanPath(PlannerInfo *root, RelOptInfo *rel, CustomPath *best_path, List
 	cs->scan.scanrelid = 0;
 	cs->flags = best_path->flags;
 	cs->custom_plans = plans;
-	cs->custom_exprs = NIL;
+	/* the distance, for a prefilter that keeps the k nearest itself */
+	cs->custom_exprs = list_make1(copyObject(list_nth(best_path->custom_private, VX_PRIV_ORDERBY)));
 	cs->custom_private = best_path->custom_private;
 	cs->custom_scan_tlist = NIL;
 	foreach(lc, rows_from->targetlist)
