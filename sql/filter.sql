@@ -231,6 +231,15 @@ FROM strategies, filters ORDER BY fid, s;
 SET vectorx.filter_strategy = inscan;
 SELECT plan_shape('SELECT id FROM f WHERE cat = 3 ORDER BY v <-> ''[1,2,3,4,5,6,7,8]'' LIMIT 10', true);
 RESET vectorx.filter_strategy;
+DROP INDEX f_ivf;
+CREATE INDEX f_ivf_cos ON f USING ivfpq (v vector_cosine_ops) WITH (lists = 16, m = 4);
+SELECT s, fid, (filtered_check(s, cond, '<=>')).*
+FROM strategies, filters WHERE s IN ('auto', 'inscan', 'postfilter') AND fid IN (1, 2, 4) ORDER BY fid, s;
+DROP INDEX f_ivf_cos;
+CREATE INDEX f_ivf_ip ON f USING ivfpq (v vector_ip_ops) WITH (lists = 16, m = 4);
+SELECT s, fid, (filtered_check(s, cond, '<#>')).*
+FROM strategies, filters WHERE s IN ('auto', 'inscan', 'postfilter') AND fid IN (1, 2, 4) ORDER BY fid, s;
+DROP INDEX f_ivf_ip;
 
 -- bad settings
 SET vectorx.filter_strategy = sometimes;

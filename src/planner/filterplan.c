@@ -437,10 +437,25 @@ VxSetRelPathlist(PlannerInfo *root, RelOptInfo *rel, Index rti, RangeTblEntry *r
 			double		premax,
 						inmax;
 			StrategyCost ic = InscanCost(&m, s, sb, bitmap_cost);
-			Cost		best = Min(pre_startup, Min(CostForK(&m, ic, rel->rows),
-													CostForK(&m, pc, rel->rows)));
-
+			Cost		startup = pre_startup,
+						total = pre_total;
 			double		probe = 0;
+
+			/*
+			 * Costed as the strategy the estimate favours (what it will most
+			 * likely run), so that plancache compares it fairly with custom
+			 * plans.
+			 */
+			if (CostForK(&m, ic, rel->rows) < startup)
+			{
+				startup = ic.startup;
+				total = ic.startup + ic.per_row * rel->rows;
+			}
+			if (CostForK(&m, pc, rel->rows) < Min(startup, CostForK(&m, ic, rel->rows)))
+			{
+				startup = pc.startup;
+				total = pc.startup + pc.per_row * rel->rows;
+			}
 
 			Crossovers(&m, rel, &sort->path, bitmap, bitmap_cost, &premax, &inmax);
 
@@ -452,7 +467,7 @@ VxSetRelPathlist(PlannerInfo *root, RelOptInfo *rel, Index rti, RangeTblEntry *r
 				probe = Max(ceil(m.k * m.tuples / Max(inmax, 1)), m.k);
 			paths = lappend(paths,
 							MakePath(root, rel, ipath, -1, false, s, bound,
-									 best, best + (pc.per_row * rel->rows),
+									 startup, total,
 									 list_make3(ipath, prechild, bitmap),
 									 list_make3(makeInteger(VX_CHILD_INDEX),
 												makeInteger(prerole),
