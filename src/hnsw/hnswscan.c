@@ -8,7 +8,9 @@
  *	  resumes from what the previous one set aside (hnsw.h, ALGORITHM),
  *	  until hnsw.max_scan_tuples elements have been visited.  A filter
  *	  (HnswFilter) can be attached to the scan state for searches that only
- *	  return some rows; the planner integration sets it (src/planner).
+ *	  return some rows, and a limit of heap TIDs after which the scan ends;
+ *	  the filtered-search node sets both (src/planner/filter.h).  Rounds
+ *	  after the first resume in place (HnswSearchResume).
  *
  *-------------------------------------------------------------------------
  */

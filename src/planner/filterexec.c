@@ -4,8 +4,9 @@
  *	  Execution and EXPLAIN of the "VectorX Filtered Search" CustomScan
  *	  (filter.h, EXECUTION): it starts its children by role, builds the
  *	  allow-list for the inscan strategy and hands it to the hnsw/ivfpq
- *	  scan, chooses the strategy of an adaptive plan from the allow-list's
- *	  size, and returns the chosen child's rows.
+ *	  scan, keeps the k nearest of prefilter's rows (TopK), runs an
+ *	  adaptive plan's probe and choice (Probe, ChooseByCount), and returns
+ *	  the chosen child's rows.
  *
  *-------------------------------------------------------------------------
  */
