@@ -585,11 +585,8 @@ extern IndexScanDesc hnswbeginscan(Relation index, int nkeys, int norderbys);
 extern void hnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int norderbys);
 extern bool hnswgettuple(IndexScanDesc scan, ScanDirection dir);
 extern void hnswendscan(IndexScanDesc scan);
-struct VxAllowList;
-extern void HnswScanSetAllowList(IndexScanDesc scan, const struct VxAllowList *allow);
-extern uint64 HnswScanVisited(IndexScanDesc scan);
-extern void HnswScanSetLimit(IndexScanDesc scan, uint64 limit);
-extern uint64 HnswScanReturned(IndexScanDesc scan);
+struct VxScanControl;
+extern struct VxScanControl *HnswScanControl(IndexScanDesc scan);
 
 /* on-disk insertion of one vector, shared by aminsert and the build overflow */
 extern void HnswInsertVector(Relation index, const float *vec, ItemPointer tid);

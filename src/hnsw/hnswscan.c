@@ -56,13 +56,13 @@ typedef struct HnswScanOpaqueData
 	int			rounds;
 	HnswFilter *filter;			/* NULL: every element qualifies */
 	HnswFilter allow_filter;	/* what filter points at with an allow-list */
-	const VxAllowList *allow;	/* the in-scan filter's TIDs (src/planner) */
+	VxScanControl ctl;			/* allow-list, limit, counts (src/planner) */
 	uint64		visited_total;	/* elements visited by earlier searches */
-	uint64		returned;		/* heap TIDs returned since the last rescan */
-	uint64		limit;			/* end the scan after this many; 0: no limit */
 } HnswScanOpaqueData;
 
 typedef HnswScanOpaqueData *HnswScanOpaque;
+
+static bool AllowAccept(void *arg, uint32 id);
 
 IndexScanDesc
 hnswbeginscan(Relation index, int nkeys, int norderbys)
@@ -73,12 +73,9 @@ hnswbeginscan(Relation index, int nkeys, int norderbys)
 	so->shape = *HnswGetShape(index);
 	so->cxt = AllocSetContextCreate(CurrentMemoryContext, "hnsw scan", ALLOCSET_DEFAULT_SIZES);
 	scan->opaque = so;
-	{
-		VxPendingScan pending = VxTakePendingScan(index);
-
-		HnswScanSetAllowList(scan, pending.allow);
-		so->limit = pending.limit;
-	}
+	so->ctl = VxTakePendingScan(index);
+	so->allow_filter.accept = AllowAccept;
+	so->allow_filter.arg = so;
 	/* the AM provides the ORDER BY value arrays (as GiST does) */
 	if (norderbys > 0)
 	{
@@ -101,7 +98,7 @@ hnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int no
 	so->visited = NULL;
 	so->started = false;
 	so->done = false;
-	so->returned = 0;
+	so->ctl.returned = 0;
 	so->query = NULL;
 	so->nitems = so->next = so->nexttid = 0;
 	so->drained = false;
@@ -174,6 +171,7 @@ FirstRound(IndexScanDesc scan)
 		return;
 	}
 	HnswPageGraphInit(&so->pg, scan->indexRelation, &so->shape, so->query);
+	so->filter = so->ctl.allow ? &so->allow_filter : NULL;
 	so->pg.exclude = vx_recall_exclude;
 	so->pg.graph.max_visits = hnsw_max_scan_tuples;
 	so->visited = HnswVisitedCreate(ef * so->shape.m * 4);
@@ -255,13 +253,13 @@ hnswgettuple(IndexScanDesc scan, ScanDirection dir)
 
 	for (;;)
 	{
-		if (so->limit > 0 && so->returned >= so->limit)
+		if (so->ctl.limit > 0 && so->ctl.returned >= so->ctl.limit)
 			break;				/* a filtered search's probe (filter.h) */
 		if (so->next < so->nitems)
 		{
 			HnswScanItem *item = &so->items[so->next];
 
-			so->returned++;
+			so->ctl.returned++;
 			scan->xs_heaptid = item->tids[so->nexttid];
 			if (++so->nexttid == item->ntids)
 			{
@@ -305,47 +303,19 @@ AllowAccept(void *arg, uint32 id)
 	if (!HnswReadElementHead(&so->pg, id, &head))
 		return false;
 	for (int i = 0; i < Min(head.ntids, HNSW_HEAPTIDS); i++)
-		if (VxAllowListContains(so->allow, &head.heaptids[i]))
+		if (VxAllowListContains(so->ctl.allow, &head.heaptids[i]))
 			return true;
 	return false;
 }
 
-/*
- * Evaluate an allow-list inside the traversal from now on (filter.h,
- * inscan): it stays across rescans; NULL removes it.
- */
-void
-HnswScanSetAllowList(IndexScanDesc scan, const VxAllowList *allow)
+/* the filtered-search controls of this scan (filter.h) */
+VxScanControl *
+HnswScanControl(IndexScanDesc scan)
 {
 	HnswScanOpaque so = (HnswScanOpaque) scan->opaque;
 
-	so->allow = allow;
-	so->allow_filter.accept = AllowAccept;
-	so->allow_filter.arg = so;
-	so->filter = allow ? &so->allow_filter : NULL;
-}
-
-/* end the scan after limit heap TIDs from now on; 0: no limit */
-void
-HnswScanSetLimit(IndexScanDesc scan, uint64 limit)
-{
-	((HnswScanOpaque) scan->opaque)->limit = limit;
-}
-
-/* heap TIDs returned since the last rescan */
-uint64
-HnswScanReturned(IndexScanDesc scan)
-{
-	return ((HnswScanOpaque) scan->opaque)->returned;
-}
-
-/* index elements whose distance this scan computed, over all its rescans */
-uint64
-HnswScanVisited(IndexScanDesc scan)
-{
-	HnswScanOpaque so = (HnswScanOpaque) scan->opaque;
-
-	return so->visited_total + (so->started && so->visited ? so->pg.graph.visited_elements : 0);
+	so->ctl.visited = so->visited_total + (so->started && so->visited ? so->pg.graph.visited_elements : 0);
+	return &so->ctl;
 }
 
 void

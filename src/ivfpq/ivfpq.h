@@ -290,11 +290,8 @@ extern IndexScanDesc ivfpqbeginscan(Relation index, int nkeys, int norderbys);
 extern void ivfpqrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int norderbys);
 extern bool ivfpqgettuple(IndexScanDesc scan, ScanDirection dir);
 extern void ivfpqendscan(IndexScanDesc scan);
-struct VxAllowList;
-extern void IvfpqScanSetAllowList(IndexScanDesc scan, const struct VxAllowList *allow);
-extern uint64 IvfpqScanVisited(IndexScanDesc scan);
-extern void IvfpqScanSetLimit(IndexScanDesc scan, uint64 limit);
-extern uint64 IvfpqScanReturned(IndexScanDesc scan);
+struct VxScanControl;
+extern struct VxScanControl *IvfpqScanControl(IndexScanDesc scan);
 
 /* ivfpqvacuum.c */
 extern IndexBulkDeleteResult *ivfpqbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,

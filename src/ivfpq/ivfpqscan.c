@@ -79,12 +79,10 @@ typedef struct IvfpqScanOpaqueData
 	TupleTableSlot *slot;
 	/* statistics, for EXPLAIN ANALYZE of filtered scans */
 	int64		lists_scanned;
-	int64		codes_scored;
+	/* codes scored: ctl.visited */
 	int64		reranked;
-	const VxAllowList *allow;	/* the in-scan filter's TIDs, or NULL */
+	VxScanControl ctl;			/* allow-list, limit, counts (src/planner) */
 	int			probes;			/* lists per batch (see BatchProbes) */
-	uint64		returned;		/* heap TIDs returned since the last rescan */
-	uint64		limit;			/* end the scan after this many; 0: no limit */
 } IvfpqScanOpaqueData;
 
 typedef IvfpqScanOpaqueData *IvfpqScanOpaque;
@@ -98,12 +96,7 @@ ivfpqbeginscan(Relation index, int nkeys, int norderbys)
 	so->cxt = AllocSetContextCreate(CurrentMemoryContext, "ivfpq scan", ALLOCSET_DEFAULT_SIZES);
 	so->scancxt = CurrentMemoryContext;
 	so->attno = index->rd_index->indkey.values[0];
-	{
-		VxPendingScan pending = VxTakePendingScan(index);
-
-		so->allow = pending.allow;
-		so->limit = pending.limit;
-	}
+	so->ctl = VxTakePendingScan(index);
 	scan->opaque = so;
 	if (norderbys > 0)
 	{
@@ -130,7 +123,7 @@ ivfpqrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int n
 	so->window = NULL;
 	so->nwindow = so->next_window = 0;
 	so->next_list = 0;
-	so->returned = 0;
+	so->ctl.returned = 0;
 	if (so->fetch)
 		table_index_fetch_reset(so->fetch);
 	if (keys && scan->numberOfKeys > 0)
@@ -185,10 +178,10 @@ BatchProbes(IndexScanDesc scan)
 	IvfpqScanOpaque so = (IvfpqScanOpaque) scan->opaque;
 	double		probes = Max(ivfpq_probes, 1);
 
-	if (so->allow)
+	if (so->ctl.allow)
 	{
 		double		rows = Max(scan->heapRelation->rd_rel->reltuples, 1);
-		double		f = ((double) so->allow->ntids + 50.0 * so->allow->nlossy) / rows;
+		double		f = ((double) so->ctl.allow->ntids + 50.0 * so->ctl.allow->nlossy) / rows;
 
 		probes = ceil(probes / sqrt(Min(Max(f, 1e-6), 1.0)));
 	}
@@ -332,12 +325,12 @@ ScanList(IndexScanDesc scan, int list, float list_score)
 					so->quantize ? offset + bias + scale * out[i] : offset + so->scores[i];
 				ItemPointer tid = IvfpqEntryTid(data, meta, shape->code_bytes, b * meta->block + i);
 
-				if (so->allow && !VxAllowListContains(so->allow, tid))
+				if (so->ctl.allow && !VxAllowListContains(so->ctl.allow, tid))
 					continue;
 				AddCandidate(so, score, tid);
 			}
 		}
-		so->codes_scored += count;
+		so->ctl.visited += count;
 		blkno = op->next;
 		UnlockReleaseBuffer(buf);
 	}
@@ -497,13 +490,13 @@ ivfpqgettuple(IndexScanDesc scan, ScanDirection dir)
 	}
 	for (;;)
 	{
-		if (so->limit > 0 && so->returned >= so->limit)
+		if (so->ctl.limit > 0 && so->ctl.returned >= so->ctl.limit)
 			break;				/* a filtered search's probe (filter.h) */
 		if (so->next_window < so->nwindow)
 		{
 			Ranked	   *r = &so->window[so->next_window++];
 
-			so->returned++;
+			so->ctl.returned++;
 			scan->xs_heaptid = r->tid;
 			scan->xs_recheck = false;
 			scan->xs_recheckorderby = false;
@@ -535,32 +528,11 @@ ivfpqgettuple(IndexScanDesc scan, ScanDirection dir)
 	return false;
 }
 
-/* filter candidates by an allow-list from now on (filter.h, inscan); NULL: none */
-void
-IvfpqScanSetAllowList(IndexScanDesc scan, const VxAllowList *allow)
+/* the filtered-search controls of this scan (filter.h) */
+VxScanControl *
+IvfpqScanControl(IndexScanDesc scan)
 {
-	((IvfpqScanOpaque) scan->opaque)->allow = allow;
-}
-
-/* end the scan after limit heap TIDs from now on; 0: no limit */
-void
-IvfpqScanSetLimit(IndexScanDesc scan, uint64 limit)
-{
-	((IvfpqScanOpaque) scan->opaque)->limit = limit;
-}
-
-/* heap TIDs returned since the last rescan */
-uint64
-IvfpqScanReturned(IndexScanDesc scan)
-{
-	return ((IvfpqScanOpaque) scan->opaque)->returned;
-}
-
-/* codes this scan scored, over all its rescans */
-uint64
-IvfpqScanVisited(IndexScanDesc scan)
-{
-	return ((IvfpqScanOpaque) scan->opaque)->codes_scored;
+	return &((IvfpqScanOpaque) scan->opaque)->ctl;
 }
 
 void

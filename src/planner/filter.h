@@ -133,17 +133,22 @@ typedef struct VxAllowList
 extern VxAllowList *VxAllowListFromBitmap(TIDBitmap *tbm);
 extern bool VxAllowListContains(const VxAllowList *al, ItemPointer tid);
 
-/* attach an allow-list to an hnsw/ivfpq index scan; index elements visited */
-extern bool VxIndexScanSetAllowList(IndexScanDesc scan, const VxAllowList *al);
-extern uint64 VxIndexScanVisited(IndexScanDesc scan);
-/* what a filtered search prepared for an index scan that has not begun */
-typedef struct VxPendingScan
+/*
+ * What a filtered search controls in an hnsw/ivfpq index scan, and reads
+ * back: each AM's scan state holds one (HnswScanControl, IvfpqScanControl
+ * return it).  allow and limit stay across rescans; returned restarts.
+ */
+typedef struct VxScanControl
 {
-	const VxAllowList *allow;	/* inscan's allow-list, or NULL */
-	uint64		limit;			/* adaptive probe: end after this many TIDs; 0 none */
-} VxPendingScan;
+	const VxAllowList *allow;	/* inscan's allow-list; NULL: every row */
+	uint64		limit;			/* end the scan after this many heap TIDs; 0: none */
+	uint64		returned;		/* heap TIDs returned since the last rescan */
+	uint64		visited;		/* index entries scored, over all rescans */
+} VxScanControl;
 
-extern VxPendingScan VxTakePendingScan(Relation index);
+extern VxScanControl *VxIndexScanControl(IndexScanDesc scan);
+/* for an AM's beginscan: allow and limit prepared before the scan began */
+extern VxScanControl VxTakePendingScan(Relation index);
 
 extern void VxFilterInit(void);
 extern Plan *VxFilterExecPlan(CustomScan *cs);

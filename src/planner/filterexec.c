@@ -83,7 +83,7 @@ static const CustomExecMethods exec_methods = {
 };
 
 /* what waits for an index scan that has not begun (see Start) */
-static VxPendingScan pending = {NULL, 0};
+static VxScanControl pending = {NULL, 0, 0, 0};
 static Oid	pending_index = InvalidOid;
 
 static void
@@ -192,45 +192,15 @@ IndexRelation(VxFilterState *state)
 	return ((IndexScanState *) state->index_ps)->iss_RelationDesc;
 }
 
-bool
-VxIndexScanSetAllowList(IndexScanDesc scan, const VxAllowList *al)
+/* the controls of an hnsw/ivfpq index scan (filter.h), NULL for others */
+VxScanControl *
+VxIndexScanControl(IndexScanDesc scan)
 {
 	if (scan->indexRelation->rd_indam->amgettuple == hnswgettuple)
-		HnswScanSetAllowList(scan, al);
-	else if (scan->indexRelation->rd_indam->amgettuple == ivfpqgettuple)
-		IvfpqScanSetAllowList(scan, al);
-	else
-		return false;
-	return true;
-}
-
-static void
-IndexScanSetLimit(IndexScanDesc scan, uint64 limit)
-{
-	if (scan->indexRelation->rd_indam->amgettuple == hnswgettuple)
-		HnswScanSetLimit(scan, limit);
-	else if (scan->indexRelation->rd_indam->amgettuple == ivfpqgettuple)
-		IvfpqScanSetLimit(scan, limit);
-}
-
-static uint64
-IndexScanReturned(IndexScanDesc scan)
-{
-	if (scan->indexRelation->rd_indam->amgettuple == hnswgettuple)
-		return HnswScanReturned(scan);
+		return HnswScanControl(scan);
 	if (scan->indexRelation->rd_indam->amgettuple == ivfpqgettuple)
-		return IvfpqScanReturned(scan);
-	return 0;
-}
-
-uint64
-VxIndexScanVisited(IndexScanDesc scan)
-{
-	if (scan->indexRelation->rd_indam->amgettuple == hnswgettuple)
-		return HnswScanVisited(scan);
-	if (scan->indexRelation->rd_indam->amgettuple == ivfpqgettuple)
-		return IvfpqScanVisited(scan);
-	return 0;
+		return IvfpqScanControl(scan);
+	return NULL;
 }
 
 /*
@@ -238,10 +208,10 @@ VxIndexScanVisited(IndexScanDesc scan)
  * executor began the scan (index scans begin lazily, at their first row),
  * taken once.
  */
-VxPendingScan
+VxScanControl
 VxTakePendingScan(Relation index)
 {
-	VxPendingScan p = {NULL, 0};
+	VxScanControl p = {NULL, 0, 0, 0};
 
 	if (pending_index == RelationGetRelid(index))
 	{
@@ -259,8 +229,10 @@ PrepareIndexScan(VxFilterState *state, const VxAllowList *allow, uint64 limit)
 
 	if (desc)
 	{
-		VxIndexScanSetAllowList(desc, allow);
-		IndexScanSetLimit(desc, limit);
+		VxScanControl *ctl = VxIndexScanControl(desc);
+
+		ctl->allow = allow;
+		ctl->limit = limit;
 	}
 	else
 	{
@@ -375,7 +347,7 @@ Probe(VxFilterState *state)
 		if (TupIsNull(src))
 		{
 			desc = IndexDesc(state);
-			limited = desc && IndexScanReturned(desc) >= (uint64) state->probe;
+			limited = desc && VxIndexScanControl(desc)->returned >= (uint64) state->probe;
 			break;
 		}
 		{
@@ -391,7 +363,7 @@ Probe(VxFilterState *state)
 	{
 		/* postfilter it is: no limit from now on */
 		if (desc)
-			IndexScanSetLimit(desc, 0);
+			VxIndexScanControl(desc)->limit = 0;
 		return;
 	}
 	state->nbuffer = 0;
@@ -399,8 +371,7 @@ Probe(VxFilterState *state)
 	if (state->chosen != VX_FILTER_PREFILTER)
 	{
 		ExecReScan(state->index_ps);
-		VxIndexScanSetAllowList(desc, state->chosen == VX_FILTER_INSCAN ? state->allow : NULL);
-		IndexScanSetLimit(desc, 0);
+		PrepareIndexScan(state, state->chosen == VX_FILTER_INSCAN ? state->allow : NULL, 0);
 	}
 }
 
@@ -611,7 +582,7 @@ DetachAllowList(VxFilterState *state)
 	IndexScanDesc desc = IndexDesc(state);
 
 	if (state->allow && desc)
-		VxIndexScanSetAllowList(desc, NULL);
+		VxIndexScanControl(desc)->allow = NULL;
 	if (pending_index != InvalidOid && IndexRelation(state) &&
 		pending_index == RelationGetRelid(IndexRelation(state)))
 		ClearPending();
@@ -693,5 +664,5 @@ Explain(CustomScanState *node, List *ancestors, ExplainState *es)
 			ExplainPropertyInteger("Allow-List Lossy Pages", NULL, state->allow_lossy, es);
 	}
 	if (desc)
-		ExplainPropertyInteger("Index Elements Visited", NULL, (int64) VxIndexScanVisited(desc), es);
+		ExplainPropertyInteger("Index Elements Visited", NULL, (int64) VxIndexScanControl(desc)->visited, es);
 }

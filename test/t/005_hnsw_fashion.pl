@@ -13,20 +13,8 @@ use FindBin;
 use lib $FindBin::RealBin;
 use VxTap;
 
-my $data = $ENV{VX_TAP_DATA} // '';
-BAIL_OUT("Fashion-MNIST extracts missing in '$data': run through scripts/vx-test "
-	  . "(needs Debian's dataset-fashion-mnist)")
-  unless -f "$data/fashion_train.tsv" && -f "$data/fashion_test.tsv";
-
-my $node = vx_node('fashion', conf => "max_parallel_maintenance_workers = 1\n"
+my $node = vx_fashion_node('fashion', conf => "max_parallel_maintenance_workers = 1\n"
 	  . "maintenance_work_mem = 256MB\nshared_buffers = 256MB\nmax_worker_processes = 8\n");
-$node->safe_psql('postgres', qq{
-	CREATE TABLE items (id int PRIMARY KEY, label int, v vector(784));
-	CREATE TABLE queries (id int PRIMARY KEY, label int, v vector(784));
-	COPY items FROM '$data/fashion_train.tsv';
-	COPY queries FROM '$data/fashion_test.tsv';
-	VACUUM ANALYZE items;
-});
 is($node->safe_psql('postgres', 'SELECT count(*) FROM items'), '10000', 'loaded 10000 images');
 
 # a second session records the build's progress phases while it runs

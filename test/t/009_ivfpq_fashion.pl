@@ -13,19 +13,7 @@ use FindBin;
 use lib $FindBin::RealBin;
 use VxTap;
 
-my $data = $ENV{VX_TAP_DATA} // '';
-BAIL_OUT("Fashion-MNIST extracts missing in '$data': run through scripts/vx-test "
-	  . "(needs Debian's dataset-fashion-mnist)")
-  unless -f "$data/fashion_train.tsv" && -f "$data/fashion_test.tsv";
-
-my $node = vx_node('ivffashion', conf => "maintenance_work_mem = 256MB\nshared_buffers = 256MB\n");
-$node->safe_psql('postgres', qq{
-	CREATE TABLE items (id int PRIMARY KEY, label int, v vector(784));
-	CREATE TABLE queries (id int PRIMARY KEY, label int, v vector(784));
-	COPY items FROM '$data/fashion_train.tsv';
-	COPY queries FROM '$data/fashion_test.tsv';
-	VACUUM ANALYZE items;
-});
+my $node = vx_fashion_node('ivffashion', conf => "maintenance_work_mem = 256MB\nshared_buffers = 256MB\n");
 
 my ($ret, $out, $err, $perr) = vx_build_with_progress($node,
 	'CREATE INDEX items_v ON items USING ivfpq (v vector_l2_ops) WITH (lists = 40, m = 56)');

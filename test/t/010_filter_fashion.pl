@@ -16,17 +16,8 @@ use FindBin;
 use lib $FindBin::RealBin;
 use VxTap;
 
-my $data = $ENV{VX_TAP_DATA} // '';
-BAIL_OUT("Fashion-MNIST extracts missing in '$data': run through scripts/vx-test "
-	  . "(needs Debian's dataset-fashion-mnist)")
-  unless -f "$data/fashion_train.tsv" && -f "$data/fashion_test.tsv";
-
-my $node = vx_node('filterfashion', conf => "maintenance_work_mem = 256MB\nshared_buffers = 256MB\n");
+my $node = vx_fashion_node('filterfashion', conf => "maintenance_work_mem = 256MB\nshared_buffers = 256MB\n");
 $node->safe_psql('postgres', qq{
-	CREATE TABLE items (id int PRIMARY KEY, label int, v vector(784));
-	CREATE TABLE queries (id int PRIMARY KEY, label int, v vector(784));
-	COPY items FROM '$data/fashion_train.tsv';
-	COPY queries FROM '$data/fashion_test.tsv';
 	ALTER TABLE items ADD a1 bool, ADD a10 bool, ADD a50 bool;
 	SELECT setseed(0.1);
 	UPDATE items SET a1 = random() < 0.01, a10 = random() < 0.1, a50 = random() < 0.5;

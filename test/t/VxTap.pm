@@ -8,7 +8,7 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use IPC::Run;
 
-our @EXPORT = qw(vx_node vx_rand_vec_sql vx_self_query_misses vx_check_ok vx_build_with_progress vx_recall_at_10);
+our @EXPORT = qw(vx_node vx_fashion_node vx_rand_vec_sql vx_self_query_misses vx_check_ok vx_build_with_progress vx_recall_at_10);
 
 # A started node with the extension created in database postgres.
 # Options: streaming => 1 (allows_streaming), conf => "extra lines".
@@ -25,6 +25,27 @@ sub vx_node
 		  . ($opt{conf} // ''));
 	$node->start;
 	$node->safe_psql('postgres', 'CREATE EXTENSION vectorx');
+	return $node;
+}
+
+# vx_node with the Fashion-MNIST extracts scripts/vx-test prepares in
+# $ENV{VX_TAP_DATA} loaded: items (10000 images) and queries (100 test
+# images), each (id, label, v vector(784)).  Bails out without them.
+sub vx_fashion_node
+{
+	my ($name, %opt) = @_;
+	my $data = $ENV{VX_TAP_DATA} // '';
+	Test::More::BAIL_OUT("Fashion-MNIST extracts missing in '$data': run through scripts/vx-test "
+		  . "(needs Debian's dataset-fashion-mnist)")
+	  unless -f "$data/fashion_train.tsv" && -f "$data/fashion_test.tsv";
+	my $node = vx_node($name, %opt);
+	$node->safe_psql('postgres', qq{
+		CREATE TABLE items (id int PRIMARY KEY, label int, v vector(784));
+		CREATE TABLE queries (id int PRIMARY KEY, label int, v vector(784));
+		COPY items FROM '$data/fashion_train.tsv';
+		COPY queries FROM '$data/fashion_test.tsv';
+		VACUUM ANALYZE items;
+	});
 	return $node;
 }
 
