@@ -221,6 +221,20 @@ SELECT (SELECT array_agg(id) FROM (SELECT id FROM fp WHERE grp IN (7, 8) AND id 
           ORDER BY v <-> '[1,2,3,4,5,6,7,8]', id LIMIT 10) s) AS partitioned_exact;
 DROP TABLE fp;
 
+-- a filter whose rows lie away from the query (statistics cannot tell):
+-- postfilter finds few of them near it and takes its way out
+ALTER TABLE f ADD COLUMN side bool;
+UPDATE f SET side = (v::real[])[1] > 9.0;
+VACUUM ANALYZE f;
+CREATE INDEX f_side ON f (side);
+SELECT plan_shape('SELECT id FROM f WHERE side ORDER BY v <-> ''[0,0,0,0,0,0,0,0]'' LIMIT 10', true);
+SELECT ids_with('auto', 'SELECT array_agg(id) FROM (SELECT id FROM f WHERE side
+                  ORDER BY v <-> ''[0,0,0,0,0,0,0,0]'' LIMIT 10) s') =
+       ids_with('off', 'SELECT array_agg(id) FROM (SELECT id FROM f WHERE side
+                  ORDER BY v <-> ''[0,0,0,0,0,0,0,0]'', id LIMIT 10) s') AS way_out_exact;
+-- near the query the same filter is cheap: postfilter keeps going
+SELECT plan_shape('SELECT id FROM f WHERE side ORDER BY v <-> ''[9.9,5,5,5,5,5,5,5]'' LIMIT 10', true);
+
 -- IVF-PQ: every strategy, exact with every list probed and a re-rank
 -- window that covers the table
 DROP INDEX f_hnsw;

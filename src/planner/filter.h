@@ -30,6 +30,11 @@
  *	postfilter	the ANN index scan with the filter on top; the scans stream
  *				(they continue past ef / the re-rank window while the
  *				executor asks), so k rows come back whenever k rows match.
+ *				Chosen by auto with a bitmap path at hand, it has a way out:
+ *				if 4 k / s heap TIDs bring fewer than k rows (the matching
+ *				rows lie away from the query's neighbours, which statistics
+ *				cannot see), it builds the allow-list and switches to
+ *				prefilter or inscan.
  *
  * PLANNING (filterplan.c)
  *	A set_rel_pathlist_hook.  For a base relation (or a partition: each
@@ -49,10 +54,11 @@
  *	with a limit of k / s_post heap TIDs (s_post: the selectivity above
  *	which the model prefers postfilter); k rows within it commit to
  *	postfilter (the rows found so far are returned first, nothing is
- *	redone).  Otherwise, or when the probe runs out, it counts the
- *	allow-list's TIDs (an exact figure for the indexable part of the
- *	filter) against the crossover counts the cost model gives and takes
- *	prefilter, inscan or postfilter (a fresh index scan).
+ *	redone).  Otherwise it counts the allow-list's TIDs (an exact figure
+ *	for the indexable part of the filter) against the crossover counts the
+ *	cost model gives and takes prefilter, inscan or postfilter.  A probe
+ *	that runs out has shown postfilter to be slow: the count then chooses
+ *	between prefilter and inscan (a fresh index scan).
  *
  * FILTER COSTS (in PostgreSQL cost units; N rows, s selectivity, R = sN)
  *	prefilter	cost of the filter path + cost_sort(R, bounded by k) +
@@ -116,6 +122,8 @@ extern int	vx_filter_strategy;
 								 * first (0: build the allow-list first) */
 #define VX_PRIV_K			9	/* Integer: rows wanted (the LIMIT, else 10) */
 #define VX_PRIV_ORDERBY		10	/* Expr: the ORDER BY distance (moved to custom_exprs) */
+#define VX_PRIV_PREIN		11	/* Float: after a spent probe, prefilter up to this
+								 * many TIDs, else inscan */
 
 /*
  * The TIDs an in-scan filter allows: an open-addressing hash set of

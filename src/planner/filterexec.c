@@ -38,6 +38,7 @@ typedef struct VxFilterState
 	int			bound;			/* rows the sort needs at most; 0 unknown */
 	double		premax;			/* adaptive: prefilter up to this many TIDs */
 	double		inmax;			/* adaptive: inscan up to this many TIDs */
+	double		prein;			/* after a spent probe: prefilter up to this many */
 	const char *note;
 	PlanState  *index_ps;
 	PlanState  *sort_ps;
@@ -133,6 +134,7 @@ CreateState(CustomScan *cs)
 	state->note = strVal(list_nth(priv, VX_PRIV_NOTE));
 	state->probe = floatVal(list_nth(priv, VX_PRIV_PROBE));
 	state->k = intVal(list_nth(priv, VX_PRIV_K));
+	state->prein = floatVal(list_nth(priv, VX_PRIV_PREIN));
 	state->chosen = state->planned;
 	return (Node *) state;
 }
@@ -277,9 +279,9 @@ Start(VxFilterState *state)
 	state->executions++;
 	state->chosen = state->planned;
 	state->probed = state->built = state->topk_done = false;
-	if (state->planned < 0 && state->probe > 0)
+	if ((state->planned < 0 || state->planned == VX_FILTER_POSTFILTER) && state->probe > 0)
 	{
-		/* adaptive, the filter likely weak: probe with postfilter first */
+		/* adaptive, the filter likely weak, or postfilter with a way out */
 		state->chosen = VX_FILTER_POSTFILTER;
 		state->probing = state->probed = true;
 		state->nbuffer = state->nextbuffer = 0;
@@ -366,8 +368,9 @@ Probe(VxFilterState *state)
 			VxIndexScanControl(desc)->limit = 0;
 		return;
 	}
+	/* postfilter proved slow: prefilter or inscan by the allow-list's size */
 	state->nbuffer = 0;
-	ChooseByCount(state, BuildAllowList(state));
+	state->chosen = BuildAllowList(state) <= state->prein ? VX_FILTER_PREFILTER : VX_FILTER_INSCAN;
 	if (state->chosen != VX_FILTER_PREFILTER)
 	{
 		ExecReScan(state->index_ps);
@@ -631,12 +634,14 @@ Explain(CustomScanState *node, List *ancestors, ExplainState *es)
 	IndexScanDesc desc = IndexDesc(state);
 
 	how = psprintf("%s%s%s%s", StrategyName(state->planned),
-				   state->forced ? " (forced" : state->planned < 0 ? " (chosen at execution" : " (auto",
+				   state->forced ? " (forced" : state->planned < 0 ? " (chosen at execution" :
+				   state->probe > 0 ? " (auto, with a way out" : " (auto",
 				   *state->note ? ": " : "", *state->note ? state->note : "");
 	how = psprintf("%s)", how);
 	ExplainPropertyText("Strategy", how, es);
 	ExplainPropertyFloat("Estimated Selectivity", NULL, state->selectivity, 4, es);
-	if (state->filter_ps)
+	if (state->filter_ps &&
+		(state->planned == VX_FILTER_PREFILTER || state->chosen == VX_FILTER_PREFILTER))
 	{
 		CustomScan *cs = (CustomScan *) node->ss.ps.plan;
 		List	   *context = set_deparse_context_plan(es->deparse_cxt, (Plan *) cs, ancestors);
@@ -650,9 +655,13 @@ Explain(CustomScanState *node, List *ancestors, ExplainState *es)
 		ExplainPropertyText("Adaptive Choice",
 							psprintf("probe %.0f TIDs; then by allow-list rows: prefilter up to %.0f, inscan up to %.0f",
 									 state->probe, state->premax, state->inmax), es);
+	if (state->planned == VX_FILTER_POSTFILTER && state->probe > 0 && es->verbose)
+		ExplainPropertyText("Way Out",
+							psprintf("fewer than %d rows in %.0f TIDs: by allow-list rows, prefilter up to %.0f, else inscan",
+									 state->k, state->probe, state->prein), es);
 	if (!es->analyze || state->executions == 0)
 		return;
-	if (state->planned < 0)
+	if (state->planned < 0 || state->probe > 0)
 		ExplainPropertyText("Chosen Strategy",
 							psprintf("%s%s", StrategyName(state->chosen),
 									 state->probed ? (state->allow ? " (after a probe)" : " (by a probe)") : ""),

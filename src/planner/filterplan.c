@@ -271,7 +271,7 @@ ContainsParamWalker(Node *node, void *context)
 static CustomPath *
 MakePath(PlannerInfo *root, RelOptInfo *rel, IndexPath *ipath, int strategy, bool forced,
 		 double sel, double bound, Cost startup, Cost total, List *children, List *roles,
-		 double premax, double inmax, double probe, int k, const char *note)
+		 double premax, double inmax, double prein, double probe, int k, const char *note)
 {
 	CustomPath *cp = makeNode(CustomPath);
 
@@ -299,22 +299,26 @@ MakePath(PlannerInfo *root, RelOptInfo *rel, IndexPath *ipath, int strategy, boo
 	cp->custom_private = lappend(cp->custom_private, makeFloat(psprintf("%.6g", probe)));
 	cp->custom_private = lappend(cp->custom_private, makeInteger(k));
 	cp->custom_private = lappend(cp->custom_private, linitial(ipath->indexorderbys));
+	cp->custom_private = lappend(cp->custom_private, makeFloat(psprintf("%.6g", prein)));
 	cp->methods = &path_methods;
 	return cp;
 }
 
 /*
  * Adaptive plans: the allow-list counts below which prefilter, then inscan,
- * cost least, found by walking the selectivities the model gives.
+ * cost least (premax, inmax), and below which prefilter costs less than
+ * inscan (prein: the choice once a probe showed postfilter to be bad),
+ * found by walking the selectivities the model gives.
  */
 static void
 Crossovers(const AnnModel *m, RelOptInfo *rel, Path *sort, BitmapHeapPath *bitmap,
-		   Cost bitmap_cost, double *premax, double *inmax)
+		   Cost bitmap_cost, double *premax, double *inmax, double *prein)
 {
 	double		n = m->tuples;
 
 	*premax = 0;
 	*inmax = 0;
+	*prein = 0;
 	for (double s = 1.0 / n; s <= 1.0; s *= 1.25)
 	{
 		double		rows = Max(s * n, 1);
@@ -336,6 +340,8 @@ Crossovers(const AnnModel *m, RelOptInfo *rel, Path *sort, BitmapHeapPath *bitma
 			*premax = rows;
 		if (in <= post)
 			*inmax = rows;
+		if (pre <= in)
+			*prein = rows;
 	}
 	*inmax = Max(*inmax, *premax);
 }
@@ -435,7 +441,8 @@ VxSetRelPathlist(PlannerInfo *root, RelOptInfo *rel, Index rti, RangeTblEntry *r
 		{
 			/* generic plan: choose when it runs (filter.h, PLANNING) */
 			double		premax,
-						inmax;
+						inmax,
+						prein;
 			StrategyCost ic = InscanCost(&m, s, sb, bitmap_cost);
 			Cost		startup = pre_startup,
 						total = pre_total;
@@ -457,7 +464,7 @@ VxSetRelPathlist(PlannerInfo *root, RelOptInfo *rel, Index rti, RangeTblEntry *r
 				total = pc.startup + pc.per_row * rel->rows;
 			}
 
-			Crossovers(&m, rel, &sort->path, bitmap, bitmap_cost, &premax, &inmax);
+			Crossovers(&m, rel, &sort->path, bitmap, bitmap_cost, &premax, &inmax, &prein);
 
 			/*
 			 * Estimated weak (postfilter's side of the crossover): probe the
@@ -472,7 +479,7 @@ VxSetRelPathlist(PlannerInfo *root, RelOptInfo *rel, Index rti, RangeTblEntry *r
 									 list_make3(makeInteger(VX_CHILD_INDEX),
 												makeInteger(prerole),
 												makeInteger(VX_CHILD_BITMAP)),
-									 premax, inmax, probe, (int) m.k, ""));
+									 premax, inmax, prein, probe, (int) m.k, ""));
 		}
 		else
 		{
@@ -481,13 +488,42 @@ VxSetRelPathlist(PlannerInfo *root, RelOptInfo *rel, Index rti, RangeTblEntry *r
 								MakePath(root, rel, ipath, VX_FILTER_PREFILTER, forced, s, bound,
 										 pre_startup, pre_total,
 										 list_make1(prechild),
-										 list_make1(makeInteger(prerole)), 0, 0, 0, (int) m.k, ""));
-			if (want == VX_FILTER_POSTFILTER || (want == VX_FILTER_AUTO))
+										 list_make1(makeInteger(prerole)), 0, 0, 0, 0, (int) m.k, ""));
+			if (want == VX_FILTER_POSTFILTER && !(bitmap && !forced))
 				paths = lappend(paths,
 								MakePath(root, rel, ipath, VX_FILTER_POSTFILTER, forced, s, bound,
 										 pc.startup, pc.startup + pc.per_row * rel->rows,
 										 list_make1(ipath),
-										 list_make1(makeInteger(VX_CHILD_INDEX)), 0, 0, 0, (int) m.k, note));
+										 list_make1(makeInteger(VX_CHILD_INDEX)), 0, 0, 0, 0, (int) m.k, note));
+			else if (want == VX_FILTER_AUTO && bitmap == NULL)
+				paths = lappend(paths,
+								MakePath(root, rel, ipath, VX_FILTER_POSTFILTER, false, s, bound,
+										 pc.startup, pc.startup + pc.per_row * rel->rows,
+										 list_make1(ipath),
+										 list_make1(makeInteger(VX_CHILD_INDEX)), 0, 0, 0, 0, (int) m.k, note));
+			else if (want == VX_FILTER_AUTO)
+			{
+				/*
+				 * Postfilter with a way out: the statistics cannot see a
+				 * filter whose rows lie away from the query's neighbours.
+				 * If 4 k / s heap TIDs bring fewer than k rows, the node
+				 * builds the allow-list and takes prefilter or inscan.
+				 */
+				double		premax,
+							inmax,
+							prein;
+
+				Crossovers(&m, rel, &sort->path, bitmap, bitmap_cost, &premax, &inmax, &prein);
+				paths = lappend(paths,
+								MakePath(root, rel, ipath, VX_FILTER_POSTFILTER, false, s, bound,
+										 pc.startup, pc.startup + pc.per_row * rel->rows,
+										 list_make3(ipath, prechild, bitmap),
+										 list_make3(makeInteger(VX_CHILD_INDEX),
+													makeInteger(prerole),
+													makeInteger(VX_CHILD_BITMAP)),
+										 premax, inmax, prein,
+										 Min(ceil(4 * m.k / s), m.tuples), (int) m.k, ""));
+			}
 			if (bitmap && (want == VX_FILTER_AUTO || want == VX_FILTER_INSCAN))
 			{
 				StrategyCost ic = InscanCost(&m, s, sb, bitmap_cost);
@@ -497,7 +533,7 @@ VxSetRelPathlist(PlannerInfo *root, RelOptInfo *rel, Index rti, RangeTblEntry *r
 										 ic.startup, ic.startup + ic.per_row * rel->rows,
 										 list_make2(ipath, bitmap),
 										 list_make2(makeInteger(VX_CHILD_INDEX),
-													makeInteger(VX_CHILD_BITMAP)), 0, 0, 0, (int) m.k, ""));
+													makeInteger(VX_CHILD_BITMAP)), 0, 0, 0, 0, (int) m.k, ""));
 			}
 		}
 	}
