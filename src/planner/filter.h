@@ -56,9 +56,8 @@
  *	postfilter (the rows found so far are returned first, nothing is
  *	redone).  Otherwise it counts the allow-list's TIDs (an exact figure
  *	for the indexable part of the filter) against the crossover counts the
- *	cost model gives and takes prefilter, inscan or postfilter.  A probe
- *	that runs out has shown postfilter to be slow: the count then chooses
- *	between prefilter and inscan (a fresh index scan).
+ *	cost model gives and takes prefilter, inscan or postfilter (a fresh
+ *	index scan when the probe ran out).
  *
  * FILTER COSTS (in PostgreSQL cost units; N rows, s selectivity, R = sN)
  *	prefilter	cost of the filter path + cost_sort(R, bounded by k) +

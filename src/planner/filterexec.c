@@ -368,9 +368,17 @@ Probe(VxFilterState *state)
 			VxIndexScanControl(desc)->limit = 0;
 		return;
 	}
-	/* postfilter proved slow: prefilter or inscan by the allow-list's size */
 	state->nbuffer = 0;
-	state->chosen = BuildAllowList(state) <= state->prein ? VX_FILTER_PREFILTER : VX_FILTER_INSCAN;
+	if (state->planned < 0)
+	{
+		/* an adaptive plan's filter is not weak after all: by the count */
+		ChooseByCount(state, BuildAllowList(state));
+	}
+	else
+	{
+		/* postfilter proved slow: prefilter or inscan by the allow-list's size */
+		state->chosen = BuildAllowList(state) <= state->prein ? VX_FILTER_PREFILTER : VX_FILTER_INSCAN;
+	}
 	if (state->chosen != VX_FILTER_PREFILTER)
 	{
 		ExecReScan(state->index_ps);
