@@ -987,43 +987,14 @@ def run_filtered(conn, ds, args, affinity):
             plan = [line for (line,) in cur.fetchall()]
             chosen = [p.split(":", 1)[1].strip() for p in plan if "Strategy:" in p]
             entry["strategies"][s] = dict(plan=chosen)
-        # timed passes: one session per strategy (forked after the pinning,
-        # so on the same core), queries interleaved across the strategies so
-        # that the machine's slow spells hit them alike
-        if affinity:
-            affinity.set(True)
-        sessions = {}
-        for s in FILTER_STRATEGIES:
-            c = connect(args.dbname)
-            sessions[s] = (c, c.cursor())
-            sessions[s][1].execute(f"SET vectorx.filter_strategy = {s}")
-            sessions[s][1].execute(f"PREPARE fq(vector{', int' if labelled else ''}) AS SELECT id FROM {t} "
-                                   f"WHERE {f['sql']} ORDER BY embedding <-> $1 LIMIT {args.k}")
-        sql = "EXECUTE fq(%s, %s)" if labelled else "EXECUTE fq(%s)"
-        for s in FILTER_STRATEGIES:
-            for qi in range(min(args.warmup, nq)):
-                sessions[s][1].execute(sql, params(qi))
-                sessions[s][1].fetchall()
-        # at any moment the strategies run different queries (strategy j is
-        # j quarters of the list ahead), so that none finds the rows the
-        # previous one just read in the cache, and each goes first in turn
         for _ in range(args.repeat):
-            lat = {s: np.empty(nq) for s in FILTER_STRATEGIES}
-            for step in range(nq):
-                order = FILTER_STRATEGIES[step % 4:] + FILTER_STRATEGIES[:step % 4]
-                for s in order:
-                    qi = (step + FILTER_STRATEGIES.index(s) * nq // 4) % nq
-                    c = sessions[s][1]
-                    t0 = time.perf_counter()
-                    c.execute(sql, params(qi))
-                    c.fetchall()
-                    lat[s][qi] = (time.perf_counter() - t0) * 1e3
             for s in FILTER_STRATEGIES:
-                runs[s].append(lat[s])
-        for c, _ in sessions.values():
-            c.close()
-        if affinity:
-            affinity.set(False)
+                prepare(s)
+                if affinity:
+                    affinity.set(True)
+                runs[s].append(timed(query, list(range(nq)))[1])
+                if affinity:
+                    affinity.set(False)
         for s in FILTER_STRATEGIES:
             hits = 0
             for qi, ids in enumerate(results[s]):
@@ -1050,12 +1021,10 @@ def filtered_markdown(result):
              f"{result['date']}, {result['server']}, kernels {result['simd']}; HNSW m 16, ef_construction 64, "
              f"hnsw.ef_search 40 (default), btree indexes on label and r; build {fr['build_s']} s",
              "",
-             "QPS: one psycopg2 session per strategy, prepared statement (the class label as its second "
-             "parameter: generic plans after five executions), median of the passes, "
-             + ("client and servers on one CPU; " if result.get("one_core") else "unpinned; ")
-             + "the strategies take turns query by query (each on a different query at any moment, "
-             "each first in turn).  Recall@k against the exact filtered answer "
-             "(brute force).", "",
+             "QPS: one psycopg2 client, prepared statement (the class label as its second parameter: "
+             "generic plans after five executions), median of the passes, "
+             + ("client and server on one CPU; " if result.get("one_core") else "unpinned; ")
+             + "strategies' passes alternate.  Recall@k against the exact filtered answer (brute force).", "",
              "| filter | selectivity | strategy | plan | recall@k | rows (min / mean) | QPS | p50 ms | p99 ms |",
              "|---|---|---|---|---|---|---|---|---|"]
     summary = []
