@@ -386,6 +386,22 @@ Probe(VxFilterState *state)
 	}
 }
 
+/*
+ * dst (our scan slot) points at src's row: the child's columns are ours,
+ * then perhaps the sort key.  Valid until the child's next row.
+ */
+static void
+PointAtRow(TupleTableSlot *dst, TupleTableSlot *src)
+{
+	int			natts = dst->tts_tupleDescriptor->natts;
+
+	ExecClearTuple(dst);
+	slot_getsomeattrs(src, natts);
+	memcpy(dst->tts_values, src->tts_values, sizeof(Datum) * natts);
+	memcpy(dst->tts_isnull, src->tts_isnull, sizeof(bool) * natts);
+	ExecStoreVirtualTuple(dst);
+}
+
 /* a row kept by TopK: NULL distances after NaN after all numbers */
 typedef struct KeptRow
 {
@@ -460,7 +476,6 @@ TopK(VxFilterState *state)
 	ScanState  *ss = &state->css.ss;
 	TupleTableSlot *dst = ss->ss_ScanTupleSlot;
 	ExprContext *econtext = ss->ps.ps_ExprContext;
-	int			natts = dst->tts_tupleDescriptor->natts;
 	int			k = Max(state->bound, 1);
 	KeptRow    *heap = MemoryContextAlloc(state->allowcxt, sizeof(KeptRow) * k);
 	int			n = 0;
@@ -476,12 +491,8 @@ TopK(VxFilterState *state)
 		if (TupIsNull(src))
 			break;
 		CHECK_FOR_INTERRUPTS();
-		/* our columns are the child's: point at them, copy nothing yet */
-		ExecClearTuple(dst);
-		slot_getsomeattrs(src, natts);
-		memcpy(dst->tts_values, src->tts_values, sizeof(Datum) * natts);
-		memcpy(dst->tts_isnull, src->tts_isnull, sizeof(bool) * natts);
-		ExecStoreVirtualTuple(dst);
+		/* copy nothing yet */
+		PointAtRow(dst, src);
 		ResetExprContext(econtext);
 		econtext->ecxt_scantuple = dst;
 		d = ExecEvalExprSwitchContext(state->distance, econtext, &isnull);
@@ -525,36 +536,28 @@ Next(ScanState *ss)
 	VxFilterState *state = (VxFilterState *) ss;
 	TupleTableSlot *dst = ss->ss_ScanTupleSlot;
 	TupleTableSlot *src;
-	int			natts = dst->tts_tupleDescriptor->natts;
 
 	if (!state->started)
 		Start(state);
 	if (state->probing)
 		Probe(state);
+	if (state->chosen == VX_FILTER_PREFILTER && state->filter_ps && !state->topk_done)
+	{
+		state->topk_done = true;
+		TopK(state);
+	}
 	if (state->nextbuffer < state->nbuffer)
 	{
-		/* the probe's rows: our columns, in the index child's layout */
+		/* the probe's or TopK's rows: our columns, in the index child's layout */
 		ExecForceStoreMinimalTuple(state->buffer[state->nextbuffer++], dst, false);
 		return dst;
 	}
+	if (state->chosen == VX_FILTER_PREFILTER && state->filter_ps)
+		return NULL;			/* TopK's rows are all out */
 	if (state->chosen == VX_FILTER_INSCAN && state->allow->ntids == 0 && state->allow->nlossy == 0)
 	{
 		/* nothing matches the indexable part of the filter */
 		ClearPending();
-		return NULL;
-	}
-	if (state->chosen == VX_FILTER_PREFILTER && state->filter_ps)
-	{
-		if (state->nbuffer == 0 && state->nextbuffer == 0 && !state->topk_done)
-		{
-			state->topk_done = true;
-			TopK(state);
-			if (state->nextbuffer < state->nbuffer)
-			{
-				ExecForceStoreMinimalTuple(state->buffer[state->nextbuffer++], dst, false);
-				return dst;
-			}
-		}
 		return NULL;
 	}
 	if (state->chosen == VX_FILTER_PREFILTER)
@@ -564,12 +567,7 @@ Next(ScanState *ss)
 	if (TupIsNull(src))
 		return NULL;
 
-	/* the child's columns are ours, then perhaps the sort key */
-	ExecClearTuple(dst);
-	slot_getsomeattrs(src, natts);
-	memcpy(dst->tts_values, src->tts_values, sizeof(Datum) * natts);
-	memcpy(dst->tts_isnull, src->tts_isnull, sizeof(bool) * natts);
-	ExecStoreVirtualTuple(dst);
+	PointAtRow(dst, src);
 	ExecMaterializeSlot(dst);
 	return dst;
 }

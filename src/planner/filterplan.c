@@ -55,7 +55,6 @@ static const CustomPathMethods path_methods = {
  */
 typedef struct AnnModel
 {
-	IndexPath  *ipath;
 	bool		hnsw;			/* else ivfpq */
 	double		tuples;			/* N: the table's rows */
 	double		first;			/* elements the first round visits */
@@ -98,7 +97,6 @@ ModelInit(PlannerInfo *root, RelOptInfo *rel, IndexPath *ipath, AnnModel *m)
 	int			dims;
 
 	MemSet(m, 0, sizeof(*m));
-	m->ipath = ipath;
 	m->hnsw = ipath->indexinfo->relam == get_index_am_oid("hnsw", true);
 	m->tuples = Max(rel->tuples, 1);
 	m->k = root->limit_tuples > 0 ? root->limit_tuples : 10;
@@ -311,8 +309,7 @@ MakePath(PlannerInfo *root, RelOptInfo *rel, IndexPath *ipath, int strategy, boo
  * found by walking the selectivities the model gives.
  */
 static void
-Crossovers(const AnnModel *m, RelOptInfo *rel, Path *sort, BitmapHeapPath *bitmap,
-		   Cost bitmap_cost, double *premax, double *inmax, double *prein)
+Crossovers(const AnnModel *m, RelOptInfo *rel, Path *sort, Cost bitmap_cost, double *premax, double *inmax, double *prein)
 {
 	double		n = m->tuples;
 
@@ -464,7 +461,7 @@ VxSetRelPathlist(PlannerInfo *root, RelOptInfo *rel, Index rti, RangeTblEntry *r
 				total = pc.startup + pc.per_row * rel->rows;
 			}
 
-			Crossovers(&m, rel, &sort->path, bitmap, bitmap_cost, &premax, &inmax, &prein);
+			Crossovers(&m, rel, &sort->path, bitmap_cost, &premax, &inmax, &prein);
 
 			/*
 			 * Estimated weak (postfilter's side of the crossover): probe the
@@ -513,7 +510,7 @@ VxSetRelPathlist(PlannerInfo *root, RelOptInfo *rel, Index rti, RangeTblEntry *r
 							inmax,
 							prein;
 
-				Crossovers(&m, rel, &sort->path, bitmap, bitmap_cost, &premax, &inmax, &prein);
+				Crossovers(&m, rel, &sort->path, bitmap_cost, &premax, &inmax, &prein);
 				paths = lappend(paths,
 								MakePath(root, rel, ipath, VX_FILTER_POSTFILTER, false, s, bound,
 										 pc.startup, pc.startup + pc.per_row * rel->rows,
