@@ -16,6 +16,7 @@
 #include "catalog/pg_amproc.h"
 #include "catalog/pg_opclass.h"
 #include "catalog/pg_type.h"
+#include "utils/guc.h"
 #include "utils/regproc.h"
 #include "utils/syscache.h"
 
@@ -23,6 +24,14 @@
 #include "vxindex.h"
 
 /* the opclass support functions whose identity tells the metric */
+/* the values of hnsw.iterative_scan and ivfpq.iterative_scan (vxindex.h) */
+const struct config_enum_entry vx_iterative_scan_options[] = {
+	{"off", VX_ITERATIVE_OFF, false},
+	{"strict_order", VX_ITERATIVE_STRICT, false},
+	{"relaxed_order", VX_ITERATIVE_RELAXED, false},
+	{NULL, 0, false}
+};
+
 extern Datum vector_l2_squared_distance(PG_FUNCTION_ARGS);
 extern Datum vector_negative_inner_product(PG_FUNCTION_ARGS);
 extern Datum cosine_distance(PG_FUNCTION_ARGS);

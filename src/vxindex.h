@@ -12,6 +12,7 @@
 #define VECTORX_VXINDEX_H
 
 #include "fmgr.h"
+#include "utils/guc.h"
 #include "utils/rel.h"
 
 /* the distance an index orders by; the values are stored in meta pages */
@@ -22,6 +23,29 @@ typedef enum VxMetric
 	VX_METRIC_COSINE = 3,		/* negative inner product of unit vectors */
 	VX_METRIC_L1 = 4
 } VxMetric;
+
+/*
+ * hnsw.iterative_scan and ivfpq.iterative_scan: what an ordered scan does
+ * once the executor wants more rows than its first round (HNSW's ef_search
+ * candidates, IVF-PQ's first re-rank window) produced.  The names and
+ * values are pgvector's; the default differs (README, ORDER BY).
+ *	off				one round only: a scan returns at most what its first
+ *					round found (pgvector's default)
+ *	strict_order	keep searching, and return rows in nondecreasing exact
+ *					distance: a row found after a farther one was returned
+ *					is skipped (vectorx's default)
+ *	relaxed_order	keep searching and return every row found: each round is
+ *					in order, but rows of a later round may be nearer than
+ *					rows of an earlier one
+ */
+typedef enum VxIterativeScan
+{
+	VX_ITERATIVE_OFF,
+	VX_ITERATIVE_STRICT,
+	VX_ITERATIVE_RELAXED
+} VxIterativeScan;
+
+extern const struct config_enum_entry vx_iterative_scan_options[];
 
 extern VxMetric VxIndexMetric(Relation index);
 extern int	VxIndexDims(Relation index, int maxdims, const char *amname);

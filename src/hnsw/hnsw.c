@@ -36,6 +36,7 @@
 
 int			hnsw_ef_search = HNSW_DEFAULT_EF_SEARCH;
 int			hnsw_max_scan_tuples = HNSW_DEFAULT_MAX_SCAN_TUPLES;
+int			hnsw_iterative_scan = VX_ITERATIVE_STRICT;
 
 static relopt_kind hnsw_relopt_kind;
 
@@ -62,6 +63,13 @@ HnswInitGucs(void)
 							"Bounds the work of scans whose rows a WHERE clause keeps rejecting.",
 							&hnsw_max_scan_tuples, HNSW_DEFAULT_MAX_SCAN_TUPLES,
 							1, INT_MAX, PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomEnumVariable("hnsw.iterative_scan",
+							 "What an HNSW index scan does past its first ef_search candidates.",
+							 "strict_order (default) keeps searching and returns rows in exact distance order, "
+							 "skipping rows found after farther ones; relaxed_order returns every row found, "
+							 "each round in order; off ends the scan after its first round.",
+							 &hnsw_iterative_scan, VX_ITERATIVE_STRICT, vx_iterative_scan_options,
+							 PGC_USERSET, 0, NULL, NULL, NULL);
 	MarkGUCPrefixReserved("hnsw");
 }
 

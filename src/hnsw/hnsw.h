@@ -12,9 +12,13 @@
  *	at HNSW_MAX_LEVEL.  Deviations, each with its reason:
  *	 - Scans stream: when the executor asks for more rows than ef_search
  *	   (a WHERE clause rejected some), the search resumes from the candidates
- *	   it set aside instead of ending; each round's results are sorted, but
- *	   rounds overlap in distance ("relaxed order", as pgvector's iterative
- *	   scans).  hnsw.max_scan_tuples bounds the elements visited.
+ *	   it set aside instead of ending.  Rows found are pooled and handed out
+ *	   by lower bound once the search's frontier lies beyond them, so the
+ *	   executor's re-check returns them in exact order; a row found after a
+ *	   farther one was returned is skipped (hnsw.iterative_scan =
+ *	   strict_order, the default; relaxed_order returns it, off ends after
+ *	   the first round: hnswscan.c).  hnsw.max_scan_tuples bounds the
+ *	   elements visited.  Settings are read once per scan.
  *	 - A search can carry a filter (HnswFilter): rejected elements are still
  *	   traversed but never returned, and the beam widens while few pass (the
  *	   ACORN idea), so selective filters do not strand the search.
@@ -417,6 +421,7 @@ extern double HnswLowerBound(const HnswShape *shape, const HnswQuery *q, const H
 
 extern int	hnsw_ef_search;
 extern int	hnsw_max_scan_tuples;
+extern int	hnsw_iterative_scan;	/* VxIterativeScan (vxindex.h) */
 
 /* ---------------------------------------------------------------- search */
 

@@ -21,12 +21,14 @@
 #include "access/relscan.h"
 #include "miscadmin.h"
 #include "pgstat.h"
+#include "utils/float.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 
 #include "filter.h"
 #include "hnsw.h"
 #include "monitor.h"
+#include "vxindex.h"
 
 /* one row group of the current round: an element's heap TIDs and bound */
 typedef struct HnswScanItem
@@ -48,16 +50,30 @@ typedef struct HnswScanOpaqueData
 	HnswHeap	leftover;		/* to expand in the next round */
 	HnswHeap	discarded;		/* result candidates for the next round */
 	HnswCandidate *results;		/* the current round, nearest first */
-	HnswScanItem *items;		/* its live elements, by bound */
-	int			nitems;
-	int			next;			/* next item to return */
-	int			nexttid;		/* next TID of items[next] */
+	HnswScanItem *pool;			/* rows found, not yet returned: min-heap by bound */
+	int			npool;
+	int			maxpool;
+	HnswScanItem cur;			/* the item being returned, TID by TID */
+	int			nexttid;		/* next TID of cur; cur.ntids: none */
+	double		maxgap;			/* most an estimate exceeded its bound (Settled) */
+	double		lateness;		/* most a skipped row's bound was below the last */
 	bool		drained;		/* the discarded heap was drained since the last round */
 	int			rounds;
 	HnswFilter *filter;			/* NULL: every element qualifies */
 	HnswFilter allow_filter;	/* what filter points at with an allow-list */
 	VxScanControl ctl;			/* allow-list, limit, counts (src/planner) */
 	uint64		visited_total;	/* elements visited by earlier searches */
+
+	/*
+	 * The settings of the current search, read once when it starts: the
+	 * arrays above are sized by ef, and a SET (or set_config() in the same
+	 * query) between two rounds must not change them under a running scan.
+	 */
+	int			ef;				/* hnsw.ef_search */
+	int			max_visits;		/* hnsw.max_scan_tuples */
+	int			iterative;		/* hnsw.iterative_scan (VxIterativeScan) */
+	double		last_bound;		/* bound of the last row returned */
+	uint64		skipped;		/* strict order: rows found too late */
 } HnswScanOpaqueData;
 
 typedef HnswScanOpaqueData *HnswScanOpaque;
@@ -100,9 +116,16 @@ hnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int no
 	so->done = false;
 	so->ctl.returned = 0;
 	so->query = NULL;
-	so->nitems = so->next = so->nexttid = 0;
+	so->pool = NULL;
+	so->npool = so->maxpool = 0;
+	so->cur.ntids = 0;
+	so->nexttid = 0;
+	so->maxgap = 0;
+	so->lateness = 0;
 	so->drained = false;
 	so->rounds = 0;
+	so->last_bound = -get_float8_infinity();
+	so->skipped = 0;
 	if (keys && scan->numberOfKeys > 0)
 		memmove(scan->keyData, keys, scan->numberOfKeys * sizeof(ScanKeyData));
 	if (orderbys && scan->numberOfOrderBys > 0)
@@ -119,40 +142,121 @@ hnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int no
 	MemoryContextSwitchTo(old);
 }
 
-static int
-CompareItems(const void *a, const void *b)
+/* the SQL distance that internal distance d estimates (hnsw.h, VECTORS) */
+static double
+Estimate(const HnswShape *shape, double d)
 {
-	double		x = ((const HnswScanItem *) a)->bound;
-	double		y = ((const HnswScanItem *) b)->bound;
+	switch (shape->metric)
+	{
+		case HNSW_METRIC_L2:
+			return sqrt(Max(d, 0.0));
+		case HNSW_METRIC_COSINE:
+			return 1.0 + d;
+		default:
+			return d;
+	}
+}
 
-	return x < y ? -1 : x > y;
+static void
+PoolPush(HnswScanOpaque so, const HnswScanItem *item)
+{
+	int			i;
+
+	if (so->npool == so->maxpool)
+	{
+		so->maxpool = Max(so->maxpool * 2, 64);
+		so->pool = so->pool ? repalloc_huge(so->pool, sizeof(HnswScanItem) * so->maxpool) :
+			palloc(sizeof(HnswScanItem) * so->maxpool);
+	}
+	i = so->npool++;
+	while (i > 0 && item->bound < so->pool[(i - 1) / 2].bound)
+	{
+		so->pool[i] = so->pool[(i - 1) / 2];
+		i = (i - 1) / 2;
+	}
+	so->pool[i] = *item;
+}
+
+static void
+PoolPop(HnswScanOpaque so, HnswScanItem *out)
+{
+	HnswScanItem *last = &so->pool[so->npool - 1];
+	int			i = 0;
+
+	*out = so->pool[0];
+	so->npool--;
+	for (;;)
+	{
+		int			c = 2 * i + 1;
+
+		if (c >= so->npool)
+			break;
+		if (c + 1 < so->npool && so->pool[c + 1].bound < so->pool[c].bound)
+			c++;
+		if (last->bound <= so->pool[c].bound)
+			break;
+		so->pool[i] = so->pool[c];
+		i = c;
+	}
+	if (so->npool > 0)
+		so->pool[i] = *last;
 }
 
 /*
- * Turn a round's nresults candidates into items: each live element's heap
- * TIDs with the lower bound of their SQL distance, read together with the
- * distance it is derived from (HnswReadResult), sorted by bound so that
- * the executor's re-check returns rows in exact order.
+ * Turn a round's nresults candidates into items in the pool: each live
+ * element's heap TIDs with the lower bound of their SQL distance, read
+ * together with the distance it is derived from (HnswReadResult).  The
+ * pool hands them out by bound, so that the executor's re-check returns
+ * rows in exact order.  Returns how many were added.
  */
-static void
+static int
 Materialize(HnswScanOpaque so, int nresults)
 {
-	so->nitems = so->next = so->nexttid = 0;
+	int			added = 0;
+
 	for (int i = 0; i < nresults; i++)
 	{
 		HnswElementData head;
 		HnswQuant	quant;
 		float		d;
-		HnswScanItem *item = &so->items[so->nitems];
+		HnswScanItem item;
 
 		if (!HnswReadResult(&so->pg, so->results[i].id, &head, &quant, &d))
 			continue;
-		item->bound = HnswLowerBound(&so->shape, &so->pg.query, &quant, d);
-		item->ntids = Min(head.ntids, HNSW_HEAPTIDS);
-		memcpy(item->tids, head.heaptids, sizeof(ItemPointerData) * item->ntids);
-		so->nitems++;
+		item.bound = HnswLowerBound(&so->shape, &so->pg.query, &quant, d);
+		item.ntids = Min(head.ntids, HNSW_HEAPTIDS);
+		memcpy(item.tids, head.heaptids, sizeof(ItemPointerData) * item.ntids);
+		if (!isnan(item.bound))
+			so->maxgap = Max(so->maxgap, Estimate(&so->shape, d) - item.bound);
+		PoolPush(so, &item);
+		added++;
 	}
-	qsort(so->items, so->nitems, sizeof(HnswScanItem), CompareItems);
+	return added;
+}
+
+/*
+ * Strict order: may the pool's lowest bound be handed out now?  Elements
+ * the search will still return are reached from its frontier: the
+ * candidates set aside (discarded) and those left to expand (leftover),
+ * each with an internal distance.  A search finds elements in roughly
+ * increasing distance, so the pool's row is settled when its bound is at
+ * most the frontier's nearest estimate less the largest gap between an
+ * estimate and its bound seen so far.  Otherwise the search goes on first
+ * (the round widens); a row still found too late is skipped, and the
+ * margin grows by how late it was.
+ */
+static bool
+Settled(HnswScanOpaque so, double bound)
+{
+	double		frontier = get_float8_infinity();
+
+	if (so->done)
+		return true;
+	if (so->discarded.count > 0)
+		frontier = Min(frontier, Estimate(&so->shape, HnswHeapTop(&so->discarded).distance));
+	if (so->leftover.count > 0)
+		frontier = Min(frontier, Estimate(&so->shape, HnswHeapTop(&so->leftover).distance));
+	return bound <= frontier - so->maxgap - so->lateness;
 }
 
 /* first round: descend from the entry point, then search level 0 */
@@ -162,8 +266,12 @@ FirstRound(IndexScanDesc scan)
 	HnswScanOpaque so = (HnswScanOpaque) scan->opaque;
 	HnswMetaPageData meta;
 	HnswCandidate entry;
-	int			ef = hnsw_ef_search;
+	int			ef;
 
+	/* every setting of this search, once (see HnswScanOpaqueData) */
+	so->ef = ef = hnsw_ef_search;
+	so->max_visits = hnsw_max_scan_tuples;
+	so->iterative = hnsw_iterative_scan;
 	HnswReadMeta(scan->indexRelation, &meta);
 	if (meta.entry_point == HNSW_INVALID_ID || so->query == NULL)
 	{
@@ -173,19 +281,18 @@ FirstRound(IndexScanDesc scan)
 	HnswPageGraphInit(&so->pg, scan->indexRelation, &so->shape, so->query);
 	so->filter = so->ctl.allow ? &so->allow_filter : NULL;
 	so->pg.exclude = vx_recall_exclude;
-	so->pg.graph.max_visits = hnsw_max_scan_tuples;
+	so->pg.graph.max_visits = so->max_visits;
 	so->visited = HnswVisitedCreate(ef * so->shape.m * 4);
 	HnswHeapInit(&so->leftover, ef * 4, false);
 	HnswHeapInit(&so->discarded, ef * 4, false);
 	so->results = palloc(sizeof(HnswCandidate) * ef);
-	so->items = palloc(sizeof(HnswScanItem) * ef);
 
 	entry.id = meta.entry_point;
 	entry.distance = so->pg.graph.distance(&so->pg.graph, entry.id);
 	if (meta.entry_level > 0)
 		entry.id = HnswGreedyDescend(&so->pg.graph, entry.id, &entry.distance, meta.entry_level, 1);
 	HnswVisitedTestAndSet(so->visited, entry.id);
-	Materialize(so, HnswSearchLayer(&so->pg.graph, &entry, 1, 0, ef, 0, so->visited, so->filter,
+	(void) Materialize(so, HnswSearchLayer(&so->pg.graph, &entry, 1, 0, ef, 0, so->visited, so->filter,
 									&so->leftover, &so->discarded, so->results));
 	so->rounds = 1;
 }
@@ -202,15 +309,14 @@ DrainDiscarded(HnswScanOpaque so)
 {
 	int			n = 0;
 
-	while (n < hnsw_ef_search && so->discarded.count > 0)
+	while (n < so->ef && so->discarded.count > 0)
 	{
 		HnswCandidate c = HnswHeapPop(&so->discarded);
 
 		so->results[n++] = c;
 		HnswHeapPush(&so->leftover, c);
 	}
-	Materialize(so, n);
-	return so->nitems > 0;
+	return Materialize(so, n) > 0;
 }
 
 /* a further round from what the previous ones set aside */
@@ -220,16 +326,16 @@ NextRound(IndexScanDesc scan)
 	HnswScanOpaque so = (HnswScanOpaque) scan->opaque;
 	int			nresults;
 
-	if (so->leftover.count + so->discarded.count == 0 ||
+	if (so->iterative == VX_ITERATIVE_OFF ||
+		so->leftover.count + so->discarded.count == 0 ||
 		(so->pg.graph.max_visits > 0 && so->pg.graph.visited_elements >= so->pg.graph.max_visits))
 	{
 		so->done = true;
-		so->nitems = so->next = 0;
 		return;
 	}
-	nresults = HnswSearchResume(&so->pg.graph, &so->leftover, &so->discarded, hnsw_ef_search,
+	nresults = HnswSearchResume(&so->pg.graph, &so->leftover, &so->discarded, so->ef,
 								so->visited, so->filter, so->results);
-	Materialize(so, nresults);
+	(void) Materialize(so, nresults);
 	so->rounds++;
 	if (nresults == 0)
 		so->done = true;
@@ -255,30 +361,55 @@ hnswgettuple(IndexScanDesc scan, ScanDirection dir)
 	{
 		if (so->ctl.limit > 0 && so->ctl.returned >= so->ctl.limit)
 			break;				/* a filtered search's probe (filter.h) */
-		if (so->next < so->nitems)
+		if (so->nexttid == so->cur.ntids && so->npool > 0 &&
+			(so->iterative == VX_ITERATIVE_RELAXED || so->iterative == VX_ITERATIVE_OFF ||
+			 Settled(so, so->pool[0].bound)))
 		{
-			HnswScanItem *item = &so->items[so->next];
+			PoolPop(so, &so->cur);
+			so->nexttid = 0;
 
-			so->ctl.returned++;
-			scan->xs_heaptid = item->tids[so->nexttid];
-			if (++so->nexttid == item->ntids)
+			/*
+			 * The executor re-checks each row against the last bound it was
+			 * handed and returns rows in exact order only while the bounds
+			 * it gets never decrease.  An element whose bound is below one
+			 * already handed out was found too late: returning it would put
+			 * it out of order, so strict order skips it; relaxed order
+			 * returns it.
+			 */
+			if (so->cur.bound < so->last_bound && so->iterative != VX_ITERATIVE_RELAXED)
 			{
-				so->next++;
-				so->nexttid = 0;
+				/* and waits longer from now on: the search is not in order */
+				so->lateness = Max(so->lateness, so->last_bound - so->cur.bound);
+				so->skipped += so->cur.ntids;
+				so->nexttid = so->cur.ntids;
+				continue;
 			}
+			so->last_bound = Max(so->last_bound, so->cur.bound);
+		}
+		if (so->nexttid < so->cur.ntids)
+		{
+			so->ctl.returned++;
+			scan->xs_heaptid = so->cur.tids[so->nexttid++];
 			/* a lower bound: the executor computes the exact distance (hnsw.h, VECTORS) */
 			scan->xs_recheck = false;
 			scan->xs_recheckorderby = true;
 			if (scan->numberOfOrderBys > 0)
 			{
-				scan->xs_orderbyvals[0] = Float8GetDatum(item->bound);
+				scan->xs_orderbyvals[0] = Float8GetDatum(so->cur.bound);
 				scan->xs_orderbynulls[0] = false;
 			}
 			MemoryContextSwitchTo(old);
 			return true;
 		}
-		if (so->done)
+		if (so->done || (so->iterative == VX_ITERATIVE_OFF && so->rounds > 0))
+		{
+			if (so->npool > 0)
+			{
+				so->done = true;	/* nothing more to find: the pool is settled */
+				continue;
+			}
 			break;
+		}
 		CHECK_FOR_INTERRUPTS();
 		if (!so->drained)
 		{

@@ -28,6 +28,7 @@
 
 int			ivfpq_probes = IVFPQ_DEFAULT_PROBES;
 int			ivfpq_rerank = IVFPQ_DEFAULT_RERANK;
+int			ivfpq_iterative_scan = VX_ITERATIVE_STRICT;
 
 static relopt_kind ivfpq_relopt_kind;
 
@@ -53,9 +54,17 @@ IvfpqInitGucs(void)
 	DefineCustomIntVariable("ivfpq.rerank",
 							"Candidates an IVF-PQ index scan re-ranks by their exact distance.",
 							"The best candidates by their PQ codes are re-ranked with the vectors of "
-							"their table rows, this many at a time; 0 returns rows in PQ order.",
+							"their table rows, this many at a time; 0 returns rows in PQ order "
+							"(with ivfpq.iterative_scan = relaxed_order only).",
 							&ivfpq_rerank, IVFPQ_DEFAULT_RERANK, 0, 100000,
 							PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomEnumVariable("ivfpq.iterative_scan",
+							 "What an IVF-PQ index scan does past its first re-rank window.",
+							 "strict_order (default) keeps searching and returns rows in exact distance order, "
+							 "skipping rows found after farther ones; relaxed_order returns every row found, "
+							 "each window in order; off searches the first ivfpq.probes lists only.",
+							 &ivfpq_iterative_scan, VX_ITERATIVE_STRICT, vx_iterative_scan_options,
+							 PGC_USERSET, 0, NULL, NULL, NULL);
 	MarkGUCPrefixReserved("ivfpq");
 }
 

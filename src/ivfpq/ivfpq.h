@@ -244,6 +244,7 @@ typedef struct IvfpqShape
 /* GUCs */
 extern int	ivfpq_probes;
 extern int	ivfpq_rerank;
+extern int	ivfpq_iterative_scan;	/* VxIterativeScan (vxindex.h) */
 
 /* ivfpq.c */
 extern void IvfpqInitGucs(void);

@@ -4,9 +4,11 @@
  *	  Ordered scans of an IVF-PQ index (ivfpq.h, SCAN): rank the lists by
  *	  centroid distance, score the codes of the nearest `ivfpq.probes`
  *	  lists with a quantized lookup table and the fast-scan kernels, then
- *	  return windows of `ivfpq.rerank` candidates re-ranked by their exact
- *	  distance from the heap row; more windows and more lists when the
- *	  executor keeps asking.
+ *	  re-rank windows of `ivfpq.rerank` candidates by their exact distance
+ *	  from the heap row into a pool, and return the pool's nearest row once
+ *	  no candidate left is likely nearer (SafeToReturn); more windows and
+ *	  more lists when the executor keeps asking.  All settings are read
+ *	  once, when the scan starts.
  *
  *-------------------------------------------------------------------------
  */
@@ -29,10 +31,12 @@
 #include "filter.h"
 #include "ivfpq.h"
 #include "vector.h"
+#include "vxindex.h"
 
 typedef struct Candidate
 {
 	float		score;			/* PQ estimate, internal metric */
+	int			list;			/* the list it was found in */
 	ItemPointerData tid;
 } Candidate;
 
@@ -61,10 +65,15 @@ typedef struct IvfpqScanOpaqueData
 	Candidate  *cands;
 	int			ncands;
 	int			maxcands;
-	int			next_cand;		/* cands[next_cand..] not yet returned */
-	Ranked	   *window;
-	int			nwindow;
-	int			next_window;
+	int			next_cand;		/* cands[next_cand..] not yet re-ranked */
+	float		next_score;		/* lowest score among them (after a window) */
+	Ranked	   *pool;			/* re-ranked rows not yet returned: min-heap */
+	int			npool;
+	int			maxpool;
+	double		max_error;		/* largest |PQ estimate - exact distance| seen */
+	double		slack;			/* most a row was nearer than its list's centroid */
+	float	   *list_score;		/* [lists] each list's rank score (ListDistance) */
+	float		query_norm2;	/* |q|^2 of the internal query */
 	/* per list scan */
 	float	   *lut;
 	uint8	   *lut8;
@@ -83,6 +92,15 @@ typedef struct IvfpqScanOpaqueData
 	int64		reranked;
 	VxScanControl ctl;			/* allow-list, limit, counts (src/planner) */
 	int			probes;			/* lists per batch (see BatchProbes) */
+
+	/*
+	 * The settings of the current scan, read once when it starts (Start):
+	 * a SET between two windows must not change a running scan.
+	 */
+	int			rerank;			/* window size; 0: PQ order, approximate */
+	int			iterative;		/* ivfpq.iterative_scan (VxIterativeScan) */
+	double		last_distance;	/* of the last row returned */
+	uint64		skipped;		/* strict order: rows found too late */
 } IvfpqScanOpaqueData;
 
 typedef IvfpqScanOpaqueData *IvfpqScanOpaque;
@@ -120,10 +138,15 @@ ivfpqrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int n
 	so->order = NULL;
 	so->cands = NULL;
 	so->ncands = so->maxcands = so->next_cand = 0;
-	so->window = NULL;
-	so->nwindow = so->next_window = 0;
+	so->next_score = FLT_MAX;
+	so->pool = NULL;
+	so->npool = so->maxpool = 0;
+	so->max_error = 0;
+	so->slack = 0;
 	so->next_list = 0;
 	so->ctl.returned = 0;
+	so->last_distance = -get_float8_infinity();
+	so->skipped = 0;
 	if (so->fetch)
 		table_index_fetch_reset(so->fetch);
 	if (keys && scan->numberOfKeys > 0)
@@ -157,12 +180,12 @@ CompareListRank(const void *a, const void *b)
 	return x < y ? -1 : x > y ? 1 : 0;
 }
 
-static int
-CompareRanked(const void *a, const void *b)
+/* SQL's order of float8: NaN after every number */
+static inline int
+CompareDistance(double x, double y)
 {
-	double		x = ((const Ranked *) a)->distance,
-				y = ((const Ranked *) b)->distance;
-
+	if (isnan(x) || isnan(y))
+		return isnan(x) ? (isnan(y) ? 0 : 1) : -1;
 	return x < y ? -1 : x > y ? 1 : 0;
 }
 
@@ -176,7 +199,7 @@ static int
 BatchProbes(IndexScanDesc scan)
 {
 	IvfpqScanOpaque so = (IvfpqScanOpaque) scan->opaque;
-	double		probes = Max(ivfpq_probes, 1);
+	double		probes = Max(ivfpq_probes, 1);	/* read once: Start */
 
 	if (so->ctl.allow)
 	{
@@ -198,7 +221,18 @@ Start(IndexScanDesc scan)
 	int			dims = meta->dims;
 
 	so->started = true;
+	/* every setting of this scan, once (see IvfpqScanOpaqueData) */
 	so->probes = BatchProbes(scan);
+	so->iterative = ivfpq_iterative_scan;
+	so->rerank = ivfpq_rerank;
+
+	/*
+	 * Without a re-rank, rows come in PQ order with approximate distances,
+	 * which breaks ORDER BY: only relaxed_order asks for that.  Otherwise
+	 * windows of the default size are re-ranked.
+	 */
+	if (so->rerank == 0 && so->iterative != VX_ITERATIVE_RELAXED)
+		so->rerank = IVFPQ_DEFAULT_RERANK;
 	so->order = palloc(sizeof(ListRank) * meta->lists);
 	for (uint32 l = 0; l < meta->lists; l++)
 	{
@@ -211,6 +245,10 @@ Start(IndexScanDesc scan)
 		else
 			so->order[l].score = -vx_inner_product(so->query, shape->centroids + (Size) l * dims, dims);
 	}
+	so->list_score = palloc(sizeof(float) * meta->lists);
+	for (uint32 l = 0; l < meta->lists; l++)
+		so->list_score[so->order[l].list] = so->order[l].score;
+	so->query_norm2 = vx_inner_product(so->query, so->query, dims);
 	qsort(so->order, meta->lists, sizeof(ListRank), CompareListRank);
 	so->maxcands = 1024;
 	so->cands = palloc(sizeof(Candidate) * so->maxcands);
@@ -245,14 +283,16 @@ Start(IndexScanDesc scan)
 }
 
 static void
-AddCandidate(IvfpqScanOpaque so, float score, ItemPointer tid)
+AddCandidate(IvfpqScanOpaque so, float score, int list, ItemPointer tid)
 {
 	if (so->ncands == so->maxcands)
 	{
 		so->maxcands *= 2;
 		so->cands = repalloc_huge(so->cands, sizeof(Candidate) * so->maxcands);
 	}
+	so->next_score = Min(so->next_score, score);
 	so->cands[so->ncands].score = score;
+	so->cands[so->ncands].list = list;
 	so->cands[so->ncands].tid = *tid;
 	so->ncands++;
 }
@@ -327,7 +367,7 @@ ScanList(IndexScanDesc scan, int list, float list_score)
 
 				if (so->ctl.allow && !VxAllowListContains(so->ctl.allow, tid))
 					continue;
-				AddCandidate(so, score, tid);
+				AddCandidate(so, score, list, tid);
 			}
 		}
 		so->ctl.visited += count;
@@ -417,29 +457,102 @@ ApproxDistance(IvfpqScanOpaque so, float score)
 	}
 }
 
+/* the SQL distance of the query to list l's centroid */
+static double
+ListDistance(IvfpqScanOpaque so, int l)
+{
+	double		score = so->list_score[l];
+
+	if (!so->shape->meta.trained)
+		return -get_float8_infinity();
+	switch ((VxMetric) so->shape->meta.metric)
+	{
+		case VX_METRIC_L2:
+			return sqrt(Max(score + (double) so->query_norm2, 0.0));
+		case VX_METRIC_COSINE:
+			return 1.0 + score;
+		default:
+			return score;
+	}
+}
+
+/* are there lists this scan may still search? (off: the first batch only) */
+static bool
+MoreLists(IvfpqScanOpaque so)
+{
+	if (so->next_list >= (int) so->shape->meta.lists)
+		return false;
+	return so->iterative != VX_ITERATIVE_OFF || so->next_list == 0;
+}
+
+/* the re-ranked rows not yet returned: a min-heap by exact distance */
+static void
+PoolPush(IvfpqScanOpaque so, Ranked r)
+{
+	int			i;
+
+	if (so->npool == so->maxpool)
+	{
+		so->maxpool = Max(so->maxpool * 2, 64);
+		so->pool = so->pool ? repalloc_huge(so->pool, sizeof(Ranked) * so->maxpool) :
+			palloc(sizeof(Ranked) * so->maxpool);
+	}
+	i = so->npool++;
+	while (i > 0 && CompareDistance(r.distance, so->pool[(i - 1) / 2].distance) < 0)
+	{
+		so->pool[i] = so->pool[(i - 1) / 2];
+		i = (i - 1) / 2;
+	}
+	so->pool[i] = r;
+}
+
+static Ranked
+PoolPop(IvfpqScanOpaque so)
+{
+	Ranked		top = so->pool[0];
+	Ranked		last = so->pool[--so->npool];
+	int			i = 0;
+
+	for (;;)
+	{
+		int			c = 2 * i + 1;
+
+		if (c >= so->npool)
+			break;
+		if (c + 1 < so->npool && CompareDistance(so->pool[c + 1].distance, so->pool[c].distance) < 0)
+			c++;
+		if (CompareDistance(last.distance, so->pool[c].distance) <= 0)
+			break;
+		so->pool[i] = so->pool[c];
+		i = c;
+	}
+	if (so->npool > 0)
+		so->pool[i] = last;
+	return top;
+}
+
 /*
- * The next window: the best candidates not yet returned, exact distances
- * from the heap rows that the snapshot sees, in exact order.
+ * The next window: the best candidates by PQ score not yet re-ranked, with
+ * exact distances from the heap rows that the snapshot sees, into the
+ * pool.  Also notes the lowest score left and how far PQ estimates have
+ * been from exact distances so far (see SafeToReturn).
  */
 static void
 NextWindow(IndexScanDesc scan)
 {
 	IvfpqScanOpaque so = (IvfpqScanOpaque) scan->opaque;
-	bool		exact = ivfpq_rerank > 0 || !so->shape->meta.trained;
-	int			want = ivfpq_rerank > 0 ? ivfpq_rerank : 100;
+	bool		exact = so->rerank > 0 || !so->shape->meta.trained;
+	int			want = so->rerank > 0 ? so->rerank : IVFPQ_DEFAULT_RERANK;
 	int			left = so->ncands - so->next_cand;
 	int			n = Min(want, left);
 	Candidate  *c = so->cands + so->next_cand;
 
 	SelectLowest(c, left, n);
-	so->window = so->window ? repalloc(so->window, sizeof(Ranked) * Max(n, 1)) :
-		palloc(sizeof(Ranked) * Max(n, 1));
-	so->nwindow = so->next_window = 0;
 	for (int i = 0; i < n; i++)
 	{
-		Ranked	   *r = &so->window[so->nwindow];
+		Ranked		r;
 
-		r->tid = c[i].tid;
+		r.tid = c[i].tid;
 		if (exact)
 		{
 			bool		call_again = false,
@@ -448,7 +561,8 @@ NextWindow(IndexScanDesc scan)
 			Datum		v;
 			Vector	   *x;
 
-			if (!table_index_fetch_tuple(so->fetch, &r->tid, scan->xs_snapshot, so->slot,
+			CHECK_FOR_INTERRUPTS();
+			if (!table_index_fetch_tuple(so->fetch, &r.tid, scan->xs_snapshot, so->slot,
 										 &call_again, &all_dead))
 				continue;		/* not visible to this scan: the executor would drop it */
 			v = slot_getattr(so->slot, so->attno, &isnull);
@@ -458,18 +572,64 @@ NextWindow(IndexScanDesc scan)
 				continue;
 			}
 			x = DatumGetVector(v);
-			r->distance = ExactDistance(so, x);
+			r.distance = ExactDistance(so, x);
 			if ((Pointer) x != DatumGetPointer(v))
 				pfree(x);
 			ExecClearTuple(so->slot);
 			so->reranked++;
+			if (so->shape->meta.trained && !isnan(r.distance))
+			{
+				so->max_error = Max(so->max_error,
+									   fabs(ApproxDistance(so, c[i].score) - r.distance));
+				so->slack = Max(so->slack, ListDistance(so, c[i].list) - r.distance);
+			}
 		}
 		else
-			r->distance = ApproxDistance(so, c[i].score);
-		so->nwindow++;
+			r.distance = ApproxDistance(so, c[i].score);
+		PoolPush(so, r);
 	}
 	so->next_cand += n;
-	qsort(so->window, so->nwindow, sizeof(Ranked), CompareRanked);
+	so->next_score = FLT_MAX;
+	for (int i = so->next_cand; i < so->ncands; i++)
+		so->next_score = Min(so->next_score, so->cands[i].score);
+}
+
+/*
+ * Strict order: may the pool's nearest row (exact distance d) be returned
+ * now?  Only if no candidate still to be re-ranked is likely nearer: its
+ * PQ estimate, less the largest error of an estimate seen so far, is at
+ * least d.
+ * Otherwise the next window is re-ranked first, so the window widens until
+ * the order is settled (a row still found too late is skipped).  Lists not
+ * yet scanned are searched first when every candidate is re-ranked.
+ */
+static bool
+SafeToReturn(IvfpqScanOpaque so, double d)
+{
+	if (so->next_cand < so->ncands)
+	{
+		if (!so->shape->meta.trained ||
+			CompareDistance(d, ApproxDistance(so, so->next_score) - so->max_error) > 0)
+			return false;
+	}
+	if (!MoreLists(so))
+		return true;
+	if (so->next_cand == so->ncands)
+		return false;			/* search the next lists first */
+
+	/*
+	 * A query after the nearest few rows (past the first ivfpq.probes
+	 * lists, or past a window's worth of rows) goes deep: a row of a list
+	 * not yet searched may be nearer than this one.  Such a row lies at
+	 * least about its list's centroid distance less the slack seen so far
+	 * (how much nearer than their centroid rows were found), so the row
+	 * waits while that is below it.  The nearest few rows of a query do
+	 * not wait: rows beyond the first ivfpq.probes lists count as farther,
+	 * which is what probes means.
+	 */
+	if (so->next_list > so->probes || so->ctl.returned >= (uint64) Max(so->rerank, 1))
+		return CompareDistance(d, ListDistance(so, so->order[so->next_list].list) - so->slack) <= 0;
+	return true;
 }
 
 bool
@@ -492,17 +652,31 @@ ivfpqgettuple(IndexScanDesc scan, ScanDirection dir)
 	{
 		if (so->ctl.limit > 0 && so->ctl.returned >= so->ctl.limit)
 			break;				/* a filtered search's probe (filter.h) */
-		if (so->next_window < so->nwindow)
+		if (so->npool > 0 &&
+			(so->iterative == VX_ITERATIVE_RELAXED || SafeToReturn(so, so->pool[0].distance)))
 		{
-			Ranked	   *r = &so->window[so->next_window++];
+			Ranked		r = PoolPop(so);
 
+			/*
+			 * A row nearer than one already returned was found too late
+			 * (PQ scores only estimate distances).  The executor trusts the
+			 * index's order, so strict order skips it; relaxed order
+			 * returns it.
+			 */
+			if (CompareDistance(r.distance, so->last_distance) < 0 &&
+				so->iterative != VX_ITERATIVE_RELAXED)
+			{
+				so->skipped++;
+				continue;
+			}
+			so->last_distance = r.distance;
 			so->ctl.returned++;
-			scan->xs_heaptid = r->tid;
+			scan->xs_heaptid = r.tid;
 			scan->xs_recheck = false;
 			scan->xs_recheckorderby = false;
 			if (scan->numberOfOrderBys > 0)
 			{
-				scan->xs_orderbyvals[0] = Float8GetDatum(r->distance);
+				scan->xs_orderbyvals[0] = Float8GetDatum(r.distance);
 				scan->xs_orderbynulls[0] = false;
 			}
 			MemoryContextSwitchTo(old);
@@ -513,10 +687,15 @@ ivfpqgettuple(IndexScanDesc scan, ScanDirection dir)
 			NextWindow(scan);
 			continue;
 		}
-		if (so->next_list >= (int) so->shape->meta.lists)
+		if (!MoreLists(so))
+		{
+			if (so->npool > 0)
+				continue;		/* nothing else to find: the pool is safe */
 			break;
-		/* the next batch of lists; what was returned already is dropped */
+		}
+		/* the next batch of lists (every candidate so far is re-ranked) */
 		so->ncands = so->next_cand = 0;
+		so->next_score = FLT_MAX;
 		for (int p = 0; p < so->probes && so->next_list < (int) so->shape->meta.lists; p++)
 		{
 			ListRank   *lr = &so->order[so->next_list++];

@@ -29,7 +29,7 @@
  *				index covers).  Needs a bitmap path for some of the filter.
  *	postfilter	the ANN index scan with the filter on top; the scans stream
  *				(they continue past ef / the re-rank window while the
- *				executor asks), so k rows come back whenever k rows match.
+ *				executor asks).
  *				Chosen by auto with a bitmap path at hand, it has a way out:
  *				if 4 k / s heap TIDs bring fewer than k rows (the matching
  *				rows lie away from the query's neighbours, which statistics
@@ -58,6 +58,15 @@
  *	for the indexable part of the filter) against the crossover counts the
  *	cost model gives and takes prefilter, inscan or postfilter (a fresh
  *	index scan when the probe ran out).
+ *
+ * K ROWS
+ *	With the LIMIT known (bound > 0), inscan and postfilter plans also
+ *	carry the filter's own path (the prefilter child): the node collects
+ *	the index child's rows until it has LIMIT of them, and if the index
+ *	scan ends first (visit budget spent, rows skipped for strict order,
+ *	matching rows not reached) it answers by prefilter instead, so LIMIT
+ *	rows come back whenever that many match.  Without a known LIMIT the
+ *	rows stream as the index scan finds them.
  *
  * FILTER COSTS (in PostgreSQL cost units; N rows, s selectivity, R = sN)
  *	prefilter	cost of the filter path + cost_sort(R, bounded by k) +

@@ -49,9 +49,13 @@ typedef struct VxFilterState
 	int			k;				/* rows wanted */
 	bool		started;
 	bool		probing;		/* adaptive: rows are being collected in buffer[] */
-	MinimalTuple *buffer;		/* the probe's rows, in order */
+	MinimalTuple *buffer;		/* the probe's, Collect's or TopK's rows, in order */
 	int			nbuffer;
+	int			maxbuffer;		/* buffer[]'s size: grows with the rows held */
 	int			nextbuffer;		/* next of them to return */
+	bool		collected;		/* Collect() ran in this execution */
+	bool		fellback;		/* the index scan ended short: exact instead */
+	int			index_rows;		/* rows the index child gave before it ended */
 	bool		probed;			/* the last execution probed */
 	bool		built;			/* the last execution built an allow-list */
 	bool		topk_done;		/* prefilter: TopK() ran in this execution */
@@ -279,13 +283,14 @@ Start(VxFilterState *state)
 	state->executions++;
 	state->chosen = state->planned;
 	state->probed = state->built = state->topk_done = false;
+	state->collected = state->fellback = false;
+	state->buffer = NULL;
+	state->nbuffer = state->maxbuffer = state->nextbuffer = 0;
 	if ((state->planned < 0 || state->planned == VX_FILTER_POSTFILTER) && state->probe > 0)
 	{
 		/* adaptive, the filter likely weak, or postfilter with a way out */
 		state->chosen = VX_FILTER_POSTFILTER;
 		state->probing = state->probed = true;
-		state->nbuffer = state->nextbuffer = 0;
-		state->buffer = MemoryContextAlloc(state->allowcxt, sizeof(MinimalTuple) * Max(state->k, 1));
 		PrepareIndexScan(state, NULL, (uint64) state->probe);
 		return;
 	}
@@ -330,6 +335,27 @@ IndexRow(VxFilterState *state)
 }
 
 /*
+ * Append a copy of src's row to buffer[], which grows with the rows it
+ * holds (never sized by the LIMIT alone: LIMIT 100000000 over 20 matching
+ * rows holds 20).
+ */
+static void
+KeepRow(VxFilterState *state, TupleTableSlot *src)
+{
+	MemoryContext old = MemoryContextSwitchTo(state->allowcxt);
+
+	if (state->nbuffer == state->maxbuffer)
+	{
+		state->maxbuffer = Max(state->maxbuffer * 2, 64);
+		state->buffer = state->buffer == NULL ?
+			palloc(sizeof(MinimalTuple) * state->maxbuffer) :
+			repalloc_huge(state->buffer, sizeof(MinimalTuple) * state->maxbuffer);
+	}
+	state->buffer[state->nbuffer++] = ExecCopySlotMinimalTuple(src);
+	MemoryContextSwitchTo(old);
+}
+
+/*
  * Adaptive probe: collect up to k rows from the index child, which ends
  * after state->probe heap TIDs.  k rows (or the true end of the scan)
  * commit to postfilter, and the rows collected are returned first.  A
@@ -352,12 +378,7 @@ Probe(VxFilterState *state)
 			limited = desc && VxIndexScanControl(desc)->returned >= (uint64) state->probe;
 			break;
 		}
-		{
-			MemoryContext old = MemoryContextSwitchTo(state->allowcxt);
-
-			state->buffer[state->nbuffer++] = ExecCopySlotMinimalTuple(src);
-			MemoryContextSwitchTo(old);
-		}
+		KeepRow(state, src);
 	}
 	state->probing = false;
 	desc = IndexDesc(state);
@@ -477,7 +498,8 @@ TopK(VxFilterState *state)
 	TupleTableSlot *dst = ss->ss_ScanTupleSlot;
 	ExprContext *econtext = ss->ps.ps_ExprContext;
 	int			k = Max(state->bound, 1);
-	KeptRow    *heap = MemoryContextAlloc(state->allowcxt, sizeof(KeptRow) * k);
+	int			cap = Min(k, 64);	/* grows with the rows kept, up to k */
+	KeptRow    *heap = MemoryContextAlloc(state->allowcxt, sizeof(KeptRow) * cap);
 	int			n = 0;
 	int64		seq = 0;
 
@@ -509,6 +531,11 @@ TopK(VxFilterState *state)
 		}
 		if (n < k)
 		{
+			if (n == cap)
+			{
+				cap = Min(cap * 2, k);
+				heap = repalloc_huge(heap, sizeof(KeptRow) * cap);
+			}
 			heap[n] = row;
 			SiftUp(heap, n++);
 		}
@@ -529,6 +556,37 @@ TopK(VxFilterState *state)
 	pfree(heap);
 }
 
+/*
+ * The k rows promise (filter.h, K ROWS): with the LIMIT known, the rows of
+ * the index child (postfilter, inscan) are collected until there are LIMIT
+ * of them.  An index scan that ends before (hnsw.max_scan_tuples reached,
+ * rows skipped to keep the order strict, a filter whose rows the search
+ * does not reach) would return fewer rows than match: then the node
+ * answers exactly instead, by prefilter over the filter's own path, and
+ * the rows collected are dropped.  The collected rows are returned first
+ * otherwise, nothing is redone.
+ */
+static void
+Collect(VxFilterState *state)
+{
+	state->collected = true;
+	while (state->nbuffer < state->bound)
+	{
+		TupleTableSlot *src = IndexRow(state);
+
+		if (TupIsNull(src))
+		{
+			state->index_rows = state->nbuffer;
+			state->fellback = true;
+			state->chosen = VX_FILTER_PREFILTER;
+			state->nbuffer = state->nextbuffer = 0;
+			return;
+		}
+		CHECK_FOR_INTERRUPTS();
+		KeepRow(state, src);
+	}
+}
+
 /* the chosen child's next row, as this node's scan tuple */
 static TupleTableSlot *
 Next(ScanState *ss)
@@ -541,6 +599,10 @@ Next(ScanState *ss)
 		Start(state);
 	if (state->probing)
 		Probe(state);
+	if (!state->collected && state->chosen != VX_FILTER_PREFILTER && state->filter_ps &&
+		state->bound > 0 &&
+		!(state->chosen == VX_FILTER_INSCAN && state->allow->ntids == 0 && state->allow->nlossy == 0))
+		Collect(state);
 	if (state->chosen == VX_FILTER_PREFILTER && state->filter_ps && !state->topk_done)
 	{
 		state->topk_done = true;
@@ -598,7 +660,7 @@ DetachAllowList(VxFilterState *state)
 	state->allow = NULL;
 	state->probing = false;
 	state->buffer = NULL;
-	state->nbuffer = state->nextbuffer = 0;
+	state->nbuffer = state->maxbuffer = state->nextbuffer = 0;
 	MemoryContextReset(state->allowcxt);
 }
 
@@ -657,6 +719,16 @@ Explain(CustomScanState *node, List *ancestors, ExplainState *es)
 									 deparse_expression(linitial(cs->custom_exprs), context,
 														es->verbose, false)), es);
 	}
+	/* the filter's own path under a streaming strategy (Collect) */
+	if (state->filter_ps && state->planned != VX_FILTER_PREFILTER && state->bound > 0)
+		ExplainPropertyText("Exact Fallback",
+							!es->analyze || state->executions == 0 ?
+							psprintf("prefilter if the index scan ends before %d rows", state->bound) :
+							state->fellback ?
+							psprintf("used: the index scan ended after %d of %d rows",
+									 state->index_rows, state->bound) :
+							psprintf("not needed: the index scan gave %d rows", state->bound),
+							es);
 	if (state->planned < 0 && es->verbose)
 		ExplainPropertyText("Adaptive Choice",
 							psprintf("probe %.0f TIDs; then by allow-list rows: prefilter up to %.0f, inscan up to %.0f",

@@ -343,6 +343,18 @@ Crossovers(const AnnModel *m, RelOptInfo *rel, Path *sort, Cost bitmap_cost, dou
 	*inmax = Max(*inmax, *premax);
 }
 
+/*
+ * A streaming strategy's children plus the filter's own path, with the
+ * LIMIT known: the node answers exactly with it when the index scan ends
+ * before LIMIT rows (filterexec.c, Collect).  Planned only, never run
+ * unless that happens.
+ */
+static List *
+WithExact(List *children, void *exact, double bound)
+{
+	return bound > 0 ? lappend(children, exact) : children;
+}
+
 static void
 VxSetRelPathlist(PlannerInfo *root, RelOptInfo *rel, Index rti, RangeTblEntry *rte)
 {
@@ -490,14 +502,18 @@ VxSetRelPathlist(PlannerInfo *root, RelOptInfo *rel, Index rti, RangeTblEntry *r
 				paths = lappend(paths,
 								MakePath(root, rel, ipath, VX_FILTER_POSTFILTER, forced, s, bound,
 										 pc.startup, pc.startup + pc.per_row * rel->rows,
-										 list_make1(ipath),
-										 list_make1(makeInteger(VX_CHILD_INDEX)), 0, 0, 0, 0, (int) m.k, note));
+										 WithExact(list_make1(ipath), prechild, bound),
+										 WithExact(list_make1(makeInteger(VX_CHILD_INDEX)),
+												   makeInteger(prerole), bound),
+										 0, 0, 0, 0, (int) m.k, note));
 			else if (want == VX_FILTER_AUTO && bitmap == NULL)
 				paths = lappend(paths,
 								MakePath(root, rel, ipath, VX_FILTER_POSTFILTER, false, s, bound,
 										 pc.startup, pc.startup + pc.per_row * rel->rows,
-										 list_make1(ipath),
-										 list_make1(makeInteger(VX_CHILD_INDEX)), 0, 0, 0, 0, (int) m.k, note));
+										 WithExact(list_make1(ipath), prechild, bound),
+										 WithExact(list_make1(makeInteger(VX_CHILD_INDEX)),
+												   makeInteger(prerole), bound),
+										 0, 0, 0, 0, (int) m.k, note));
 			else if (want == VX_FILTER_AUTO)
 			{
 				/*
@@ -528,9 +544,11 @@ VxSetRelPathlist(PlannerInfo *root, RelOptInfo *rel, Index rti, RangeTblEntry *r
 				paths = lappend(paths,
 								MakePath(root, rel, ipath, VX_FILTER_INSCAN, forced, s, bound,
 										 ic.startup, ic.startup + ic.per_row * rel->rows,
-										 list_make2(ipath, bitmap),
-										 list_make2(makeInteger(VX_CHILD_INDEX),
-													makeInteger(VX_CHILD_BITMAP)), 0, 0, 0, 0, (int) m.k, ""));
+										 WithExact(list_make2(ipath, bitmap), prechild, bound),
+										 WithExact(list_make2(makeInteger(VX_CHILD_INDEX),
+															  makeInteger(VX_CHILD_BITMAP)),
+												   makeInteger(prerole), bound),
+										 0, 0, 0, 0, (int) m.k, ""));
 			}
 		}
 	}
