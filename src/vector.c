@@ -30,13 +30,20 @@
 
 /*
  * Allocate a zeroed vector of the given dimension in the current memory
- * context.  The caller has already checked dim (V1).
+ * context.  Every vector this extension builds comes from here, so V1 is
+ * checked here once more: dim is stored in 16 bits, and a count that
+ * slipped past a caller's check would otherwise wrap into a vector whose
+ * header lies about its size.
  */
 Vector *
 VxNewVector(int dim)
 {
-	Size		size = VECTOR_SIZE(dim);
-	Vector	   *result = (Vector *) palloc0(size);
+	Size		size;
+	Vector	   *result;
+
+	VxCheckDim(dim);
+	size = VECTOR_SIZE(dim);
+	result = (Vector *) palloc0(size);
 
 	SET_VARSIZE(result, size);
 	result->dim = dim;
@@ -502,11 +509,13 @@ array_to_vector(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
 				 errmsg("cannot cast %s to vector", format_type_be(ARR_ELEMTYPE(array)))));
 
+	/* the element count first: no deconstructing a huge array to refuse it */
+	n = ArrayGetNItems(ARR_NDIM(array), ARR_DIMS(array));
+	VxCheckDim(n);
+	VxCheckExpectedDim(typmod, n);
 	get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
 	deconstruct_array(array, elemtype, typlen, typbyval, typalign,
 					  &elems, &nulls, &n);
-	VxCheckDim(n);
-	VxCheckExpectedDim(typmod, n);
 
 	result = VxNewVector(n);
 	for (int i = 0; i < n; i++)
@@ -530,8 +539,8 @@ array_to_vector(PG_FUNCTION_ARGS)
 				d = DatumGetFloat8(elems[i]);
 				break;
 			default:
-				d = DatumGetFloat8(DirectFunctionCall1(numeric_float8_no_overflow,
-													   elems[i]));
+				/* beyond double's range is an out-of-range error here */
+				d = DatumGetFloat8(DirectFunctionCall1(numeric_float8, elems[i]));
 				break;
 		}
 		/* a finite double beyond float4's range is out of range, not "infinite" */

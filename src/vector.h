@@ -17,8 +17,12 @@
  * Invariants every function may rely on for a value of this type:
  *	V1. 1 <= dim <= VECTOR_MAX_DIM
  *	V2. every element is finite
- * The guards below (VxCheckDim, VxCheckElement, VxCheckSameDims) are the
- * only places that raise the corresponding errors.
+ * The guards below (VxCheckDim, VxCheckElement, VxCheckSameDims) raise
+ * the corresponding errors (the avg(vector) state check in vector_ops.c
+ * repeats the dimension limit's, with a detail).  VxNewVector, through
+ * which every vector built here is allocated, checks V1 once more; every
+ * builder whose arithmetic can leave float4's range checks V2 on what it
+ * writes.
  *
  *-------------------------------------------------------------------------
  */

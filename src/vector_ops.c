@@ -181,14 +181,29 @@ subvector(PG_FUNCTION_ARGS)
 
 /* ---- element-wise arithmetic ---- */
 
+/*
+ * The result of arithmetic on finite elements can still leave float4's
+ * range (V2 forbids infinities), and a product of two non-zero elements
+ * can underflow to zero; both are errors, with pgvector's messages.  NaN
+ * cannot come from finite operands under + - *, but avg(vector) divides
+ * sums that a caller-built state may hold, so it is checked too.
+ */
 static void
-CheckResultElement(float value)
+ReportOverflow(int i)
 {
-	if (unlikely(isinf(value)))
-		ereport(ERROR,
-				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-				 errmsg("value out of range: overflow")));
-	/* NaN cannot arise from finite inputs under +, -, * */
+	ereport(ERROR,
+			(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+			 errmsg("value out of range: overflow"),
+			 errdetail("Element %d of the result is beyond the range of type real.", i + 1),
+			 errhint("Scale the operands down, or compute in double precision[].")));
+}
+
+static void
+CheckResultElements(const Vector *result)
+{
+	for (int i = 0; i < result->dim; i++)
+		if (unlikely(isinf(result->x[i]) || isnan(result->x[i])))
+			ReportOverflow(i);
 }
 
 PG_FUNCTION_INFO_V1(vector_add);
@@ -203,8 +218,7 @@ vector_add(PG_FUNCTION_ARGS)
 	result = VxNewVector(a->dim);
 	for (int i = 0; i < a->dim; i++)
 		result->x[i] = a->x[i] + b->x[i];
-	for (int i = 0; i < a->dim; i++)
-		CheckResultElement(result->x[i]);
+	CheckResultElements(result);
 	PG_RETURN_VECTOR_P(result);
 }
 
@@ -220,8 +234,7 @@ vector_sub(PG_FUNCTION_ARGS)
 	result = VxNewVector(a->dim);
 	for (int i = 0; i < a->dim; i++)
 		result->x[i] = a->x[i] - b->x[i];
-	for (int i = 0; i < a->dim; i++)
-		CheckResultElement(result->x[i]);
+	CheckResultElements(result);
 	PG_RETURN_VECTOR_P(result);
 }
 
@@ -237,8 +250,14 @@ vector_mul(PG_FUNCTION_ARGS)
 	result = VxNewVector(a->dim);
 	for (int i = 0; i < a->dim; i++)
 		result->x[i] = a->x[i] * b->x[i];
+	CheckResultElements(result);
 	for (int i = 0; i < a->dim; i++)
-		CheckResultElement(result->x[i]);
+		if (unlikely(result->x[i] == 0 && a->x[i] != 0 && b->x[i] != 0))
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("value out of range: underflow"),
+					 errdetail("Element %d of the result is too small for type real but not zero.", i + 1),
+					 errhint("Scale the operands up, or compute in double precision[].")));
 	PG_RETURN_VECTOR_P(result);
 }
 
@@ -346,18 +365,61 @@ vector_hash_extended(PG_FUNCTION_ARGS)
  * avg(vector) keeps a float8[] state {count, sum_1, ..., sum_dim}: a plain
  * SQL type, so partial states travel between parallel workers without
  * serialization functions.  The initial state is '{0}' (no rows yet).
- * Inside an aggregate the state is updated in place.
+ * Inside an aggregate the state is updated in place; called directly from
+ * SQL (as pgvector allows) the functions work on a copy.
+ *
+ * The state is a SQL value: anyone can pass any float8[] to these three
+ * functions, directly or through an aggregate of their own with another
+ * INITCOND, so its shape is checked before it is read (AccumStateDim) and
+ * its sums before they become a vector (vector_avg).  A valid state is
+ *	S1. one-dimensional, no NULLs, of float8;
+ *	S2. {0} (no rows), or {count, sum_1, ..., sum_dim} with
+ *		1 <= dim <= VECTOR_MAX_DIM and count a whole number >= 1.
  */
-static ArrayType *
-AccumStateCheck(ArrayType *state, int *dim)
+#define ACCUM_MAX_COUNT 9007199254740992.0	/* 2^53: counts stay exact */
+
+static void
+ReportBadState(const char *detail)
 {
-	if (ARR_NDIM(state) != 1 || ARR_HASNULL(state) ||
-		ARR_ELEMTYPE(state) != FLOAT8OID || ARR_DIMS(state)[0] < 1)
-		elog(ERROR, "vector aggregate state is not a float8 array");
-	*dim = ARR_DIMS(state)[0] - 1;
-	return state;
+	ereport(ERROR,
+			(errcode(ERRCODE_DATA_EXCEPTION),
+			 errmsg("invalid vector aggregate state"),
+			 errdetail_internal("%s", detail),
+			 errhint("The state of avg(vector) is a double precision array {count, sum_1, ..., sum_n} built by vector_accum.")));
 }
 
+/* Check S1 and S2; returns dim (0 for {0}). */
+static int
+AccumStateDim(ArrayType *state)
+{
+	int			n;
+	float8		count;
+
+	if (ARR_ELEMTYPE(state) != FLOAT8OID)
+		ReportBadState(psprintf("The state is of type %s[], not double precision[].",
+								format_type_be(ARR_ELEMTYPE(state))));
+	if (ARR_NDIM(state) != 1)
+		ReportBadState(psprintf("The state has %d dimensions, not 1.", ARR_NDIM(state)));
+	if (array_contains_nulls(state))
+		ReportBadState("The state contains NULL.");
+	n = ARR_DIMS(state)[0];
+	if (n - 1 > VECTOR_MAX_DIM)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("vector cannot have more than %d dimensions", VECTOR_MAX_DIM),
+				 errdetail("The vector aggregate state holds %d sums.", n - 1),
+				 errhint("The state of avg(vector) is a double precision array {count, sum_1, ..., sum_n} built by vector_accum.")));
+	count = ((float8 *) ARR_DATA_PTR(state))[0];
+	if (!(count >= 0 && count <= ACCUM_MAX_COUNT) || count != floor(count))
+		ReportBadState(psprintf("The row count %g is not a whole number from 0 to 2^53.", count));
+	if (n == 1 && count != 0)
+		ReportBadState(psprintf("The state counts %g rows but holds no sums.", count));
+	if (n > 1 && count == 0)
+		ReportBadState("The state holds sums but counts no rows.");
+	return n - 1;
+}
+
+/* A {0, 0, ..., 0} state for dim dimensions in cxt. */
 static ArrayType *
 NewAccumState(int dim, MemoryContext cxt)
 {
@@ -374,22 +436,32 @@ NewAccumState(int dim, MemoryContext cxt)
 	return result;
 }
 
+/*
+ * The state argument, to be updated in place: the aggregate's own value in
+ * an aggregate, a copy in *cxt (the current context) otherwise.
+ */
+static ArrayType *
+WritableState(FunctionCallInfo fcinfo, MemoryContext *cxt)
+{
+	if (AggCheckCallContext(fcinfo, cxt))
+		return PG_GETARG_ARRAYTYPE_P(0);
+	*cxt = CurrentMemoryContext;
+	return PG_GETARG_ARRAYTYPE_P_COPY(0);
+}
+
 PG_FUNCTION_INFO_V1(vector_accum);
 Datum
 vector_accum(PG_FUNCTION_ARGS)
 {
-	MemoryContext aggcxt;
-	ArrayType  *state;
+	MemoryContext cxt;
+	ArrayType  *state = WritableState(fcinfo, &cxt);
 	Vector	   *v = PG_GETARG_VECTOR_P(1);
-	int			dim;
+	int			dim = AccumStateDim(state);
 	float8	   *s;
 
-	if (!AggCheckCallContext(fcinfo, &aggcxt))
-		elog(ERROR, "vector_accum called in non-aggregate context");
-	state = AccumStateCheck(PG_GETARG_ARRAYTYPE_P(0), &dim);
 	if (dim == 0)
 	{
-		state = NewAccumState(v->dim, aggcxt);
+		state = NewAccumState(v->dim, cxt);
 		dim = v->dim;
 	}
 	else if (dim != v->dim)
@@ -408,24 +480,20 @@ PG_FUNCTION_INFO_V1(vector_combine);
 Datum
 vector_combine(PG_FUNCTION_ARGS)
 {
-	MemoryContext aggcxt;
-	ArrayType  *a;
-	ArrayType  *b;
-	int			da,
-				db;
+	MemoryContext cxt;
+	ArrayType  *a = WritableState(fcinfo, &cxt);
+	ArrayType  *b = PG_GETARG_ARRAYTYPE_P(1);
+	int			da = AccumStateDim(a);
+	int			db = AccumStateDim(b);
 	float8	   *sa,
 			   *sb;
 
-	if (!AggCheckCallContext(fcinfo, &aggcxt))
-		elog(ERROR, "vector_combine called in non-aggregate context");
-	a = AccumStateCheck(PG_GETARG_ARRAYTYPE_P(0), &da);
-	b = AccumStateCheck(PG_GETARG_ARRAYTYPE_P(1), &db);
 	if (db == 0)
 		PG_RETURN_ARRAYTYPE_P(a);
 	if (da == 0)
 	{
 		/* the state must live in the aggregate context, not b's */
-		a = NewAccumState(db, aggcxt);
+		a = NewAccumState(db, cxt);
 		da = db;
 	}
 	else if (da != db)
@@ -443,18 +511,20 @@ PG_FUNCTION_INFO_V1(vector_avg);
 Datum
 vector_avg(PG_FUNCTION_ARGS)
 {
-	int			dim;
-	ArrayType  *state = AccumStateCheck(PG_GETARG_ARRAYTYPE_P(0), &dim);
+	ArrayType  *state = PG_GETARG_ARRAYTYPE_P(0);
+	int			dim = AccumStateDim(state);
 	float8	   *s = (float8 *) ARR_DATA_PTR(state);
 	Vector	   *result;
 
-	if (dim == 0 || s[0] == 0)
+	/* SQL's avg of no rows is NULL */
+	if (dim == 0)
 		PG_RETURN_NULL();
+	for (int i = 1; i <= dim; i++)
+		if (!isfinite(s[i]))
+			ReportBadState(psprintf("Sum %d is %g.", i, s[i]));
 	result = VxNewVector(dim);
 	for (int i = 0; i < dim; i++)
-	{
 		result->x[i] = (float) (s[i + 1] / s[0]);
-		CheckResultElement(result->x[i]);
-	}
+	CheckResultElements(result);
 	PG_RETURN_VECTOR_P(result);
 }

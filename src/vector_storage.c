@@ -2,7 +2,8 @@
  *
  * vector_storage.c
  *	  Keeps vector columns inline and uncompressed in the heap, so that an
- *	  exact scan reads each row's vector in place.
+ *	  exact scan reads each row's vector in place, whenever that cannot
+ *	  make a row too big for a heap page.
  *
  * Why: PostgreSQL compresses ("main", "extended") or moves out of line
  * ("external", pgvector's choice) any value in a row wider than about
@@ -10,28 +11,60 @@
  * computation first decompresses the row (Fashion-MNIST pixels compress
  * 3:1, so this is not hypothetical); out of line, it costs a TOAST index
  * lookup and two more page reads.  Either makes an exact k-NN scan several
- * times slower than reading the heap.
+ * times slower than reading the heap.  But a PLAIN value can never leave
+ * the row: a row whose PLAIN columns add up to more than a heap page
+ * cannot be stored at all ("row is too big"), so PLAIN is only chosen where
+ * every row the table can ever hold still fits.
  *
- * What: when a table, partitioned table or materialized view gets a column
- * of type vector(n) with n <= vectorx.plain_storage_max_dims (default
- * 1800, so that the row still fits a heap page with room for other
- * columns), this module sets that column's storage to PLAIN, as
- *	  ALTER TABLE ... ALTER COLUMN ... SET STORAGE PLAIN
- * would.  Wider or unconstrained vector columns keep the type's default,
- * MAIN (inline when the row fits, compressed or out of line only when it
- * must).  Users can still choose any storage with ALTER TABLE; pg_dump
- * records the setting explicitly.
+ * The rule (README, "Speed of exact search", states it for users):
+ *
+ *	R1. The widest row of a table is bounded column by column: the tuple
+ *		header with a null bitmap for every attribute, plus for each live
+ *		column its largest inline size plus alignment padding (typalign - 1):
+ *		a fixed-length type its length; a PLAIN vector(n) VECTOR_SIZE(n);
+ *		any other value that TOAST may compress or move out of line
+ *		(storage EXTENDED, EXTERNAL or MAIN) MAXALIGN(TOAST_POINTER_SIZE),
+ *		the size above which the toaster moves a value out when the row
+ *		needs room; anything else (a PLAIN value of another type, an
+ *		unconstrained PLAIN vector, cstring) has no bound.  The row fits
+ *		when that sum is at most MaxHeapTupleSize.
+ *	R2. When a table, partitioned table or materialized view is created,
+ *		its vector(n) columns with 1 <= n <= vectorx.plain_storage_max_dims
+ *		(default 1800) and storage MAIN are considered in column order;
+ *		each becomes PLAIN if the row still fits (R1) with it PLAIN.
+ *		ALTER TABLE ADD COLUMN does the same for the new column.
+ *	R3. Before R2, and after every other change to a column (ALTER COLUMN
+ *		TYPE, SET STORAGE, ...), if the row does not fit, PLAIN vector
+ *		columns go back to the type's default MAIN, last column first,
+ *		until it fits.  The one exception is a change that leaves its
+ *		column PLAIN although the column's type defaults to another
+ *		storage (SET STORAGE PLAIN): that is the user's explicit choice,
+ *		which PostgreSQL itself allows.
+ *
+ * MAIN is inline whenever the row fits and otherwise compressed or moved
+ * out of line, so R3 only trades speed for a table that keeps working.
+ * Users can still choose any storage with ALTER TABLE; pg_dump records the
+ * setting explicitly.
  *
  * How: an object_access_hook on OAT_POST_CREATE for relations (CREATE
- * TABLE, CREATE TABLE AS, SELECT INTO, materialized views) and for columns
- * (ALTER TABLE ADD COLUMN).  The new pg_attribute rows are found with
- * SnapshotSelf; only if one qualifies is the command counter advanced and
- * the row updated.  Internal creations (table rewrites) are left alone.
+ * TABLE, CREATE TABLE AS, SELECT INTO, materialized views, partitions) and
+ * for columns (ALTER TABLE ADD COLUMN, once per inheritance child), and on
+ * OAT_POST_ALTER for columns (ALTER COLUMN TYPE and the other column
+ * changes, once per child).  The pg_attribute rows of the current command
+ * are read with SnapshotSelf; only if a storage changes is the command
+ * counter advanced and the rows updated.  Internal creations and changes
+ * (table rewrites) are left alone, and an existing table is only changed
+ * when this backend holds AccessExclusiveLock on it (every command that can
+ * widen a row does: ADD COLUMN, ALTER COLUMN TYPE).  A column that R3
+ * makes MAIN may need a TOAST table the table never had: CREATE TABLE and
+ * ADD COLUMN create it after the hook; after other column changes this
+ * file does.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include "access/detoast.h"
 #include "access/genam.h"
 #include "access/htup_details.h"
 #include "access/table.h"
@@ -43,6 +76,8 @@
 #include "catalog/pg_language.h"
 #include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
+#include "catalog/toasting.h"
+#include "storage/lmgr.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/guc.h"
@@ -56,8 +91,33 @@
 #define PLAIN_STORAGE_DEFAULT_MAX_DIMS 1800
 #define PLAIN_STORAGE_LIMIT_MAX_DIMS 2000	/* 8 KB heap page */
 
+/* R1: a column whose inline size has no bound, and the bound for a row */
+#define UNBOUNDED_WIDTH ((int64) 1 << 40)
+#define ROW_LIMIT ((int64) MaxHeapTupleSize)
+
 static int	plain_storage_max_dims = PLAIN_STORAGE_DEFAULT_MAX_DIMS;
 static object_access_hook_type prev_object_access_hook = NULL;
+
+/* What the hook was told happened to the relation */
+typedef enum StorageEvent
+{
+	EVENT_CREATE_RELATION,		/* R3, then R2 for every column */
+	EVENT_ADD_COLUMN,			/* R3, then R2 for the new column */
+	EVENT_ALTER_COLUMN			/* R3 only */
+} StorageEvent;
+
+/* One live column of the relation, as R1 needs it */
+typedef struct ColumnWidth
+{
+	AttrNumber	attnum;
+	int16		attlen;			/* pg_attribute.attlen */
+	char		attalign;		/* pg_attribute.attalign */
+	char		storage;		/* attstorage; R2 and R3 change it here first */
+	char		typstorage;		/* the type's default storage */
+	int32		typmod;			/* atttypmod: n of vector(n), or -1 */
+	bool		is_vector;		/* of this extension's vector type */
+	bool		changed;		/* storage differs from the catalog's */
+} ColumnWidth;
 
 /* Is typid this extension's vector type?  (Its input function is ours.) */
 static bool
@@ -96,98 +156,220 @@ IsVectorType(Oid typid)
 	return result;
 }
 
-/* attnums (subid > 0: just that one) of relid that should become PLAIN */
-static List *
-ColumnsToMakePlain(Oid relid, int subid)
+/*
+ * R1 for one column stored as "storage": the most bytes it can occupy in a
+ * row once the toaster has done what it can, padding included.
+ */
+static int64
+ColumnMaxWidth(const ColumnWidth *col, char storage)
+{
+	int64		pad = att_align_nominal(1, col->attalign) - 1;
+
+	if (col->attlen > 0)
+		return col->attlen + pad;
+	if (col->attlen != -1)
+		return UNBOUNDED_WIDTH; /* cstring */
+	if (storage != TYPSTORAGE_PLAIN)
+		return MAXALIGN(TOAST_POINTER_SIZE) + pad;
+	if (col->is_vector && col->typmod >= 1 && col->typmod <= VECTOR_MAX_DIM)
+		return VECTOR_SIZE(col->typmod) + pad;
+	return UNBOUNDED_WIDTH;
+}
+
+/*
+ * The live columns of relid, including rows inserted by the current
+ * command (SnapshotSelf); *natts is the highest attnum, dropped columns
+ * included, which sizes the null bitmap.
+ */
+static ColumnWidth *
+ReadColumns(Oid relid, int *ncols, int *natts)
 {
 	Relation	attrel;
 	SysScanDesc scan;
-	ScanKeyData key[2];
+	ScanKeyData key;
 	HeapTuple	tup;
-	List	   *result = NIL;
-	int			nkeys = 1;
+	int			cap = 16;
+	ColumnWidth *cols = palloc(sizeof(ColumnWidth) * cap);
 
-	ScanKeyInit(&key[0], Anum_pg_attribute_attrelid, BTEqualStrategyNumber,
+	*ncols = 0;
+	*natts = 0;
+	ScanKeyInit(&key, Anum_pg_attribute_attrelid, BTEqualStrategyNumber,
 				F_OIDEQ, ObjectIdGetDatum(relid));
-	if (subid > 0)
-	{
-		ScanKeyInit(&key[1], Anum_pg_attribute_attnum, BTEqualStrategyNumber,
-					F_INT2EQ, Int16GetDatum(subid));
-		nkeys = 2;
-	}
 	attrel = table_open(AttributeRelationId, AccessShareLock);
-	/* SnapshotSelf: the rows were inserted by the current command */
 	scan = systable_beginscan(attrel, AttributeRelidNumIndexId, true,
-							  SnapshotSelf, nkeys, key);
+							  SnapshotSelf, 1, &key);
 	while (HeapTupleIsValid(tup = systable_getnext(scan)))
 	{
 		Form_pg_attribute att = (Form_pg_attribute) GETSTRUCT(tup);
+		ColumnWidth *col;
 
-		if (att->attnum > 0 && !att->attisdropped &&
-			att->attstorage == TYPSTORAGE_MAIN &&
-			att->atttypmod >= 1 && att->atttypmod <= plain_storage_max_dims &&
-			IsVectorType(att->atttypid))
-			result = lappend_int(result, att->attnum);
+		if (att->attnum <= 0)
+			continue;
+		*natts = Max(*natts, att->attnum);
+		if (att->attisdropped)
+			continue;
+		if (*ncols == cap)
+		{
+			cap *= 2;
+			cols = repalloc(cols, sizeof(ColumnWidth) * cap);
+		}
+		col = &cols[(*ncols)++];
+		col->attnum = att->attnum;
+		col->attlen = att->attlen;
+		col->attalign = att->attalign;
+		col->storage = att->attstorage;
+		col->typstorage = get_typstorage(att->atttypid);
+		col->typmod = att->atttypmod;
+		col->is_vector = att->attlen == -1 && IsVectorType(att->atttypid);
+		col->changed = false;
 	}
 	systable_endscan(scan);
 	table_close(attrel, AccessShareLock);
-	return result;
+	return cols;
 }
 
 static void
-MakeColumnsPlain(Oid relid, List *attnums)
+SetStorage(ColumnWidth *col, char storage, int64 *row)
 {
-	Relation	attrel;
-	ListCell   *lc;
+	*row += ColumnMaxWidth(col, storage) - ColumnMaxWidth(col, col->storage);
+	col->storage = storage;
+	col->changed = !col->changed;
+}
 
-	/* make the new rows visible to an update */
-	CommandCounterIncrement();
-	attrel = table_open(AttributeRelationId, RowExclusiveLock);
-	foreach(lc, attnums)
+/*
+ * Apply R3 and (for creations) R2 to relid; subid is the column the event
+ * concerns (0: the whole relation).  Returns whether a storage changed.
+ */
+static bool
+ReviewStorage(Oid relid, int subid, StorageEvent event)
+{
+	int			ncols;
+	int			natts;
+	ColumnWidth *cols = ReadColumns(relid, &ncols, &natts);
+	int64		row = MAXALIGN(SizeofHeapTupleHeader + BITMAPLEN(natts));
+	bool		changed = false;
+
+	for (int i = 0; i < ncols; i++)
+		row += ColumnMaxWidth(&cols[i], cols[i].storage);
+
+	/*
+	 * R3.  A column left PLAIN although its type's default is not was set so
+	 * by the user (ALTER TYPE resets storage to the type's default): that
+	 * SET STORAGE PLAIN stands.
+	 */
+	if (event == EVENT_ALTER_COLUMN)
 	{
-		HeapTuple	tup = SearchSysCacheCopyAttNum(relid, (int16) lfirst_int(lc));
-
-		if (!HeapTupleIsValid(tup))
-			elog(ERROR, "cache lookup failed for attribute %d of relation %u",
-				 lfirst_int(lc), relid);
-		((Form_pg_attribute) GETSTRUCT(tup))->attstorage = TYPSTORAGE_PLAIN;
-		CatalogTupleUpdate(attrel, &tup->t_self, tup);
-		heap_freetuple(tup);
+		for (int i = 0; i < ncols; i++)
+			if (cols[i].attnum == subid && cols[i].storage == TYPSTORAGE_PLAIN &&
+				cols[i].typstorage != TYPSTORAGE_PLAIN)
+			{
+				pfree(cols);
+				return false;
+			}
 	}
-	table_close(attrel, RowExclusiveLock);
+	for (int i = ncols - 1; i >= 0 && row > ROW_LIMIT; i--)
+		if (cols[i].is_vector && cols[i].storage == TYPSTORAGE_PLAIN)
+			SetStorage(&cols[i], TYPSTORAGE_MAIN, &row);
+
+	/* R2 */
+	if (event != EVENT_ALTER_COLUMN)
+	{
+		for (int i = 0; i < ncols; i++)
+		{
+			ColumnWidth *col = &cols[i];
+
+			if (event == EVENT_ADD_COLUMN && col->attnum != subid)
+				continue;
+			if (!col->is_vector || col->storage != TYPSTORAGE_MAIN ||
+				col->typmod < 1 || col->typmod > plain_storage_max_dims)
+				continue;
+			if (row - ColumnMaxWidth(col, col->storage) +
+				ColumnMaxWidth(col, TYPSTORAGE_PLAIN) <= ROW_LIMIT)
+				SetStorage(col, TYPSTORAGE_PLAIN, &row);
+		}
+	}
+
+	for (int i = 0; i < ncols; i++)
+		changed |= cols[i].changed;
+	if (changed)
+	{
+		Relation	attrel;
+
+		/* make the rows of the current command visible to an update */
+		CommandCounterIncrement();
+		attrel = table_open(AttributeRelationId, RowExclusiveLock);
+		for (int i = 0; i < ncols; i++)
+		{
+			HeapTuple	tup;
+
+			if (!cols[i].changed)
+				continue;
+			tup = SearchSysCacheCopyAttNum(relid, cols[i].attnum);
+			if (!HeapTupleIsValid(tup))
+				elog(ERROR, "cache lookup failed for attribute %d of relation %u",
+					 cols[i].attnum, relid);
+			((Form_pg_attribute) GETSTRUCT(tup))->attstorage = cols[i].storage;
+			CatalogTupleUpdate(attrel, &tup->t_self, tup);
+			heap_freetuple(tup);
+		}
+		table_close(attrel, RowExclusiveLock);
+	}
+	pfree(cols);
+	return changed;
 }
 
 static void
 VectorStorageObjectAccess(ObjectAccessType access, Oid classId, Oid objectId,
 						  int subId, void *arg)
 {
+	Relation	rel;
+	char		relkind;
+	StorageEvent event;
+
 	if (prev_object_access_hook)
 		prev_object_access_hook(access, classId, objectId, subId, arg);
 
-	if (access != OAT_POST_CREATE || classId != RelationRelationId ||
-		plain_storage_max_dims <= 0)
+	if (classId != RelationRelationId)
 		return;
-	if (arg != NULL && ((ObjectAccessPostCreate *) arg)->is_internal)
+	if (access == OAT_POST_CREATE)
+	{
+		if (arg != NULL && ((ObjectAccessPostCreate *) arg)->is_internal)
+			return;
+		event = subId > 0 ? EVENT_ADD_COLUMN : EVENT_CREATE_RELATION;
+	}
+	else if (access == OAT_POST_ALTER && subId > 0)
+	{
+		if (arg != NULL && ((ObjectAccessPostAlter *) arg)->is_internal)
+			return;
+		event = EVENT_ALTER_COLUMN;
+	}
+	else
 		return;
 
 	/* only relations that store rows; the relcache knows new ones already */
+	rel = RelationIdGetRelation(objectId);
+	if (!RelationIsValid(rel))
+		return;
+	relkind = rel->rd_rel->relkind;
+	RelationClose(rel);
+	if (relkind != RELKIND_RELATION && relkind != RELKIND_PARTITIONED_TABLE &&
+		relkind != RELKIND_MATVIEW)
+		return;
+
+	/*
+	 * A relation being created is invisible to other sessions; an existing
+	 * one may only change storage under the lock ALTER TABLE ... SET STORAGE
+	 * takes.
+	 */
+	if (event != EVENT_CREATE_RELATION &&
+		!CheckRelationOidLockedByMe(objectId, AccessExclusiveLock, true))
+		return;
+
+	if (ReviewStorage(objectId, subId, event) && event == EVENT_ALTER_COLUMN)
 	{
-		Relation	rel = RelationIdGetRelation(objectId);
-		char		relkind;
-		List	   *attnums;
-
-		if (!RelationIsValid(rel))
-			return;
-		relkind = rel->rd_rel->relkind;
-		RelationClose(rel);
-		if (relkind != RELKIND_RELATION && relkind != RELKIND_PARTITIONED_TABLE &&
-			relkind != RELKIND_MATVIEW)
-			return;
-
-		attnums = ColumnsToMakePlain(objectId, subId);
-		if (attnums != NIL)
-			MakeColumnsPlain(objectId, attnums);
-		list_free(attnums);
+		/* a column made MAIN may need a TOAST table (see the header) */
+		CommandCounterIncrement();
+		AlterTableCreateToastTable(objectId, (Datum) 0, AccessExclusiveLock);
 	}
 }
 
@@ -195,8 +377,8 @@ void
 VxStorageInit(void)
 {
 	DefineCustomIntVariable("vectorx.plain_storage_max_dims",
-							"New vector(n) columns with n up to this are stored PLAIN (inline, uncompressed).",
-							"0 leaves every vector column with the type's default storage (MAIN).",
+							"New vector(n) columns with n up to this are stored PLAIN (inline, uncompressed) when the widest row still fits a page.",
+							"0 leaves every new vector column with the type's default storage (MAIN).",
 							&plain_storage_max_dims,
 							PLAIN_STORAGE_DEFAULT_MAX_DIMS, 0, PLAIN_STORAGE_LIMIT_MAX_DIMS,
 							PGC_USERSET, 0,
