@@ -746,7 +746,7 @@ typedef struct SampleRecord
 
 #define SampleRecordSize(dims)	(sizeof(SampleRecord) + sizeof(float) * (Size) (dims))
 
-/* dropped relations not yet seen gone by a sweep (TopMemoryContext) */
+/* relations dropped in this backend, see MonitorXactCallback (TopMemoryContext) */
 static List *pending_drops = NIL;
 static bool sweep_pending = false;
 
@@ -1128,15 +1128,27 @@ SweepSamples(void)
 /*
  * The sweep runs just before a commit, when the transaction still reads
  * the catalog and sees its own DROPs: a rolled-back DROP keeps its samples.
- * pending_drops keeps a dropped relation until a sweep sees it gone, which
- * for DROP INDEX CONCURRENTLY is the commit of its last transaction.
+ *
+ * pending_drops remembers the relations this backend dropped, with the
+ * transaction nesting level of the DROP, so that one rolled back to a
+ * savepoint is forgotten; a relation that still exists at commit is being
+ * dropped by DROP INDEX CONCURRENTLY, whose later transactions delete it,
+ * so it stays (at level 0) until a commit sees it gone.
  */
+typedef struct PendingDrop
+{
+	Oid			relid;
+	int			level;			/* transaction nesting level of the DROP */
+} PendingDrop;
+
 static void
 MonitorXactCallback(XactEvent event, void *arg)
 {
+	ListCell   *lc;
+
 	if (event == XACT_EVENT_ABORT)
 	{
-		list_free(pending_drops);
+		list_free_deep(pending_drops);
 		pending_drops = NIL;
 		return;
 	}
@@ -1145,18 +1157,40 @@ MonitorXactCallback(XactEvent event, void *arg)
 		return;
 	SweepSamples();
 	sweep_pending = false;
-	if (pending_drops != NIL)
+	foreach(lc, pending_drops)
 	{
-		List	   *still = NIL;
-		ListCell   *lc;
-		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+		PendingDrop *pd = (PendingDrop *) lfirst(lc);
 
-		foreach(lc, pending_drops)
-			if (SearchSysCacheExists1(RELOID, ObjectIdGetDatum(lfirst_oid(lc))))
-				still = lappend_oid(still, lfirst_oid(lc));
-		MemoryContextSwitchTo(old);
-		list_free(pending_drops);
-		pending_drops = still;
+		if (SearchSysCacheExists1(RELOID, ObjectIdGetDatum(pd->relid)))
+			pd->level = 0;
+		else
+		{
+			pending_drops = foreach_delete_current(pending_drops, lc);
+			pfree(pd);
+		}
+	}
+}
+
+static void
+MonitorSubXactCallback(SubXactEvent event, SubTransactionId mySubid,
+					   SubTransactionId parentSubid, void *arg)
+{
+	int			level = GetCurrentTransactionNestLevel();
+	ListCell   *lc;
+
+	foreach(lc, pending_drops)
+	{
+		PendingDrop *pd = (PendingDrop *) lfirst(lc);
+
+		if (pd->level < level)
+			continue;
+		if (event == SUBXACT_EVENT_ABORT_SUB)
+		{
+			pending_drops = foreach_delete_current(pending_drops, lc);
+			pfree(pd);
+		}
+		else if (event == SUBXACT_EVENT_COMMIT_SUB)
+			pd->level = level - 1;
 	}
 }
 
@@ -1170,8 +1204,11 @@ MonitorObjectAccess(ObjectAccessType access, Oid classId, Oid objectId, int subI
 	if (access == OAT_DROP && classId == RelationRelationId && subId == 0)
 	{
 		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+		PendingDrop *pd = palloc(sizeof(PendingDrop));
 
-		pending_drops = lappend_oid(pending_drops, objectId);
+		pd->relid = objectId;
+		pd->level = GetCurrentTransactionNestLevel();
+		pending_drops = lappend(pending_drops, pd);
 		MemoryContextSwitchTo(old);
 	}
 }
@@ -1184,6 +1221,7 @@ VxMonitorInit(void)
 	prev_object_access_hook = object_access_hook;
 	object_access_hook = MonitorObjectAccess;
 	RegisterXactCallback(MonitorXactCallback, NULL);
+	RegisterSubXactCallback(MonitorSubXactCallback, NULL);
 	/* drops in this backend before vectorx was loaded went unseen */
 	sweep_pending = true;
 

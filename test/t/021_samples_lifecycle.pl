@@ -81,8 +81,9 @@ $node->safe_psql('postgres', 'CREATE INDEX t_c ON t USING hnsw (v)');
 my $c = oid_of('postgres', 't_c');
 record_queries('postgres', 't', '[4,4,4]');
 $node->safe_psql('postgres', 'BEGIN; DROP TABLE t; ROLLBACK;');
+$node->safe_psql('postgres', 'BEGIN; SAVEPOINT s; DROP INDEX t_c; ROLLBACK TO s; COMMIT;');
 is($node->safe_psql('postgres', "SELECT string_agg(q::text, ' ') FROM vectorx_sampled_queries('t_c') q"),
-	'[4,4,4]', 'a rolled-back DROP keeps them');
+	'[4,4,4]', 'a rolled-back DROP keeps them, to a savepoint too');
 
 # ---- torn and corrupted records are skipped, not read as vectors
 record_queries('postgres', 't', '[5,5,5]', '[6,6,6]');
