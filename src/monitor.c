@@ -18,12 +18,16 @@
  *	                                the same for queries the caller supplies
  *	  vectorx.query_sample_rate     opt-in: the index scans record that
  *	                                fraction of real query vectors, per
- *	                                index, in files under
- *	                                $PGDATA/vectorx_samples (bounded by
- *	                                vectorx.query_sample_size);
+ *	                                index, in files in the database's
+ *	                                directory (bounded by
+ *	                                vectorx.query_sample_size; "query
+ *	                                sampling" below says where and why);
  *	  vectorx_sampled_queries(index), vectorx_recall_sampled(index, k, max)
  *	                                read them back / evaluate them; the
  *	                                files go when the index is dropped
+ *
+ *	  Who may call what, and what is checked before any lock: "who may call
+ *	  what" below (VxOpenIndexForInspection serves hnswcheck.c too).
  *
  *	  Leave-one-out excludes the query's row from both answers, and asks
  *	  the index not to search through it either (vx_recall_exclude): in an
