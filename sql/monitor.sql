@@ -87,7 +87,7 @@ SELECT * FROM vectorx_sampled_queries('m_hnsw');
 SELECT recall, queries FROM vectorx_recall_sampled('m_hnsw');
 SELECT * FROM vectorx_recall_sampled('m_hnsw', 10, 0);
 -- dropping the index removes its sample file
-SELECT format('vectorx_samples/%s_%s', d.oid, 'm_hnsw'::regclass::oid) AS sample_file
+SELECT format('base/%s/pgsql_tmp_vectorx_samples/%s', d.oid, 'm_hnsw'::regclass::oid) AS sample_file
 FROM pg_database d WHERE d.datname = current_database() \gset
 SELECT (pg_stat_file(:'sample_file', true)).size > 0 AS file_kept;
 DROP INDEX m_hnsw;

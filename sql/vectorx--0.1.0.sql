@@ -465,6 +465,18 @@ CREATE FUNCTION @extschema@.vectorx_recall_sampled(index pg_catalog.regclass,
 COMMENT ON FUNCTION @extschema@.vectorx_recall_sampled(pg_catalog.regclass, pg_catalog.int4, pg_catalog.int4) IS
 	'recall@k of the index for the most recent recorded real queries (vectorx.query_sample_rate)';
 
--- recorded query files are server-side data: only superusers read them by default
+-- Who may call what (README, "Who may call what"; src/monitor.c checks the
+-- rest in C, before taking any lock).
+-- Inspection reads the whole index (counts of deleted rows, heap TIDs): as
+-- pgstattuple and pg_visibility do, granted to pg_stat_scan_tables; the raw
+-- element dump, like pageinspect, to superusers only.  A role granted
+-- EXECUTE besides them may inspect the indexes of tables it owns.
+REVOKE ALL ON FUNCTION @extschema@.vectorx_index_stats(pg_catalog.regclass) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.vectorx_hnsw_check(pg_catalog.regclass) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.vectorx_hnsw_elements(pg_catalog.regclass) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.vectorx_index_stats(pg_catalog.regclass) TO pg_stat_scan_tables;
+GRANT EXECUTE ON FUNCTION @extschema@.vectorx_hnsw_check(pg_catalog.regclass) TO pg_stat_scan_tables;
+-- Recorded queries are other sessions' query vectors: superusers only by
+-- default, and reading them needs the privileges of pg_read_all_stats.
 REVOKE ALL ON FUNCTION @extschema@.vectorx_sampled_queries(pg_catalog.regclass) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.vectorx_recall_sampled(pg_catalog.regclass, pg_catalog.int4, pg_catalog.int4) FROM PUBLIC;

@@ -18,12 +18,16 @@
  *	                                the same for queries the caller supplies
  *	  vectorx.query_sample_rate     opt-in: the index scans record that
  *	                                fraction of real query vectors, per
- *	                                index, in files under
- *	                                $PGDATA/vectorx_samples (bounded by
- *	                                vectorx.query_sample_size);
+ *	                                index, in files in the database's
+ *	                                directory (bounded by
+ *	                                vectorx.query_sample_size; "query
+ *	                                sampling" below says where and why);
  *	  vectorx_sampled_queries(index), vectorx_recall_sampled(index, k, max)
  *	                                read them back / evaluate them; the
  *	                                files go when the index is dropped
+ *
+ *	  Who may call what, and what is checked before any lock: "who may call
+ *	  what" below (VxOpenIndexForInspection serves hnswcheck.c too).
  *
  *	  Leave-one-out excludes the query's row from both answers, and asks
  *	  the index not to search through it either (vx_recall_exclude): in an
@@ -57,22 +61,27 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <fcntl.h>
+#include <sys/file.h>
 
 #include "access/genam.h"
 #include "access/htup_details.h"
 #include "access/relscan.h"
 #include "access/table.h"
 #include "access/tableam.h"
+#include "access/xact.h"
 #include "catalog/index.h"
 #include "catalog/objectaccess.h"
 #include "catalog/pg_am.h"
+#include "catalog/pg_authid.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "commands/defrem.h"
 #include "common/pg_prng.h"
+#include "common/relpath.h"
 #include "executor/tuptable.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "port/pg_crc32c.h"
 #include "portability/instr_time.h"
 #include "storage/bufmgr.h"
 #include "storage/fd.h"
@@ -84,8 +93,10 @@
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/rls.h"
 #include "utils/sampling.h"
 #include "utils/snapmgr.h"
+#include "utils/syscache.h"
 #include "utils/timestamp.h"
 
 #include "hnsw.h"
@@ -122,25 +133,125 @@ IndexKind(Relation index)
 	return VX_INDEX_NONE;
 }
 
-/* open an index of ours for reading, or fail with a clear error */
-static Relation
-OpenVxIndex(Oid indexoid, const char *fname)
+/* fail unless indexoid names an index (catalog only: no lock taken) */
+static void
+CheckIsIndex(Oid indexoid, const char *fname)
 {
-	Relation	index;
-
 	if (get_rel_relkind(indexoid) != RELKIND_INDEX)
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("\"%s\" is not an index", get_rel_name(indexoid) ? get_rel_name(indexoid) : "?"),
 				 errhint("%s takes an index built with the hnsw or ivfpq access method.", fname)));
-	index = index_open(indexoid, AccessShareLock);
+}
+
+/* fail unless an open index is one of ours */
+static void
+CheckVxIndex(Relation index, const char *fname)
+{
 	if (IndexKind(index) == VX_INDEX_NONE)
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("index \"%s\" is not a vectorx index", RelationGetRelationName(index)),
 				 errdetail("Its access method is %s.", get_am_name(index->rd_rel->relam)),
 				 errhint("%s takes an index built with the hnsw or ivfpq access method.", fname)));
+}
+
+/* lock an index the caller was found allowed to read, and check it is ours */
+static Relation
+OpenVxIndex(Oid indexoid, const char *fname)
+{
+	Relation	index = index_open(indexoid, AccessShareLock);
+
+	CheckVxIndex(index, fname);
 	return index;
+}
+
+/* ---------------------------------------------------------------- who may call what */
+
+/*
+ * The privilege model (README, "Who may call what"):
+ *
+ * - Inspection (vectorx_index_stats, vectorx_hnsw_check,
+ *   vectorx_hnsw_elements) reads the whole index: element and deleted-row
+ *   counts, heap TIDs.  EXECUTE is revoked from PUBLIC in the install
+ *   script, and the first two are granted to pg_stat_scan_tables, as
+ *   pgstattuple and pg_visibility do; vectorx_hnsw_elements, a raw dump in
+ *   the spirit of pageinspect, stays superuser-only until granted.  On top
+ *   of EXECUTE the caller must own the index (so its table) or have the
+ *   privileges of pg_stat_scan_tables: EXECUTE granted to an application
+ *   role then reaches its own indexes only.
+ * - Recall (vectorx_recall, vectorx_recall_queries, vectorx_recall_sampled)
+ *   scans the table and the index as a query would, but below row-level
+ *   security: it needs SELECT on the table, and refuses to run when
+ *   row-level security applies to the caller there (a figure computed over
+ *   rows a policy hides would tell how many there are and where).
+ * - The recorded queries (vectorx_sampled_queries) are other sessions'
+ *   query vectors: only roles with the privileges of pg_read_all_stats, the
+ *   role that sees other sessions' query texts in pg_stat_activity and
+ *   pg_stat_statements, read them.
+ *
+ * Every check runs on the OID, from the catalog caches, BEFORE the index or
+ * its table is locked, so a role without the privilege never queues for a
+ * lock it could hold against VACUUM, DDL or a DROP; it runs again once the
+ * lock is held (invalidations are processed then), in case the relation
+ * changed hands or gained a policy in between.
+ */
+static void
+CheckInspectPrivilege(Oid indexoid, const char *fname)
+{
+	Oid			user = GetUserId();
+
+	if (!pg_class_ownercheck(indexoid, user) &&
+		!has_privs_of_role(user, ROLE_PG_STAT_SCAN_TABLES))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied for index %s", get_rel_name(indexoid)),
+				 errdetail("%s reads the whole index: only the owner of its table and roles with privileges of the \"pg_stat_scan_tables\" role may call it.",
+						   fname)));
+}
+
+/*
+ * Open an index for an inspection function (stats, check, dump of its
+ * elements), checking the caller's privilege before locking it.  The caller
+ * checks the access method.
+ */
+Relation
+VxOpenIndexForInspection(Oid indexoid, const char *fname)
+{
+	Relation	index;
+
+	CheckIsIndex(indexoid, fname);
+	CheckInspectPrivilege(indexoid, fname);
+	index = index_open(indexoid, AccessShareLock);
+	CheckInspectPrivilege(indexoid, fname);
+	return index;
+}
+
+static void
+CheckRecallPrivilege(Oid heapoid, const char *fname)
+{
+	AclResult	acl = pg_class_aclcheck(heapoid, GetUserId(), ACL_SELECT);
+
+	if (acl != ACLCHECK_OK)
+		aclcheck_error(acl, OBJECT_TABLE, get_rel_name(heapoid));
+	/* RLS_NONE_ENV (owner, BYPASSRLS, superuser) sees every row anyway */
+	if (check_enable_rls(heapoid, InvalidOid, true) == RLS_ENABLED)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("%s cannot measure table \"%s\": row-level security applies to it for the current user",
+						fname, get_rel_name(heapoid)),
+				 errdetail("The recall functions read the table and the index below its policies, so their figures would count rows the policies hide."),
+				 errhint("Run it as a role that bypasses row-level security on the table: its owner (unless the table forces row-level security), a role with BYPASSRLS, or a superuser.")));
+}
+
+static void
+CheckReadQueriesPrivilege(Oid indexoid)
+{
+	if (!has_privs_of_role(GetUserId(), ROLE_PG_READ_ALL_STATS))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to read the queries recorded for index %s", get_rel_name(indexoid)),
+				 errdetail("They are other sessions' query vectors: only roles with privileges of the \"pg_read_all_stats\" role may read them.")));
 }
 
 /* ---------------------------------------------------------------- stats */
@@ -172,7 +283,8 @@ vectorx_index_stats(PG_FUNCTION_ARGS)
 	VxStatsSink sink;
 
 	InitMaterializedSRF(fcinfo, 0);
-	index = OpenVxIndex(PG_GETARG_OID(0), "vectorx_index_stats");
+	index = VxOpenIndexForInspection(PG_GETARG_OID(0), "vectorx_index_stats");
+	CheckVxIndex(index, "vectorx_index_stats");
 	sink.store = rsinfo->setResult;
 	sink.desc = rsinfo->setDesc;
 	switch (IndexKind(index))
@@ -220,7 +332,6 @@ static void
 RecallOpen(RecallRun *run, Oid indexoid, int k, const char *fname)
 {
 	Oid			heapoid;
-	AclResult	acl;
 	Oid			opfamily,
 				opcintype,
 				op;
@@ -231,17 +342,20 @@ RecallOpen(RecallRun *run, Oid indexoid, int k, const char *fname)
 				 errmsg("k must be between 1 and %d, not %d", MAX_K, k)));
 	memset(run, 0, sizeof(RecallRun));
 	run->k = k;
+	CheckIsIndex(indexoid, fname);
 	heapoid = IndexGetRelation(indexoid, true);
 	if (!OidIsValid(heapoid))
-		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("\"%s\" is not an index", get_rel_name(indexoid) ? get_rel_name(indexoid) : "?")));
-	/* the function reads the table: the caller must be allowed to */
-	acl = pg_class_aclcheck(heapoid, GetUserId(), ACL_SELECT);
-	if (acl != ACLCHECK_OK)
-		aclcheck_error(acl, OBJECT_TABLE, get_rel_name(heapoid));
+		CheckIsIndex(indexoid, fname);	/* dropped meanwhile: its error */
+	/* the function reads the table: the caller must be allowed to, see above */
+	CheckRecallPrivilege(heapoid, fname);
 	run->heap = table_open(heapoid, AccessShareLock);
 	run->index = OpenVxIndex(indexoid, fname);
+	if (IndexGetRelation(indexoid, false) != heapoid)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("relation with OID %u changed while %s was starting", indexoid, fname),
+				 errhint("Try again.")));
+	CheckRecallPrivilege(heapoid, fname);
 	if (run->index->rd_index->indkey.values[0] == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
@@ -584,113 +698,317 @@ vectorx_recall_queries(PG_FUNCTION_ARGS)
 
 /* ---------------------------------------------------------------- query sampling */
 
-#define SAMPLE_DIR		"vectorx_samples"
-#define SAMPLE_MAGIC	0x53515856	/* "VXQS" */
+/*
+ * Where the samples live and why (README, "What is kept where"):
+ *
+ *	<database directory>/pgsql_tmp_vectorx_samples/<index OID>[.old]
+ *
+ * - In the database's own directory (base/<dboid>, or the tablespace's),
+ *   so DROP DATABASE removes them with the rest of the database, whether
+ *   or not vectorx is loaded anywhere, and a later database that reuses the
+ *   OID starts empty.  CREATE DATABASE copies relation files only (and
+ *   STRATEGY FILE_COPY does not descend into subdirectories), so a new
+ *   database does not inherit its template's samples either.
+ * - Under a name that starts with "pgsql_tmp": PostgreSQL's tools treat
+ *   such names as temporary files, so pg_basebackup (and so every standby
+ *   built from a base backup), pg_rewind and pg_checksums skip them.  They
+ *   are never WAL-logged: a standby keeps the samples of its own scans.
+ *   The server does not clear them at restart.
+ * - Per index, by OID: a file whose OID no longer names one of our indexes
+ *   is removed by the sweep below, at the commit of any transaction that
+ *   dropped a relation while vectorx was loaded, and of the first
+ *   transaction after vectorx was loaded in a backend (a DROP INDEX in a
+ *   fresh session loads vectorx itself, when it opens the index, after the
+ *   drop hook would have fired), and of any transaction that read samples.
+ *
+ * Each record is a SampleRecord header and `dims` floats, written by one
+ * write() with O_APPEND; the CRC covers the header's dims and the floats,
+ * so a torn record (a crash mid-write, a full disk) fails it and is
+ * skipped: the reader then moves forward byte by byte to the next record
+ * whose magic and CRC hold.
+ *
+ * Writers, the rotation (the file becomes ".old" when it holds
+ * vectorx.query_sample_size records, replacing the previous ".old") and the
+ * sweep hold an exclusive flock() on the directory; readers open both files
+ * under a shared one, then read without it.  So concurrent writers cannot
+ * both rotate (which lost a whole file of samples), a short write can be
+ * cut off before anyone appends behind it, and a reader sees one
+ * consistent pair of files.  The lock is held for one write, or one rename,
+ * or one directory listing: microseconds.
+ */
+#define SAMPLE_DIR		"pgsql_tmp_vectorx_samples"
+#define SAMPLE_MAGIC	0x32515856	/* "VXQ2" */
+#define SAMPLE_READ_CHUNK 65536
 
-typedef struct SampleHeader
+typedef struct SampleRecord
 {
-	uint32		magic;
-	uint32		dims;
-} SampleHeader;
+	uint32		magic;			/* SAMPLE_MAGIC */
+	uint32		dims;			/* floats that follow, 1..VECTOR_MAX_DIM */
+	pg_crc32c	crc;			/* CRC-32C of dims and the floats */
+	/* float	x[dims] follows */
+} SampleRecord;
+
+#define SampleRecordSize(dims)	(sizeof(SampleRecord) + sizeof(float) * (Size) (dims))
+
+/* relations dropped in this backend, see MonitorXactCallback (TopMemoryContext) */
+static List *pending_drops = NIL;
+static bool sweep_pending = false;
+
+static void
+SampleDir(char *dir)
+{
+	char	   *dbpath = GetDatabasePath(MyDatabaseId, MyDatabaseTableSpace);
+
+	snprintf(dir, MAXPGPATH, "%s/%s", dbpath, SAMPLE_DIR);
+	pfree(dbpath);
+}
 
 static void
 SamplePath(char *path, Oid indexoid, bool old)
 {
-	snprintf(path, MAXPGPATH, "%s/%u_%u%s", SAMPLE_DIR, MyDatabaseId, indexoid, old ? ".old" : "");
+	char		dir[MAXPGPATH];
+
+	SampleDir(dir);
+	snprintf(path, MAXPGPATH, "%s/%u%s", dir, indexoid, old ? ".old" : "");
+}
+
+static pg_crc32c
+SampleCrc(const SampleRecord *rec)
+{
+	pg_crc32c	crc;
+
+	INIT_CRC32C(crc);
+	COMP_CRC32C(crc, &rec->dims, sizeof(rec->dims));
+	COMP_CRC32C(crc, (const char *) rec + sizeof(SampleRecord), sizeof(float) * (Size) rec->dims);
+	FIN_CRC32C(crc);
+	return crc;
+}
+
+/*
+ * Open the sample directory (creating it if asked) and flock() it with
+ * `how`; returns the descriptor, whose close releases the lock (also at
+ * transaction abort: it is a transient file), or -1 with errno set.
+ */
+static int
+LockSampleDir(const char *dir, int how, bool create)
+{
+	int			fd;
+
+	if (create && MakePGDirectory(dir) < 0 && errno != EEXIST)
+		return -1;
+	fd = OpenTransientFile(dir, O_RDONLY | PG_BINARY);
+	if (fd < 0)
+		return -1;
+	while (flock(fd, how) != 0)
+	{
+		int			save_errno = errno;
+
+		if (save_errno == EINTR)
+			continue;
+		CloseTransientFile(fd);
+		errno = save_errno;
+		return -1;
+	}
+	return fd;
 }
 
 /*
  * Record the query of an index scan with probability
- * vectorx.query_sample_rate.  One write() of header and floats with
- * O_APPEND, so concurrent backends do not interleave records; when the
- * file holds vectorx.query_sample_size records it becomes the ".old" file
- * and a new one starts, so between size and twice size samples are kept.
- * Failures are reported at DEBUG1 and never fail the query.
+ * vectorx.query_sample_rate.  Failures are reported at DEBUG1 and never
+ * fail the query: the samples are a convenience.
  */
 void
 VxSampleQuery(Relation index, Datum query)
 {
 	Vector	   *v;
+	char		dir[MAXPGPATH];
 	char		path[MAXPGPATH];
 	Size		len;
-	char	   *rec;
+	SampleRecord *rec;
+	int			dirfd;
 	int			fd;
 	struct stat st;
+	ssize_t		written;
 
 	if (query_sample_rate <= 0 || pg_prng_double(&pg_global_prng_state) >= query_sample_rate)
 		return;
 	v = DatumGetVector(query);
-	len = sizeof(SampleHeader) + sizeof(float) * v->dim;
+	len = SampleRecordSize(v->dim);
 	rec = palloc(len);
-	((SampleHeader *) rec)->magic = SAMPLE_MAGIC;
-	((SampleHeader *) rec)->dims = v->dim;
-	memcpy(rec + sizeof(SampleHeader), v->x, sizeof(float) * v->dim);
-	if (MakePGDirectory(SAMPLE_DIR) < 0 && errno != EEXIST)
+	rec->magic = SAMPLE_MAGIC;
+	rec->dims = v->dim;
+	memcpy((char *) rec + sizeof(SampleRecord), v->x, sizeof(float) * v->dim);
+	rec->crc = SampleCrc(rec);
+
+	SampleDir(dir);
+	dirfd = LockSampleDir(dir, LOCK_EX, true);
+	if (dirfd < 0)
 	{
-		elog(DEBUG1, "vectorx: could not create directory \"%s\": %m", SAMPLE_DIR);
+		elog(DEBUG1, "vectorx: could not lock directory \"%s\": %m", dir);
+		pfree(rec);
 		return;
 	}
 	SamplePath(path, RelationGetRelid(index), false);
 	fd = OpenTransientFile(path, O_WRONLY | O_CREAT | O_APPEND | PG_BINARY);
 	if (fd < 0)
-	{
 		elog(DEBUG1, "vectorx: could not open \"%s\": %m", path);
-		return;
-	}
-	if (write(fd, rec, len) != (ssize_t) len)
-		elog(DEBUG1, "vectorx: could not write \"%s\": %m", path);
-	if (fstat(fd, &st) == 0 && st.st_size >= (off_t) len * query_sample_size)
+	else if (fstat(fd, &st) != 0)
+		elog(DEBUG1, "vectorx: could not stat \"%s\": %m", path);
+	else
 	{
-		char		old[MAXPGPATH];
+		errno = 0;
+		written = write(fd, rec, len);
+		if (written != (ssize_t) len)
+		{
+			if (errno == 0)
+				errno = ENOSPC;
+			elog(DEBUG1, "vectorx: could not write \"%s\": %m", path);
+			/* cut the torn record off before anyone appends behind it */
+			if (written > 0 && ftruncate(fd, st.st_size) != 0)
+				elog(DEBUG1, "vectorx: could not truncate \"%s\": %m", path);
+		}
+		else if (st.st_size + (off_t) len >= (off_t) len * query_sample_size)
+		{
+			char		old[MAXPGPATH];
 
-		SamplePath(old, RelationGetRelid(index), true);
-		if (rename(path, old) != 0)
-			elog(DEBUG1, "vectorx: could not rename \"%s\": %m", path);
+			SamplePath(old, RelationGetRelid(index), true);
+			if (rename(path, old) != 0)
+				elog(DEBUG1, "vectorx: could not rename \"%s\": %m", path);
+		}
 	}
-	CloseTransientFile(fd);
+	if (fd >= 0)
+		CloseTransientFile(fd);
+	CloseTransientFile(dirfd);
 	pfree(rec);
 }
 
-/* append the valid records of one sample file to *out */
-static void
-ReadSamples(const char *path, List **out, int dims)
+/*
+ * Make buf[*pos, *len) hold at least `need` bytes, moving the rest to the
+ * front and reading on; false at the end of the file.
+ */
+static bool
+SampleFill(int fd, const char *path, char *buf, Size cap, Size *pos, Size *len, bool *eof, Size need)
 {
-	int			fd = OpenTransientFile(path, O_RDONLY | PG_BINARY);
-	SampleHeader h;
-
-	if (fd < 0)
+	if (*len - *pos >= need)
+		return true;
+	if (*eof)
+		return false;
+	memmove(buf, buf + *pos, *len - *pos);
+	*len -= *pos;
+	*pos = 0;
+	while (*len < need)
 	{
-		if (errno != ENOENT)
+		ssize_t		n = read(fd, buf + *len, cap - *len);
+
+		if (n < 0)
+		{
+			if (errno == EINTR)
+				continue;
 			ereport(ERROR,
 					(errcode_for_file_access(),
-					 errmsg("could not open file \"%s\": %m", path)));
-		return;
+					 errmsg("could not read file \"%s\": %m", path)));
+		}
+		if (n == 0)
+		{
+			*eof = true;
+			return false;
+		}
+		*len += n;
 	}
-	while (read(fd, &h, sizeof(h)) == sizeof(h))
-	{
-		Vector	   *v;
-
-		if (h.magic != SAMPLE_MAGIC || h.dims == 0 || h.dims > VECTOR_MAX_DIM)
-			break;				/* a torn tail: stop here */
-		v = VxNewVector(h.dims);
-		if (read(fd, v->x, sizeof(float) * h.dims) != (ssize_t) (sizeof(float) * h.dims))
-			break;
-		if (dims == 0 || (int) h.dims == dims)
-			*out = lappend(*out, v);
-	}
-	CloseTransientFile(fd);
+	return true;
 }
 
+/*
+ * Append the intact records of one sample file to *out, skipping damaged
+ * bytes (see above); the skipped amount goes to the server log.
+ */
+static void
+ReadSamples(int fd, const char *path, List **out)
+{
+	Size		cap = SAMPLE_READ_CHUNK + SampleRecordSize(VECTOR_MAX_DIM);
+	char	   *buf = palloc(cap);
+	Size		pos = 0,
+				len = 0;
+	bool		eof = false;
+	uint64		skipped = 0;
+	uint64		steps = 0;
+
+	while (SampleFill(fd, path, buf, cap, &pos, &len, &eof, sizeof(SampleRecord)))
+	{
+		SampleRecord h;
+
+		if ((++steps & 4095) == 0)
+			CHECK_FOR_INTERRUPTS();
+		memcpy(&h, buf + pos, sizeof(h));
+		if (h.magic == SAMPLE_MAGIC && h.dims >= 1 && h.dims <= VECTOR_MAX_DIM &&
+			SampleFill(fd, path, buf, cap, &pos, &len, &eof, SampleRecordSize(h.dims)))
+		{
+			SampleRecord *rec = (SampleRecord *) palloc(SampleRecordSize(h.dims));
+
+			memcpy(rec, buf + pos, SampleRecordSize(h.dims));
+			if (SampleCrc(rec) == h.crc)
+			{
+				Vector	   *v = VxNewVector(h.dims);
+
+				memcpy(v->x, (char *) rec + sizeof(SampleRecord), sizeof(float) * h.dims);
+				*out = lappend(*out, v);
+				pos += SampleRecordSize(h.dims);
+				pfree(rec);
+				continue;
+			}
+			pfree(rec);
+		}
+		/* not a record here: a torn one, or the middle of one */
+		pos++;
+		skipped++;
+	}
+	skipped += len - pos;		/* a tail shorter than a header */
+	if (skipped > 0)
+		ereport(LOG,
+				(errmsg("vectorx: skipped %llu bytes of damaged query samples in file \"%s\"",
+						(unsigned long long) skipped, path)));
+	pfree(buf);
+}
+
+/* the recorded queries of an index, oldest first */
 static List *
 SampledQueries(Oid indexoid)
 {
-	char		path[MAXPGPATH];
+	char		dir[MAXPGPATH];
+	char		path[2][MAXPGPATH];
+	int			fds[2];
+	int			dirfd;
 	List	   *out = NIL;
 
-	SamplePath(path, indexoid, true);
-	ReadSamples(path, &out, 0);
-	SamplePath(path, indexoid, false);
-	ReadSamples(path, &out, 0);
+	/* a reader also sweeps, at commit: stale files go sooner or later */
+	sweep_pending = true;
+	SampleDir(dir);
+	dirfd = LockSampleDir(dir, LOCK_SH, false);
+	if (dirfd < 0)
+	{
+		if (errno == ENOENT)
+			return NIL;
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not lock directory \"%s\": %m", dir)));
+	}
+	/* both files under the lock: no rotation between them */
+	for (int i = 0; i < 2; i++)
+	{
+		SamplePath(path[i], indexoid, i == 0);
+		fds[i] = OpenTransientFile(path[i], O_RDONLY | PG_BINARY);
+		if (fds[i] < 0 && errno != ENOENT)
+			ereport(ERROR,
+					(errcode_for_file_access(),
+					 errmsg("could not open file \"%s\": %m", path[i])));
+	}
+	CloseTransientFile(dirfd);
+	for (int i = 0; i < 2; i++)
+		if (fds[i] >= 0)
+		{
+			ReadSamples(fds[i], path[i], &out);
+			CloseTransientFile(fds[i]);
+		}
 	return out;
 }
 
@@ -699,12 +1017,15 @@ Datum
 vectorx_sampled_queries(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Oid			indexoid = PG_GETARG_OID(0);
 	Relation	index;
 	ListCell   *lc;
 	List	   *samples;
 
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC | MAT_SRF_BLESS);
-	index = OpenVxIndex(PG_GETARG_OID(0), "vectorx_sampled_queries");
+	CheckIsIndex(indexoid, "vectorx_sampled_queries");
+	CheckReadQueriesPrivilege(indexoid);
+	index = OpenVxIndex(indexoid, "vectorx_sampled_queries");
 	samples = SampledQueries(RelationGetRelid(index));
 	foreach(lc, samples)
 	{
@@ -740,7 +1061,143 @@ vectorx_recall_sampled(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(RecallResult(fcinfo, &run, "vectorx_recall_sampled"));
 }
 
-/* a dropped relation's samples go with it (a rolled-back DROP loses them too: they are disposable) */
+/* is relid, now, an index of ours?  (catalog caches only, no lock) */
+static bool
+IsVxIndexOid(Oid relid)
+{
+	HeapTuple	tp = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	bool		ours = false;
+
+	if (!HeapTupleIsValid(tp))
+		return false;
+	if (((Form_pg_class) GETSTRUCT(tp))->relkind == RELKIND_INDEX)
+	{
+		HeapTuple	am = SearchSysCache1(AMOID, ObjectIdGetDatum(((Form_pg_class) GETSTRUCT(tp))->relam));
+
+		if (HeapTupleIsValid(am))
+		{
+			char	   *handler = get_func_name(((Form_pg_am) GETSTRUCT(am))->amhandler);
+
+			ours = handler && (strcmp(handler, "hnswhandler") == 0 || strcmp(handler, "ivfpqhandler") == 0);
+			ReleaseSysCache(am);
+		}
+	}
+	ReleaseSysCache(tp);
+	return ours;
+}
+
+/*
+ * Remove the sample files of this database whose OID no longer names one of
+ * our indexes, as this transaction sees the catalog.
+ */
+static void
+SweepSamples(void)
+{
+	char		dir[MAXPGPATH];
+	int			dirfd;
+	DIR		   *d;
+	struct dirent *de;
+
+	SampleDir(dir);
+	dirfd = LockSampleDir(dir, LOCK_EX, false);
+	if (dirfd < 0)
+	{
+		if (errno != ENOENT)
+			elog(DEBUG1, "vectorx: could not lock directory \"%s\": %m", dir);
+		return;
+	}
+	d = AllocateDir(dir);
+	while ((de = ReadDirExtended(d, dir, LOG)) != NULL)
+	{
+		char	   *end;
+		unsigned long oid;
+		char		path[MAXPGPATH];
+
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		errno = 0;
+		oid = strtoul(de->d_name, &end, 10);
+		if (errno == 0 && end != de->d_name && oid <= PG_UINT32_MAX &&
+			(*end == '\0' || strcmp(end, ".old") == 0) &&
+			IsVxIndexOid((Oid) oid))
+			continue;
+		snprintf(path, MAXPGPATH, "%s/%s", dir, de->d_name);
+		if (unlink(path) != 0)
+			elog(DEBUG1, "vectorx: could not remove \"%s\": %m", path);
+	}
+	FreeDir(d);
+	CloseTransientFile(dirfd);
+}
+
+/*
+ * The sweep runs just before a commit, when the transaction still reads
+ * the catalog and sees its own DROPs: a rolled-back DROP keeps its samples.
+ *
+ * pending_drops remembers the relations this backend dropped, with the
+ * transaction nesting level of the DROP, so that one rolled back to a
+ * savepoint is forgotten; a relation that still exists at commit is being
+ * dropped by DROP INDEX CONCURRENTLY, whose later transactions delete it,
+ * so it stays (at level 0) until a commit sees it gone.
+ */
+typedef struct PendingDrop
+{
+	Oid			relid;
+	int			level;			/* transaction nesting level of the DROP */
+} PendingDrop;
+
+static void
+MonitorXactCallback(XactEvent event, void *arg)
+{
+	ListCell   *lc;
+
+	if (event == XACT_EVENT_ABORT)
+	{
+		list_free_deep(pending_drops);
+		pending_drops = NIL;
+		return;
+	}
+	if (event != XACT_EVENT_PRE_COMMIT || !OidIsValid(MyDatabaseId) ||
+		(!sweep_pending && pending_drops == NIL))
+		return;
+	SweepSamples();
+	sweep_pending = false;
+	foreach(lc, pending_drops)
+	{
+		PendingDrop *pd = (PendingDrop *) lfirst(lc);
+
+		if (SearchSysCacheExists1(RELOID, ObjectIdGetDatum(pd->relid)))
+			pd->level = 0;
+		else
+		{
+			pending_drops = foreach_delete_current(pending_drops, lc);
+			pfree(pd);
+		}
+	}
+}
+
+static void
+MonitorSubXactCallback(SubXactEvent event, SubTransactionId mySubid,
+					   SubTransactionId parentSubid, void *arg)
+{
+	int			level = GetCurrentTransactionNestLevel();
+	ListCell   *lc;
+
+	foreach(lc, pending_drops)
+	{
+		PendingDrop *pd = (PendingDrop *) lfirst(lc);
+
+		if (pd->level < level)
+			continue;
+		if (event == SUBXACT_EVENT_ABORT_SUB)
+		{
+			pending_drops = foreach_delete_current(pending_drops, lc);
+			pfree(pd);
+		}
+		else if (event == SUBXACT_EVENT_COMMIT_SUB)
+			pd->level = level - 1;
+	}
+}
+
 static object_access_hook_type prev_object_access_hook = NULL;
 
 static void
@@ -750,12 +1207,13 @@ MonitorObjectAccess(ObjectAccessType access, Oid classId, Oid objectId, int subI
 		prev_object_access_hook(access, classId, objectId, subId, arg);
 	if (access == OAT_DROP && classId == RelationRelationId && subId == 0)
 	{
-		char		path[MAXPGPATH];
+		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+		PendingDrop *pd = palloc(sizeof(PendingDrop));
 
-		SamplePath(path, objectId, false);
-		(void) unlink(path);
-		SamplePath(path, objectId, true);
-		(void) unlink(path);
+		pd->relid = objectId;
+		pd->level = GetCurrentTransactionNestLevel();
+		pending_drops = lappend(pending_drops, pd);
+		MemoryContextSwitchTo(old);
 	}
 }
 
@@ -766,11 +1224,15 @@ VxMonitorInit(void)
 {
 	prev_object_access_hook = object_access_hook;
 	object_access_hook = MonitorObjectAccess;
+	RegisterXactCallback(MonitorXactCallback, NULL);
+	RegisterSubXactCallback(MonitorSubXactCallback, NULL);
+	/* drops in this backend before vectorx was loaded went unseen */
+	sweep_pending = true;
 
 	DefineCustomRealVariable("vectorx.query_sample_rate",
 							 "Fraction of index scans whose query vector is recorded for vectorx_recall_sampled.",
 							 "0 (the default) records nothing.  Samples are kept per index in "
-							 "$PGDATA/" SAMPLE_DIR ".",
+							 "the database's directory, in " SAMPLE_DIR ".",
 							 &query_sample_rate,
 							 0.0, 0.0, 1.0,
 							 PGC_SUSET, 0,

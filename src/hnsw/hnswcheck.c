@@ -353,7 +353,7 @@ vectorx_hnsw_check(PG_FUNCTION_ARGS)
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
-	cs.index = index_open(indexoid, AccessShareLock);
+	cs.index = VxOpenIndexForInspection(indexoid, "vectorx_hnsw_check");
 	if (cs.index->rd_indam->ambuild != hnswbuild)
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
@@ -467,7 +467,7 @@ vectorx_hnsw_elements(PG_FUNCTION_ARGS)
 	ElementsState es;
 
 	InitMaterializedSRF(fcinfo, 0);
-	index = index_open(PG_GETARG_OID(0), AccessShareLock);
+	index = VxOpenIndexForInspection(PG_GETARG_OID(0), "vectorx_hnsw_elements");
 	if (index->rd_indam->ambuild != hnswbuild)
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
