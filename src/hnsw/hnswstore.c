@@ -21,13 +21,13 @@
 #include "storage/buf_internals.h"
 #include "storage/bufmgr.h"
 #include "storage/lmgr.h"
-#include "utils/hsearch.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 
 #include "distance.h"
 #include "hnsw.h"
 #include "vector.h"
+#include "vxcache.h"
 #include "vxindex.h"
 
 HnswMetric
@@ -147,11 +147,14 @@ HnswInitMetaPage(Page page, const HnswShape *shape)
 
 /*
  * Per-backend hints block -> buffer for ReadRecentBuffer, per index (by
- * relfilenode).  A hint is only a guess that ReadRecentBuffer verifies, so
- * stale ones are harmless; they spare the buffer-mapping hash lookup that
- * dominates random page access.  Hints live in chunks of HINT_CHUNK blocks
- * that never move once allocated (page graphs keep pointers to them);
- * blocks past HINT_CHUNKS chunks (8 GiB of index) go through ReadBuffer.
+ * relfilenode, in a vxcache.h cache: freed at the end of a transaction
+ * that invalidated the index, so TRUNCATE and REINDEX loops do not
+ * accumulate them).  A hint is only a guess that ReadRecentBuffer
+ * verifies, so stale ones are harmless; they spare the buffer-mapping hash
+ * lookup that dominates random page access.  Hints live in chunks of
+ * HINT_CHUNK blocks that never move once allocated (page graphs keep
+ * pointers to them); blocks past HINT_CHUNKS chunks (8 GiB of index) go
+ * through ReadBuffer.
  */
 #define HINT_CHUNK_BITS 16
 #define HINT_CHUNK (1 << HINT_CHUNK_BITS)
@@ -159,31 +162,28 @@ HnswInitMetaPage(Page page, const HnswShape *shape)
 
 typedef struct HintEntry
 {
-	RelFileNode node;			/* hash key */
+	MemoryContext cxt;			/* holds the entry and its chunks */
 	Buffer	   *chunks[HINT_CHUNKS];
 } HintEntry;
 
-static HTAB *hint_table = NULL;
+static VxNodeCache *hint_cache = NULL;
 
 static HintEntry *
 GetHints(Relation index)
 {
-	bool		found;
 	HintEntry  *e;
+	MemoryContext cxt;
 
-	if (hint_table == NULL)
-	{
-		HASHCTL		ctl;
-
-		ctl.keysize = sizeof(RelFileNode);
-		ctl.entrysize = sizeof(HintEntry);
-		ctl.hcxt = TopMemoryContext;
-		hint_table = hash_create("vectorx hnsw buffer hints", 16, &ctl,
-								 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-	}
-	e = hash_search(hint_table, &index->rd_node, HASH_ENTER, &found);
-	if (!found)
-		memset(e->chunks, 0, sizeof(e->chunks));
+	if (hint_cache == NULL)
+		hint_cache = VxNodeCacheCreate("vectorx hnsw buffer hints");
+	e = VxNodeCacheLookup(hint_cache, index);
+	if (e)
+		return e;
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "vectorx hnsw hints of one index",
+								ALLOCSET_SMALL_SIZES);
+	e = MemoryContextAllocZero(cxt, sizeof(HintEntry));
+	e->cxt = cxt;
+	VxNodeCacheStore(hint_cache, index, e, cxt);
 	return e;
 }
 
@@ -199,7 +199,7 @@ HnswPinBlock(HnswPageGraph *pg, BlockNumber blkno)
 		HintEntry  *e = (HintEntry *) pg->hints;
 
 		if (e->chunks[chunk] == NULL)
-			e->chunks[chunk] = MemoryContextAllocZero(TopMemoryContext, sizeof(Buffer) * HINT_CHUNK);
+			e->chunks[chunk] = MemoryContextAllocZero(e->cxt, sizeof(Buffer) * HINT_CHUNK);
 		hint = &e->chunks[chunk][blkno & (HINT_CHUNK - 1)];
 		if (*hint != InvalidBuffer &&
 			ReadRecentBuffer(pg->index->rd_node, MAIN_FORKNUM, blkno, *hint))

@@ -20,6 +20,7 @@
 
 #include "distance.h"
 #include "ivfpq.h"
+#include "vxcache.h"
 
 void
 IvfpqSubspaces(int dims, int m, int *dsub, int *doff)
@@ -196,23 +197,19 @@ ReadFlat(Relation index, BlockNumber blkno, float *out, Size n)
 /*
  * The shape of an index with its centroids and codebooks (ivfpq.h,
  * IvfpqShape): read once per backend and build, then reused.  Costs one
- * meta-page read per call, to compare build ids.
+ * meta-page read per call, to compare build ids.  The cache (vxcache.h)
+ * frees an index's entry at the end of a transaction that invalidated it;
+ * an entry is stored only once complete, so an error while reading the
+ * parts leaves nothing behind.
  */
-static HTAB *shape_cache = NULL;
-
-typedef struct ShapeEntry
-{
-	RelFileNode node;			/* hash key */
-	IvfpqShape *shape;
-} ShapeEntry;
+static VxNodeCache *shape_cache = NULL;
 
 const IvfpqShape *
 IvfpqGetShape(Relation index)
 {
 	IvfpqMetaPageData meta;
-	ShapeEntry *entry;
-	bool		found;
 	IvfpqShape *shape;
+	MemoryContext cxt;
 	Size		size;
 	char	   *p;
 	int			m,
@@ -223,21 +220,14 @@ IvfpqGetShape(Relation index)
 
 	IvfpqReadMeta(index, &meta);
 	if (shape_cache == NULL)
-	{
-		HASHCTL		ctl;
+		shape_cache = VxNodeCacheCreate("vectorx ivfpq shapes");
+	shape = VxNodeCacheLookup(shape_cache, index);
+	if (shape && shape->meta.build_id == meta.build_id)
+		return shape;
 
-		ctl.keysize = sizeof(RelFileNode);
-		ctl.entrysize = sizeof(ShapeEntry);
-		ctl.hcxt = TopMemoryContext;
-		shape_cache = hash_create("vectorx ivfpq shapes", 16, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-	}
-	entry = hash_search(shape_cache, &index->rd_node, HASH_ENTER, &found);
-	if (found && entry->shape->meta.build_id == meta.build_id)
-		return entry->shape;
-	if (found)
-		pfree(entry->shape);	/* a relfilenode reused after a DROP */
-	entry->shape = NULL;
-
+	/* built in a context of its own, the cache's once complete */
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "vectorx ivfpq shape of one index",
+								ALLOCSET_SMALL_SIZES);
 	m = meta.m;
 	ksub = 1 << meta.nbits;
 	dims = meta.dims;
@@ -246,7 +236,7 @@ IvfpqGetShape(Relation index)
 	size = MAXALIGN(sizeof(IvfpqShape)) + MAXALIGN(sizeof(int) * m) * 3 +
 		MAXALIGN(sizeof(float) * ncent) + MAXALIGN(sizeof(float) * meta.lists) +
 		MAXALIGN(sizeof(float) * ncb) * 2 + MAXALIGN(sizeof(float) * ksub * m);
-	p = MemoryContextAllocExtended(TopMemoryContext, size, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	p = MemoryContextAllocExtended(cxt, size, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
 	shape = (IvfpqShape *) p;
 	p += MAXALIGN(sizeof(IvfpqShape));
 	shape->node = index->rd_node;
@@ -277,7 +267,7 @@ IvfpqGetShape(Relation index)
 		ReadFlat(index, meta.codebook_start, shape->codebooks, ncb);
 		IvfpqShapeDerive(shape);
 	}
-	entry->shape = shape;
+	VxNodeCacheStore(shape_cache, index, shape, cxt);
 	return shape;
 }
 

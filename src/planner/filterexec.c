@@ -51,6 +51,7 @@ typedef struct VxFilterState
 	bool		probing;		/* adaptive: rows are being collected in buffer[] */
 	MinimalTuple *buffer;		/* the probe's rows, in order */
 	int			nbuffer;
+	int			maxbuffer;		/* buffer[]'s room: grows with the rows, not k */
 	int			nextbuffer;		/* next of them to return */
 	bool		probed;			/* the last execution probed */
 	bool		built;			/* the last execution built an allow-list */
@@ -59,6 +60,7 @@ typedef struct VxFilterState
 	VxAllowList *allow;
 	int64		allow_tids;		/* last allow-list's size, for EXPLAIN */
 	int64		allow_lossy;
+	bool		allow_overflow; /* last allow-list exceeded work_mem */
 	int64		executions;
 } VxFilterState;
 
@@ -259,6 +261,10 @@ BuildAllowList(VxFilterState *state)
 	state->built = true;
 	state->allow_tids = state->allow->ntids;
 	state->allow_lossy = state->allow->nlossy;
+	state->allow_overflow = state->allow->overflow;
+	/* past work_mem: a weak filter, as many rows as postfilter wants */
+	if (state->allow->overflow)
+		return INFINITY;
 	/* a lossy page holds up to a page of rows: count it as 50 */
 	return (double) state->allow->ntids + 50.0 * state->allow->nlossy;
 }
@@ -285,7 +291,8 @@ Start(VxFilterState *state)
 		state->chosen = VX_FILTER_POSTFILTER;
 		state->probing = state->probed = true;
 		state->nbuffer = state->nextbuffer = 0;
-		state->buffer = MemoryContextAlloc(state->allowcxt, sizeof(MinimalTuple) * Max(state->k, 1));
+		state->maxbuffer = Min(Max(state->k, 1), 1024);
+		state->buffer = MemoryContextAlloc(state->allowcxt, sizeof(MinimalTuple) * state->maxbuffer);
 		PrepareIndexScan(state, NULL, (uint64) state->probe);
 		return;
 	}
@@ -296,6 +303,8 @@ Start(VxFilterState *state)
 		if (state->planned < 0)
 			ChooseByCount(state, n);
 	}
+	if (state->chosen == VX_FILTER_INSCAN && state->allow_overflow)
+		state->chosen = VX_FILTER_POSTFILTER;	/* no allow-list to scan with */
 	if (state->chosen == VX_FILTER_INSCAN)
 		PrepareIndexScan(state, state->allow, 0);
 	else if (state->index_ps)
@@ -352,6 +361,11 @@ Probe(VxFilterState *state)
 			limited = desc && VxIndexScanControl(desc)->returned >= (uint64) state->probe;
 			break;
 		}
+		if (state->nbuffer == state->maxbuffer)
+		{
+			state->maxbuffer = Min(2 * state->maxbuffer, Max(state->k, 1));
+			state->buffer = repalloc_huge(state->buffer, sizeof(MinimalTuple) * state->maxbuffer);
+		}
 		{
 			MemoryContext old = MemoryContextSwitchTo(state->allowcxt);
 
@@ -379,6 +393,8 @@ Probe(VxFilterState *state)
 		/* postfilter proved slow: prefilter or inscan by the allow-list's size */
 		state->chosen = BuildAllowList(state) <= state->prein ? VX_FILTER_PREFILTER : VX_FILTER_INSCAN;
 	}
+	if (state->chosen == VX_FILTER_INSCAN && state->allow_overflow)
+		state->chosen = VX_FILTER_POSTFILTER;	/* no allow-list to scan with */
 	if (state->chosen != VX_FILTER_PREFILTER)
 	{
 		ExecReScan(state->index_ps);
@@ -468,7 +484,8 @@ SiftUp(KeptRow *h, int i)
  * Prefilter with the LIMIT known: every row of the filter child is scored
  * with the ORDER BY expression and only the k nearest are copied (a sort
  * would copy every row, vector and all).  The result goes to buffer[], in
- * order.
+ * order.  The heap grows with the rows kept, up to k: a LIMIT far above
+ * the matching rows costs nothing.
  */
 static void
 TopK(VxFilterState *state)
@@ -477,7 +494,8 @@ TopK(VxFilterState *state)
 	TupleTableSlot *dst = ss->ss_ScanTupleSlot;
 	ExprContext *econtext = ss->ps.ps_ExprContext;
 	int			k = Max(state->bound, 1);
-	KeptRow    *heap = MemoryContextAlloc(state->allowcxt, sizeof(KeptRow) * k);
+	int			room = Min(k, 1024);
+	KeptRow    *heap = MemoryContextAlloc(state->allowcxt, sizeof(KeptRow) * room);
 	int			n = 0;
 	int64		seq = 0;
 
@@ -509,6 +527,11 @@ TopK(VxFilterState *state)
 		}
 		if (n < k)
 		{
+			if (n == room)
+			{
+				room = Min(2 * room, k);
+				heap = repalloc_huge(heap, sizeof(KeptRow) * room);
+			}
 			heap[n] = row;
 			SiftUp(heap, n++);
 		}
@@ -674,6 +697,9 @@ Explain(CustomScanState *node, List *ancestors, ExplainState *es)
 							es);
 	if (state->bitmap_ps && state->built)
 	{
+		if (state->allow_overflow)
+			ExplainPropertyText("Allow-List",
+								psprintf("exceeded work_mem (%d kB), fell back to postfilter", work_mem), es);
 		ExplainPropertyInteger("Allow-List TIDs", NULL, state->allow_tids, es);
 		if (state->allow_lossy > 0 || es->format != EXPLAIN_FORMAT_TEXT)
 			ExplainPropertyInteger("Allow-List Lossy Pages", NULL, state->allow_lossy, es);
