@@ -197,6 +197,26 @@
  *	records were allocated since the last reconnect (meta page counters),
  *	so insert-only tables get it from autovacuum too.
  *
+ * CORRUPTION
+ *	Every value read from a page is checked before it is used as a size, an
+ *	offset, an index or a block number (hnswstore.c, guards), and a bad one
+ *	raises ERRCODE_INDEX_CORRUPTED naming the index and the block:
+ *	 C1. Every page read has our special space and HNSW_PAGE_ID
+ *	     (HnswCheckPage), so an IVF-PQ or zeroed page is never taken for ours.
+ *	 C2. The meta page (every read): magic, version, dims, m and
+ *	     ef_construction within their limits, the metric the operator
+ *	     class's, the stream within the relation, the entry point (with a
+ *	     level in -1..HNSW_MAX_LEVEL) and the free-list heads within the
+ *	     stream.
+ *	 C3. A block an id names lies within the relation (HnswCheckBlock; the
+ *	     page graph caches the size and refreshes it before failing).
+ *	 C4. A record's head fits its page: an ELEMENT's HnswElementHeadSize
+ *	     (level <= HNSW_MAX_LEVEL, ntids <= HNSW_HEAPTIDS), an UPPER
+ *	     record's lists (1..HNSW_MAX_LEVEL levels); walkers treat a record
+ *	     that fails as "no valid record" (HnswRecordSize).
+ *	vectorx_hnsw_check reports record-level damage it can walk past as
+ *	problems, and raises the error for C1-C3.
+ *
  * INVARIANTS (checked by vectorx_hnsw_check)
  *	I1. The meta page has the magic and version; stream end <= pages.
  *	I2. Walking the stream from offset 0 meets only whole records (the PAD
@@ -240,7 +260,8 @@
 
 #define HNSW_MAGIC					0x56584E48	/* "HNXV" */
 #define HNSW_VERSION				2	/* 2: 8-bit codes */
-#define HNSW_PAGE_ID				0xFF91
+#define HNSW_PAGE_ID				0xFF91	/* IVF-PQ has 0xFF92; PostgreSQL's own
+											 * AMs 0xFF80-0xFF83 */
 #define HNSW_META_BLKNO				0
 #define HNSW_FIRST_DATA_BLKNO		1
 #define HNSW_INVALID_ID				PG_UINT32_MAX
@@ -252,7 +273,8 @@ typedef struct HnswPageOpaqueData
 	uint16		flags;			/* unused, 0 */
 	uint16		unused1;
 	uint16		unused2;
-	uint16		page_id;		/* HNSW_PAGE_ID, for pg_filedump & co */
+	uint16		page_id;		/* HNSW_PAGE_ID, for pg_filedump & co; checked on
+								 * every read (CORRUPTION) */
 } HnswPageOpaqueData;
 
 #define HNSW_DATA_OFFSET	MAXALIGN(SizeOfPageHeaderData)
@@ -532,12 +554,21 @@ extern void HnswReadMeta(Relation index, HnswMetaPageData *meta);
 extern void HnswInitMetaPage(Page page, const HnswShape *shape);
 extern void HnswInitDataPage(Page page);
 
+/* guards: raise ERRCODE_INDEX_CORRUPTED naming the block (CORRUPTION) */
+extern void HnswCorrupt(Relation index, BlockNumber blkno, const char *what) pg_attribute_noreturn();
+extern void HnswCheckPage(Relation index, Buffer buf);
+extern void HnswCheckBlock(Relation index, BlockNumber blkno, BlockNumber *nblocks);
+extern Buffer HnswReadBlock(Relation index, BlockNumber blkno);
+extern void HnswCheckRecord(Relation index, BlockNumber blkno, uint32 inpage,
+							const HnswShape *shape, const char *rec);
+
 /* the page-backed graph reader used by scans, inserts and vacuum */
 typedef struct HnswPageGraph
 {
 	HnswGraph	graph;
 	Relation	index;
 	HnswQuery	query;			/* what distance() measures from */
+	BlockNumber nblocks;		/* the index's size as last seen (HnswCheckBlock) */
 	void	   *hints;			/* block -> buffer guesses for ReadRecentBuffer */
 	ItemPointerData exclude;	/* vectorx_recall's leave-one-out row, or invalid */
 } HnswPageGraph;

@@ -114,6 +114,7 @@ Walk(CheckState *cs, int pass)
 		blkno = HnswOffsetBlock(pos);
 		buf = ReadBuffer(cs->index, blkno);
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		HnswCheckPage(cs->index, buf);
 		page = BufferGetPage(buf);
 		while (pos < end && HnswOffsetBlock(pos) == blkno)
 		{

@@ -160,11 +160,15 @@ HnswListOffset(HnswPageGraph *pg, uint32 id, int level)
 int
 HnswReadList(Relation index, uint64 off, int max, uint32 *out)
 {
-	Buffer		buf = ReadBuffer(index, HnswOffsetBlock(off));
+	Buffer		buf;
 	const uint32 *list;
 	int			n = 0;
 
+	if (HnswOffsetInPage(off) + sizeof(uint32) * max > HNSW_DATA_SIZE)
+		HnswCorrupt(index, HnswOffsetBlock(off), "a neighbour list crosses the page end");
+	buf = HnswReadBlock(index, HnswOffsetBlock(off));
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	HnswCheckPage(index, buf);
 	list = (const uint32 *) (HnswPageData(BufferGetPage(buf)) + HnswOffsetInPage(off));
 	while (n < max && list[n] != HNSW_INVALID_ID)
 	{
@@ -184,12 +188,16 @@ bool
 HnswWriteList(Relation index, uint64 off, int max, const uint32 *ids, int n,
 			  const uint32 *expected, int nexp)
 {
-	Buffer		buf = ReadBuffer(index, HnswOffsetBlock(off));
+	Buffer		buf;
 	uint32	   *list;
 	HnswPageWrite w;
 	int			cur = 0;
 
+	if (HnswOffsetInPage(off) + sizeof(uint32) * max > HNSW_DATA_SIZE)
+		HnswCorrupt(index, HnswOffsetBlock(off), "a neighbour list crosses the page end");
+	buf = HnswReadBlock(index, HnswOffsetBlock(off));
 	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+	HnswCheckPage(index, buf);
 	list = (uint32 *) (HnswPageData(BufferGetPage(buf)) + HnswOffsetInPage(off));
 	while (cur < max && list[cur] != HNSW_INVALID_ID)
 		cur++;
@@ -333,6 +341,7 @@ AddToDuplicate(HnswPageGraph *pg, uint32 id, const HnswQuant *quant, const uint8
 		return false;
 	buf = ReadBuffer(pg->index, HnswOffsetBlock(off));
 	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+	HnswCheckPage(pg->index, buf);
 	e = (HnswElement) (HnswPageData(BufferGetPage(buf)) + HnswOffsetInPage(off));
 	/* a live element's codes do not change (L3): only its state could have */
 	if (e->kind != HNSW_KIND_ELEMENT || e->flags != 0 || e->ntids >= HNSW_HEAPTIDS)

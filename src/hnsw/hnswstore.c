@@ -21,13 +21,13 @@
 #include "storage/buf_internals.h"
 #include "storage/bufmgr.h"
 #include "storage/lmgr.h"
-#include "utils/hsearch.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 
 #include "distance.h"
 #include "hnsw.h"
 #include "vector.h"
+#include "vxcache.h"
 #include "vxindex.h"
 
 HnswMetric
@@ -48,12 +48,106 @@ HnswFillShape(HnswShape *shape, int dims, int m, int efc, HnswMetric metric)
 	shape->ml = 1.0 / log((double) m);
 }
 
-static void
-CheckMeta(Relation index, Page page)
+/* ---------------------------------------------------------------- guards */
+
+/*
+ * Every value read from a page is checked before it is used as a size, an
+ * offset, an index or a block number: a corrupt page raises
+ * ERRCODE_INDEX_CORRUPTED naming the index and the block, never reads out
+ * of bounds.  hnsw.h (CORRUPTION) lists the checks.
+ */
+void
+HnswCorrupt(Relation index, BlockNumber blkno, const char *what)
 {
+	ereport(ERROR,
+			(errcode(ERRCODE_INDEX_CORRUPTED),
+			 errmsg("index \"%s\" is corrupted at block %u: %s",
+					RelationGetRelationName(index), blkno, what),
+			 errhint("REINDEX the index.")));
+}
+
+/* a page of this index: initialized, our special space and page id */
+void
+HnswCheckPage(Relation index, Buffer buf)
+{
+	Page		page = BufferGetPage(buf);
+
+	if (PageIsNew(page) ||
+		PageGetSpecialSize(page) != MAXALIGN(sizeof(HnswPageOpaqueData)) ||
+		((HnswPageOpaqueData *) PageGetSpecialPointer(page))->page_id != HNSW_PAGE_ID)
+		HnswCorrupt(index, BufferGetBlockNumber(buf), "not an HNSW page");
+}
+
+/* blkno must lie within the index (refreshing *nblocks when it does not) */
+void
+HnswCheckBlock(Relation index, BlockNumber blkno, BlockNumber *nblocks)
+{
+	if (blkno < *nblocks)
+		return;
+	*nblocks = RelationGetNumberOfBlocks(index);
+	if (blkno >= *nblocks)
+		HnswCorrupt(index, blkno, "an element id points past the end of the index");
+}
+
+/* ReadBuffer of a data block that a page named: checked against the size */
+Buffer
+HnswReadBlock(Relation index, BlockNumber blkno)
+{
+	BlockNumber nblocks = 0;
+
+	HnswCheckBlock(index, blkno, &nblocks);
+	return ReadBuffer(index, blkno);
+}
+
+/*
+ * The head of a record at in-page offset inpage of block blkno: an ELEMENT
+ * must have a level, a TID count and a head that fits the page; an UPPER
+ * record a level count and lists that fit.  The first 16 bytes of any id
+ * always lie on the page (HNSW_DATA_SIZE is a multiple of HNSW_UNIT).
+ */
+void
+HnswCheckRecord(Relation index, BlockNumber blkno, uint32 inpage, const HnswShape *shape,
+				const char *rec)
+{
+	if (rec[0] == HNSW_KIND_ELEMENT)
+	{
+		const HnswElementData *e = (const HnswElementData *) rec;
+
+		if (inpage + shape->head_size > HNSW_DATA_SIZE)
+			HnswCorrupt(index, blkno, "an element head crosses the page end");
+		if (e->level > HNSW_MAX_LEVEL || e->ntids > HNSW_HEAPTIDS)
+			HnswCorrupt(index, blkno, "an element has an invalid level or heap TID count");
+	}
+	else if (rec[0] == HNSW_KIND_UPPER)
+	{
+		int			nlevels = ((const HnswUpperData *) rec)->nlevels;
+
+		if (nlevels < 1 || nlevels > HNSW_MAX_LEVEL ||
+			inpage + HnswUpperSize(shape->m, nlevels) > HNSW_DATA_SIZE)
+			HnswCorrupt(index, blkno, "an upper-level record has an invalid level count");
+	}
+}
+
+static bool
+IdInStream(uint32 id, uint64 stream_end)
+{
+	return id == HNSW_INVALID_ID || HnswIdOffset(id) < stream_end;
+}
+
+/*
+ * The meta page (I1): page id, magic, version, the frozen options within
+ * their limits, the stream within the relation, and entry point and free
+ * lists within the stream.
+ */
+static void
+CheckMeta(Relation index, Buffer buf)
+{
+	Page		page = BufferGetPage(buf);
 	HnswMetaPage meta = HnswPageGetMeta(page);
 	Size		need = (char *) (meta + 1) - (char *) page;
+	BlockNumber nblocks;
 
+	HnswCheckPage(index, buf);
 	if (meta->magic != HNSW_MAGIC || meta->version != HNSW_VERSION)
 		ereport(ERROR,
 				(errcode(ERRCODE_INDEX_CORRUPTED),
@@ -69,6 +163,27 @@ CheckMeta(Relation index, Page page)
 				 errmsg("index \"%s\" has a meta page of %u bytes, this version needs %zu",
 						RelationGetRelationName(index), ((PageHeader) page)->pd_lower, need),
 				 errhint("REINDEX the index.")));
+	if (meta->dims < 1 || meta->dims > HNSW_MAX_DIM ||
+		meta->m < HNSW_MIN_M || meta->m > HNSW_MAX_M ||
+		meta->ef_construction < HNSW_MIN_EF_CONSTRUCTION ||
+		meta->ef_construction > HNSW_MAX_EF_CONSTRUCTION)
+		HnswCorrupt(index, HNSW_META_BLKNO, "dimensions, m or ef_construction out of range");
+	/* the metric must be the operator class's, which orders the scans */
+	if (meta->metric != (uint8) HnswMetricOf(index))
+		HnswCorrupt(index, HNSW_META_BLKNO, "the metric is not the operator class's");
+	nblocks = RelationGetNumberOfBlocks(index);
+	if (meta->stream_end > HNSW_MAX_STREAM ||
+		(meta->stream_end > 0 && HnswOffsetBlock(meta->stream_end - 1) >= nblocks))
+		HnswCorrupt(index, HNSW_META_BLKNO, "the element stream ends past the end of the index");
+	if (meta->entry_level < -1 || meta->entry_level > HNSW_MAX_LEVEL ||
+		(meta->entry_point == HNSW_INVALID_ID) != (meta->entry_level == -1) ||
+		!IdInStream(meta->entry_point, meta->stream_end))
+		HnswCorrupt(index, HNSW_META_BLKNO, "invalid entry point");
+	if (!IdInStream(meta->free_elements, meta->stream_end))
+		HnswCorrupt(index, HNSW_META_BLKNO, "invalid free list head");
+	for (int l = 0; l <= HNSW_MAX_LEVEL; l++)
+		if (!IdInStream(meta->free_upper[l], meta->stream_end))
+			HnswCorrupt(index, HNSW_META_BLKNO, "invalid free list head");
 }
 
 void
@@ -77,7 +192,7 @@ HnswReadMeta(Relation index, HnswMetaPageData *meta)
 	Buffer		buf = ReadBuffer(index, HNSW_META_BLKNO);
 
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
-	CheckMeta(index, BufferGetPage(buf));
+	CheckMeta(index, buf);
 	*meta = *HnswPageGetMeta(BufferGetPage(buf));
 	UnlockReleaseBuffer(buf);
 }
@@ -147,11 +262,14 @@ HnswInitMetaPage(Page page, const HnswShape *shape)
 
 /*
  * Per-backend hints block -> buffer for ReadRecentBuffer, per index (by
- * relfilenode).  A hint is only a guess that ReadRecentBuffer verifies, so
- * stale ones are harmless; they spare the buffer-mapping hash lookup that
- * dominates random page access.  Hints live in chunks of HINT_CHUNK blocks
- * that never move once allocated (page graphs keep pointers to them);
- * blocks past HINT_CHUNKS chunks (8 GiB of index) go through ReadBuffer.
+ * relfilenode, in a vxcache.h cache: freed at the end of a transaction
+ * that invalidated the index, so TRUNCATE and REINDEX loops do not
+ * accumulate them).  A hint is only a guess that ReadRecentBuffer
+ * verifies, so stale ones are harmless; they spare the buffer-mapping hash
+ * lookup that dominates random page access.  Hints live in chunks of
+ * HINT_CHUNK blocks that never move once allocated (page graphs keep
+ * pointers to them); blocks past HINT_CHUNKS chunks (8 GiB of index) go
+ * through ReadBuffer.
  */
 #define HINT_CHUNK_BITS 16
 #define HINT_CHUNK (1 << HINT_CHUNK_BITS)
@@ -159,31 +277,28 @@ HnswInitMetaPage(Page page, const HnswShape *shape)
 
 typedef struct HintEntry
 {
-	RelFileNode node;			/* hash key */
+	MemoryContext cxt;			/* holds the entry and its chunks */
 	Buffer	   *chunks[HINT_CHUNKS];
 } HintEntry;
 
-static HTAB *hint_table = NULL;
+static VxNodeCache *hint_cache = NULL;
 
 static HintEntry *
 GetHints(Relation index)
 {
-	bool		found;
 	HintEntry  *e;
+	MemoryContext cxt;
 
-	if (hint_table == NULL)
-	{
-		HASHCTL		ctl;
-
-		ctl.keysize = sizeof(RelFileNode);
-		ctl.entrysize = sizeof(HintEntry);
-		ctl.hcxt = TopMemoryContext;
-		hint_table = hash_create("vectorx hnsw buffer hints", 16, &ctl,
-								 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-	}
-	e = hash_search(hint_table, &index->rd_node, HASH_ENTER, &found);
-	if (!found)
-		memset(e->chunks, 0, sizeof(e->chunks));
+	if (hint_cache == NULL)
+		hint_cache = VxNodeCacheCreate("vectorx hnsw buffer hints");
+	e = VxNodeCacheLookup(hint_cache, index);
+	if (e)
+		return e;
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "vectorx hnsw hints of one index",
+								ALLOCSET_SMALL_SIZES);
+	e = MemoryContextAllocZero(cxt, sizeof(HintEntry));
+	e->cxt = cxt;
+	VxNodeCacheStore(hint_cache, index, e, cxt);
 	return e;
 }
 
@@ -194,12 +309,13 @@ HnswPinBlock(HnswPageGraph *pg, BlockNumber blkno)
 	Buffer	   *hint = NULL;
 	Buffer		buf;
 
+	HnswCheckBlock(pg->index, blkno, &pg->nblocks);
 	if (chunk < HINT_CHUNKS)
 	{
 		HintEntry  *e = (HintEntry *) pg->hints;
 
 		if (e->chunks[chunk] == NULL)
-			e->chunks[chunk] = MemoryContextAllocZero(TopMemoryContext, sizeof(Buffer) * HINT_CHUNK);
+			e->chunks[chunk] = MemoryContextAllocZero(e->cxt, sizeof(Buffer) * HINT_CHUNK);
 		hint = &e->chunks[chunk][blkno & (HINT_CHUNK - 1)];
 		if (*hint != InvalidBuffer &&
 			ReadRecentBuffer(pg->index->rd_node, MAIN_FORKNUM, blkno, *hint))
@@ -231,7 +347,10 @@ PageDistance(HnswGraph *g, uint32 id)
 
 	g->visited_elements++;
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	HnswCheckPage(pg->index, buf);
 	data = HnswPageData(BufferGetPage(buf));
+	if (HnswOffsetInPage(HnswIdOffset(id)) + shape->head_size > HNSW_DATA_SIZE)
+		HnswCorrupt(pg->index, blkno, "an element head crosses the page end");
 	quant = *HnswElementQuant(data + HnswOffsetInPage(HnswIdOffset(id)), shape->head_size);
 	while (done < shape->dims)
 	{
@@ -244,6 +363,7 @@ PageDistance(HnswGraph *g, uint32 id)
 			blkno = HnswOffsetBlock(off);
 			buf = HnswPinBlock(pg, blkno);
 			LockBuffer(buf, BUFFER_LOCK_SHARE);
+			HnswCheckPage(pg->index, buf);
 			data = HnswPageData(BufferGetPage(buf));
 		}
 		inpage = HnswOffsetInPage(off);
@@ -332,7 +452,10 @@ PageNeighbors(HnswGraph *g, uint32 id, int level, uint32 *out, uint8 *flags)
 	uint32		upper = HNSW_INVALID_ID;
 
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	HnswCheckPage(pg->index, buf);
 	e = (HnswElement) (HnswPageData(BufferGetPage(buf)) + HnswOffsetInPage(off));
+	HnswCheckRecord(pg->index, BufferGetBlockNumber(buf), HnswOffsetInPage(off), g->shape,
+					(const char *) e);
 	if (flags)
 	{
 		*flags = e->kind == HNSW_KIND_ELEMENT ? e->flags : HNSW_FREE;
@@ -360,7 +483,10 @@ PageNeighbors(HnswGraph *g, uint32 id, int level, uint32 *out, uint8 *flags)
 		off = HnswIdOffset(upper);
 		buf = HnswPinBlock(pg, HnswOffsetBlock(off));
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		HnswCheckPage(pg->index, buf);
 		u = (HnswUpper) (HnswPageData(BufferGetPage(buf)) + HnswOffsetInPage(off));
+		HnswCheckRecord(pg->index, BufferGetBlockNumber(buf), HnswOffsetInPage(off), g->shape,
+						(const char *) u);
 		if (u->kind == HNSW_KIND_UPPER && u->owner == id && level <= u->nlevels)
 		{
 			const uint32 *list = u->neighbors + (level - 1) * g->shape->m;
@@ -396,7 +522,10 @@ HnswReadElementHead(HnswPageGraph *pg, uint32 id, HnswElementData *out)
 	HnswElement e;
 
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	HnswCheckPage(pg->index, buf);
 	e = (HnswElement) (HnswPageData(BufferGetPage(buf)) + HnswOffsetInPage(off));
+	HnswCheckRecord(pg->index, BufferGetBlockNumber(buf), HnswOffsetInPage(off), pg->graph.shape,
+					(const char *) e);
 	memcpy(out, e, offsetof(HnswElementData, neighbors));
 	UnlockReleaseBuffer(buf);
 	return out->kind == HNSW_KIND_ELEMENT;
@@ -424,7 +553,9 @@ HnswReadResult(HnswPageGraph *pg, uint32 id, HnswElementData *head, HnswQuant *q
 	float		part = 0;
 
 	LockBuffer(headbuf, BUFFER_LOCK_SHARE);
+	HnswCheckPage(pg->index, headbuf);
 	e = HnswPageData(BufferGetPage(headbuf)) + HnswOffsetInPage(off);
+	HnswCheckRecord(pg->index, BufferGetBlockNumber(headbuf), HnswOffsetInPage(off), shape, e);
 	memcpy(head, e, offsetof(HnswElementData, neighbors));
 	if (head->kind != HNSW_KIND_ELEMENT || head->flags != 0 || head->ntids == 0)
 	{
@@ -446,6 +577,7 @@ HnswReadResult(HnswPageGraph *pg, uint32 id, HnswElementData *head, HnswQuant *q
 				UnlockReleaseBuffer(buf);
 			buf = cur = HnswPinBlock(pg, blkno);
 			LockBuffer(buf, BUFFER_LOCK_SHARE);
+			HnswCheckPage(pg->index, buf);
 		}
 		part += HnswCodesPart(shape, &pg->query, done,
 							  (const uint8 *) HnswPageData(BufferGetPage(cur)) + inpage, n, quant);
@@ -467,15 +599,19 @@ HnswReadCodes(Relation index, const HnswShape *shape, uint32 id, HnswQuant *quan
 	Size		left = sizeof(HnswQuant) + shape->dims;
 	Size		done = 0;
 
+	if (HnswOffsetInPage(HnswIdOffset(id)) + shape->head_size > HNSW_DATA_SIZE)
+		HnswCorrupt(index, HnswOffsetBlock(HnswIdOffset(id)), "an element head crosses the page end");
+
 	/* the parameters end the head, on the head's page; the codes may go on */
 	while (left > 0)
 	{
 		uint32		inpage = HnswOffsetInPage(off);
 		Size		n = Min(left, HNSW_DATA_SIZE - inpage);
-		Buffer		buf = ReadBuffer(index, HnswOffsetBlock(off));
+		Buffer		buf = HnswReadBlock(index, HnswOffsetBlock(off));
 		const char *src;
 
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		HnswCheckPage(index, buf);
 		src = HnswPageData(BufferGetPage(buf)) + inpage;
 		{
 			Size		nq = done < sizeof(HnswQuant) ? Min(n, sizeof(HnswQuant) - done) : 0;
@@ -640,7 +776,7 @@ HnswAllocateRecord(Relation index, const HnswShape *shape, bool element, int nle
 	Page		metapage;
 
 	LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
-	CheckMeta(index, BufferGetPage(metabuf));
+	CheckMeta(index, metabuf);
 	meta = HnswPageGetMeta(BufferGetPage(metabuf));
 	freehead = element ? &meta->free_elements : &meta->free_upper[nlevels];
 
@@ -653,8 +789,11 @@ HnswAllocateRecord(Relation index, const HnswShape *shape, bool element, int nle
 		char	   *rec;
 
 		off = HnswIdOffset(id);
-		buf = ReadBuffer(index, HnswOffsetBlock(off));
+		buf = HnswReadBlock(index, HnswOffsetBlock(off));
 		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+		HnswCheckPage(index, buf);
+		HnswCheckRecord(index, BufferGetBlockNumber(buf), HnswOffsetInPage(off), shape,
+						HnswPageData(BufferGetPage(buf)) + HnswOffsetInPage(off));
 		HnswPageWriteBegin(&w, index);
 		metapage = HnswPageWriteAdd(&w, metabuf, false);
 		page = HnswPageWriteAdd(&w, buf, false);
@@ -776,12 +915,20 @@ HnswRecordSize(const HnswShape *shape, const char *rec, uint32 inpage)
 	switch (rec[0])
 	{
 		case HNSW_KIND_ELEMENT:
-			return shape->element_size;
+			{
+				const HnswElementData *e = (const HnswElementData *) rec;
+
+				if (inpage + shape->head_size > HNSW_DATA_SIZE ||
+					e->level > HNSW_MAX_LEVEL || e->ntids > HNSW_HEAPTIDS)
+					return 0;
+				return shape->element_size;
+			}
 		case HNSW_KIND_UPPER:
 			{
 				int			nlevels = ((const HnswUpperData *) rec)->nlevels;
 
-				if (nlevels < 1 || nlevels > HNSW_MAX_LEVEL)
+				if (nlevels < 1 || nlevels > HNSW_MAX_LEVEL ||
+					inpage + HnswUpperSize(shape->m, nlevels) > HNSW_DATA_SIZE)
 					return 0;
 				return HnswUpperSize(shape->m, nlevels);
 			}
@@ -896,6 +1043,7 @@ HnswWalkStream(Relation index, const HnswShape *shape, uint64 end,
 		blkno = HnswOffsetBlock(pos);
 		buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, strategy);
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		HnswCheckPage(index, buf);
 		page = BufferGetPage(buf);
 		while (pos < end && HnswOffsetBlock(pos) == blkno)
 		{

@@ -85,6 +85,7 @@ PassRemoveTids(VacState *vs, IndexBulkDeleteCallback callback, void *callback_st
 		blkno = HnswOffsetBlock(pos);
 		buf = ReadBufferExtended(vs->index, MAIN_FORKNUM, blkno, RBM_NORMAL, vs->info->strategy);
 		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+		HnswCheckPage(vs->index, buf);
 		page = BufferGetPage(buf);
 
 		while (pos < vs->stream_end && HnswOffsetBlock(pos) == blkno)
@@ -456,8 +457,9 @@ PassFree(VacState *vs)
 
 		vacuum_delay_point();
 		LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
-		buf = ReadBuffer(vs->index, HnswOffsetBlock(off));
+		buf = HnswReadBlock(vs->index, HnswOffsetBlock(off));
 		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+		HnswCheckPage(vs->index, buf);
 		e = (HnswElement) (HnswPageData(BufferGetPage(buf)) + HnswOffsetInPage(off));
 		if (e->kind != HNSW_KIND_ELEMENT || e->flags != HNSW_DELETED)
 		{
@@ -476,7 +478,7 @@ PassFree(VacState *vs)
 			 * and only vacuum frees, so the check above still holds after
 			 * relocking.
 			 */
-			ubuf = ReadBuffer(vs->index, HnswOffsetBlock(HnswIdOffset(upper)));
+			ubuf = HnswReadBlock(vs->index, HnswOffsetBlock(HnswIdOffset(upper)));
 			if (BufferGetBlockNumber(ubuf) < BufferGetBlockNumber(buf))
 			{
 				LockBuffer(buf, BUFFER_LOCK_UNLOCK);
@@ -485,6 +487,19 @@ PassFree(VacState *vs)
 			}
 			else
 				LockBuffer(ubuf, BUFFER_LOCK_EXCLUSIVE);
+			HnswCheckPage(vs->index, ubuf);
+		}
+		if (level > 0)
+		{
+			/* its UPPER record's level count indexes the meta page's lists */
+			Page		upage = ubuf != InvalidBuffer ? BufferGetPage(ubuf) : BufferGetPage(buf);
+			uint32		uin = HnswOffsetInPage(HnswIdOffset(upper));
+
+			if (upper == HNSW_INVALID_ID || HnswPageData(upage)[uin] != HNSW_KIND_UPPER)
+				HnswCorrupt(vs->index, HnswOffsetBlock(HnswIdOffset(upper)),
+							"an element names no upper-level record");
+			HnswCheckRecord(vs->index, HnswOffsetBlock(HnswIdOffset(upper)), uin, &vs->shape,
+							HnswPageData(upage) + uin);
 		}
 		HnswPageWriteBegin(&w, vs->index);
 		meta = HnswPageGetMeta(HnswPageWriteAdd(&w, metabuf, false));

@@ -47,7 +47,8 @@
  * LOCKING
  *	Meta, centroid and codebook pages are read-only after the build, so
  *	each backend caches them (keyed by relfilenode, which REINDEX and
- *	TRUNCATE change).  Every other access holds a buffer content lock on
+ *	TRUNCATE change; src/vxcache.h frees an entry at the end of a
+ *	transaction that invalidated its index).  Every other access holds a buffer content lock on
  *	one page at a time, except where noted; lock order is list pages in
  *	chain order, then the directory page.
  *	  scan     share-locks the directory page to read a list's head, then
@@ -109,6 +110,20 @@
  *	are written list by list.  Phases are reported in
  *	pg_stat_progress_create_index.
  *
+ * CORRUPTION
+ *	Every value read from a page is checked before it is used as a size, a
+ *	divisor, an index or a block number (ivfpqutil.c, guards), and a bad
+ *	one raises ERRCODE_INDEX_CORRUPTED naming the index and the block:
+ *	every page read has our special space, IVFPQ_PAGE_ID (distinct from
+ *	HNSW's) and the kind the reader expects; the meta page (every read)
+ *	its magic and version, dims, metric (the operator class's), nbits, m,
+ *	the block layout the build derives from them, a list count within
+ *	limits, and its parts in order within the relation; directory entries
+ *	and list links are invalid or list blocks within the relation; a list
+ *	page holds at most a page of entries; and a walk down a list stops
+ *	with the error once it has visited more pages than the index has (a
+ *	chain that cycles).
+ *
  * DRIFT
  *	The meta page keeps the training sample's mean squared quantization
  *	error; each list page sums the errors of rows inserted after the build.
@@ -133,8 +148,8 @@
 #include "vxindex.h"
 
 #define IVFPQ_MAGIC			0x51505649	/* "IVPQ" */
-#define IVFPQ_VERSION		1
-#define IVFPQ_PAGE_ID		0xFF91
+#define IVFPQ_VERSION		2	/* 2: a page id of its own */
+#define IVFPQ_PAGE_ID		0xFF92	/* HNSW has 0xFF91 */
 #define IVFPQ_META_BLKNO	0
 
 #define IVFPQ_MAX_DIM		16000
@@ -158,7 +173,7 @@ typedef struct IvfpqPageOpaqueData
 	uint32		inserted;		/* list pages: entries added after the build */
 	float4		inserted_error; /* their summed squared quantization error */
 	uint16		unused2;
-	uint16		page_id;		/* IVFPQ_PAGE_ID, last as pg_filedump wants */
+	uint16		page_id;		/* IVFPQ_PAGE_ID, checked on every read */
 } IvfpqPageOpaqueData;
 
 typedef IvfpqPageOpaqueData *IvfpqPageOpaque;
@@ -213,10 +228,10 @@ typedef struct IvfpqOptions
 
 /*
  * What a backend keeps of an index: the meta page and the read-only parts
- * (centroids, codebooks), in a backend-local cache keyed by relfilenode and
- * checked against the meta page's build_id at every use (a relfilenode
- * can be reused after a DROP).  Not in rd_amcache: the relcache frees that
- * on an invalidation, possibly under a running scan.
+ * (centroids, codebooks), in a backend-local cache keyed by relfilenode
+ * (vxcache.h) and checked against the meta page's build_id at every use (a
+ * relfilenode can be reused after a DROP).  Not in rd_amcache: the
+ * relcache frees that on an invalidation, possibly under a running scan.
  */
 typedef struct IvfpqShape
 {
@@ -255,6 +270,14 @@ extern void IvfpqSubspaces(int dims, int m, int *dsub, int *doff);
 extern int	IvfpqCodeBytes(int m, int nbits);
 extern int	IvfpqBlockSize(int nbits);
 extern void IvfpqReadMeta(Relation index, IvfpqMetaPageData *meta);
+extern void IvfpqCorrupt(Relation index, BlockNumber blkno, const char *what) pg_attribute_noreturn();
+extern void IvfpqCheckPage(Relation index, Buffer buf, uint8 kind);
+extern void IvfpqCheckListBlock(Relation index, const IvfpqMetaPageData *meta, BlockNumber from,
+								BlockNumber blkno, BlockNumber *nblocks);
+extern void IvfpqCheckListPage(Relation index, const IvfpqMetaPageData *meta, Buffer buf,
+							   BlockNumber *nblocks, uint32 steps);
+extern IvfpqListData IvfpqReadDirectory(Relation index, const IvfpqMetaPageData *meta, int list,
+										BufferAccessStrategy strategy, BlockNumber *nblocks);
 extern const IvfpqShape *IvfpqGetShape(Relation index);
 extern void IvfpqShapeDerive(IvfpqShape *shape);
 extern void IvfpqInitPage(Page page, uint8 kind);

@@ -54,11 +54,10 @@ IvfpqAddEntry(Relation index, const IvfpqShape *shape, int list, const uint8 *co
 	BlockNumber dirblk = IvfpqDirectoryBlock(meta, list, &slot);
 	Buffer		dirbuf;
 	BlockNumber blkno;
+	BlockNumber nblocks = 0;
+	uint32		steps = 0;
 
-	dirbuf = ReadBuffer(index, dirblk);
-	LockBuffer(dirbuf, BUFFER_LOCK_SHARE);
-	blkno = ((IvfpqListData *) IvfpqPageData(BufferGetPage(dirbuf)))[slot].insert;
-	UnlockReleaseBuffer(dirbuf);
+	blkno = IvfpqReadDirectory(index, meta, list, NULL, &nblocks).insert;
 
 	if (!BlockNumberIsValid(blkno))
 	{
@@ -69,11 +68,13 @@ IvfpqAddEntry(Relation index, const IvfpqShape *shape, int list, const uint8 *co
 
 		dirbuf = ReadBuffer(index, dirblk);
 		LockBuffer(dirbuf, BUFFER_LOCK_EXCLUSIVE);
+		IvfpqCheckPage(index, dirbuf, IVFPQ_DIRECTORY);
 		entry = &((IvfpqListData *) IvfpqPageData(BufferGetPage(dirbuf)))[slot];
 		if (BlockNumberIsValid(entry->insert))
 		{
 			/* someone else just did */
 			blkno = entry->insert;
+			IvfpqCheckListBlock(index, meta, dirblk, blkno, &nblocks);
 			UnlockReleaseBuffer(dirbuf);
 		}
 		else
@@ -101,7 +102,9 @@ IvfpqAddEntry(Relation index, const IvfpqShape *shape, int list, const uint8 *co
 		IvfpqPageOpaque op;
 		GenericXLogState *state;
 
+		CHECK_FOR_INTERRUPTS();
 		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+		IvfpqCheckListPage(index, meta, buf, &nblocks, ++steps);
 		op = IvfpqPageGetOpaque(BufferGetPage(buf));
 		if (op->count < capacity)
 		{
@@ -126,6 +129,7 @@ IvfpqAddEntry(Relation index, const IvfpqShape *shape, int list, const uint8 *co
 
 			dirbuf = ReadBuffer(index, dirblk);
 			LockBuffer(dirbuf, BUFFER_LOCK_EXCLUSIVE);
+			IvfpqCheckPage(index, dirbuf, IVFPQ_DIRECTORY);
 			state = GenericXLogStart(index);
 			page = GenericXLogRegisterBuffer(state, buf, 0);
 			newpage = GenericXLogRegisterBuffer(state, newbuf, GENERIC_XLOG_FULL_IMAGE);

@@ -308,9 +308,10 @@ ScanList(IndexScanDesc scan, int list, float list_score)
 				scale = 0,
 				offset = 0;
 	uint16		out[VX_PQ8_BLOCK];
-	int			slot;
 	Buffer		buf;
 	BlockNumber blkno;
+	BlockNumber nblocks = 0;
+	uint32		steps = 0;
 
 	if (meta->trained)
 	{
@@ -329,10 +330,7 @@ ScanList(IndexScanDesc scan, int list, float list_score)
 			offset = list_score;
 		}
 	}
-	buf = ReadBuffer(scan->indexRelation, IvfpqDirectoryBlock(meta, list, &slot));
-	LockBuffer(buf, BUFFER_LOCK_SHARE);
-	blkno = ((IvfpqListData *) IvfpqPageData(BufferGetPage(buf)))[slot].head;
-	UnlockReleaseBuffer(buf);
+	blkno = IvfpqReadDirectory(scan->indexRelation, meta, list, NULL, &nblocks).head;
 	so->lists_scanned++;
 	while (BlockNumberIsValid(blkno))
 	{
@@ -344,6 +342,7 @@ ScanList(IndexScanDesc scan, int list, float list_score)
 		CHECK_FOR_INTERRUPTS();
 		buf = ReadBuffer(scan->indexRelation, blkno);
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		IvfpqCheckListPage(scan->indexRelation, meta, buf, &nblocks, ++steps);
 		page = BufferGetPage(buf);
 		op = IvfpqPageGetOpaque(page);
 		data = IvfpqPageData(page);

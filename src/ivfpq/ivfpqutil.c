@@ -20,6 +20,8 @@
 
 #include "distance.h"
 #include "ivfpq.h"
+#include "vxindex.h"
+#include "vxcache.h"
 
 void
 IvfpqSubspaces(int dims, int m, int *dsub, int *doff)
@@ -147,13 +149,96 @@ IvfpqDirectoryBlock(const IvfpqMetaPageData *meta, int list, int *slot)
 	return meta->directory_start + list / IVFPQ_LISTS_PER_PAGE;
 }
 
-static void
-CheckMeta(Relation index, Page page)
-{
-	IvfpqMetaPage meta = IvfpqPageGetMeta(page);
+/* ---------------------------------------------------------------- guards */
 
-	if (IvfpqPageGetOpaque(page)->page_id != IVFPQ_PAGE_ID ||
-		meta->magic != IVFPQ_MAGIC || meta->version != IVFPQ_VERSION)
+/*
+ * Every value read from a page is checked before it is used as a size, an
+ * index, a divisor or a block number (ivfpq.h, CORRUPTION): a corrupt page
+ * raises ERRCODE_INDEX_CORRUPTED naming the index and the block.
+ */
+void
+IvfpqCorrupt(Relation index, BlockNumber blkno, const char *what)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INDEX_CORRUPTED),
+			 errmsg("index \"%s\" is corrupted at block %u: %s",
+					RelationGetRelationName(index), blkno, what),
+			 errhint("REINDEX the index.")));
+}
+
+/* a page of this index, of the kind the caller expects */
+void
+IvfpqCheckPage(Relation index, Buffer buf, uint8 kind)
+{
+	Page		page = BufferGetPage(buf);
+
+	if (PageIsNew(page) ||
+		PageGetSpecialSize(page) != MAXALIGN(sizeof(IvfpqPageOpaqueData)) ||
+		IvfpqPageGetOpaque(page)->page_id != IVFPQ_PAGE_ID)
+		IvfpqCorrupt(index, BufferGetBlockNumber(buf), "not an IVF-PQ page");
+	if (IvfpqPageGetOpaque(page)->kind != kind)
+		IvfpqCorrupt(index, BufferGetBlockNumber(buf), "a page of the wrong kind");
+}
+
+/*
+ * A list page's link (or a directory entry) must be invalid or a block at
+ * or past data_start within the index; *nblocks is refreshed before
+ * failing, since inserts extend the index concurrently.
+ */
+void
+IvfpqCheckListBlock(Relation index, const IvfpqMetaPageData *meta, BlockNumber from,
+					BlockNumber blkno, BlockNumber *nblocks)
+{
+	if (!BlockNumberIsValid(blkno))
+		return;
+	if (blkno >= meta->data_start && blkno < *nblocks)
+		return;
+	*nblocks = RelationGetNumberOfBlocks(index);
+	if (blkno < meta->data_start || blkno >= *nblocks)
+		IvfpqCorrupt(index, from, "a list link points outside the list pages");
+}
+
+/*
+ * A list page, share- or exclusive-locked: its kind, its entry count
+ * within the page's capacity, its link; steps counts the pages walked
+ * so far, and a chain longer than the index has pages must cycle.
+ */
+void
+IvfpqCheckListPage(Relation index, const IvfpqMetaPageData *meta, Buffer buf,
+				   BlockNumber *nblocks, uint32 steps)
+{
+	IvfpqPageOpaque op = IvfpqPageGetOpaque(BufferGetPage(buf));
+	BlockNumber blkno = BufferGetBlockNumber(buf);
+
+	IvfpqCheckPage(index, buf, IVFPQ_LIST);
+	if (op->count > IvfpqPageCapacity(meta))
+		IvfpqCorrupt(index, blkno, "a list page holds more entries than fit");
+	IvfpqCheckListBlock(index, meta, blkno, op->next, nblocks);
+	if (steps > *nblocks)
+		IvfpqCorrupt(index, blkno, "a list's chain of pages cycles");
+}
+
+static Size
+FlatPages(Size bytes)
+{
+	return (bytes + IVFPQ_DATA_SIZE - 1) / IVFPQ_DATA_SIZE;
+}
+
+/*
+ * The meta page: page id, magic, version, then the shape within the
+ * limits the build enforces, and the parts within the relation in their
+ * order (centroids, codebooks, directory, list pages).
+ */
+static void
+CheckMeta(Relation index, Buffer buf)
+{
+	Page		page = BufferGetPage(buf);
+	IvfpqMetaPage meta = IvfpqPageGetMeta(page);
+	BlockNumber nblocks;
+	int			ksub;
+
+	IvfpqCheckPage(index, buf, IVFPQ_META);
+	if (meta->magic != IVFPQ_MAGIC || meta->version != IVFPQ_VERSION)
 		ereport(ERROR,
 				(errcode(ERRCODE_INDEX_CORRUPTED),
 				 errmsg("index \"%s\" is not an IVF-PQ index of this format",
@@ -161,6 +246,34 @@ CheckMeta(Relation index, Page page)
 				 errdetail("Meta page has magic 0x%08X and version %u, expected 0x%08X and %d.",
 						   meta->magic, meta->version, IVFPQ_MAGIC, IVFPQ_VERSION),
 				 errhint("REINDEX the index.")));
+	if (meta->dims < 1 || meta->dims > IVFPQ_MAX_DIM ||
+		(meta->metric != VX_METRIC_L2 && meta->metric != VX_METRIC_IP &&
+		 meta->metric != VX_METRIC_COSINE) ||
+		meta->metric != (uint8) VxIndexMetric(index) ||
+		(meta->nbits != 4 && meta->nbits != 8) ||
+		meta->m < 1 || meta->m > IVFPQ_MAX_M || meta->m > meta->dims)
+		IvfpqCorrupt(index, IVFPQ_META_BLKNO, "dimensions, metric, nbits or m out of range");
+	if (meta->block != IvfpqBlockSize(meta->nbits) ||
+		meta->block_bytes != IvfpqCodeBytes(meta->m, meta->nbits) + meta->block * sizeof(ItemPointerData) ||
+		meta->blocks_per_page < 1 ||
+		(Size) meta->blocks_per_page * meta->block_bytes > IVFPQ_DATA_SIZE)
+		IvfpqCorrupt(index, IVFPQ_META_BLKNO, "invalid list page layout");
+	if (meta->lists < 1 || meta->lists > IVFPQ_MAX_LISTS || meta->trained > 1 ||
+		(!meta->trained && meta->lists != 1))
+		IvfpqCorrupt(index, IVFPQ_META_BLKNO, "invalid list count");
+	ksub = 1 << meta->nbits;
+	nblocks = RelationGetNumberOfBlocks(index);
+	if ((meta->trained &&
+		 (meta->centroid_start < 1 ||
+		  meta->centroid_start + FlatPages(sizeof(float) * (Size) meta->lists * meta->dims) >
+		  meta->codebook_start ||
+		  meta->codebook_start + FlatPages(sizeof(float) * (Size) ksub * meta->dims) >
+		  meta->directory_start)) ||
+		meta->directory_start < 1 ||
+		(Size) meta->directory_start + (meta->lists + IVFPQ_LISTS_PER_PAGE - 1) / IVFPQ_LISTS_PER_PAGE >
+		meta->data_start ||
+		meta->data_start > nblocks)
+		IvfpqCorrupt(index, IVFPQ_META_BLKNO, "the index's parts lie outside it");
 }
 
 void
@@ -169,9 +282,28 @@ IvfpqReadMeta(Relation index, IvfpqMetaPageData *meta)
 	Buffer		buf = ReadBuffer(index, IVFPQ_META_BLKNO);
 
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
-	CheckMeta(index, BufferGetPage(buf));
+	CheckMeta(index, buf);
 	*meta = *IvfpqPageGetMeta(BufferGetPage(buf));
 	UnlockReleaseBuffer(buf);
+}
+
+/* the directory entry of list (share-locks the directory page) */
+IvfpqListData
+IvfpqReadDirectory(Relation index, const IvfpqMetaPageData *meta, int list,
+				   BufferAccessStrategy strategy, BlockNumber *nblocks)
+{
+	int			slot;
+	BlockNumber dirblk = IvfpqDirectoryBlock(meta, list, &slot);
+	Buffer		buf = ReadBufferExtended(index, MAIN_FORKNUM, dirblk, RBM_NORMAL, strategy);
+	IvfpqListData entry;
+
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	IvfpqCheckPage(index, buf, IVFPQ_DIRECTORY);
+	entry = ((IvfpqListData *) IvfpqPageData(BufferGetPage(buf)))[slot];
+	UnlockReleaseBuffer(buf);
+	IvfpqCheckListBlock(index, meta, dirblk, entry.head, nblocks);
+	IvfpqCheckListBlock(index, meta, dirblk, entry.insert, nblocks);
+	return entry;
 }
 
 /* copy n floats of a flat array that starts at the data area of blkno */
@@ -187,6 +319,7 @@ ReadFlat(Relation index, BlockNumber blkno, float *out, Size n)
 		Size		len = Min(bytes - done, IVFPQ_DATA_SIZE);
 
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		IvfpqCheckPage(index, buf, IVFPQ_FLAT);
 		memcpy((char *) out + done, IvfpqPageData(BufferGetPage(buf)), len);
 		UnlockReleaseBuffer(buf);
 		done += len;
@@ -196,23 +329,19 @@ ReadFlat(Relation index, BlockNumber blkno, float *out, Size n)
 /*
  * The shape of an index with its centroids and codebooks (ivfpq.h,
  * IvfpqShape): read once per backend and build, then reused.  Costs one
- * meta-page read per call, to compare build ids.
+ * meta-page read per call, to compare build ids.  The cache (vxcache.h)
+ * frees an index's entry at the end of a transaction that invalidated it;
+ * an entry is stored only once complete, so an error while reading the
+ * parts leaves nothing behind.
  */
-static HTAB *shape_cache = NULL;
-
-typedef struct ShapeEntry
-{
-	RelFileNode node;			/* hash key */
-	IvfpqShape *shape;
-} ShapeEntry;
+static VxNodeCache *shape_cache = NULL;
 
 const IvfpqShape *
 IvfpqGetShape(Relation index)
 {
 	IvfpqMetaPageData meta;
-	ShapeEntry *entry;
-	bool		found;
 	IvfpqShape *shape;
+	MemoryContext cxt;
 	Size		size;
 	char	   *p;
 	int			m,
@@ -223,21 +352,14 @@ IvfpqGetShape(Relation index)
 
 	IvfpqReadMeta(index, &meta);
 	if (shape_cache == NULL)
-	{
-		HASHCTL		ctl;
+		shape_cache = VxNodeCacheCreate("vectorx ivfpq shapes");
+	shape = VxNodeCacheLookup(shape_cache, index);
+	if (shape && shape->meta.build_id == meta.build_id)
+		return shape;
 
-		ctl.keysize = sizeof(RelFileNode);
-		ctl.entrysize = sizeof(ShapeEntry);
-		ctl.hcxt = TopMemoryContext;
-		shape_cache = hash_create("vectorx ivfpq shapes", 16, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-	}
-	entry = hash_search(shape_cache, &index->rd_node, HASH_ENTER, &found);
-	if (found && entry->shape->meta.build_id == meta.build_id)
-		return entry->shape;
-	if (found)
-		pfree(entry->shape);	/* a relfilenode reused after a DROP */
-	entry->shape = NULL;
-
+	/* built in a context of its own, the cache's once complete */
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "vectorx ivfpq shape of one index",
+								ALLOCSET_SMALL_SIZES);
 	m = meta.m;
 	ksub = 1 << meta.nbits;
 	dims = meta.dims;
@@ -246,7 +368,7 @@ IvfpqGetShape(Relation index)
 	size = MAXALIGN(sizeof(IvfpqShape)) + MAXALIGN(sizeof(int) * m) * 3 +
 		MAXALIGN(sizeof(float) * ncent) + MAXALIGN(sizeof(float) * meta.lists) +
 		MAXALIGN(sizeof(float) * ncb) * 2 + MAXALIGN(sizeof(float) * ksub * m);
-	p = MemoryContextAllocExtended(TopMemoryContext, size, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	p = MemoryContextAllocExtended(cxt, size, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
 	shape = (IvfpqShape *) p;
 	p += MAXALIGN(sizeof(IvfpqShape));
 	shape->node = index->rd_node;
@@ -277,7 +399,7 @@ IvfpqGetShape(Relation index)
 		ReadFlat(index, meta.codebook_start, shape->codebooks, ncb);
 		IvfpqShapeDerive(shape);
 	}
-	entry->shape = shape;
+	VxNodeCacheStore(shape_cache, index, shape, cxt);
 	return shape;
 }
 
@@ -346,20 +468,18 @@ IvfpqIndexStats(Relation index, VxStatsSink *sink)
 
 	for (uint32 l = 0; l < meta.lists; l++)
 	{
-		int			slot;
-		Buffer		buf = ReadBuffer(index, IvfpqDirectoryBlock(&meta, l, &slot));
-		BlockNumber blkno;
+		BlockNumber blkno = IvfpqReadDirectory(index, &meta, l, NULL, &nblocks).head;
+		uint32		steps = 0;
 
-		LockBuffer(buf, BUFFER_LOCK_SHARE);
-		blkno = ((IvfpqListData *) IvfpqPageData(BufferGetPage(buf)))[slot].head;
-		UnlockReleaseBuffer(buf);
 		while (BlockNumberIsValid(blkno))
 		{
 			IvfpqPageOpaque op;
+			Buffer		buf;
 
 			CHECK_FOR_INTERRUPTS();
 			buf = ReadBuffer(index, blkno);
 			LockBuffer(buf, BUFFER_LOCK_SHARE);
+			IvfpqCheckListPage(index, &meta, buf, &nblocks, ++steps);
 			op = IvfpqPageGetOpaque(BufferGetPage(buf));
 			lengths[l] += op->count;
 			inserted += op->inserted;

@@ -31,6 +31,7 @@ WalkLists(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 	IvfpqMetaPageData meta;
 	int			code_bytes;
 	int			capacity;
+	BlockNumber nblocks = 0;
 
 	IvfpqReadMeta(index, &meta);
 	code_bytes = IvfpqCodeBytes(meta.m, meta.nbits);
@@ -39,13 +40,11 @@ WalkLists(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 	{
 		int			slot;
 		BlockNumber dirblk = IvfpqDirectoryBlock(&meta, l, &slot);
-		Buffer		buf = ReadBufferExtended(index, MAIN_FORKNUM, dirblk, RBM_NORMAL, info->strategy);
-		BlockNumber blkno;
+		Buffer		buf;
+		BlockNumber blkno = IvfpqReadDirectory(index, &meta, l, info->strategy, &nblocks).head;
 		BlockNumber first_room = InvalidBlockNumber;
+		uint32		steps = 0;
 
-		LockBuffer(buf, BUFFER_LOCK_SHARE);
-		blkno = ((IvfpqListData *) IvfpqPageData(BufferGetPage(buf)))[slot].head;
-		UnlockReleaseBuffer(buf);
 		while (BlockNumberIsValid(blkno))
 		{
 			Page		page;
@@ -54,6 +53,7 @@ WalkLists(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 			vacuum_delay_point();
 			buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, info->strategy);
 			LockBuffer(buf, callback ? BUFFER_LOCK_EXCLUSIVE : BUFFER_LOCK_SHARE);
+			IvfpqCheckListPage(index, &meta, buf, &nblocks, ++steps);
 			page = BufferGetPage(buf);
 			op = IvfpqPageGetOpaque(page);
 			if (callback)
@@ -96,6 +96,7 @@ WalkLists(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 
 			buf = ReadBufferExtended(index, MAIN_FORKNUM, dirblk, RBM_NORMAL, info->strategy);
 			LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+			IvfpqCheckPage(index, buf, IVFPQ_DIRECTORY);
 			entry = &((IvfpqListData *) IvfpqPageData(BufferGetPage(buf)))[slot];
 			if (entry->insert != first_room)
 			{

@@ -5,12 +5,15 @@
  *	  a bitmap index scan, turned into a hash set that the HNSW traversal
  *	  and the IVF-PQ list scan probe once per candidate.  A TIDBitmap has no
  *	  membership test, hence the copy; it is built once per execution and
- *	  lives in the executor's per-query memory.
+ *	  lives in the executor's per-query memory.  Like the bitmap, it keeps
+ *	  within work_mem: a set that would grow past it is abandoned
+ *	  (overflow), and the node falls back to postfilter (filterexec.c).
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include "miscadmin.h"
 #include "nodes/tidbitmap.h"
 
 #include "filter.h"
@@ -74,7 +77,8 @@ Grow(VxAllowList *al)
 
 /*
  * One pass over tbm (iterating sorts its pages, so only once), growing the
- * set as it fills; tbm is left as it was.
+ * set as it fills; tbm is left as it was.  A set that would need more than
+ * work_mem comes back empty with overflow set.
  */
 VxAllowList *
 VxAllowListFromBitmap(TIDBitmap *tbm)
@@ -92,7 +96,20 @@ VxAllowListFromBitmap(TIDBitmap *tbm)
 		int			n = r->ntuples < 0 ? 1 : r->ntuples;
 
 		while ((used + n) * 2 > al->mask + 1)
+		{
+			/* the doubled table must fit in work_mem, else give up on it */
+			if (sizeof(uint64) * (al->mask + 1) * 2 > (Size) work_mem * 1024)
+			{
+				pfree(al->keys);
+				al->mask = 0;
+				al->keys = palloc0(sizeof(uint64));
+				al->ntids = al->nlossy = 0;
+				al->overflow = true;
+				tbm_end_iterate(it);
+				return al;
+			}
 			Grow(al);
+		}
 		used += n;
 		if (r->ntuples < 0)
 		{

@@ -144,6 +144,7 @@ typedef struct VxAllowList
 	uint64		mask;			/* capacity - 1, capacity a power of two */
 	int64		ntids;			/* exact TIDs held */
 	int64		nlossy;			/* lossy blocks held */
+	bool		overflow;		/* abandoned past work_mem: empty, not to be used */
 } VxAllowList;
 
 extern VxAllowList *VxAllowListFromBitmap(TIDBitmap *tbm);

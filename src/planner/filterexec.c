@@ -63,6 +63,7 @@ typedef struct VxFilterState
 	VxAllowList *allow;
 	int64		allow_tids;		/* last allow-list's size, for EXPLAIN */
 	int64		allow_lossy;
+	bool		allow_overflow; /* last allow-list exceeded work_mem */
 	int64		executions;
 } VxFilterState;
 
@@ -263,6 +264,10 @@ BuildAllowList(VxFilterState *state)
 	state->built = true;
 	state->allow_tids = state->allow->ntids;
 	state->allow_lossy = state->allow->nlossy;
+	state->allow_overflow = state->allow->overflow;
+	/* past work_mem: a weak filter, as many rows as postfilter wants */
+	if (state->allow->overflow)
+		return INFINITY;
 	/* a lossy page holds up to a page of rows: count it as 50 */
 	return (double) state->allow->ntids + 50.0 * state->allow->nlossy;
 }
@@ -301,6 +306,8 @@ Start(VxFilterState *state)
 		if (state->planned < 0)
 			ChooseByCount(state, n);
 	}
+	if (state->chosen == VX_FILTER_INSCAN && state->allow_overflow)
+		state->chosen = VX_FILTER_POSTFILTER;	/* no allow-list to scan with */
 	if (state->chosen == VX_FILTER_INSCAN)
 		PrepareIndexScan(state, state->allow, 0);
 	else if (state->index_ps)
@@ -400,6 +407,8 @@ Probe(VxFilterState *state)
 		/* postfilter proved slow: prefilter or inscan by the allow-list's size */
 		state->chosen = BuildAllowList(state) <= state->prein ? VX_FILTER_PREFILTER : VX_FILTER_INSCAN;
 	}
+	if (state->chosen == VX_FILTER_INSCAN && state->allow_overflow)
+		state->chosen = VX_FILTER_POSTFILTER;	/* no allow-list to scan with */
 	if (state->chosen != VX_FILTER_PREFILTER)
 	{
 		ExecReScan(state->index_ps);
@@ -489,7 +498,8 @@ SiftUp(KeptRow *h, int i)
  * Prefilter with the LIMIT known: every row of the filter child is scored
  * with the ORDER BY expression and only the k nearest are copied (a sort
  * would copy every row, vector and all).  The result goes to buffer[], in
- * order.
+ * order.  The heap grows with the rows kept, up to k: a LIMIT far above
+ * the matching rows costs nothing.
  */
 static void
 TopK(VxFilterState *state)
@@ -746,6 +756,9 @@ Explain(CustomScanState *node, List *ancestors, ExplainState *es)
 							es);
 	if (state->bitmap_ps && state->built)
 	{
+		if (state->allow_overflow)
+			ExplainPropertyText("Allow-List",
+								psprintf("exceeded work_mem (%d kB), fell back to postfilter", work_mem), es);
 		ExplainPropertyInteger("Allow-List TIDs", NULL, state->allow_tids, es);
 		if (state->allow_lossy > 0 || es->format != EXPLAIN_FORMAT_TEXT)
 			ExplainPropertyInteger("Allow-List Lossy Pages", NULL, state->allow_lossy, es);
