@@ -43,7 +43,7 @@ OBJS = \
 
 DATA = sql/vectorx--$(EXTVERSION).sql
 
-REGRESS = vector_type vector_ops vector_errors vector_agg vector_storage vector_simd hnsw ivfpq monitor filter
+REGRESS = vector_type vector_ops vector_errors vector_agg vector_storage vector_simd hnsw ivfpq monitor filter hnsw_graph
 REGRESS_OPTS = --load-extension=vectorx
 
 PG_CONFIG ?= pg_config

@@ -2,7 +2,7 @@
  *
  * hnswcheck.c
  *	  vectorx_hnsw_check(index): verify an HNSW index's structural
- *	  invariants (hnsw.h, I1-I5) and report what it found, for tests and
+ *	  invariants (hnsw.h, I1-I7) and report what it found, for tests and
  *	  for DBAs who suspect a problem.  Read-only; takes AccessShareLock.
  *
  *	  ok                  no invariant is violated
@@ -16,7 +16,7 @@
  *	                      a delete and the next vacuum)
  *	  bad_links           entries naming anything else (I3)
  *	  unreachable         live elements not reachable at level 0 from the
- *	                      entry point
+ *	                      entry point (I6: any makes ok false)
  *	  problems            one text per violation found
  *
  *	  HnswIndexStats: the same walk, reported through vectorx_index_stats
@@ -375,6 +375,10 @@ vectorx_hnsw_check(PG_FUNCTION_ARGS)
 					cs.meta.entry_level, cs.max_level);
 	}
 	reached = cs.live ? Reachable(&cs) : 0;
+	/* I6: an element no scan can reach is a row the index has lost */
+	if (cs.nlive > reached)
+		Problem(&cs, "I6: %lld live elements are not reachable at level 0 from the entry point",
+				(long long) (cs.nlive - reached));
 
 	values[0] = BoolGetDatum(cs.problems == NIL);
 	values[1] = Int64GetDatum(nblocks);
@@ -394,7 +398,6 @@ vectorx_hnsw_check(PG_FUNCTION_ARGS)
 	values[12] = Int64GetDatum(cs.bad_links);
 	values[13] = Int64GetDatum(cs.nlive - reached);
 	{
-		/* "unreachable" is informative; problems are the invariants */
 		Datum	   *texts = palloc(sizeof(Datum) * Max(list_length(cs.problems), 1));
 		ListCell   *lc;
 		int			n = 0;

@@ -18,6 +18,7 @@
 #include "access/genam.h"
 #include "commands/vacuum.h"
 #include "miscadmin.h"
+#include "postmaster/autovacuum.h"
 #include "storage/bufmgr.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
@@ -334,51 +335,39 @@ PassRepair(VacState *vs)
 	}
 }
 
-/* V2b: reconnect live elements the deletions cut off */
-typedef struct LiveIds
-{
-	uint32	   *ids;
-	int			n;
-	int			cap;
-} LiveIds;
-
-static void
-CollectLive(void *arg, uint64 off, char *rec)
-{
-	LiveIds    *l = (LiveIds *) arg;
-
-	if (rec[0] != HNSW_KIND_ELEMENT || ((HnswElement) rec)->flags != 0)
-		return;
-	if (l->n == l->cap)
-	{
-		l->cap *= 2;
-		l->ids = repalloc_huge(l->ids, sizeof(uint32) * l->cap);
-	}
-	l->ids[l->n++] = HnswOffsetId(off);
-}
-
+/* V2b: reconnect live elements that deletions or pruning cut off */
 typedef struct PageReconnectArg
 {
 	Relation	index;
 	const HnswShape *shape;
+	BufferAccessStrategy strategy;
+	MemoryContext veccxt;		/* the vector cache, reset now and then */
 	HnswVecCache *vc;
-	HnswPageGraph pg;
+	HnswPageGraph reader;		/* for lists (no query) */
+	HnswPageGraph pg;			/* for searches (PageGraph) */
+	uint64		pauses;
 } PageReconnectArg;
 
+/* level-0 list of a live element; 0 for anything else (DELETED ones are freed next) */
 static int
 PageReadList0(void *arg, uint32 id, uint32 *out)
 {
 	PageReconnectArg *a = (PageReconnectArg *) arg;
+	uint8		flags = 0;
+	int			n = a->reader.graph.neighbors(&a->reader.graph, id, 0, out, &flags);
 
-	return HnswReadList(a->index, HnswIdOffset(id) + offsetof(HnswElementData, neighbors),
-						2 * a->shape->m, out);
+	return flags == 0 ? n : 0;
 }
 
 static bool
 PageWriteList0(void *arg, uint32 id, const uint32 *old, int nold, const uint32 *ids, int n)
 {
 	PageReconnectArg *a = (PageReconnectArg *) arg;
+	HnswElementData head;
 
+	/* only vacuum changes an element's state, so this stays true */
+	if (!HnswReadElementHead(&a->reader, id, &head) || head.flags != 0)
+		return false;
 	return HnswWriteList(a->index, HnswIdOffset(id) + offsetof(HnswElementData, neighbors),
 						 2 * a->shape->m, ids, n, old, nold);
 }
@@ -386,16 +375,70 @@ PageWriteList0(void *arg, uint32 id, const uint32 *old, int nold, const uint32 *
 static float
 PagePair(void *arg, uint32 a, uint32 b)
 {
-	return HnswVecCachePair(((PageReconnectArg *) arg)->vc, a, b);
+	PageReconnectArg *ra = (PageReconnectArg *) arg;
+	MemoryContext old = MemoryContextSwitchTo(ra->veccxt);
+	float		d = HnswVecCachePair(ra->vc, a, b);
+
+	MemoryContextSwitchTo(old);
+	return d;
 }
 
 static HnswGraph *
 PageGraph(void *arg, uint32 x)
 {
 	PageReconnectArg *a = (PageReconnectArg *) arg;
+	MemoryContext old = MemoryContextSwitchTo(a->veccxt);
 
 	HnswPageGraphInit(&a->pg, a->index, a->shape, HnswVecCacheDecode(a->vc, x));
+	MemoryContextSwitchTo(old);
 	return &a->pg.graph;
+}
+
+typedef struct LiveWalk
+{
+	HnswIdFn	fn;
+	void	   *fnarg;
+} LiveWalk;
+
+static void
+LiveWalkRecord(void *arg, uint64 off, char *rec)
+{
+	LiveWalk   *lw = (LiveWalk *) arg;
+
+	if (rec[0] == HNSW_KIND_ELEMENT && ((HnswElement) rec)->flags == 0)
+		lw->fn(lw->fnarg, HnswOffsetId(off));
+}
+
+static void
+PageForEachLive(void *arg, HnswIdFn fn, void *fnarg)
+{
+	PageReconnectArg *a = (PageReconnectArg *) arg;
+	LiveWalk	lw = {fn, fnarg};
+	HnswMetaPageData meta;
+
+	HnswReadMeta(a->index, &meta);
+	HnswWalkStream(a->index, a->shape, meta.stream_end, a->strategy, LiveWalkRecord, &lw);
+}
+
+/*
+ * Between steps of the pass: honour cancels and vacuum's cost delay (a
+ * no-op outside VACUUM), and drop the vectors cached so far now and then
+ * (the pass holds no pointer into the cache across a pause).
+ */
+static void
+PagePause(void *arg)
+{
+	PageReconnectArg *a = (PageReconnectArg *) arg;
+
+	vacuum_delay_point();
+	if (++a->pauses % 1024 == 0)
+	{
+		MemoryContext old = MemoryContextSwitchTo(a->veccxt);
+
+		MemoryContextReset(a->veccxt);
+		a->vc = HnswVecCacheCreate(a->index, a->shape);
+		MemoryContextSwitchTo(old);
+	}
 }
 
 /*
@@ -405,20 +448,23 @@ PageGraph(void *arg, uint32 x)
 int
 HnswReconnectIndex(Relation index, const HnswShape *shape, BufferAccessStrategy strategy)
 {
-	LiveIds		l = {NULL, 0, 1024};
 	HnswMetaPageData meta;
-	PageReconnectArg a = {.index = index, .shape = shape};
-	HnswReconnectOps ops = {PageReadList0, PageWriteList0, PagePair, PageGraph, &a};
+	PageReconnectArg a = {.index = index, .shape = shape, .strategy = strategy};
+	HnswReconnectOps ops = {PageReadList0, PageWriteList0, PagePair, PageGraph, PageForEachLive,
+	PagePause, &a};
 	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "hnsw reconnect",
 											  ALLOCSET_DEFAULT_SIZES);
 	MemoryContext old = MemoryContextSwitchTo(cxt);
 	int			fixed;
 
-	l.ids = palloc(sizeof(uint32) * l.cap);
 	HnswReadMeta(index, &meta);
-	HnswWalkStream(index, shape, meta.stream_end, strategy, CollectLive, &l);
+	a.veccxt = AllocSetContextCreate(cxt, "hnsw reconnect vectors", ALLOCSET_DEFAULT_SIZES);
+	MemoryContextSwitchTo(a.veccxt);
 	a.vc = HnswVecCacheCreate(index, shape);
-	fixed = HnswReconnect(shape, l.ids, l.n, meta.entry_point, meta.entry_level, &ops);
+	MemoryContextSwitchTo(cxt);
+	HnswPageGraphInit(&a.reader, index, shape, NULL);
+	fixed = HnswReconnect(shape, HnswOffsetId(meta.stream_end) + 1, meta.entry_point,
+						  meta.entry_level, &ops);
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(cxt);
 	/* inserts during the pass may have cut others off: count from before it */
@@ -559,9 +605,18 @@ hnswvacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 	if (info->analyze_only)
 		return stats;
 
-	/* inserts since the last reconnect may have cut elements off */
+	/*
+	 * Inserts since the last reconnect may have cut elements off (pruning a
+	 * full list drops an entry, maybe its only in-link).  The pass reads the
+	 * whole index, so autovacuum runs it only once the records allocated
+	 * since the last pass reach a tenth of the table's rows; a VACUUM
+	 * someone asked for runs it after any insert.  (A VACUUM that deleted
+	 * elements already ran it in hnswbulkdelete.)
+	 */
 	HnswReadMeta(info->index, &meta);
-	if (meta.allocations != meta.reconnected_at)
+	if (meta.allocations != meta.reconnected_at &&
+		(!IsAutoVacuumWorkerProcess() ||
+		 (double) (meta.allocations - meta.reconnected_at) >= 0.1 * info->num_heap_tuples))
 	{
 		VacState	vs;
 		IndexBulkDeleteResult dummy;
