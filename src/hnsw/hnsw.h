@@ -66,10 +66,12 @@
  *	  0   1    kind = 1
  *	  1   1    level: 0..HNSW_MAX_LEVEL
  *	  2   1    flags: HNSW_DELETED (no live heap TID; awaiting repair),
- *	           HNSW_FREE (repaired around; space on a free list)
+ *	           HNSW_FREE (repaired around; space on a free list),
+ *	           HNSW_RESERVED (allocated by an insert, not yet published)
  *	  3   1    ntids: live heap TIDs, 1..HNSW_HEAPTIDS (0 if DELETED/FREE)
  *	  4   4    upper: id of the UPPER record (level > 0), else INVALID;
- *	           on a free list: the next free element
+ *	           on a free list: the next free element; RESERVED: the xid
+ *	           of the transaction that reserved it
  *	  8   18   heaptids[HNSW_HEAPTIDS]: ItemPointerData
  *	  26  2    unused, 0
  *	  28  4    lock: a spinlock word while the build arena is shared by
@@ -89,7 +91,8 @@
  *	  1   1    nlevels L (1..HNSW_MAX_LEVEL)
  *	  2   2    unused
  *	  4   4    owner: id of the element; on a free list: next free record
- *	  8   8    unused
+ *	  8   4    xid: the transaction that allocated it (see RESERVED below)
+ *	  12  4    unused
  *	  16  4m*L level l's list at 16 + 4m(l-1), m uint32 ids each
  *
  *	PAD record: kind = 3, then a uint16 "bytes to the end of the page".
@@ -170,8 +173,12 @@
  *	 W1. Allocation: meta (stream end or free-list head) plus, for a reused
  *	     record, its head page marked reserved; new pages are logged whole.
  *	 W2. Writing an element: its vector pages, then the head page with the
- *	     header that publishes it (last record).  A crash before W2's last
- *	     record leaves an UNUSED or reserved record that nothing points to.
+ *	     header that publishes it (last record).  A crash (or an error)
+ *	     before W2's last record leaves a RESERVED element, or an UPPER
+ *	     record no element owns, that nothing points to.  Both carry the
+ *	     xid of the transaction that allocated them; once it is no longer
+ *	     running, VACUUM puts them on the free lists (V4) and, until then,
+ *	     vectorx_hnsw_check reports such elements (I7).
  *	 W3. Each back-link is one record on one page: the graph is valid after
  *	     every record; a crash between them leaves an element with fewer
  *	     in-links (still reachable, or, if none landed, unreachable until
@@ -206,6 +213,11 @@
  *	   vacuum_delay_point() (interrupts, cost delay) every 64 lists.
  *	V3 (pass 3): DELETED elements become FREE and go on the free lists with
  *	   their UPPER records; inserts of the same level reuse them.
+ *	V4 (pass 4): RESERVED elements and unowned UPPER records whose
+ *	   allocating transaction is no longer running (a crash or an error
+ *	   stopped the insert, W2) go on the free lists, each checked again
+ *	   under the locks that free it.  V4 runs in every ambulkdelete and
+ *	   with amvacuumcleanup's reconnect pass.
  *	amvacuumcleanup reports pages and live heap TIDs, and reconnects when
  *	records were allocated since the last reconnect (meta page counters)
  *	and either the VACUUM is not autovacuum's or those records reach a
@@ -225,6 +237,9 @@
  *	    (through live or DELETED elements).  Holds after a build and after
  *	    VACUUM; an insert's pruning, or a crash between its back-links
  *	    (W3), can break it until the next VACUUM, and the check then fails.
+ *	I7. No RESERVED element outlives the transaction that reserved it
+ *	    beyond the next VACUUM (V4; V4 also frees unowned UPPER records,
+ *	    which the check does not look for).
  *
  *-------------------------------------------------------------------------
  */
@@ -353,7 +368,8 @@ typedef struct HnswUpperData
 	uint8		nlevels;		/* L: lists of levels 1..L follow */
 	uint16		unused1;
 	uint32		owner;			/* element id / next free */
-	uint32		unused2[2];
+	TransactionId xid;			/* the transaction that allocated it */
+	uint32		unused2;
 	uint32		neighbors[FLEXIBLE_ARRAY_MEMBER];	/* L lists of m ids */
 } HnswUpperData;
 
@@ -593,6 +609,7 @@ extern void HnswWriteRecordBytes(Relation index, uint64 off, const char *data, S
 								 Size publish_len);
 extern void HnswSetEntryPoint(Relation index, uint32 id, int level, bool only_if_higher);
 extern void HnswSetReconnected(Relation index, uint64 allocations);
+extern TransactionId HnswReservingXid(void);
 
 /* ---------------------------------------------------------------- AM */
 

@@ -7,7 +7,8 @@
  *
  *	  ok                  no invariant is violated
  *	  pages, elements     index pages; live elements
- *	  deleted, free, reserved   elements in those states
+ *	  deleted, free, reserved   elements in those states (reserved: by an
+ *	                      insert; once its transaction is over, problem I7)
  *	  heap_tids           heap TIDs held by live elements
  *	  max_level           highest level of a live element
  *	  entry_point, entry_level  from the meta page
@@ -31,6 +32,7 @@
 #include "funcapi.h"
 #include "utils/tuplestore.h"
 #include "miscadmin.h"
+#include "storage/procarray.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
@@ -146,7 +148,13 @@ Walk(CheckState *cs, int pass)
 					if (e->flags & HNSW_FREE)
 						cs->nfree++;
 					else if (e->flags & HNSW_RESERVED)
+					{
+						/* I7: upper holds the xid of the insert that reserved it */
 						cs->nreserved++;
+						if (!TransactionIdIsInProgress(e->upper))
+							Problem(cs, "I7: element %u is reserved by transaction %u, which is no longer running",
+									id, e->upper);
+					}
 					else if (e->flags & HNSW_DELETED)
 					{
 						cs->ndeleted++;

@@ -486,6 +486,7 @@ HnswInsertVector(Relation index, const float *vec, ItemPointer tid)
 		u->kind = HNSW_KIND_UPPER;
 		u->nlevels = level;
 		u->owner = id;
+		u->xid = HnswReservingXid();
 		for (int l = 1; l <= level; l++)
 		{
 			uint32	   *list = u->neighbors + (l - 1) * shape.m;

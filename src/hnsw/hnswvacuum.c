@@ -1,11 +1,12 @@
 /*-------------------------------------------------------------------------
  *
  * hnswvacuum.c
- *	  VACUUM for HNSW indexes, in the three passes of hnsw.h (VACUUM):
+ *	  VACUUM for HNSW indexes, in the four passes of hnsw.h (VACUUM):
  *	  V1 removes dead heap TIDs and flags elements left without any as
  *	  DELETED; V2 repairs every neighbour list that names a DELETED element
  *	  (and the entry point), and gives live elements left without a level-0
- *	  in-link one; V3 frees the DELETED elements' space for reuse.
+ *	  in-link one; V3 frees the DELETED elements' space for reuse; V4 frees
+ *	  records that inserts stopped by a crash or an error left allocated.
  *
  * The passes walk the element stream page by page (a record's head never
  * crosses a page, so each head is visited exactly once), holding one page
@@ -16,6 +17,7 @@
 #include "postgres.h"
 
 #include "access/genam.h"
+#include "storage/procarray.h"
 #include "commands/vacuum.h"
 #include "miscadmin.h"
 #include "postmaster/autovacuum.h"
@@ -554,6 +556,184 @@ PassFree(VacState *vs)
 	}
 }
 
+/*
+ * V4: reclaim what inserts stopped by a crash or an error left allocated
+ * (hnsw.h, W2): RESERVED elements, and UPPER records that no element owns
+ * and no free list holds, once the transaction that allocated them is no
+ * longer running.  One walk collects them; each is checked again, under
+ * the meta page's and its page's exclusive locks, before it goes on its
+ * free list in one WAL record.
+ */
+typedef struct Leftovers
+{
+	VacState   *vs;
+	HnswVisited *owned;			/* UPPER ids that live or DELETED elements own */
+	uint32	   *ids;			/* RESERVED elements and all UPPER records */
+	bool	   *upper;
+	int			n;
+	int			cap;
+} Leftovers;
+
+static void
+CollectLeftovers(void *arg, uint64 off, char *rec)
+{
+	Leftovers  *lo = (Leftovers *) arg;
+	bool		upper = rec[0] == HNSW_KIND_UPPER;
+
+	if (rec[0] == HNSW_KIND_ELEMENT)
+	{
+		HnswElement e = (HnswElement) rec;
+
+		if ((e->flags & ~HNSW_DELETED) == 0)
+		{
+			if (e->level > 0)
+				HnswVisitedTestAndSet(lo->owned, e->upper);
+			return;
+		}
+		if (!(e->flags & HNSW_RESERVED) || (e->flags & HNSW_FREE))
+			return;
+	}
+	else if (!upper)
+		return;
+	if (lo->n == lo->cap)
+	{
+		lo->cap *= 2;
+		lo->ids = repalloc_huge(lo->ids, sizeof(uint32) * lo->cap);
+		lo->upper = repalloc_huge(lo->upper, sizeof(bool) * lo->cap);
+	}
+	lo->ids[lo->n] = HnswOffsetId(off);
+	lo->upper[lo->n++] = upper;
+}
+
+/* may the record at id, allocated by xid, be reclaimed? (no lock held) */
+static bool
+Abandoned(VacState *vs, HnswPageGraph *pg, uint32 id, bool upper, uint32 owner, TransactionId xid)
+{
+	HnswElementData e;
+
+	if (TransactionIdIsValid(xid) && TransactionIdIsInProgress(xid))
+		return false;
+	if (!upper || owner == HNSW_INVALID_ID)
+		return true;
+	/* the insert is over: if it published its element, that owns the record */
+	if (HnswReadElementHead(pg, owner, &e) && (e.flags & ~HNSW_DELETED) == 0 &&
+		e.level > 0 && e.upper == id)
+		return false;
+	return true;
+}
+
+static void
+PassReclaim(VacState *vs)
+{
+	Leftovers	lo = {vs, NULL, NULL, NULL, 0, 256};
+	HnswVisited *onfree = HnswVisitedCreate(256);
+	HnswPageGraph pg;
+	HnswMetaPageData meta;
+	int			reclaimed = 0;
+
+	lo.owned = HnswVisitedCreate(1024);
+	lo.ids = palloc(sizeof(uint32) * lo.cap);
+	lo.upper = palloc(sizeof(bool) * lo.cap);
+	HnswReadMeta(vs->index, &meta);
+	HnswWalkStream(vs->index, &vs->shape, meta.stream_end, vs->info->strategy, CollectLeftovers, &lo);
+	HnswPageGraphInit(&pg, vs->index, &vs->shape, NULL);
+
+	/* UPPER records on the free lists (only vacuum pushes: the set cannot grow) */
+	for (int l = 1; l <= HNSW_MAX_LEVEL; l++)
+	{
+		uint32		id = meta.free_upper[l];
+
+		for (int steps = 0; id != HNSW_INVALID_ID && steps <= lo.n; steps++)
+		{
+			uint64		off = HnswIdOffset(id);
+			Buffer		buf;
+			HnswUpper	u;
+
+			if (off >= meta.stream_end)
+				break;
+			HnswVisitedTestAndSet(onfree, id);
+			buf = ReadBufferExtended(vs->index, MAIN_FORKNUM, HnswOffsetBlock(off), RBM_NORMAL,
+									 vs->info->strategy);
+			LockBuffer(buf, BUFFER_LOCK_SHARE);
+			u = (HnswUpper) (HnswPageData(BufferGetPage(buf)) + HnswOffsetInPage(off));
+			id = u->kind == HNSW_KIND_UPPER ? u->owner : HNSW_INVALID_ID;
+			UnlockReleaseBuffer(buf);
+		}
+	}
+
+	for (int i = 0; i < lo.n; i++)
+	{
+		uint32		id = lo.ids[i];
+		bool		upper = lo.upper[i];
+		uint64		off = HnswIdOffset(id);
+		Buffer		metabuf;
+		Buffer		buf;
+		char	   *rec;
+		uint32		owner = HNSW_INVALID_ID;
+		TransactionId xid;
+		HnswPageWrite w;
+		HnswMetaPage m;
+
+		vacuum_delay_point();
+		if (upper && (HnswVisitedContains(lo.owned, id) || HnswVisitedContains(onfree, id)))
+			continue;
+		/* what allocated it, read without the write locks (Abandoned reads pages) */
+		buf = ReadBuffer(vs->index, HnswOffsetBlock(off));
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		rec = HnswPageData(BufferGetPage(buf)) + HnswOffsetInPage(off);
+		if (upper)
+		{
+			owner = ((HnswUpper) rec)->owner;
+			xid = ((HnswUpper) rec)->xid;
+		}
+		else
+			xid = ((HnswElement) rec)->upper;
+		UnlockReleaseBuffer(buf);
+		if (!Abandoned(vs, &pg, id, upper, owner, xid))
+			continue;
+
+		/* L1: meta page first; then check that nothing changed meanwhile */
+		metabuf = ReadBuffer(vs->index, HNSW_META_BLKNO);
+		LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
+		buf = ReadBuffer(vs->index, HnswOffsetBlock(off));
+		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+		rec = HnswPageData(BufferGetPage(buf)) + HnswOffsetInPage(off);
+		if (upper ? (rec[0] != HNSW_KIND_UPPER || ((HnswUpper) rec)->owner != owner ||
+					 ((HnswUpper) rec)->xid != xid) :
+			(rec[0] != HNSW_KIND_ELEMENT || ((HnswElement) rec)->flags != HNSW_RESERVED ||
+			 ((HnswElement) rec)->upper != xid))
+		{
+			UnlockReleaseBuffer(buf);
+			UnlockReleaseBuffer(metabuf);
+			continue;
+		}
+		HnswPageWriteBegin(&w, vs->index);
+		m = HnswPageGetMeta(HnswPageWriteAdd(&w, metabuf, false));
+		rec = HnswPageData(HnswPageWriteAdd(&w, buf, false)) + HnswOffsetInPage(off);
+		if (upper)
+		{
+			HnswUpper	u = (HnswUpper) rec;
+
+			u->owner = m->free_upper[u->nlevels];
+			m->free_upper[u->nlevels] = id;
+		}
+		else
+		{
+			HnswElement e = (HnswElement) rec;
+
+			e->flags = HNSW_FREE;
+			e->ntids = 0;
+			e->upper = m->free_elements;
+			m->free_elements = id;
+		}
+		HnswPageWriteFinish(&w);
+		reclaimed++;
+	}
+	if (reclaimed > 0)
+		elog(DEBUG1, "hnsw vacuum: %d records left allocated by interrupted inserts were freed",
+			 reclaimed);
+}
+
 static void
 InitVacState(VacState *vs, IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 {
@@ -592,6 +772,7 @@ hnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 		PassReconnect(&vs);
 		PassFree(&vs);
 	}
+	PassReclaim(&vs);
 	stats->num_pages = RelationGetNumberOfBlocks(info->index);
 	MemoryContextDelete(vs.tmpcxt);
 	return stats;
@@ -623,6 +804,8 @@ hnswvacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 
 		InitVacState(&vs, info, stats ? stats : &dummy);
 		PassReconnect(&vs);
+		if (stats == NULL)
+			PassReclaim(&vs);	/* hnswbulkdelete did when it ran */
 		MemoryContextDelete(vs.tmpcxt);
 	}
 	if (stats == NULL)
