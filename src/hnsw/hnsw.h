@@ -91,7 +91,8 @@
  *	  1   1    nlevels L (1..HNSW_MAX_LEVEL)
  *	  2   2    unused
  *	  4   4    owner: id of the element; on a free list: next free record
- *	  8   4    xid: the transaction that allocated it (see RESERVED below)
+ *	  8   4    xid: the transaction that allocated it (W2); invalid on a
+ *	           free list and in records the build wrote
  *	  12  4    unused
  *	  16  4m*L level l's list at 16 + 4m(l-1), m uint32 ids each
  *

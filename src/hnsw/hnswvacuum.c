@@ -549,6 +549,7 @@ PassFree(VacState *vs)
 				HnswUpper u = (HnswUpper) (HnswPageData(upage) + HnswOffsetInPage(HnswIdOffset(upper)));
 
 				u->owner = meta->free_upper[u->nlevels];
+				u->xid = InvalidTransactionId;	/* free: see Abandoned */
 				meta->free_upper[u->nlevels] = upper;
 			}
 		}
@@ -559,8 +560,8 @@ PassFree(VacState *vs)
 /*
  * V4: reclaim what inserts stopped by a crash or an error left allocated
  * (hnsw.h, W2): RESERVED elements, and UPPER records that no element owns
- * and no free list holds, once the transaction that allocated them is no
- * longer running.  One walk collects them; each is checked again, under
+ * and no free list holds (those have no xid), once the transaction that
+ * allocated them is no longer running.  One walk collects them; each is checked again, under
  * the meta page's and its page's exclusive locks, before it goes on its
  * free list in one WAL record.
  */
@@ -611,7 +612,14 @@ Abandoned(VacState *vs, HnswPageGraph *pg, uint32 id, bool upper, uint32 owner, 
 {
 	HnswElementData e;
 
-	if (TransactionIdIsValid(xid) && TransactionIdIsInProgress(xid))
+	/*
+	 * An UPPER record without an xid is on a free list (V3 and this pass
+	 * clear it when they push one; owner is then the next free record) or
+	 * was written by the build, whose records all have owners.
+	 */
+	if (upper && !TransactionIdIsValid(xid))
+		return false;
+	if (TransactionIdIsInProgress(xid))
 		return false;
 	if (!upper || owner == HNSW_INVALID_ID)
 		return true;
@@ -626,7 +634,6 @@ static void
 PassReclaim(VacState *vs)
 {
 	Leftovers	lo = {vs, NULL, NULL, NULL, 0, 256};
-	HnswVisited *onfree = HnswVisitedCreate(256);
 	HnswPageGraph pg;
 	HnswMetaPageData meta;
 	int			reclaimed = 0;
@@ -637,29 +644,6 @@ PassReclaim(VacState *vs)
 	HnswReadMeta(vs->index, &meta);
 	HnswWalkStream(vs->index, &vs->shape, meta.stream_end, vs->info->strategy, CollectLeftovers, &lo);
 	HnswPageGraphInit(&pg, vs->index, &vs->shape, NULL);
-
-	/* UPPER records on the free lists (only vacuum pushes: the set cannot grow) */
-	for (int l = 1; l <= HNSW_MAX_LEVEL; l++)
-	{
-		uint32		id = meta.free_upper[l];
-
-		for (int steps = 0; id != HNSW_INVALID_ID && steps <= lo.n; steps++)
-		{
-			uint64		off = HnswIdOffset(id);
-			Buffer		buf;
-			HnswUpper	u;
-
-			if (off >= meta.stream_end)
-				break;
-			HnswVisitedTestAndSet(onfree, id);
-			buf = ReadBufferExtended(vs->index, MAIN_FORKNUM, HnswOffsetBlock(off), RBM_NORMAL,
-									 vs->info->strategy);
-			LockBuffer(buf, BUFFER_LOCK_SHARE);
-			u = (HnswUpper) (HnswPageData(BufferGetPage(buf)) + HnswOffsetInPage(off));
-			id = u->kind == HNSW_KIND_UPPER ? u->owner : HNSW_INVALID_ID;
-			UnlockReleaseBuffer(buf);
-		}
-	}
 
 	for (int i = 0; i < lo.n; i++)
 	{
@@ -675,7 +659,7 @@ PassReclaim(VacState *vs)
 		HnswMetaPage m;
 
 		vacuum_delay_point();
-		if (upper && (HnswVisitedContains(lo.owned, id) || HnswVisitedContains(onfree, id)))
+		if (upper && HnswVisitedContains(lo.owned, id))
 			continue;
 		/* what allocated it, read without the write locks (Abandoned reads pages) */
 		buf = ReadBuffer(vs->index, HnswOffsetBlock(off));
@@ -715,6 +699,7 @@ PassReclaim(VacState *vs)
 			HnswUpper	u = (HnswUpper) rec;
 
 			u->owner = m->free_upper[u->nlevels];
+			u->xid = InvalidTransactionId;	/* free: see Abandoned */
 			m->free_upper[u->nlevels] = id;
 		}
 		else
