@@ -26,8 +26,17 @@
  *	   that pointed at a deleted one re-selects its neighbours (heuristic)
  *	   from its own live neighbours plus the deleted ones' live neighbours
  *	   (FreshDiskANN's consolidation), then the space is reused.
+ *	 - Algorithm 4 runs with keepPrunedConnections: lists are filled to 2m
+ *	   (m above level 0) with the nearest candidates the heuristic passed
+ *	   over (as pgvector and hnswlib).  Under the inner product the
+ *	   heuristic alone keeps one or two neighbours per element.
+ *	 - A scan seeds level 0 with the entry point as well as the element the
+ *	   descent ended at: I6 promises reachability from the entry point, so
+ *	   a scan the executor drains returns every row.
  *	 - Duplicates (distance 0) share one element holding up to
- *	   HNSW_HEAPTIDS heap TIDs.
+ *	   HNSW_HEAPTIDS heap TIDs; inserts look for the twin among the nearest
+ *	   few results, not only the first (quantization error can put another
+ *	   element first).
  *	 - Cosine: vectors are normalised once when stored and the query once
  *	   per scan; the graph then uses the negative inner product.  Zero
  *	   vectors have no direction: they are not indexed, and a zero query
@@ -61,10 +70,12 @@
  *	  0   1    kind = 1
  *	  1   1    level: 0..HNSW_MAX_LEVEL
  *	  2   1    flags: HNSW_DELETED (no live heap TID; awaiting repair),
- *	           HNSW_FREE (repaired around; space on a free list)
+ *	           HNSW_FREE (repaired around; space on a free list),
+ *	           HNSW_RESERVED (allocated by an insert, not yet published)
  *	  3   1    ntids: live heap TIDs, 1..HNSW_HEAPTIDS (0 if DELETED/FREE)
  *	  4   4    upper: id of the UPPER record (level > 0), else INVALID;
- *	           on a free list: the next free element
+ *	           on a free list: the next free element; RESERVED: the xid
+ *	           of the transaction that reserved it
  *	  8   18   heaptids[HNSW_HEAPTIDS]: ItemPointerData
  *	  26  2    unused, 0
  *	  28  4    lock: a spinlock word while the build arena is shared by
@@ -84,7 +95,9 @@
  *	  1   1    nlevels L (1..HNSW_MAX_LEVEL)
  *	  2   2    unused
  *	  4   4    owner: id of the element; on a free list: next free record
- *	  8   8    unused
+ *	  8   4    xid: the transaction that allocated it (W2); invalid on a
+ *	           free list and in records the build wrote
+ *	  12  4    unused
  *	  16  4m*L level l's list at 16 + 4m(l-1), m uint32 ids each
  *
  *	PAD record: kind = 3, then a uint16 "bytes to the end of the page".
@@ -165,8 +178,12 @@
  *	 W1. Allocation: meta (stream end or free-list head) plus, for a reused
  *	     record, its head page marked reserved; new pages are logged whole.
  *	 W2. Writing an element: its vector pages, then the head page with the
- *	     header that publishes it (last record).  A crash before W2's last
- *	     record leaves an UNUSED or reserved record that nothing points to.
+ *	     header that publishes it (last record).  A crash (or an error)
+ *	     before W2's last record leaves a RESERVED element, or an UPPER
+ *	     record no element owns, that nothing points to.  Both carry the
+ *	     xid of the transaction that allocated them; once it is no longer
+ *	     running, VACUUM puts them on the free lists (V4) and, until then,
+ *	     vectorx_hnsw_check reports such elements (I7).
  *	 W3. Each back-link is one record on one page: the graph is valid after
  *	     every record; a crash between them leaves an element with fewer
  *	     in-links (still reachable, or, if none landed, unreachable until
@@ -188,14 +205,29 @@
  *	V2 (pass 2): each live element whose lists name a DELETED one gets new
  *	   lists (see ALGORITHM); a DELETED entry point is replaced by the live
  *	   element of highest level.
- *	   Then every live element that a level-0 search from the entry point
- *	   cannot reach is linked from its nearest reachable neighbour
- *	   ("reconnect"; pruning during inserts can cut an old element off).
+ *	   Then every live element that a level-0 walk from the entry point
+ *	   cannot reach is linked ("reconnect", V2b; pruning during inserts can
+ *	   cut an old element off): into a free slot of a reachable neighbour,
+ *	   else as the next link of a chain hung off the first one linked (the
+ *	   chain's lists served no search before, and lose only entries that
+ *	   stay reachable), else over the most redundant entry of its nearest
+ *	   reachable element; rounds repeat while some are missing
+ *	   (HnswReconnect in hnswgraph.c).  The walk sweeps a bitmap over the
+ *	   id space in stream order: 3/128 of the index's size in memory, huge
+ *	   allocations, outside maintenance_work_mem.  It runs
+ *	   vacuum_delay_point() (interrupts, cost delay) every 64 lists.
  *	V3 (pass 3): DELETED elements become FREE and go on the free lists with
  *	   their UPPER records; inserts of the same level reuse them.
+ *	V4 (pass 4): RESERVED elements and unowned UPPER records whose
+ *	   allocating transaction is no longer running (a crash or an error
+ *	   stopped the insert, W2) go on the free lists, each checked again
+ *	   under the locks that free it.  V4 runs in every ambulkdelete and
+ *	   with amvacuumcleanup's reconnect pass.
  *	amvacuumcleanup reports pages and live heap TIDs, and reconnects when
- *	records were allocated since the last reconnect (meta page counters),
- *	so insert-only tables get it from autovacuum too.
+ *	records were allocated since the last reconnect (meta page counters)
+ *	and either the VACUUM is not autovacuum's or those records reach a
+ *	tenth of the table's rows: insert-only tables get it from autovacuum
+ *	too, without a full pass of the index after every few inserts.
  *
  * CORRUPTION
  *	Every value read from a page is checked before it is used as a size, an
@@ -226,6 +258,13 @@
  *	I4. An element of level L > 0 owns an UPPER record of L levels.
  *	I5. The entry point is a live element of the highest level, or INVALID
  *	    exactly when there is no live element.
+ *	I6. Every live element is reachable at level 0 from the entry point
+ *	    (through live or DELETED elements).  Holds after a build and after
+ *	    VACUUM; an insert's pruning, or a crash between its back-links
+ *	    (W3), can break it until the next VACUUM, and the check then fails.
+ *	I7. No RESERVED element outlives the transaction that reserved it
+ *	    beyond the next VACUUM (V4; V4 also frees unowned UPPER records,
+ *	    which the check does not look for).
  *
  *-------------------------------------------------------------------------
  */
@@ -356,7 +395,8 @@ typedef struct HnswUpperData
 	uint8		nlevels;		/* L: lists of levels 1..L follow */
 	uint16		unused1;
 	uint32		owner;			/* element id / next free */
-	uint32		unused2[2];
+	TransactionId xid;			/* the transaction that allocated it */
+	uint32		unused2;
 	uint32		neighbors[FLEXIBLE_ARRAY_MEMBER];	/* L lists of m ids */
 } HnswUpperData;
 
@@ -606,6 +646,7 @@ extern void HnswWriteRecordBytes(Relation index, uint64 off, const char *data, S
 								 Size publish_len);
 extern void HnswSetEntryPoint(Relation index, uint32 id, int level, bool only_if_higher);
 extern void HnswSetReconnected(Relation index, uint64 allocations);
+extern TransactionId HnswReservingXid(void);
 
 /* ---------------------------------------------------------------- AM */
 
@@ -653,23 +694,29 @@ extern void HnswWalkStream(Relation index, const HnswShape *shape, uint64 end,
 /*
  * Reconnect (hnswgraph.c): make every live element reachable at level 0
  * from the entry point again, after pruning or deletions cut it off.  The
- * caller supplies list access: read(id) copies id's level-0 list,
- * write(id, old, new) replaces it if it still equals old; pair(a, b) gives
- * distances.  live[] lists the live elements.  Returns elements reconnected.
+ * caller supplies list access: read(id) copies id's level-0 list (0 for
+ * anything but a live element), write(id, old, new) replaces it if it
+ * still equals old and id is still live; pair(a, b) gives distances;
+ * graph(x) a reader whose distance() is to element x; for_each_live calls
+ * fn for every live element in id order; pause runs often (interrupts,
+ * vacuum's cost delay).  Ids are below id_limit.  Returns elements linked.
  */
+typedef void (*HnswIdFn) (void *fnarg, uint32 id);
+
 typedef struct HnswReconnectOps
 {
 	int			(*read) (void *arg, uint32 id, uint32 *out);
 	bool		(*write) (void *arg, uint32 id, const uint32 *old, int nold,
 						  const uint32 *ids, int n);
 	HnswPairFn	pair;
-	/* a graph reader whose distance() is to element x (for a fallback search) */
 	HnswGraph  *(*graph) (void *arg, uint32 x);
+	void		(*for_each_live) (void *arg, HnswIdFn fn, void *fnarg);
+	void		(*pause) (void *arg);
 	void	   *arg;
 } HnswReconnectOps;
 
-extern int	HnswReconnect(const HnswShape *shape, const uint32 *live, int nlive, uint32 entry,
-						  int entry_level, const HnswReconnectOps *ops);
+extern int	HnswReconnect(const HnswShape *shape, uint32 id_limit, uint32 entry, int entry_level,
+						  const HnswReconnectOps *ops);
 extern int	HnswReconnectIndex(Relation index, const HnswShape *shape, BufferAccessStrategy strategy);
 
 extern void HnswInitGucs(void);

@@ -437,23 +437,28 @@ ArenaInsert(HnswBuildState *bs, const float *vec, ItemPointer tid)
 										   ArenaPair, bs, nbrs[l]);
 		}
 
-		/* identical codes with room for another TID take this one */
-		if (nw > 0 && ArenaQuant(bs, w[0].id)->lo == quant.lo &&
-			ArenaQuant(bs, w[0].id)->step == quant.step &&
-			memcmp(ArenaCodes(bs, w[0].id), codes, shape->dims) == 0)
+		/*
+		 * Identical codes with room for another TID take this one.  Not only
+		 * the nearest result: another element within the quantization error
+		 * can come before the vector's own twin.
+		 */
+		for (int i = 0; i < nw; i++)
 		{
-			HnswElement dup = ArenaElement(bs, w[0].id);
-			HnswQuant  *dq = ArenaQuant(bs, w[0].id);
+			HnswElement dup = ArenaElement(bs, w[i].id);
+			HnswQuant  *dq = ArenaQuant(bs, w[i].id);
 			bool		added = false;
 
-			LockElement(bs, w[0].id);
+			if (dq->lo != quant.lo || dq->step != quant.step ||
+				memcmp(ArenaCodes(bs, w[i].id), codes, shape->dims) != 0)
+				continue;
+			LockElement(bs, w[i].id);
 			if (dup->ntids < HNSW_HEAPTIDS)
 			{
 				dup->heaptids[dup->ntids++] = *tid;
 				dq->err = Max(dq->err, quant.err);
 				added = true;
 			}
-			UnlockElement(bs, w[0].id);
+			UnlockElement(bs, w[i].id);
 			if (added)
 				return true;
 		}
@@ -564,23 +569,15 @@ ArenaReconnectGraph(void *arg, uint32 x)
 	return &a->ag.graph;
 }
 
-/*
- * After the last insert, reconnect the elements pruning cut off (they
- * could never be found).  Single-threaded.
- */
+/* for_each_live over the arena: every element is live during the build */
 static void
-ArenaReconnect(HnswBuildState *bs)
+ArenaForEachLive(void *arg, HnswIdFn fn, void *fnarg)
 {
-	HnswBuildShared *sh = bs->shared;
-	int			max = 2 * bs->shape.m;
-	uint32	   *live = palloc_extended(sizeof(uint32) * ((Size) sh->indtuples + 1), MCXT_ALLOC_HUGE);
-	int			nlive = 0;
-	int			fixed;
+	ArenaReconnectArg *a = (ArenaReconnectArg *) arg;
+	HnswBuildState *bs = a->bs;
 	uint64		pos = 0;
-	ArenaReconnectArg a = {.bs = bs, .max = max, .vec = palloc(sizeof(float) * bs->shape.dims)};
-	HnswReconnectOps ops = {ArenaReadList, ArenaWriteList, ArenaReconnectPair, ArenaReconnectGraph, &a};
 
-	while (pos < sh->stream_end)
+	while (pos < bs->shared->stream_end)
 	{
 		uint32		inpage = HnswOffsetInPage(pos);
 		char	   *rec = bs->arena + pos;
@@ -590,13 +587,36 @@ ArenaReconnect(HnswBuildState *bs)
 			pos += HNSW_DATA_SIZE - inpage;
 			continue;
 		}
-		if (rec[0] == HNSW_KIND_ELEMENT && nlive <= sh->indtuples)
-			live[nlive++] = HnswOffsetId(pos);
+		if (rec[0] == HNSW_KIND_ELEMENT)
+			fn(fnarg, HnswOffsetId(pos));
 		pos += HnswRecordSize(&bs->shape, rec, inpage);
 	}
-	fixed = HnswReconnect(&bs->shape, live, nlive, sh->entry_point, sh->entry_level, &ops);
+}
+
+static void
+ArenaPause(void *arg)
+{
+	CHECK_FOR_INTERRUPTS();
+}
+
+/*
+ * After the last insert, reconnect the elements pruning cut off (they
+ * could never be found).  Single-threaded.
+ */
+static void
+ArenaReconnect(HnswBuildState *bs)
+{
+	HnswBuildShared *sh = bs->shared;
+	int			fixed;
+	ArenaReconnectArg a = {.bs = bs, .max = 2 * bs->shape.m,
+	.vec = palloc(sizeof(float) * bs->shape.dims)};
+	HnswReconnectOps ops = {ArenaReadList, ArenaWriteList, ArenaReconnectPair, ArenaReconnectGraph,
+	ArenaForEachLive, ArenaPause, &a};
+
+	fixed = HnswReconnect(&bs->shape, HnswOffsetId(sh->stream_end) + 1, sh->entry_point,
+						  sh->entry_level, &ops);
 	elog(DEBUG1, "hnsw build: %d elements were unreachable at level 0 and were reconnected", fixed);
-	pfree(live);
+	pfree(a.vec);
 }
 
 /* ---------------------------------------------------------------- pages */

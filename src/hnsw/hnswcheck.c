@@ -2,12 +2,13 @@
  *
  * hnswcheck.c
  *	  vectorx_hnsw_check(index): verify an HNSW index's structural
- *	  invariants (hnsw.h, I1-I5) and report what it found, for tests and
+ *	  invariants (hnsw.h, I1-I7) and report what it found, for tests and
  *	  for DBAs who suspect a problem.  Read-only; takes AccessShareLock.
  *
  *	  ok                  no invariant is violated
  *	  pages, elements     index pages; live elements
- *	  deleted, free, reserved   elements in those states
+ *	  deleted, free, reserved   elements in those states (reserved: by an
+ *	                      insert; once its transaction is over, problem I7)
  *	  heap_tids           heap TIDs held by live elements
  *	  max_level           highest level of a live element
  *	  entry_point, entry_level  from the meta page
@@ -16,7 +17,7 @@
  *	                      a delete and the next vacuum)
  *	  bad_links           entries naming anything else (I3)
  *	  unreachable         live elements not reachable at level 0 from the
- *	                      entry point
+ *	                      entry point (I6: any makes ok false)
  *	  problems            one text per violation found
  *
  *	  HnswIndexStats: the same walk, reported through vectorx_index_stats
@@ -31,6 +32,7 @@
 #include "funcapi.h"
 #include "utils/tuplestore.h"
 #include "miscadmin.h"
+#include "storage/procarray.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
@@ -147,7 +149,13 @@ Walk(CheckState *cs, int pass)
 					if (e->flags & HNSW_FREE)
 						cs->nfree++;
 					else if (e->flags & HNSW_RESERVED)
+					{
+						/* I7: upper holds the xid of the insert that reserved it */
 						cs->nreserved++;
+						if (!TransactionIdIsInProgress(e->upper))
+							Problem(cs, "I7: element %u is reserved by transaction %u, which is no longer running",
+									id, e->upper);
+					}
 					else if (e->flags & HNSW_DELETED)
 					{
 						cs->ndeleted++;
@@ -376,6 +384,10 @@ vectorx_hnsw_check(PG_FUNCTION_ARGS)
 					cs.meta.entry_level, cs.max_level);
 	}
 	reached = cs.live ? Reachable(&cs) : 0;
+	/* I6: an element no scan can reach is a row the index has lost */
+	if (cs.nlive > reached)
+		Problem(&cs, "I6: %lld live elements are not reachable at level 0 from the entry point",
+				(long long) (cs.nlive - reached));
 
 	values[0] = BoolGetDatum(cs.problems == NIL);
 	values[1] = Int64GetDatum(nblocks);
@@ -395,7 +407,6 @@ vectorx_hnsw_check(PG_FUNCTION_ARGS)
 	values[12] = Int64GetDatum(cs.bad_links);
 	values[13] = Int64GetDatum(cs.nlive - reached);
 	{
-		/* "unreachable" is informative; problems are the invariants */
 		Datum	   *texts = palloc(sizeof(Datum) * Max(list_length(cs.problems), 1));
 		ListCell   *lc;
 		int			n = 0;

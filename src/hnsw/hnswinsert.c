@@ -11,6 +11,8 @@
  */
 #include "postgres.h"
 
+#include <math.h>
+
 #include "access/generic_xlog.h"
 #include "miscadmin.h"
 #include "storage/bufmgr.h"
@@ -384,12 +386,14 @@ SelectLiveNeighbors(HnswPageGraph *pg, HnswVecCache *vc, const HnswCandidate *ca
 
 /*
  * Search the graph for the neighbours of vec at levels 0..level: fills
- * nbrs[l] (at most 2m at level 0, m above) and returns the nearest element
- * at level 0 in *nearest (HNSW_INVALID_ID if the graph is empty).
+ * nbrs[l] (at most 2m at level 0, m above) and copies the nearest elements
+ * at level 0 (at most HNSW_DUP_PROBES) to nearest[0..*nnearest).
  */
+#define HNSW_DUP_PROBES 8
+
 static void
 FindNeighbors(HnswPageGraph *pg, HnswVecCache *vc, uint32 ep, int eplevel, int level,
-			  HnswCandidate **nbrs, int *nnbrs, HnswCandidate *nearest)
+			  HnswCandidate **nbrs, int *nnbrs, HnswCandidate *nearest, int *nnearest)
 {
 	const HnswShape *shape = pg->graph.shape;
 	int			ef = shape->ef_construction;
@@ -412,7 +416,8 @@ FindNeighbors(HnswPageGraph *pg, HnswVecCache *vc, uint32 ep, int eplevel, int l
 		nw = HnswSearchLayer(&pg->graph, w, nw, 0, ef, l, visited, NULL, NULL, NULL, w);
 		nnbrs[l] = SelectLiveNeighbors(pg, vc, w, nw, l == 0 ? 2 * shape->m : shape->m, nbrs[l]);
 	}
-	*nearest = w[0];
+	*nnearest = Min(nw, HNSW_DUP_PROBES);
+	memcpy(nearest, w, sizeof(HnswCandidate) * *nnearest);
 	pfree(w);
 }
 
@@ -433,7 +438,8 @@ HnswInsertVector(Relation index, const float *vec, ItemPointer tid)
 	int			level = HnswRandomLevel(&shape, tid);
 	HnswCandidate *nbrs[HNSW_MAX_LEVEL + 1];
 	int			nnbrs[HNSW_MAX_LEVEL + 1];
-	HnswCandidate nearest;
+	HnswCandidate nearest[HNSW_DUP_PROBES];
+	int			nnearest = 0;
 	uint64		off,
 				upperoff = 0;
 	uint32		id;
@@ -443,6 +449,7 @@ HnswInsertVector(Relation index, const float *vec, ItemPointer tid)
 	HnswQuant  *quant;
 	uint8	   *codes;
 	bool		was_empty;
+	float		self;
 
 	HnswPageGraphInit(&pg, index, &shape, vec);
 	vc = HnswVecCacheCreate(index, &shape);
@@ -460,9 +467,19 @@ HnswInsertVector(Relation index, const float *vec, ItemPointer tid)
 	was_empty = meta.entry_point == HNSW_INVALID_ID;
 	if (!was_empty)
 	{
-		FindNeighbors(&pg, vc, meta.entry_point, meta.entry_level, level, nbrs, nnbrs, &nearest);
-		if (AddToDuplicate(&pg, nearest.id, quant, codes, tid))
-			goto done;
+		FindNeighbors(&pg, vc, meta.entry_point, meta.entry_level, level, nbrs, nnbrs, nearest,
+					  &nnearest);
+		/*
+		 * The twin need not be the nearest: others lie within the
+		 * quantization error.  Identical codes lie at the distance our own
+		 * codes do (up to the summation order of codes split over pages),
+		 * which spares reading the others' codes.
+		 */
+		self = HnswQueryDistance(&shape, &pg.query, quant, codes);
+		for (int i = 0; i < nnearest; i++)
+			if (fabsf(nearest[i].distance - self) <= 1e-5f * (1.0f + fabsf(self)) &&
+				AddToDuplicate(&pg, nearest[i].id, quant, codes, tid))
+				goto done;
 	}
 
 	/* the element record: head, level-0 list, vector (W1, W2) */
@@ -478,6 +495,7 @@ HnswInsertVector(Relation index, const float *vec, ItemPointer tid)
 		u->kind = HNSW_KIND_UPPER;
 		u->nlevels = level;
 		u->owner = id;
+		u->xid = HnswReservingXid();
 		for (int l = 1; l <= level; l++)
 		{
 			uint32	   *list = u->neighbors + (l - 1) * shape.m;
@@ -513,7 +531,7 @@ HnswInsertVector(Relation index, const float *vec, ItemPointer tid)
 		{
 			/* another first insert won: connect to its graph */
 			FindNeighbors(&pg, vc, now.entry_point, now.entry_level, Min(level, now.entry_level),
-						  nbrs, nnbrs, &nearest);
+						  nbrs, nnbrs, nearest, &nnearest);
 			for (int l = 0; l <= Min(level, now.entry_level); l++)
 			{
 				uint64		loff = HnswListOffset(&pg, id, l);

@@ -265,7 +265,8 @@ FirstRound(IndexScanDesc scan)
 {
 	HnswScanOpaque so = (HnswScanOpaque) scan->opaque;
 	HnswMetaPageData meta;
-	HnswCandidate entry;
+	HnswCandidate entry[2];
+	int			nentries;
 	int			ef;
 
 	/* every setting of this search, once (see HnswScanOpaqueData) */
@@ -287,13 +288,21 @@ FirstRound(IndexScanDesc scan)
 	HnswHeapInit(&so->discarded, ef * 4, false);
 	so->results = palloc(sizeof(HnswCandidate) * ef);
 
-	entry.id = meta.entry_point;
-	entry.distance = so->pg.graph.distance(&so->pg.graph, entry.id);
+	entry[0].id = meta.entry_point;
+	entry[0].distance = so->pg.graph.distance(&so->pg.graph, entry[0].id);
+	entry[1] = entry[0];
 	if (meta.entry_level > 0)
-		entry.id = HnswGreedyDescend(&so->pg.graph, entry.id, &entry.distance, meta.entry_level, 1);
-	HnswVisitedTestAndSet(so->visited, entry.id);
-	(void) Materialize(so, HnswSearchLayer(&so->pg.graph, &entry, 1, 0, ef, 0, so->visited, so->filter,
-									&so->leftover, &so->discarded, so->results));
+		entry[0].id = HnswGreedyDescend(&so->pg.graph, entry[0].id, &entry[0].distance,
+										meta.entry_level, 1);
+	HnswVisitedTestAndSet(so->visited, entry[0].id);
+	/*
+	 * The entry point itself also seeds level 0: every live element is
+	 * reachable from it (hnsw.h, I6), not necessarily from where the descent
+	 * ended, and a scan the executor drains must return every row.
+	 */
+	nentries = HnswVisitedTestAndSet(so->visited, entry[1].id) ? 1 : 2;
+	(void) Materialize(so, HnswSearchLayer(&so->pg.graph, entry, nentries, 0, ef, 0, so->visited,
+									so->filter, &so->leftover, &so->discarded, so->results));
 	so->rounds = 1;
 }
 

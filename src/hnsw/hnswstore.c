@@ -810,6 +810,7 @@ HnswAllocateRecord(Relation index, const HnswShape *shape, bool element, int nle
 			HnswPageGetMeta(metapage)->free_elements = e->upper;
 			HnswPageGetMeta(metapage)->allocations++;
 			e->flags = HNSW_RESERVED;
+			e->upper = HnswReservingXid();
 		}
 		else
 		{
@@ -823,6 +824,7 @@ HnswAllocateRecord(Relation index, const HnswShape *shape, bool element, int nle
 			HnswPageGetMeta(metapage)->free_upper[nlevels] = u->owner;
 			HnswPageGetMeta(metapage)->allocations++;
 			u->owner = HNSW_INVALID_ID;
+			u->xid = HnswReservingXid();
 		}
 		HnswPageWriteFinish(&w);	/* releases both buffers */
 		*reused = true;
@@ -887,7 +889,7 @@ HnswAllocateRecord(Relation index, const HnswShape *shape, bool element, int nle
 
 			e->kind = HNSW_KIND_ELEMENT;
 			e->flags = HNSW_RESERVED;
-			e->upper = HNSW_INVALID_ID;
+			e->upper = HnswReservingXid();
 			for (int i = 0; i < 2 * shape->m; i++)
 				e->neighbors[i] = HNSW_INVALID_ID;
 		}
@@ -898,6 +900,7 @@ HnswAllocateRecord(Relation index, const HnswShape *shape, bool element, int nle
 			u->kind = HNSW_KIND_UPPER;
 			u->nlevels = nlevels;
 			u->owner = HNSW_INVALID_ID;
+			u->xid = HnswReservingXid();
 			for (int i = 0; i < shape->m * nlevels; i++)
 				u->neighbors[i] = HNSW_INVALID_ID;
 		}
@@ -1082,4 +1085,18 @@ HnswSetReconnected(Relation index, uint64 allocations)
 	HnswPageWriteBegin(&w, index);
 	HnswPageGetMeta(HnswPageWriteAdd(&w, metabuf, false))->reconnected_at = allocations;
 	HnswPageWriteFinish(&w);
+}
+
+/*
+ * The xid a record allocated now carries until it is published (W2): the
+ * current (sub)transaction's, so that an insert whose subtransaction
+ * rolled back leaves records VACUUM may reclaim at once.  Inserts always
+ * run with an xid (the heap tuple's).
+ */
+TransactionId
+HnswReservingXid(void)
+{
+	TransactionId xid = GetCurrentTransactionIdIfAny();
+
+	return TransactionIdIsValid(xid) ? xid : GetTopTransactionIdIfAny();
 }

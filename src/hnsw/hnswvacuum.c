@@ -1,11 +1,12 @@
 /*-------------------------------------------------------------------------
  *
  * hnswvacuum.c
- *	  VACUUM for HNSW indexes, in the three passes of hnsw.h (VACUUM):
+ *	  VACUUM for HNSW indexes, in the four passes of hnsw.h (VACUUM):
  *	  V1 removes dead heap TIDs and flags elements left without any as
  *	  DELETED; V2 repairs every neighbour list that names a DELETED element
  *	  (and the entry point), and gives live elements left without a level-0
- *	  in-link one; V3 frees the DELETED elements' space for reuse.
+ *	  in-link one; V3 frees the DELETED elements' space for reuse; V4 frees
+ *	  records that inserts stopped by a crash or an error left allocated.
  *
  * The passes walk the element stream page by page (a record's head never
  * crosses a page, so each head is visited exactly once), holding one page
@@ -16,8 +17,10 @@
 #include "postgres.h"
 
 #include "access/genam.h"
+#include "storage/procarray.h"
 #include "commands/vacuum.h"
 #include "miscadmin.h"
+#include "postmaster/autovacuum.h"
 #include "storage/bufmgr.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
@@ -335,51 +338,39 @@ PassRepair(VacState *vs)
 	}
 }
 
-/* V2b: reconnect live elements the deletions cut off */
-typedef struct LiveIds
-{
-	uint32	   *ids;
-	int			n;
-	int			cap;
-} LiveIds;
-
-static void
-CollectLive(void *arg, uint64 off, char *rec)
-{
-	LiveIds    *l = (LiveIds *) arg;
-
-	if (rec[0] != HNSW_KIND_ELEMENT || ((HnswElement) rec)->flags != 0)
-		return;
-	if (l->n == l->cap)
-	{
-		l->cap *= 2;
-		l->ids = repalloc_huge(l->ids, sizeof(uint32) * l->cap);
-	}
-	l->ids[l->n++] = HnswOffsetId(off);
-}
-
+/* V2b: reconnect live elements that deletions or pruning cut off */
 typedef struct PageReconnectArg
 {
 	Relation	index;
 	const HnswShape *shape;
+	BufferAccessStrategy strategy;
+	MemoryContext veccxt;		/* the vector cache, reset now and then */
 	HnswVecCache *vc;
-	HnswPageGraph pg;
+	HnswPageGraph reader;		/* for lists (no query) */
+	HnswPageGraph pg;			/* for searches (PageGraph) */
+	uint64		pauses;
 } PageReconnectArg;
 
+/* level-0 list of a live element; 0 for anything else (DELETED ones are freed next) */
 static int
 PageReadList0(void *arg, uint32 id, uint32 *out)
 {
 	PageReconnectArg *a = (PageReconnectArg *) arg;
+	uint8		flags = 0;
+	int			n = a->reader.graph.neighbors(&a->reader.graph, id, 0, out, &flags);
 
-	return HnswReadList(a->index, HnswIdOffset(id) + offsetof(HnswElementData, neighbors),
-						2 * a->shape->m, out);
+	return flags == 0 ? n : 0;
 }
 
 static bool
 PageWriteList0(void *arg, uint32 id, const uint32 *old, int nold, const uint32 *ids, int n)
 {
 	PageReconnectArg *a = (PageReconnectArg *) arg;
+	HnswElementData head;
 
+	/* only vacuum changes an element's state, so this stays true */
+	if (!HnswReadElementHead(&a->reader, id, &head) || head.flags != 0)
+		return false;
 	return HnswWriteList(a->index, HnswIdOffset(id) + offsetof(HnswElementData, neighbors),
 						 2 * a->shape->m, ids, n, old, nold);
 }
@@ -387,16 +378,70 @@ PageWriteList0(void *arg, uint32 id, const uint32 *old, int nold, const uint32 *
 static float
 PagePair(void *arg, uint32 a, uint32 b)
 {
-	return HnswVecCachePair(((PageReconnectArg *) arg)->vc, a, b);
+	PageReconnectArg *ra = (PageReconnectArg *) arg;
+	MemoryContext old = MemoryContextSwitchTo(ra->veccxt);
+	float		d = HnswVecCachePair(ra->vc, a, b);
+
+	MemoryContextSwitchTo(old);
+	return d;
 }
 
 static HnswGraph *
 PageGraph(void *arg, uint32 x)
 {
 	PageReconnectArg *a = (PageReconnectArg *) arg;
+	MemoryContext old = MemoryContextSwitchTo(a->veccxt);
 
 	HnswPageGraphInit(&a->pg, a->index, a->shape, HnswVecCacheDecode(a->vc, x));
+	MemoryContextSwitchTo(old);
 	return &a->pg.graph;
+}
+
+typedef struct LiveWalk
+{
+	HnswIdFn	fn;
+	void	   *fnarg;
+} LiveWalk;
+
+static void
+LiveWalkRecord(void *arg, uint64 off, char *rec)
+{
+	LiveWalk   *lw = (LiveWalk *) arg;
+
+	if (rec[0] == HNSW_KIND_ELEMENT && ((HnswElement) rec)->flags == 0)
+		lw->fn(lw->fnarg, HnswOffsetId(off));
+}
+
+static void
+PageForEachLive(void *arg, HnswIdFn fn, void *fnarg)
+{
+	PageReconnectArg *a = (PageReconnectArg *) arg;
+	LiveWalk	lw = {fn, fnarg};
+	HnswMetaPageData meta;
+
+	HnswReadMeta(a->index, &meta);
+	HnswWalkStream(a->index, a->shape, meta.stream_end, a->strategy, LiveWalkRecord, &lw);
+}
+
+/*
+ * Between steps of the pass: honour cancels and vacuum's cost delay (a
+ * no-op outside VACUUM), and drop the vectors cached so far now and then
+ * (the pass holds no pointer into the cache across a pause).
+ */
+static void
+PagePause(void *arg)
+{
+	PageReconnectArg *a = (PageReconnectArg *) arg;
+
+	vacuum_delay_point();
+	if (++a->pauses % 1024 == 0)
+	{
+		MemoryContext old = MemoryContextSwitchTo(a->veccxt);
+
+		MemoryContextReset(a->veccxt);
+		a->vc = HnswVecCacheCreate(a->index, a->shape);
+		MemoryContextSwitchTo(old);
+	}
 }
 
 /*
@@ -406,20 +451,23 @@ PageGraph(void *arg, uint32 x)
 int
 HnswReconnectIndex(Relation index, const HnswShape *shape, BufferAccessStrategy strategy)
 {
-	LiveIds		l = {NULL, 0, 1024};
 	HnswMetaPageData meta;
-	PageReconnectArg a = {.index = index, .shape = shape};
-	HnswReconnectOps ops = {PageReadList0, PageWriteList0, PagePair, PageGraph, &a};
+	PageReconnectArg a = {.index = index, .shape = shape, .strategy = strategy};
+	HnswReconnectOps ops = {PageReadList0, PageWriteList0, PagePair, PageGraph, PageForEachLive,
+	PagePause, &a};
 	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "hnsw reconnect",
 											  ALLOCSET_DEFAULT_SIZES);
 	MemoryContext old = MemoryContextSwitchTo(cxt);
 	int			fixed;
 
-	l.ids = palloc(sizeof(uint32) * l.cap);
 	HnswReadMeta(index, &meta);
-	HnswWalkStream(index, shape, meta.stream_end, strategy, CollectLive, &l);
+	a.veccxt = AllocSetContextCreate(cxt, "hnsw reconnect vectors", ALLOCSET_DEFAULT_SIZES);
+	MemoryContextSwitchTo(a.veccxt);
 	a.vc = HnswVecCacheCreate(index, shape);
-	fixed = HnswReconnect(shape, l.ids, l.n, meta.entry_point, meta.entry_level, &ops);
+	MemoryContextSwitchTo(cxt);
+	HnswPageGraphInit(&a.reader, index, shape, NULL);
+	fixed = HnswReconnect(shape, HnswOffsetId(meta.stream_end) + 1, meta.entry_point,
+						  meta.entry_level, &ops);
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(cxt);
 	/* inserts during the pass may have cut others off: count from before it */
@@ -516,11 +564,174 @@ PassFree(VacState *vs)
 				HnswUpper u = (HnswUpper) (HnswPageData(upage) + HnswOffsetInPage(HnswIdOffset(upper)));
 
 				u->owner = meta->free_upper[u->nlevels];
+				u->xid = InvalidTransactionId;	/* free: see Abandoned */
 				meta->free_upper[u->nlevels] = upper;
 			}
 		}
 		HnswPageWriteFinish(&w);
 	}
+}
+
+/*
+ * V4: reclaim what inserts stopped by a crash or an error left allocated
+ * (hnsw.h, W2): RESERVED elements, and UPPER records that no element owns
+ * and no free list holds (those have no xid), once the transaction that
+ * allocated them is no longer running.  One walk collects them; each is checked again, under
+ * the meta page's and its page's exclusive locks, before it goes on its
+ * free list in one WAL record.
+ */
+typedef struct Leftovers
+{
+	VacState   *vs;
+	HnswVisited *owned;			/* UPPER ids that live or DELETED elements own */
+	uint32	   *ids;			/* RESERVED elements and all UPPER records */
+	bool	   *upper;
+	int			n;
+	int			cap;
+} Leftovers;
+
+static void
+CollectLeftovers(void *arg, uint64 off, char *rec)
+{
+	Leftovers  *lo = (Leftovers *) arg;
+	bool		upper = rec[0] == HNSW_KIND_UPPER;
+
+	if (rec[0] == HNSW_KIND_ELEMENT)
+	{
+		HnswElement e = (HnswElement) rec;
+
+		if ((e->flags & ~HNSW_DELETED) == 0)
+		{
+			if (e->level > 0)
+				HnswVisitedTestAndSet(lo->owned, e->upper);
+			return;
+		}
+		if (!(e->flags & HNSW_RESERVED) || (e->flags & HNSW_FREE))
+			return;
+	}
+	else if (!upper)
+		return;
+	if (lo->n == lo->cap)
+	{
+		lo->cap *= 2;
+		lo->ids = repalloc_huge(lo->ids, sizeof(uint32) * lo->cap);
+		lo->upper = repalloc_huge(lo->upper, sizeof(bool) * lo->cap);
+	}
+	lo->ids[lo->n] = HnswOffsetId(off);
+	lo->upper[lo->n++] = upper;
+}
+
+/* may the record at id, allocated by xid, be reclaimed? (no lock held) */
+static bool
+Abandoned(VacState *vs, HnswPageGraph *pg, uint32 id, bool upper, uint32 owner, TransactionId xid)
+{
+	HnswElementData e;
+
+	/*
+	 * An UPPER record without an xid is on a free list (V3 and this pass
+	 * clear it when they push one; owner is then the next free record) or
+	 * was written by the build, whose records all have owners.
+	 */
+	if (upper && !TransactionIdIsValid(xid))
+		return false;
+	if (TransactionIdIsInProgress(xid))
+		return false;
+	if (!upper || owner == HNSW_INVALID_ID)
+		return true;
+	/* the insert is over: if it published its element, that owns the record */
+	if (HnswReadElementHead(pg, owner, &e) && (e.flags & ~HNSW_DELETED) == 0 &&
+		e.level > 0 && e.upper == id)
+		return false;
+	return true;
+}
+
+static void
+PassReclaim(VacState *vs)
+{
+	Leftovers	lo = {vs, NULL, NULL, NULL, 0, 256};
+	HnswPageGraph pg;
+	HnswMetaPageData meta;
+	int			reclaimed = 0;
+
+	lo.owned = HnswVisitedCreate(1024);
+	lo.ids = palloc(sizeof(uint32) * lo.cap);
+	lo.upper = palloc(sizeof(bool) * lo.cap);
+	HnswReadMeta(vs->index, &meta);
+	HnswWalkStream(vs->index, &vs->shape, meta.stream_end, vs->info->strategy, CollectLeftovers, &lo);
+	HnswPageGraphInit(&pg, vs->index, &vs->shape, NULL);
+
+	for (int i = 0; i < lo.n; i++)
+	{
+		uint32		id = lo.ids[i];
+		bool		upper = lo.upper[i];
+		uint64		off = HnswIdOffset(id);
+		Buffer		metabuf;
+		Buffer		buf;
+		char	   *rec;
+		uint32		owner = HNSW_INVALID_ID;
+		TransactionId xid;
+		HnswPageWrite w;
+		HnswMetaPage m;
+
+		vacuum_delay_point();
+		if (upper && HnswVisitedContains(lo.owned, id))
+			continue;
+		/* what allocated it, read without the write locks (Abandoned reads pages) */
+		buf = ReadBuffer(vs->index, HnswOffsetBlock(off));
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		rec = HnswPageData(BufferGetPage(buf)) + HnswOffsetInPage(off);
+		if (upper)
+		{
+			owner = ((HnswUpper) rec)->owner;
+			xid = ((HnswUpper) rec)->xid;
+		}
+		else
+			xid = ((HnswElement) rec)->upper;
+		UnlockReleaseBuffer(buf);
+		if (!Abandoned(vs, &pg, id, upper, owner, xid))
+			continue;
+
+		/* L1: meta page first; then check that nothing changed meanwhile */
+		metabuf = ReadBuffer(vs->index, HNSW_META_BLKNO);
+		LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
+		buf = ReadBuffer(vs->index, HnswOffsetBlock(off));
+		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+		rec = HnswPageData(BufferGetPage(buf)) + HnswOffsetInPage(off);
+		if (upper ? (rec[0] != HNSW_KIND_UPPER || ((HnswUpper) rec)->owner != owner ||
+					 ((HnswUpper) rec)->xid != xid) :
+			(rec[0] != HNSW_KIND_ELEMENT || ((HnswElement) rec)->flags != HNSW_RESERVED ||
+			 ((HnswElement) rec)->upper != xid))
+		{
+			UnlockReleaseBuffer(buf);
+			UnlockReleaseBuffer(metabuf);
+			continue;
+		}
+		HnswPageWriteBegin(&w, vs->index);
+		m = HnswPageGetMeta(HnswPageWriteAdd(&w, metabuf, false));
+		rec = HnswPageData(HnswPageWriteAdd(&w, buf, false)) + HnswOffsetInPage(off);
+		if (upper)
+		{
+			HnswUpper	u = (HnswUpper) rec;
+
+			u->owner = m->free_upper[u->nlevels];
+			u->xid = InvalidTransactionId;	/* free: see Abandoned */
+			m->free_upper[u->nlevels] = id;
+		}
+		else
+		{
+			HnswElement e = (HnswElement) rec;
+
+			e->flags = HNSW_FREE;
+			e->ntids = 0;
+			e->upper = m->free_elements;
+			m->free_elements = id;
+		}
+		HnswPageWriteFinish(&w);
+		reclaimed++;
+	}
+	if (reclaimed > 0)
+		elog(DEBUG1, "hnsw vacuum: %d records left allocated by interrupted inserts were freed",
+			 reclaimed);
 }
 
 static void
@@ -561,6 +772,7 @@ hnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 		PassReconnect(&vs);
 		PassFree(&vs);
 	}
+	PassReclaim(&vs);
 	stats->num_pages = RelationGetNumberOfBlocks(info->index);
 	MemoryContextDelete(vs.tmpcxt);
 	return stats;
@@ -574,15 +786,26 @@ hnswvacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 	if (info->analyze_only)
 		return stats;
 
-	/* inserts since the last reconnect may have cut elements off */
+	/*
+	 * Inserts since the last reconnect may have cut elements off (pruning a
+	 * full list drops an entry, maybe its only in-link).  The pass reads the
+	 * whole index, so autovacuum runs it only once the records allocated
+	 * since the last pass reach a tenth of the table's rows; a VACUUM
+	 * someone asked for runs it after any insert.  (A VACUUM that deleted
+	 * elements already ran it in hnswbulkdelete.)
+	 */
 	HnswReadMeta(info->index, &meta);
-	if (meta.allocations != meta.reconnected_at)
+	if (meta.allocations != meta.reconnected_at &&
+		(!IsAutoVacuumWorkerProcess() ||
+		 (double) (meta.allocations - meta.reconnected_at) >= 0.1 * info->num_heap_tuples))
 	{
 		VacState	vs;
 		IndexBulkDeleteResult dummy;
 
 		InitVacState(&vs, info, stats ? stats : &dummy);
 		PassReconnect(&vs);
+		if (stats == NULL)
+			PassReclaim(&vs);	/* hnswbulkdelete did when it ran */
 		MemoryContextDelete(vs.tmpcxt);
 	}
 	if (stats == NULL)
