@@ -32,6 +32,9 @@ DECLARE n bigint;
 BEGIN
   SET LOCAL enable_seqscan = off;
   SET LOCAL enable_bitmapscan = off;
+  -- every element the search reaches: relaxed order returns each one it
+  -- finds (strict order, the default, skips those it finds too late)
+  SET LOCAL hnsw.iterative_scan = relaxed_order;
   EXECUTE format('SELECT count(*) FROM (SELECT id FROM %I ORDER BY v <-> $1) s', tbl) INTO n USING q;
   RETURN n;
 END $$;
