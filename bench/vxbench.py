@@ -875,7 +875,7 @@ def scenario_ivfpq(ds, args):
         groups.append([
             dict(name=f"vectorx ivfpq m{m}, no re-rank", storage=None, reload=False, keep_index=True,
                  guc="SET ivfpq.probes = {v}", gucname="ivfpq.probes", values=probes,
-                 settings={"ivfpq.rerank": 0}),
+                 settings={"ivfpq.rerank": 0, "ivfpq.iterative_scan": "relaxed_order"}),
         ])
     return groups
 
