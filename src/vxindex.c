@@ -182,3 +182,14 @@ VxPrepareVector(Datum value, int dims, VxMetric metric, float *out, const char *
 		pfree(v);
 	return true;
 }
+
+/* a corrupt index page (vxindex.h) */
+void
+VxIndexCorrupt(Relation index, BlockNumber blkno, const char *what)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INDEX_CORRUPTED),
+			 errmsg("index \"%s\" is corrupted at block %u: %s",
+					RelationGetRelationName(index), blkno, what),
+			 errhint("REINDEX the index.")));
+}

@@ -13,6 +13,7 @@
 
 #include "fmgr.h"
 #include "utils/guc.h"
+#include "storage/block.h"
 #include "utils/rel.h"
 
 /* the distance an index orders by; the values are stored in meta pages */
@@ -48,6 +49,14 @@ typedef enum VxIterativeScan
 extern const struct config_enum_entry vx_iterative_scan_options[];
 
 extern VxMetric VxIndexMetric(Relation index);
+
+/*
+ * Every value read from an index page is checked before it is used as a
+ * size, an offset, an index, a divisor or a block number (hnsw.h and
+ * ivfpq.h, CORRUPTION): a bad one raises ERRCODE_INDEX_CORRUPTED naming
+ * the index and the block, never reads out of bounds.
+ */
+extern void VxIndexCorrupt(Relation index, BlockNumber blkno, const char *what) pg_attribute_noreturn();
 extern int	VxIndexDims(Relation index, int maxdims, const char *amname);
 extern bool VxValidateOpclass(Oid opclassoid, const char *amname);
 extern bool VxPrepareVector(Datum value, int dims, VxMetric metric, float *out, const char *amname);

@@ -281,6 +281,8 @@
 #include "storage/bufmgr.h"
 #include "utils/relcache.h"
 
+#include "vxindex.h"
+
 /* ---------------------------------------------------------------- limits */
 
 #define HNSW_DEFAULT_M				16
@@ -595,7 +597,8 @@ extern void HnswInitMetaPage(Page page, const HnswShape *shape);
 extern void HnswInitDataPage(Page page);
 
 /* guards: raise ERRCODE_INDEX_CORRUPTED naming the block (CORRUPTION) */
-extern void HnswCorrupt(Relation index, BlockNumber blkno, const char *what) pg_attribute_noreturn();
+/* a corrupt page (CORRUPTION): VxIndexCorrupt, vxindex.h */
+#define HnswCorrupt(index, blkno, what) VxIndexCorrupt(index, blkno, what)
 extern void HnswCheckPage(Relation index, Buffer buf);
 extern void HnswCheckBlock(Relation index, BlockNumber blkno, BlockNumber *nblocks);
 extern Buffer HnswReadBlock(Relation index, BlockNumber blkno);

@@ -50,22 +50,6 @@ HnswFillShape(HnswShape *shape, int dims, int m, int efc, HnswMetric metric)
 
 /* ---------------------------------------------------------------- guards */
 
-/*
- * Every value read from a page is checked before it is used as a size, an
- * offset, an index or a block number: a corrupt page raises
- * ERRCODE_INDEX_CORRUPTED naming the index and the block, never reads out
- * of bounds.  hnsw.h (CORRUPTION) lists the checks.
- */
-void
-HnswCorrupt(Relation index, BlockNumber blkno, const char *what)
-{
-	ereport(ERROR,
-			(errcode(ERRCODE_INDEX_CORRUPTED),
-			 errmsg("index \"%s\" is corrupted at block %u: %s",
-					RelationGetRelationName(index), blkno, what),
-			 errhint("REINDEX the index.")));
-}
-
 /* a page of this index: initialized, our special space and page id */
 void
 HnswCheckPage(Relation index, Buffer buf)

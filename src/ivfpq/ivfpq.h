@@ -270,7 +270,8 @@ extern void IvfpqSubspaces(int dims, int m, int *dsub, int *doff);
 extern int	IvfpqCodeBytes(int m, int nbits);
 extern int	IvfpqBlockSize(int nbits);
 extern void IvfpqReadMeta(Relation index, IvfpqMetaPageData *meta);
-extern void IvfpqCorrupt(Relation index, BlockNumber blkno, const char *what) pg_attribute_noreturn();
+/* a corrupt page (CORRUPTION): VxIndexCorrupt, vxindex.h */
+#define IvfpqCorrupt(index, blkno, what) VxIndexCorrupt(index, blkno, what)
 extern void IvfpqCheckPage(Relation index, Buffer buf, uint8 kind);
 extern void IvfpqCheckListBlock(Relation index, const IvfpqMetaPageData *meta, BlockNumber from,
 								BlockNumber blkno, BlockNumber *nblocks);

@@ -151,21 +151,6 @@ IvfpqDirectoryBlock(const IvfpqMetaPageData *meta, int list, int *slot)
 
 /* ---------------------------------------------------------------- guards */
 
-/*
- * Every value read from a page is checked before it is used as a size, an
- * index, a divisor or a block number (ivfpq.h, CORRUPTION): a corrupt page
- * raises ERRCODE_INDEX_CORRUPTED naming the index and the block.
- */
-void
-IvfpqCorrupt(Relation index, BlockNumber blkno, const char *what)
-{
-	ereport(ERROR,
-			(errcode(ERRCODE_INDEX_CORRUPTED),
-			 errmsg("index \"%s\" is corrupted at block %u: %s",
-					RelationGetRelationName(index), blkno, what),
-			 errhint("REINDEX the index.")));
-}
-
 /* a page of this index, of the kind the caller expects */
 void
 IvfpqCheckPage(Relation index, Buffer buf, uint8 kind)
