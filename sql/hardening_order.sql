@@ -72,9 +72,10 @@ RESET hnsw.ef_search;
 DROP INDEX t2_l1;
 CREATE INDEX t2_l2 ON t2 USING hnsw (v vector_l2_ops) WITH (m = 2, ef_construction = 4);
 SELECT lim, (order_report('<->', lim)).* FROM unnest(ARRAY[50, 300]) lim;
--- a full scan in strict order: in order, most rows (this graph is poor:
--- rows its search finds too late are skipped)
-SELECT n > 2000 AS most_rows, ok FROM ordered('SELECT v <-> ''[.1,.1]'' AS d FROM t2 ORDER BY v <-> ''[.1,.1]''');
+-- a full scan in strict order: in order, but this graph (m = 2,
+-- ef_construction 4) is poor and its search finds many rows only after
+-- farther ones: those are skipped (README, ORDER BY is a promise)
+SELECT n, ok FROM ordered('SELECT v <-> ''[.1,.1]'' AS d FROM t2 ORDER BY v <-> ''[.1,.1]''');
 -- relaxed order is opt-in: every row, each round in order, not across
 SET hnsw.iterative_scan = relaxed_order;
 SELECT count(*) = 10 AS every_query_out_of_order FROM q2,

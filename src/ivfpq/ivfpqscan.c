@@ -70,7 +70,9 @@ typedef struct IvfpqScanOpaqueData
 	Ranked	   *pool;			/* re-ranked rows not yet returned: min-heap */
 	int			npool;
 	int			maxpool;
-	double		max_error;		/* largest |PQ estimate - exact distance| seen */
+	double		err_n;			/* |PQ estimate - exact distance| seen: count, */
+	double		err_sum;		/* sum and sum of squares, for SafeToReturn's */
+	double		err_sum2;		/* margin (mean + 2 standard deviations) */
 	double		slack;			/* most a row was nearer than its list's centroid */
 	float	   *list_score;		/* [lists] each list's rank score (ListDistance) */
 	float		query_norm2;	/* |q|^2 of the internal query */
@@ -141,7 +143,7 @@ ivfpqrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int n
 	so->next_score = FLT_MAX;
 	so->pool = NULL;
 	so->npool = so->maxpool = 0;
-	so->max_error = 0;
+	so->err_n = so->err_sum = so->err_sum2 = 0;
 	so->slack = 0;
 	so->next_list = 0;
 	so->ctl.returned = 0;
@@ -578,8 +580,11 @@ NextWindow(IndexScanDesc scan)
 			so->reranked++;
 			if (so->shape->meta.trained && !isnan(r.distance))
 			{
-				so->max_error = Max(so->max_error,
-									   fabs(ApproxDistance(so, c[i].score) - r.distance));
+				double		e = fabs(ApproxDistance(so, c[i].score) - r.distance);
+
+				so->err_n++;
+				so->err_sum += e;
+				so->err_sum2 += e * e;
 				so->slack = Max(so->slack, ListDistance(so, c[i].list) - r.distance);
 			}
 		}
@@ -595,9 +600,9 @@ NextWindow(IndexScanDesc scan)
 
 /*
  * Strict order: may the pool's nearest row (exact distance d) be returned
- * now?  Only if no candidate still to be re-ranked is likely nearer: its
- * PQ estimate, less the largest error of an estimate seen so far, is at
- * least d.
+ * now?  Past the first window, only if no candidate still to be re-ranked
+ * is likely nearer: its PQ estimate, less the typical error of an estimate
+ * seen so far (mean + 2 standard deviations), is at least d.
  * Otherwise the next window is re-ranked first, so the window widens until
  * the order is settled (a row still found too late is skipped).  Lists not
  * yet scanned are searched first when every candidate is re-ranked.
@@ -605,10 +610,21 @@ NextWindow(IndexScanDesc scan)
 static bool
 SafeToReturn(IvfpqScanOpaque so, double d)
 {
+	/*
+	 * The first window's worth of rows is what ivfpq.probes and
+	 * ivfpq.rerank ask for: the best re-ranked candidates, in exact order.
+	 * Past it, or once a row was found too late, rows wait.
+	 */
+	if (so->ctl.returned < (uint64) Max(so->rerank, 1) && so->skipped == 0 &&
+		so->next_list <= so->probes)
+		return true;
 	if (so->next_cand < so->ncands)
 	{
+		double		mean = so->err_n > 0 ? so->err_sum / so->err_n : 0;
+		double		var = so->err_n > 1 ? Max(so->err_sum2 / so->err_n - mean * mean, 0) : 0;
+
 		if (!so->shape->meta.trained ||
-			CompareDistance(d, ApproxDistance(so, so->next_score) - so->max_error) > 0)
+			CompareDistance(d, ApproxDistance(so, so->next_score) - (mean + 2 * sqrt(var))) > 0)
 			return false;
 	}
 	if (!MoreLists(so))
@@ -617,18 +633,12 @@ SafeToReturn(IvfpqScanOpaque so, double d)
 		return false;			/* search the next lists first */
 
 	/*
-	 * A query after the nearest few rows (past the first ivfpq.probes
-	 * lists, or past a window's worth of rows) goes deep: a row of a list
-	 * not yet searched may be nearer than this one.  Such a row lies at
-	 * least about its list's centroid distance less the slack seen so far
-	 * (how much nearer than their centroid rows were found), so the row
-	 * waits while that is below it.  The nearest few rows of a query do
-	 * not wait: rows beyond the first ivfpq.probes lists count as farther,
-	 * which is what probes means.
+	 * A row of a list not yet searched may be nearer than this one.  Such
+	 * a row lies at least about its list's centroid distance less the slack
+	 * seen so far (how much nearer than their centroid rows were found), so
+	 * the row waits while that is below it.
 	 */
-	if (so->next_list > so->probes || so->ctl.returned >= (uint64) Max(so->rerank, 1))
-		return CompareDistance(d, ListDistance(so, so->order[so->next_list].list) - so->slack) <= 0;
-	return true;
+	return CompareDistance(d, ListDistance(so, so->order[so->next_list].list) - so->slack) <= 0;
 }
 
 bool
