@@ -536,6 +536,51 @@ extern bool HnswVisitedContains(HnswVisited *v, uint32 id);
 extern void HnswVisitedReset(HnswVisited *v);
 extern int	HnswVisitedCount(HnswVisited *v);
 
+/*
+ * A set of element ids as a bitmap over the id space [0, limit): one bit
+ * per 16 bytes of stream, 1/128 of the index's size, allocated huge so that
+ * no index is too large for it (hash sets of ids hit MaxAllocSize at about
+ * 67M elements).  Ids at or past limit are members when beyond is true:
+ * the reconnect pass neither walks through nor reconnects the elements
+ * inserted after it started; the check treats them as absent.
+ */
+typedef struct HnswIdSet
+{
+	uint64	   *words;
+	Size		nwords;
+	uint32		limit;
+	bool		beyond;
+} HnswIdSet;
+
+extern void HnswIdSetInit(HnswIdSet *s, uint32 limit, bool beyond);
+extern void HnswIdSetClear(HnswIdSet *s);
+extern void HnswIdSetFree(HnswIdSet *s);
+
+static inline bool
+HnswIdSetHas(const HnswIdSet *s, uint32 id)
+{
+	if (id >= s->limit)
+		return s->beyond;
+	return (s->words[id >> 6] >> (id & 63)) & 1;
+}
+
+static inline void
+HnswIdSetAdd(HnswIdSet *s, uint32 id)
+{
+	if (id < s->limit)
+		s->words[id >> 6] |= UINT64CONST(1) << (id & 63);
+}
+
+/* true if id was already there (or cannot be stored); otherwise adds it */
+static inline bool
+HnswIdSetTestAndAdd(HnswIdSet *s, uint32 id)
+{
+	if (HnswIdSetHas(s, id) || id >= s->limit)
+		return true;
+	HnswIdSetAdd(s, id);
+	return false;
+}
+
 /* binary heaps of candidates: min-heap (nearest on top) or max-heap */
 typedef struct HnswHeap
 {
