@@ -21,7 +21,18 @@
  *	  problems            one text per violation found
  *
  *	  HnswIndexStats: the same walk, reported through vectorx_index_stats
- *	  (monitor.c) as the index's statistics (levels, degrees, sizes).
+ *	  (monitor.c) as the index's statistics (levels, degrees, sizes, and
+ *	  the records allocated since VACUUM's last reconnect pass).
+ *
+ *	  Memory: the live, DELETED and reached sets are HnswIdSet bitmaps over
+ *	  the id space (one bit per 16 bytes of stream each, 3/128 of the
+ *	  index's size together), plus a queue of 4 bytes per live or DELETED
+ *	  element for the reachability walk; all huge allocations, freed with
+ *	  the function's memory context.  Hash sets of ids sized by the element
+ *	  count (1 << 26 entries at most, then doubling past MaxAllocSize) made
+ *	  the check fail from about 67M elements; the bitmaps cover the whole
+ *	  uint32 id space (64 GiB of index) in 512 MB each.  Like any query's
+ *	  memory it is outside maintenance_work_mem and work_mem.
  *
  *-------------------------------------------------------------------------
  */
