@@ -213,9 +213,20 @@
  *	   stay reachable), else over the most redundant entry of its nearest
  *	   reachable element; rounds repeat while some are missing
  *	   (HnswReconnect in hnswgraph.c).  The walk sweeps a bitmap over the
- *	   id space in stream order: 3/128 of the index's size in memory, huge
- *	   allocations, outside maintenance_work_mem.  It runs
- *	   vacuum_delay_point() (interrupts, cost delay) every 64 lists.
+ *	   id space in stream order (HnswIdSet).  Memory: three bitmaps of one
+ *	   bit per 16 bytes of stream, 3/128 of the index's size (about 7 bytes
+ *	   per element at m = 16 and 128 dimensions; 1.5 GiB at the 64 GiB
+ *	   cap), plus 8 bytes per element found cut off; huge allocations, so
+ *	   no index is too large (hash sets of ids failed at MaxAllocSize from
+ *	   about 67M elements).  It is not counted against
+ *	   maintenance_work_mem: the pass is what keeps I6, so it cannot be
+ *	   refused, and splitting the id space would re-read the index once
+ *	   per chunk; at 2.3% of the index it stays well below the index's own
+ *	   cache footprint.  It runs vacuum_delay_point() (interrupts, cost
+ *	   delay) every 64 lists read, before each element it links, and
+ *	   between the pages of its stream walks (HnswWalkStream), so VACUUM's
+ *	   statement_timeout, pg_cancel_backend and vacuum_cost_delay all
+ *	   reach it.
  *	V3 (pass 3): DELETED elements become FREE and go on the free lists with
  *	   their UPPER records; inserts of the same level reuse them.
  *	V4 (pass 4): RESERVED elements and unowned UPPER records whose
@@ -223,11 +234,20 @@
  *	   stopped the insert, W2) go on the free lists, each checked again
  *	   under the locks that free it.  V4 runs in every ambulkdelete and
  *	   with amvacuumcleanup's reconnect pass.
- *	amvacuumcleanup reports pages and live heap TIDs, and reconnects when
- *	records were allocated since the last reconnect (meta page counters)
- *	and either the VACUUM is not autovacuum's or those records reach a
- *	tenth of the table's rows: insert-only tables get it from autovacuum
- *	too, without a full pass of the index after every few inserts.
+ *	When the reconnect pass runs (meta page counters: allocations counts
+ *	records allocated, elements and UPPER records, new or reused;
+ *	reconnected_at is its value when the last pass started):
+ *	 - ambulkdelete, when V1 flagged elements DELETED: always (V2b).
+ *	 - amvacuumcleanup, when records were allocated since the last pass:
+ *	   always in a VACUUM someone ran; in autovacuum only once those
+ *	   records reach a tenth of the table's rows (num_heap_tuples), so an
+ *	   insert-only table gets it from autovacuum too, without a full pass
+ *	   of the index after every few inserts.
+ *	 - never for ANALYZE alone (analyze_only).
+ *	A cancelled pass leaves reconnected_at unchanged: the next VACUUM runs
+ *	it again.  vectorx_index_stats reports allocations - reconnected_at as
+ *	records_since_reconnect.  amvacuumcleanup also reports pages and live
+ *	heap TIDs.
  *
  * CORRUPTION
  *	Every value read from a page is checked before it is used as a size, an
@@ -537,6 +557,51 @@ extern bool HnswVisitedTestAndSet(HnswVisited *v, uint32 id);
 extern bool HnswVisitedContains(HnswVisited *v, uint32 id);
 extern void HnswVisitedReset(HnswVisited *v);
 extern int	HnswVisitedCount(HnswVisited *v);
+
+/*
+ * A set of element ids as a bitmap over the id space [0, limit): one bit
+ * per 16 bytes of stream, 1/128 of the index's size, allocated huge so that
+ * no index is too large for it (hash sets of ids hit MaxAllocSize at about
+ * 67M elements).  Ids at or past limit are members when beyond is true:
+ * the reconnect pass neither walks through nor reconnects the elements
+ * inserted after it started; the check treats them as absent.
+ */
+typedef struct HnswIdSet
+{
+	uint64	   *words;
+	Size		nwords;
+	uint32		limit;
+	bool		beyond;
+} HnswIdSet;
+
+extern void HnswIdSetInit(HnswIdSet *s, uint32 limit, bool beyond);
+extern void HnswIdSetClear(HnswIdSet *s);
+extern void HnswIdSetFree(HnswIdSet *s);
+
+static inline bool
+HnswIdSetHas(const HnswIdSet *s, uint32 id)
+{
+	if (id >= s->limit)
+		return s->beyond;
+	return (s->words[id >> 6] >> (id & 63)) & 1;
+}
+
+static inline void
+HnswIdSetAdd(HnswIdSet *s, uint32 id)
+{
+	if (id < s->limit)
+		s->words[id >> 6] |= UINT64CONST(1) << (id & 63);
+}
+
+/* true if id was already there (or cannot be stored); otherwise adds it */
+static inline bool
+HnswIdSetTestAndAdd(HnswIdSet *s, uint32 id)
+{
+	if (HnswIdSetHas(s, id) || id >= s->limit)
+		return true;
+	HnswIdSetAdd(s, id);
+	return false;
+}
 
 /* binary heaps of candidates: min-heap (nearest on top) or max-heap */
 typedef struct HnswHeap

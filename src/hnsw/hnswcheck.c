@@ -21,7 +21,18 @@
  *	  problems            one text per violation found
  *
  *	  HnswIndexStats: the same walk, reported through vectorx_index_stats
- *	  (monitor.c) as the index's statistics (levels, degrees, sizes).
+ *	  (monitor.c) as the index's statistics (levels, degrees, sizes, and
+ *	  the records allocated since VACUUM's last reconnect pass).
+ *
+ *	  Memory: the live, DELETED and reached sets are HnswIdSet bitmaps over
+ *	  the id space (one bit per 16 bytes of stream each, 3/128 of the
+ *	  index's size together), plus a queue of 4 bytes per live or DELETED
+ *	  element for the reachability walk; all huge allocations, freed with
+ *	  the function's memory context.  Hash sets of ids sized by the element
+ *	  count (1 << 26 entries at most, then doubling past MaxAllocSize) made
+ *	  the check fail from about 67M elements; the bitmaps cover the whole
+ *	  uint32 id space (64 GiB of index) in 512 MB each.  Like any query's
+ *	  memory it is outside maintenance_work_mem and work_mem.
  *
  *-------------------------------------------------------------------------
  */
@@ -46,9 +57,9 @@ typedef struct CheckState
 	Relation	index;
 	HnswShape	shape;
 	HnswMetaPageData meta;
-	HnswVisited *live;			/* ids of live elements */
-	HnswVisited *dead;			/* ids of DELETED elements */
-	uint32	   *live_ids;
+	bool		walked;			/* the sets below were filled */
+	HnswIdSet	live;			/* ids of live elements */
+	HnswIdSet	dead;			/* ids of DELETED elements */
 	int64		nlive;
 	int64		ndeleted;
 	int64		nfree;
@@ -159,7 +170,7 @@ Walk(CheckState *cs, int pass)
 					else if (e->flags & HNSW_DELETED)
 					{
 						cs->ndeleted++;
-						HnswVisitedTestAndSet(cs->dead, id);
+						HnswIdSetAdd(&cs->dead, id);
 					}
 					else
 					{
@@ -172,8 +183,8 @@ Walk(CheckState *cs, int pass)
 						cs->heap_tids += e->ntids;
 						cs->max_level = Max(cs->max_level, e->level);
 						cs->at_level[Min(e->level, HNSW_MAX_LEVEL)]++;
-						HnswVisitedTestAndSet(cs->live, id);
-						cs->live_ids[cs->nlive++] = id;
+						HnswIdSetAdd(&cs->live, id);
+						cs->nlive++;
 					}
 				}
 				else if (e->flags == 0)
@@ -184,9 +195,9 @@ Walk(CheckState *cs, int pass)
 					{
 						uint32		n = e->neighbors[i];
 
-						if (HnswVisitedContains(cs->live, n))
+						if (HnswIdSetHas(&cs->live, n))
 							cs->links++, degree++;
-						else if (HnswVisitedContains(cs->dead, n))
+						else if (HnswIdSetHas(&cs->dead, n))
 							cs->links_to_deleted++;
 						else
 						{
@@ -203,7 +214,7 @@ Walk(CheckState *cs, int pass)
 			{
 				HnswUpper u = (HnswUpper) rec;
 
-				if (u->owner != HNSW_INVALID_ID && HnswVisitedContains(cs->live, u->owner))
+				if (u->owner != HNSW_INVALID_ID && HnswIdSetHas(&cs->live, u->owner))
 				{
 					for (int l = 1; l <= u->nlevels; l++)
 					{
@@ -211,9 +222,9 @@ Walk(CheckState *cs, int pass)
 
 						for (int i = 0; i < cs->shape.m && list[i] != HNSW_INVALID_ID; i++)
 						{
-							if (HnswVisitedContains(cs->live, list[i]))
+							if (HnswIdSetHas(&cs->live, list[i]))
 								cs->links++;
-							else if (HnswVisitedContains(cs->dead, list[i]))
+							else if (HnswIdSetHas(&cs->dead, list[i]))
 								cs->links_to_deleted++;
 							else
 							{
@@ -252,11 +263,12 @@ Collect(CheckState *cs, Relation index)
 				(unsigned long long) cs->meta.stream_end, nblocks);
 	else
 	{
-		int64		capacity = cs->meta.stream_end / cs->shape.element_size + 1;
+		/* ids name 16-byte units of the stream; I1 bounds it by the pages */
+		uint32		limit = (uint32) Min((uint64) HnswOffsetId(cs->meta.stream_end) + 1, PG_UINT32_MAX);
 
-		cs->live = HnswVisitedCreate((int) Min(capacity, 1 << 26));
-		cs->dead = HnswVisitedCreate(1024);
-		cs->live_ids = palloc_extended(sizeof(uint32) * capacity, MCXT_ALLOC_HUGE);
+		HnswIdSetInit(&cs->live, limit, false);
+		HnswIdSetInit(&cs->dead, limit, false);
+		cs->walked = true;
 		Walk(cs, 1);
 		Walk(cs, 2);
 	}
@@ -309,6 +321,8 @@ HnswIndexStats(Relation index, VxStatsSink *sink)
 	VxStat(sink, "degree_max", cs.nlive > 0 ? cs.degree_max : 0, "the most (at most 2m)");
 	VxStat(sink, "links_to_deleted", cs.links_to_deleted,
 		   "list entries naming deleted elements (VACUUM repairs them)");
+	VxStat(sink, "records_since_reconnect", (double) (cs.meta.allocations - cs.meta.reconnected_at),
+		   "records allocated since VACUUM's last reconnect pass (autovacuum runs it from a tenth of the table's rows)");
 	VxStat(sink, "problems", list_length(cs.problems), "invariant violations found; see vectorx_hnsw_check");
 }
 
@@ -317,8 +331,8 @@ static int64
 Reachable(CheckState *cs)
 {
 	HnswPageGraph pg;
-	HnswVisited *seen = HnswVisitedCreate((int) Min(cs->nlive + cs->ndeleted + 16, 1 << 26));
-	uint32	   *queue = palloc(sizeof(uint32) * (cs->nlive + cs->ndeleted + 1));
+	HnswIdSet	seen;
+	uint32	   *queue;
 	uint32	   *nbrs = palloc(sizeof(uint32) * 2 * cs->shape.m);
 	int64		head = 0,
 				tail = 0,
@@ -326,25 +340,31 @@ Reachable(CheckState *cs)
 
 	if (cs->meta.entry_point == HNSW_INVALID_ID)
 		return 0;
+	/* each element is queued once: live and DELETED ones, 4 bytes each */
+	queue = palloc_extended(sizeof(uint32) * (cs->nlive + cs->ndeleted + 1), MCXT_ALLOC_HUGE);
+	HnswIdSetInit(&seen, cs->live.limit, false);
 	HnswPageGraphInit(&pg, cs->index, &cs->shape, NULL);
 	queue[tail++] = cs->meta.entry_point;
-	HnswVisitedTestAndSet(seen, cs->meta.entry_point);
+	HnswIdSetAdd(&seen, cs->meta.entry_point);
 	while (head < tail)
 	{
 		uint32		id = queue[head++];
 		int			n;
 
 		CHECK_FOR_INTERRUPTS();
-		if (HnswVisitedContains(cs->live, id))
+		if (HnswIdSetHas(&cs->live, id))
 			reached++;
 		n = pg.graph.neighbors(&pg.graph, id, 0, nbrs, NULL);
 		for (int i = 0; i < n; i++)
 		{
-			if ((HnswVisitedContains(cs->live, nbrs[i]) || HnswVisitedContains(cs->dead, nbrs[i])) &&
-				!HnswVisitedTestAndSet(seen, nbrs[i]))
+			if ((HnswIdSetHas(&cs->live, nbrs[i]) || HnswIdSetHas(&cs->dead, nbrs[i])) &&
+				!HnswIdSetTestAndAdd(&seen, nbrs[i]))
 				queue[tail++] = nbrs[i];
 		}
 	}
+	HnswIdSetFree(&seen);
+	pfree(queue);
+	pfree(nbrs);
 	return reached;
 }
 
@@ -371,19 +391,19 @@ vectorx_hnsw_check(PG_FUNCTION_ARGS)
 
 	/* I5 */
 	if (cs.nlive == 0 && cs.meta.entry_point != HNSW_INVALID_ID &&
-		!HnswVisitedContains(cs.dead ? cs.dead : HnswVisitedCreate(16), cs.meta.entry_point))
+		!(cs.walked && HnswIdSetHas(&cs.dead, cs.meta.entry_point)))
 		Problem(&cs, "I5: entry point %u but no live element", cs.meta.entry_point);
 	if (cs.nlive > 0)
 	{
 		if (cs.meta.entry_point == HNSW_INVALID_ID)
 			Problem(&cs, "I5: live elements but no entry point");
-		else if (!HnswVisitedContains(cs.live, cs.meta.entry_point))
+		else if (!HnswIdSetHas(&cs.live, cs.meta.entry_point))
 			Problem(&cs, "I5: entry point %u is not a live element", cs.meta.entry_point);
 		else if (cs.meta.entry_level != cs.max_level)
 			Problem(&cs, "I5: entry point has level %d, the highest live level is %d",
 					cs.meta.entry_level, cs.max_level);
 	}
-	reached = cs.live ? Reachable(&cs) : 0;
+	reached = cs.walked ? Reachable(&cs) : 0;
 	/* I6: an element no scan can reach is a row the index has lost */
 	if (cs.nlive > reached)
 		Problem(&cs, "I6: %lld live elements are not reachable at level 0 from the entry point",

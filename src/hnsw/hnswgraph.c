@@ -548,44 +548,29 @@ HnswSelectNeighbors(const HnswShape *shape, HnswCandidate *cands, int ncands, in
 /* ---------------------------------------------------------------- reconnect */
 
 /*
- * A set of element ids as a bitmap over the id space [0, limit): one bit
- * per 16 bytes of stream, 1/128 of the index's size, allocated huge so
- * that no index is too large for it.  Ids at or past limit (elements
- * inserted after the pass started) count as present: the pass neither
- * walks through them nor reconnects them.
+ * HnswIdSet (hnsw.h): one bit per 16 bytes of stream, allocated huge so
+ * that no index is too large for it (a uint32 id space needs 512 MB).
  */
-typedef struct IdSet
-{
-	uint64	   *words;
-	uint32		limit;
-	Size		nwords;
-} IdSet;
-
-static void
-IdSetInit(IdSet *s, uint32 limit)
+void
+HnswIdSetInit(HnswIdSet *s, uint32 limit, bool beyond)
 {
 	s->limit = limit;
+	s->beyond = beyond;
 	s->nwords = ((Size) limit + 63) / 64;
 	s->words = palloc_extended(Max(s->nwords, 1) * sizeof(uint64), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
 }
 
-static void
-IdSetClear(IdSet *s)
+void
+HnswIdSetClear(HnswIdSet *s)
 {
 	memset(s->words, 0, s->nwords * sizeof(uint64));
 }
 
-static inline bool
-IdSetHas(const IdSet *s, uint32 id)
+void
+HnswIdSetFree(HnswIdSet *s)
 {
-	return id >= s->limit || (s->words[id >> 6] >> (id & 63)) & 1;
-}
-
-static inline void
-IdSetAdd(IdSet *s, uint32 id)
-{
-	if (id < s->limit)
-		s->words[id >> 6] |= UINT64CONST(1) << (id & 63);
+	pfree(s->words);
+	s->words = NULL;
 }
 
 /* the state of one reconnect pass */
@@ -595,9 +580,9 @@ typedef struct Reconnect
 	const HnswReconnectOps *ops;
 	uint32		entry;
 	int			entry_level;
-	IdSet		reach;			/* reachable from the entry point */
-	IdSet		expanded;		/* reach members whose list was read */
-	IdSet		late;			/* made reachable by this round's links */
+	HnswIdSet	reach;			/* reachable from the entry point */
+	HnswIdSet	expanded;		/* reach members whose list was read */
+	HnswIdSet	late;			/* made reachable by this round's links */
 	uint32	   *buf;			/* a list being read */
 	uint32	   *buf2;
 	uint32	   *missing;		/* live elements not in reach */
@@ -626,9 +611,9 @@ SweepReachable(Reconnect *r)
 {
 	bool		again = true;
 
-	IdSetClear(&r->reach);
-	IdSetClear(&r->expanded);
-	IdSetAdd(&r->reach, r->entry);
+	HnswIdSetClear(&r->reach);
+	HnswIdSetClear(&r->expanded);
+	HnswIdSetAdd(&r->reach, r->entry);
 	while (again)
 	{
 		again = false;
@@ -647,9 +632,9 @@ SweepReachable(Reconnect *r)
 				{
 					uint32		nb = r->buf[i];
 
-					if (IdSetHas(&r->reach, nb))
+					if (HnswIdSetHas(&r->reach, nb))
 						continue;
-					IdSetAdd(&r->reach, nb);
+					HnswIdSetAdd(&r->reach, nb);
 					if ((nb >> 6) < w)
 						again = true;
 				}
@@ -670,25 +655,25 @@ Spread(Reconnect *r, uint32 x)
 	Size		head = 0,
 				tail = 0;
 
-	if (IdSetHas(&r->reach, x))
+	if (HnswIdSetHas(&r->reach, x))
 		return;
-	IdSetAdd(&r->reach, x);
-	IdSetAdd(&r->late, x);
+	HnswIdSetAdd(&r->reach, x);
+	HnswIdSetAdd(&r->late, x);
 	r->queue[tail++] = x;
 	while (head < tail)
 	{
 		uint32		id = r->queue[head++];
 		int			n = r->ops->read(r->ops->arg, id, r->buf);
 
-		IdSetAdd(&r->expanded, id);
+		HnswIdSetAdd(&r->expanded, id);
 		for (int i = 0; i < n; i++)
 		{
 			uint32		nb = r->buf[i];
 
-			if (IdSetHas(&r->reach, nb))
+			if (HnswIdSetHas(&r->reach, nb))
 				continue;
-			IdSetAdd(&r->reach, nb);
-			IdSetAdd(&r->late, nb);
+			HnswIdSetAdd(&r->reach, nb);
+			HnswIdSetAdd(&r->late, nb);
 			if (tail == r->qcap)
 			{
 				r->qcap *= 2;
@@ -705,7 +690,7 @@ CollectMissing(void *arg, uint32 id)
 {
 	Reconnect  *r = (Reconnect *) arg;
 
-	if (IdSetHas(&r->reach, id))
+	if (HnswIdSetHas(&r->reach, id))
 		return;
 	if (r->nmissing == r->maxmissing)
 	{
@@ -749,7 +734,7 @@ LinkInto(Reconnect *r, uint32 host, uint32 x, VictimRule rule)
 		return false;
 	for (int j = 0; j < nn; j++)
 		if (rule == VICTIM_ANY ||
-			(IdSetHas(&r->reach, r->buf[j]) && !IdSetHas(&r->late, r->buf[j])))
+			(HnswIdSetHas(&r->reach, r->buf[j]) && !HnswIdSetHas(&r->late, r->buf[j])))
 			cand[ncand++] = r->buf[j];
 	if (ncand == 0)
 		return false;
@@ -782,7 +767,7 @@ NearestReachable(Reconnect *r, uint32 x)
 	HnswVisitedTestAndSet(visited, e.id);
 	nw = HnswSearchLayer(g, &e, 1, 0, ef, 0, visited, NULL, NULL, NULL, w);
 	for (int i = 0; i < nw && best == HNSW_INVALID_ID; i++)
-		if (w[i].id != x && IdSetHas(&r->reach, w[i].id))
+		if (w[i].id != x && HnswIdSetHas(&r->reach, w[i].id))
 			best = w[i].id;
 	pfree(w);
 	return best;
@@ -836,9 +821,9 @@ HnswReconnect(const HnswShape *shape, uint32 id_limit, uint32 entry, int entry_l
 	r.ops = ops;
 	r.entry = entry;
 	r.entry_level = entry_level;
-	IdSetInit(&r.reach, id_limit);
-	IdSetInit(&r.expanded, id_limit);
-	IdSetInit(&r.late, id_limit);
+	HnswIdSetInit(&r.reach, id_limit, true);
+	HnswIdSetInit(&r.expanded, id_limit, true);
+	HnswIdSetInit(&r.late, id_limit, true);
 	r.buf = palloc(sizeof(uint32) * 2 * shape->m);
 	r.buf2 = palloc(sizeof(uint32) * 2 * shape->m);
 	r.maxmissing = 1024;
@@ -851,7 +836,7 @@ HnswReconnect(const HnswShape *shape, uint32 id_limit, uint32 entry, int entry_l
 		int			linked = 0;
 
 		SweepReachable(&r);
-		IdSetClear(&r.late);
+		HnswIdSetClear(&r.late);
 		r.nmissing = 0;
 		ops->for_each_live(ops->arg, CollectMissing, &r);
 		if (r.nmissing == 0)
@@ -863,7 +848,7 @@ HnswReconnect(const HnswShape *shape, uint32 id_limit, uint32 entry, int entry_l
 			bool		ok = false;
 			uint32		host = HNSW_INVALID_ID;
 
-			if (IdSetHas(&r.reach, x))
+			if (HnswIdSetHas(&r.reach, x))
 				continue;		/* an earlier link made it reachable */
 			ops->pause(ops->arg);
 			nx = ops->read(ops->arg, x, r.buf);
@@ -872,14 +857,14 @@ HnswReconnect(const HnswShape *shape, uint32 id_limit, uint32 entry, int entry_l
 
 				memcpy(own, r.buf, sizeof(uint32) * nx);
 				for (int i = 0; i < nx && !ok; i++)
-					if (IdSetHas(&r.reach, own[i]) && own[i] < id_limit)
+					if (HnswIdSetHas(&r.reach, own[i]) && own[i] < id_limit)
 					{
 						if (host == HNSW_INVALID_ID)
 							host = own[i];
 						ok = LinkInto(&r, own[i], x, VICTIM_NONE);
 					}
 			}
-			if (!ok && tail != HNSW_INVALID_ID && IdSetHas(&r.reach, tail))
+			if (!ok && tail != HNSW_INVALID_ID && HnswIdSetHas(&r.reach, tail))
 				ok = LinkInto(&r, tail, x, VICTIM_SETTLED);
 			if (!ok)
 			{
@@ -899,9 +884,9 @@ HnswReconnect(const HnswShape *shape, uint32 id_limit, uint32 entry, int entry_l
 		if (linked == 0)
 			break;
 	}
-	pfree(r.reach.words);
-	pfree(r.expanded.words);
-	pfree(r.late.words);
+	HnswIdSetFree(&r.reach);
+	HnswIdSetFree(&r.expanded);
+	HnswIdSetFree(&r.late);
 	pfree(r.missing);
 	pfree(r.queue);
 	pfree(r.buf);

@@ -17,6 +17,7 @@
 #include "access/relscan.h"
 #include "access/xact.h"
 #include "access/xloginsert.h"
+#include "commands/vacuum.h"
 #include "miscadmin.h"
 #include "storage/buf_internals.h"
 #include "storage/bufmgr.h"
@@ -1007,6 +1008,8 @@ HnswSetEntryPoint(Relation index, uint32 id, int level, bool only_if_higher)
  * Call fn for every record of the stream up to end, in order, with its
  * page share-locked (I2's walk: a head never crosses a page, so each is
  * seen once).  fn must be quick and must not take other page locks.
+ * Between pages, with no lock held, it runs vacuum_delay_point(): VACUUM's
+ * passes walk the whole index, and must honour cancels and the cost delay.
  * Raises ERRCODE_INDEX_CORRUPTED on a position with no valid record.
  */
 void
@@ -1021,7 +1024,8 @@ HnswWalkStream(Relation index, const HnswShape *shape, uint64 end,
 		Buffer		buf;
 		Page		page;
 
-		CHECK_FOR_INTERRUPTS();
+		/* no lock held here: interrupts, and VACUUM's cost delay (else a no-op) */
+		vacuum_delay_point();
 		if (HNSW_DATA_SIZE - HnswOffsetInPage(pos) < HNSW_UNIT)
 		{
 			pos += HNSW_DATA_SIZE - HnswOffsetInPage(pos);

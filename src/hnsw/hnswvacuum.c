@@ -480,7 +480,8 @@ PassReconnect(VacState *vs)
 {
 	int			fixed = HnswReconnectIndex(vs->index, &vs->shape, vs->info->strategy);
 
-	elog(DEBUG1, "hnsw vacuum: %d live elements were unreachable at level 0 and were reconnected", fixed);
+	elog(DEBUG1, "hnsw vacuum: %d live elements were unreachable at level 0 and were reconnected in index \"%s\"",
+		 fixed, RelationGetRelationName(vs->index));
 }
 
 /*
