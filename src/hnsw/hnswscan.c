@@ -266,6 +266,37 @@ Settled(HnswScanOpaque so, double bound)
 	return bound <= frontier - so->maxgap;
 }
 
+/*
+ * How many times wider the first round must be for its ranking to mean
+ * something (hnsw.h, VECTORS, "Quantization noise"): 1 when the ef results'
+ * estimates span more than the quantization error could reorder, up to
+ * HNSW_SCAN_MAX_WIDEN when the error swamps the span.  maxgap, the largest
+ * amount by which an estimate exceeded its lower bound, is the error of
+ * an estimate in SQL-distance units; estimates err both ways, so two
+ * rows whose true distances differ by less than twice that may trade
+ * places.  A round that filled its ef slots but spans less than 2 maxgap
+ * chose and stopped on noise: rows of the true nearest lie among
+ * candidates it never expanded, and strict order then skips them when a
+ * later round finds them.
+ */
+static int
+WidenFactor(HnswScanOpaque so, int nresults)
+{
+	double		spread;
+	double		need;
+
+	if (nresults < so->ef || nresults < 2)
+		return 1;				/* the round saw everything it could reach */
+	spread = Estimate(&so->shape, so->results[nresults - 1].distance) -
+		Estimate(&so->shape, so->results[0].distance);
+	need = 2 * so->maxgap;
+	if (!(need > spread))		/* also NaN */
+		return 1;
+	if (spread <= 0 || need >= spread * HNSW_SCAN_MAX_WIDEN)
+		return HNSW_SCAN_MAX_WIDEN;
+	return (int) ceil(need / spread);
+}
+
 /* first round: descend from the entry point, then search level 0 */
 static void
 FirstRound(IndexScanDesc scan)
@@ -275,6 +306,8 @@ FirstRound(IndexScanDesc scan)
 	HnswCandidate entry[2];
 	int			nentries;
 	int			ef;
+	int			widen;
+	int			nresults;
 
 	/* every setting of this search, once (see HnswScanOpaqueData) */
 	so->ef = ef = hnsw_ef_search;
@@ -293,7 +326,7 @@ FirstRound(IndexScanDesc scan)
 	so->visited = HnswVisitedCreate(ef * so->shape.m * 4);
 	HnswHeapInit(&so->leftover, ef * 4, false);
 	HnswHeapInit(&so->discarded, ef * 4, false);
-	so->results = palloc(sizeof(HnswCandidate) * ef);
+	so->results = palloc(sizeof(HnswCandidate) * ef * HNSW_SCAN_MAX_WIDEN);
 
 	entry[0].id = meta.entry_point;
 	entry[0].distance = so->pg.graph.distance(&so->pg.graph, entry[0].id);
@@ -301,15 +334,39 @@ FirstRound(IndexScanDesc scan)
 	if (meta.entry_level > 0)
 		entry[0].id = HnswGreedyDescend(&so->pg.graph, entry[0].id, &entry[0].distance,
 										meta.entry_level, 1);
-	HnswVisitedTestAndSet(so->visited, entry[0].id);
+
 	/*
 	 * The entry point itself also seeds level 0: every live element is
 	 * reachable from it (hnsw.h, I6), not necessarily from where the descent
 	 * ended, and a scan the executor drains must return every row.
 	 */
+	HnswVisitedTestAndSet(so->visited, entry[0].id);
 	nentries = HnswVisitedTestAndSet(so->visited, entry[1].id) ? 1 : 2;
-	(void) Materialize(so, HnswSearchLayer(&so->pg.graph, entry, nentries, 0, ef, 0, so->visited,
-									so->filter, &so->leftover, &so->discarded, so->results));
+	nresults = HnswSearchLayer(&so->pg.graph, entry, nentries, 0, ef, 0, so->visited,
+							   so->filter, &so->leftover, &so->discarded, so->results);
+	(void) Materialize(so, nresults);
+
+	/*
+	 * Quantization noise larger than the span of the results: search again,
+	 * from the same entries, with a beam wide enough to span it.  Only
+	 * dense low-dimensional data gets here (hnsw.h, VECTORS); the first
+	 * search's rows are found again, and nothing was handed out yet.
+	 */
+	widen = WidenFactor(so, nresults);
+	if (widen > 1)
+	{
+		so->ef = ef = ef * widen;
+		so->npool = 0;
+		so->maxgap = 0;
+		so->leftover.count = 0;
+		so->discarded.count = 0;
+		HnswVisitedReset(so->visited);
+		HnswVisitedTestAndSet(so->visited, entry[0].id);
+		(void) HnswVisitedTestAndSet(so->visited, entry[1].id);
+		(void) Materialize(so, HnswSearchLayer(&so->pg.graph, entry, nentries, 0, ef, 0,
+											   so->visited, so->filter, &so->leftover,
+											   &so->discarded, so->results));
+	}
 	so->rounds = 1;
 }
 
