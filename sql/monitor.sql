@@ -26,9 +26,11 @@ SELECT stat, value FROM vectorx_index_stats('m_hnsw')
 WHERE stat IN ('elements', 'heap_tids', 'deleted_elements', 'free_elements', 'links_to_deleted')
 ORDER BY stat;
 
--- recall: exact with a wide beam, lower with a narrow one
+-- recall: near exact with a wide beam, lower with a narrow one (the AVX2
+-- and AVX-512 kernels round differently and can build different graphs:
+-- 1 with AVX-512, 0.98 with AVX2)
 SET hnsw.ef_search = 400;
-SELECT recall, queries, mean_ms > 0 AS timed, p99_ms >= mean_ms AS p99_above_mean
+SELECT recall >= 0.97 AS near_exact, queries, mean_ms > 0 AS timed, p99_ms >= mean_ms AS p99_above_mean
 FROM vectorx_recall('m_hnsw', 50, 10);
 SET hnsw.ef_search = 1;
 SET hnsw.max_scan_tuples = 10;
