@@ -12,6 +12,14 @@
  *	  the filtered-search node sets both (src/planner/filter.h).  Rounds
  *	  after the first resume in place (HnswSearchResume).
  *
+ *	  Order: every row found goes into a pool and is handed out by its
+ *	  lower bound once the rows the search already scored lie beyond it
+ *	  (Settled); the executor re-checks each bound with the row, so rows
+ *	  come back in exact order.  A row found after a farther one was handed
+ *	  out is checked against its exact distance and skipped if it would be
+ *	  out of order (InOrder; hnsw.iterative_scan = strict_order, the
+ *	  default).  All settings are read once, when the scan starts.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
