@@ -85,7 +85,6 @@ typedef struct HnswScanOpaqueData
 	bool		late;			/* cur's bound is below last_bound */
 	IndexFetchTableData *fetch; /* heap access for late rows (InOrder) */
 	TupleTableSlot *slot;
-	uint64		skipped;		/* strict order: rows found too late */
 } HnswScanOpaqueData;
 
 typedef HnswScanOpaqueData *HnswScanOpaque;
@@ -140,7 +139,6 @@ hnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int no
 	so->drained = false;
 	so->rounds = 0;
 	so->last_bound = -get_float8_infinity();
-	so->skipped = 0;
 	if (keys && scan->numberOfKeys > 0)
 		memmove(scan->keyData, keys, scan->numberOfKeys * sizeof(ScanKeyData));
 	if (orderbys && scan->numberOfOrderBys > 0)
@@ -470,10 +468,7 @@ hnswgettuple(IndexScanDesc scan, ScanDirection dir)
 			 * handed out with that bound, else skipped.
 			 */
 			if (so->late && !InOrder(scan, &tid))
-			{
-				so->skipped++;
 				continue;
-			}
 			so->ctl.returned++;
 			scan->xs_heaptid = tid;
 			/* a lower bound: the executor computes the exact distance (hnsw.h, VECTORS) */
