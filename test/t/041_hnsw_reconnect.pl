@@ -12,6 +12,10 @@
 #     statement_timeout, which cancels it inside the index cleanup, and
 #     pg_cancel_backend stops it promptly while progress shows it cleaning
 #     up the index.
+#
+# Under valgrind (scripts/vx-memcheck sets VX_TIME_SCALE, the factor by
+# which servers run slower) the time limits and the throttling stretch by
+# that factor, so the same comparisons hold; the pass itself is the same.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -26,6 +30,10 @@ my $node = vx_node('reconnect',
 	conf => "autovacuum_naptime = 1s\nlog_min_messages = debug1\nlog_autovacuum_min_duration = 0\n");
 my $pass_re = qr/hnsw vacuum: \d+ live elements were unreachable at level 0 and were reconnected/;
 my $vec = vx_rand_vec_sql(4, 'g');
+my $scale = $ENV{VX_TIME_SCALE} // 1;
+# vacuum_cost_delay for the cancelled VACUUMs: long enough that the pass
+# outlasts the 2-second timeout (scaled), at most PostgreSQL's 100 ms
+my $cancel_delay = sprintf('%dms', 10 * ($scale > 10 ? 10 : $scale));
 
 # ---------------------------------------------------------------- 1. trigger
 $node->safe_psql('postgres', qq{
@@ -114,7 +122,7 @@ $off = -s $node->logfile;
 $node->safe_psql('postgres', 'VACUUM b');
 my $quick = time - $t0;
 like(slurp_file($node->logfile, $off), $pass_re, 'an unthrottled VACUUM ran the pass');
-cmp_ok($quick, '<', 1.5, sprintf('in %.2f s', $quick));
+cmp_ok($quick, '<', 1.5 * $scale, sprintf('in %.2f s', $quick));
 
 # throttled: every pause sleeps at least vacuum_cost_delay
 $t0 = time;
@@ -122,16 +130,16 @@ $off = -s $node->logfile;
 $node->safe_psql('postgres', "SET vacuum_cost_delay = '5ms'; SET vacuum_cost_limit = 1; VACUUM c;");
 my $slow = time - $t0;
 like(slurp_file($node->logfile, $off), $pass_re, 'a throttled VACUUM ran the pass');
-cmp_ok($slow, '>', 2, sprintf('vacuum_cost_delay throttled it: %.2f s instead of %.2f s', $slow, $quick));
+cmp_ok($slow, '>', $quick + 2, sprintf('vacuum_cost_delay throttled it: %.2f s instead of %.2f s', $slow, $quick));
 
 # a statement_timeout cancels the throttled pass inside the index cleanup
 $t0 = time;
 my ($ret, $stdout, $stderr) = $node->psql('postgres',
-	"SET vacuum_cost_delay = '10ms'; SET vacuum_cost_limit = 1; SET statement_timeout = '2s'; VACUUM d;");
+	"SET vacuum_cost_delay = '$cancel_delay'; SET vacuum_cost_limit = 1; SET statement_timeout = '" . 2 * $scale . "s'; VACUUM d;");
 my $took = time - $t0;
 like($stderr, qr/canceling statement due to statement timeout/, 'statement_timeout cancelled the VACUUM');
 like($stderr, qr/while cleaning up index "d_v"/, 'in the index cleanup, i.e. the reconnect pass');
-cmp_ok($took, '<', 10, sprintf('promptly (%.2f s)', $took));
+cmp_ok($took, '<', 10 * $scale, sprintf('promptly (%.2f s)', $took));
 
 # pg_cancel_backend from another session, while progress shows the cleanup
 my ($out, $err) = ('', '');
@@ -139,11 +147,11 @@ my $h = IPC::Run::start(
 	[
 		$node->installed_command('psql'), '-X', '-d',
 		$node->connstr('postgres')
-		  . " application_name=slowvac options='-c vacuum_cost_delay=10ms -c vacuum_cost_limit=1'",
+		  . " application_name=slowvac options='-c vacuum_cost_delay=$cancel_delay -c vacuum_cost_limit=1'",
 		'-c', 'VACUUM e'
 	],
 	'>', \$out, '2>', \$err);
-my $deadline = time + 60;
+my $deadline = time + 60 * $scale;
 my $phase = '';
 while (time < $deadline)
 {
@@ -162,7 +170,7 @@ $node->safe_psql('postgres',
 $h->finish;
 $took = time - $t0;
 like($err, qr/canceling statement due to user request/, 'pg_cancel_backend cancelled the pass');
-cmp_ok($took, '<', 5, sprintf('promptly (%.2f s)', $took));
+cmp_ok($took, '<', 5 * $scale, sprintf('promptly (%.2f s)', $took));
 
 # a cancelled pass is still due, and the next VACUUM runs it
 cmp_ok($node->safe_psql('postgres',
