@@ -14,6 +14,7 @@ OBJS = \
 	src/vector_ops.o \
 	src/vector_storage.o \
 	src/distance.o \
+	src/distance_scalar.o \
 	src/floatparse.o \
 	src/monitor.o \
 	src/sample.o \
@@ -91,7 +92,7 @@ numa-status:
 	@echo "libnuma: $(if $(HAVE_NUMA),found,not found)"
 
 # ---- the distance kernels outside the server ----
-KERNEL_SRCS = src/distance.c src/distance_avx2.c src/distance_avx512.c src/distance_neon.c src/floatparse.c
+KERNEL_SRCS = src/distance.c src/distance_scalar.c src/distance_avx2.c src/distance_avx512.c src/distance_neon.c src/floatparse.c
 KERNEL_CFLAGS = -O2 -g -Wall -Wextra -I$(srcdir)/src
 
 test/kernels/test_kernels: test/kernels/test_kernels.c $(KERNEL_SRCS) src/distance.h

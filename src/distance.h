@@ -9,15 +9,15 @@
  * variant:
  *
  *	variant   file                when chosen
- *	scalar    distance.c          always available; the reference
+ *	scalar    distance_scalar.c   always available; the reference
  *	avx2      distance_avx2.c     x86-64 with AVX2, FMA and F16C
  *	avx512    distance_avx512.c   x86-64 with AVX-512 F, BW, VL, DQ
  *	neon      distance_neon.c     arm64 (always has NEON)
  *
- * vx_kernels_init() picks the best variant the CPU (and the OS, via
- * XGETBV) supports, once per process.  Variants are compiled with
- * per-function target attributes, never a global -march, so the library
- * loads and runs on any x86-64.  This header and the kernel files use only
+ * vx_kernels_init() (distance.c, above the variants) picks the best
+ * variant the CPU (and the OS, via XGETBV) supports, once per process.
+ * Variants are compiled with per-function target attributes, never a
+ * global -march, so the library loads and runs on any x86-64.  This header and the kernel files use only
  * the C library: the standalone kernel test and benchmark link them without
  * a PostgreSQL server.
  *
