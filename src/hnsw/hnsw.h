@@ -315,6 +315,7 @@
 #include "storage/bufmgr.h"
 #include "utils/relcache.h"
 
+#include "inspect.h"
 #include "vxindex.h"
 
 /* ---------------------------------------------------------------- limits */
@@ -748,6 +749,9 @@ extern bool hnswgettuple(IndexScanDesc scan, ScanDirection dir);
 extern void hnswendscan(IndexScanDesc scan);
 struct VxScanControl;
 extern struct VxScanControl *HnswScanControl(IndexScanDesc scan);
+
+/* hnswcheck.c: the rows of vectorx_index_stats */
+extern void HnswIndexStats(Relation index, VxStatsSink *sink);
 
 /* on-disk insertion of one vector, shared by aminsert and the build overflow */
 extern void HnswInsertVector(Relation index, const float *vec, ItemPointer tid);

@@ -38,6 +38,7 @@
 #include "filter.h"
 #include "hnsw.h"
 #include "monitor.h"
+#include "querysample.h"
 #include "vxindex.h"
 
 /* one row group of the current round: an element's heap TIDs and bound */

@@ -144,7 +144,7 @@
 #include "storage/bufmgr.h"
 #include "utils/relcache.h"
 
-#include "monitor.h"
+#include "inspect.h"
 #include "vxindex.h"
 
 #define IVFPQ_MAGIC			0x51505649	/* "IVPQ" */
@@ -317,6 +317,9 @@ extern bool ivfpqgettuple(IndexScanDesc scan, ScanDirection dir);
 extern void ivfpqendscan(IndexScanDesc scan);
 struct VxScanControl;
 extern struct VxScanControl *IvfpqScanControl(IndexScanDesc scan);
+
+/* ivfpqutil.c: the rows of vectorx_index_stats */
+extern void IvfpqIndexStats(Relation index, VxStatsSink *sink);
 
 /* ivfpqvacuum.c */
 extern IndexBulkDeleteResult *ivfpqbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,

@@ -30,6 +30,7 @@
 #include "distance.h"
 #include "filter.h"
 #include "ivfpq.h"
+#include "querysample.h"
 #include "vector.h"
 #include "vxindex.h"
 

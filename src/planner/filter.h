@@ -98,6 +98,8 @@
 #include "nodes/extensible.h"
 #include "nodes/tidbitmap.h"
 
+#include "scan.h"
+
 /* vectorx.filter_strategy */
 typedef enum VxFilterStrategy
 {
@@ -132,36 +134,6 @@ extern int	vx_filter_strategy;
 #define VX_PRIV_ORDERBY		10	/* Expr: the ORDER BY distance (moved to custom_exprs) */
 #define VX_PRIV_PREIN		11	/* Float: after a spent probe, prefilter up to this
 								 * many TIDs, else inscan */
-
-/*
- * The TIDs an in-scan filter allows: an open-addressing hash set of
- * (block << 16 | offset) keys, plus whole blocks for a bitmap's lossy pages
- * (key block << 16 | 0xFFFF, never a valid offset).
- */
-typedef struct VxAllowList
-{
-	uint64	   *keys;			/* 0: empty slot */
-	uint64		mask;			/* capacity - 1, capacity a power of two */
-	int64		ntids;			/* exact TIDs held */
-	int64		nlossy;			/* lossy blocks held */
-	bool		overflow;		/* abandoned past work_mem: empty, not to be used */
-} VxAllowList;
-
-extern VxAllowList *VxAllowListFromBitmap(TIDBitmap *tbm);
-extern bool VxAllowListContains(const VxAllowList *al, ItemPointer tid);
-
-/*
- * What a filtered search controls in an hnsw/ivfpq index scan, and reads
- * back: each AM's scan state holds one (HnswScanControl, IvfpqScanControl
- * return it).  allow and limit stay across rescans; returned restarts.
- */
-typedef struct VxScanControl
-{
-	const VxAllowList *allow;	/* inscan's allow-list; NULL: every row */
-	uint64		limit;			/* end the scan after this many heap TIDs; 0: none */
-	uint64		returned;		/* heap TIDs returned since the last rescan */
-	uint64		visited;		/* index entries scored, over all rescans */
-} VxScanControl;
 
 extern VxScanControl *VxIndexScanControl(IndexScanDesc scan);
 /* for an AM's beginscan: allow and limit prepared before the scan began */
