@@ -32,7 +32,7 @@
  *	  src/common/inspect.c, where hnswcheck.c uses it too).
  *
  *	  Leave-one-out excludes the query's row from both answers, and asks
- *	  the index not to search through it either (vx_recall_exclude): in an
+ *	  the index not to search through it either (VxScanControl.exclude): in an
  *	  HNSW graph that row's neighbour lists are the query's answer, a
  *	  shortcut outside queries do not have (measured on 1M synthetic rows
  *	  it read 0.09 too high).  Without it the figure errs low instead:
@@ -105,8 +105,6 @@
 #define MAX_K		1000
 #define PROGRESS_MS 10000
 
-ItemPointerData vx_recall_exclude = {{0, 0}, 0};	/* invalid */
-
 /* relations dropped in this backend, see MonitorXactCallback (TopMemoryContext) */
 static List *pending_drops = NIL;
 static bool sweep_pending = false;
@@ -141,6 +139,23 @@ CheckVxIndex(Relation index, const char *fname)
 				 errmsg("index \"%s\" is not a vectorx index", RelationGetRelationName(index)),
 				 errdetail("Its access method is %s.", get_am_name(index->rd_rel->relam)),
 				 errhint("%s takes an index built with the hnsw or ivfpq access method.", fname)));
+}
+
+/* the controls (scan.h) of a scan of one of our indexes */
+static VxScanControl *
+ScanControl(Relation index, IndexScanDesc scan)
+{
+	switch (IndexKind(index))
+	{
+		case VX_INDEX_HNSW:
+			return HnswScanControl(scan);
+		case VX_INDEX_IVFPQ:
+			return IvfpqScanControl(scan);
+		case VX_INDEX_NONE:
+			break;
+	}
+	elog(ERROR, "vectorx: not a vectorx index scan");
+	return NULL;
 }
 
 /* lock an index the caller was found allowed to read, and check it is ours */
@@ -396,34 +411,27 @@ IndexPass(RecallRun *run)
 		scan = index_beginscan(run->heap, run->index, GetActiveSnapshot(), 0, 1);
 		ScanKeyEntryInitialize(&key, SK_ORDER_BY, 1, 1, InvalidOid, run->collation,
 							   run->distproc, q->vec);
-		vx_recall_exclude = q->self;
-		PG_TRY();
+		/* leave-one-out: the scan does not search through the query's row */
+		ScanControl(run->index, scan)->exclude = q->self;
+		index_rescan(scan, NULL, 0, &key, 1);
+		while (index_getnext_slot(scan, ForwardScanDirection, slot))
 		{
-			index_rescan(scan, NULL, 0, &key, 1);
-			while (index_getnext_slot(scan, ForwardScanDirection, slot))
-			{
-				bool		isnull;
-				Datum		v;
+			bool		isnull;
+			Datum		v;
 
-				if (scan->xs_recheckorderby && n == run->k &&
-					DatumGetFloat8(scan->xs_orderbyvals[0]) >= q->found[run->k - 1])
-					break;		/* no row still to come can be nearer */
-				if (ItemPointerIsValid(&q->self) && ItemPointerEquals(&slot->tts_tid, &q->self))
-					continue;
-				v = slot_getattr(slot, run->attno, &isnull);
-				if (isnull)
-					continue;
-				KeepFound(q->found, &n, run->k,
-						  DatumGetFloat8(FunctionCall2Coll(&run->dist, run->collation, v, q->vec)));
-				if (!scan->xs_recheckorderby && n == run->k)
-					break;
-			}
+			if (scan->xs_recheckorderby && n == run->k &&
+				DatumGetFloat8(scan->xs_orderbyvals[0]) >= q->found[run->k - 1])
+				break;			/* no row still to come can be nearer */
+			if (ItemPointerIsValid(&q->self) && ItemPointerEquals(&slot->tts_tid, &q->self))
+				continue;
+			v = slot_getattr(slot, run->attno, &isnull);
+			if (isnull)
+				continue;
+			KeepFound(q->found, &n, run->k,
+					  DatumGetFloat8(FunctionCall2Coll(&run->dist, run->collation, v, q->vec)));
+			if (!scan->xs_recheckorderby && n == run->k)
+				break;
 		}
-		PG_FINALLY();
-		{
-			ItemPointerSetInvalid(&vx_recall_exclude);
-		}
-		PG_END_TRY();
 		index_endscan(scan);
 		INSTR_TIME_SET_CURRENT(end);
 		INSTR_TIME_SUBTRACT(end, start);

@@ -12,15 +12,6 @@
 #ifndef VECTORX_MONITOR_H
 #define VECTORX_MONITOR_H
 
-#include "storage/itemptr.h"
-
-/*
- * During vectorx_recall's index scans: the heap row the query was taken
- * from (else invalid).  An index AM whose structure would hand that row's
- * neighbourhood to the query for free (HNSW) does not search through it.
- */
-extern ItemPointerData vx_recall_exclude;
-
 extern void VxMonitorInit(void);
 
 #endif

@@ -9,7 +9,8 @@
  *	  through a global, and only for the scan it belongs to.
  *
  *	  Callers: the filtered-search node (src/planner/filterexec.c) sets
- *	  allow and limit.
+ *	  allow and limit, beginning its index child's scan itself when it has
+ *	  not begun; the recall functions (src/monitor.c) set exclude.
  *	  A scan reads the inputs when its first row is asked for, so they
  *	  may be set any time between index_beginscan and the first
  *	  index_getnext_*; the filtered-search node also changes limit and
@@ -19,7 +20,7 @@
  *	  Lifetime: the inputs stay across rescans (amrescan leaves them);
  *	  `returned` restarts at each rescan, `visited` accumulates over all of
  *	  them.  beginscan starts with VxScanControlInit: no allow-list, no
- *	  limit.
+ *	  limit, no excluded row.
  *
  *-------------------------------------------------------------------------
  */
@@ -40,6 +41,11 @@ typedef struct VxScanControl
 								 * before the re-rank and probes more lists */
 	uint64		limit;			/* end the scan after this many heap TIDs since
 								 * the last rescan (an adaptive probe); 0: none */
+	ItemPointerData exclude;	/* a heap row the scan must not search through
+								 * (leave-one-out recall: its neighbourhood
+								 * would be a shortcut to the answer); invalid:
+								 * none.  HNSW honours it; IVF-PQ, which has
+								 * no such shortcut, ignores it */
 
 	/* outputs, kept by the scan */
 	uint64		returned;		/* heap TIDs returned since the last rescan */
@@ -52,6 +58,7 @@ VxScanControlInit(VxScanControl *ctl)
 {
 	ctl->allow = NULL;
 	ctl->limit = 0;
+	ItemPointerSetInvalid(&ctl->exclude);
 	ctl->returned = 0;
 	ctl->visited = 0;
 }

@@ -316,6 +316,7 @@
 #include "utils/relcache.h"
 
 #include "inspect.h"
+#include "scan.h"
 #include "vxindex.h"
 
 /* ---------------------------------------------------------------- limits */
@@ -747,8 +748,7 @@ extern IndexScanDesc hnswbeginscan(Relation index, int nkeys, int norderbys);
 extern void hnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int norderbys);
 extern bool hnswgettuple(IndexScanDesc scan, ScanDirection dir);
 extern void hnswendscan(IndexScanDesc scan);
-struct VxScanControl;
-extern struct VxScanControl *HnswScanControl(IndexScanDesc scan);
+extern VxScanControl *HnswScanControl(IndexScanDesc scan);
 
 /* hnswcheck.c: the rows of vectorx_index_stats */
 extern void HnswIndexStats(Relation index, VxStatsSink *sink);

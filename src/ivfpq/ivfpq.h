@@ -94,7 +94,7 @@
  *	the next `probes` lists are scanned, until every list has been.  Each
  *	window is in exact order; windows may overlap a little ("relaxed
  *	order", as HNSW's rounds).  ivfpq.rerank = 0 returns PQ order with PQ
- *	distances.  An allow-list (src/planner/filter.h, inscan) drops the
+ *	distances.  An allow-list (src/common/scan.h; src/planner/filter.h, inscan) drops the
  *	candidates whose heap TID it does not hold before they are ranked, and
  *	widens each batch to ivfpq.probes / sqrt(f) lists when it admits a
  *	fraction f of the rows (the nearest allowed rows lie farther out).
@@ -145,6 +145,7 @@
 #include "utils/relcache.h"
 
 #include "inspect.h"
+#include "scan.h"
 #include "vxindex.h"
 
 #define IVFPQ_MAGIC			0x51505649	/* "IVPQ" */
@@ -315,8 +316,7 @@ extern IndexScanDesc ivfpqbeginscan(Relation index, int nkeys, int norderbys);
 extern void ivfpqrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int norderbys);
 extern bool ivfpqgettuple(IndexScanDesc scan, ScanDirection dir);
 extern void ivfpqendscan(IndexScanDesc scan);
-struct VxScanControl;
-extern struct VxScanControl *IvfpqScanControl(IndexScanDesc scan);
+extern VxScanControl *IvfpqScanControl(IndexScanDesc scan);
 
 /* ivfpqutil.c: the rows of vectorx_index_stats */
 extern void IvfpqIndexStats(Relation index, VxStatsSink *sink);

@@ -136,8 +136,6 @@ extern int	vx_filter_strategy;
 								 * many TIDs, else inscan */
 
 extern VxScanControl *VxIndexScanControl(IndexScanDesc scan);
-/* for an AM's beginscan: allow and limit prepared before the scan began */
-extern VxScanControl VxTakePendingScan(Relation index);
 
 extern void VxFilterInit(void);
 extern Plan *VxFilterExecPlan(CustomScan *cs);

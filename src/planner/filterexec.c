@@ -61,6 +61,8 @@ typedef struct VxFilterState
 	bool		topk_done;		/* prefilter: TopK() ran in this execution */
 	MemoryContext allowcxt;		/* the allow-list and probe rows of this execution */
 	VxAllowList *allow;
+	const VxAllowList *want_allow;	/* for the index scan when it begins */
+	uint64		want_limit;		/* (see PrepareIndexScan) */
 	int64		allow_tids;		/* last allow-list's size, for EXPLAIN */
 	int64		allow_lossy;
 	bool		allow_overflow; /* last allow-list exceeded work_mem */
@@ -87,18 +89,6 @@ static const CustomExecMethods exec_methods = {
 	.ReScanCustomScan = ReScan,
 	.ExplainCustomScan = Explain,
 };
-
-/* what waits for an index scan that has not begun (see Start) */
-static VxScanControl pending = {NULL, 0, 0, 0};
-static Oid	pending_index = InvalidOid;
-
-static void
-ClearPending(void)
-{
-	pending.allow = NULL;
-	pending.limit = 0;
-	pending_index = InvalidOid;
-}
 
 Plan *
 VxFilterExecPlan(CustomScan *cs)
@@ -190,15 +180,6 @@ IndexDesc(VxFilterState *state)
 	return ((IndexScanState *) state->index_ps)->iss_ScanDesc;
 }
 
-/* does the index behind this node's index child take allow-lists? */
-static Relation
-IndexRelation(VxFilterState *state)
-{
-	if (state->index_ps == NULL || !IsA(state->index_ps, IndexScanState))
-		return NULL;
-	return ((IndexScanState *) state->index_ps)->iss_RelationDesc;
-}
-
 /* the controls of an hnsw/ivfpq index scan (filter.h), NULL for others */
 VxScanControl *
 VxIndexScanControl(IndexScanDesc scan)
@@ -211,29 +192,19 @@ VxIndexScanControl(IndexScanDesc scan)
 }
 
 /*
- * For an index scan's beginscan: what this node prepared for it before the
- * executor began the scan (index scans begin lazily, at their first row),
- * taken once.
+ * Give the index child an allow-list and a limit: now, through its scan's
+ * control (scan.h), or, when its scan has not begun, at its first row
+ * (IndexRow).  The scan is not begun here: a strategy chosen later may
+ * never read the index, and EXPLAIN reports the index scan's work only
+ * when it began.
  */
-VxScanControl
-VxTakePendingScan(Relation index)
-{
-	VxScanControl p = {NULL, 0, 0, 0};
-
-	if (pending_index == RelationGetRelid(index))
-	{
-		p = pending;
-		ClearPending();
-	}
-	return p;
-}
-
-/* give the index child an allow-list and a limit, now or when it begins */
 static void
 PrepareIndexScan(VxFilterState *state, const VxAllowList *allow, uint64 limit)
 {
 	IndexScanDesc desc = IndexDesc(state);
 
+	state->want_allow = allow;
+	state->want_limit = limit;
 	if (desc)
 	{
 		VxScanControl *ctl = VxIndexScanControl(desc);
@@ -241,12 +212,29 @@ PrepareIndexScan(VxFilterState *state, const VxAllowList *allow, uint64 limit)
 		ctl->allow = allow;
 		ctl->limit = limit;
 	}
-	else
-	{
-		pending.allow = allow;
-		pending.limit = limit;
-		pending_index = RelationGetRelid(IndexRelation(state));
-	}
+}
+
+/*
+ * Begin the index child's scan as the executor would at its first row
+ * (nodeIndexscan.c does the same for a parallel scan, up front), and hand
+ * it what PrepareIndexScan asked for.  When the child's scan keys wait on
+ * run-time values, its first ExecProcNode computes them and rescans.
+ */
+static void
+BeginIndexScan(VxFilterState *state)
+{
+	IndexScanState *iss = (IndexScanState *) state->index_ps;
+	VxScanControl *ctl;
+
+	iss->iss_ScanDesc = index_beginscan(iss->ss.ss_currentRelation, iss->iss_RelationDesc,
+										iss->ss.ps.state->es_snapshot,
+										iss->iss_NumScanKeys, iss->iss_NumOrderByKeys);
+	if (iss->iss_NumRuntimeKeys == 0 || iss->iss_RuntimeKeysReady)
+		index_rescan(iss->iss_ScanDesc, iss->iss_ScanKeys, iss->iss_NumScanKeys,
+					 iss->iss_OrderByKeys, iss->iss_NumOrderByKeys);
+	ctl = VxIndexScanControl(iss->iss_ScanDesc);
+	ctl->allow = state->want_allow;
+	ctl->limit = state->want_limit;
 }
 
 /* build the allow-list from the bitmap child; returns its size in rows */
@@ -314,30 +302,12 @@ Start(VxFilterState *state)
 		PrepareIndexScan(state, NULL, 0);
 }
 
-/* the index child's first row: its scan begins and takes the allow-list */
-static TupleTableSlot *
-FirstIndexRow(VxFilterState *state)
-{
-	TupleTableSlot *volatile src = NULL;
-
-	PG_TRY();
-	{
-		src = ExecProcNode(state->index_ps);
-	}
-	PG_FINALLY();
-	{
-		ClearPending();
-	}
-	PG_END_TRY();
-	return src;
-}
-
-/* the next row of the index child, which may be about to begin */
+/* the next row of the index child, whose scan may be about to begin */
 static TupleTableSlot *
 IndexRow(VxFilterState *state)
 {
-	if (pending_index != InvalidOid)
-		return FirstIndexRow(state);
+	if (IndexDesc(state) == NULL)
+		BeginIndexScan(state);
 	return ExecProcNode(state->index_ps);
 }
 
@@ -629,7 +599,6 @@ Next(ScanState *ss)
 	if (state->chosen == VX_FILTER_INSCAN && state->allow->ntids == 0 && state->allow->nlossy == 0)
 	{
 		/* nothing matches the indexable part of the filter */
-		ClearPending();
 		return NULL;
 	}
 	if (state->chosen == VX_FILTER_PREFILTER)
@@ -664,9 +633,8 @@ DetachAllowList(VxFilterState *state)
 
 	if (state->allow && desc)
 		VxIndexScanControl(desc)->allow = NULL;
-	if (pending_index != InvalidOid && IndexRelation(state) &&
-		pending_index == RelationGetRelid(IndexRelation(state)))
-		ClearPending();
+	state->want_allow = NULL;
+	state->want_limit = 0;
 	state->allow = NULL;
 	state->probing = false;
 	state->buffer = NULL;
