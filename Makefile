@@ -19,6 +19,7 @@ OBJS = \
 	src/sample.o \
 	src/vxindex.o \
 	src/vxcache.o \
+	src/registry.o \
 	src/common/allowlist.o \
 	src/common/inspect.o \
 	src/common/querysample.o \

@@ -7,7 +7,7 @@
  *
  *	  vectorx_index_stats(index)    one row per statistic of the index's
  *	                                structure (each access method supplies
- *	                                its own: HnswIndexStats, ...)
+ *	                                its own, VxIndexKind.stats)
  *	  vectorx_recall(index, sample, k)
  *	                                recall@k of the index against exact
  *	                                search, with stored rows as queries
@@ -93,11 +93,10 @@
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 
-#include "hnsw.h"
-#include "ivfpq.h"
 #include "inspect.h"
 #include "monitor.h"
 #include "querysample.h"
+#include "registry.h"
 #include "sample.h"
 #include "vector.h"
 
@@ -111,51 +110,16 @@ static bool sweep_pending = false;
 
 /* ---------------------------------------------------------------- which index */
 
-typedef enum VxIndexKind
-{
-	VX_INDEX_NONE,
-	VX_INDEX_HNSW,
-	VX_INDEX_IVFPQ
-} VxIndexKind;
-
-static VxIndexKind
-IndexKind(Relation index)
-{
-	if (index->rd_indam->ambuild == hnswbuild)
-		return VX_INDEX_HNSW;
-	if (index->rd_indam->ambuild == ivfpqbuild)
-		return VX_INDEX_IVFPQ;
-	return VX_INDEX_NONE;
-}
-
-
 /* fail unless an open index is one of ours */
 static void
 CheckVxIndex(Relation index, const char *fname)
 {
-	if (IndexKind(index) == VX_INDEX_NONE)
+	if (VxIndexKindOf(index) == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("index \"%s\" is not a vectorx index", RelationGetRelationName(index)),
 				 errdetail("Its access method is %s.", get_am_name(index->rd_rel->relam)),
 				 errhint("%s takes an index built with the hnsw or ivfpq access method.", fname)));
-}
-
-/* the controls (scan.h) of a scan of one of our indexes */
-static VxScanControl *
-ScanControl(Relation index, IndexScanDesc scan)
-{
-	switch (IndexKind(index))
-	{
-		case VX_INDEX_HNSW:
-			return HnswScanControl(scan);
-		case VX_INDEX_IVFPQ:
-			return IvfpqScanControl(scan);
-		case VX_INDEX_NONE:
-			break;
-	}
-	elog(ERROR, "vectorx: not a vectorx index scan");
-	return NULL;
 }
 
 /* lock an index the caller was found allowed to read, and check it is ours */
@@ -243,17 +207,7 @@ vectorx_index_stats(PG_FUNCTION_ARGS)
 	CheckVxIndex(index, "vectorx_index_stats");
 	sink.store = rsinfo->setResult;
 	sink.desc = rsinfo->setDesc;
-	switch (IndexKind(index))
-	{
-		case VX_INDEX_HNSW:
-			HnswIndexStats(index, &sink);
-			break;
-		case VX_INDEX_IVFPQ:
-			IvfpqIndexStats(index, &sink);
-			break;
-		case VX_INDEX_NONE:
-			break;
-	}
+	VxIndexKindOf(index)->stats(index, &sink);
 	index_close(index, AccessShareLock);
 	return (Datum) 0;
 }
@@ -412,7 +366,7 @@ IndexPass(RecallRun *run)
 		ScanKeyEntryInitialize(&key, SK_ORDER_BY, 1, 1, InvalidOid, run->collation,
 							   run->distproc, q->vec);
 		/* leave-one-out: the scan does not search through the query's row */
-		ScanControl(run->index, scan)->exclude = q->self;
+		VxScanControlOf(scan)->exclude = q->self;
 		index_rescan(scan, NULL, 0, &key, 1);
 		while (index_getnext_slot(scan, ForwardScanDirection, slot))
 		{
@@ -709,31 +663,6 @@ vectorx_recall_sampled(PG_FUNCTION_ARGS)
 }
 
 
-/* is relid, now, an index of ours?  (catalog caches only, no lock) */
-static bool
-IsVxIndexOid(Oid relid)
-{
-	HeapTuple	tp = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
-	bool		ours = false;
-
-	if (!HeapTupleIsValid(tp))
-		return false;
-	if (((Form_pg_class) GETSTRUCT(tp))->relkind == RELKIND_INDEX)
-	{
-		HeapTuple	am = SearchSysCache1(AMOID, ObjectIdGetDatum(((Form_pg_class) GETSTRUCT(tp))->relam));
-
-		if (HeapTupleIsValid(am))
-		{
-			char	   *handler = get_func_name(((Form_pg_am) GETSTRUCT(am))->amhandler);
-
-			ours = handler && (strcmp(handler, "hnswhandler") == 0 || strcmp(handler, "ivfpqhandler") == 0);
-			ReleaseSysCache(am);
-		}
-	}
-	ReleaseSysCache(tp);
-	return ours;
-}
-
 /*
  * The sweep runs just before a commit, when the transaction still reads
  * the catalog and sees its own DROPs: a rolled-back DROP keeps its samples.
@@ -764,7 +693,7 @@ MonitorXactCallback(XactEvent event, void *arg)
 	if (event != XACT_EVENT_PRE_COMMIT || !OidIsValid(MyDatabaseId) ||
 		(!sweep_pending && pending_drops == NIL))
 		return;
-	VxSweepSamples(IsVxIndexOid);
+	VxSweepSamples(VxIsIndexOid);
 	sweep_pending = false;
 	foreach(lc, pending_drops)
 	{

@@ -315,6 +315,7 @@
 #include "storage/bufmgr.h"
 #include "utils/relcache.h"
 
+#include "indexkind.h"
 #include "inspect.h"
 #include "scan.h"
 #include "vxindex.h"
@@ -749,6 +750,9 @@ extern void hnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orde
 extern bool hnswgettuple(IndexScanDesc scan, ScanDirection dir);
 extern void hnswendscan(IndexScanDesc scan);
 extern VxScanControl *HnswScanControl(IndexScanDesc scan);
+
+/* hnsw.c: what the layers above see of this access method (indexkind.h) */
+extern const VxIndexKind hnsw_index_kind;
 
 /* hnswcheck.c: the rows of vectorx_index_stats */
 extern void HnswIndexStats(Relation index, VxStatsSink *sink);

@@ -144,6 +144,7 @@
 #include "storage/bufmgr.h"
 #include "utils/relcache.h"
 
+#include "indexkind.h"
 #include "inspect.h"
 #include "scan.h"
 #include "vxindex.h"
@@ -317,6 +318,9 @@ extern void ivfpqrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey ord
 extern bool ivfpqgettuple(IndexScanDesc scan, ScanDirection dir);
 extern void ivfpqendscan(IndexScanDesc scan);
 extern VxScanControl *IvfpqScanControl(IndexScanDesc scan);
+
+/* ivfpq.c: what the layers above see of this access method (indexkind.h) */
+extern const VxIndexKind ivfpq_index_kind;
 
 /* ivfpqutil.c: the rows of vectorx_index_stats */
 extern void IvfpqIndexStats(Relation index, VxStatsSink *sink);

@@ -135,8 +135,6 @@ extern int	vx_filter_strategy;
 #define VX_PRIV_PREIN		11	/* Float: after a spent probe, prefilter up to this
 								 * many TIDs, else inscan */
 
-extern VxScanControl *VxIndexScanControl(IndexScanDesc scan);
-
 extern void VxFilterInit(void);
 extern Plan *VxFilterExecPlan(CustomScan *cs);
 extern Plan *VxFilterPlanPath(PlannerInfo *root, RelOptInfo *rel, CustomPath *best_path,

@@ -25,8 +25,7 @@
 #include "utils/rel.h"
 
 #include "filter.h"
-#include "hnsw.h"
-#include "ivfpq.h"
+#include "registry.h"
 
 typedef struct VxFilterState
 {
@@ -180,17 +179,6 @@ IndexDesc(VxFilterState *state)
 	return ((IndexScanState *) state->index_ps)->iss_ScanDesc;
 }
 
-/* the controls of an hnsw/ivfpq index scan (filter.h), NULL for others */
-VxScanControl *
-VxIndexScanControl(IndexScanDesc scan)
-{
-	if (scan->indexRelation->rd_indam->amgettuple == hnswgettuple)
-		return HnswScanControl(scan);
-	if (scan->indexRelation->rd_indam->amgettuple == ivfpqgettuple)
-		return IvfpqScanControl(scan);
-	return NULL;
-}
-
 /*
  * Give the index child an allow-list and a limit: now, through its scan's
  * control (scan.h), or, when its scan has not begun, at its first row
@@ -207,7 +195,7 @@ PrepareIndexScan(VxFilterState *state, const VxAllowList *allow, uint64 limit)
 	state->want_limit = limit;
 	if (desc)
 	{
-		VxScanControl *ctl = VxIndexScanControl(desc);
+		VxScanControl *ctl = VxScanControlOf(desc);
 
 		ctl->allow = allow;
 		ctl->limit = limit;
@@ -232,7 +220,7 @@ BeginIndexScan(VxFilterState *state)
 	if (iss->iss_NumRuntimeKeys == 0 || iss->iss_RuntimeKeysReady)
 		index_rescan(iss->iss_ScanDesc, iss->iss_ScanKeys, iss->iss_NumScanKeys,
 					 iss->iss_OrderByKeys, iss->iss_NumOrderByKeys);
-	ctl = VxIndexScanControl(iss->iss_ScanDesc);
+	ctl = VxScanControlOf(iss->iss_ScanDesc);
 	ctl->allow = state->want_allow;
 	ctl->limit = state->want_limit;
 }
@@ -352,7 +340,7 @@ Probe(VxFilterState *state)
 		if (TupIsNull(src))
 		{
 			desc = IndexDesc(state);
-			limited = desc && VxIndexScanControl(desc)->returned >= (uint64) state->probe;
+			limited = desc && VxScanControlOf(desc)->returned >= (uint64) state->probe;
 			break;
 		}
 		KeepRow(state, src);
@@ -363,7 +351,7 @@ Probe(VxFilterState *state)
 	{
 		/* postfilter it is: no limit from now on */
 		if (desc)
-			VxIndexScanControl(desc)->limit = 0;
+			VxScanControlOf(desc)->limit = 0;
 		return;
 	}
 	state->nbuffer = 0;
@@ -632,7 +620,7 @@ DetachAllowList(VxFilterState *state)
 	IndexScanDesc desc = IndexDesc(state);
 
 	if (state->allow && desc)
-		VxIndexScanControl(desc)->allow = NULL;
+		VxScanControlOf(desc)->allow = NULL;
 	state->want_allow = NULL;
 	state->want_limit = 0;
 	state->allow = NULL;
@@ -732,5 +720,5 @@ Explain(CustomScanState *node, List *ancestors, ExplainState *es)
 			ExplainPropertyInteger("Allow-List Lossy Pages", NULL, state->allow_lossy, es);
 	}
 	if (desc)
-		ExplainPropertyInteger("Index Elements Visited", NULL, (int64) VxIndexScanControl(desc)->visited, es);
+		ExplainPropertyInteger("Index Elements Visited", NULL, (int64) VxScanControlOf(desc)->visited, es);
 }

@@ -28,8 +28,7 @@
 #include "utils/rel.h"
 
 #include "filter.h"
-#include "hnsw.h"
-#include "ivfpq.h"
+#include "registry.h"
 
 int			vx_filter_strategy = VX_FILTER_AUTO;
 
@@ -50,16 +49,15 @@ static const CustomPathMethods path_methods = {
 };
 
 /*
- * What the cost model knows about one ordered ANN index path.  Costs are
- * per unit of work, in PostgreSQL cost units (FILTER COSTS in filter.h).
+ * What the cost model knows about one ordered ANN index path: the access
+ * method's own model of its scan (VxScanModel, from its VxIndexKind), and
+ * the costs of the work around it.  Costs are per unit of work, in
+ * PostgreSQL cost units (FILTER COSTS in filter.h).
  */
 typedef struct AnnModel
 {
-	bool		hnsw;			/* else ivfpq */
+	VxScanModel scan;			/* the index scan, as its access method sees it */
 	double		tuples;			/* N: the table's rows */
-	double		first;			/* elements the first round visits */
-	double		fanout;			/* elements visited per further returned element */
-	double		c_visit;		/* one element's approximate distance */
 	double		c_accept;		/* one allow-list probe */
 	double		c_heap;			/* one heap fetch with the filter */
 	double		c_exact;		/* one exact distance from a heap row */
@@ -78,51 +76,28 @@ static bool
 IsAnnIndexPath(Path *path)
 {
 	IndexPath  *ip;
-	Oid			relam;
 
 	if (!IsA(path, IndexPath))
 		return false;
 	ip = (IndexPath *) path;
 	if (ip->indexorderbys == NIL || path->pathkeys == NIL || path->param_info != NULL)
 		return false;
-	relam = ip->indexinfo->relam;
-	return relam == get_index_am_oid("hnsw", true) || relam == get_index_am_oid("ivfpq", true);
+	return VxIndexKindOfPath(ip->indexinfo) != NULL;
 }
 
 static void
 ModelInit(PlannerInfo *root, RelOptInfo *rel, IndexPath *ipath, AnnModel *m)
 {
+	const VxIndexKind *kind = VxIndexKindOfPath(ipath->indexinfo);
 	Relation	index = index_open(ipath->indexinfo->indexoid, NoLock);
 	double		op = cpu_operator_cost;
 	int			dims;
 
 	MemSet(m, 0, sizeof(*m));
-	m->hnsw = ipath->indexinfo->relam == get_index_am_oid("hnsw", true);
 	m->tuples = Max(rel->tuples, 1);
 	m->k = root->limit_tuples > 0 ? root->limit_tuples : 10;
-	if (m->hnsw)
-	{
-		const HnswShape *shape = HnswGetShape(index);
-		int			ef = Max(hnsw_ef_search, (int) m->k);
-
-		dims = shape->dims;
-		m->first = Min((double) ef * shape->m * 2 + log(m->tuples) * shape->m, m->tuples);
-		m->fanout = shape->m;
-		/* 8-bit codes: a byte per dimension */
-		m->c_visit = op * (4 + dims / 32.0);
-	}
-	else
-	{
-		const IvfpqShape *shape = IvfpqGetShape(index);
-		double		lists = Max(shape->meta.lists, 1);
-
-		dims = shape->meta.dims;
-		m->first = Min(m->tuples, m->tuples / lists * Min(ivfpq_probes, lists));
-		m->fanout = 1;
-		m->c_visit = op * (1 + shape->meta.m / 16.0);
-		/* ranking the lists is part of the first round */
-		m->first += lists * dims / 32.0 * op / m->c_visit;
-	}
+	kind->scan_model(index, m->tuples, m->k, &m->scan);
+	dims = m->scan.dims;
 	index_close(index, NoLock);
 
 	m->c_accept = op * 4;
@@ -130,7 +105,7 @@ ModelInit(PlannerInfo *root, RelOptInfo *rel, IndexPath *ipath, AnnModel *m)
 	/* the index path's run cost is the heap side of streaming all N rows */
 	m->c_heap = Max(ipath->path.total_cost - ipath->path.startup_cost, 0) / m->tuples +
 		cpu_tuple_cost;
-	m->c_rerank = m->hnsw ? 0 : m->c_heap + m->c_exact;
+	m->c_rerank = m->scan.reranks ? m->c_heap + m->c_exact : 0;
 }
 
 /* postfilter: the index scan, the filter on each row it returns */
@@ -138,10 +113,11 @@ static StrategyCost
 PostfilterCost(const AnnModel *m, double s)
 {
 	StrategyCost c;
-	double		rerank = m->hnsw ? 0 : Max(ivfpq_rerank, m->k);
+	const VxScanModel *scan = &m->scan;
+	double		rerank = scan->reranks ? scan->rerank : 0;
 
-	c.startup = m->first * m->c_visit + rerank * m->c_rerank;
-	c.per_row = (m->fanout * m->c_visit + m->c_heap + m->c_rerank) / s;
+	c.startup = scan->first * scan->c_visit + rerank * m->c_rerank;
+	c.per_row = (scan->fanout * scan->c_visit + m->c_heap + m->c_rerank) / s;
 	return c;
 }
 
@@ -150,14 +126,16 @@ static StrategyCost
 InscanCost(const AnnModel *m, double s, double sb, Cost bitmap_cost)
 {
 	StrategyCost c;
+	const VxScanModel *scan = &m->scan;
+
 	/* HNSW: ~1/sb as many visits; IVF-PQ probes 1/sqrt(sb) as many lists */
-	double		visits = Min(m->tuples, m->hnsw ? m->first / sb : m->first / sqrt(sb));
+	double		visits = Min(m->tuples, VxFilteredVisits(scan, sb));
 	double		allowed = sb * m->tuples;
-	double		rerank = m->hnsw ? 0 : Min(Max(ivfpq_rerank, m->k), visits * sb);
+	double		rerank = scan->reranks ? Min(scan->rerank, visits * sb) : 0;
 
 	c.startup = bitmap_cost + allowed * 2 * cpu_operator_cost +
-		visits * (m->c_visit + m->c_accept) + rerank * m->c_rerank;
-	c.per_row = m->fanout * (m->c_visit + m->c_accept) / sb +
+		visits * (scan->c_visit + m->c_accept) + rerank * m->c_rerank;
+	c.per_row = scan->fanout * (scan->c_visit + m->c_accept) / sb +
 		(m->c_heap + m->c_rerank) * sb / s;
 	return c;
 }
