@@ -58,7 +58,6 @@ VxFilteredVisits(const VxScanModel *model, double sb)
 
 typedef struct VxIndexKind
 {
-	const char *name;			/* the access method as installed: "hnsw" */
 	const char *handler;		/* its handler function: "hnswhandler" */
 
 	/*

@@ -252,7 +252,6 @@ hnswhandler(PG_FUNCTION_ARGS)
 }
 
 const VxIndexKind hnsw_index_kind = {
-	.name = "hnsw",
 	.handler = "hnswhandler",
 	.ambuild = hnswbuild,
 	.amcostestimate = hnswcostestimate,

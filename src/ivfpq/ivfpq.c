@@ -252,7 +252,6 @@ ivfpqhandler(PG_FUNCTION_ARGS)
 }
 
 const VxIndexKind ivfpq_index_kind = {
-	.name = "ivfpq",
 	.handler = "ivfpqhandler",
 	.ambuild = ivfpqbuild,
 	.amcostestimate = ivfpqcostestimate,

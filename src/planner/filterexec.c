@@ -116,19 +116,20 @@ static Node *
 CreateState(CustomScan *cs)
 {
 	VxFilterState *state = (VxFilterState *) newNode(sizeof(VxFilterState), T_CustomScanState);
-	List	   *priv = cs->custom_private;
+	VxFilterPrivate priv;
 
+	VxFilterPrivateFromList(cs->custom_private, &priv);
 	state->css.methods = &exec_methods;
-	state->planned = intVal(list_nth(priv, VX_PRIV_STRATEGY));
-	state->forced = intVal(list_nth(priv, VX_PRIV_FORCED)) != 0;
-	state->selectivity = floatVal(list_nth(priv, VX_PRIV_SELECTIVITY));
-	state->bound = intVal(list_nth(priv, VX_PRIV_BOUND));
-	state->premax = floatVal(list_nth(priv, VX_PRIV_PREMAX));
-	state->inmax = floatVal(list_nth(priv, VX_PRIV_INMAX));
-	state->note = strVal(list_nth(priv, VX_PRIV_NOTE));
-	state->probe = floatVal(list_nth(priv, VX_PRIV_PROBE));
-	state->k = intVal(list_nth(priv, VX_PRIV_K));
-	state->prein = floatVal(list_nth(priv, VX_PRIV_PREIN));
+	state->planned = priv.strategy;
+	state->forced = priv.forced;
+	state->selectivity = priv.selectivity;
+	state->bound = priv.bound;
+	state->premax = priv.premax;
+	state->inmax = priv.inmax;
+	state->note = priv.note;
+	state->probe = priv.probe;
+	state->k = priv.k;
+	state->prein = priv.prein;
 	state->chosen = state->planned;
 	return (Node *) state;
 }
@@ -138,11 +139,12 @@ Begin(CustomScanState *node, EState *estate, int eflags)
 {
 	VxFilterState *state = (VxFilterState *) node;
 	CustomScan *cs = (CustomScan *) node->ss.ps.plan;
-	List	   *roles = (List *) list_nth(cs->custom_private, VX_PRIV_ROLES);
+	VxFilterPrivate priv;
 	ListCell   *lc,
 			   *lr;
 
-	forboth(lc, cs->custom_plans, lr, roles)
+	VxFilterPrivateFromList(cs->custom_private, &priv);
+	forboth(lc, cs->custom_plans, lr, priv.roles)
 	{
 		PlanState  *ps = ExecInitNode((Plan *) lfirst(lc), estate, eflags);
 
