@@ -94,10 +94,11 @@
  *	the next `probes` lists are scanned, until every list has been.  Each
  *	window is in exact order; windows may overlap a little ("relaxed
  *	order", as HNSW's rounds).  ivfpq.rerank = 0 returns PQ order with PQ
- *	distances.  An allow-list (src/common/scan.h; src/planner/filter.h, inscan) drops the
- *	candidates whose heap TID it does not hold before they are ranked, and
- *	widens each batch to ivfpq.probes / sqrt(f) lists when it admits a
- *	fraction f of the rows (the nearest allowed rows lie farther out).
+ *	distances.  An allow-list (src/common/scan.h; inscan in
+ *	src/planner/filter.h) drops the candidates whose heap TID it does not
+ *	hold before they are ranked, and widens each batch to ivfpq.probes /
+ *	sqrt(f) lists when it admits a fraction f of the rows (the nearest
+ *	allowed rows lie farther out).
  *
  * BUILD
  *	Sample (seeded, random blocks as ANALYZE does; at most
