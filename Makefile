@@ -20,6 +20,10 @@ OBJS = \
 	src/sample.o \
 	src/vxindex.o \
 	src/vxcache.o \
+	src/registry.o \
+	src/common/allowlist.o \
+	src/common/inspect.o \
+	src/common/querysample.o \
 	src/distance_avx2.o \
 	src/distance_avx512.o \
 	src/distance_neon.o \
@@ -39,7 +43,6 @@ OBJS = \
 	src/ivfpq/ivfpqtrain.o \
 	src/ivfpq/ivfpqutil.o \
 	src/ivfpq/ivfpqvacuum.o \
-	src/planner/allowlist.o \
 	src/planner/filterexec.o \
 	src/planner/filterplan.o
 
@@ -52,7 +55,7 @@ PG_CONFIG ?= pg_config
 
 # The server headers are included as system headers so that -Wextra reports
 # our code, not PostgreSQL's own macros (PG_FUNCTION_ARGS, ARR_DIMS).
-PG_CPPFLAGS = -I$(srcdir)/src -I$(srcdir)/src/hnsw -I$(srcdir)/src/ivfpq -I$(srcdir)/src/planner -isystem $(shell $(PG_CONFIG) --includedir-server)
+PG_CPPFLAGS = -I$(srcdir)/src -I$(srcdir)/src/common -I$(srcdir)/src/hnsw -I$(srcdir)/src/ivfpq -I$(srcdir)/src/planner -isystem $(shell $(PG_CONFIG) --includedir-server)
 # -Wextra minus unused-parameter: callback signatures are fixed by PostgreSQL
 # (GUC hooks, index AM and executor callbacks) and often ignore arguments.
 PG_CFLAGS = -Wall -Wextra -Wno-unused-parameter

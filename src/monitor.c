@@ -7,7 +7,7 @@
  *
  *	  vectorx_index_stats(index)    one row per statistic of the index's
  *	                                structure (each access method supplies
- *	                                its own: HnswIndexStats, ...)
+ *	                                its own, VxIndexKind.stats)
  *	  vectorx_recall(index, sample, k)
  *	                                recall@k of the index against exact
  *	                                search, with stored rows as queries
@@ -20,17 +20,19 @@
  *	                                fraction of real query vectors, per
  *	                                index, in files in the database's
  *	                                directory (bounded by
- *	                                vectorx.query_sample_size; "query
- *	                                sampling" below says where and why);
+ *	                                vectorx.query_sample_size;
+ *	                                src/common/querysample.c says where
+ *	                                and why);
  *	  vectorx_sampled_queries(index), vectorx_recall_sampled(index, k, max)
  *	                                read them back / evaluate them; the
  *	                                files go when the index is dropped
  *
  *	  Who may call what, and what is checked before any lock: "who may call
- *	  what" below (VxOpenIndexForInspection serves hnswcheck.c too).
+ *	  what" below (the inspection check, VxOpenIndexForInspection, lives in
+ *	  src/common/inspect.c, where hnswcheck.c uses it too).
  *
  *	  Leave-one-out excludes the query's row from both answers, and asks
- *	  the index not to search through it either (vx_recall_exclude): in an
+ *	  the index not to search through it either (VxScanControl.exclude): in an
  *	  HNSW graph that row's neighbour lists are the query's answer, a
  *	  shortcut outside queries do not have (measured on 1M synthetic rows
  *	  it read 0.09 too high).  Without it the figure errs low instead:
@@ -58,10 +60,6 @@
 #include "postgres.h"
 
 #include <math.h>
-#include <sys/stat.h>
-#include <unistd.h>
-#include <fcntl.h>
-#include <sys/file.h>
 
 #include "access/genam.h"
 #include "access/htup_details.h"
@@ -76,15 +74,11 @@
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "commands/defrem.h"
-#include "common/pg_prng.h"
-#include "common/relpath.h"
 #include "executor/tuptable.h"
 #include "funcapi.h"
 #include "miscadmin.h"
-#include "port/pg_crc32c.h"
 #include "portability/instr_time.h"
 #include "storage/bufmgr.h"
-#include "storage/fd.h"
 #include "storage/procarray.h"
 #include "utils/acl.h"
 #include "utils/array.h"
@@ -99,9 +93,10 @@
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 
-#include "hnsw.h"
-#include "ivfpq.h"
+#include "inspect.h"
 #include "monitor.h"
+#include "querysample.h"
+#include "registry.h"
 #include "sample.h"
 #include "vector.h"
 
@@ -109,46 +104,17 @@
 #define MAX_K		1000
 #define PROGRESS_MS 10000
 
-ItemPointerData vx_recall_exclude = {{0, 0}, 0};	/* invalid */
-
-static double query_sample_rate = 0.0;
-static int	query_sample_size = 1000;
+/* relations dropped in this backend, see MonitorXactCallback (TopMemoryContext) */
+static List *pending_drops = NIL;
+static bool sweep_pending = false;
 
 /* ---------------------------------------------------------------- which index */
-
-typedef enum VxIndexKind
-{
-	VX_INDEX_NONE,
-	VX_INDEX_HNSW,
-	VX_INDEX_IVFPQ
-} VxIndexKind;
-
-static VxIndexKind
-IndexKind(Relation index)
-{
-	if (index->rd_indam->ambuild == hnswbuild)
-		return VX_INDEX_HNSW;
-	if (index->rd_indam->ambuild == ivfpqbuild)
-		return VX_INDEX_IVFPQ;
-	return VX_INDEX_NONE;
-}
-
-/* fail unless indexoid names an index (catalog only: no lock taken) */
-static void
-CheckIsIndex(Oid indexoid, const char *fname)
-{
-	if (get_rel_relkind(indexoid) != RELKIND_INDEX)
-		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("\"%s\" is not an index", get_rel_name(indexoid) ? get_rel_name(indexoid) : "?"),
-				 errhint("%s takes an index built with the hnsw or ivfpq access method.", fname)));
-}
 
 /* fail unless an open index is one of ours */
 static void
 CheckVxIndex(Relation index, const char *fname)
 {
-	if (IndexKind(index) == VX_INDEX_NONE)
+	if (VxIndexKindOf(index) == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("index \"%s\" is not a vectorx index", RelationGetRelationName(index)),
@@ -194,38 +160,9 @@ OpenVxIndex(Oid indexoid, const char *fname)
  * its table is locked, so a role without the privilege never queues for a
  * lock it could hold against VACUUM, DDL or a DROP; it runs again once the
  * lock is held (invalidations are processed then), in case the relation
- * changed hands or gained a policy in between.
+ * changed hands or gained a policy in between.  The inspection check is
+ * VxOpenIndexForInspection (src/common/inspect.c); the other two follow.
  */
-static void
-CheckInspectPrivilege(Oid indexoid, const char *fname)
-{
-	Oid			user = GetUserId();
-
-	if (!pg_class_ownercheck(indexoid, user) &&
-		!has_privs_of_role(user, ROLE_PG_STAT_SCAN_TABLES))
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("permission denied for index %s", get_rel_name(indexoid)),
-				 errdetail("%s reads the whole index: only the owner of its table and roles with privileges of the \"pg_stat_scan_tables\" role may call it.",
-						   fname)));
-}
-
-/*
- * Open an index for an inspection function (stats, check, dump of its
- * elements), checking the caller's privilege before locking it.  The caller
- * checks the access method.
- */
-Relation
-VxOpenIndexForInspection(Oid indexoid, const char *fname)
-{
-	Relation	index;
-
-	CheckIsIndex(indexoid, fname);
-	CheckInspectPrivilege(indexoid, fname);
-	index = index_open(indexoid, AccessShareLock);
-	CheckInspectPrivilege(indexoid, fname);
-	return index;
-}
 
 static void
 CheckRecallPrivilege(Oid heapoid, const char *fname)
@@ -256,23 +193,6 @@ CheckReadQueriesPrivilege(Oid indexoid)
 
 /* ---------------------------------------------------------------- stats */
 
-struct VxStatsSink
-{
-	Tuplestorestate *store;
-	TupleDesc	desc;
-};
-
-void
-VxStat(VxStatsSink *sink, const char *stat, double value, const char *description)
-{
-	Datum		values[3];
-	bool		nulls[3] = {0};
-
-	values[0] = CStringGetTextDatum(stat);
-	values[1] = Float8GetDatum(value);
-	values[2] = CStringGetTextDatum(description);
-	tuplestore_putvalues(sink->store, sink->desc, values, nulls);
-}
 
 PG_FUNCTION_INFO_V1(vectorx_index_stats);
 Datum
@@ -287,17 +207,7 @@ vectorx_index_stats(PG_FUNCTION_ARGS)
 	CheckVxIndex(index, "vectorx_index_stats");
 	sink.store = rsinfo->setResult;
 	sink.desc = rsinfo->setDesc;
-	switch (IndexKind(index))
-	{
-		case VX_INDEX_HNSW:
-			HnswIndexStats(index, &sink);
-			break;
-		case VX_INDEX_IVFPQ:
-			IvfpqIndexStats(index, &sink);
-			break;
-		case VX_INDEX_NONE:
-			break;
-	}
+	VxIndexKindOf(index)->stats(index, &sink);
 	index_close(index, AccessShareLock);
 	return (Datum) 0;
 }
@@ -342,10 +252,10 @@ RecallOpen(RecallRun *run, Oid indexoid, int k, const char *fname)
 				 errmsg("k must be between 1 and %d, not %d", MAX_K, k)));
 	memset(run, 0, sizeof(RecallRun));
 	run->k = k;
-	CheckIsIndex(indexoid, fname);
+	VxCheckIsIndex(indexoid, fname);
 	heapoid = IndexGetRelation(indexoid, true);
 	if (!OidIsValid(heapoid))
-		CheckIsIndex(indexoid, fname);	/* dropped meanwhile: its error */
+		VxCheckIsIndex(indexoid, fname);	/* dropped meanwhile: its error */
 	/* the function reads the table: the caller must be allowed to, see above */
 	CheckRecallPrivilege(heapoid, fname);
 	run->heap = table_open(heapoid, AccessShareLock);
@@ -455,34 +365,27 @@ IndexPass(RecallRun *run)
 		scan = index_beginscan(run->heap, run->index, GetActiveSnapshot(), 0, 1);
 		ScanKeyEntryInitialize(&key, SK_ORDER_BY, 1, 1, InvalidOid, run->collation,
 							   run->distproc, q->vec);
-		vx_recall_exclude = q->self;
-		PG_TRY();
+		/* leave-one-out: the scan does not search through the query's row */
+		VxScanControlOf(scan)->exclude = q->self;
+		index_rescan(scan, NULL, 0, &key, 1);
+		while (index_getnext_slot(scan, ForwardScanDirection, slot))
 		{
-			index_rescan(scan, NULL, 0, &key, 1);
-			while (index_getnext_slot(scan, ForwardScanDirection, slot))
-			{
-				bool		isnull;
-				Datum		v;
+			bool		isnull;
+			Datum		v;
 
-				if (scan->xs_recheckorderby && n == run->k &&
-					DatumGetFloat8(scan->xs_orderbyvals[0]) >= q->found[run->k - 1])
-					break;		/* no row still to come can be nearer */
-				if (ItemPointerIsValid(&q->self) && ItemPointerEquals(&slot->tts_tid, &q->self))
-					continue;
-				v = slot_getattr(slot, run->attno, &isnull);
-				if (isnull)
-					continue;
-				KeepFound(q->found, &n, run->k,
-						  DatumGetFloat8(FunctionCall2Coll(&run->dist, run->collation, v, q->vec)));
-				if (!scan->xs_recheckorderby && n == run->k)
-					break;
-			}
+			if (scan->xs_recheckorderby && n == run->k &&
+				DatumGetFloat8(scan->xs_orderbyvals[0]) >= q->found[run->k - 1])
+				break;			/* no row still to come can be nearer */
+			if (ItemPointerIsValid(&q->self) && ItemPointerEquals(&slot->tts_tid, &q->self))
+				continue;
+			v = slot_getattr(slot, run->attno, &isnull);
+			if (isnull)
+				continue;
+			KeepFound(q->found, &n, run->k,
+					  DatumGetFloat8(FunctionCall2Coll(&run->dist, run->collation, v, q->vec)));
+			if (!scan->xs_recheckorderby && n == run->k)
+				break;
 		}
-		PG_FINALLY();
-		{
-			ItemPointerSetInvalid(&vx_recall_exclude);
-		}
-		PG_END_TRY();
 		index_endscan(scan);
 		INSTR_TIME_SET_CURRENT(end);
 		INSTR_TIME_SUBTRACT(end, start);
@@ -696,320 +599,18 @@ vectorx_recall_queries(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(RecallResult(fcinfo, &run, "vectorx_recall_queries"));
 }
 
+
 /* ---------------------------------------------------------------- query sampling */
 
-/*
- * Where the samples live and why (README, "What is kept where"):
- *
- *	<database directory>/pgsql_tmp_vectorx_samples/<index OID>[.old]
- *
- * - In the database's own directory (base/<dboid>, or the tablespace's),
- *   so DROP DATABASE removes them with the rest of the database, whether
- *   or not vectorx is loaded anywhere, and a later database that reuses the
- *   OID starts empty.  CREATE DATABASE copies relation files only (and
- *   STRATEGY FILE_COPY does not descend into subdirectories), so a new
- *   database does not inherit its template's samples either.
- * - Under a name that starts with "pgsql_tmp": PostgreSQL's tools treat
- *   such names as temporary files, so pg_basebackup (and so every standby
- *   built from a base backup), pg_rewind and pg_checksums skip them.  They
- *   are never WAL-logged: a standby keeps the samples of its own scans.
- *   The server does not clear them at restart.
- * - Per index, by OID: a file whose OID no longer names one of our indexes
- *   is removed by the sweep below, at the commit of any transaction that
- *   dropped a relation while vectorx was loaded, and of the first
- *   transaction after vectorx was loaded in a backend (a DROP INDEX in a
- *   fresh session loads vectorx itself, when it opens the index, after the
- *   drop hook would have fired), and of any transaction that read samples.
- *
- * Each record is a SampleRecord header and `dims` floats, written by one
- * write() with O_APPEND; the CRC covers the header's dims and the floats,
- * so a torn record (a crash mid-write, a full disk) fails it and is
- * skipped: the reader then moves forward byte by byte to the next record
- * whose magic and CRC hold.
- *
- * Writers, the rotation (the file becomes ".old" when it holds
- * vectorx.query_sample_size records, replacing the previous ".old") and the
- * sweep hold an exclusive flock() on the directory; readers open both files
- * under a shared one, then read without it.  So concurrent writers cannot
- * both rotate (which lost a whole file of samples), a short write can be
- * cut off before anyone appends behind it, and a reader sees one
- * consistent pair of files.  The lock is held for one write, or one rename,
- * or one directory listing: microseconds.
- */
-#define SAMPLE_DIR		"pgsql_tmp_vectorx_samples"
-#define SAMPLE_MAGIC	0x32515856	/* "VXQ2" */
-#define SAMPLE_READ_CHUNK 65536
+/* (the files and their format: src/common/querysample.c) */
 
-typedef struct SampleRecord
-{
-	uint32		magic;			/* SAMPLE_MAGIC */
-	uint32		dims;			/* floats that follow, 1..VECTOR_MAX_DIM */
-	pg_crc32c	crc;			/* CRC-32C of dims and the floats */
-	/* float	x[dims] follows */
-} SampleRecord;
-
-#define SampleRecordSize(dims)	(sizeof(SampleRecord) + sizeof(float) * (Size) (dims))
-
-/* relations dropped in this backend, see MonitorXactCallback (TopMemoryContext) */
-static List *pending_drops = NIL;
-static bool sweep_pending = false;
-
-static void
-SampleDir(char *dir)
-{
-	char	   *dbpath = GetDatabasePath(MyDatabaseId, MyDatabaseTableSpace);
-
-	snprintf(dir, MAXPGPATH, "%s/%s", dbpath, SAMPLE_DIR);
-	pfree(dbpath);
-}
-
-static void
-SamplePath(char *path, Oid indexoid, bool old)
-{
-	char		dir[MAXPGPATH];
-
-	SampleDir(dir);
-	snprintf(path, MAXPGPATH, "%s/%u%s", dir, indexoid, old ? ".old" : "");
-}
-
-static pg_crc32c
-SampleCrc(const SampleRecord *rec)
-{
-	pg_crc32c	crc;
-
-	INIT_CRC32C(crc);
-	COMP_CRC32C(crc, &rec->dims, sizeof(rec->dims));
-	COMP_CRC32C(crc, (const char *) rec + sizeof(SampleRecord), sizeof(float) * (Size) rec->dims);
-	FIN_CRC32C(crc);
-	return crc;
-}
-
-/*
- * Open the sample directory (creating it if asked) and flock() it with
- * `how`; returns the descriptor, whose close releases the lock (also at
- * transaction abort: it is a transient file), or -1 with errno set.
- */
-static int
-LockSampleDir(const char *dir, int how, bool create)
-{
-	int			fd;
-
-	if (create && MakePGDirectory(dir) < 0 && errno != EEXIST)
-		return -1;
-	fd = OpenTransientFile(dir, O_RDONLY | PG_BINARY);
-	if (fd < 0)
-		return -1;
-	while (flock(fd, how) != 0)
-	{
-		int			save_errno = errno;
-
-		if (save_errno == EINTR)
-			continue;
-		CloseTransientFile(fd);
-		errno = save_errno;
-		return -1;
-	}
-	return fd;
-}
-
-/*
- * Record the query of an index scan with probability
- * vectorx.query_sample_rate.  Failures are reported at DEBUG1 and never
- * fail the query: the samples are a convenience.
- */
-void
-VxSampleQuery(Relation index, Datum query)
-{
-	Vector	   *v;
-	char		dir[MAXPGPATH];
-	char		path[MAXPGPATH];
-	Size		len;
-	SampleRecord *rec;
-	int			dirfd;
-	int			fd;
-	struct stat st;
-	ssize_t		written;
-
-	if (query_sample_rate <= 0 || pg_prng_double(&pg_global_prng_state) >= query_sample_rate)
-		return;
-	v = DatumGetVector(query);
-	len = SampleRecordSize(v->dim);
-	rec = palloc(len);
-	rec->magic = SAMPLE_MAGIC;
-	rec->dims = v->dim;
-	memcpy((char *) rec + sizeof(SampleRecord), v->x, sizeof(float) * v->dim);
-	rec->crc = SampleCrc(rec);
-
-	SampleDir(dir);
-	dirfd = LockSampleDir(dir, LOCK_EX, true);
-	if (dirfd < 0)
-	{
-		elog(DEBUG1, "vectorx: could not lock directory \"%s\": %m", dir);
-		pfree(rec);
-		return;
-	}
-	SamplePath(path, RelationGetRelid(index), false);
-	fd = OpenTransientFile(path, O_WRONLY | O_CREAT | O_APPEND | PG_BINARY);
-	if (fd < 0)
-		elog(DEBUG1, "vectorx: could not open \"%s\": %m", path);
-	else if (fstat(fd, &st) != 0)
-		elog(DEBUG1, "vectorx: could not stat \"%s\": %m", path);
-	else
-	{
-		errno = 0;
-		written = write(fd, rec, len);
-		if (written != (ssize_t) len)
-		{
-			if (errno == 0)
-				errno = ENOSPC;
-			elog(DEBUG1, "vectorx: could not write \"%s\": %m", path);
-			/* cut the torn record off before anyone appends behind it */
-			if (written > 0 && ftruncate(fd, st.st_size) != 0)
-				elog(DEBUG1, "vectorx: could not truncate \"%s\": %m", path);
-		}
-		else if (st.st_size + (off_t) len >= (off_t) len * query_sample_size)
-		{
-			char		old[MAXPGPATH];
-
-			SamplePath(old, RelationGetRelid(index), true);
-			if (rename(path, old) != 0)
-				elog(DEBUG1, "vectorx: could not rename \"%s\": %m", path);
-		}
-	}
-	if (fd >= 0)
-		CloseTransientFile(fd);
-	CloseTransientFile(dirfd);
-	pfree(rec);
-}
-
-/*
- * Make buf[*pos, *len) hold at least `need` bytes, moving the rest to the
- * front and reading on; false at the end of the file.
- */
-static bool
-SampleFill(int fd, const char *path, char *buf, Size cap, Size *pos, Size *len, bool *eof, Size need)
-{
-	if (*len - *pos >= need)
-		return true;
-	if (*eof)
-		return false;
-	memmove(buf, buf + *pos, *len - *pos);
-	*len -= *pos;
-	*pos = 0;
-	while (*len < need)
-	{
-		ssize_t		n = read(fd, buf + *len, cap - *len);
-
-		if (n < 0)
-		{
-			if (errno == EINTR)
-				continue;
-			ereport(ERROR,
-					(errcode_for_file_access(),
-					 errmsg("could not read file \"%s\": %m", path)));
-		}
-		if (n == 0)
-		{
-			*eof = true;
-			return false;
-		}
-		*len += n;
-	}
-	return true;
-}
-
-/*
- * Append the intact records of one sample file to *out, skipping damaged
- * bytes (see above); the skipped amount goes to the server log.
- */
-static void
-ReadSamples(int fd, const char *path, List **out)
-{
-	Size		cap = SAMPLE_READ_CHUNK + SampleRecordSize(VECTOR_MAX_DIM);
-	char	   *buf = palloc(cap);
-	Size		pos = 0,
-				len = 0;
-	bool		eof = false;
-	uint64		skipped = 0;
-	uint64		steps = 0;
-
-	while (SampleFill(fd, path, buf, cap, &pos, &len, &eof, sizeof(SampleRecord)))
-	{
-		SampleRecord h;
-
-		if ((++steps & 4095) == 0)
-			CHECK_FOR_INTERRUPTS();
-		memcpy(&h, buf + pos, sizeof(h));
-		if (h.magic == SAMPLE_MAGIC && h.dims >= 1 && h.dims <= VECTOR_MAX_DIM &&
-			SampleFill(fd, path, buf, cap, &pos, &len, &eof, SampleRecordSize(h.dims)))
-		{
-			SampleRecord *rec = (SampleRecord *) palloc(SampleRecordSize(h.dims));
-
-			memcpy(rec, buf + pos, SampleRecordSize(h.dims));
-			if (SampleCrc(rec) == h.crc)
-			{
-				Vector	   *v = VxNewVector(h.dims);
-
-				memcpy(v->x, (char *) rec + sizeof(SampleRecord), sizeof(float) * h.dims);
-				*out = lappend(*out, v);
-				pos += SampleRecordSize(h.dims);
-				pfree(rec);
-				continue;
-			}
-			pfree(rec);
-		}
-		/* not a record here: a torn one, or the middle of one */
-		pos++;
-		skipped++;
-	}
-	skipped += len - pos;		/* a tail shorter than a header */
-	if (skipped > 0)
-		ereport(LOG,
-				(errmsg("vectorx: skipped %llu bytes of damaged query samples in file \"%s\"",
-						(unsigned long long) skipped, path)));
-	pfree(buf);
-}
-
-/* the recorded queries of an index, oldest first */
+/* the recorded queries of an index; a reader also sweeps, at commit */
 static List *
 SampledQueries(Oid indexoid)
 {
-	char		dir[MAXPGPATH];
-	char		path[2][MAXPGPATH];
-	int			fds[2];
-	int			dirfd;
-	List	   *out = NIL;
-
-	/* a reader also sweeps, at commit: stale files go sooner or later */
+	/* stale files go sooner or later */
 	sweep_pending = true;
-	SampleDir(dir);
-	dirfd = LockSampleDir(dir, LOCK_SH, false);
-	if (dirfd < 0)
-	{
-		if (errno == ENOENT)
-			return NIL;
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not lock directory \"%s\": %m", dir)));
-	}
-	/* both files under the lock: no rotation between them */
-	for (int i = 0; i < 2; i++)
-	{
-		SamplePath(path[i], indexoid, i == 0);
-		fds[i] = OpenTransientFile(path[i], O_RDONLY | PG_BINARY);
-		if (fds[i] < 0 && errno != ENOENT)
-			ereport(ERROR,
-					(errcode_for_file_access(),
-					 errmsg("could not open file \"%s\": %m", path[i])));
-	}
-	CloseTransientFile(dirfd);
-	for (int i = 0; i < 2; i++)
-		if (fds[i] >= 0)
-		{
-			ReadSamples(fds[i], path[i], &out);
-			CloseTransientFile(fds[i]);
-		}
-	return out;
+	return VxSampledQueries(indexoid);
 }
 
 PG_FUNCTION_INFO_V1(vectorx_sampled_queries);
@@ -1023,7 +624,7 @@ vectorx_sampled_queries(PG_FUNCTION_ARGS)
 	List	   *samples;
 
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC | MAT_SRF_BLESS);
-	CheckIsIndex(indexoid, "vectorx_sampled_queries");
+	VxCheckIsIndex(indexoid, "vectorx_sampled_queries");
 	CheckReadQueriesPrivilege(indexoid);
 	index = OpenVxIndex(indexoid, "vectorx_sampled_queries");
 	samples = SampledQueries(RelationGetRelid(index));
@@ -1061,73 +662,6 @@ vectorx_recall_sampled(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(RecallResult(fcinfo, &run, "vectorx_recall_sampled"));
 }
 
-/* is relid, now, an index of ours?  (catalog caches only, no lock) */
-static bool
-IsVxIndexOid(Oid relid)
-{
-	HeapTuple	tp = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
-	bool		ours = false;
-
-	if (!HeapTupleIsValid(tp))
-		return false;
-	if (((Form_pg_class) GETSTRUCT(tp))->relkind == RELKIND_INDEX)
-	{
-		HeapTuple	am = SearchSysCache1(AMOID, ObjectIdGetDatum(((Form_pg_class) GETSTRUCT(tp))->relam));
-
-		if (HeapTupleIsValid(am))
-		{
-			char	   *handler = get_func_name(((Form_pg_am) GETSTRUCT(am))->amhandler);
-
-			ours = handler && (strcmp(handler, "hnswhandler") == 0 || strcmp(handler, "ivfpqhandler") == 0);
-			ReleaseSysCache(am);
-		}
-	}
-	ReleaseSysCache(tp);
-	return ours;
-}
-
-/*
- * Remove the sample files of this database whose OID no longer names one of
- * our indexes, as this transaction sees the catalog.
- */
-static void
-SweepSamples(void)
-{
-	char		dir[MAXPGPATH];
-	int			dirfd;
-	DIR		   *d;
-	struct dirent *de;
-
-	SampleDir(dir);
-	dirfd = LockSampleDir(dir, LOCK_EX, false);
-	if (dirfd < 0)
-	{
-		if (errno != ENOENT)
-			elog(DEBUG1, "vectorx: could not lock directory \"%s\": %m", dir);
-		return;
-	}
-	d = AllocateDir(dir);
-	while ((de = ReadDirExtended(d, dir, LOG)) != NULL)
-	{
-		char	   *end;
-		unsigned long oid;
-		char		path[MAXPGPATH];
-
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		errno = 0;
-		oid = strtoul(de->d_name, &end, 10);
-		if (errno == 0 && end != de->d_name && oid <= PG_UINT32_MAX &&
-			(*end == '\0' || strcmp(end, ".old") == 0) &&
-			IsVxIndexOid((Oid) oid))
-			continue;
-		snprintf(path, MAXPGPATH, "%s/%s", dir, de->d_name);
-		if (unlink(path) != 0)
-			elog(DEBUG1, "vectorx: could not remove \"%s\": %m", path);
-	}
-	FreeDir(d);
-	CloseTransientFile(dirfd);
-}
 
 /*
  * The sweep runs just before a commit, when the transaction still reads
@@ -1159,7 +693,7 @@ MonitorXactCallback(XactEvent event, void *arg)
 	if (event != XACT_EVENT_PRE_COMMIT || !OidIsValid(MyDatabaseId) ||
 		(!sweep_pending && pending_drops == NIL))
 		return;
-	SweepSamples();
+	VxSweepSamples(VxIsIndexOid);
 	sweep_pending = false;
 	foreach(lc, pending_drops)
 	{
@@ -1229,19 +763,5 @@ VxMonitorInit(void)
 	/* drops in this backend before vectorx was loaded went unseen */
 	sweep_pending = true;
 
-	DefineCustomRealVariable("vectorx.query_sample_rate",
-							 "Fraction of index scans whose query vector is recorded for vectorx_recall_sampled.",
-							 "0 (the default) records nothing.  Samples are kept per index in "
-							 "the database's directory, in " SAMPLE_DIR ".",
-							 &query_sample_rate,
-							 0.0, 0.0, 1.0,
-							 PGC_SUSET, 0,
-							 NULL, NULL, NULL);
-	DefineCustomIntVariable("vectorx.query_sample_size",
-							"Query samples kept per index: between this many and twice as many.",
-							NULL,
-							&query_sample_size,
-							1000, 10, 1000000,
-							PGC_SUSET, 0,
-							NULL, NULL, NULL);
+	VxQuerySampleInit();
 }

@@ -3,8 +3,10 @@
  * hnsw.c
  *	  The HNSW access method's handler (the IndexAmRoutine, every field set
  *	  explicitly), its reloptions (m, ef_construction), GUCs (hnsw.ef_search,
- *	  hnsw.max_scan_tuples), operator-class validation, cost estimation and
- *	  build-phase names.  The lifecycle lives in hnswbuild.c, hnswinsert.c,
+ *	  hnsw.max_scan_tuples), operator-class validation, cost estimation (for
+ *	  amcostestimate and, through hnsw_index_kind, the filter planner) and
+ *	  build-phase names, and hnsw_index_kind, what the layers above see of
+ *	  this access method (src/common/indexkind.h).  The lifecycle lives in hnswbuild.c, hnswinsert.c,
  *	  hnswscan.c and hnswvacuum.c; hnsw.h documents the design.
  *
  *-------------------------------------------------------------------------
@@ -21,6 +23,7 @@
 #include "catalog/pg_opclass.h"
 #include "catalog/pg_opfamily.h"
 #include "commands/vacuum.h"
+#include "optimizer/optimizer.h"
 #include "optimizer/paths.h"
 #include "commands/progress.h"
 #include "utils/builtins.h"
@@ -92,9 +95,20 @@ hnswoptions(Datum reloptions, bool validate)
 }
 
 /*
+ * Elements the first round of a scan visits: about ef expansions of up to
+ * 2m neighbours each, plus the descent through the upper levels, capped by
+ * the index size.  Both cost models below start from it.
+ */
+static double
+FirstRoundVisits(int m, int ef, double tuples)
+{
+	return Min((double) ef * m * 2 + log(tuples) * m, tuples);
+}
+
+/*
  * Cost of an ordered scan.  The index is useless without an ORDER BY.  The
- * work is done before the first row: about ef_search expansions of up to
- * 2m neighbours each (capped by the index size), each a random page.
+ * work is done before the first row: the first round's visits, each a
+ * random page.
  */
 static void
 hnswcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
@@ -126,7 +140,7 @@ hnswcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 			m = opts->m;
 		index_close(index, NoLock);
 	}
-	visited = Min((double) hnsw_ef_search * m * 2 + log(tuples) * m, tuples);
+	visited = FirstRoundVisits(m, hnsw_ef_search, tuples);
 
 	MemSet(&costs, 0, sizeof(costs));
 	costs.numIndexTuples = visited;
@@ -138,6 +152,27 @@ hnswcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 	*indexSelectivity = costs.indexSelectivity;
 	*indexCorrelation = 0;
 	*indexPages = costs.numIndexPages;
+}
+
+/*
+ * The filter planner's model (indexkind.h, VxScanModel): the first round
+ * with ef at least k, then about m elements visited per further row; a
+ * visit scores an 8-bit code, a byte per dimension.  An allow-list only
+ * narrows what is returned, so the search visits 1/f as many elements.
+ */
+static void
+hnswscanmodel(Relation index, double tuples, double k, VxScanModel *model)
+{
+	const HnswShape *shape = HnswGetShape(index);
+	int			ef = Max(hnsw_ef_search, (int) k);
+
+	model->dims = shape->dims;
+	model->first = FirstRoundVisits(shape->m, ef, tuples);
+	model->fanout = shape->m;
+	model->c_visit = cpu_operator_cost * (4 + shape->dims / 32.0);
+	model->reranks = false;
+	model->rerank = 0;
+	model->filter_exponent = 1;
 }
 
 static bool
@@ -215,3 +250,12 @@ hnswhandler(PG_FUNCTION_ARGS)
 
 	PG_RETURN_POINTER(am);
 }
+
+const VxIndexKind hnsw_index_kind = {
+	.handler = "hnswhandler",
+	.ambuild = hnswbuild,
+	.amcostestimate = hnswcostestimate,
+	.stats = HnswIndexStats,
+	.scan_control = HnswScanControl,
+	.scan_model = hnswscanmodel,
+};

@@ -315,6 +315,9 @@
 #include "storage/bufmgr.h"
 #include "utils/relcache.h"
 
+#include "indexkind.h"
+#include "inspect.h"
+#include "scan.h"
 #include "vxindex.h"
 
 /* ---------------------------------------------------------------- limits */
@@ -746,8 +749,13 @@ extern IndexScanDesc hnswbeginscan(Relation index, int nkeys, int norderbys);
 extern void hnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int norderbys);
 extern bool hnswgettuple(IndexScanDesc scan, ScanDirection dir);
 extern void hnswendscan(IndexScanDesc scan);
-struct VxScanControl;
-extern struct VxScanControl *HnswScanControl(IndexScanDesc scan);
+extern VxScanControl *HnswScanControl(IndexScanDesc scan);
+
+/* hnsw.c: what the layers above see of this access method (indexkind.h) */
+extern const VxIndexKind hnsw_index_kind;
+
+/* hnswcheck.c: the rows of vectorx_index_stats */
+extern void HnswIndexStats(Relation index, VxStatsSink *sink);
 
 /* on-disk insertion of one vector, shared by aminsert and the build overflow */
 extern void HnswInsertVector(Relation index, const float *vec, ItemPointer tid);

@@ -50,7 +50,7 @@
 #include "utils/rel.h"
 
 #include "hnsw.h"
-#include "monitor.h"
+#include "inspect.h"
 
 typedef struct CheckState
 {

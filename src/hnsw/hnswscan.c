@@ -9,8 +9,9 @@
  *	  until hnsw.max_scan_tuples elements have been visited.  A filter
  *	  (HnswFilter) can be attached to the scan state for searches that only
  *	  return some rows, and a limit of heap TIDs after which the scan ends;
- *	  the filtered-search node sets both (src/planner/filter.h).  Rounds
- *	  after the first resume in place (HnswSearchResume).
+ *	  the filtered-search node sets both through the scan's VxScanControl
+ *	  (src/common/scan.h), as the recall functions set the row to exclude.
+ *	  Rounds after the first resume in place (HnswSearchResume).
  *
  *	  Order: every row found goes into a pool and is handed out by its
  *	  lower bound once the rows the search already scored lie beyond it
@@ -35,9 +36,9 @@
 #include "utils/memutils.h"
 #include "utils/rel.h"
 
-#include "filter.h"
 #include "hnsw.h"
-#include "monitor.h"
+#include "querysample.h"
+#include "scan.h"
 #include "vxindex.h"
 
 /* one row group of the current round: an element's heap TIDs and bound */
@@ -70,7 +71,8 @@ typedef struct HnswScanOpaqueData
 	int			rounds;
 	HnswFilter *filter;			/* NULL: every element qualifies */
 	HnswFilter allow_filter;	/* what filter points at with an allow-list */
-	VxScanControl ctl;			/* allow-list, limit, counts (src/planner) */
+	VxScanControl ctl;			/* allow-list, limit, excluded row, counts
+								 * (scan.h) */
 	uint64		visited_total;	/* elements visited by earlier searches */
 
 	/*
@@ -101,7 +103,7 @@ hnswbeginscan(Relation index, int nkeys, int norderbys)
 	so->shape = *HnswGetShape(index);
 	so->cxt = AllocSetContextCreate(CurrentMemoryContext, "hnsw scan", ALLOCSET_DEFAULT_SIZES);
 	scan->opaque = so;
-	so->ctl = VxTakePendingScan(index);
+	VxScanControlInit(&so->ctl);
 	so->allow_filter.accept = AllowAccept;
 	so->allow_filter.arg = so;
 	/* the AM provides the ORDER BY value arrays (as GiST does) */
@@ -327,7 +329,7 @@ FirstRound(IndexScanDesc scan)
 	}
 	HnswPageGraphInit(&so->pg, scan->indexRelation, &so->shape, so->query);
 	so->filter = so->ctl.allow ? &so->allow_filter : NULL;
-	so->pg.exclude = vx_recall_exclude;
+	so->pg.exclude = so->ctl.exclude;
 	so->pg.graph.max_visits = so->max_visits;
 	so->visited = HnswVisitedCreate(ef * so->shape.m * 4);
 	HnswHeapInit(&so->leftover, ef * 4, false);
@@ -439,7 +441,7 @@ hnswgettuple(IndexScanDesc scan, ScanDirection dir)
 	for (;;)
 	{
 		if (so->ctl.limit > 0 && so->ctl.returned >= so->ctl.limit)
-			break;				/* a filtered search's probe (filter.h) */
+			break;				/* a filtered search's probe (scan.h) */
 		if (so->nexttid == so->cur.ntids && so->npool > 0 &&
 			(so->iterative == VX_ITERATIVE_RELAXED || so->iterative == VX_ITERATIVE_OFF ||
 			 Settled(so, so->pool[0].bound)))
@@ -564,7 +566,7 @@ AllowAccept(void *arg, uint32 id)
 	return false;
 }
 
-/* the filtered-search controls of this scan (filter.h) */
+/* the controls of this scan (scan.h), its visited count brought up to date */
 VxScanControl *
 HnswScanControl(IndexScanDesc scan)
 {

@@ -3,8 +3,10 @@
  * ivfpq.c
  *	  The IVF-PQ access method's handler (the IndexAmRoutine, every field
  *	  set explicitly), its reloptions (lists, m, nbits), GUCs (ivfpq.probes,
- *	  ivfpq.rerank), operator-class validation, cost estimation and build
- *	  phase names.  The lifecycle lives in ivfpqbuild.c, ivfpqinsert.c,
+ *	  ivfpq.rerank), operator-class validation, cost estimation (for
+ *	  amcostestimate and, through ivfpq_index_kind, the filter planner) and
+ *	  build phase names, and ivfpq_index_kind, what the layers above see of
+ *	  this access method (src/common/indexkind.h).  The lifecycle lives in ivfpqbuild.c, ivfpqinsert.c,
  *	  ivfpqscan.c and ivfpqvacuum.c; ivfpq.h documents the design.
  *
  *-------------------------------------------------------------------------
@@ -142,6 +144,33 @@ ivfpqcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 	*indexPages = costs.numIndexPages;
 }
 
+/*
+ * The filter planner's model (indexkind.h, VxScanModel): the first round
+ * ranks every list by its centroid (counted in elements' worth of work)
+ * and scores the codes of ivfpq.probes of them, then re-ranks at least k
+ * candidates from the heap; one element per further row.  Unlike
+ * ivfpqcostestimate, which the planner calls before anything is read, it
+ * knows the index's real list count.  An allow-list admitting a fraction
+ * f widens each batch to probes / sqrt(f) lists (ivfpqscan.c).
+ */
+static void
+ivfpqscanmodel(Relation index, double tuples, double k, VxScanModel *model)
+{
+	const IvfpqShape *shape = IvfpqGetShape(index);
+	double		lists = Max(shape->meta.lists, 1);
+	int			dims = shape->meta.dims;
+
+	model->dims = dims;
+	model->first = Min(tuples, tuples / lists * Min(ivfpq_probes, lists));
+	model->fanout = 1;
+	model->c_visit = cpu_operator_cost * (1 + shape->meta.m / 16.0);
+	/* ranking the lists is part of the first round */
+	model->first += lists * dims / 32.0 * cpu_operator_cost / model->c_visit;
+	model->reranks = true;
+	model->rerank = Max(ivfpq_rerank, k);
+	model->filter_exponent = 0.5;
+}
+
 static bool
 ivfpqvalidate(Oid opclassoid)
 {
@@ -221,3 +250,12 @@ ivfpqhandler(PG_FUNCTION_ARGS)
 
 	PG_RETURN_POINTER(am);
 }
+
+const VxIndexKind ivfpq_index_kind = {
+	.handler = "ivfpqhandler",
+	.ambuild = ivfpqbuild,
+	.amcostestimate = ivfpqcostestimate,
+	.stats = IvfpqIndexStats,
+	.scan_control = IvfpqScanControl,
+	.scan_model = ivfpqscanmodel,
+};

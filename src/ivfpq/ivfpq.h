@@ -94,10 +94,11 @@
  *	the next `probes` lists are scanned, until every list has been.  Each
  *	window is in exact order; windows may overlap a little ("relaxed
  *	order", as HNSW's rounds).  ivfpq.rerank = 0 returns PQ order with PQ
- *	distances.  An allow-list (src/planner/filter.h, inscan) drops the
- *	candidates whose heap TID it does not hold before they are ranked, and
- *	widens each batch to ivfpq.probes / sqrt(f) lists when it admits a
- *	fraction f of the rows (the nearest allowed rows lie farther out).
+ *	distances.  An allow-list (src/common/scan.h; inscan in
+ *	src/planner/filter.h) drops the candidates whose heap TID it does not
+ *	hold before they are ranked, and widens each batch to ivfpq.probes /
+ *	sqrt(f) lists when it admits a fraction f of the rows (the nearest
+ *	allowed rows lie farther out).
  *
  * BUILD
  *	Sample (seeded, random blocks as ANALYZE does; at most
@@ -144,7 +145,9 @@
 #include "storage/bufmgr.h"
 #include "utils/relcache.h"
 
-#include "monitor.h"
+#include "indexkind.h"
+#include "inspect.h"
+#include "scan.h"
 #include "vxindex.h"
 
 #define IVFPQ_MAGIC			0x51505649	/* "IVPQ" */
@@ -315,8 +318,13 @@ extern IndexScanDesc ivfpqbeginscan(Relation index, int nkeys, int norderbys);
 extern void ivfpqrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int norderbys);
 extern bool ivfpqgettuple(IndexScanDesc scan, ScanDirection dir);
 extern void ivfpqendscan(IndexScanDesc scan);
-struct VxScanControl;
-extern struct VxScanControl *IvfpqScanControl(IndexScanDesc scan);
+extern VxScanControl *IvfpqScanControl(IndexScanDesc scan);
+
+/* ivfpq.c: what the layers above see of this access method (indexkind.h) */
+extern const VxIndexKind ivfpq_index_kind;
+
+/* ivfpqutil.c: the rows of vectorx_index_stats */
+extern void IvfpqIndexStats(Relation index, VxStatsSink *sink);
 
 /* ivfpqvacuum.c */
 extern IndexBulkDeleteResult *ivfpqbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,

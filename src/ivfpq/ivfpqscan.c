@@ -28,8 +28,9 @@
 #include "utils/rel.h"
 
 #include "distance.h"
-#include "filter.h"
 #include "ivfpq.h"
+#include "querysample.h"
+#include "scan.h"
 #include "vector.h"
 #include "vxindex.h"
 
@@ -92,7 +93,7 @@ typedef struct IvfpqScanOpaqueData
 	int64		lists_scanned;
 	/* codes scored: ctl.visited */
 	int64		reranked;
-	VxScanControl ctl;			/* allow-list, limit, counts (src/planner) */
+	VxScanControl ctl;			/* allow-list, limit, counts (scan.h) */
 	int			probes;			/* lists per batch (see BatchProbes) */
 
 	/*
@@ -116,7 +117,7 @@ ivfpqbeginscan(Relation index, int nkeys, int norderbys)
 	so->cxt = AllocSetContextCreate(CurrentMemoryContext, "ivfpq scan", ALLOCSET_DEFAULT_SIZES);
 	so->scancxt = CurrentMemoryContext;
 	so->attno = index->rd_index->indkey.values[0];
-	so->ctl = VxTakePendingScan(index);
+	VxScanControlInit(&so->ctl);
 	scan->opaque = so;
 	if (norderbys > 0)
 	{
@@ -660,7 +661,7 @@ ivfpqgettuple(IndexScanDesc scan, ScanDirection dir)
 	for (;;)
 	{
 		if (so->ctl.limit > 0 && so->ctl.returned >= so->ctl.limit)
-			break;				/* a filtered search's probe (filter.h) */
+			break;				/* a filtered search's probe (scan.h) */
 		if (so->npool > 0 &&
 			(so->iterative == VX_ITERATIVE_RELAXED || SafeToReturn(so, so->pool[0].distance)))
 		{
@@ -716,7 +717,7 @@ ivfpqgettuple(IndexScanDesc scan, ScanDirection dir)
 	return false;
 }
 
-/* the filtered-search controls of this scan (filter.h) */
+/* the controls of this scan (scan.h) */
 VxScanControl *
 IvfpqScanControl(IndexScanDesc scan)
 {

@@ -42,7 +42,9 @@
  *	hnsw/ivfpq index path whose order is the query's ORDER BY, it adds a
  *	CustomPath "VectorX Filtered Search" per strategy, each costed with the
  *	filter's selectivity from PostgreSQL's statistics (rel->rows /
- *	rel->tuples) and the index's shape (FILTER COSTS below).  The planner
+ *	rel->tuples) and the index's own model of its scan (its access
+ *	method's VxIndexKind.scan_model, src/common/indexkind.h; FILTER COSTS
+ *	below).  The planner
  *	keeps the cheapest.  When the relation is the query's only one, the
  *	plain paths it replaces are removed, so the choice is between our
  *	strategies; in joins they stay and compete.
@@ -77,7 +79,8 @@
  *				search: (ef + k)/s_b elements visited and accept-checked
  *				(s_b: the allow-list's selectivity), one heap fetch per
  *				allowed element
- *	Per-element costs scale with the dimension (VxFilterCosts).
+ *	Per-element costs scale with the dimension (the access method's
+ *	scan_model for a visit, ModelInit in filterplan.c for the rest).
  *
  * EXECUTION (filterexec.c)
  *	CustomScan children, by role: the ANN index scan (postfilter, inscan),
@@ -98,6 +101,8 @@
 #include "nodes/extensible.h"
 #include "nodes/tidbitmap.h"
 
+#include "scan.h"
+
 /* vectorx.filter_strategy */
 typedef enum VxFilterStrategy
 {
@@ -117,55 +122,35 @@ extern int	vx_filter_strategy;
 #define VX_CHILD_FILTER		3	/* the filter's own path, unordered: the node
 								 * keeps the k nearest itself (LIMIT known) */
 
-/* custom_private of the CustomScan, by position */
-#define VX_PRIV_STRATEGY	0	/* Integer: strategy, or -1 adaptive */
-#define VX_PRIV_FORCED		1	/* Integer: 1 when vectorx.filter_strategy forced it */
-#define VX_PRIV_SELECTIVITY 2	/* Float: estimated selectivity */
-#define VX_PRIV_BOUND		3	/* Integer: rows the sort needs at most, 0 unknown */
-#define VX_PRIV_ROLES		4	/* List of Integer: role of each custom_plans entry */
-#define VX_PRIV_PREMAX		5	/* Float: adaptive: prefilter up to this many TIDs */
-#define VX_PRIV_INMAX		6	/* Float: adaptive: inscan up to this many TIDs */
-#define VX_PRIV_NOTE		7	/* String: why a forced strategy fell back, or "" */
-#define VX_PRIV_PROBE		8	/* Float: adaptive: probe the index for this many TIDs
-								 * first (0: build the allow-list first) */
-#define VX_PRIV_K			9	/* Integer: rows wanted (the LIMIT, else 10) */
-#define VX_PRIV_ORDERBY		10	/* Expr: the ORDER BY distance (moved to custom_exprs) */
-#define VX_PRIV_PREIN		11	/* Float: after a spent probe, prefilter up to this
+/*
+ * What a VectorX Filtered Search plan carries from planning to execution.
+ * It travels in the CustomPath's and then the CustomScan's custom_private,
+ * a List because plans are copied (plancache) and may be printed:
+ * VxFilterPrivateToList and VxFilterPrivateFromList (filterplan.c) are the
+ * only code that knows the list's layout.  Floats travel as float8 Consts,
+ * exactly.
+ */
+typedef struct VxFilterPrivate
+{
+	int			strategy;		/* VX_FILTER_PREFILTER.., or -1: adaptive */
+	bool		forced;			/* vectorx.filter_strategy forced it */
+	double		selectivity;	/* the filter's, estimated at planning */
+	int			bound;			/* rows the sort needs at most, 0 unknown */
+	List	   *roles;			/* Integer VX_CHILD_* of each custom_plans entry */
+	double		premax;			/* adaptive: prefilter up to this many TIDs */
+	double		inmax;			/* adaptive: inscan up to this many TIDs */
+	double		prein;			/* after a spent probe: prefilter up to this
 								 * many TIDs, else inscan */
+	double		probe;			/* probe the index for this many TIDs first
+								 * (0: build the allow-list first) */
+	int			k;				/* rows wanted (the LIMIT, else 10) */
+	const char *note;			/* why a forced strategy fell back, or "" */
+	Expr	   *orderby;		/* the ORDER BY distance (the plan moves a copy
+								 * to custom_exprs) */
+} VxFilterPrivate;
 
-/*
- * The TIDs an in-scan filter allows: an open-addressing hash set of
- * (block << 16 | offset) keys, plus whole blocks for a bitmap's lossy pages
- * (key block << 16 | 0xFFFF, never a valid offset).
- */
-typedef struct VxAllowList
-{
-	uint64	   *keys;			/* 0: empty slot */
-	uint64		mask;			/* capacity - 1, capacity a power of two */
-	int64		ntids;			/* exact TIDs held */
-	int64		nlossy;			/* lossy blocks held */
-	bool		overflow;		/* abandoned past work_mem: empty, not to be used */
-} VxAllowList;
-
-extern VxAllowList *VxAllowListFromBitmap(TIDBitmap *tbm);
-extern bool VxAllowListContains(const VxAllowList *al, ItemPointer tid);
-
-/*
- * What a filtered search controls in an hnsw/ivfpq index scan, and reads
- * back: each AM's scan state holds one (HnswScanControl, IvfpqScanControl
- * return it).  allow and limit stay across rescans; returned restarts.
- */
-typedef struct VxScanControl
-{
-	const VxAllowList *allow;	/* inscan's allow-list; NULL: every row */
-	uint64		limit;			/* end the scan after this many heap TIDs; 0: none */
-	uint64		returned;		/* heap TIDs returned since the last rescan */
-	uint64		visited;		/* index entries scored, over all rescans */
-} VxScanControl;
-
-extern VxScanControl *VxIndexScanControl(IndexScanDesc scan);
-/* for an AM's beginscan: allow and limit prepared before the scan began */
-extern VxScanControl VxTakePendingScan(Relation index);
+extern List *VxFilterPrivateToList(const VxFilterPrivate *priv);
+extern void VxFilterPrivateFromList(List *list, VxFilterPrivate *priv);
 
 extern void VxFilterInit(void);
 extern Plan *VxFilterExecPlan(CustomScan *cs);

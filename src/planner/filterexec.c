@@ -25,8 +25,7 @@
 #include "utils/rel.h"
 
 #include "filter.h"
-#include "hnsw.h"
-#include "ivfpq.h"
+#include "registry.h"
 
 typedef struct VxFilterState
 {
@@ -61,6 +60,8 @@ typedef struct VxFilterState
 	bool		topk_done;		/* prefilter: TopK() ran in this execution */
 	MemoryContext allowcxt;		/* the allow-list and probe rows of this execution */
 	VxAllowList *allow;
+	const VxAllowList *want_allow;	/* for the index scan when it begins */
+	uint64		want_limit;		/* (see PrepareIndexScan) */
 	int64		allow_tids;		/* last allow-list's size, for EXPLAIN */
 	int64		allow_lossy;
 	bool		allow_overflow; /* last allow-list exceeded work_mem */
@@ -87,18 +88,6 @@ static const CustomExecMethods exec_methods = {
 	.ReScanCustomScan = ReScan,
 	.ExplainCustomScan = Explain,
 };
-
-/* what waits for an index scan that has not begun (see Start) */
-static VxScanControl pending = {NULL, 0, 0, 0};
-static Oid	pending_index = InvalidOid;
-
-static void
-ClearPending(void)
-{
-	pending.allow = NULL;
-	pending.limit = 0;
-	pending_index = InvalidOid;
-}
 
 Plan *
 VxFilterExecPlan(CustomScan *cs)
@@ -127,19 +116,20 @@ static Node *
 CreateState(CustomScan *cs)
 {
 	VxFilterState *state = (VxFilterState *) newNode(sizeof(VxFilterState), T_CustomScanState);
-	List	   *priv = cs->custom_private;
+	VxFilterPrivate priv;
 
+	VxFilterPrivateFromList(cs->custom_private, &priv);
 	state->css.methods = &exec_methods;
-	state->planned = intVal(list_nth(priv, VX_PRIV_STRATEGY));
-	state->forced = intVal(list_nth(priv, VX_PRIV_FORCED)) != 0;
-	state->selectivity = floatVal(list_nth(priv, VX_PRIV_SELECTIVITY));
-	state->bound = intVal(list_nth(priv, VX_PRIV_BOUND));
-	state->premax = floatVal(list_nth(priv, VX_PRIV_PREMAX));
-	state->inmax = floatVal(list_nth(priv, VX_PRIV_INMAX));
-	state->note = strVal(list_nth(priv, VX_PRIV_NOTE));
-	state->probe = floatVal(list_nth(priv, VX_PRIV_PROBE));
-	state->k = intVal(list_nth(priv, VX_PRIV_K));
-	state->prein = floatVal(list_nth(priv, VX_PRIV_PREIN));
+	state->planned = priv.strategy;
+	state->forced = priv.forced;
+	state->selectivity = priv.selectivity;
+	state->bound = priv.bound;
+	state->premax = priv.premax;
+	state->inmax = priv.inmax;
+	state->note = priv.note;
+	state->probe = priv.probe;
+	state->k = priv.k;
+	state->prein = priv.prein;
 	state->chosen = state->planned;
 	return (Node *) state;
 }
@@ -149,11 +139,12 @@ Begin(CustomScanState *node, EState *estate, int eflags)
 {
 	VxFilterState *state = (VxFilterState *) node;
 	CustomScan *cs = (CustomScan *) node->ss.ps.plan;
-	List	   *roles = (List *) list_nth(cs->custom_private, VX_PRIV_ROLES);
+	VxFilterPrivate priv;
 	ListCell   *lc,
 			   *lr;
 
-	forboth(lc, cs->custom_plans, lr, roles)
+	VxFilterPrivateFromList(cs->custom_private, &priv);
+	forboth(lc, cs->custom_plans, lr, priv.roles)
 	{
 		PlanState  *ps = ExecInitNode((Plan *) lfirst(lc), estate, eflags);
 
@@ -190,63 +181,50 @@ IndexDesc(VxFilterState *state)
 	return ((IndexScanState *) state->index_ps)->iss_ScanDesc;
 }
 
-/* does the index behind this node's index child take allow-lists? */
-static Relation
-IndexRelation(VxFilterState *state)
-{
-	if (state->index_ps == NULL || !IsA(state->index_ps, IndexScanState))
-		return NULL;
-	return ((IndexScanState *) state->index_ps)->iss_RelationDesc;
-}
-
-/* the controls of an hnsw/ivfpq index scan (filter.h), NULL for others */
-VxScanControl *
-VxIndexScanControl(IndexScanDesc scan)
-{
-	if (scan->indexRelation->rd_indam->amgettuple == hnswgettuple)
-		return HnswScanControl(scan);
-	if (scan->indexRelation->rd_indam->amgettuple == ivfpqgettuple)
-		return IvfpqScanControl(scan);
-	return NULL;
-}
-
 /*
- * For an index scan's beginscan: what this node prepared for it before the
- * executor began the scan (index scans begin lazily, at their first row),
- * taken once.
+ * Give the index child an allow-list and a limit: now, through its scan's
+ * control (scan.h), or, when its scan has not begun, at its first row
+ * (IndexRow).  The scan is not begun here: a strategy chosen later may
+ * never read the index, and EXPLAIN reports the index scan's work only
+ * when it began.
  */
-VxScanControl
-VxTakePendingScan(Relation index)
-{
-	VxScanControl p = {NULL, 0, 0, 0};
-
-	if (pending_index == RelationGetRelid(index))
-	{
-		p = pending;
-		ClearPending();
-	}
-	return p;
-}
-
-/* give the index child an allow-list and a limit, now or when it begins */
 static void
 PrepareIndexScan(VxFilterState *state, const VxAllowList *allow, uint64 limit)
 {
 	IndexScanDesc desc = IndexDesc(state);
 
+	state->want_allow = allow;
+	state->want_limit = limit;
 	if (desc)
 	{
-		VxScanControl *ctl = VxIndexScanControl(desc);
+		VxScanControl *ctl = VxScanControlOf(desc);
 
 		ctl->allow = allow;
 		ctl->limit = limit;
 	}
-	else
-	{
-		pending.allow = allow;
-		pending.limit = limit;
-		pending_index = RelationGetRelid(IndexRelation(state));
-	}
+}
+
+/*
+ * Begin the index child's scan as the executor would at its first row
+ * (nodeIndexscan.c does the same for a parallel scan, up front), and hand
+ * it what PrepareIndexScan asked for.  When the child's scan keys wait on
+ * run-time values, its first ExecProcNode computes them and rescans.
+ */
+static void
+BeginIndexScan(VxFilterState *state)
+{
+	IndexScanState *iss = (IndexScanState *) state->index_ps;
+	VxScanControl *ctl;
+
+	iss->iss_ScanDesc = index_beginscan(iss->ss.ss_currentRelation, iss->iss_RelationDesc,
+										iss->ss.ps.state->es_snapshot,
+										iss->iss_NumScanKeys, iss->iss_NumOrderByKeys);
+	if (iss->iss_NumRuntimeKeys == 0 || iss->iss_RuntimeKeysReady)
+		index_rescan(iss->iss_ScanDesc, iss->iss_ScanKeys, iss->iss_NumScanKeys,
+					 iss->iss_OrderByKeys, iss->iss_NumOrderByKeys);
+	ctl = VxScanControlOf(iss->iss_ScanDesc);
+	ctl->allow = state->want_allow;
+	ctl->limit = state->want_limit;
 }
 
 /* build the allow-list from the bitmap child; returns its size in rows */
@@ -314,30 +292,12 @@ Start(VxFilterState *state)
 		PrepareIndexScan(state, NULL, 0);
 }
 
-/* the index child's first row: its scan begins and takes the allow-list */
-static TupleTableSlot *
-FirstIndexRow(VxFilterState *state)
-{
-	TupleTableSlot *volatile src = NULL;
-
-	PG_TRY();
-	{
-		src = ExecProcNode(state->index_ps);
-	}
-	PG_FINALLY();
-	{
-		ClearPending();
-	}
-	PG_END_TRY();
-	return src;
-}
-
-/* the next row of the index child, which may be about to begin */
+/* the next row of the index child, whose scan may be about to begin */
 static TupleTableSlot *
 IndexRow(VxFilterState *state)
 {
-	if (pending_index != InvalidOid)
-		return FirstIndexRow(state);
+	if (IndexDesc(state) == NULL)
+		BeginIndexScan(state);
 	return ExecProcNode(state->index_ps);
 }
 
@@ -382,7 +342,7 @@ Probe(VxFilterState *state)
 		if (TupIsNull(src))
 		{
 			desc = IndexDesc(state);
-			limited = desc && VxIndexScanControl(desc)->returned >= (uint64) state->probe;
+			limited = desc && VxScanControlOf(desc)->returned >= (uint64) state->probe;
 			break;
 		}
 		KeepRow(state, src);
@@ -393,7 +353,7 @@ Probe(VxFilterState *state)
 	{
 		/* postfilter it is: no limit from now on */
 		if (desc)
-			VxIndexScanControl(desc)->limit = 0;
+			VxScanControlOf(desc)->limit = 0;
 		return;
 	}
 	state->nbuffer = 0;
@@ -629,7 +589,6 @@ Next(ScanState *ss)
 	if (state->chosen == VX_FILTER_INSCAN && state->allow->ntids == 0 && state->allow->nlossy == 0)
 	{
 		/* nothing matches the indexable part of the filter */
-		ClearPending();
 		return NULL;
 	}
 	if (state->chosen == VX_FILTER_PREFILTER)
@@ -663,10 +622,9 @@ DetachAllowList(VxFilterState *state)
 	IndexScanDesc desc = IndexDesc(state);
 
 	if (state->allow && desc)
-		VxIndexScanControl(desc)->allow = NULL;
-	if (pending_index != InvalidOid && IndexRelation(state) &&
-		pending_index == RelationGetRelid(IndexRelation(state)))
-		ClearPending();
+		VxScanControlOf(desc)->allow = NULL;
+	state->want_allow = NULL;
+	state->want_limit = 0;
 	state->allow = NULL;
 	state->probing = false;
 	state->buffer = NULL;
@@ -764,5 +722,5 @@ Explain(CustomScanState *node, List *ancestors, ExplainState *es)
 			ExplainPropertyInteger("Allow-List Lossy Pages", NULL, state->allow_lossy, es);
 	}
 	if (desc)
-		ExplainPropertyInteger("Index Elements Visited", NULL, (int64) VxIndexScanControl(desc)->visited, es);
+		ExplainPropertyInteger("Index Elements Visited", NULL, (int64) VxScanControlOf(desc)->visited, es);
 }

@@ -3,9 +3,12 @@
  * filterplan.c
  *	  Planning of filtered vector searches (filter.h): the
  *	  set_rel_pathlist_hook that offers one costed CustomPath per filter
- *	  strategy next to an ordered hnsw/ivfpq index path, the cost model,
- *	  the GUC vectorx.filter_strategy, and the conversion of the chosen path
- *	  into a CustomScan.  Execution and EXPLAIN live in filterexec.c.
+ *	  strategy next to an ordered hnsw/ivfpq index path (VxSetRelPathlist
+ *	  and its steps), the cost model (the index scan's own part comes from
+ *	  its access method, VxIndexKind.scan_model), the plan's private data
+ *	  and its (de)serialisation, the GUC vectorx.filter_strategy, and the
+ *	  conversion of the chosen path into a CustomScan.  Execution and
+ *	  EXPLAIN live in filterexec.c.
  *
  *-------------------------------------------------------------------------
  */
@@ -14,8 +17,7 @@
 #include <math.h>
 
 #include "access/relation.h"
-#include "catalog/pg_am.h"
-#include "commands/defrem.h"
+#include "catalog/pg_type.h"
 #include "nodes/extensible.h"
 #include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
@@ -28,8 +30,7 @@
 #include "utils/rel.h"
 
 #include "filter.h"
-#include "hnsw.h"
-#include "ivfpq.h"
+#include "registry.h"
 
 int			vx_filter_strategy = VX_FILTER_AUTO;
 
@@ -50,16 +51,15 @@ static const CustomPathMethods path_methods = {
 };
 
 /*
- * What the cost model knows about one ordered ANN index path.  Costs are
- * per unit of work, in PostgreSQL cost units (FILTER COSTS in filter.h).
+ * What the cost model knows about one ordered ANN index path: the access
+ * method's own model of its scan (VxScanModel, from its VxIndexKind), and
+ * the costs of the work around it.  Costs are per unit of work, in
+ * PostgreSQL cost units (FILTER COSTS in filter.h).
  */
 typedef struct AnnModel
 {
-	bool		hnsw;			/* else ivfpq */
+	VxScanModel scan;			/* the index scan, as its access method sees it */
 	double		tuples;			/* N: the table's rows */
-	double		first;			/* elements the first round visits */
-	double		fanout;			/* elements visited per further returned element */
-	double		c_visit;		/* one element's approximate distance */
 	double		c_accept;		/* one allow-list probe */
 	double		c_heap;			/* one heap fetch with the filter */
 	double		c_exact;		/* one exact distance from a heap row */
@@ -78,51 +78,28 @@ static bool
 IsAnnIndexPath(Path *path)
 {
 	IndexPath  *ip;
-	Oid			relam;
 
 	if (!IsA(path, IndexPath))
 		return false;
 	ip = (IndexPath *) path;
 	if (ip->indexorderbys == NIL || path->pathkeys == NIL || path->param_info != NULL)
 		return false;
-	relam = ip->indexinfo->relam;
-	return relam == get_index_am_oid("hnsw", true) || relam == get_index_am_oid("ivfpq", true);
+	return VxIndexKindOfPath(ip->indexinfo) != NULL;
 }
 
 static void
 ModelInit(PlannerInfo *root, RelOptInfo *rel, IndexPath *ipath, AnnModel *m)
 {
+	const VxIndexKind *kind = VxIndexKindOfPath(ipath->indexinfo);
 	Relation	index = index_open(ipath->indexinfo->indexoid, NoLock);
 	double		op = cpu_operator_cost;
 	int			dims;
 
 	MemSet(m, 0, sizeof(*m));
-	m->hnsw = ipath->indexinfo->relam == get_index_am_oid("hnsw", true);
 	m->tuples = Max(rel->tuples, 1);
 	m->k = root->limit_tuples > 0 ? root->limit_tuples : 10;
-	if (m->hnsw)
-	{
-		const HnswShape *shape = HnswGetShape(index);
-		int			ef = Max(hnsw_ef_search, (int) m->k);
-
-		dims = shape->dims;
-		m->first = Min((double) ef * shape->m * 2 + log(m->tuples) * shape->m, m->tuples);
-		m->fanout = shape->m;
-		/* 8-bit codes: a byte per dimension */
-		m->c_visit = op * (4 + dims / 32.0);
-	}
-	else
-	{
-		const IvfpqShape *shape = IvfpqGetShape(index);
-		double		lists = Max(shape->meta.lists, 1);
-
-		dims = shape->meta.dims;
-		m->first = Min(m->tuples, m->tuples / lists * Min(ivfpq_probes, lists));
-		m->fanout = 1;
-		m->c_visit = op * (1 + shape->meta.m / 16.0);
-		/* ranking the lists is part of the first round */
-		m->first += lists * dims / 32.0 * op / m->c_visit;
-	}
+	kind->scan_model(index, m->tuples, m->k, &m->scan);
+	dims = m->scan.dims;
 	index_close(index, NoLock);
 
 	m->c_accept = op * 4;
@@ -130,7 +107,7 @@ ModelInit(PlannerInfo *root, RelOptInfo *rel, IndexPath *ipath, AnnModel *m)
 	/* the index path's run cost is the heap side of streaming all N rows */
 	m->c_heap = Max(ipath->path.total_cost - ipath->path.startup_cost, 0) / m->tuples +
 		cpu_tuple_cost;
-	m->c_rerank = m->hnsw ? 0 : m->c_heap + m->c_exact;
+	m->c_rerank = m->scan.reranks ? m->c_heap + m->c_exact : 0;
 }
 
 /* postfilter: the index scan, the filter on each row it returns */
@@ -138,10 +115,11 @@ static StrategyCost
 PostfilterCost(const AnnModel *m, double s)
 {
 	StrategyCost c;
-	double		rerank = m->hnsw ? 0 : Max(ivfpq_rerank, m->k);
+	const VxScanModel *scan = &m->scan;
+	double		rerank = scan->reranks ? scan->rerank : 0;
 
-	c.startup = m->first * m->c_visit + rerank * m->c_rerank;
-	c.per_row = (m->fanout * m->c_visit + m->c_heap + m->c_rerank) / s;
+	c.startup = scan->first * scan->c_visit + rerank * m->c_rerank;
+	c.per_row = (scan->fanout * scan->c_visit + m->c_heap + m->c_rerank) / s;
 	return c;
 }
 
@@ -150,14 +128,16 @@ static StrategyCost
 InscanCost(const AnnModel *m, double s, double sb, Cost bitmap_cost)
 {
 	StrategyCost c;
+	const VxScanModel *scan = &m->scan;
+
 	/* HNSW: ~1/sb as many visits; IVF-PQ probes 1/sqrt(sb) as many lists */
-	double		visits = Min(m->tuples, m->hnsw ? m->first / sb : m->first / sqrt(sb));
+	double		visits = Min(m->tuples, VxFilteredVisits(scan, sb));
 	double		allowed = sb * m->tuples;
-	double		rerank = m->hnsw ? 0 : Min(Max(ivfpq_rerank, m->k), visits * sb);
+	double		rerank = scan->reranks ? Min(scan->rerank, visits * sb) : 0;
 
 	c.startup = bitmap_cost + allowed * 2 * cpu_operator_cost +
-		visits * (m->c_visit + m->c_accept) + rerank * m->c_rerank;
-	c.per_row = m->fanout * (m->c_visit + m->c_accept) / sb +
+		visits * (scan->c_visit + m->c_accept) + rerank * m->c_rerank;
+	c.per_row = scan->fanout * (scan->c_visit + m->c_accept) / sb +
 		(m->c_heap + m->c_rerank) * sb / s;
 	return c;
 }
@@ -266,12 +246,149 @@ ContainsParamWalker(Node *node, void *context)
 	return expression_tree_walker(node, ContainsParamWalker, context);
 }
 
-static CustomPath *
-MakePath(PlannerInfo *root, RelOptInfo *rel, IndexPath *ipath, int strategy, bool forced,
-		 double sel, double bound, Cost startup, Cost total, List *children, List *roles,
-		 double premax, double inmax, double prein, double probe, int k, const char *note)
+/* ---------------------------------------------------------------- the plan's private data */
+
+/* positions in custom_private (VxFilterPrivate, filter.h) */
+enum
+{
+	PRIV_STRATEGY,				/* Integer */
+	PRIV_FORCED,				/* Boolean */
+	PRIV_SELECTIVITY,			/* float8 Const */
+	PRIV_BOUND,					/* Integer */
+	PRIV_ROLES,					/* List of Integer */
+	PRIV_PREMAX,				/* float8 Const */
+	PRIV_INMAX,					/* float8 Const */
+	PRIV_PREIN,					/* float8 Const */
+	PRIV_PROBE,					/* float8 Const */
+	PRIV_K,						/* Integer */
+	PRIV_NOTE,					/* String */
+	PRIV_ORDERBY,				/* Expr */
+	PRIV_COUNT
+};
+
+/* a float8 as a node that copyObject and outfuncs keep bit for bit */
+static Node *
+Float8Node(double value)
+{
+	return (Node *) makeConst(FLOAT8OID, -1, InvalidOid, sizeof(float8),
+							  Float8GetDatum(value), false, FLOAT8PASSBYVAL);
+}
+
+static double
+NodeFloat8(Node *node)
+{
+	return DatumGetFloat8(castNode(Const, node)->constvalue);
+}
+
+List *
+VxFilterPrivateToList(const VxFilterPrivate *priv)
+{
+	Node	   *slots[PRIV_COUNT];
+	List	   *list = NIL;
+
+	slots[PRIV_STRATEGY] = (Node *) makeInteger(priv->strategy);
+	slots[PRIV_FORCED] = (Node *) makeBoolean(priv->forced);
+	slots[PRIV_SELECTIVITY] = Float8Node(priv->selectivity);
+	slots[PRIV_BOUND] = (Node *) makeInteger(priv->bound);
+	slots[PRIV_ROLES] = (Node *) priv->roles;
+	slots[PRIV_PREMAX] = Float8Node(priv->premax);
+	slots[PRIV_INMAX] = Float8Node(priv->inmax);
+	slots[PRIV_PREIN] = Float8Node(priv->prein);
+	slots[PRIV_PROBE] = Float8Node(priv->probe);
+	slots[PRIV_K] = (Node *) makeInteger(priv->k);
+	slots[PRIV_NOTE] = (Node *) makeString(pstrdup(priv->note));
+	slots[PRIV_ORDERBY] = (Node *) priv->orderby;
+	for (int i = 0; i < PRIV_COUNT; i++)
+		list = lappend(list, slots[i]);
+	return list;
+}
+
+void
+VxFilterPrivateFromList(List *list, VxFilterPrivate *priv)
+{
+	Assert(list_length(list) == PRIV_COUNT);
+	priv->strategy = intVal(list_nth(list, PRIV_STRATEGY));
+	priv->forced = boolVal(list_nth(list, PRIV_FORCED));
+	priv->selectivity = NodeFloat8(list_nth(list, PRIV_SELECTIVITY));
+	priv->bound = intVal(list_nth(list, PRIV_BOUND));
+	priv->roles = (List *) list_nth(list, PRIV_ROLES);
+	priv->premax = NodeFloat8(list_nth(list, PRIV_PREMAX));
+	priv->inmax = NodeFloat8(list_nth(list, PRIV_INMAX));
+	priv->prein = NodeFloat8(list_nth(list, PRIV_PREIN));
+	priv->probe = NodeFloat8(list_nth(list, PRIV_PROBE));
+	priv->k = intVal(list_nth(list, PRIV_K));
+	priv->note = strVal(list_nth(list, PRIV_NOTE));
+	priv->orderby = (Expr *) list_nth(list, PRIV_ORDERBY);
+}
+
+/* ---------------------------------------------------------------- building the paths */
+
+/*
+ * What VxSetRelPathlist works out once for a relation and every candidate
+ * path shares.
+ */
+typedef struct FilterPlanning
+{
+	PlannerInfo *root;
+	RelOptInfo *rel;
+	IndexPath  *ipath;			/* the ordered ANN index path */
+	Path	   *filter;			/* the filter's cheapest unordered path */
+	BitmapHeapPath *bitmap;		/* source of an allow-list, or NULL */
+	Cost		bitmap_cost;	/* of its bitmap part */
+	SortPath   *sort;			/* the filter's path sorted by distance */
+	Path	   *prechild;		/* prefilter's child: filter with the LIMIT
+								 * known (the node keeps the k nearest), else
+								 * sort */
+	int			prerole;		/* its role: VX_CHILD_FILTER or VX_CHILD_SORT */
+	AnnModel	m;
+	double		s;				/* the filter's selectivity */
+	double		sb;				/* the allow-list's (its bitmap's) */
+	double		bound;			/* the LIMIT when it bounds this relation's
+								 * rows, else 0 */
+	bool		single;			/* the query's only relation */
+	bool		forced;			/* vectorx.filter_strategy is not auto */
+	List	   *paths;			/* the candidates made so far */
+} FilterPlanning;
+
+/* one candidate (AddPath): its costs, children, and what its plan carries */
+typedef struct Candidate
+{
+	Cost		startup;
+	Cost		total;
+	List	   *children;		/* custom_paths, in the order of priv.roles */
+	VxFilterPrivate priv;
+} Candidate;
+
+/* a candidate of strategy `strategy`, the rest of priv zero */
+static Candidate
+NewCandidate(const FilterPlanning *fp, int strategy, bool forced)
+{
+	Candidate	c;
+
+	MemSet(&c, 0, sizeof(c));
+	c.priv.strategy = strategy;
+	c.priv.forced = forced;
+	c.priv.selectivity = fp->s;
+	c.priv.bound = (int) Min(fp->bound, PG_INT32_MAX);
+	c.priv.k = (int) fp->m.k;
+	c.priv.note = "";
+	c.priv.orderby = (Expr *) linitial(fp->ipath->indexorderbys);
+	return c;
+}
+
+/* costed as a streaming strategy: startup, then per row */
+static void
+SetStreamingCost(Candidate *c, StrategyCost sc, double rows)
+{
+	c->startup = sc.startup;
+	c->total = sc.startup + sc.per_row * rows;
+}
+
+static void
+AddPath(FilterPlanning *fp, const Candidate *c)
 {
 	CustomPath *cp = makeNode(CustomPath);
+	RelOptInfo *rel = fp->rel;
 
 	cp->path.pathtype = T_CustomScan;
 	cp->path.parent = rel;
@@ -281,25 +398,14 @@ MakePath(PlannerInfo *root, RelOptInfo *rel, IndexPath *ipath, int strategy, boo
 	cp->path.parallel_safe = false;
 	cp->path.parallel_workers = 0;
 	cp->path.rows = rel->rows;
-	cp->path.startup_cost = startup;
-	cp->path.total_cost = Max(total, startup);
-	cp->path.pathkeys = ipath->path.pathkeys;
+	cp->path.startup_cost = c->startup;
+	cp->path.total_cost = Max(c->total, c->startup);
+	cp->path.pathkeys = fp->ipath->path.pathkeys;
 	cp->flags = CUSTOMPATH_SUPPORT_PROJECTION;
-	cp->custom_paths = children;
-	cp->custom_private = list_make5(makeInteger(strategy),
-									makeInteger(forced ? 1 : 0),
-									makeFloat(psprintf("%.6g", sel)),
-									makeInteger((int) Min(bound, PG_INT32_MAX)),
-									roles);
-	cp->custom_private = lappend(cp->custom_private, makeFloat(psprintf("%.6g", premax)));
-	cp->custom_private = lappend(cp->custom_private, makeFloat(psprintf("%.6g", inmax)));
-	cp->custom_private = lappend(cp->custom_private, makeString(pstrdup(note)));
-	cp->custom_private = lappend(cp->custom_private, makeFloat(psprintf("%.6g", probe)));
-	cp->custom_private = lappend(cp->custom_private, makeInteger(k));
-	cp->custom_private = lappend(cp->custom_private, linitial(ipath->indexorderbys));
-	cp->custom_private = lappend(cp->custom_private, makeFloat(psprintf("%.6g", prein)));
+	cp->custom_paths = c->children;
+	cp->custom_private = VxFilterPrivateToList(&c->priv);
 	cp->methods = &path_methods;
-	return cp;
+	fp->paths = lappend(fp->paths, cp);
 }
 
 /*
@@ -355,37 +461,32 @@ WithExact(List *children, void *exact, double bound)
 	return bound > 0 ? lappend(children, exact) : children;
 }
 
-static void
-VxSetRelPathlist(PlannerInfo *root, RelOptInfo *rel, Index rti, RangeTblEntry *rte)
+/* ---------------------------------------------------------------- the hook, step by step */
+
+/*
+ * Is this relation one whose filtered ORDER BY we plan?  A base relation
+ * or a partition with restriction clauses, under a query with an ORDER BY
+ * that is a plain SELECT without row marks (never in EvalPlanQual, see
+ * filterexec.c, Recheck).  enable_indexscan = off asks for no index scans:
+ * PostgreSQL's plans.
+ */
+static bool
+Applies(PlannerInfo *root, RelOptInfo *rel, RangeTblEntry *rte)
+{
+	return vx_filter_strategy != VX_FILTER_OFF && enable_indexscan &&
+		rte->rtekind == RTE_RELATION && rte->relkind != RELKIND_PARTITIONED_TABLE &&
+		(rel->reloptkind == RELOPT_BASEREL || rel->reloptkind == RELOPT_OTHER_MEMBER_REL) &&
+		rel->baserestrictinfo != NIL && root->query_pathkeys != NIL &&
+		root->parse->commandType == CMD_SELECT && root->rowMarks == NIL;
+}
+
+/* the ordered ANN index path whose order is the query's, cheapest to start */
+static IndexPath *
+OrderedAnnPath(PlannerInfo *root, RelOptInfo *rel)
 {
 	IndexPath  *ipath = NULL;
-	BitmapHeapPath *bitmap;
-	Path	   *filter;
-	SortPath   *sort;
-	Path	   *prechild;
-	int			prerole;
-	AnnModel	m;
 	ListCell   *lc;
-	double		s,
-				sb = 1,
-				bound;
-	Cost		bitmap_cost = 0;
-	bool		single,
-				forced = vx_filter_strategy != VX_FILTER_AUTO;
-	List	   *paths = NIL;
-	const char *note = "";
 
-	if (prev_set_rel_pathlist)
-		prev_set_rel_pathlist(root, rel, rti, rte);
-	/* enable_indexscan = off asks for no index scans: PostgreSQL's plans */
-	if (vx_filter_strategy == VX_FILTER_OFF || !enable_indexscan ||
-		rte->rtekind != RTE_RELATION || rte->relkind == RELKIND_PARTITIONED_TABLE ||
-		(rel->reloptkind != RELOPT_BASEREL && rel->reloptkind != RELOPT_OTHER_MEMBER_REL) ||
-		rel->baserestrictinfo == NIL || root->query_pathkeys == NIL ||
-		root->parse->commandType != CMD_SELECT || root->rowMarks != NIL)
-		return;
-
-	/* the ordered ANN index path whose order is the query's */
 	foreach(lc, rel->pathlist)
 	{
 		Path	   *p = (Path *) lfirst(lc);
@@ -394,176 +495,240 @@ VxSetRelPathlist(PlannerInfo *root, RelOptInfo *rel, Index rti, RangeTblEntry *r
 			(ipath == NULL || p->startup_cost < ipath->path.startup_cost))
 			ipath = (IndexPath *) p;
 	}
-	if (ipath == NULL)
-		return;
-	filter = CheapestFilterPath(root, rel, &bitmap);
-	if (filter == NULL)
-		return;
+	return ipath;
+}
+
+/*
+ * What every candidate shares: the LIMIT's reach, the cost model, the
+ * selectivities, the sorted filter path and prefilter's child.
+ */
+static void
+Prepare(FilterPlanning *fp)
+{
+	PlannerInfo *root = fp->root;
+	RelOptInfo *rel = fp->rel;
+	double		n;
 
 	/*
 	 * A single relation (or a partition of one): the rows above us are the
 	 * query's, so the LIMIT bounds the sort; else the sort is unbounded.
 	 */
-	single = bms_membership(root->all_baserels) == BMS_SINGLETON;
-	bound = single && root->limit_tuples > 0 ? root->limit_tuples : 0;
+	fp->single = bms_membership(root->all_baserels) == BMS_SINGLETON;
+	fp->bound = fp->single && root->limit_tuples > 0 ? root->limit_tuples : 0;
+	fp->forced = vx_filter_strategy != VX_FILTER_AUTO;
 
-	ModelInit(root, rel, ipath, &m);
-	s = Min(Max(rel->rows / m.tuples, 1.0 / m.tuples), 1.0);
-	if (bitmap)
+	ModelInit(root, rel, fp->ipath, &fp->m);
+	n = fp->m.tuples;
+	fp->s = Min(Max(rel->rows / n, 1.0 / n), 1.0);
+	fp->sb = 1;
+	fp->bitmap_cost = 0;
+	if (fp->bitmap)
 	{
-		cost_bitmap_tree_node(bitmap->bitmapqual, &bitmap_cost, &sb);
-		sb = Min(Max(sb, s), 1.0);
+		cost_bitmap_tree_node(fp->bitmap->bitmapqual, &fp->bitmap_cost, &fp->sb);
+		fp->sb = Min(Max(fp->sb, fp->s), 1.0);
 	}
-	sort = create_sort_path(root, rel, filter, ipath->path.pathkeys, bound > 0 ? bound : -1);
+	fp->sort = create_sort_path(root, rel, fp->filter, fp->ipath->path.pathkeys,
+								fp->bound > 0 ? fp->bound : -1);
 	/* with the LIMIT known, the node keeps the k nearest itself (filter.h) */
-	if (bound > 0)
+	if (fp->bound > 0)
 	{
-		prechild = filter;
-		prerole = VX_CHILD_FILTER;
+		fp->prechild = fp->filter;
+		fp->prerole = VX_CHILD_FILTER;
 	}
 	else
 	{
-		prechild = &sort->path;
-		prerole = VX_CHILD_SORT;
+		fp->prechild = &fp->sort->path;
+		fp->prerole = VX_CHILD_SORT;
 	}
+}
 
-	/* the candidates */
+/* does any restriction clause compare with a parameter (a generic plan)? */
+static bool
+FilterHasParams(RelOptInfo *rel)
+{
+	ListCell   *lc;
+	bool		params = false;
+
+	foreach(lc, rel->baserestrictinfo)
+		params |= ContainsParamWalker((Node *) ((RestrictInfo *) lfirst(lc))->clause, NULL);
+	return params;
+}
+
+/* the children of a plan that can run any strategy: index, prefilter's, bitmap */
+static void
+SetAllChildren(const FilterPlanning *fp, Candidate *c)
+{
+	c->children = list_make3(fp->ipath, fp->prechild, fp->bitmap);
+	c->priv.roles = list_make3(makeInteger(VX_CHILD_INDEX),
+							   makeInteger(fp->prerole),
+							   makeInteger(VX_CHILD_BITMAP));
+}
+
+/*
+ * Generic plan: choose when it runs (filter.h, PLANNING).  Costed as the
+ * strategy the estimate favours (what it will most likely run), so that
+ * plancache compares it fairly with custom plans.
+ */
+static void
+AddAdaptive(FilterPlanning *fp, Cost pre_startup, Cost pre_total)
+{
+	RelOptInfo *rel = fp->rel;
+	const AnnModel *m = &fp->m;
+	StrategyCost pc = PostfilterCost(m, fp->s);
+	StrategyCost ic = InscanCost(m, fp->s, fp->sb, fp->bitmap_cost);
+	Candidate	c = NewCandidate(fp, -1, false);
+
+	c.startup = pre_startup;
+	c.total = pre_total;
+	if (CostForK(m, ic, rel->rows) < c.startup)
+		SetStreamingCost(&c, ic, rel->rows);
+	if (CostForK(m, pc, rel->rows) < Min(c.startup, CostForK(m, ic, rel->rows)))
+		SetStreamingCost(&c, pc, rel->rows);
+
+	Crossovers(m, rel, &fp->sort->path, fp->bitmap_cost,
+			   &c.priv.premax, &c.priv.inmax, &c.priv.prein);
+
+	/*
+	 * Estimated weak (postfilter's side of the crossover): probe the index
+	 * for k / s_post TIDs before building any allow-list.
+	 */
+	if (rel->rows > c.priv.inmax)
+		c.priv.probe = Max(ceil(m->k * m->tuples / Max(c.priv.inmax, 1)), m->k);
+	SetAllChildren(fp, &c);
+	AddPath(fp, &c);
+}
+
+static void
+AddPrefilter(FilterPlanning *fp, Cost pre_startup, Cost pre_total)
+{
+	Candidate	c = NewCandidate(fp, VX_FILTER_PREFILTER, fp->forced);
+
+	c.startup = pre_startup;
+	c.total = pre_total;
+	c.children = list_make1(fp->prechild);
+	c.priv.roles = list_make1(makeInteger(fp->prerole));
+	AddPath(fp, &c);
+}
+
+/* postfilter: the index scan, then (LIMIT known) the filter's own path */
+static void
+AddPostfilter(FilterPlanning *fp, bool forced, const char *note)
+{
+	Candidate	c = NewCandidate(fp, VX_FILTER_POSTFILTER, forced);
+
+	SetStreamingCost(&c, PostfilterCost(&fp->m, fp->s), fp->rel->rows);
+	c.children = WithExact(list_make1(fp->ipath), fp->prechild, fp->bound);
+	c.priv.roles = WithExact(list_make1(makeInteger(VX_CHILD_INDEX)),
+							 makeInteger(fp->prerole), fp->bound);
+	c.priv.note = note;
+	AddPath(fp, &c);
+}
+
+/*
+ * Postfilter with a way out: the statistics cannot see a filter whose rows
+ * lie away from the query's neighbours.  If 4 k / s heap TIDs bring fewer
+ * than k rows, the node builds the allow-list and takes prefilter or
+ * inscan.
+ */
+static void
+AddPostfilterWayOut(FilterPlanning *fp)
+{
+	const AnnModel *m = &fp->m;
+	Candidate	c = NewCandidate(fp, VX_FILTER_POSTFILTER, false);
+
+	SetStreamingCost(&c, PostfilterCost(m, fp->s), fp->rel->rows);
+	Crossovers(m, fp->rel, &fp->sort->path, fp->bitmap_cost,
+			   &c.priv.premax, &c.priv.inmax, &c.priv.prein);
+	c.priv.probe = Min(ceil(4 * m->k / fp->s), m->tuples);
+	SetAllChildren(fp, &c);
+	AddPath(fp, &c);
+}
+
+/* inscan: the index scan with the allow-list, then (LIMIT known) the filter's path */
+static void
+AddInscan(FilterPlanning *fp)
+{
+	Candidate	c = NewCandidate(fp, VX_FILTER_INSCAN, fp->forced);
+
+	SetStreamingCost(&c, InscanCost(&fp->m, fp->s, fp->sb, fp->bitmap_cost), fp->rel->rows);
+	c.children = WithExact(list_make2(fp->ipath, fp->bitmap), fp->prechild, fp->bound);
+	c.priv.roles = WithExact(list_make2(makeInteger(VX_CHILD_INDEX),
+										makeInteger(VX_CHILD_BITMAP)),
+							 makeInteger(fp->prerole), fp->bound);
+	AddPath(fp, &c);
+}
+
+/*
+ * The candidates: one adaptive path for a generic plan that has a bitmap
+ * path, else one per strategy vectorx.filter_strategy allows (inscan only
+ * with a bitmap path; a forced inscan without one falls back to
+ * postfilter, and says why).
+ */
+static void
+AddCandidates(FilterPlanning *fp)
+{
+	Cost		pre_startup,
+				pre_total;
+	int			want = vx_filter_strategy;
+	const char *note = "";
+
+	PrefilterCost(&fp->m, &fp->sort->path, fp->rel->rows, &pre_startup, &pre_total);
+	if (want == VX_FILTER_INSCAN && fp->bitmap == NULL)
 	{
-		Cost		pre_startup,
-					pre_total;
-		StrategyCost pc = PostfilterCost(&m, s);
-		bool		params = false;
-		int			want = vx_filter_strategy;
-
-		PrefilterCost(&m, &sort->path, rel->rows, &pre_startup, &pre_total);
-
-		foreach(lc, rel->baserestrictinfo)
-			params |= ContainsParamWalker((Node *) ((RestrictInfo *) lfirst(lc))->clause, NULL);
-
-		if (want == VX_FILTER_INSCAN && bitmap == NULL)
-		{
-			want = VX_FILTER_POSTFILTER;
-			note = "inscan needs an index on a filter column";
-		}
-
-		if (!forced && params && bitmap)
-		{
-			/* generic plan: choose when it runs (filter.h, PLANNING) */
-			double		premax,
-						inmax,
-						prein;
-			StrategyCost ic = InscanCost(&m, s, sb, bitmap_cost);
-			Cost		startup = pre_startup,
-						total = pre_total;
-			double		probe = 0;
-
-			/*
-			 * Costed as the strategy the estimate favours (what it will most
-			 * likely run), so that plancache compares it fairly with custom
-			 * plans.
-			 */
-			if (CostForK(&m, ic, rel->rows) < startup)
-			{
-				startup = ic.startup;
-				total = ic.startup + ic.per_row * rel->rows;
-			}
-			if (CostForK(&m, pc, rel->rows) < Min(startup, CostForK(&m, ic, rel->rows)))
-			{
-				startup = pc.startup;
-				total = pc.startup + pc.per_row * rel->rows;
-			}
-
-			Crossovers(&m, rel, &sort->path, bitmap_cost, &premax, &inmax, &prein);
-
-			/*
-			 * Estimated weak (postfilter's side of the crossover): probe the
-			 * index for k / s_post TIDs before building any allow-list.
-			 */
-			if (rel->rows > inmax)
-				probe = Max(ceil(m.k * m.tuples / Max(inmax, 1)), m.k);
-			paths = lappend(paths,
-							MakePath(root, rel, ipath, -1, false, s, bound,
-									 startup, total,
-									 list_make3(ipath, prechild, bitmap),
-									 list_make3(makeInteger(VX_CHILD_INDEX),
-												makeInteger(prerole),
-												makeInteger(VX_CHILD_BITMAP)),
-									 premax, inmax, prein, probe, (int) m.k, ""));
-		}
-		else
-		{
-			if (want == VX_FILTER_AUTO || want == VX_FILTER_PREFILTER)
-				paths = lappend(paths,
-								MakePath(root, rel, ipath, VX_FILTER_PREFILTER, forced, s, bound,
-										 pre_startup, pre_total,
-										 list_make1(prechild),
-										 list_make1(makeInteger(prerole)), 0, 0, 0, 0, (int) m.k, ""));
-			if (want == VX_FILTER_POSTFILTER && !(bitmap && !forced))
-				paths = lappend(paths,
-								MakePath(root, rel, ipath, VX_FILTER_POSTFILTER, forced, s, bound,
-										 pc.startup, pc.startup + pc.per_row * rel->rows,
-										 WithExact(list_make1(ipath), prechild, bound),
-										 WithExact(list_make1(makeInteger(VX_CHILD_INDEX)),
-												   makeInteger(prerole), bound),
-										 0, 0, 0, 0, (int) m.k, note));
-			else if (want == VX_FILTER_AUTO && bitmap == NULL)
-				paths = lappend(paths,
-								MakePath(root, rel, ipath, VX_FILTER_POSTFILTER, false, s, bound,
-										 pc.startup, pc.startup + pc.per_row * rel->rows,
-										 WithExact(list_make1(ipath), prechild, bound),
-										 WithExact(list_make1(makeInteger(VX_CHILD_INDEX)),
-												   makeInteger(prerole), bound),
-										 0, 0, 0, 0, (int) m.k, note));
-			else if (want == VX_FILTER_AUTO)
-			{
-				/*
-				 * Postfilter with a way out: the statistics cannot see a
-				 * filter whose rows lie away from the query's neighbours.
-				 * If 4 k / s heap TIDs bring fewer than k rows, the node
-				 * builds the allow-list and takes prefilter or inscan.
-				 */
-				double		premax,
-							inmax,
-							prein;
-
-				Crossovers(&m, rel, &sort->path, bitmap_cost, &premax, &inmax, &prein);
-				paths = lappend(paths,
-								MakePath(root, rel, ipath, VX_FILTER_POSTFILTER, false, s, bound,
-										 pc.startup, pc.startup + pc.per_row * rel->rows,
-										 list_make3(ipath, prechild, bitmap),
-										 list_make3(makeInteger(VX_CHILD_INDEX),
-													makeInteger(prerole),
-													makeInteger(VX_CHILD_BITMAP)),
-										 premax, inmax, prein,
-										 Min(ceil(4 * m.k / s), m.tuples), (int) m.k, ""));
-			}
-			if (bitmap && (want == VX_FILTER_AUTO || want == VX_FILTER_INSCAN))
-			{
-				StrategyCost ic = InscanCost(&m, s, sb, bitmap_cost);
-
-				paths = lappend(paths,
-								MakePath(root, rel, ipath, VX_FILTER_INSCAN, forced, s, bound,
-										 ic.startup, ic.startup + ic.per_row * rel->rows,
-										 WithExact(list_make2(ipath, bitmap), prechild, bound),
-										 WithExact(list_make2(makeInteger(VX_CHILD_INDEX),
-															  makeInteger(VX_CHILD_BITMAP)),
-												   makeInteger(prerole), bound),
-										 0, 0, 0, 0, (int) m.k, ""));
-			}
-		}
+		want = VX_FILTER_POSTFILTER;
+		note = "inscan needs an index on a filter column";
 	}
+
+	if (!fp->forced && fp->bitmap && FilterHasParams(fp->rel))
+	{
+		AddAdaptive(fp, pre_startup, pre_total);
+		return;
+	}
+	if (want == VX_FILTER_AUTO || want == VX_FILTER_PREFILTER)
+		AddPrefilter(fp, pre_startup, pre_total);
+	if (want == VX_FILTER_POSTFILTER && !(fp->bitmap && !fp->forced))
+		AddPostfilter(fp, fp->forced, note);
+	else if (want == VX_FILTER_AUTO && fp->bitmap == NULL)
+		AddPostfilter(fp, false, note);
+	else if (want == VX_FILTER_AUTO)
+		AddPostfilterWayOut(fp);
+	if (fp->bitmap && (want == VX_FILTER_AUTO || want == VX_FILTER_INSCAN))
+		AddInscan(fp);
+}
+
+static void
+VxSetRelPathlist(PlannerInfo *root, RelOptInfo *rel, Index rti, RangeTblEntry *rte)
+{
+	FilterPlanning fp;
+	ListCell   *lc;
+
+	if (prev_set_rel_pathlist)
+		prev_set_rel_pathlist(root, rel, rti, rte);
+	if (!Applies(root, rel, rte))
+		return;
+	MemSet(&fp, 0, sizeof(fp));
+	fp.root = root;
+	fp.rel = rel;
+	fp.ipath = OrderedAnnPath(root, rel);
+	if (fp.ipath == NULL)
+		return;
+	fp.filter = CheapestFilterPath(root, rel, &fp.bitmap);
+	if (fp.filter == NULL)
+		return;
+	Prepare(&fp);
+	AddCandidates(&fp);
 
 	/*
 	 * Our paths replace the plain ones when the choice is ours to make: a
 	 * forced strategy, or a query over this relation alone (its result must
 	 * come out in this order anyway).  Otherwise they compete in joins.
 	 */
-	if (forced || single)
+	if (fp.forced || fp.single)
 	{
 		rel->pathlist = NIL;
 		rel->partial_pathlist = NIL;
 	}
-	foreach(lc, paths)
+	foreach(lc, fp.paths)
 		add_path(rel, (Path *) lfirst(lc));
 }
 
@@ -573,13 +738,14 @@ VxFilterPlanPath(PlannerInfo *root, RelOptInfo *rel, CustomPath *best_path, List
 				 List *clauses, List *custom_plans)
 {
 	CustomScan *cs = makeNode(CustomScan);
-	List	   *roles = (List *) list_nth(best_path->custom_private, VX_PRIV_ROLES);
+	VxFilterPrivate priv;
 	List	   *plans = NIL;
 	Plan	   *rows_from = NULL;
 	ListCell   *lc,
 			   *lr;
 
-	forboth(lc, custom_plans, lr, roles)
+	VxFilterPrivateFromList(best_path->custom_private, &priv);
+	forboth(lc, custom_plans, lr, priv.roles)
 	{
 		Plan	   *plan = (Plan *) lfirst(lc);
 
@@ -614,7 +780,7 @@ VxFilterPlanPath(PlannerInfo *root, RelOptInfo *rel, CustomPath *best_path, List
 	cs->flags = best_path->flags;
 	cs->custom_plans = plans;
 	/* the distance, for a prefilter that keeps the k nearest itself */
-	cs->custom_exprs = list_make1(copyObject(list_nth(best_path->custom_private, VX_PRIV_ORDERBY)));
+	cs->custom_exprs = list_make1(copyObject(priv.orderby));
 	cs->custom_private = best_path->custom_private;
 	cs->custom_scan_tlist = NIL;
 	foreach(lc, rows_from->targetlist)

@@ -1,13 +1,14 @@
 /*-------------------------------------------------------------------------
  *
  * allowlist.c
- *	  The allow-list of the in-scan filter strategy (filter.h): the TIDs of
- *	  a bitmap index scan, turned into a hash set that the HNSW traversal
- *	  and the IVF-PQ list scan probe once per candidate.  A TIDBitmap has no
- *	  membership test, hence the copy; it is built once per execution and
- *	  lives in the executor's per-query memory.  Like the bitmap, it keeps
- *	  within work_mem: a set that would grow past it is abandoned
- *	  (overflow), and the node falls back to postfilter (filterexec.c).
+ *	  The allow-list of the in-scan filter strategy (allowlist.h; the
+ *	  strategy: src/planner/filter.h): the TIDs of a bitmap index scan,
+ *	  turned into a hash set that the HNSW traversal and the IVF-PQ list
+ *	  scan probe once per candidate.  A TIDBitmap has no membership test,
+ *	  hence the copy; the filtered-search node builds it once per execution
+ *	  in the executor's per-query memory.  Like the bitmap, it keeps within
+ *	  work_mem: a set that would grow past it is abandoned (overflow), and
+ *	  the node falls back to postfilter (src/planner/filterexec.c).
  *
  *-------------------------------------------------------------------------
  */
@@ -16,7 +17,7 @@
 #include "miscadmin.h"
 #include "nodes/tidbitmap.h"
 
-#include "filter.h"
+#include "allowlist.h"
 
 #define LOSSY_OFFSET 0xFFFF
 

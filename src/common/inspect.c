@@ -1,0 +1,86 @@
+/*-------------------------------------------------------------------------
+ *
+ * inspect.c
+ *	  Support for the inspection functions of both access methods
+ *	  (vectorx_index_stats, vectorx_hnsw_check, vectorx_hnsw_elements):
+ *	  VxOpenIndexForInspection checks the caller's privilege before it
+ *	  locks the index, and VxStat adds one row to vectorx_index_stats.
+ *	  Called by src/monitor.c and by the access methods (hnswcheck.c,
+ *	  ivfpqutil.c); below both, so that neither calls the other.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "catalog/pg_authid.h"
+#include "catalog/pg_class.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+
+#include "inspect.h"
+
+/* fail unless indexoid names an index (catalog only: no lock taken) */
+void
+VxCheckIsIndex(Oid indexoid, const char *fname)
+{
+	if (get_rel_relkind(indexoid) != RELKIND_INDEX)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not an index", get_rel_name(indexoid) ? get_rel_name(indexoid) : "?"),
+				 errhint("%s takes an index built with the hnsw or ivfpq access method.", fname)));
+}
+
+/*
+ * Inspection reads the whole index (element and deleted-row counts, heap
+ * TIDs): the caller must own the index (so its table) or have the
+ * privileges of pg_stat_scan_tables, on top of EXECUTE.  Checked on the
+ * OID before the lock, so that a role without the privilege never queues
+ * for it, and again once the lock is held (src/monitor.c, "who may call
+ * what").
+ */
+static void
+CheckInspectPrivilege(Oid indexoid, const char *fname)
+{
+	Oid			user = GetUserId();
+
+	if (!pg_class_ownercheck(indexoid, user) &&
+		!has_privs_of_role(user, ROLE_PG_STAT_SCAN_TABLES))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied for index %s", get_rel_name(indexoid)),
+				 errdetail("%s reads the whole index: only the owner of its table and roles with privileges of the \"pg_stat_scan_tables\" role may call it.",
+						   fname)));
+}
+
+/*
+ * Open an index for an inspection function (stats, check, dump of its
+ * elements), checking the caller's privilege before locking it.  The caller
+ * checks the access method.
+ */
+Relation
+VxOpenIndexForInspection(Oid indexoid, const char *fname)
+{
+	Relation	index;
+
+	VxCheckIsIndex(indexoid, fname);
+	CheckInspectPrivilege(indexoid, fname);
+	index = index_open(indexoid, AccessShareLock);
+	CheckInspectPrivilege(indexoid, fname);
+	return index;
+}
+
+/* one row of vectorx_index_stats */
+void
+VxStat(VxStatsSink *sink, const char *stat, double value, const char *description)
+{
+	Datum		values[3];
+	bool		nulls[3] = {0};
+
+	values[0] = CStringGetTextDatum(stat);
+	values[1] = Float8GetDatum(value);
+	values[2] = CStringGetTextDatum(description);
+	tuplestore_putvalues(sink->store, sink->desc, values, nulls);
+}
