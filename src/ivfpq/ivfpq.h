@@ -47,7 +47,7 @@
  * LOCKING
  *	Meta, centroid and codebook pages are read-only after the build, so
  *	each backend caches them (keyed by relfilenode, which REINDEX and
- *	TRUNCATE change; src/vxcache.h frees an entry at the end of a
+ *	TRUNCATE change; src/common/vxcache.h frees an entry at the end of a
  *	transaction that invalidated its index).  Every other access holds a buffer content lock on
  *	one page at a time, except where noted; lock order is list pages in
  *	chain order, then the directory page.
