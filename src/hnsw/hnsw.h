@@ -56,7 +56,8 @@
  *	number of pages; distances are sums over dimensions, so codes are
  *	compared piece by piece, page by page, without being copied.  This is
  *	what lets 784-dimension elements (960 bytes) pack pages without waste,
- *	and vectors of up to 16000 dimensions be indexed at all.
+ *	and vectors of up to VECTOR_MAX_DIM (16000) dimensions be indexed at
+ *	all.
  *
  *	Record kinds (first byte):
  *	  0 UNUSED   never written (allocated by an insert that did not finish)
@@ -315,6 +316,7 @@
 #include "storage/bufmgr.h"
 #include "utils/relcache.h"
 
+#include "vector.h"
 #include "vxindex.h"
 
 /* ---------------------------------------------------------------- limits */
@@ -331,7 +333,6 @@
 /* most a scan widens its first round against quantization noise (VECTORS) */
 #define HNSW_SCAN_MAX_WIDEN			4
 #define HNSW_DEFAULT_MAX_SCAN_TUPLES 20000
-#define HNSW_MAX_DIM				16000
 #define HNSW_MAX_LEVEL				16
 #define HNSW_HEAPTIDS				3
 
@@ -358,22 +359,14 @@ typedef struct HnswPageOpaqueData
 #define HNSW_DATA_SIZE		(BLCKSZ - HNSW_DATA_OFFSET - MAXALIGN(sizeof(HnswPageOpaqueData)))
 #define HNSW_UNIT			16	/* record alignment; id = offset / 16 */
 
-typedef enum HnswMetric
-{
-	HNSW_METRIC_L2 = 1,			/* squared L2 */
-	HNSW_METRIC_IP = 2,			/* negative inner product */
-	HNSW_METRIC_COSINE = 3,		/* negative inner product of unit vectors */
-	HNSW_METRIC_L1 = 4
-} HnswMetric;
-
 typedef struct HnswMetaPageData
 {
 	uint32		magic;			/* HNSW_MAGIC */
 	uint32		version;		/* HNSW_VERSION */
-	uint32		dims;			/* vector dimensions, 1..HNSW_MAX_DIM */
+	uint32		dims;			/* vector dimensions, 1..VECTOR_MAX_DIM */
 	uint16		m;				/* reloption m */
 	uint16		ef_construction;	/* reloption ef_construction */
-	uint8		metric;			/* HnswMetric */
+	uint8		metric;			/* VxMetric (vxindex.h) */
 	uint8		unused[3];
 	uint32		entry_point;	/* element id or HNSW_INVALID_ID (I5) */
 	int32		entry_level;	/* its level, -1 when empty */
@@ -490,7 +483,7 @@ typedef struct HnswShape
 	int			dims;
 	int			m;
 	int			ef_construction;
-	HnswMetric	metric;
+	VxMetric	metric;
 	Size		head_size;		/* HnswElementHeadSize(m) */
 	Size		element_size;	/* HnswElementSize(m, dims) */
 	double		ml;				/* 1 / ln(m) */
@@ -670,8 +663,7 @@ extern int	HnswRandomLevel(const HnswShape *shape, ItemPointer tid);
 /* ---------------------------------------------------------------- store */
 
 extern const HnswShape *HnswGetShape(Relation index);
-extern HnswMetric HnswMetricOf(Relation index);
-extern void HnswFillShape(HnswShape *shape, int dims, int m, int efc, HnswMetric metric);
+extern void HnswFillShape(HnswShape *shape, int dims, int m, int efc, VxMetric metric);
 extern bool HnswPrepareVector(const HnswShape *shape, Datum value, float *out);
 extern void HnswReadMeta(Relation index, HnswMetaPageData *meta);
 extern void HnswInitMetaPage(Page page, const HnswShape *shape);

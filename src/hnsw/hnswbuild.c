@@ -232,7 +232,7 @@ ArenaPair(void *arg, uint32 a, uint32 b)
 {
 	HnswBuildState *bs = (HnswBuildState *) arg;
 
-	if (bs->shape.metric != HNSW_METRIC_L1)
+	if (bs->shape.metric != VX_METRIC_L1)
 		return HnswPairDistance(&bs->shape, ArenaQuant(bs, a), ArenaCodes(bs, a),
 								ArenaQuant(bs, b), ArenaCodes(bs, b));
 	if (bs->pair_id != a)
@@ -1046,7 +1046,7 @@ ShapeForBuild(Relation index, HnswShape *shape)
 	int			m = opts ? opts->m : HNSW_DEFAULT_M;
 	int			efc = opts ? opts->ef_construction : HNSW_DEFAULT_EF_CONSTRUCTION;
 
-	HnswFillShape(shape, VxIndexDims(index, HNSW_MAX_DIM, "hnsw"), m, efc, HnswMetricOf(index));
+	HnswFillShape(shape, VxIndexDims(index, VECTOR_MAX_DIM, "hnsw"), m, efc, VxIndexMetric(index));
 }
 
 /* arena bytes for about n elements (stream, padding, upper records) */

@@ -122,7 +122,7 @@ HnswVecCachePair(void *arg, uint32 a, uint32 b)
 	const char *ra = VecCacheRecord(c, a);
 	const char *rb = VecCacheRecord(c, b);
 
-	if (c->shape->metric == HNSW_METRIC_L1)
+	if (c->shape->metric == VX_METRIC_L1)
 	{
 		HnswQuery	q;
 

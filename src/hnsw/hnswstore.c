@@ -31,14 +31,8 @@
 #include "vxcache.h"
 #include "vxindex.h"
 
-HnswMetric
-HnswMetricOf(Relation index)
-{
-	return (HnswMetric) VxIndexMetric(index);
-}
-
 void
-HnswFillShape(HnswShape *shape, int dims, int m, int efc, HnswMetric metric)
+HnswFillShape(HnswShape *shape, int dims, int m, int efc, VxMetric metric)
 {
 	shape->dims = dims;
 	shape->m = m;
@@ -148,13 +142,13 @@ CheckMeta(Relation index, Buffer buf)
 				 errmsg("index \"%s\" has a meta page of %u bytes, this version needs %zu",
 						RelationGetRelationName(index), ((PageHeader) page)->pd_lower, need),
 				 errhint("REINDEX the index.")));
-	if (meta->dims < 1 || meta->dims > HNSW_MAX_DIM ||
+	if (meta->dims < 1 || meta->dims > VECTOR_MAX_DIM ||
 		meta->m < HNSW_MIN_M || meta->m > HNSW_MAX_M ||
 		meta->ef_construction < HNSW_MIN_EF_CONSTRUCTION ||
 		meta->ef_construction > HNSW_MAX_EF_CONSTRUCTION)
 		HnswCorrupt(index, HNSW_META_BLKNO, "dimensions, m or ef_construction out of range");
 	/* the metric must be the operator class's, which orders the scans */
-	if (meta->metric != (uint8) HnswMetricOf(index))
+	if (meta->metric != (uint8) VxIndexMetric(index))
 		HnswCorrupt(index, HNSW_META_BLKNO, "the metric is not the operator class's");
 	nblocks = RelationGetNumberOfBlocks(index);
 	if (meta->stream_end > HNSW_MAX_STREAM ||
@@ -196,7 +190,7 @@ HnswGetShape(Relation index)
 
 		HnswReadMeta(index, &meta);
 		shape = MemoryContextAlloc(index->rd_indexcxt, sizeof(HnswShape));
-		HnswFillShape(shape, meta.dims, meta.m, meta.ef_construction, (HnswMetric) meta.metric);
+		HnswFillShape(shape, meta.dims, meta.m, meta.ef_construction, (VxMetric) meta.metric);
 		index->rd_amcache = shape;
 	}
 	return (const HnswShape *) index->rd_amcache;
@@ -206,7 +200,7 @@ HnswGetShape(Relation index)
 bool
 HnswPrepareVector(const HnswShape *shape, Datum value, float *out)
 {
-	return VxPrepareVector(value, shape->dims, (VxMetric) shape->metric, out, "HNSW");
+	return VxPrepareVector(value, shape->dims, shape->metric, out, "HNSW");
 }
 
 void

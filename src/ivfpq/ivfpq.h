@@ -145,6 +145,7 @@
 #include "utils/relcache.h"
 
 #include "monitor.h"
+#include "vector.h"
 #include "vxindex.h"
 
 #define IVFPQ_MAGIC			0x51505649	/* "IVPQ" */
@@ -152,7 +153,6 @@
 #define IVFPQ_PAGE_ID		0xFF92	/* HNSW has 0xFF91 */
 #define IVFPQ_META_BLKNO	0
 
-#define IVFPQ_MAX_DIM		16000
 #define IVFPQ_MAX_LISTS		65536
 #define IVFPQ_MAX_M			1024
 #define IVFPQ_DEFAULT_PROBES 8

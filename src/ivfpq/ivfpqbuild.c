@@ -274,7 +274,7 @@ DefaultM(int dims, int nbits)
 static void
 BuildShape(Relation index, IvfpqMetaPageData *meta, int *lists_opt)
 {
-	int			dims = VxIndexDims(index, IVFPQ_MAX_DIM, "ivfpq");
+	int			dims = VxIndexDims(index, VECTOR_MAX_DIM, "ivfpq");
 	VxMetric	metric = VxIndexMetric(index);
 	int			nbits = OptionOr(index, offsetof(IvfpqOptions, nbits), 8);
 	int			m = OptionOr(index, offsetof(IvfpqOptions, m), DefaultM(dims, nbits));

@@ -231,7 +231,7 @@ CheckMeta(Relation index, Buffer buf)
 				 errdetail("Meta page has magic 0x%08X and version %u, expected 0x%08X and %d.",
 						   meta->magic, meta->version, IVFPQ_MAGIC, IVFPQ_VERSION),
 				 errhint("REINDEX the index.")));
-	if (meta->dims < 1 || meta->dims > IVFPQ_MAX_DIM ||
+	if (meta->dims < 1 || meta->dims > VECTOR_MAX_DIM ||
 		(meta->metric != VX_METRIC_L2 && meta->metric != VX_METRIC_IP &&
 		 meta->metric != VX_METRIC_COSINE) ||
 		meta->metric != (uint8) VxIndexMetric(index) ||
