@@ -188,8 +188,9 @@
  *	row-distance pair.
  *
  * WAL
- *	Inserts, vacuum and list changes use generic WAL (access/generic_xlog.h)
- *	through one wrapper (HnswPageWrite*), at most 4 pages per record.
+ *	Inserts, vacuum and list changes use generic WAL through the wrapper
+ *	both AMs share (src/common/wal.h: one record, at most 4 pages, replays
+ *	whole or not at all; bytes in a page's hole are not kept).
  *	 W1. Allocation: meta (stream end or free-list head) plus, for a reused
  *	     record, its head page marked reserved; new pages are logged whole.
  *	 W2. Writing an element: its vector pages, then the head page with the
@@ -309,7 +310,6 @@
 #include "postgres.h"
 
 #include "access/amapi.h"
-#include "access/generic_xlog.h"
 #include "access/itup.h"
 #include "nodes/execnodes.h"
 #include "port/atomics.h"
@@ -318,6 +318,7 @@
 
 #include "vector.h"
 #include "vxindex.h"
+#include "wal.h"
 
 /* ---------------------------------------------------------------- limits */
 
@@ -699,23 +700,7 @@ extern bool HnswReadResult(HnswPageGraph *pg, uint32 id, HnswElementData *head, 
 extern void HnswReadCodes(Relation index, const HnswShape *shape, uint32 id, HnswQuant *quant,
 						  uint8 *codes);
 
-/* writing: generic WAL over up to 4 pages (W1-W4) */
-typedef struct HnswPageWrite
-{
-	Relation	index;
-	bool		unlogged;		/* the build's overflow: in place, logged at the end (W5) */
-	GenericXLogState *state;
-	Buffer		buffers[MAX_GENERIC_XLOG_PAGES];
-	Page		pages[MAX_GENERIC_XLOG_PAGES];
-	int			nbuffers;
-} HnswPageWrite;
-
-extern void HnswPageWriteBegin(HnswPageWrite *w, Relation index);
-extern Page HnswPageWriteAdd(HnswPageWrite *w, Buffer buf, bool fresh);
-extern void HnswPageWriteFinish(HnswPageWrite *w);
-extern void HnswBeginBuildWrites(Relation index);
-extern void HnswEndBuildWrites(Relation index, bool log);
-
+/* writing: through the WAL wrapper of wal.h (W1-W5) */
 extern uint64 HnswAllocateRecord(Relation index, const HnswShape *shape, bool element,
 								 int nlevels, bool *reused);
 extern void HnswWriteRecordBytes(Relation index, uint64 off, const char *data, Size len,

@@ -746,7 +746,7 @@ BuildCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 			SpillNotice(bs);
 			WriteArena(bs, false);
 			bs->on_disk = true;
-			HnswBeginBuildWrites(index);
+			VxBeginBuildWrites(index);
 			pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, HNSW_PHASE_OVERFLOW);
 			HnswInsertVector(index, bs->vec, tid);
 		}
@@ -1021,11 +1021,11 @@ ParallelBuild(Relation heap, Relation index, IndexInfo *indexInfo, const HnswSha
 		float	   *vec = palloc(sizeof(float) * shape->dims);
 
 		pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, HNSW_PHASE_OVERFLOW);
-		HnswBeginBuildWrites(index);
+		VxBeginBuildWrites(index);
 		InsertSpilled(index, fileset, nparticipants, vec, shape->dims);
 		SharedFileSetDeleteAll(fileset);
 		ReconnectOnDisk(index);
-		HnswEndBuildWrites(index, true);
+		VxEndBuildWrites(index, true);
 	}
 
 	*reltuples = sh->reltuples;
@@ -1116,7 +1116,7 @@ hnswbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 		if (bs.on_disk)
 		{
 			ReconnectOnDisk(index);
-			HnswEndBuildWrites(index, true);
+			VxEndBuildWrites(index, true);
 		}
 		else
 		{

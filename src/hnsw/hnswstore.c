@@ -607,98 +607,6 @@ HnswReadCodes(Relation index, const HnswShape *shape, uint32 id, HnswQuant *quan
 
 /* ---------------------------------------------------------------- writing */
 
-/*
- * The one WAL wrapper (hnsw.h, WAL): every change to an existing index
- * page goes through Begin / Add (page locked exclusively by the caller) /
- * Finish, which is a single generic WAL record over at most 4 pages.
- *
- * Unlogged mode (hnsw.h, WAL, W5): while this backend builds the index
- * (HnswBeginBuildWrites), changes are made in place and the whole index is
- * logged once at the end, as the build's arena pages are.
- */
-static RelFileNode building_node;
-static bool building = false;
-
-/* an error during the build must not leave later writes unlogged */
-static void
-BuildWritesXactCallback(XactEvent event, void *arg)
-{
-	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
-		building = false;
-}
-
-static void
-BuildWritesSubXactCallback(SubXactEvent event, SubTransactionId mySubid,
-						   SubTransactionId parentSubid, void *arg)
-{
-	if (event == SUBXACT_EVENT_ABORT_SUB)
-		building = false;
-}
-
-void
-HnswBeginBuildWrites(Relation index)
-{
-	static bool registered = false;
-
-	if (!registered)
-	{
-		RegisterXactCallback(BuildWritesXactCallback, NULL);
-		RegisterSubXactCallback(BuildWritesSubXactCallback, NULL);
-		registered = true;
-	}
-	building_node = index->rd_node;
-	building = true;
-}
-
-/* leave unlogged mode; log every page now if log (and the index needs WAL) */
-void
-HnswEndBuildWrites(Relation index, bool log)
-{
-	building = false;
-	if (log && RelationNeedsWAL(index))
-		log_newpage_range(index, MAIN_FORKNUM, 0, RelationGetNumberOfBlocks(index), true);
-}
-
-void
-HnswPageWriteBegin(HnswPageWrite *w, Relation index)
-{
-	w->index = index;
-	w->unlogged = building && RelFileNodeEquals(index->rd_node, building_node);
-	w->state = w->unlogged ? NULL : GenericXLogStart(index);
-	w->nbuffers = 0;
-}
-
-Page
-HnswPageWriteAdd(HnswPageWrite *w, Buffer buf, bool fresh)
-{
-	Page		page;
-
-	if (w->nbuffers == MAX_GENERIC_XLOG_PAGES)
-		elog(ERROR, "too many pages in one HNSW WAL record");
-	if (w->unlogged)
-		page = BufferGetPage(buf);
-	else
-		page = GenericXLogRegisterBuffer(w->state, buf, fresh ? GENERIC_XLOG_FULL_IMAGE : 0);
-	w->buffers[w->nbuffers] = buf;
-	w->pages[w->nbuffers++] = page;
-	return page;
-}
-
-void
-HnswPageWriteFinish(HnswPageWrite *w)
-{
-	if (w->unlogged)
-	{
-		for (int i = 0; i < w->nbuffers; i++)
-			MarkBufferDirty(w->buffers[i]);
-	}
-	else
-		GenericXLogFinish(w->state);
-	for (int i = 0; i < w->nbuffers; i++)
-		UnlockReleaseBuffer(w->buffers[i]);
-	w->nbuffers = 0;
-}
-
 /* raise pd_lower so that the bytes up to end-in-page are not a "hole" */
 static void
 CoverBytes(Page page, uint32 end_in_page)
@@ -715,7 +623,7 @@ static void
 ExtendIndex(Relation index, BlockNumber expected)
 {
 	Buffer		buf;
-	HnswPageWrite w;
+	VxPageWrite w;
 
 	LockRelationForExtension(index, ExclusiveLock);
 	buf = ReadBufferExtended(index, MAIN_FORKNUM, P_NEW, RBM_NORMAL, NULL);
@@ -727,9 +635,9 @@ ExtendIndex(Relation index, BlockNumber expected)
 				 errmsg("index \"%s\" has %u pages where its stream ends in page %u",
 						RelationGetRelationName(index), BufferGetBlockNumber(buf), expected),
 				 errhint("REINDEX the index.")));
-	HnswPageWriteBegin(&w, index);
-	HnswInitDataPage(HnswPageWriteAdd(&w, buf, true));
-	HnswPageWriteFinish(&w);
+	VxPageWriteBegin(&w, index);
+	HnswInitDataPage(VxPageWriteAdd(&w, buf, true));
+	VxPageWriteFinish(&w);
 }
 
 /*
@@ -751,7 +659,7 @@ HnswAllocateRecord(Relation index, const HnswShape *shape, bool element, int nle
 	uint32	   *freehead;
 	uint64		off;
 	uint64		end;
-	HnswPageWrite w;
+	VxPageWrite w;
 	Page		metapage;
 
 	LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
@@ -773,9 +681,9 @@ HnswAllocateRecord(Relation index, const HnswShape *shape, bool element, int nle
 		HnswCheckPage(index, buf);
 		HnswCheckRecord(index, BufferGetBlockNumber(buf), HnswOffsetInPage(off), shape,
 						HnswPageData(BufferGetPage(buf)) + HnswOffsetInPage(off));
-		HnswPageWriteBegin(&w, index);
-		metapage = HnswPageWriteAdd(&w, metabuf, false);
-		page = HnswPageWriteAdd(&w, buf, false);
+		VxPageWriteBegin(&w, index);
+		metapage = VxPageWriteAdd(&w, metabuf, false);
+		page = VxPageWriteAdd(&w, buf, false);
 		rec = HnswPageData(page) + HnswOffsetInPage(off);
 		if (element)
 		{
@@ -805,7 +713,7 @@ HnswAllocateRecord(Relation index, const HnswShape *shape, bool element, int nle
 			u->owner = HNSW_INVALID_ID;
 			u->xid = HnswReservingXid();
 		}
-		HnswPageWriteFinish(&w);	/* releases both buffers */
+		VxPageWriteFinish(&w);	/* releases both buffers */
 		*reused = true;
 		return off;
 	}
@@ -830,8 +738,8 @@ HnswAllocateRecord(Relation index, const HnswShape *shape, bool element, int nle
 			ExtendIndex(index, b);
 	}
 
-	HnswPageWriteBegin(&w, index);
-	metapage = HnswPageWriteAdd(&w, metabuf, false);
+	VxPageWriteBegin(&w, index);
+	metapage = VxPageWriteAdd(&w, metabuf, false);
 	if (off != meta->stream_end && HNSW_DATA_SIZE - HnswOffsetInPage(meta->stream_end) >= sizeof(HnswPadData))
 	{
 		/* a PAD record fills the rest of the page (I2) */
@@ -841,7 +749,7 @@ HnswAllocateRecord(Relation index, const HnswShape *shape, bool element, int nle
 		HnswPadData *pad;
 
 		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-		page = HnswPageWriteAdd(&w, buf, false);
+		page = VxPageWriteAdd(&w, buf, false);
 		pad = (HnswPadData *) (HnswPageData(page) + HnswOffsetInPage(padoff));
 		pad->kind = HNSW_KIND_PAD;
 		pad->unused = 0;
@@ -859,7 +767,7 @@ HnswAllocateRecord(Relation index, const HnswShape *shape, bool element, int nle
 		char	   *rec;
 
 		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-		page = HnswPageWriteAdd(&w, buf, false);
+		page = VxPageWriteAdd(&w, buf, false);
 		rec = HnswPageData(page) + HnswOffsetInPage(off);
 		memset(rec, 0, head);
 		if (element)
@@ -887,7 +795,7 @@ HnswAllocateRecord(Relation index, const HnswShape *shape, bool element, int nle
 	}
 	HnswPageGetMeta(metapage)->stream_end = end;
 	HnswPageGetMeta(metapage)->allocations++;
-	HnswPageWriteFinish(&w);
+	VxPageWriteFinish(&w);
 	return off;
 }
 
@@ -939,12 +847,12 @@ HnswWriteRecordBytes(Relation index, uint64 off, const char *data, Size len, Siz
 	uint64		pos = off + first_len;
 	const char *src = data + first_len;
 	Size		left = len - first_len;
-	HnswPageWrite w;
+	VxPageWrite w;
 
 	Assert(head_len <= first_len);
 	while (left > 0)
 	{
-		HnswPageWriteBegin(&w, index);
+		VxPageWriteBegin(&w, index);
 		while (left > 0 && w.nbuffers < MAX_GENERIC_XLOG_PAGES)
 		{
 			Buffer		buf = ReadBuffer(index, HnswOffsetBlock(pos));
@@ -952,14 +860,14 @@ HnswWriteRecordBytes(Relation index, uint64 off, const char *data, Size len, Siz
 			Size		n = Min(left, HNSW_DATA_SIZE);
 
 			LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-			page = HnswPageWriteAdd(&w, buf, false);
+			page = VxPageWriteAdd(&w, buf, false);
 			memcpy(HnswPageData(page), src, n);
 			CoverBytes(page, n);
 			pos += n;
 			src += n;
 			left -= n;
 		}
-		HnswPageWriteFinish(&w);
+		VxPageWriteFinish(&w);
 	}
 
 	/* the head last: this publishes the record */
@@ -968,11 +876,11 @@ HnswWriteRecordBytes(Relation index, uint64 off, const char *data, Size len, Siz
 		Page		page;
 
 		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-		HnswPageWriteBegin(&w, index);
-		page = HnswPageWriteAdd(&w, buf, false);
+		VxPageWriteBegin(&w, index);
+		page = VxPageWriteAdd(&w, buf, false);
 		memcpy(HnswPageData(page) + first_in_page, data, first_len);
 		CoverBytes(page, first_in_page + first_len);
-		HnswPageWriteFinish(&w);
+		VxPageWriteFinish(&w);
 	}
 }
 
@@ -982,7 +890,7 @@ HnswSetEntryPoint(Relation index, uint32 id, int level, bool only_if_higher)
 {
 	Buffer		metabuf = ReadBuffer(index, HNSW_META_BLKNO);
 	HnswMetaPage meta;
-	HnswPageWrite w;
+	VxPageWrite w;
 
 	LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
 	meta = HnswPageGetMeta(BufferGetPage(metabuf));
@@ -991,11 +899,11 @@ HnswSetEntryPoint(Relation index, uint32 id, int level, bool only_if_higher)
 		UnlockReleaseBuffer(metabuf);
 		return;
 	}
-	HnswPageWriteBegin(&w, index);
-	meta = HnswPageGetMeta(HnswPageWriteAdd(&w, metabuf, false));
+	VxPageWriteBegin(&w, index);
+	meta = HnswPageGetMeta(VxPageWriteAdd(&w, metabuf, false));
 	meta->entry_point = id;
 	meta->entry_level = level;
-	HnswPageWriteFinish(&w);
+	VxPageWriteFinish(&w);
 }
 
 /*
@@ -1061,12 +969,12 @@ void
 HnswSetReconnected(Relation index, uint64 allocations)
 {
 	Buffer		metabuf = ReadBuffer(index, HNSW_META_BLKNO);
-	HnswPageWrite w;
+	VxPageWrite w;
 
 	LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
-	HnswPageWriteBegin(&w, index);
-	HnswPageGetMeta(HnswPageWriteAdd(&w, metabuf, false))->reconnected_at = allocations;
-	HnswPageWriteFinish(&w);
+	VxPageWriteBegin(&w, index);
+	HnswPageGetMeta(VxPageWriteAdd(&w, metabuf, false))->reconnected_at = allocations;
+	VxPageWriteFinish(&w);
 }
 
 /*

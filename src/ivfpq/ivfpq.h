@@ -139,7 +139,6 @@
 
 #include "access/amapi.h"
 #include "access/genam.h"
-#include "access/generic_xlog.h"
 #include "nodes/execnodes.h"
 #include "storage/bufmgr.h"
 #include "utils/relcache.h"
@@ -147,6 +146,7 @@
 #include "monitor.h"
 #include "vector.h"
 #include "vxindex.h"
+#include "wal.h"
 
 #define IVFPQ_MAGIC			0x51505649	/* "IVPQ" */
 #define IVFPQ_VERSION		2	/* 2: a page id of its own */

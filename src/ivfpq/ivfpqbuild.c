@@ -495,8 +495,8 @@ ivfpqbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 	*IvfpqPageGetMeta(BufferGetPage(metabuf)) = bs.shape->meta;
 	FinishPage(metabuf);
 
-	if (RelationNeedsWAL(index))
-		log_newpage_range(index, MAIN_FORKNUM, 0, RelationGetNumberOfBlocks(index), true);
+	/* no WAL while writing: every page, whole, now (wal.h, THE BUILDS) */
+	VxLogWholeIndex(index);
 
 	result = palloc(sizeof(IndexBuildResult));
 	result->heap_tuples = reltuples;

@@ -12,7 +12,6 @@
  */
 #include "postgres.h"
 
-#include "access/generic_xlog.h"
 #include "miscadmin.h"
 #include "storage/bufmgr.h"
 #include "storage/lmgr.h"
@@ -56,13 +55,13 @@ IvfpqAddEntry(Relation index, const IvfpqShape *shape, int list, const uint8 *co
 	BlockNumber blkno;
 	BlockNumber nblocks = 0;
 	uint32		steps = 0;
+	VxPageWrite w;
 
 	blkno = IvfpqReadDirectory(index, meta, list, NULL, &nblocks).insert;
 
 	if (!BlockNumberIsValid(blkno))
 	{
 		/* an empty list: create its first page under the directory lock */
-		GenericXLogState *state;
 		IvfpqListData *entry;
 		Buffer		buf;
 
@@ -82,15 +81,13 @@ IvfpqAddEntry(Relation index, const IvfpqShape *shape, int list, const uint8 *co
 			Page		page;
 
 			buf = ExtendIndex(index);
-			state = GenericXLogStart(index);
-			page = GenericXLogRegisterBuffer(state, buf, GENERIC_XLOG_FULL_IMAGE);
+			VxPageWriteBegin(&w, index);
+			page = VxPageWriteAdd(&w, buf, true);
 			IvfpqInitPage(page, IVFPQ_LIST);
 			PutInPage(page, shape, code, tid, error);
-			entry = &((IvfpqListData *) IvfpqPageData(GenericXLogRegisterBuffer(state, dirbuf, 0)))[slot];
+			entry = &((IvfpqListData *) IvfpqPageData(VxPageWriteAdd(&w, dirbuf, false)))[slot];
 			entry->head = entry->insert = BufferGetBlockNumber(buf);
-			GenericXLogFinish(state);
-			UnlockReleaseBuffer(buf);
-			UnlockReleaseBuffer(dirbuf);
+			VxPageWriteFinish(&w);	/* releases both buffers */
 			return;
 		}
 	}
@@ -100,7 +97,6 @@ IvfpqAddEntry(Relation index, const IvfpqShape *shape, int list, const uint8 *co
 		Buffer		buf = ReadBuffer(index, blkno);
 		Page		page;
 		IvfpqPageOpaque op;
-		GenericXLogState *state;
 
 		CHECK_FOR_INTERRUPTS();
 		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
@@ -108,11 +104,10 @@ IvfpqAddEntry(Relation index, const IvfpqShape *shape, int list, const uint8 *co
 		op = IvfpqPageGetOpaque(BufferGetPage(buf));
 		if (op->count < capacity)
 		{
-			state = GenericXLogStart(index);
-			page = GenericXLogRegisterBuffer(state, buf, 0);
+			VxPageWriteBegin(&w, index);
+			page = VxPageWriteAdd(&w, buf, false);
 			PutInPage(page, shape, code, tid, error);
-			GenericXLogFinish(state);
-			UnlockReleaseBuffer(buf);
+			VxPageWriteFinish(&w);
 			return;
 		}
 		if (BlockNumberIsValid(op->next))
@@ -130,18 +125,15 @@ IvfpqAddEntry(Relation index, const IvfpqShape *shape, int list, const uint8 *co
 			dirbuf = ReadBuffer(index, dirblk);
 			LockBuffer(dirbuf, BUFFER_LOCK_EXCLUSIVE);
 			IvfpqCheckPage(index, dirbuf, IVFPQ_DIRECTORY);
-			state = GenericXLogStart(index);
-			page = GenericXLogRegisterBuffer(state, buf, 0);
-			newpage = GenericXLogRegisterBuffer(state, newbuf, GENERIC_XLOG_FULL_IMAGE);
+			VxPageWriteBegin(&w, index);
+			page = VxPageWriteAdd(&w, buf, false);
+			newpage = VxPageWriteAdd(&w, newbuf, true);
 			IvfpqInitPage(newpage, IVFPQ_LIST);
 			PutInPage(newpage, shape, code, tid, error);
 			IvfpqPageGetOpaque(page)->next = BufferGetBlockNumber(newbuf);
-			entry = &((IvfpqListData *) IvfpqPageData(GenericXLogRegisterBuffer(state, dirbuf, 0)))[slot];
+			entry = &((IvfpqListData *) IvfpqPageData(VxPageWriteAdd(&w, dirbuf, false)))[slot];
 			entry->insert = BufferGetBlockNumber(newbuf);
-			GenericXLogFinish(state);
-			UnlockReleaseBuffer(dirbuf);
-			UnlockReleaseBuffer(newbuf);
-			UnlockReleaseBuffer(buf);
+			VxPageWriteFinish(&w);	/* releases all three buffers */
 			return;
 		}
 	}
