@@ -22,6 +22,7 @@ OBJS = \
 	src/distance_neon.o \
 	src/common/vxindex.o \
 	src/common/vxcache.o \
+	src/common/page.o \
 	src/common/wal.o \
 	src/hnsw/hnsw.o \
 	src/hnsw/hnswbuild.o \

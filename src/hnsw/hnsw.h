@@ -101,17 +101,43 @@
  *	  12  4    unused
  *	  16  4m*L level l's list at 16 + 4m(l-1), m uint32 ids each
  *
- *	PAD record: kind = 3, then a uint16 "bytes to the end of the page".
+ *	PAD record, HnswPadData (4 bytes):
+ *	  0   1    kind = 3
+ *	  1   1    unused
+ *	  2   2    bytes: from the record to the end of the page's data area
  *
- *	Data pages are standard pages: pd_lower = header + bytes of stream on
- *	the page (the unused tail of the last page is the "hole" that full-page
- *	images skip), special space HnswPageOpaqueData with HNSW_PAGE_ID in its
- *	last two bytes.
+ *	Every page (the rules of src/common/page.h): a standard page, the
+ *	data area from offset HNSW_DATA_OFFSET for HNSW_DATA_SIZE bytes (24
+ *	and 8160 with 8 kB pages), then the special space,
+ *	HnswPageOpaqueData (8 bytes):
+ *	  0   2    flags: unused, 0
+ *	  2   4    unused1, unused2: 0
+ *	  6   2    page_id = HNSW_PAGE_ID (0xFF91), the page's last two bytes
+ *	On data pages pd_lower = HNSW_DATA_OFFSET + bytes of stream on the
+ *	page: the unused tail of the last page is the "hole" that generic WAL
+ *	neither logs nor keeps (src/common/wal.h).
  *
- *	Meta page (block 0), HnswMetaPageData: magic, format version, options
- *	frozen at build (dims, m, ef_construction, metric), entry point and its
- *	level, stream end (bytes allocated), heads of the free lists (elements;
- *	UPPER records by L).  Options are cached in rd_amcache.
+ *	Meta page (block 0), HnswMetaPageData (128 bytes) at the data area,
+ *	all of it below pd_lower:
+ *	  0   4    magic = HNSW_MAGIC
+ *	  4   4    version = HNSW_VERSION
+ *	  8   4    dims: 1..VECTOR_MAX_DIM
+ *	  12  2    m: HNSW_MIN_M..HNSW_MAX_M
+ *	  14  2    ef_construction: HNSW_MIN_..HNSW_MAX_EF_CONSTRUCTION
+ *	  16  1    metric: VxMetric, the operator class's
+ *	  17  3    unused, 0
+ *	  20  4    entry_point: element id, or HNSW_INVALID_ID when empty (I5)
+ *	  24  4    entry_level: its level, -1 when empty
+ *	  28  4    padding
+ *	  32  8    stream_end: bytes of stream allocated (I1, I2)
+ *	  40  4    free_elements: head of the free ELEMENT list
+ *	  44  68   free_upper[0..HNSW_MAX_LEVEL]: heads of the free UPPER lists
+ *	           by L (index 0 unused)
+ *	  112 8    allocations: records allocated since the build (VACUUM)
+ *	  120 8    reconnected_at: allocations when the last reconnect began
+ *	dims to metric are the options, frozen at build and cached in
+ *	rd_amcache (HnswGetShape).  Static assertions after the structs below
+ *	hold these tables to the code.
  *
  * VECTORS: 8-BIT SCALAR QUANTIZATION, EXACT ORDER FROM THE HEAP
  *	An element stores its vector x (internal form: cosine normalised) as
@@ -316,6 +342,7 @@
 #include "storage/bufmgr.h"
 #include "utils/relcache.h"
 
+#include "page.h"
 #include "vector.h"
 #include "vxindex.h"
 #include "wal.h"
@@ -339,9 +366,8 @@
 
 #define HNSW_MAGIC					0x56584E48	/* "HNXV" */
 #define HNSW_VERSION				2	/* 2: 8-bit codes */
-#define HNSW_PAGE_ID				0xFF91	/* IVF-PQ has 0xFF92; PostgreSQL's own
-											 * AMs 0xFF80-0xFF83 */
-#define HNSW_META_BLKNO				0
+#define HNSW_PAGE_ID				VX_PAGE_ID_HNSW /* page.h: distinct from IVF-PQ's */
+#define HNSW_META_BLKNO				VX_META_BLKNO
 #define HNSW_FIRST_DATA_BLKNO		1
 #define HNSW_INVALID_ID				PG_UINT32_MAX
 
@@ -355,6 +381,9 @@ typedef struct HnswPageOpaqueData
 	uint16		page_id;		/* HNSW_PAGE_ID, for pg_filedump & co; checked on
 								 * every read (CORRUPTION) */
 } HnswPageOpaqueData;
+
+VX_STATIC_ASSERT_SPECIAL(HnswPageOpaqueData);
+StaticAssertDecl(sizeof(HnswPageOpaqueData) == 8, "hnsw.h: the special space's table");
 
 #define HNSW_DATA_OFFSET	MAXALIGN(SizeOfPageHeaderData)
 #define HNSW_DATA_SIZE		(BLCKSZ - HNSW_DATA_OFFSET - MAXALIGN(sizeof(HnswPageOpaqueData)))
@@ -381,6 +410,34 @@ typedef struct HnswMetaPageData
 typedef HnswMetaPageData *HnswMetaPage;
 
 #define HnswPageGetMeta(page)	((HnswMetaPage) PageGetContents(page))
+
+/* the meta page's table */
+StaticAssertDecl(offsetof(HnswMetaPageData, version) == 4 &&
+				 offsetof(HnswMetaPageData, dims) == 8 &&
+				 offsetof(HnswMetaPageData, m) == 12 &&
+				 offsetof(HnswMetaPageData, ef_construction) == 14 &&
+				 offsetof(HnswMetaPageData, metric) == 16 &&
+				 offsetof(HnswMetaPageData, entry_point) == 20 &&
+				 offsetof(HnswMetaPageData, entry_level) == 24 &&
+				 offsetof(HnswMetaPageData, stream_end) == 32 &&
+				 offsetof(HnswMetaPageData, free_elements) == 40 &&
+				 offsetof(HnswMetaPageData, free_upper) == 44 &&
+				 offsetof(HnswMetaPageData, allocations) == 112 &&
+				 offsetof(HnswMetaPageData, reconnected_at) == 120 &&
+				 sizeof(HnswMetaPageData) == 128,
+				 "hnsw.h: the meta page's table");
+
+/* what an HNSW page looks like to the checks of page.h */
+static const VxPageFormat HnswPageFormat = {
+	"HNSW", HNSW_PAGE_ID, sizeof(HnswPageOpaqueData), HNSW_MAGIC, HNSW_VERSION
+};
+
+/* C1: a page of this index (hot: every page read of a search) */
+static inline void
+HnswCheckPage(Relation index, Buffer buf)
+{
+	VxCheckPage(index, buf, &HnswPageFormat);
+}
 
 /* ---------------------------------------------------------------- records */
 
@@ -440,6 +497,31 @@ typedef struct HnswPadData
 	uint8		unused;
 	uint16		bytes;			/* to the end of the page */
 } HnswPadData;
+
+/* the record tables (STORAGE) */
+StaticAssertDecl(offsetof(HnswElementData, level) == 1 &&
+				 offsetof(HnswElementData, flags) == 2 &&
+				 offsetof(HnswElementData, ntids) == 3 &&
+				 offsetof(HnswElementData, upper) == 4 &&
+				 offsetof(HnswElementData, heaptids) == 8 &&
+				 sizeof(ItemPointerData) == 6 &&
+				 offsetof(HnswElementData, unused) == 26 &&
+				 offsetof(HnswElementData, lock) == 28 &&
+				 offsetof(HnswElementData, neighbors) == 32 &&
+				 sizeof(HnswElementData) == 32,
+				 "hnsw.h: the ELEMENT record's table");
+StaticAssertDecl(sizeof(HnswQuant) == 16, "hnsw.h: HnswQuant is 16 bytes");
+StaticAssertDecl(offsetof(HnswUpperData, nlevels) == 1 &&
+				 offsetof(HnswUpperData, owner) == 4 &&
+				 offsetof(HnswUpperData, xid) == 8 &&
+				 offsetof(HnswUpperData, neighbors) == 16 &&
+				 sizeof(HnswUpperData) == 16,
+				 "hnsw.h: the UPPER record's table");
+StaticAssertDecl(offsetof(HnswPadData, bytes) == 2 && sizeof(HnswPadData) == 4,
+				 "hnsw.h: the PAD record's table");
+/* a PAD fits wherever a record may start; ids are offsets / 16 */
+StaticAssertDecl(sizeof(HnswPadData) <= HNSW_UNIT && HNSW_DATA_SIZE % HNSW_UNIT == 0,
+				 "hnsw.h: records are 16-byte aligned in the stream");
 
 #define HNSW_ROUND(x)				TYPEALIGN(HNSW_UNIT, (x))
 #define HnswElementHeadSize(m)		HNSW_ROUND(offsetof(HnswElementData, neighbors) + sizeof(uint32) * 2 * (m) + sizeof(HnswQuant))
@@ -673,7 +755,6 @@ extern void HnswInitDataPage(Page page);
 /* guards: raise ERRCODE_INDEX_CORRUPTED naming the block (CORRUPTION) */
 /* a corrupt page (CORRUPTION): VxIndexCorrupt, vxindex.h */
 #define HnswCorrupt(index, blkno, what) VxIndexCorrupt(index, blkno, what)
-extern void HnswCheckPage(Relation index, Buffer buf);
 extern void HnswCheckBlock(Relation index, BlockNumber blkno, BlockNumber *nblocks);
 extern Buffer HnswReadBlock(Relation index, BlockNumber blkno);
 extern void HnswCheckRecord(Relation index, BlockNumber blkno, uint32 inpage,

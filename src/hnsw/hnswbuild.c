@@ -1139,12 +1139,9 @@ hnswbuildempty(Relation index)
 {
 	HnswShape	shape;
 	PGAlignedBlock page;
+	Page		pages[1] = {page.data};
 
 	ShapeForBuild(index, &shape);
 	HnswInitMetaPage(page.data, &shape);
-	PageSetChecksumInplace(page.data, HNSW_META_BLKNO);
-	smgrwrite(RelationGetSmgr(index), INIT_FORKNUM, HNSW_META_BLKNO, page.data, true);
-	log_newpage(&RelationGetSmgr(index)->smgr_rnode.node, INIT_FORKNUM, HNSW_META_BLKNO,
-				page.data, true);
-	smgrimmedsync(RelationGetSmgr(index), INIT_FORKNUM);
+	VxWriteInitFork(index, pages, 1);
 }

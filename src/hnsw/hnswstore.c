@@ -45,18 +45,6 @@ HnswFillShape(HnswShape *shape, int dims, int m, int efc, VxMetric metric)
 
 /* ---------------------------------------------------------------- guards */
 
-/* a page of this index: initialized, our special space and page id */
-void
-HnswCheckPage(Relation index, Buffer buf)
-{
-	Page		page = BufferGetPage(buf);
-
-	if (PageIsNew(page) ||
-		PageGetSpecialSize(page) != MAXALIGN(sizeof(HnswPageOpaqueData)) ||
-		((HnswPageOpaqueData *) PageGetSpecialPointer(page))->page_id != HNSW_PAGE_ID)
-		HnswCorrupt(index, BufferGetBlockNumber(buf), "not an HNSW page");
-}
-
 /* blkno must lie within the index (refreshing *nblocks when it does not) */
 void
 HnswCheckBlock(Relation index, BlockNumber blkno, BlockNumber *nblocks)
@@ -123,25 +111,10 @@ CheckMeta(Relation index, Buffer buf)
 {
 	Page		page = BufferGetPage(buf);
 	HnswMetaPage meta = HnswPageGetMeta(page);
-	Size		need = (char *) (meta + 1) - (char *) page;
 	BlockNumber nblocks;
 
-	HnswCheckPage(index, buf);
-	if (meta->magic != HNSW_MAGIC || meta->version != HNSW_VERSION)
-		ereport(ERROR,
-				(errcode(ERRCODE_INDEX_CORRUPTED),
-				 errmsg("index \"%s\" is not an HNSW index of this format",
-						RelationGetRelationName(index)),
-				 errdetail("Meta page has magic 0x%08X and version %u, expected 0x%08X and %d.",
-						   meta->magic, meta->version, HNSW_MAGIC, HNSW_VERSION),
-				 errhint("REINDEX the index.")));
-	/* generic WAL zeroes a page's hole: the whole struct must lie below pd_lower */
-	if (((PageHeader) page)->pd_lower < need)
-		ereport(ERROR,
-				(errcode(ERRCODE_INDEX_CORRUPTED),
-				 errmsg("index \"%s\" has a meta page of %u bytes, this version needs %zu",
-						RelationGetRelationName(index), ((PageHeader) page)->pd_lower, need),
-				 errhint("REINDEX the index.")));
+	/* page id, magic, version, the struct below pd_lower (page.h) */
+	VxCheckMetaPage(index, buf, &HnswPageFormat, sizeof(HnswMetaPageData));
 	if (meta->dims < 1 || meta->dims > VECTOR_MAX_DIM ||
 		meta->m < HNSW_MIN_M || meta->m > HNSW_MAX_M ||
 		meta->ef_construction < HNSW_MIN_EF_CONSTRUCTION ||
@@ -168,12 +141,7 @@ CheckMeta(Relation index, Buffer buf)
 void
 HnswReadMeta(Relation index, HnswMetaPageData *meta)
 {
-	Buffer		buf = ReadBuffer(index, HNSW_META_BLKNO);
-
-	LockBuffer(buf, BUFFER_LOCK_SHARE);
-	CheckMeta(index, buf);
-	*meta = *HnswPageGetMeta(BufferGetPage(buf));
-	UnlockReleaseBuffer(buf);
+	VxReadMetaPage(index, CheckMeta, meta, sizeof(HnswMetaPageData));
 }
 
 /*
@@ -206,11 +174,7 @@ HnswPrepareVector(const HnswShape *shape, Datum value, float *out)
 void
 HnswInitDataPage(Page page)
 {
-	HnswPageOpaqueData *opaque;
-
-	PageInit(page, BLCKSZ, sizeof(HnswPageOpaqueData));
-	opaque = (HnswPageOpaqueData *) PageGetSpecialPointer(page);
-	opaque->page_id = HNSW_PAGE_ID;
+	VxInitPage(page, &HnswPageFormat);
 	Assert(PageGetSpecialPointer(page) == HnswPageData(page) + HNSW_DATA_SIZE);
 }
 
@@ -625,10 +589,7 @@ ExtendIndex(Relation index, BlockNumber expected)
 	Buffer		buf;
 	VxPageWrite w;
 
-	LockRelationForExtension(index, ExclusiveLock);
-	buf = ReadBufferExtended(index, MAIN_FORKNUM, P_NEW, RBM_NORMAL, NULL);
-	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-	UnlockRelationForExtension(index, ExclusiveLock);
+	buf = VxNewBuffer(index);	/* lock order: page.h */
 	if (BufferGetBlockNumber(buf) != expected)
 		ereport(ERROR,
 				(errcode(ERRCODE_INDEX_CORRUPTED),

@@ -144,14 +144,16 @@
 #include "utils/relcache.h"
 
 #include "monitor.h"
+#include "page.h"
 #include "vector.h"
 #include "vxindex.h"
 #include "wal.h"
 
 #define IVFPQ_MAGIC			0x51505649	/* "IVPQ" */
-#define IVFPQ_VERSION		2	/* 2: a page id of its own */
-#define IVFPQ_PAGE_ID		0xFF92	/* HNSW has 0xFF91 */
-#define IVFPQ_META_BLKNO	0
+#define IVFPQ_VERSION		3	/* 2: a page id of its own; 3: in the last two
+								 * bytes of the page */
+#define IVFPQ_PAGE_ID		VX_PAGE_ID_IVFPQ	/* page.h: distinct from HNSW's */
+#define IVFPQ_META_BLKNO	VX_META_BLKNO
 
 #define IVFPQ_MAX_LISTS		65536
 #define IVFPQ_MAX_M			1024
@@ -172,11 +174,21 @@ typedef struct IvfpqPageOpaqueData
 	uint8		unused;
 	uint32		inserted;		/* list pages: entries added after the build */
 	float4		inserted_error; /* their summed squared quantization error */
-	uint16		unused2;
+	uint32		unused2;
+	uint16		unused3;
 	uint16		page_id;		/* IVFPQ_PAGE_ID, checked on every read */
 } IvfpqPageOpaqueData;
 
 typedef IvfpqPageOpaqueData *IvfpqPageOpaque;
+
+VX_STATIC_ASSERT_SPECIAL(IvfpqPageOpaqueData);
+StaticAssertDecl(offsetof(IvfpqPageOpaqueData, count) == 4 &&
+				 offsetof(IvfpqPageOpaqueData, kind) == 6 &&
+				 offsetof(IvfpqPageOpaqueData, inserted) == 8 &&
+				 offsetof(IvfpqPageOpaqueData, inserted_error) == 12 &&
+				 offsetof(IvfpqPageOpaqueData, page_id) == 22 &&
+				 sizeof(IvfpqPageOpaqueData) == 24,
+				 "ivfpq.h: the special space's table");
 
 #define IvfpqPageGetOpaque(page) ((IvfpqPageOpaque) PageGetSpecialPointer(page))
 #define IVFPQ_DATA_SIZE \
@@ -210,6 +222,32 @@ typedef IvfpqMetaPageData *IvfpqMetaPage;
 
 #define IvfpqPageGetMeta(page) ((IvfpqMetaPage) IvfpqPageData(page))
 
+StaticAssertDecl(offsetof(IvfpqMetaPageData, version) == 4 &&
+				 offsetof(IvfpqMetaPageData, dims) == 8 &&
+				 offsetof(IvfpqMetaPageData, metric) == 10 &&
+				 offsetof(IvfpqMetaPageData, nbits) == 11 &&
+				 offsetof(IvfpqMetaPageData, m) == 12 &&
+				 offsetof(IvfpqMetaPageData, block) == 14 &&
+				 offsetof(IvfpqMetaPageData, lists) == 16 &&
+				 offsetof(IvfpqMetaPageData, block_bytes) == 20 &&
+				 offsetof(IvfpqMetaPageData, blocks_per_page) == 24 &&
+				 offsetof(IvfpqMetaPageData, trained) == 26 &&
+				 offsetof(IvfpqMetaPageData, centroid_start) == 28 &&
+				 offsetof(IvfpqMetaPageData, codebook_start) == 32 &&
+				 offsetof(IvfpqMetaPageData, directory_start) == 36 &&
+				 offsetof(IvfpqMetaPageData, data_start) == 40 &&
+				 offsetof(IvfpqMetaPageData, build_id) == 48 &&
+				 offsetof(IvfpqMetaPageData, train_rows) == 56 &&
+				 offsetof(IvfpqMetaPageData, build_rows) == 64 &&
+				 offsetof(IvfpqMetaPageData, train_error) == 72 &&
+				 sizeof(IvfpqMetaPageData) == 80,
+				 "ivfpq.h: the meta page's table");
+
+/* what an IVF-PQ page looks like to the checks of page.h */
+static const VxPageFormat IvfpqPageFormat = {
+	"IVF-PQ", IVFPQ_PAGE_ID, sizeof(IvfpqPageOpaqueData), IVFPQ_MAGIC, IVFPQ_VERSION
+};
+
 typedef struct IvfpqListData
 {
 	BlockNumber head;			/* first page, or InvalidBlockNumber */
@@ -217,6 +255,10 @@ typedef struct IvfpqListData
 } IvfpqListData;
 
 #define IVFPQ_LISTS_PER_PAGE	((int) (IVFPQ_DATA_SIZE / sizeof(IvfpqListData)))
+
+StaticAssertDecl(offsetof(IvfpqListData, insert) == 4 && sizeof(IvfpqListData) == 8,
+				 "ivfpq.h: the directory entry's table");
+StaticAssertDecl(sizeof(ItemPointerData) == 6, "ivfpq.h: list pages hold 6-byte heap TIDs");
 
 typedef struct IvfpqOptions
 {

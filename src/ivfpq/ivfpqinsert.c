@@ -14,7 +14,6 @@
 
 #include "miscadmin.h"
 #include "storage/bufmgr.h"
-#include "storage/lmgr.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 
@@ -29,18 +28,6 @@ PutInPage(Page page, const IvfpqShape *shape, const uint8 *code, ItemPointer tid
 	op->count++;
 	op->inserted++;
 	op->inserted_error += error;
-}
-
-static Buffer
-ExtendIndex(Relation index)
-{
-	Buffer		buf;
-
-	LockRelationForExtension(index, ExclusiveLock);
-	buf = ReadBufferExtended(index, MAIN_FORKNUM, P_NEW, RBM_NORMAL, NULL);
-	UnlockRelationForExtension(index, ExclusiveLock);
-	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-	return buf;
 }
 
 void
@@ -80,7 +67,7 @@ IvfpqAddEntry(Relation index, const IvfpqShape *shape, int list, const uint8 *co
 		{
 			Page		page;
 
-			buf = ExtendIndex(index);
+			buf = VxNewBuffer(index);	/* lock order: page.h */
 			VxPageWriteBegin(&w, index);
 			page = VxPageWriteAdd(&w, buf, true);
 			IvfpqInitPage(page, IVFPQ_LIST);
@@ -118,7 +105,7 @@ IvfpqAddEntry(Relation index, const IvfpqShape *shape, int list, const uint8 *co
 		}
 		/* the chain's last page is full: add one (lock order: list pages, then directory) */
 		{
-			Buffer		newbuf = ExtendIndex(index);
+			Buffer		newbuf = VxNewBuffer(index);	/* lock order: page.h */
 			Page		newpage;
 			IvfpqListData *entry;
 

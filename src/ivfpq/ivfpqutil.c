@@ -133,11 +133,10 @@ IvfpqInitPage(Page page, uint8 kind)
 {
 	IvfpqPageOpaque opaque;
 
-	PageInit(page, BLCKSZ, sizeof(IvfpqPageOpaqueData));
+	VxInitPage(page, &IvfpqPageFormat);
 	opaque = IvfpqPageGetOpaque(page);
 	opaque->next = InvalidBlockNumber;
 	opaque->kind = kind;
-	opaque->page_id = IVFPQ_PAGE_ID;
 	/* generic WAL keeps only what lies below pd_lower or above pd_upper */
 	((PageHeader) page)->pd_lower = MAXALIGN(SizeOfPageHeaderData) + IVFPQ_DATA_SIZE;
 }
@@ -155,13 +154,8 @@ IvfpqDirectoryBlock(const IvfpqMetaPageData *meta, int list, int *slot)
 void
 IvfpqCheckPage(Relation index, Buffer buf, uint8 kind)
 {
-	Page		page = BufferGetPage(buf);
-
-	if (PageIsNew(page) ||
-		PageGetSpecialSize(page) != MAXALIGN(sizeof(IvfpqPageOpaqueData)) ||
-		IvfpqPageGetOpaque(page)->page_id != IVFPQ_PAGE_ID)
-		IvfpqCorrupt(index, BufferGetBlockNumber(buf), "not an IVF-PQ page");
-	if (IvfpqPageGetOpaque(page)->kind != kind)
+	VxCheckPage(index, buf, &IvfpqPageFormat);
+	if (IvfpqPageGetOpaque(BufferGetPage(buf))->kind != kind)
 		IvfpqCorrupt(index, BufferGetBlockNumber(buf), "a page of the wrong kind");
 }
 
@@ -222,15 +216,9 @@ CheckMeta(Relation index, Buffer buf)
 	BlockNumber nblocks;
 	int			ksub;
 
+	/* page id, magic, version, the struct below pd_lower (page.h) */
+	VxCheckMetaPage(index, buf, &IvfpqPageFormat, sizeof(IvfpqMetaPageData));
 	IvfpqCheckPage(index, buf, IVFPQ_META);
-	if (meta->magic != IVFPQ_MAGIC || meta->version != IVFPQ_VERSION)
-		ereport(ERROR,
-				(errcode(ERRCODE_INDEX_CORRUPTED),
-				 errmsg("index \"%s\" is not an IVF-PQ index of this format",
-						RelationGetRelationName(index)),
-				 errdetail("Meta page has magic 0x%08X and version %u, expected 0x%08X and %d.",
-						   meta->magic, meta->version, IVFPQ_MAGIC, IVFPQ_VERSION),
-				 errhint("REINDEX the index.")));
 	if (meta->dims < 1 || meta->dims > VECTOR_MAX_DIM ||
 		(meta->metric != VX_METRIC_L2 && meta->metric != VX_METRIC_IP &&
 		 meta->metric != VX_METRIC_COSINE) ||
@@ -264,12 +252,7 @@ CheckMeta(Relation index, Buffer buf)
 void
 IvfpqReadMeta(Relation index, IvfpqMetaPageData *meta)
 {
-	Buffer		buf = ReadBuffer(index, IVFPQ_META_BLKNO);
-
-	LockBuffer(buf, BUFFER_LOCK_SHARE);
-	CheckMeta(index, buf);
-	*meta = *IvfpqPageGetMeta(BufferGetPage(buf));
-	UnlockReleaseBuffer(buf);
+	VxReadMetaPage(index, CheckMeta, meta, sizeof(IvfpqMetaPageData));
 }
 
 /* the directory entry of list (share-locks the directory page) */

@@ -107,7 +107,7 @@ my @cases = (
 	[ 'ivfpq meta: lists', 'ti_idx', sub { put($_[0], HDR + 16, 'L', 0) }, [qw(scan insert vacuum stats)] ],
 	[ 'ivfpq meta: dims', 'ti_idx', sub { put($_[0], HDR + 8, 'S', 60000) }, [qw(scan insert vacuum stats)] ],
 	[ 'ivfpq meta: centroids past the end', 'ti_idx', sub { put($_[0], HDR + 28, 'L', 0x7ffffff0) }, [qw(scan insert stats)] ],
-	[ 'ivfpq meta: page id of hnsw', 'ti_idx', sub { put($_[0], $special + 18, 'S', 0xFF91) }, [qw(scan insert vacuum stats)] ],
+	[ 'ivfpq meta: page id of hnsw', 'ti_idx', sub { put($_[0], PAGE - 2, 'S', 0xFF91) }, [qw(scan insert vacuum stats)] ],
 	[ 'ivfpq directory: list head past the end', 'ti_idx',
 	  sub { put($_[0], $dir_start * PAGE + HDR, 'L', 0x7ffffff0) }, [qw(vacuum stats)] ],
 	[ 'ivfpq list: chain to itself', 'ti_idx',
