@@ -29,6 +29,9 @@ OBJS = \
 	src/hnsw/hnswcheck.o \
 	src/hnsw/hnswgraph.o \
 	src/hnsw/hnswinsert.o \
+	src/hnsw/hnswmeta.o \
+	src/hnsw/hnswpage.o \
+	src/hnsw/hnswpagegraph.o \
 	src/hnsw/hnswscan.o \
 	src/hnsw/hnswstore.o \
 	src/hnsw/hnswvacuum.o \

@@ -293,10 +293,12 @@
  *
  * CORRUPTION
  *	Every value read from a page is checked before it is used as a size, an
- *	offset, an index or a block number (hnswstore.c, guards), and a bad one
- *	raises ERRCODE_INDEX_CORRUPTED naming the index and the block:
- *	 C1. Every page read has our special space and HNSW_PAGE_ID
- *	     (HnswCheckPage), so an IVF-PQ or zeroed page is never taken for ours.
+ *	offset, an index or a block number (the guards of hnswpage.c and
+ *	hnswmeta.c), and a bad one raises ERRCODE_INDEX_CORRUPTED naming the
+ *	index and the block:
+ *	 C1. Every page read has our special space and HNSW_PAGE_ID in its last
+ *	     two bytes (HnswCheckPage, src/common/page.h), so an IVF-PQ or
+ *	     zeroed page is never taken for ours.
  *	 C2. The meta page (every read): magic, version, dims, m and
  *	     ef_construction within their limits, the metric the operator
  *	     class's, the stream within the relation, the entry point (with a
@@ -743,14 +745,19 @@ extern int	HnswMostRedundant(const HnswShape *shape, const uint32 *ids, int n,
 							  HnswPairFn pair, void *arg);
 extern int	HnswRandomLevel(const HnswShape *shape, ItemPointer tid);
 
-/* ---------------------------------------------------------------- store */
+/* ---------------------------------------------------------------- meta page (hnswmeta.c) */
 
 extern const HnswShape *HnswGetShape(Relation index);
 extern void HnswFillShape(HnswShape *shape, int dims, int m, int efc, VxMetric metric);
 extern bool HnswPrepareVector(const HnswShape *shape, Datum value, float *out);
+extern void HnswCheckMeta(Relation index, Buffer buf);
 extern void HnswReadMeta(Relation index, HnswMetaPageData *meta);
 extern void HnswInitMetaPage(Page page, const HnswShape *shape);
-extern void HnswInitDataPage(Page page);
+/* meta-page writes through the WAL wrapper of wal.h */
+extern void HnswSetEntryPoint(Relation index, uint32 id, int level, bool only_if_higher);
+extern void HnswSetReconnected(Relation index, uint64 allocations);
+
+/* ---------------------------------------------------------------- data pages (hnswpage.c) */
 
 /* guards: raise ERRCODE_INDEX_CORRUPTED naming the block (CORRUPTION) */
 /* a corrupt page (CORRUPTION): VxIndexCorrupt, vxindex.h */
@@ -759,6 +766,16 @@ extern void HnswCheckBlock(Relation index, BlockNumber blkno, BlockNumber *nbloc
 extern Buffer HnswReadBlock(Relation index, BlockNumber blkno);
 extern void HnswCheckRecord(Relation index, BlockNumber blkno, uint32 inpage,
 							const HnswShape *shape, const char *rec);
+extern void HnswInitDataPage(Page page);
+
+/* allocating and writing records: through the WAL wrapper of wal.h (W1, W2) */
+extern uint64 HnswAllocateRecord(Relation index, const HnswShape *shape, bool element,
+								 int nlevels, bool *reused);
+extern void HnswWriteRecordBytes(Relation index, uint64 off, const char *data, Size len,
+								 Size publish_len);
+extern TransactionId HnswReservingXid(void);
+
+/* ---------------------------------------------------------------- page graph (hnswpagegraph.c) */
 
 /* the page-backed graph reader used by scans, inserts and vacuum */
 typedef struct HnswPageGraph
@@ -780,15 +797,6 @@ extern bool HnswReadResult(HnswPageGraph *pg, uint32 id, HnswElementData *head, 
 						   float *distance);
 extern void HnswReadCodes(Relation index, const HnswShape *shape, uint32 id, HnswQuant *quant,
 						  uint8 *codes);
-
-/* writing: through the WAL wrapper of wal.h (W1-W5) */
-extern uint64 HnswAllocateRecord(Relation index, const HnswShape *shape, bool element,
-								 int nlevels, bool *reused);
-extern void HnswWriteRecordBytes(Relation index, uint64 off, const char *data, Size len,
-								 Size publish_len);
-extern void HnswSetEntryPoint(Relation index, uint32 id, int level, bool only_if_higher);
-extern void HnswSetReconnected(Relation index, uint64 allocations);
-extern TransactionId HnswReservingXid(void);
 
 /* ---------------------------------------------------------------- AM */
 
