@@ -39,6 +39,8 @@ OBJS = \
 	src/ivfpq/ivfpq.o \
 	src/ivfpq/ivfpqbuild.o \
 	src/ivfpq/ivfpqinsert.o \
+	src/ivfpq/ivfpqmeta.o \
+	src/ivfpq/ivfpqpage.o \
 	src/ivfpq/ivfpqscan.o \
 	src/ivfpq/ivfpqtrain.o \
 	src/ivfpq/ivfpqutil.o \

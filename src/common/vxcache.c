@@ -2,7 +2,7 @@
  *
  * vxcache.c
  *	  Backend-local caches keyed by an index's relfilenode, with eviction
- *	  (vxcache.h).  hnswpagegraph.c keeps its buffer hints here and ivfpqutil.c
+ *	  (vxcache.h).  hnswpagegraph.c keeps its buffer hints here and ivfpqmeta.c
  *	  the read-only parts of an index.
  *
  *	  Why not rd_amcache: the relcache frees it on any invalidation, also

@@ -112,7 +112,7 @@
  *
  * CORRUPTION
  *	Every value read from a page is checked before it is used as a size, a
- *	divisor, an index or a block number (ivfpqutil.c, guards), and a bad
+ *	divisor, an index or a block number (ivfpqpage.c, ivfpqmeta.c), and a bad
  *	one raises ERRCODE_INDEX_CORRUPTED naming the index and the block:
  *	every page read has our special space, IVFPQ_PAGE_ID (distinct from
  *	HNSW's) and the kind the reader expects; the meta page (every read)
@@ -307,11 +307,24 @@ extern int	ivfpq_iterative_scan;	/* VxIterativeScan (vxindex.h) */
 extern void IvfpqInitGucs(void);
 extern Datum ivfpqhandler(PG_FUNCTION_ARGS);
 
-/* ivfpqutil.c */
+/* ivfpqmeta.c: the meta page and the shape */
 extern void IvfpqSubspaces(int dims, int m, int *dsub, int *doff);
+extern void IvfpqReadMeta(Relation index, IvfpqMetaPageData *meta);
+extern const IvfpqShape *IvfpqGetShape(Relation index);
+extern void IvfpqShapeDerive(IvfpqShape *shape);
+
+/* ivfpqpage.c: page layouts and guards */
 extern int	IvfpqCodeBytes(int m, int nbits);
 extern int	IvfpqBlockSize(int nbits);
-extern void IvfpqReadMeta(Relation index, IvfpqMetaPageData *meta);
+extern int	IvfpqPageCapacity(const IvfpqMetaPageData *meta);
+extern void IvfpqPutEntry(char *data, const IvfpqMetaPageData *meta, int code_bytes, int entry,
+						  const uint8 *code, ItemPointer tid);
+extern ItemPointer IvfpqEntryTid(char *data, const IvfpqMetaPageData *meta, int code_bytes, int entry);
+extern void IvfpqMoveEntry(char *data, const IvfpqMetaPageData *meta, int code_bytes, int from, int to);
+extern void IvfpqInitPage(Page page, uint8 kind);
+extern BlockNumber IvfpqDirectoryBlock(const IvfpqMetaPageData *meta, int list, int *slot);
+extern IvfpqListData IvfpqReadDirectory(Relation index, const IvfpqMetaPageData *meta, int list,
+										BufferAccessStrategy strategy, BlockNumber *nblocks);
 /* a corrupt page (CORRUPTION): VxIndexCorrupt, vxindex.h */
 #define IvfpqCorrupt(index, blkno, what) VxIndexCorrupt(index, blkno, what)
 extern void IvfpqCheckPage(Relation index, Buffer buf, uint8 kind);
@@ -319,17 +332,6 @@ extern void IvfpqCheckListBlock(Relation index, const IvfpqMetaPageData *meta, B
 								BlockNumber blkno, BlockNumber *nblocks);
 extern void IvfpqCheckListPage(Relation index, const IvfpqMetaPageData *meta, Buffer buf,
 							   BlockNumber *nblocks, uint32 steps);
-extern IvfpqListData IvfpqReadDirectory(Relation index, const IvfpqMetaPageData *meta, int list,
-										BufferAccessStrategy strategy, BlockNumber *nblocks);
-extern const IvfpqShape *IvfpqGetShape(Relation index);
-extern void IvfpqShapeDerive(IvfpqShape *shape);
-extern void IvfpqInitPage(Page page, uint8 kind);
-extern BlockNumber IvfpqDirectoryBlock(const IvfpqMetaPageData *meta, int list, int *slot);
-extern void IvfpqPutEntry(char *data, const IvfpqMetaPageData *meta, int code_bytes, int entry,
-						  const uint8 *code, ItemPointer tid);
-extern ItemPointer IvfpqEntryTid(char *data, const IvfpqMetaPageData *meta, int code_bytes, int entry);
-extern void IvfpqMoveEntry(char *data, const IvfpqMetaPageData *meta, int code_bytes, int from, int to);
-extern int	IvfpqPageCapacity(const IvfpqMetaPageData *meta);
 
 /* ivfpqtrain.c: k-means, PQ training, encoding, lookup tables (no catalog access) */
 extern void IvfpqKmeans(const float *x, int n, int d, int k, float *centroids, int iters, uint32 seed);
