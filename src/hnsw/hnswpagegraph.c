@@ -43,23 +43,20 @@ typedef struct HintEntry
 
 static VxNodeCache *hint_cache = NULL;
 
+static void *
+NewHints(Relation index, MemoryContext cxt, void *arg)
+{
+	HintEntry  *e = MemoryContextAllocZero(cxt, sizeof(HintEntry));
+
+	e->cxt = cxt;
+	return e;
+}
+
+/* this index's hints; every entry stays valid (a hint is only a guess) */
 static HintEntry *
 GetHints(Relation index)
 {
-	HintEntry  *e;
-	MemoryContext cxt;
-
-	if (hint_cache == NULL)
-		hint_cache = VxNodeCacheCreate("vectorx hnsw buffer hints");
-	e = VxNodeCacheLookup(hint_cache, index);
-	if (e)
-		return e;
-	cxt = AllocSetContextCreate(CurrentMemoryContext, "vectorx hnsw hints of one index",
-								ALLOCSET_SMALL_SIZES);
-	e = MemoryContextAllocZero(cxt, sizeof(HintEntry));
-	e->cxt = cxt;
-	VxNodeCacheStore(hint_cache, index, e, cxt);
-	return e;
+	return VxNodeCacheGet(&hint_cache, "vectorx hnsw buffer hints", index, NULL, NewHints, NULL);
 }
 
 Buffer

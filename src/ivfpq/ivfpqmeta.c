@@ -121,12 +121,19 @@ ReadFlat(Relation index, BlockNumber blkno, float *out, Size n)
  */
 static VxNodeCache *shape_cache = NULL;
 
-const IvfpqShape *
-IvfpqGetShape(Relation index)
+/* a cached shape is of the index's current build (a relfilenode can be reused) */
+static bool
+SameBuild(const void *data, void *arg)
 {
-	IvfpqMetaPageData meta;
+	return ((const IvfpqShape *) data)->meta.build_id == ((const IvfpqMetaPageData *) arg)->build_id;
+}
+
+/* a new cache entry, in cxt: the shape of the build whose meta page is arg */
+static void *
+ReadShape(Relation index, MemoryContext cxt, void *arg)
+{
+	IvfpqMetaPageData meta = *(const IvfpqMetaPageData *) arg;
 	IvfpqShape *shape;
-	MemoryContext cxt;
 	Size		size;
 	char	   *p;
 	int			m,
@@ -135,16 +142,6 @@ IvfpqGetShape(Relation index)
 	Size		ncent,
 				ncb;
 
-	IvfpqReadMeta(index, &meta);
-	if (shape_cache == NULL)
-		shape_cache = VxNodeCacheCreate("vectorx ivfpq shapes");
-	shape = VxNodeCacheLookup(shape_cache, index);
-	if (shape && shape->meta.build_id == meta.build_id)
-		return shape;
-
-	/* built in a context of its own, the cache's once complete */
-	cxt = AllocSetContextCreate(CurrentMemoryContext, "vectorx ivfpq shape of one index",
-								ALLOCSET_SMALL_SIZES);
 	m = meta.m;
 	ksub = 1 << meta.nbits;
 	dims = meta.dims;
@@ -184,8 +181,16 @@ IvfpqGetShape(Relation index)
 		ReadFlat(index, meta.codebook_start, shape->codebooks, ncb);
 		IvfpqShapeDerive(shape);
 	}
-	VxNodeCacheStore(shape_cache, index, shape, cxt);
 	return shape;
+}
+
+const IvfpqShape *
+IvfpqGetShape(Relation index)
+{
+	IvfpqMetaPageData meta;
+
+	IvfpqReadMeta(index, &meta);
+	return VxNodeCacheGet(&shape_cache, "vectorx ivfpq shapes", index, SameBuild, ReadShape, &meta);
 }
 
 /* centroid norms and the transposed codebooks, from centroids and codebooks */
