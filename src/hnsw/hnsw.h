@@ -188,7 +188,12 @@
  *	lock is held while computing distances over more than one page.
  *	 L1. Meta page: shared to read the entry point at scan/insert start;
  *	     exclusive to allocate stream space, pop or push free lists, or
- *	     change the entry point.  Taken first, before any data page.
+ *	     change the entry point.  Taken first, before any data page.  An
+ *	     allocation that grows the stream extends the relation while it
+ *	     holds the meta page (the relation extension lock, then the new
+ *	     page's lock: src/common/page.h); the meta page serialises
+ *	     extenders, and a new page lies past the stream end until the
+ *	     meta-page record that follows it, so no reader reaches it early.
  *	 L2. A record's head: shared to read header or lists, exclusive to
  *	     change them.  Lists are copied out under the lock.
  *	 L3. Vector bytes are written once, before the element is published
@@ -234,12 +239,14 @@
  *	 W4. Entry point changes are one meta-page record.
  *	The build writes no per-tuple WAL: pages are written through smgr and
  *	logged in bulk with log_newpages, then synced (as nbtree's sorted
- *	build); the INIT fork of an unlogged index gets a logged meta page.
+ *	build); the INIT fork of an unlogged index gets a logged meta page
+ *	(VxWriteInitFork).
  *	 W5. Tuples that did not fit the build's memory are inserted on disk
  *	     by the same code as aminsert, but the wrapper then changes pages
- *	     in place without WAL, and the build logs every page of the index
- *	     once at its end (log_newpage_range).  Nobody else can see the
- *	     index before the build commits, and a crash before then drops it.
+ *	     in place without WAL (VxBeginBuildWrites), and the build logs
+ *	     every page of the index once at its end (VxEndBuildWrites,
+ *	     log_newpage_range).  Nobody else can see the index before the
+ *	     build commits, and a crash before then drops it.
  *
  * VACUUM (hnswvacuum.c)
  *	V1 (ambulkdelete, pass 1): every ELEMENT loses its dead heap TIDs; one
@@ -290,6 +297,29 @@
  *	it again.  vectorx_index_stats reports allocations - reconnected_at as
  *	records_since_reconnect.  amvacuumcleanup also reports pages and live
  *	heap TIDs.
+ *
+ * HOT STANDBY
+ *	Standbys replay the generic WAL records (W1-W4), the build's page
+ *	images and the INIT fork's with no HNSW code: generic WAL's redo holds
+ *	all of a record's pages locked while it applies them, and a standby's
+ *	scan takes the same shared locks as a primary's (L1-L4), so it sees
+ *	every record whole or not at all.  Records replay in their order, so
+ *	W2 holds on the standby too: an element becomes visible (its head
+ *	published) only after its codes are in place, and nothing links to it
+ *	before.  What a crash of the primary leaves (W2, W3) reaches the
+ *	standby as it is: nothing links to its RESERVED elements and unowned
+ *	UPPER records, so scans never meet them (and would not return a
+ *	RESERVED element, HnswReadResult), and the primary's next VACUUM (V4),
+ *	replayed, frees them.  The records carry no conflict horizon: removing heap TIDs from
+ *	elements cannot cancel standby queries, because the heap records that
+ *	made those rows dead already resolved conflicts with the snapshots
+ *	that could see them (as for nbtree's vacuum records).  A standby
+ *	backend's buffer hints are only guesses that ReadRecentBuffer checks;
+ *	its cached shape (rd_amcache) follows REINDEX and TRUNCATE through the
+ *	relcache invalidations replayed with their commit records.  An
+ *	unlogged index cannot be read during recovery.  test/t/002 and 003
+ *	replay builds, inserts and vacuums on a standby, with
+ *	wal_consistency_checking, and compare its answers with the primary's.
  *
  * CORRUPTION
  *	Every value read from a page is checked before it is used as a size, an
