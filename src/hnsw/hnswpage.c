@@ -106,84 +106,80 @@ ExtendIndex(Relation index, BlockNumber expected)
 }
 
 /*
- * Reserve space for an ELEMENT record (element = true) or an UPPER record
- * of nlevels levels, and return its stream offset (W1).  A free record of
- * the same kind and size is reused when there is one (*reused = true; it is
- * marked RESERVED in the same WAL record that unlinks it); otherwise the
- * stream grows: pages first, then the meta page's stream end, so that a
- * crash never leaves the stream ending beyond the relation.
+ * W1 for a free record: pop id, the head of its free list, and mark it
+ * RESERVED, in one WAL record with the meta page (metabuf, locked
+ * exclusively; released with the record).
  */
-uint64
-HnswAllocateRecord(Relation index, const HnswShape *shape, bool element, int nlevels,
-				   bool *reused)
+static uint64
+PopFreeRecord(Relation index, const HnswShape *shape, Buffer metabuf, uint32 id,
+			  bool element, int nlevels)
 {
-	Buffer		metabuf = ReadBuffer(index, HNSW_META_BLKNO);
-	HnswMetaPage meta;
+	uint64		off;
+	Buffer		buf;
+	VxPageWrite w;
+	Page		metapage;
+	Page		page;
+	char	   *rec;
+
+	off = HnswIdOffset(id);
+	buf = HnswReadBlock(index, HnswOffsetBlock(off));
+	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+	HnswCheckPage(index, buf);
+	HnswCheckRecord(index, BufferGetBlockNumber(buf), HnswOffsetInPage(off), shape,
+					HnswPageData(BufferGetPage(buf)) + HnswOffsetInPage(off));
+	VxPageWriteBegin(&w, index);
+	metapage = VxPageWriteAdd(&w, metabuf, false);
+	page = VxPageWriteAdd(&w, buf, false);
+	rec = HnswPageData(page) + HnswOffsetInPage(off);
+	if (element)
+	{
+		HnswElement e = (HnswElement) rec;
+
+		if (e->kind != HNSW_KIND_ELEMENT || !(e->flags & HNSW_FREE))
+			ereport(ERROR,
+					(errcode(ERRCODE_INDEX_CORRUPTED),
+					 errmsg("free list of index \"%s\" names a record in use",
+							RelationGetRelationName(index))));
+		HnswPageGetMeta(metapage)->free_elements = e->upper;
+		HnswPageGetMeta(metapage)->allocations++;
+		e->flags = HNSW_RESERVED;
+		e->upper = HnswReservingXid();
+	}
+	else
+	{
+		HnswUpper u = (HnswUpper) rec;
+
+		if (u->kind != HNSW_KIND_UPPER || u->nlevels != nlevels)
+			ereport(ERROR,
+					(errcode(ERRCODE_INDEX_CORRUPTED),
+					 errmsg("free list of index \"%s\" names a record in use",
+							RelationGetRelationName(index))));
+		HnswPageGetMeta(metapage)->free_upper[nlevels] = u->owner;
+		HnswPageGetMeta(metapage)->allocations++;
+		u->owner = HNSW_INVALID_ID;
+		u->xid = HnswReservingXid();
+	}
+	VxPageWriteFinish(&w);	/* releases both buffers */
+	return off;
+}
+
+/*
+ * W1 for new space: the record goes at the stream end (or the next page
+ * start, I2); pages first, then the meta page's stream end, so that a
+ * crash never leaves the stream ending beyond the relation.  metabuf is
+ * locked exclusively and released with the last record.
+ */
+static uint64
+GrowStream(Relation index, const HnswShape *shape, Buffer metabuf, bool element, int nlevels)
+{
+	HnswMetaPage meta = HnswPageGetMeta(BufferGetPage(metabuf));
 	Size		size = element ? shape->element_size : HnswUpperSize(shape->m, nlevels);
 	Size		head = element ? shape->head_size : size;
-	uint32	   *freehead;
 	uint64		off;
 	uint64		end;
 	VxPageWrite w;
 	Page		metapage;
 
-	LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
-	HnswCheckMeta(index, metabuf);
-	meta = HnswPageGetMeta(BufferGetPage(metabuf));
-	freehead = element ? &meta->free_elements : &meta->free_upper[nlevels];
-
-	if (*freehead != HNSW_INVALID_ID)
-	{
-		/* pop a free record and mark it reserved, in one WAL record */
-		uint32		id = *freehead;
-		Buffer		buf;
-		Page		page;
-		char	   *rec;
-
-		off = HnswIdOffset(id);
-		buf = HnswReadBlock(index, HnswOffsetBlock(off));
-		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-		HnswCheckPage(index, buf);
-		HnswCheckRecord(index, BufferGetBlockNumber(buf), HnswOffsetInPage(off), shape,
-						HnswPageData(BufferGetPage(buf)) + HnswOffsetInPage(off));
-		VxPageWriteBegin(&w, index);
-		metapage = VxPageWriteAdd(&w, metabuf, false);
-		page = VxPageWriteAdd(&w, buf, false);
-		rec = HnswPageData(page) + HnswOffsetInPage(off);
-		if (element)
-		{
-			HnswElement e = (HnswElement) rec;
-
-			if (e->kind != HNSW_KIND_ELEMENT || !(e->flags & HNSW_FREE))
-				ereport(ERROR,
-						(errcode(ERRCODE_INDEX_CORRUPTED),
-						 errmsg("free list of index \"%s\" names a record in use",
-								RelationGetRelationName(index))));
-			HnswPageGetMeta(metapage)->free_elements = e->upper;
-			HnswPageGetMeta(metapage)->allocations++;
-			e->flags = HNSW_RESERVED;
-			e->upper = HnswReservingXid();
-		}
-		else
-		{
-			HnswUpper u = (HnswUpper) rec;
-
-			if (u->kind != HNSW_KIND_UPPER || u->nlevels != nlevels)
-				ereport(ERROR,
-						(errcode(ERRCODE_INDEX_CORRUPTED),
-						 errmsg("free list of index \"%s\" names a record in use",
-								RelationGetRelationName(index))));
-			HnswPageGetMeta(metapage)->free_upper[nlevels] = u->owner;
-			HnswPageGetMeta(metapage)->allocations++;
-			u->owner = HNSW_INVALID_ID;
-			u->xid = HnswReservingXid();
-		}
-		VxPageWriteFinish(&w);	/* releases both buffers */
-		*reused = true;
-		return off;
-	}
-
-	*reused = false;
 	off = HnswPlaceRecord(meta->stream_end, head);
 	end = off + size;
 	if (end > HNSW_MAX_STREAM)
@@ -262,6 +258,31 @@ HnswAllocateRecord(Relation index, const HnswShape *shape, bool element, int nle
 	HnswPageGetMeta(metapage)->allocations++;
 	VxPageWriteFinish(&w);
 	return off;
+}
+
+/*
+ * Reserve space for an ELEMENT record (element = true) or an UPPER record
+ * of nlevels levels, and return its stream offset (W1).  A free record of
+ * the same kind and size is reused when there is one (*reused = true; it is
+ * marked RESERVED in the same WAL record that unlinks it); otherwise the
+ * stream grows.  The meta page stays locked exclusively throughout (L1).
+ */
+uint64
+HnswAllocateRecord(Relation index, const HnswShape *shape, bool element, int nlevels,
+				   bool *reused)
+{
+	Buffer		metabuf = ReadBuffer(index, HNSW_META_BLKNO);
+	HnswMetaPage meta;
+	uint32		freehead;
+
+	LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
+	HnswCheckMeta(index, metabuf);
+	meta = HnswPageGetMeta(BufferGetPage(metabuf));
+	freehead = element ? meta->free_elements : meta->free_upper[nlevels];
+	*reused = freehead != HNSW_INVALID_ID;
+	if (*reused)
+		return PopFreeRecord(index, shape, metabuf, freehead, element, nlevels);
+	return GrowStream(index, shape, metabuf, element, nlevels);
 }
 
 /*
