@@ -115,6 +115,7 @@ my @cases = (
 	[ 'ivfpq list: chain past the end', 'ti_idx',
 	  sub { put($_[0], $head * PAGE + $special, 'L', 0x7ffffff0) }, [qw(vacuum stats)] ],
 	[ 'ivfpq list: count', 'ti_idx', sub { put($_[0], $head * PAGE + $special + 4, 'S', 60000) }, [qw(vacuum stats)] ],
+	[ 'ivfpq list: page id of hnsw', 'ti_idx', sub { put($_[0], $head * PAGE + PAGE - 2, 'S', 0xFF91) }, [qw(vacuum stats)] ],
 	[ 'ivfpq list page: random bytes', 'ti_idx',
 	  sub { srand(32); substr(${ $_[0] }, $data_start * PAGE + HDR, PAGE - HDR) = join('', map { chr(int(rand(256))) } HDR + 1 .. PAGE) },
 	  [qw(vacuum stats)] ],
