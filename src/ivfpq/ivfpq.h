@@ -337,14 +337,15 @@
 typedef struct IvfpqPageOpaqueData
 {
 	BlockNumber next;			/* list pages: the next page of the chain */
-	uint16		count;			/* list pages: entries */
+	uint16		count;			/* list pages: entries (I6) */
 	uint8		kind;			/* IVFPQ_META, ... */
-	uint8		unused;
+	uint8		unused;			/* 0 */
 	uint32		inserted;		/* list pages: entries added after the build */
 	float4		inserted_error; /* their summed squared quantization error */
-	uint32		unused2;
-	uint16		unused3;
-	uint16		page_id;		/* IVFPQ_PAGE_ID, checked on every read */
+	uint32		unused2;		/* 0 */
+	uint16		unused3;		/* 0 */
+	uint16		page_id;		/* IVFPQ_PAGE_ID, the page's last two bytes;
+								 * checked on every read (C1) */
 } IvfpqPageOpaqueData;
 
 typedef IvfpqPageOpaqueData *IvfpqPageOpaque;
@@ -365,19 +366,19 @@ StaticAssertDecl(offsetof(IvfpqPageOpaqueData, count) == 4 &&
 
 typedef struct IvfpqMetaPageData
 {
-	uint32		magic;
-	uint32		version;
-	uint16		dims;
+	uint32		magic;			/* IVFPQ_MAGIC */
+	uint32		version;		/* IVFPQ_VERSION */
+	uint16		dims;			/* 1..VECTOR_MAX_DIM */
 	uint8		metric;			/* VxMetric: L2, IP or COSINE */
 	uint8		nbits;			/* 8 or 4 */
 	uint16		m;				/* sub-quantizers */
 	uint16		block;			/* entries per block: 64 or 32 */
 	uint32		lists;			/* 1 when untrained */
 	uint32		block_bytes;	/* codes and TIDs of one block */
-	uint16		blocks_per_page;
+	uint16		blocks_per_page;	/* IVFPQ_DATA_SIZE / block_bytes */
 	uint16		trained;		/* 0: built empty, entries carry TIDs only */
-	BlockNumber centroid_start; /* first page of each part */
-	BlockNumber codebook_start;
+	BlockNumber centroid_start; /* first page of each part (I2); */
+	BlockNumber codebook_start; /* these two are 0 when untrained */
 	BlockNumber directory_start;
 	BlockNumber data_start;		/* first list page of the build */
 	uint64		build_id;		/* random, per build: tells cached shapes apart */
