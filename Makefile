@@ -18,8 +18,6 @@ OBJS = \
 	src/floatparse.o \
 	src/monitor.o \
 	src/sample.o \
-	src/vxindex.o \
-	src/vxcache.o \
 	src/registry.o \
 	src/common/allowlist.o \
 	src/common/inspect.o \
@@ -27,11 +25,18 @@ OBJS = \
 	src/distance_avx2.o \
 	src/distance_avx512.o \
 	src/distance_neon.o \
+	src/common/vxindex.o \
+	src/common/vxcache.o \
+	src/common/page.o \
+	src/common/wal.o \
 	src/hnsw/hnsw.o \
 	src/hnsw/hnswbuild.o \
 	src/hnsw/hnswcheck.o \
 	src/hnsw/hnswgraph.o \
 	src/hnsw/hnswinsert.o \
+	src/hnsw/hnswmeta.o \
+	src/hnsw/hnswpage.o \
+	src/hnsw/hnswpagegraph.o \
 	src/hnsw/hnswscan.o \
 	src/hnsw/hnswstore.o \
 	src/hnsw/hnswvacuum.o \
@@ -39,6 +44,8 @@ OBJS = \
 	src/ivfpq/ivfpq.o \
 	src/ivfpq/ivfpqbuild.o \
 	src/ivfpq/ivfpqinsert.o \
+	src/ivfpq/ivfpqmeta.o \
+	src/ivfpq/ivfpqpage.o \
 	src/ivfpq/ivfpqscan.o \
 	src/ivfpq/ivfpqtrain.o \
 	src/ivfpq/ivfpqutil.o \

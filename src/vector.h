@@ -33,6 +33,10 @@
 
 #include "fmgr.h"
 
+/*
+ * The one dimension limit: of the type (V1), and of what the HNSW and
+ * IVF-PQ indexes accept (their meta-page checks use it too).
+ */
 #define VECTOR_MAX_DIM 16000
 
 typedef struct Vector

@@ -56,7 +56,8 @@
  *	number of pages; distances are sums over dimensions, so codes are
  *	compared piece by piece, page by page, without being copied.  This is
  *	what lets 784-dimension elements (960 bytes) pack pages without waste,
- *	and vectors of up to 16000 dimensions be indexed at all.
+ *	and vectors of up to VECTOR_MAX_DIM (16000) dimensions be indexed at
+ *	all.
  *
  *	Record kinds (first byte):
  *	  0 UNUSED   never written (allocated by an insert that did not finish)
@@ -100,17 +101,43 @@
  *	  12  4    unused
  *	  16  4m*L level l's list at 16 + 4m(l-1), m uint32 ids each
  *
- *	PAD record: kind = 3, then a uint16 "bytes to the end of the page".
+ *	PAD record, HnswPadData (4 bytes):
+ *	  0   1    kind = 3
+ *	  1   1    unused
+ *	  2   2    bytes: from the record to the end of the page's data area
  *
- *	Data pages are standard pages: pd_lower = header + bytes of stream on
- *	the page (the unused tail of the last page is the "hole" that full-page
- *	images skip), special space HnswPageOpaqueData with HNSW_PAGE_ID in its
- *	last two bytes.
+ *	Every page (the rules of src/common/page.h): a standard page, the
+ *	data area from offset HNSW_DATA_OFFSET for HNSW_DATA_SIZE bytes (24
+ *	and 8160 with 8 kB pages), then the special space,
+ *	HnswPageOpaqueData (8 bytes):
+ *	  0   2    flags: unused, 0
+ *	  2   4    unused1, unused2: 0
+ *	  6   2    page_id = HNSW_PAGE_ID (0xFF91), the page's last two bytes
+ *	On data pages pd_lower = HNSW_DATA_OFFSET + bytes of stream on the
+ *	page: the unused tail of the last page is the "hole" that generic WAL
+ *	neither logs nor keeps (src/common/wal.h).
  *
- *	Meta page (block 0), HnswMetaPageData: magic, format version, options
- *	frozen at build (dims, m, ef_construction, metric), entry point and its
- *	level, stream end (bytes allocated), heads of the free lists (elements;
- *	UPPER records by L).  Options are cached in rd_amcache.
+ *	Meta page (block 0), HnswMetaPageData (128 bytes) at the data area,
+ *	all of it below pd_lower:
+ *	  0   4    magic = HNSW_MAGIC
+ *	  4   4    version = HNSW_VERSION
+ *	  8   4    dims: 1..VECTOR_MAX_DIM
+ *	  12  2    m: HNSW_MIN_M..HNSW_MAX_M
+ *	  14  2    ef_construction: HNSW_MIN_..HNSW_MAX_EF_CONSTRUCTION
+ *	  16  1    metric: VxMetric, the operator class's
+ *	  17  3    unused, 0
+ *	  20  4    entry_point: element id, or HNSW_INVALID_ID when empty (I5)
+ *	  24  4    entry_level: its level, -1 when empty
+ *	  28  4    padding
+ *	  32  8    stream_end: bytes of stream allocated (I1, I2)
+ *	  40  4    free_elements: head of the free ELEMENT list
+ *	  44  68   free_upper[0..HNSW_MAX_LEVEL]: heads of the free UPPER lists
+ *	           by L (index 0 unused)
+ *	  112 8    allocations: records allocated since the build (VACUUM)
+ *	  120 8    reconnected_at: allocations when the last reconnect began
+ *	dims to metric are the options, frozen at build and cached in
+ *	rd_amcache (HnswGetShape).  Static assertions after the structs below
+ *	hold these tables to the code.
  *
  * VECTORS: 8-BIT SCALAR QUANTIZATION, EXACT ORDER FROM THE HEAP
  *	An element stores its vector x (internal form: cosine normalised) as
@@ -161,7 +188,12 @@
  *	lock is held while computing distances over more than one page.
  *	 L1. Meta page: shared to read the entry point at scan/insert start;
  *	     exclusive to allocate stream space, pop or push free lists, or
- *	     change the entry point.  Taken first, before any data page.
+ *	     change the entry point.  Taken first, before any data page.  An
+ *	     allocation that grows the stream extends the relation while it
+ *	     holds the meta page (the relation extension lock, then the new
+ *	     page's lock: src/common/page.h); the meta page serialises
+ *	     extenders, and a new page lies past the stream end until the
+ *	     meta-page record that follows it, so no reader reaches it early.
  *	 L2. A record's head: shared to read header or lists, exclusive to
  *	     change them.  Lists are copied out under the lock.
  *	 L3. Vector bytes are written once, before the element is published
@@ -187,8 +219,9 @@
  *	row-distance pair.
  *
  * WAL
- *	Inserts, vacuum and list changes use generic WAL (access/generic_xlog.h)
- *	through one wrapper (HnswPageWrite*), at most 4 pages per record.
+ *	Inserts, vacuum and list changes use generic WAL through the wrapper
+ *	both AMs share (src/common/wal.h: one record, at most 4 pages, replays
+ *	whole or not at all; bytes in a page's hole are not kept).
  *	 W1. Allocation: meta (stream end or free-list head) plus, for a reused
  *	     record, its head page marked reserved; new pages are logged whole.
  *	 W2. Writing an element: its vector pages, then the head page with the
@@ -206,12 +239,14 @@
  *	 W4. Entry point changes are one meta-page record.
  *	The build writes no per-tuple WAL: pages are written through smgr and
  *	logged in bulk with log_newpages, then synced (as nbtree's sorted
- *	build); the INIT fork of an unlogged index gets a logged meta page.
+ *	build); the INIT fork of an unlogged index gets a logged meta page
+ *	(VxWriteInitFork).
  *	 W5. Tuples that did not fit the build's memory are inserted on disk
  *	     by the same code as aminsert, but the wrapper then changes pages
- *	     in place without WAL, and the build logs every page of the index
- *	     once at its end (log_newpage_range).  Nobody else can see the
- *	     index before the build commits, and a crash before then drops it.
+ *	     in place without WAL (VxBeginBuildWrites), and the build logs
+ *	     every page of the index once at its end (VxEndBuildWrites,
+ *	     log_newpage_range).  Nobody else can see the index before the
+ *	     build commits, and a crash before then drops it.
  *
  * VACUUM (hnswvacuum.c)
  *	V1 (ambulkdelete, pass 1): every ELEMENT loses its dead heap TIDs; one
@@ -263,12 +298,37 @@
  *	records_since_reconnect.  amvacuumcleanup also reports pages and live
  *	heap TIDs.
  *
+ * HOT STANDBY
+ *	Standbys replay the generic WAL records (W1-W4), the build's page
+ *	images and the INIT fork's with no HNSW code: generic WAL's redo holds
+ *	all of a record's pages locked while it applies them, and a standby's
+ *	scan takes the same shared locks as a primary's (L1-L4), so it sees
+ *	every record whole or not at all.  Records replay in their order, so
+ *	W2 holds on the standby too: an element becomes visible (its head
+ *	published) only after its codes are in place, and nothing links to it
+ *	before.  What a crash of the primary leaves (W2, W3) reaches the
+ *	standby as it is: nothing links to its RESERVED elements and unowned
+ *	UPPER records, so scans never meet them (and would not return a
+ *	RESERVED element, HnswReadResult), and the primary's next VACUUM (V4),
+ *	replayed, frees them.  The records carry no conflict horizon: removing heap TIDs from
+ *	elements cannot cancel standby queries, because the heap records that
+ *	made those rows dead already resolved conflicts with the snapshots
+ *	that could see them (as for nbtree's vacuum records).  A standby
+ *	backend's buffer hints are only guesses that ReadRecentBuffer checks;
+ *	its cached shape (rd_amcache) follows REINDEX and TRUNCATE through the
+ *	relcache invalidations replayed with their commit records.  An
+ *	unlogged index cannot be read during recovery.  test/t/002 and 003
+ *	replay builds, inserts and vacuums on a standby, with
+ *	wal_consistency_checking, and compare its answers with the primary's.
+ *
  * CORRUPTION
  *	Every value read from a page is checked before it is used as a size, an
- *	offset, an index or a block number (hnswstore.c, guards), and a bad one
- *	raises ERRCODE_INDEX_CORRUPTED naming the index and the block:
- *	 C1. Every page read has our special space and HNSW_PAGE_ID
- *	     (HnswCheckPage), so an IVF-PQ or zeroed page is never taken for ours.
+ *	offset, an index or a block number (the guards of hnswpage.c and
+ *	hnswmeta.c), and a bad one raises ERRCODE_INDEX_CORRUPTED naming the
+ *	index and the block:
+ *	 C1. Every page read has our special space and HNSW_PAGE_ID in its last
+ *	     two bytes (HnswCheckPage, src/common/page.h), so an IVF-PQ or
+ *	     zeroed page is never taken for ours.
  *	 C2. The meta page (every read): magic, version, dims, m and
  *	     ef_construction within their limits, the metric the operator
  *	     class's, the stream within the relation, the entry point (with a
@@ -308,7 +368,6 @@
 #include "postgres.h"
 
 #include "access/amapi.h"
-#include "access/generic_xlog.h"
 #include "access/itup.h"
 #include "nodes/execnodes.h"
 #include "port/atomics.h"
@@ -317,8 +376,11 @@
 
 #include "indexkind.h"
 #include "inspect.h"
+#include "page.h"
 #include "scan.h"
+#include "vector.h"
 #include "vxindex.h"
+#include "wal.h"
 
 /* ---------------------------------------------------------------- limits */
 
@@ -334,15 +396,13 @@
 /* most a scan widens its first round against quantization noise (VECTORS) */
 #define HNSW_SCAN_MAX_WIDEN			4
 #define HNSW_DEFAULT_MAX_SCAN_TUPLES 20000
-#define HNSW_MAX_DIM				16000
 #define HNSW_MAX_LEVEL				16
 #define HNSW_HEAPTIDS				3
 
 #define HNSW_MAGIC					0x56584E48	/* "HNXV" */
 #define HNSW_VERSION				2	/* 2: 8-bit codes */
-#define HNSW_PAGE_ID				0xFF91	/* IVF-PQ has 0xFF92; PostgreSQL's own
-											 * AMs 0xFF80-0xFF83 */
-#define HNSW_META_BLKNO				0
+#define HNSW_PAGE_ID				VX_PAGE_ID_HNSW /* page.h: distinct from IVF-PQ's */
+#define HNSW_META_BLKNO				VX_META_BLKNO
 #define HNSW_FIRST_DATA_BLKNO		1
 #define HNSW_INVALID_ID				PG_UINT32_MAX
 
@@ -357,26 +417,21 @@ typedef struct HnswPageOpaqueData
 								 * every read (CORRUPTION) */
 } HnswPageOpaqueData;
 
+VX_STATIC_ASSERT_SPECIAL(HnswPageOpaqueData);
+StaticAssertDecl(sizeof(HnswPageOpaqueData) == 8, "hnsw.h: the special space's table");
+
 #define HNSW_DATA_OFFSET	MAXALIGN(SizeOfPageHeaderData)
 #define HNSW_DATA_SIZE		(BLCKSZ - HNSW_DATA_OFFSET - MAXALIGN(sizeof(HnswPageOpaqueData)))
 #define HNSW_UNIT			16	/* record alignment; id = offset / 16 */
-
-typedef enum HnswMetric
-{
-	HNSW_METRIC_L2 = 1,			/* squared L2 */
-	HNSW_METRIC_IP = 2,			/* negative inner product */
-	HNSW_METRIC_COSINE = 3,		/* negative inner product of unit vectors */
-	HNSW_METRIC_L1 = 4
-} HnswMetric;
 
 typedef struct HnswMetaPageData
 {
 	uint32		magic;			/* HNSW_MAGIC */
 	uint32		version;		/* HNSW_VERSION */
-	uint32		dims;			/* vector dimensions, 1..HNSW_MAX_DIM */
+	uint32		dims;			/* vector dimensions, 1..VECTOR_MAX_DIM */
 	uint16		m;				/* reloption m */
 	uint16		ef_construction;	/* reloption ef_construction */
-	uint8		metric;			/* HnswMetric */
+	uint8		metric;			/* VxMetric (vxindex.h) */
 	uint8		unused[3];
 	uint32		entry_point;	/* element id or HNSW_INVALID_ID (I5) */
 	int32		entry_level;	/* its level, -1 when empty */
@@ -390,6 +445,34 @@ typedef struct HnswMetaPageData
 typedef HnswMetaPageData *HnswMetaPage;
 
 #define HnswPageGetMeta(page)	((HnswMetaPage) PageGetContents(page))
+
+/* the meta page's table */
+StaticAssertDecl(offsetof(HnswMetaPageData, version) == 4 &&
+				 offsetof(HnswMetaPageData, dims) == 8 &&
+				 offsetof(HnswMetaPageData, m) == 12 &&
+				 offsetof(HnswMetaPageData, ef_construction) == 14 &&
+				 offsetof(HnswMetaPageData, metric) == 16 &&
+				 offsetof(HnswMetaPageData, entry_point) == 20 &&
+				 offsetof(HnswMetaPageData, entry_level) == 24 &&
+				 offsetof(HnswMetaPageData, stream_end) == 32 &&
+				 offsetof(HnswMetaPageData, free_elements) == 40 &&
+				 offsetof(HnswMetaPageData, free_upper) == 44 &&
+				 offsetof(HnswMetaPageData, allocations) == 112 &&
+				 offsetof(HnswMetaPageData, reconnected_at) == 120 &&
+				 sizeof(HnswMetaPageData) == 128,
+				 "hnsw.h: the meta page's table");
+
+/* what an HNSW page looks like to the checks of page.h */
+static const VxPageFormat HnswPageFormat = {
+	"HNSW", HNSW_PAGE_ID, sizeof(HnswPageOpaqueData), HNSW_MAGIC, HNSW_VERSION
+};
+
+/* C1: a page of this index (hot: every page read of a search) */
+static inline void
+HnswCheckPage(Relation index, Buffer buf)
+{
+	VxCheckPage(index, buf, &HnswPageFormat);
+}
 
 /* ---------------------------------------------------------------- records */
 
@@ -450,6 +533,31 @@ typedef struct HnswPadData
 	uint16		bytes;			/* to the end of the page */
 } HnswPadData;
 
+/* the record tables (STORAGE) */
+StaticAssertDecl(offsetof(HnswElementData, level) == 1 &&
+				 offsetof(HnswElementData, flags) == 2 &&
+				 offsetof(HnswElementData, ntids) == 3 &&
+				 offsetof(HnswElementData, upper) == 4 &&
+				 offsetof(HnswElementData, heaptids) == 8 &&
+				 sizeof(ItemPointerData) == 6 &&
+				 offsetof(HnswElementData, unused) == 26 &&
+				 offsetof(HnswElementData, lock) == 28 &&
+				 offsetof(HnswElementData, neighbors) == 32 &&
+				 sizeof(HnswElementData) == 32,
+				 "hnsw.h: the ELEMENT record's table");
+StaticAssertDecl(sizeof(HnswQuant) == 16, "hnsw.h: HnswQuant is 16 bytes");
+StaticAssertDecl(offsetof(HnswUpperData, nlevels) == 1 &&
+				 offsetof(HnswUpperData, owner) == 4 &&
+				 offsetof(HnswUpperData, xid) == 8 &&
+				 offsetof(HnswUpperData, neighbors) == 16 &&
+				 sizeof(HnswUpperData) == 16,
+				 "hnsw.h: the UPPER record's table");
+StaticAssertDecl(offsetof(HnswPadData, bytes) == 2 && sizeof(HnswPadData) == 4,
+				 "hnsw.h: the PAD record's table");
+/* a PAD fits wherever a record may start; ids are offsets / 16 */
+StaticAssertDecl(sizeof(HnswPadData) <= HNSW_UNIT && HNSW_DATA_SIZE % HNSW_UNIT == 0,
+				 "hnsw.h: records are 16-byte aligned in the stream");
+
 #define HNSW_ROUND(x)				TYPEALIGN(HNSW_UNIT, (x))
 #define HnswElementHeadSize(m)		HNSW_ROUND(offsetof(HnswElementData, neighbors) + sizeof(uint32) * 2 * (m) + sizeof(HnswQuant))
 #define HnswVectorSize(dims)		HNSW_ROUND(dims)
@@ -493,7 +601,7 @@ typedef struct HnswShape
 	int			dims;
 	int			m;
 	int			ef_construction;
-	HnswMetric	metric;
+	VxMetric	metric;
 	Size		head_size;		/* HnswElementHeadSize(m) */
 	Size		element_size;	/* HnswElementSize(m, dims) */
 	double		ml;				/* 1 / ln(m) */
@@ -670,24 +778,37 @@ extern int	HnswMostRedundant(const HnswShape *shape, const uint32 *ids, int n,
 							  HnswPairFn pair, void *arg);
 extern int	HnswRandomLevel(const HnswShape *shape, ItemPointer tid);
 
-/* ---------------------------------------------------------------- store */
+/* ---------------------------------------------------------------- meta page (hnswmeta.c) */
 
 extern const HnswShape *HnswGetShape(Relation index);
-extern HnswMetric HnswMetricOf(Relation index);
-extern void HnswFillShape(HnswShape *shape, int dims, int m, int efc, HnswMetric metric);
+extern void HnswFillShape(HnswShape *shape, int dims, int m, int efc, VxMetric metric);
 extern bool HnswPrepareVector(const HnswShape *shape, Datum value, float *out);
+extern void HnswCheckMeta(Relation index, Buffer buf);
 extern void HnswReadMeta(Relation index, HnswMetaPageData *meta);
 extern void HnswInitMetaPage(Page page, const HnswShape *shape);
-extern void HnswInitDataPage(Page page);
+/* meta-page writes through the WAL wrapper of wal.h */
+extern void HnswSetEntryPoint(Relation index, uint32 id, int level, bool only_if_higher);
+extern void HnswSetReconnected(Relation index, uint64 allocations);
+
+/* ---------------------------------------------------------------- data pages (hnswpage.c) */
 
 /* guards: raise ERRCODE_INDEX_CORRUPTED naming the block (CORRUPTION) */
 /* a corrupt page (CORRUPTION): VxIndexCorrupt, vxindex.h */
 #define HnswCorrupt(index, blkno, what) VxIndexCorrupt(index, blkno, what)
-extern void HnswCheckPage(Relation index, Buffer buf);
 extern void HnswCheckBlock(Relation index, BlockNumber blkno, BlockNumber *nblocks);
 extern Buffer HnswReadBlock(Relation index, BlockNumber blkno);
 extern void HnswCheckRecord(Relation index, BlockNumber blkno, uint32 inpage,
 							const HnswShape *shape, const char *rec);
+extern void HnswInitDataPage(Page page);
+
+/* allocating and writing records: through the WAL wrapper of wal.h (W1, W2) */
+extern uint64 HnswAllocateRecord(Relation index, const HnswShape *shape, bool element,
+								 int nlevels, bool *reused);
+extern void HnswWriteRecordBytes(Relation index, uint64 off, const char *data, Size len,
+								 Size publish_len);
+extern TransactionId HnswReservingXid(void);
+
+/* ---------------------------------------------------------------- page graph (hnswpagegraph.c) */
 
 /* the page-backed graph reader used by scans, inserts and vacuum */
 typedef struct HnswPageGraph
@@ -709,31 +830,6 @@ extern bool HnswReadResult(HnswPageGraph *pg, uint32 id, HnswElementData *head, 
 						   float *distance);
 extern void HnswReadCodes(Relation index, const HnswShape *shape, uint32 id, HnswQuant *quant,
 						  uint8 *codes);
-
-/* writing: generic WAL over up to 4 pages (W1-W4) */
-typedef struct HnswPageWrite
-{
-	Relation	index;
-	bool		unlogged;		/* the build's overflow: in place, logged at the end (W5) */
-	GenericXLogState *state;
-	Buffer		buffers[MAX_GENERIC_XLOG_PAGES];
-	Page		pages[MAX_GENERIC_XLOG_PAGES];
-	int			nbuffers;
-} HnswPageWrite;
-
-extern void HnswPageWriteBegin(HnswPageWrite *w, Relation index);
-extern Page HnswPageWriteAdd(HnswPageWrite *w, Buffer buf, bool fresh);
-extern void HnswPageWriteFinish(HnswPageWrite *w);
-extern void HnswBeginBuildWrites(Relation index);
-extern void HnswEndBuildWrites(Relation index, bool log);
-
-extern uint64 HnswAllocateRecord(Relation index, const HnswShape *shape, bool element,
-								 int nlevels, bool *reused);
-extern void HnswWriteRecordBytes(Relation index, uint64 off, const char *data, Size len,
-								 Size publish_len);
-extern void HnswSetEntryPoint(Relation index, uint32 id, int level, bool only_if_higher);
-extern void HnswSetReconnected(Relation index, uint64 allocations);
-extern TransactionId HnswReservingXid(void);
 
 /* ---------------------------------------------------------------- AM */
 

@@ -232,7 +232,7 @@ ArenaPair(void *arg, uint32 a, uint32 b)
 {
 	HnswBuildState *bs = (HnswBuildState *) arg;
 
-	if (bs->shape.metric != HNSW_METRIC_L1)
+	if (bs->shape.metric != VX_METRIC_L1)
 		return HnswPairDistance(&bs->shape, ArenaQuant(bs, a), ArenaCodes(bs, a),
 								ArenaQuant(bs, b), ArenaCodes(bs, b));
 	if (bs->pair_id != a)
@@ -746,7 +746,7 @@ BuildCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 			SpillNotice(bs);
 			WriteArena(bs, false);
 			bs->on_disk = true;
-			HnswBeginBuildWrites(index);
+			VxBeginBuildWrites(index);
 			pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, HNSW_PHASE_OVERFLOW);
 			HnswInsertVector(index, bs->vec, tid);
 		}
@@ -1021,11 +1021,11 @@ ParallelBuild(Relation heap, Relation index, IndexInfo *indexInfo, const HnswSha
 		float	   *vec = palloc(sizeof(float) * shape->dims);
 
 		pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, HNSW_PHASE_OVERFLOW);
-		HnswBeginBuildWrites(index);
+		VxBeginBuildWrites(index);
 		InsertSpilled(index, fileset, nparticipants, vec, shape->dims);
 		SharedFileSetDeleteAll(fileset);
 		ReconnectOnDisk(index);
-		HnswEndBuildWrites(index, true);
+		VxEndBuildWrites(index, true);
 	}
 
 	*reltuples = sh->reltuples;
@@ -1046,7 +1046,7 @@ ShapeForBuild(Relation index, HnswShape *shape)
 	int			m = opts ? opts->m : HNSW_DEFAULT_M;
 	int			efc = opts ? opts->ef_construction : HNSW_DEFAULT_EF_CONSTRUCTION;
 
-	HnswFillShape(shape, VxIndexDims(index, HNSW_MAX_DIM, "hnsw"), m, efc, HnswMetricOf(index));
+	HnswFillShape(shape, VxIndexDims(index, VECTOR_MAX_DIM, "hnsw"), m, efc, VxIndexMetric(index));
 }
 
 /* arena bytes for about n elements (stream, padding, upper records) */
@@ -1116,7 +1116,7 @@ hnswbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 		if (bs.on_disk)
 		{
 			ReconnectOnDisk(index);
-			HnswEndBuildWrites(index, true);
+			VxEndBuildWrites(index, true);
 		}
 		else
 		{
@@ -1139,12 +1139,9 @@ hnswbuildempty(Relation index)
 {
 	HnswShape	shape;
 	PGAlignedBlock page;
+	Page		pages[1] = {page.data};
 
 	ShapeForBuild(index, &shape);
 	HnswInitMetaPage(page.data, &shape);
-	PageSetChecksumInplace(page.data, HNSW_META_BLKNO);
-	smgrwrite(RelationGetSmgr(index), INIT_FORKNUM, HNSW_META_BLKNO, page.data, true);
-	log_newpage(&RelationGetSmgr(index)->smgr_rnode.node, INIT_FORKNUM, HNSW_META_BLKNO,
-				page.data, true);
-	smgrimmedsync(RelationGetSmgr(index), INIT_FORKNUM);
+	VxWriteInitFork(index, pages, 1);
 }

@@ -122,7 +122,7 @@ HnswVecCachePair(void *arg, uint32 a, uint32 b)
 	const char *ra = VecCacheRecord(c, a);
 	const char *rb = VecCacheRecord(c, b);
 
-	if (c->shape->metric == HNSW_METRIC_L1)
+	if (c->shape->metric == VX_METRIC_L1)
 	{
 		HnswQuery	q;
 
@@ -192,7 +192,7 @@ HnswWriteList(Relation index, uint64 off, int max, const uint32 *ids, int n,
 {
 	Buffer		buf;
 	uint32	   *list;
-	HnswPageWrite w;
+	VxPageWrite w;
 	int			cur = 0;
 
 	if (HnswOffsetInPage(off) + sizeof(uint32) * max > HNSW_DATA_SIZE)
@@ -208,12 +208,12 @@ HnswWriteList(Relation index, uint64 off, int max, const uint32 *ids, int n,
 		UnlockReleaseBuffer(buf);
 		return false;
 	}
-	HnswPageWriteBegin(&w, index);
-	list = (uint32 *) (HnswPageData(HnswPageWriteAdd(&w, buf, false)) + HnswOffsetInPage(off));
+	VxPageWriteBegin(&w, index);
+	list = (uint32 *) (HnswPageData(VxPageWriteAdd(&w, buf, false)) + HnswOffsetInPage(off));
 	memcpy(list, ids, sizeof(uint32) * n);
 	for (int i = n; i < max; i++)
 		list[i] = HNSW_INVALID_ID;
-	HnswPageWriteFinish(&w);
+	VxPageWriteFinish(&w);
 	return true;
 }
 
@@ -331,7 +331,7 @@ AddToDuplicate(HnswPageGraph *pg, uint32 id, const HnswQuant *quant, const uint8
 	HnswElement e;
 	HnswQuant	old;
 	uint8	   *oldcodes = palloc(shape->dims);
-	HnswPageWrite w;
+	VxPageWrite w;
 	uint64		off = HnswIdOffset(id);
 	bool		same;
 
@@ -351,12 +351,12 @@ AddToDuplicate(HnswPageGraph *pg, uint32 id, const HnswQuant *quant, const uint8
 		UnlockReleaseBuffer(buf);
 		return false;
 	}
-	HnswPageWriteBegin(&w, pg->index);
-	e = (HnswElement) (HnswPageData(HnswPageWriteAdd(&w, buf, false)) + HnswOffsetInPage(off));
+	VxPageWriteBegin(&w, pg->index);
+	e = (HnswElement) (HnswPageData(VxPageWriteAdd(&w, buf, false)) + HnswOffsetInPage(off));
 	e->heaptids[e->ntids++] = *tid;
 	if (HnswElementQuant(e, shape->head_size)->err < quant->err)
 		HnswElementQuant(e, shape->head_size)->err = quant->err;
-	HnswPageWriteFinish(&w);
+	VxPageWriteFinish(&w);
 	return true;
 }
 

@@ -163,9 +163,9 @@ Estimate(const HnswShape *shape, double d)
 {
 	switch (shape->metric)
 	{
-		case HNSW_METRIC_L2:
+		case VX_METRIC_L2:
 			return sqrt(Max(d, 0.0));
-		case HNSW_METRIC_COSINE:
+		case VX_METRIC_COSINE:
 			return 1.0 + d;
 		default:
 			return d;

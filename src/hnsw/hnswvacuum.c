@@ -76,7 +76,7 @@ PassRemoveTids(VacState *vs, IndexBulkDeleteCallback callback, void *callback_st
 		BlockNumber blkno;
 		Buffer		buf;
 		Page		page;
-		HnswPageWrite w;
+		VxPageWrite w;
 		Page		wpage = NULL;
 
 		vacuum_delay_point();
@@ -133,8 +133,8 @@ PassRemoveTids(VacState *vs, IndexBulkDeleteCallback callback, void *callback_st
 					{
 						if (wpage == NULL)
 						{
-							HnswPageWriteBegin(&w, vs->index);
-							wpage = HnswPageWriteAdd(&w, buf, false);
+							VxPageWriteBegin(&w, vs->index);
+							wpage = VxPageWriteAdd(&w, buf, false);
 							e = (HnswElement) (HnswPageData(wpage) + inpage);
 						}
 						memset(e->heaptids, 0, sizeof(e->heaptids));
@@ -160,7 +160,7 @@ PassRemoveTids(VacState *vs, IndexBulkDeleteCallback callback, void *callback_st
 			pos += size;
 		}
 		if (wpage)
-			HnswPageWriteFinish(&w);	/* releases buf */
+			VxPageWriteFinish(&w);	/* releases buf */
 		else
 			UnlockReleaseBuffer(buf);
 	}
@@ -498,7 +498,7 @@ PassFree(VacState *vs)
 		Buffer		metabuf = ReadBuffer(vs->index, HNSW_META_BLKNO);
 		Buffer		buf;
 		Buffer		ubuf = InvalidBuffer;
-		HnswPageWrite w;
+		VxPageWrite w;
 		HnswMetaPage meta;
 		HnswElement e;
 		uint32		upper;
@@ -550,10 +550,10 @@ PassFree(VacState *vs)
 			HnswCheckRecord(vs->index, HnswOffsetBlock(HnswIdOffset(upper)), uin, &vs->shape,
 							HnswPageData(upage) + uin);
 		}
-		HnswPageWriteBegin(&w, vs->index);
-		meta = HnswPageGetMeta(HnswPageWriteAdd(&w, metabuf, false));
+		VxPageWriteBegin(&w, vs->index);
+		meta = HnswPageGetMeta(VxPageWriteAdd(&w, metabuf, false));
 		{
-			Page		page = HnswPageWriteAdd(&w, buf, false);
+			Page		page = VxPageWriteAdd(&w, buf, false);
 
 			e = (HnswElement) (HnswPageData(page) + HnswOffsetInPage(off));
 			e->flags = HNSW_FREE;
@@ -561,7 +561,7 @@ PassFree(VacState *vs)
 			meta->free_elements = id;
 			if (level > 0)
 			{
-				Page		upage = ubuf != InvalidBuffer ? HnswPageWriteAdd(&w, ubuf, false) : page;
+				Page		upage = ubuf != InvalidBuffer ? VxPageWriteAdd(&w, ubuf, false) : page;
 				HnswUpper u = (HnswUpper) (HnswPageData(upage) + HnswOffsetInPage(HnswIdOffset(upper)));
 
 				u->owner = meta->free_upper[u->nlevels];
@@ -569,7 +569,7 @@ PassFree(VacState *vs)
 				meta->free_upper[u->nlevels] = upper;
 			}
 		}
-		HnswPageWriteFinish(&w);
+		VxPageWriteFinish(&w);
 	}
 }
 
@@ -671,7 +671,7 @@ PassReclaim(VacState *vs)
 		char	   *rec;
 		uint32		owner = HNSW_INVALID_ID;
 		TransactionId xid;
-		HnswPageWrite w;
+		VxPageWrite w;
 		HnswMetaPage m;
 
 		vacuum_delay_point();
@@ -707,9 +707,9 @@ PassReclaim(VacState *vs)
 			UnlockReleaseBuffer(metabuf);
 			continue;
 		}
-		HnswPageWriteBegin(&w, vs->index);
-		m = HnswPageGetMeta(HnswPageWriteAdd(&w, metabuf, false));
-		rec = HnswPageData(HnswPageWriteAdd(&w, buf, false)) + HnswOffsetInPage(off);
+		VxPageWriteBegin(&w, vs->index);
+		m = HnswPageGetMeta(VxPageWriteAdd(&w, metabuf, false));
+		rec = HnswPageData(VxPageWriteAdd(&w, buf, false)) + HnswOffsetInPage(off);
 		if (upper)
 		{
 			HnswUpper	u = (HnswUpper) rec;
@@ -727,7 +727,7 @@ PassReclaim(VacState *vs)
 			e->upper = m->free_elements;
 			m->free_elements = id;
 		}
-		HnswPageWriteFinish(&w);
+		VxPageWriteFinish(&w);
 		reclaimed++;
 	}
 	if (reclaimed > 0)

@@ -64,7 +64,7 @@ HnswEncodeVector(const HnswShape *shape, const float *x, HnswQuant *quant, uint8
 		codes[i] = (uint8) c;
 		xh = (double) lo + step * c;
 		norm2 += xh * xh;
-		if (shape->metric == HNSW_METRIC_L1)
+		if (shape->metric == VX_METRIC_L1)
 			err += fabs(x[i] - xh);
 		else
 			err += (x[i] - xh) * (x[i] - xh);
@@ -72,7 +72,7 @@ HnswEncodeVector(const HnswShape *shape, const float *x, HnswQuant *quant, uint8
 	quant->lo = lo;
 	quant->step = (float4) step;
 	quant->norm2 = (float4) Min(norm2, (double) FLT_MAX);
-	quant->err = RoundUp(shape->metric == HNSW_METRIC_L1 ? err : sqrt(err));
+	quant->err = RoundUp(shape->metric == VX_METRIC_L1 ? err : sqrt(err));
 }
 
 /* x^ into out[dims] */
@@ -112,7 +112,7 @@ float
 HnswCodesPart(const HnswShape *shape, const HnswQuery *q, int from, const uint8 *codes, int n,
 			  const HnswQuant *quant)
 {
-	if (shape->metric == HNSW_METRIC_L1)
+	if (shape->metric == VX_METRIC_L1)
 		return vx_kernels->sq8v_l1(q->vec + from, codes, n, quant->lo, quant->step);
 	return vx_kernels->sq8_ip(q->vec + from, codes, n);
 }
@@ -123,10 +123,10 @@ HnswQueryFinish(const HnswShape *shape, const HnswQuery *q, const HnswQuant *qua
 {
 	double		qx;
 
-	if (shape->metric == HNSW_METRIC_L1)
+	if (shape->metric == VX_METRIC_L1)
 		return part;
 	qx = quant->lo * q->sum + (double) quant->step * part;
-	if (shape->metric == HNSW_METRIC_L2)
+	if (shape->metric == VX_METRIC_L2)
 		return (float) Max(q->norm2 - 2 * qx + quant->norm2, 0.0);
 	return (float) -qx;
 }
@@ -151,11 +151,11 @@ HnswPairDistance(const HnswShape *shape, const HnswQuant *qa, const uint8 *ca,
 	uint64_t	s[3];
 	double		ip;
 
-	Assert(shape->metric != HNSW_METRIC_L1);
+	Assert(shape->metric != VX_METRIC_L1);
 	vx_kernels->u8_dot(ca, cb, shape->dims, s);
 	ip = (double) shape->dims * qa->lo * qb->lo + (double) qa->lo * qb->step * s[2] +
 		(double) qb->lo * qa->step * s[1] + (double) qa->step * qb->step * s[0];
-	if (shape->metric == HNSW_METRIC_L2)
+	if (shape->metric == VX_METRIC_L2)
 		return (float) Max((double) qa->norm2 + qb->norm2 - 2 * ip, 0.0);
 	return (float) -ip;
 }
@@ -185,7 +185,7 @@ HnswLowerBound(const HnswShape *shape, const HnswQuery *q, const HnswQuant *quan
 
 	switch (shape->metric)
 	{
-		case HNSW_METRIC_L2:
+		case VX_METRIC_L2:
 			{
 				double		e = 2 * a + 4 * F4_U * (q->norm2 + quant->norm2) + 2 * F4_U * fabs(d);
 				double		low = sqrt(Max(d - e, 0.0)) - err;
@@ -193,14 +193,14 @@ HnswLowerBound(const HnswShape *shape, const HnswQuery *q, const HnswQuant *quan
 				lb = Max(low, 0.0) * (1 - tau);
 				break;
 			}
-		case HNSW_METRIC_IP:
+		case VX_METRIC_IP:
 			lb = d - a - 2 * F4_U * fabs(d) - qn * err - tau * qn * (xn * (1 + F4_U) + err);
 			break;
-		case HNSW_METRIC_COSINE:
+		case VX_METRIC_COSINE:
 			lb = 1 + d - a - 2 * F4_U * fabs(d) - qn * err - 4 * tau - 4 * F4_U;
 			lb = Max(lb, 0.0);
 			break;
-		case HNSW_METRIC_L1:
+		case VX_METRIC_L1:
 			{
 				double		b = 2 * F4_U * n * (fabs((double) quant->lo) * 2 + 255.0 * quant->step);
 				double		low = d * (1 - 2 * tau) - b - err;
@@ -213,6 +213,6 @@ HnswLowerBound(const HnswShape *shape, const HnswQuery *q, const HnswQuant *quan
 	}
 	/* overflowing vectors (|x| near FLT_MAX) can make the terms NaN */
 	if (isnan(lb))
-		lb = shape->metric == HNSW_METRIC_IP ? -INFINITY : 0.0;
+		lb = shape->metric == VX_METRIC_IP ? -INFINITY : 0.0;
 	return lb;
 }

@@ -14,7 +14,6 @@
 
 #include "access/tableam.h"
 #include "access/tupdesc.h"
-#include "access/xloginsert.h"
 #include "catalog/index.h"
 #include "catalog/pg_operator.h"
 #include "catalog/pg_type.h"
@@ -25,7 +24,6 @@
 #include "pgstat.h"
 #include "portability/instr_time.h"
 #include "storage/bufmgr.h"
-#include "storage/smgr.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
@@ -132,9 +130,8 @@ AssignCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 static Buffer
 NewPage(Relation index, uint8 kind)
 {
-	Buffer		buf = ReadBufferExtended(index, MAIN_FORKNUM, P_NEW, RBM_NORMAL, NULL);
+	Buffer		buf = VxNewBuffer(index);
 
-	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
 	IvfpqInitPage(BufferGetPage(buf), kind);
 	return buf;
 }
@@ -274,7 +271,7 @@ DefaultM(int dims, int nbits)
 static void
 BuildShape(Relation index, IvfpqMetaPageData *meta, int *lists_opt)
 {
-	int			dims = VxIndexDims(index, IVFPQ_MAX_DIM, "ivfpq");
+	int			dims = VxIndexDims(index, VECTOR_MAX_DIM, "ivfpq");
 	VxMetric	metric = VxIndexMetric(index);
 	int			nbits = OptionOr(index, offsetof(IvfpqOptions, nbits), 8);
 	int			m = OptionOr(index, offsetof(IvfpqOptions, m), DefaultM(dims, nbits));
@@ -495,8 +492,8 @@ ivfpqbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 	*IvfpqPageGetMeta(BufferGetPage(metabuf)) = bs.shape->meta;
 	FinishPage(metabuf);
 
-	if (RelationNeedsWAL(index))
-		log_newpage_range(index, MAIN_FORKNUM, 0, RelationGetNumberOfBlocks(index), true);
+	/* no WAL while writing: every page, whole, now (wal.h, THE BUILDS) */
+	VxLogWholeIndex(index);
 
 	result = palloc(sizeof(IndexBuildResult));
 	result->heap_tuples = reltuples;
@@ -511,7 +508,9 @@ ivfpqbuildempty(Relation index)
 {
 	IvfpqMetaPageData meta;
 	int			lists_opt;
-	PGAlignedBlock page;
+	PGAlignedBlock metapage;
+	PGAlignedBlock dirpage;
+	Page		pages[2] = {metapage.data, dirpage.data};
 	IvfpqListData *dir;
 
 	BuildShape(index, &meta, &lists_opt);
@@ -520,18 +519,11 @@ ivfpqbuildempty(Relation index)
 	meta.directory_start = 1;
 	meta.data_start = 2;
 
-	IvfpqInitPage(page.data, IVFPQ_META);
-	*IvfpqPageGetMeta(page.data) = meta;
-	PageSetChecksumInplace(page.data, IVFPQ_META_BLKNO);
-	smgrwrite(RelationGetSmgr(index), INIT_FORKNUM, IVFPQ_META_BLKNO, page.data, true);
-	log_newpage(&RelationGetSmgr(index)->smgr_rnode.node, INIT_FORKNUM, IVFPQ_META_BLKNO, page.data, true);
-
-	IvfpqInitPage(page.data, IVFPQ_DIRECTORY);
-	dir = (IvfpqListData *) IvfpqPageData(page.data);
+	IvfpqInitPage(metapage.data, IVFPQ_META);
+	*IvfpqPageGetMeta(metapage.data) = meta;
+	IvfpqInitPage(dirpage.data, IVFPQ_DIRECTORY);
+	dir = (IvfpqListData *) IvfpqPageData(dirpage.data);
 	for (int i = 0; i < IVFPQ_LISTS_PER_PAGE; i++)
 		dir[i].head = dir[i].insert = InvalidBlockNumber;
-	PageSetChecksumInplace(page.data, 1);
-	smgrwrite(RelationGetSmgr(index), INIT_FORKNUM, 1, page.data, true);
-	log_newpage(&RelationGetSmgr(index)->smgr_rnode.node, INIT_FORKNUM, 1, page.data, true);
-	smgrimmedsync(RelationGetSmgr(index), INIT_FORKNUM);
+	VxWriteInitFork(index, pages, 2);
 }

@@ -12,10 +12,8 @@
  */
 #include "postgres.h"
 
-#include "access/generic_xlog.h"
 #include "miscadmin.h"
 #include "storage/bufmgr.h"
-#include "storage/lmgr.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 
@@ -32,18 +30,6 @@ PutInPage(Page page, const IvfpqShape *shape, const uint8 *code, ItemPointer tid
 	op->inserted_error += error;
 }
 
-static Buffer
-ExtendIndex(Relation index)
-{
-	Buffer		buf;
-
-	LockRelationForExtension(index, ExclusiveLock);
-	buf = ReadBufferExtended(index, MAIN_FORKNUM, P_NEW, RBM_NORMAL, NULL);
-	UnlockRelationForExtension(index, ExclusiveLock);
-	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-	return buf;
-}
-
 void
 IvfpqAddEntry(Relation index, const IvfpqShape *shape, int list, const uint8 *code,
 			  ItemPointer tid, float error)
@@ -56,13 +42,13 @@ IvfpqAddEntry(Relation index, const IvfpqShape *shape, int list, const uint8 *co
 	BlockNumber blkno;
 	BlockNumber nblocks = 0;
 	uint32		steps = 0;
+	VxPageWrite w;
 
 	blkno = IvfpqReadDirectory(index, meta, list, NULL, &nblocks).insert;
 
 	if (!BlockNumberIsValid(blkno))
 	{
 		/* an empty list: create its first page under the directory lock */
-		GenericXLogState *state;
 		IvfpqListData *entry;
 		Buffer		buf;
 
@@ -81,16 +67,14 @@ IvfpqAddEntry(Relation index, const IvfpqShape *shape, int list, const uint8 *co
 		{
 			Page		page;
 
-			buf = ExtendIndex(index);
-			state = GenericXLogStart(index);
-			page = GenericXLogRegisterBuffer(state, buf, GENERIC_XLOG_FULL_IMAGE);
+			buf = VxNewBuffer(index);	/* lock order: page.h */
+			VxPageWriteBegin(&w, index);
+			page = VxPageWriteAdd(&w, buf, true);
 			IvfpqInitPage(page, IVFPQ_LIST);
 			PutInPage(page, shape, code, tid, error);
-			entry = &((IvfpqListData *) IvfpqPageData(GenericXLogRegisterBuffer(state, dirbuf, 0)))[slot];
+			entry = &((IvfpqListData *) IvfpqPageData(VxPageWriteAdd(&w, dirbuf, false)))[slot];
 			entry->head = entry->insert = BufferGetBlockNumber(buf);
-			GenericXLogFinish(state);
-			UnlockReleaseBuffer(buf);
-			UnlockReleaseBuffer(dirbuf);
+			VxPageWriteFinish(&w);	/* releases both buffers */
 			return;
 		}
 	}
@@ -100,7 +84,6 @@ IvfpqAddEntry(Relation index, const IvfpqShape *shape, int list, const uint8 *co
 		Buffer		buf = ReadBuffer(index, blkno);
 		Page		page;
 		IvfpqPageOpaque op;
-		GenericXLogState *state;
 
 		CHECK_FOR_INTERRUPTS();
 		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
@@ -108,11 +91,10 @@ IvfpqAddEntry(Relation index, const IvfpqShape *shape, int list, const uint8 *co
 		op = IvfpqPageGetOpaque(BufferGetPage(buf));
 		if (op->count < capacity)
 		{
-			state = GenericXLogStart(index);
-			page = GenericXLogRegisterBuffer(state, buf, 0);
+			VxPageWriteBegin(&w, index);
+			page = VxPageWriteAdd(&w, buf, false);
 			PutInPage(page, shape, code, tid, error);
-			GenericXLogFinish(state);
-			UnlockReleaseBuffer(buf);
+			VxPageWriteFinish(&w);
 			return;
 		}
 		if (BlockNumberIsValid(op->next))
@@ -123,25 +105,22 @@ IvfpqAddEntry(Relation index, const IvfpqShape *shape, int list, const uint8 *co
 		}
 		/* the chain's last page is full: add one (lock order: list pages, then directory) */
 		{
-			Buffer		newbuf = ExtendIndex(index);
+			Buffer		newbuf = VxNewBuffer(index);	/* lock order: page.h */
 			Page		newpage;
 			IvfpqListData *entry;
 
 			dirbuf = ReadBuffer(index, dirblk);
 			LockBuffer(dirbuf, BUFFER_LOCK_EXCLUSIVE);
 			IvfpqCheckPage(index, dirbuf, IVFPQ_DIRECTORY);
-			state = GenericXLogStart(index);
-			page = GenericXLogRegisterBuffer(state, buf, 0);
-			newpage = GenericXLogRegisterBuffer(state, newbuf, GENERIC_XLOG_FULL_IMAGE);
+			VxPageWriteBegin(&w, index);
+			page = VxPageWriteAdd(&w, buf, false);
+			newpage = VxPageWriteAdd(&w, newbuf, true);
 			IvfpqInitPage(newpage, IVFPQ_LIST);
 			PutInPage(newpage, shape, code, tid, error);
 			IvfpqPageGetOpaque(page)->next = BufferGetBlockNumber(newbuf);
-			entry = &((IvfpqListData *) IvfpqPageData(GenericXLogRegisterBuffer(state, dirbuf, 0)))[slot];
+			entry = &((IvfpqListData *) IvfpqPageData(VxPageWriteAdd(&w, dirbuf, false)))[slot];
 			entry->insert = BufferGetBlockNumber(newbuf);
-			GenericXLogFinish(state);
-			UnlockReleaseBuffer(dirbuf);
-			UnlockReleaseBuffer(newbuf);
-			UnlockReleaseBuffer(buf);
+			VxPageWriteFinish(&w);	/* releases all three buffers */
 			return;
 		}
 	}

@@ -11,7 +11,6 @@
  */
 #include "postgres.h"
 
-#include "access/generic_xlog.h"
 #include "commands/vacuum.h"
 #include "miscadmin.h"
 #include "storage/bufmgr.h"
@@ -49,6 +48,8 @@ WalkLists(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 		{
 			Page		page;
 			IvfpqPageOpaque op;
+			int			count;
+			BlockNumber next;
 
 			vacuum_delay_point();
 			buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, info->strategy);
@@ -56,6 +57,8 @@ WalkLists(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 			IvfpqCheckListPage(index, &meta, buf, &nblocks, ++steps);
 			page = BufferGetPage(buf);
 			op = IvfpqPageGetOpaque(page);
+			count = op->count;
+			next = op->next;
 			if (callback)
 			{
 				int			dead = 0;
@@ -65,11 +68,15 @@ WalkLists(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 						dead++;
 				if (dead > 0)
 				{
-					GenericXLogState *state = GenericXLogStart(index);
-					Page		wpage = GenericXLogRegisterBuffer(state, buf, 0);
-					IvfpqPageOpaque wop = IvfpqPageGetOpaque(wpage);
-					char	   *data = IvfpqPageData(wpage);
+					VxPageWrite w;
+					Page		wpage;
+					IvfpqPageOpaque wop;
+					char	   *data;
 
+					VxPageWriteBegin(&w, index);
+					wpage = VxPageWriteAdd(&w, buf, false);
+					wop = IvfpqPageGetOpaque(wpage);
+					data = IvfpqPageData(wpage);
 					/* downwards: the last entry, already checked, fills each hole */
 					for (int i = wop->count - 1; i >= 0; i--)
 					{
@@ -79,16 +86,19 @@ WalkLists(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 							IvfpqMoveEntry(data, &meta, code_bytes, wop->count - 1, i);
 						wop->count--;
 					}
-					GenericXLogFinish(state);
+					count = wop->count;
+					VxPageWriteFinish(&w);	/* releases buf */
+					buf = InvalidBuffer;
 					stats->tuples_removed += dead;
 				}
 			}
-			stats->num_index_tuples += op->count;
+			if (BufferIsValid(buf))
+				UnlockReleaseBuffer(buf);
+			stats->num_index_tuples += count;
 			stats->num_pages++;
-			if (!BlockNumberIsValid(first_room) && op->count < capacity)
+			if (!BlockNumberIsValid(first_room) && count < capacity)
 				first_room = blkno;
-			blkno = op->next;
-			UnlockReleaseBuffer(buf);
+			blkno = next;
 		}
 		if (callback && BlockNumberIsValid(first_room))
 		{
@@ -100,13 +110,15 @@ WalkLists(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 			entry = &((IvfpqListData *) IvfpqPageData(BufferGetPage(buf)))[slot];
 			if (entry->insert != first_room)
 			{
-				GenericXLogState *state = GenericXLogStart(index);
+				VxPageWrite w;
 
-				entry = &((IvfpqListData *) IvfpqPageData(GenericXLogRegisterBuffer(state, buf, 0)))[slot];
+				VxPageWriteBegin(&w, index);
+				entry = &((IvfpqListData *) IvfpqPageData(VxPageWriteAdd(&w, buf, false)))[slot];
 				entry->insert = first_room;
-				GenericXLogFinish(state);
+				VxPageWriteFinish(&w);	/* releases buf */
 			}
-			UnlockReleaseBuffer(buf);
+			else
+				UnlockReleaseBuffer(buf);
 		}
 	}
 }

@@ -2,7 +2,8 @@
  *
  * vxcache.h
  *	  Backend-local caches keyed by an index's relfilenode (vxcache.c):
- *	  the HNSW buffer hints and the IVF-PQ shapes.  Entries that a relcache
+ *	  the HNSW buffer hints (hnswpagegraph.c) and the IVF-PQ shapes
+ *	  (ivfpqmeta.c).  Entries that a relcache
  *	  invalidation touched (TRUNCATE, REINDEX, DROP, ALTER, ANALYZE) are
  *	  freed at the end of the transaction, so a session that truncates or
  *	  reindexes in a loop keeps a bounded amount of memory.
@@ -33,5 +34,25 @@ extern void VxNodeCacheStore(VxNodeCache *cache, Relation index, void *data, Mem
 
 /* the context that stored entries' contexts hang under */
 extern MemoryContext VxNodeCacheContext(VxNodeCache *cache);
+
+/*
+ * The one way both AMs use a cache (HNSW's buffer hints, IVF-PQ's
+ * shapes): the entry stored for index when there is one and valid()
+ * accepts it (valid NULL: any), else a new one.  fill() builds the new
+ * entry in cxt, a fresh context that the cache adopts once fill()
+ * returns, so an error inside fill() leaves nothing behind.  *cache is
+ * created on first use, under name.
+ *
+ * What goes here: data that running scans point into and that is costly
+ * to rebuild.  HNSW's shape (a few options, copied by every caller) stays
+ * in rd_amcache instead (hnswmeta.c, HnswGetShape), as the relcache
+ * intends; IVF-PQ's shape holds centroids and codebooks that scans point
+ * into, which rd_amcache could free under them.
+ */
+typedef bool (*VxNodeCacheValid) (const void *data, void *arg);
+typedef void *(*VxNodeCacheFill) (Relation index, MemoryContext cxt, void *arg);
+
+extern void *VxNodeCacheGet(VxNodeCache **cache, const char *name, Relation index,
+							VxNodeCacheValid valid, VxNodeCacheFill fill, void *arg);
 
 #endif

@@ -2,8 +2,9 @@
  *
  * vxcache.c
  *	  Backend-local caches keyed by an index's relfilenode, with eviction
- *	  (vxcache.h).  hnswstore.c keeps its buffer hints here and ivfpqutil.c
- *	  the read-only parts of an index.
+ *	  (vxcache.h).  hnswpagegraph.c keeps its buffer hints here and
+ *	  ivfpqmeta.c the read-only parts of an index, both through
+ *	  VxNodeCacheGet.
  *
  *	  Why not rd_amcache: the relcache frees it on any invalidation, also
  *	  while a scan holds pointers into it; these entries are pointed at by
@@ -160,4 +161,25 @@ MemoryContext
 VxNodeCacheContext(VxNodeCache *cache)
 {
 	return cache->cxt;
+}
+
+void *
+VxNodeCacheGet(VxNodeCache **cache, const char *name, Relation index,
+			   VxNodeCacheValid valid, VxNodeCacheFill fill, void *arg)
+{
+	void	   *data;
+	MemoryContext cxt;
+
+	if (*cache == NULL)
+		*cache = VxNodeCacheCreate(name);
+	data = VxNodeCacheLookup(*cache, index);
+	if (data && (valid == NULL || valid(data, arg)))
+		return data;
+	/* a child of the caller's context until complete (VxNodeCacheStore) */
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "vectorx index cache entry",
+								ALLOCSET_SMALL_SIZES);
+	MemoryContextSetIdentifier(cxt, name);
+	data = fill(index, cxt, arg);
+	VxNodeCacheStore(*cache, index, data, cxt);
+	return data;
 }

@@ -1,0 +1,198 @@
+/*-------------------------------------------------------------------------
+ *
+ * ivfpqpage.c
+ *	  IVF-PQ pages: the block layout of list pages (where entry i's codes
+ *	  and TID live, in the fast-scan layout of distance.h), initialising a
+ *	  page, the directory, and the guards every page read passes (ivfpq.h,
+ *	  CORRUPTION).  Called by build, insert, scan, vacuum and the
+ *	  statistics; ivfpq.h documents the layouts.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "storage/bufmgr.h"
+#include "utils/rel.h"
+
+#include "distance.h"
+#include "ivfpq.h"
+
+int
+IvfpqBlockSize(int nbits)
+{
+	return nbits == 4 ? VX_PQ4_BLOCK : VX_PQ8_BLOCK;
+}
+
+/* code bytes of one block in the fast-scan layout of distance.h */
+int
+IvfpqCodeBytes(int m, int nbits)
+{
+	return nbits == 4 ? m * 16 : m * VX_PQ8_BLOCK;
+}
+
+int
+IvfpqPageCapacity(const IvfpqMetaPageData *meta)
+{
+	return meta->blocks_per_page * meta->block;
+}
+
+/* ---------------------------------------------------------------- entries */
+
+static inline char *
+BlockOf(char *data, const IvfpqMetaPageData *meta, int entry)
+{
+	return data + (Size) (entry / meta->block) * meta->block_bytes;
+}
+
+void
+IvfpqPutEntry(char *data, const IvfpqMetaPageData *meta, int code_bytes, int entry,
+			  const uint8 *code, ItemPointer tid)
+{
+	char	   *blk = BlockOf(data, meta, entry);
+	int			slot = entry % meta->block;
+
+	if (meta->nbits == 8)
+	{
+		for (int j = 0; j < meta->m; j++)
+			((uint8 *) blk)[j * VX_PQ8_BLOCK + slot] = code[j];
+	}
+	else
+	{
+		for (int j = 0; j < meta->m; j++)
+		{
+			uint8	   *b = (uint8 *) blk + j * 16 + (slot & 15);
+
+			if (slot < 16)
+				*b = (*b & 0xF0) | (code[j] & 0x0F);
+			else
+				*b = (*b & 0x0F) | (uint8) (code[j] << 4);
+		}
+	}
+	memcpy(blk + code_bytes + slot * sizeof(ItemPointerData), tid, sizeof(ItemPointerData));
+}
+
+ItemPointer
+IvfpqEntryTid(char *data, const IvfpqMetaPageData *meta, int code_bytes, int entry)
+{
+	return (ItemPointer) (BlockOf(data, meta, entry) + code_bytes +
+						  (entry % meta->block) * sizeof(ItemPointerData));
+}
+
+static void
+GetCode(char *data, const IvfpqMetaPageData *meta, int entry, uint8 *code)
+{
+	char	   *blk = BlockOf(data, meta, entry);
+	int			slot = entry % meta->block;
+
+	for (int j = 0; j < meta->m; j++)
+	{
+		if (meta->nbits == 8)
+			code[j] = ((uint8 *) blk)[j * VX_PQ8_BLOCK + slot];
+		else
+		{
+			uint8		b = ((uint8 *) blk)[j * 16 + (slot & 15)];
+
+			code[j] = slot < 16 ? (b & 0x0F) : (b >> 4);
+		}
+	}
+}
+
+void
+IvfpqMoveEntry(char *data, const IvfpqMetaPageData *meta, int code_bytes, int from, int to)
+{
+	uint8		code[IVFPQ_MAX_M];
+	ItemPointerData tid = *IvfpqEntryTid(data, meta, code_bytes, from);
+
+	GetCode(data, meta, from, code);
+	IvfpqPutEntry(data, meta, code_bytes, to, code, &tid);
+}
+
+/* ---------------------------------------------------------------- pages */
+
+void
+IvfpqInitPage(Page page, uint8 kind)
+{
+	IvfpqPageOpaque opaque;
+
+	VxInitPage(page, &IvfpqPageFormat);
+	opaque = IvfpqPageGetOpaque(page);
+	opaque->next = InvalidBlockNumber;
+	opaque->kind = kind;
+	/* generic WAL keeps only what lies below pd_lower or above pd_upper */
+	((PageHeader) page)->pd_lower = MAXALIGN(SizeOfPageHeaderData) + IVFPQ_DATA_SIZE;
+}
+
+BlockNumber
+IvfpqDirectoryBlock(const IvfpqMetaPageData *meta, int list, int *slot)
+{
+	*slot = list % IVFPQ_LISTS_PER_PAGE;
+	return meta->directory_start + list / IVFPQ_LISTS_PER_PAGE;
+}
+
+/* the directory entry of list (share-locks the directory page) */
+IvfpqListData
+IvfpqReadDirectory(Relation index, const IvfpqMetaPageData *meta, int list,
+				   BufferAccessStrategy strategy, BlockNumber *nblocks)
+{
+	int			slot;
+	BlockNumber dirblk = IvfpqDirectoryBlock(meta, list, &slot);
+	Buffer		buf = ReadBufferExtended(index, MAIN_FORKNUM, dirblk, RBM_NORMAL, strategy);
+	IvfpqListData entry;
+
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	IvfpqCheckPage(index, buf, IVFPQ_DIRECTORY);
+	entry = ((IvfpqListData *) IvfpqPageData(BufferGetPage(buf)))[slot];
+	UnlockReleaseBuffer(buf);
+	IvfpqCheckListBlock(index, meta, dirblk, entry.head, nblocks);
+	IvfpqCheckListBlock(index, meta, dirblk, entry.insert, nblocks);
+	return entry;
+}
+
+/* ---------------------------------------------------------------- guards */
+
+/* a page of this index, of the kind the caller expects */
+void
+IvfpqCheckPage(Relation index, Buffer buf, uint8 kind)
+{
+	VxCheckPage(index, buf, &IvfpqPageFormat);
+	if (IvfpqPageGetOpaque(BufferGetPage(buf))->kind != kind)
+		IvfpqCorrupt(index, BufferGetBlockNumber(buf), "a page of the wrong kind");
+}
+
+/*
+ * A list page's link (or a directory entry) must be invalid or a block at
+ * or past data_start within the index; *nblocks is refreshed before
+ * failing, since inserts extend the index concurrently.
+ */
+void
+IvfpqCheckListBlock(Relation index, const IvfpqMetaPageData *meta, BlockNumber from,
+					BlockNumber blkno, BlockNumber *nblocks)
+{
+	if (!BlockNumberIsValid(blkno))
+		return;
+	if (blkno >= meta->data_start && blkno < *nblocks)
+		return;
+	*nblocks = RelationGetNumberOfBlocks(index);
+	if (blkno < meta->data_start || blkno >= *nblocks)
+		IvfpqCorrupt(index, from, "a list link points outside the list pages");
+}
+
+/*
+ * A list page, share- or exclusive-locked: its kind, its entry count
+ * within the page's capacity, its link; steps counts the pages walked
+ * so far, and a chain longer than the index has pages must cycle.
+ */
+void
+IvfpqCheckListPage(Relation index, const IvfpqMetaPageData *meta, Buffer buf,
+				   BlockNumber *nblocks, uint32 steps)
+{
+	IvfpqPageOpaque op = IvfpqPageGetOpaque(BufferGetPage(buf));
+	BlockNumber blkno = BufferGetBlockNumber(buf);
+
+	IvfpqCheckPage(index, buf, IVFPQ_LIST);
+	if (op->count > IvfpqPageCapacity(meta))
+		IvfpqCorrupt(index, blkno, "a list page holds more entries than fit");
+	IvfpqCheckListBlock(index, meta, blkno, op->next, nblocks);
+	if (steps > *nblocks)
+		IvfpqCorrupt(index, blkno, "a list's chain of pages cycles");
+}
