@@ -29,6 +29,7 @@ OBJS = \
 	src/hnsw/hnswinsert.o \
 	src/hnsw/hnswscan.o \
 	src/hnsw/hnswstore.o \
+	src/hnsw/hnswstream.o \
 	src/hnsw/hnswvacuum.o \
 	src/hnsw/hnswvec.o \
 	src/ivfpq/ivfpq.o \

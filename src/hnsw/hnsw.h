@@ -238,7 +238,7 @@
  *	   per chunk; at 2.3% of the index it stays well below the index's own
  *	   cache footprint.  It runs vacuum_delay_point() (interrupts, cost
  *	   delay) every 64 lists read, before each element it links, and
- *	   between the pages of its stream walks (HnswWalkStream), so VACUUM's
+ *	   between the pages of its stream walks (HnswStreamCursor), so VACUUM's
  *	   statement_timeout, pg_cancel_backend and vacuum_cost_delay all
  *	   reach it.
  *	V3 (pass 3): DELETED elements become FREE and go on the free lists with
@@ -771,9 +771,37 @@ extern void HnswLinkBack(HnswPageGraph *pg, HnswVecCache *vc, const HnswCandidat
 /* size of the record whose head is at rec (in-page offset inpage), 0 if none */
 extern Size HnswRecordSize(const HnswShape *shape, const char *rec, uint32 inpage);
 
-typedef void (*HnswRecordFn) (void *arg, uint64 off, char *rec);
-extern void HnswWalkStream(Relation index, const HnswShape *shape, uint64 end,
-						   BufferAccessStrategy strategy, HnswRecordFn fn, void *arg);
+/* the walk over the stream's records, in order (hnswstream.c) */
+typedef struct HnswStreamCursor
+{
+	Relation	index;
+	const HnswShape *shape;
+	uint64		end;			/* the walk covers [0, end) */
+	const char *arena;			/* the build's arena, or NULL: the index's pages */
+	BufferAccessStrategy strategy;
+	int			lockmode;		/* BUFFER_LOCK_SHARE or BUFFER_LOCK_EXCLUSIVE */
+	bool		tolerant;		/* set after Begin: stop at a bad record, not raise */
+	/* the current page */
+	Buffer		buf;			/* locked in lockmode; invalid if taken (or arena) */
+	BlockNumber blkno;
+	char	   *data;			/* its stream bytes; NULL: no current page */
+	/* the current record */
+	uint64		pos;			/* its stream offset */
+	char	   *rec;
+	Size		size;
+	uint64		next;			/* where the next record starts (or the walk ended) */
+	bool		broken;			/* a tolerant walk stopped: no valid record at pos */
+} HnswStreamCursor;
+
+extern void HnswStreamBegin(HnswStreamCursor *c, Relation index, const HnswShape *shape,
+							uint64 end, BufferAccessStrategy strategy, int lockmode);
+extern void HnswStreamBeginArena(HnswStreamCursor *c, Relation index, const HnswShape *shape,
+								 const char *arena, uint64 end);
+extern bool HnswStreamNext(HnswStreamCursor *c);
+extern bool HnswStreamNextPage(HnswStreamCursor *c);
+extern bool HnswStreamNextRecord(HnswStreamCursor *c);
+extern Buffer HnswStreamTakePage(HnswStreamCursor *c);
+extern void HnswStreamEnd(HnswStreamCursor *c);
 
 /*
  * Reconnect (hnswgraph.c): make every live element reachable at level 0

@@ -575,22 +575,13 @@ ArenaForEachLive(void *arg, HnswIdFn fn, void *fnarg)
 {
 	ArenaReconnectArg *a = (ArenaReconnectArg *) arg;
 	HnswBuildState *bs = a->bs;
-	uint64		pos = 0;
+	HnswStreamCursor c;
 
-	while (pos < bs->shared->stream_end)
-	{
-		uint32		inpage = HnswOffsetInPage(pos);
-		char	   *rec = bs->arena + pos;
-
-		if (HNSW_DATA_SIZE - inpage < HNSW_UNIT)
-		{
-			pos += HNSW_DATA_SIZE - inpage;
-			continue;
-		}
-		if (rec[0] == HNSW_KIND_ELEMENT)
-			fn(fnarg, HnswOffsetId(pos));
-		pos += HnswRecordSize(&bs->shape, rec, inpage);
-	}
+	HnswStreamBeginArena(&c, bs->index, &bs->shape, bs->arena, bs->shared->stream_end);
+	while (HnswStreamNext(&c))
+		if (c.rec[0] == HNSW_KIND_ELEMENT)
+			fn(fnarg, HnswOffsetId(c.pos));
+	HnswStreamEnd(&c);
 }
 
 static void

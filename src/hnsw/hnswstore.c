@@ -17,7 +17,6 @@
 #include "access/relscan.h"
 #include "access/xact.h"
 #include "access/xloginsert.h"
-#include "commands/vacuum.h"
 #include "miscadmin.h"
 #include "storage/buf_internals.h"
 #include "storage/bufmgr.h"
@@ -1002,64 +1001,6 @@ HnswSetEntryPoint(Relation index, uint32 id, int level, bool only_if_higher)
 	meta->entry_point = id;
 	meta->entry_level = level;
 	HnswPageWriteFinish(&w);
-}
-
-/*
- * Call fn for every record of the stream up to end, in order, with its
- * page share-locked (I2's walk: a head never crosses a page, so each is
- * seen once).  fn must be quick and must not take other page locks.
- * Between pages, with no lock held, it runs vacuum_delay_point(): VACUUM's
- * passes walk the whole index, and must honour cancels and the cost delay.
- * Raises ERRCODE_INDEX_CORRUPTED on a position with no valid record.
- */
-void
-HnswWalkStream(Relation index, const HnswShape *shape, uint64 end,
-			   BufferAccessStrategy strategy, HnswRecordFn fn, void *arg)
-{
-	uint64		pos = 0;
-
-	while (pos < end)
-	{
-		BlockNumber blkno;
-		Buffer		buf;
-		Page		page;
-
-		/* no lock held here: interrupts, and VACUUM's cost delay (else a no-op) */
-		vacuum_delay_point();
-		if (HNSW_DATA_SIZE - HnswOffsetInPage(pos) < HNSW_UNIT)
-		{
-			pos += HNSW_DATA_SIZE - HnswOffsetInPage(pos);
-			continue;
-		}
-		blkno = HnswOffsetBlock(pos);
-		buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, strategy);
-		LockBuffer(buf, BUFFER_LOCK_SHARE);
-		HnswCheckPage(index, buf);
-		page = BufferGetPage(buf);
-		while (pos < end && HnswOffsetBlock(pos) == blkno)
-		{
-			uint32		inpage = HnswOffsetInPage(pos);
-			char	   *rec;
-			Size		size;
-
-			if (HNSW_DATA_SIZE - inpage < HNSW_UNIT)
-			{
-				pos += HNSW_DATA_SIZE - inpage;
-				break;
-			}
-			rec = HnswPageData(page) + inpage;
-			size = HnswRecordSize(shape, rec, inpage);
-			if (size == 0)
-				ereport(ERROR,
-						(errcode(ERRCODE_INDEX_CORRUPTED),
-						 errmsg("index \"%s\" has no valid record at stream offset %llu",
-								RelationGetRelationName(index), (unsigned long long) pos),
-						 errhint("REINDEX the index.")));
-			fn(arg, pos, rec);
-			pos += size;
-		}
-		UnlockReleaseBuffer(buf);
-	}
 }
 
 /* record that a reconnect pass covered every allocation so far */

@@ -69,101 +69,70 @@ IsDeleted(VacState *vs, uint32 id)
 static void
 PassRemoveTids(VacState *vs, IndexBulkDeleteCallback callback, void *callback_state)
 {
-	uint64		pos = 0;
+	HnswStreamCursor c;
 
-	while (pos < vs->stream_end)
+	HnswStreamBegin(&c, vs->index, &vs->shape, vs->stream_end, vs->info->strategy,
+					BUFFER_LOCK_EXCLUSIVE);
+	while (HnswStreamNextPage(&c))
 	{
-		BlockNumber blkno;
-		Buffer		buf;
-		Page		page;
 		HnswPageWrite w;
 		Page		wpage = NULL;
 
-		vacuum_delay_point();
-		if (HNSW_DATA_SIZE - HnswOffsetInPage(pos) < HNSW_UNIT)
+		while (HnswStreamNextRecord(&c))
 		{
-			pos += HNSW_DATA_SIZE - HnswOffsetInPage(pos);
-			continue;
-		}
-		blkno = HnswOffsetBlock(pos);
-		buf = ReadBufferExtended(vs->index, MAIN_FORKNUM, blkno, RBM_NORMAL, vs->info->strategy);
-		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-		HnswCheckPage(vs->index, buf);
-		page = BufferGetPage(buf);
+			HnswElement e = (HnswElement) c.rec;
+			uint32		id = HnswOffsetId(c.pos);
+			int			live = 0;
+			ItemPointerData keep[HNSW_HEAPTIDS];
 
-		while (pos < vs->stream_end && HnswOffsetBlock(pos) == blkno)
-		{
-			uint32		inpage = HnswOffsetInPage(pos);
-			char	   *rec;
-			Size		size;
-
-			if (HNSW_DATA_SIZE - inpage < HNSW_UNIT)
+			if (c.rec[0] != HNSW_KIND_ELEMENT)
+				continue;
+			if (e->flags & HNSW_DELETED)
 			{
-				pos += HNSW_DATA_SIZE - inpage;
-				break;
+				RememberDeleted(vs, id);
+				continue;
 			}
-			rec = HnswPageData(wpage ? wpage : page) + inpage;
-			size = HnswRecordSize(&vs->shape, rec, inpage);
-			if (size == 0)
-				ereport(ERROR,
-						(errcode(ERRCODE_INDEX_CORRUPTED),
-						 errmsg("index \"%s\" has an invalid record at offset %llu",
-								RelationGetRelationName(vs->index), (unsigned long long) pos),
-						 errhint("REINDEX the index.")));
-			if (rec[0] == HNSW_KIND_ELEMENT)
+			if (e->flags != 0)
+				continue;
+			for (int i = 0; i < e->ntids; i++)
 			{
-				HnswElement e = (HnswElement) rec;
-				uint32		id = HnswOffsetId(pos);
-
-				if (e->flags & HNSW_DELETED)
-					RememberDeleted(vs, id);
-				else if (e->flags == 0)
+				if (callback(&e->heaptids[i], callback_state))
+					vs->stats->tuples_removed += 1;
+				else
+					keep[live++] = e->heaptids[i];
+			}
+			if (live != e->ntids)
+			{
+				/* the page's first change starts its WAL record */
+				if (wpage == NULL)
 				{
-					int			live = 0;
-					ItemPointerData keep[HNSW_HEAPTIDS];
-
-					for (int i = 0; i < e->ntids; i++)
-					{
-						if (callback(&e->heaptids[i], callback_state))
-							vs->stats->tuples_removed += 1;
-						else
-							keep[live++] = e->heaptids[i];
-					}
-					if (live != e->ntids)
-					{
-						if (wpage == NULL)
-						{
-							HnswPageWriteBegin(&w, vs->index);
-							wpage = HnswPageWriteAdd(&w, buf, false);
-							e = (HnswElement) (HnswPageData(wpage) + inpage);
-						}
-						memset(e->heaptids, 0, sizeof(e->heaptids));
-						memcpy(e->heaptids, keep, sizeof(ItemPointerData) * live);
-						e->ntids = live;
-						if (live == 0)
-						{
-							e->flags = HNSW_DELETED;
-							RememberDeleted(vs, id);
-						}
-					}
-					if (live > 0)
-					{
-						vs->stats->num_index_tuples += live;
-						if (e->level > vs->best_level)
-						{
-							vs->best_level = e->level;
-							vs->best_id = id;
-						}
-					}
+					HnswPageWriteBegin(&w, vs->index);
+					wpage = HnswPageWriteAdd(&w, HnswStreamTakePage(&c), false);
+				}
+				e = (HnswElement) (HnswPageData(wpage) + HnswOffsetInPage(c.pos));
+				memset(e->heaptids, 0, sizeof(e->heaptids));
+				memcpy(e->heaptids, keep, sizeof(ItemPointerData) * live);
+				e->ntids = live;
+				if (live == 0)
+				{
+					e->flags = HNSW_DELETED;
+					RememberDeleted(vs, id);
 				}
 			}
-			pos += size;
+			if (live > 0)
+			{
+				vs->stats->num_index_tuples += live;
+				if (e->level > vs->best_level)
+				{
+					vs->best_level = e->level;
+					vs->best_id = id;
+				}
+			}
 		}
 		if (wpage)
-			HnswPageWriteFinish(&w);	/* releases buf */
-		else
-			UnlockReleaseBuffer(buf);
+			HnswPageWriteFinish(&w);	/* releases the page */
 	}
+	HnswStreamEnd(&c);
 }
 
 /*
@@ -276,15 +245,16 @@ AddTodo(RepairTodo *t, uint32 id, int level)
 	t->levels[t->n++] = level;
 }
 
+/* a list of the record at c that names deleted elements goes on the list */
 static void
-CollectRepairs(void *arg, uint64 off, char *rec)
+CollectRepairs(RepairTodo *t, const HnswStreamCursor *c)
 {
-	RepairTodo *t = (RepairTodo *) arg;
 	VacState   *vs = t->vs;
+	char	   *rec = c->rec;
 
 	if (rec[0] == HNSW_KIND_ELEMENT && ((HnswElement) rec)->flags == 0 &&
 		NamesDeleted(vs, ((HnswElement) rec)->neighbors, 2 * vs->shape.m))
-		AddTodo(t, HnswOffsetId(off), 0);
+		AddTodo(t, HnswOffsetId(c->pos), 0);
 	else if (rec[0] == HNSW_KIND_UPPER && ((HnswUpper) rec)->owner != HNSW_INVALID_ID &&
 			 !IsDeleted(vs, ((HnswUpper) rec)->owner))
 	{
@@ -307,10 +277,15 @@ PassRepair(VacState *vs)
 	RepairTodo	t = {vs, NULL, NULL, 0, 1024};
 	MemoryContext old;
 	HnswVecCache *vc = NULL;
+	HnswStreamCursor c;
 
 	t.ids = palloc(sizeof(uint32) * t.cap);
 	t.levels = palloc(sizeof(int) * t.cap);
-	HnswWalkStream(vs->index, &vs->shape, vs->stream_end, vs->info->strategy, CollectRepairs, &t);
+	HnswStreamBegin(&c, vs->index, &vs->shape, vs->stream_end, vs->info->strategy,
+					BUFFER_LOCK_SHARE);
+	while (HnswStreamNext(&c))
+		CollectRepairs(&t, &c);
+	HnswStreamEnd(&c);
 
 	HnswPageGraphInit(&pg, vs->index, &vs->shape, NULL);
 	old = MemoryContextSwitchTo(vs->tmpcxt);
@@ -397,30 +372,19 @@ PageGraph(void *arg, uint32 x)
 	return &a->pg.graph;
 }
 
-typedef struct LiveWalk
-{
-	HnswIdFn	fn;
-	void	   *fnarg;
-} LiveWalk;
-
-static void
-LiveWalkRecord(void *arg, uint64 off, char *rec)
-{
-	LiveWalk   *lw = (LiveWalk *) arg;
-
-	if (rec[0] == HNSW_KIND_ELEMENT && ((HnswElement) rec)->flags == 0)
-		lw->fn(lw->fnarg, HnswOffsetId(off));
-}
-
 static void
 PageForEachLive(void *arg, HnswIdFn fn, void *fnarg)
 {
 	PageReconnectArg *a = (PageReconnectArg *) arg;
-	LiveWalk	lw = {fn, fnarg};
 	HnswMetaPageData meta;
+	HnswStreamCursor c;
 
 	HnswReadMeta(a->index, &meta);
-	HnswWalkStream(a->index, a->shape, meta.stream_end, a->strategy, LiveWalkRecord, &lw);
+	HnswStreamBegin(&c, a->index, a->shape, meta.stream_end, a->strategy, BUFFER_LOCK_SHARE);
+	while (HnswStreamNext(&c))
+		if (c.rec[0] == HNSW_KIND_ELEMENT && ((HnswElement) c.rec)->flags == 0)
+			fn(fnarg, HnswOffsetId(c.pos));
+	HnswStreamEnd(&c);
 }
 
 /*
@@ -592,9 +556,8 @@ typedef struct Leftovers
 } Leftovers;
 
 static void
-CollectLeftovers(void *arg, uint64 off, char *rec)
+CollectLeftovers(Leftovers *lo, uint64 off, const char *rec)
 {
-	Leftovers  *lo = (Leftovers *) arg;
 	bool		upper = rec[0] == HNSW_KIND_UPPER;
 
 	if (rec[0] == HNSW_KIND_ELEMENT)
@@ -652,13 +615,18 @@ PassReclaim(VacState *vs)
 	Leftovers	lo = {vs, NULL, NULL, NULL, 0, 256};
 	HnswPageGraph pg;
 	HnswMetaPageData meta;
+	HnswStreamCursor c;
 	int			reclaimed = 0;
 
 	lo.owned = HnswVisitedCreate(1024);
 	lo.ids = palloc(sizeof(uint32) * lo.cap);
 	lo.upper = palloc(sizeof(bool) * lo.cap);
 	HnswReadMeta(vs->index, &meta);
-	HnswWalkStream(vs->index, &vs->shape, meta.stream_end, vs->info->strategy, CollectLeftovers, &lo);
+	HnswStreamBegin(&c, vs->index, &vs->shape, meta.stream_end, vs->info->strategy,
+					BUFFER_LOCK_SHARE);
+	while (HnswStreamNext(&c))
+		CollectLeftovers(&lo, c.pos, c.rec);
+	HnswStreamEnd(&c);
 	HnswPageGraphInit(&pg, vs->index, &vs->shape, NULL);
 
 	for (int i = 0; i < lo.n; i++)
