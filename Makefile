@@ -27,6 +27,7 @@ OBJS = \
 	src/hnsw/hnswcheck.o \
 	src/hnsw/hnswgraph.o \
 	src/hnsw/hnswinsert.o \
+	src/hnsw/hnswneighbors.o \
 	src/hnsw/hnswscan.o \
 	src/hnsw/hnswstore.o \
 	src/hnsw/hnswstream.o \

@@ -752,13 +752,13 @@ extern struct VxScanControl *HnswScanControl(IndexScanDesc scan);
 /* on-disk insertion of one vector, shared by aminsert and the build overflow */
 extern void HnswInsertVector(Relation index, const float *vec, ItemPointer tid);
 
-/* stored vectors read from the index by id, for the heuristic (hnswinsert.c) */
+/* stored vectors read from the index by id, for the heuristic (hnswneighbors.c) */
 typedef struct HnswVecCache HnswVecCache;
 extern HnswVecCache *HnswVecCacheCreate(Relation index, const HnswShape *shape);
 extern float *HnswVecCacheDecode(HnswVecCache *c, uint32 id);
 extern float HnswVecCachePair(void *arg, uint32 a, uint32 b);	/* an HnswPairFn */
 
-/* neighbour lists on pages (hnswinsert.c; vacuum repairs with them) */
+/* neighbour lists on pages (hnswneighbors.c) */
 extern uint64 HnswListOffset(HnswPageGraph *pg, uint32 id, int level);
 extern int	HnswReadList(Relation index, uint64 off, int max, uint32 *out);
 extern bool HnswWriteList(Relation index, uint64 off, int max, const uint32 *ids, int n,
