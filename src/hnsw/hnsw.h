@@ -173,10 +173,11 @@
  *	     result's head page and the pages its codes continue on (read
  *	     together so that distance and heap TIDs match, HnswReadResult),
  *	     and vacuum's element and UPPER record freed in one WAL record.
- *	 L5. An insert that must prune a neighbour's full list reads the list
- *	     (shared), computes the new list with no lock held, then takes the
- *	     page exclusive and applies it only if the list did not change
- *	     meanwhile (else it recomputes, a bounded number of times).
+ *	 L5. An insert that must prune a neighbour's full list (or vacuum
+ *	     repairing one) reads the list (shared), computes the new list with
+ *	     no lock held, then takes the page exclusive and applies it only if
+ *	     the list did not change meanwhile (else it recomputes, at most three
+ *	     times; hnswneighbors.c, HnswPageListsInit says why).
  *	Vacuum's TID removal needs no interlock with scans: the heap only
  *	reuses a TID whose old tuple was invisible to every running snapshot,
  *	so an MVCC scan holding an old TID finds either nothing or a tuple its
@@ -763,10 +764,48 @@ extern uint64 HnswListOffset(HnswPageGraph *pg, uint32 id, int level);
 extern int	HnswReadList(Relation index, uint64 off, int max, uint32 *out);
 extern bool HnswWriteList(Relation index, uint64 off, int max, const uint32 *ids, int n,
 						  const uint32 *expected, int nexp);
-extern bool HnswAddLink(HnswPageGraph *pg, HnswVecCache *vc, uint32 id, int level,
-						uint32 newid, float d, bool force);
-extern void HnswLinkBack(HnswPageGraph *pg, HnswVecCache *vc, const HnswCandidate *nbrs,
-						 int n, int level, uint32 newid);
+
+/*
+ * Neighbour lists as the one prune-and-retry step sees them (L5,
+ * hnswneighbors.c): the build's arena or the index's pages.  read() copies
+ * id's list at level (level 0: 2m slots, else m) into out and returns its
+ * length, or -1 if id has no such list, setting *where to whatever write()
+ * needs to find it again; write() replaces it by ids[0..n) only if it
+ * still holds old[0..nold), else returns false.  pair(pair_arg, a, b) is
+ * the distance between two elements.  attempts: how many times a step
+ * reads and chooses again after its write found the list changed before
+ * it gives up (0: until it applies).
+ */
+typedef struct HnswListOps
+{
+	int			(*read) (void *arg, uint32 id, int level, uint32 *out, uint64 *where);
+	bool		(*write) (void *arg, uint32 id, int level, uint64 where, const uint32 *ids,
+						  int n, const uint32 *old, int nold);
+	void	   *arg;
+	HnswPairFn	pair;
+	void	   *pair_arg;
+	const HnswShape *shape;
+	int			attempts;
+} HnswListOps;
+
+/* does a list entry have to go (vacuum: a DELETED element)? */
+typedef bool (*HnswGoneFn) (void *arg, uint32 id);
+
+extern bool HnswAddLink(const HnswListOps *ops, uint32 id, int level, uint32 newid, float d,
+						bool force);
+extern void HnswLinkBack(const HnswListOps *ops, const HnswCandidate *nbrs, int n, int level,
+						 uint32 newid);
+extern void HnswRepairList(const HnswListOps *ops, uint32 id, int level, HnswGoneFn gone,
+						   void *gone_arg);
+
+/* the lists of an index's pages (pair: the vector cache) */
+typedef struct HnswPageLists
+{
+	HnswListOps ops;
+	HnswPageGraph *pg;
+} HnswPageLists;
+
+extern void HnswPageListsInit(HnswPageLists *pl, HnswPageGraph *pg, HnswVecCache *vc);
 
 /* size of the record whose head is at rec (in-page offset inpage), 0 if none */
 extern Size HnswRecordSize(const HnswShape *shape, const char *rec, uint32 inpage);

@@ -296,84 +296,70 @@ ArenaAllocate(HnswBuildState *bs, int level, uint32 *id, uint32 *upper)
 }
 
 /*
- * Add newid to id's list at level, pruning a full list (Algorithm 1); with
- * force, newid takes the farthest entry's slot if pruning would drop it.
- * Returns whether newid is in the list afterwards.
+ * The arena's lists as the prune-and-retry step sees them (HnswListOps):
+ * copied and replaced under the element's lock.  Every element of the
+ * arena is live.
  */
-static bool
-ArenaAddLink(HnswBuildState *bs, uint32 id, int level, uint32 newid, float d, bool force)
+static int
+ArenaListRead(void *arg, uint32 id, int level, uint32 *out, uint64 *where)
 {
-	const HnswShape *shape = &bs->shape;
-	int			max = level == 0 ? 2 * shape->m : shape->m;
-	uint32	   *list = ArenaList(bs, id, level);
-	uint32		cur[2 * HNSW_MAX_M];
-	HnswCandidate cands[2 * HNSW_MAX_M + 1];
-	HnswCandidate kept[2 * HNSW_MAX_M];
+	HnswBuildState *bs = (HnswBuildState *) arg;
+	int			max = level == 0 ? 2 * bs->shape.m : bs->shape.m;
+	const uint32 *list;
+	int			n = 0;
 
-	for (;;)
+	*where = 0;
+	if (level > ArenaElement(bs, id)->level)
+		return -1;
+	list = ArenaList(bs, id, level);
+	LockElement(bs, id);
+	while (n < max && list[n] != HNSW_INVALID_ID)
 	{
-		int			n = 0;
-		int			nkept;
-		bool		same;
-		bool		linked;
-
-		LockElement(bs, id);
-		while (n < max && list[n] != HNSW_INVALID_ID)
-		{
-			cur[n] = list[n];
-			n++;
-		}
-		for (int i = 0; i < n; i++)
-			if (cur[i] == newid)
-			{
-				UnlockElement(bs, id);
-				return true;
-			}
-		if (n < max)
-		{
-			list[n] = newid;
-			UnlockElement(bs, id);
-			return true;
-		}
-		UnlockElement(bs, id);
-
-		/* full: choose the new list without the lock, then apply it if unchanged */
-		for (int i = 0; i < n; i++)
-		{
-			cands[i].id = cur[i];
-			cands[i].distance = ArenaPair(bs, id, cur[i]);
-		}
-		cands[n].id = newid;
-		cands[n].distance = d;
-		HnswSortCandidates(cands, n + 1);
-		nkept = HnswSelectNeighbors(shape, cands, n + 1, max, ArenaPair, bs, kept);
-		linked = false;
-		for (int i = 0; i < nkept; i++)
-			linked |= kept[i].id == newid;
-		if (!linked && force)
-		{
-			/* the most redundant entry gives way */
-			int			victim = HnswMostRedundant(shape, cur, n, ArenaPair, bs);
-
-			for (int i = 0; i < n; i++)
-				kept[i].id = i == victim ? newid : cur[i];
-			nkept = n;
-			linked = true;
-		}
-
-		LockElement(bs, id);
-		same = true;
-		for (int i = 0; i < n && same; i++)
-			same = list[i] == cur[i];
-		if (same)
-		{
-			for (int i = 0; i < max; i++)
-				list[i] = i < nkept ? kept[i].id : HNSW_INVALID_ID;
-			UnlockElement(bs, id);
-			return linked;
-		}
-		UnlockElement(bs, id);
+		out[n] = list[n];
+		n++;
 	}
+	UnlockElement(bs, id);
+	return n;
+}
+
+static bool
+ArenaListWrite(void *arg, uint32 id, int level, uint64 where, const uint32 *ids, int n,
+			   const uint32 *old, int nold)
+{
+	HnswBuildState *bs = (HnswBuildState *) arg;
+	int			max = level == 0 ? 2 * bs->shape.m : bs->shape.m;
+	uint32	   *list = ArenaList(bs, id, level);
+	bool		same;
+
+	LockElement(bs, id);
+	/* the list still holds exactly old[] */
+	same = nold == max || list[nold] == HNSW_INVALID_ID;
+	for (int i = 0; i < nold && same; i++)
+		same = list[i] == old[i];
+	if (same)
+		for (int i = 0; i < max; i++)
+			list[i] = i < n ? ids[i] : HNSW_INVALID_ID;
+	UnlockElement(bs, id);
+	return same;
+}
+
+/*
+ * The arena's list operations.  A step retries until it applies: a write
+ * fails only when another participant changed the list in the meantime,
+ * which costs that participant a memory copy under the element's lock, so
+ * every retry follows progress and the loop ends; giving up would leave
+ * a parallel build with fewer links than a serial one makes.
+ */
+static void
+ArenaListsInit(HnswBuildState *bs, HnswListOps *ops)
+{
+	ops->read = ArenaListRead;
+	ops->write = ArenaListWrite;
+	ops->arg = bs;
+	ops->pair = ArenaPair;
+	ops->pair_arg = bs;
+	ops->shape = &bs->shape;
+	ops->attempts = 0;
 }
 
 /*
@@ -399,6 +385,7 @@ ArenaInsert(HnswBuildState *bs, const float *vec, ItemPointer tid)
 	int			nw = 0;
 	HnswQuant	quant;
 	uint8	   *codes = palloc(shape->dims);
+	HnswListOps lists;
 
 	ArenaGraphInit(&ag, bs, vec);
 	HnswEncodeVector(shape, vec, &quant, codes);
@@ -493,16 +480,9 @@ ArenaInsert(HnswBuildState *bs, const float *vec, ItemPointer tid)
 	}
 	pg_write_barrier();
 
+	ArenaListsInit(bs, &lists);
 	for (int l = 0; l <= level; l++)
-	{
-		bool		any = false;
-
-		for (int i = 0; i < nnbrs[l]; i++)
-			any |= ArenaAddLink(bs, nbrs[l][i].id, l, id, nbrs[l][i].distance, false);
-		/* no search may miss an element: force a link if pruning refused all */
-		if (!any && nnbrs[l] > 0 && l == 0)
-			ArenaAddLink(bs, nbrs[l][0].id, l, id, nbrs[l][0].distance, true);
-	}
+		HnswLinkBack(&lists, nbrs[l], nnbrs[l], l, id);
 
 	if (level > eplevel || ep == HNSW_INVALID_ID)
 	{

@@ -141,6 +141,7 @@ HnswInsertVector(Relation index, const float *vec, ItemPointer tid)
 	MemoryContext old = MemoryContextSwitchTo(cxt);
 	HnswPageGraph pg;
 	HnswVecCache *vc;
+	HnswPageLists lists;
 	HnswMetaPageData meta;
 	int			level = HnswRandomLevel(&shape, tid);
 	HnswCandidate *nbrs[HNSW_MAX_LEVEL + 1];
@@ -160,6 +161,7 @@ HnswInsertVector(Relation index, const float *vec, ItemPointer tid)
 
 	HnswPageGraphInit(&pg, index, &shape, vec);
 	vc = HnswVecCacheCreate(index, &shape);
+	HnswPageListsInit(&lists, &pg, vc);
 	rec = palloc0(shape.element_size);
 	quant = HnswElementQuant(rec, shape.head_size);
 	codes = (uint8 *) rec + shape.head_size;
@@ -225,7 +227,7 @@ HnswInsertVector(Relation index, const float *vec, ItemPointer tid)
 
 	/* back-links (W3) */
 	for (int l = 0; l <= level; l++)
-		HnswLinkBack(&pg, vc, nbrs[l], nnbrs[l], l, id);
+		HnswLinkBack(&lists.ops, nbrs[l], nnbrs[l], l, id);
 
 	/* entry point (W4) */
 	if (was_empty || level > meta.entry_level)
@@ -249,7 +251,7 @@ HnswInsertVector(Relation index, const float *vec, ItemPointer tid)
 					ids[i] = nbrs[l][i].id;
 				if (loff != 0)
 					HnswWriteList(index, loff, max, ids, nnbrs[l], ids, 0);
-				HnswLinkBack(&pg, vc, nbrs[l], nnbrs[l], l, id);
+				HnswLinkBack(&lists.ops, nbrs[l], nnbrs[l], l, id);
 			}
 		}
 	}

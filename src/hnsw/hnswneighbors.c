@@ -1,15 +1,19 @@
 /*-------------------------------------------------------------------------
  *
  * hnswneighbors.c
- *	  Neighbour lists on index pages: where an element's list at a level
- *	  lives, reading it and replacing it under the L5 rule (compare, then
- *	  write, in one WAL record), adding a link with the heuristic's pruning
- *	  (Algorithm 1's SHRINK step), and the cache of stored vectors that the
- *	  heuristic compares with each other.
+ *	  Changing neighbour lists: the one prune-and-retry step (hnsw.h, L5)
+ *	  that adds a link with the heuristic's pruning (Algorithm 1's SHRINK
+ *	  step) or repairs a list around deleted elements, over any list store
+ *	  (HnswListOps: the build's arena, hnswbuild.c, or the index's pages,
+ *	  here); and, for the pages, where an element's list at a level lives,
+ *	  reading it and replacing it under L5 (compare, then write, in one WAL
+ *	  record), and the cache of stored vectors that the heuristic compares
+ *	  with each other.
  *
- * Callers: inserts (hnswinsert.c) link a new element back from its
- * neighbours; vacuum (hnswvacuum.c) repairs the lists that name deleted
- * elements; the reconnect pass rewrites level-0 lists.
+ * Callers: the build (hnswbuild.c) and inserts (hnswinsert.c) link a new
+ * element back from its neighbours; vacuum (hnswvacuum.c) repairs the
+ * lists that name deleted elements; the reconnect pass (HnswReconnect)
+ * rewrites level-0 lists.
  *
  *-------------------------------------------------------------------------
  */
@@ -218,83 +222,201 @@ HnswWriteList(Relation index, uint64 off, int max, const uint32 *ids, int n,
 }
 
 
+/* ---------------------------------------------------------------- pruning */
+
 /*
- * Make id's level-th list contain newid (whose distance to id is d), pruning
- * with the heuristic when the list is full (Algorithm 1's SHRINK step);
- * with force, a full list that would drop newid gives it the slot of its
- * farthest entry instead.  Concurrent changes to the list are detected and
- * the step retried (L5).  Returns whether newid is in the list afterwards.
+ * The prune-and-retry step, once for every caller (L5): read a list, choose
+ * its new contents with no lock held, then apply them only if the list did
+ * not change meanwhile, else read it again and choose again.  The choice
+ * is one of two:
+ *	 - add one element (Algorithm 1's SHRINK step): into a free slot, else the
+ *	   heuristic over the current entries and the new one; with force, a
+ *	   full list that would drop it gives it its most redundant entry's slot
+ *	   instead;
+ *	 - repair (vacuum, V2): the heuristic over the list's entries that are
+ *	   not gone and the not-gone entries of the gone ones' own lists; the
+ *	   entries new to the list then link back to its owner.
+ * The lists are the build's arena or the index's pages (HnswListOps).
  */
-bool
-HnswAddLink(HnswPageGraph *pg, HnswVecCache *vc, uint32 id, int level, uint32 newid, float d,
-			bool force)
+
+/* what one step does to a list */
+typedef struct ListChange
 {
-	bool		linked = false;
-	const HnswShape *shape = pg->graph.shape;
-	int			max = level == 0 ? 2 * shape->m : shape->m;
-	uint32	   *cur = palloc(sizeof(uint32) * (max + 1));
-	uint32	   *next = palloc(sizeof(uint32) * max);
-	HnswCandidate *cands = palloc(sizeof(HnswCandidate) * (max + 1));
-	HnswCandidate *kept = palloc(sizeof(HnswCandidate) * max);
+	uint32		newid;			/* add: this element; HNSW_INVALID_ID: repair */
+	float		newdist;		/* add: its distance to the list's owner */
+	bool		force;			/* add: over the most redundant entry if need be */
+	HnswGoneFn	gone;			/* repair: the entries to replace */
+	void	   *gone_arg;
+} ListChange;
 
-	for (int attempt = 0; attempt < 3; attempt++)
+/* buffers for one step: the add case fits on the stack, repair is bigger */
+typedef struct ListWork
+{
+	uint32		cur[2 * HNSW_MAX_M];	/* the list as read */
+	uint32		next[2 * HNSW_MAX_M];	/* what replaces it */
+	uint32	   *sub;			/* repair: a gone entry's list */
+	HnswCandidate *cands;		/* max + 1 (add) or max + max * max (repair) */
+	HnswCandidate *kept;		/* the heuristic's choice, max */
+	HnswVisited *seen;			/* repair: candidates so far */
+} ListWork;
+
+/*
+ * The new contents of a list holding cur[0..n) that must gain ch->newid:
+ * into next[], returning their number; *linked tells whether newid is in.
+ */
+static int
+ChooseAdd(const HnswListOps *ops, uint32 id, int max, const ListChange *ch, ListWork *lw,
+		  int n, bool *linked)
+{
+	int			nnext;
+
+	*linked = false;
+	if (n < max)
 	{
-		uint64		off = HnswListOffset(pg, id, level);
-		int			n;
-		int			nnext;
-		bool		present = false;
+		memcpy(lw->next, lw->cur, sizeof(uint32) * n);
+		lw->next[n] = ch->newid;
+		*linked = true;
+		return n + 1;
+	}
+	for (int i = 0; i < n; i++)
+	{
+		lw->cands[i].id = lw->cur[i];
+		lw->cands[i].distance = ops->pair(ops->pair_arg, id, lw->cur[i]);
+	}
+	lw->cands[n].id = ch->newid;
+	lw->cands[n].distance = ch->newdist;
+	HnswSortCandidates(lw->cands, n + 1);
+	nnext = HnswSelectNeighbors(ops->shape, lw->cands, n + 1, max, ops->pair, ops->pair_arg,
+								lw->kept);
+	for (int i = 0; i < nnext; i++)
+	{
+		lw->next[i] = lw->kept[i].id;
+		*linked |= lw->next[i] == ch->newid;
+	}
+	if (!*linked && ch->force)
+	{
+		/* the most redundant entry gives way */
+		memcpy(lw->next, lw->cur, sizeof(uint32) * n);
+		lw->next[HnswMostRedundant(ops->shape, lw->cur, n, ops->pair, ops->pair_arg)] = ch->newid;
+		nnext = n;
+		*linked = true;
+	}
+	return nnext;
+}
 
-		if (off == 0)
-			break;				/* not (or no longer) a live element */
-		n = HnswReadList(pg->index, off, max, cur);
-		for (int i = 0; i < n; i++)
-			present |= cur[i] == newid;
-		if (present)
+/*
+ * The new contents of id's list at level holding cur[0..n), some of them
+ * gone: the heuristic over the entries that stay and, through each gone
+ * one (whose lists are still in place), its own entries that stay.  Into
+ * next[] and kept[] (with distances), returning their number.
+ */
+static int
+ChooseRepair(const HnswListOps *ops, uint32 id, int level, int max, const ListChange *ch,
+			 ListWork *lw, int n)
+{
+	int			ncands = 0;
+	int			nnext;
+
+	HnswVisitedReset(lw->seen);
+	HnswVisitedTestAndSet(lw->seen, id);
+	for (int i = 0; i < n; i++)
+	{
+		uint64		where;
+		int			ns;
+
+		if (!ch->gone(ch->gone_arg, lw->cur[i]))
 		{
-			linked = true;
-			break;
+			if (!HnswVisitedTestAndSet(lw->seen, lw->cur[i]))
+			{
+				lw->cands[ncands].id = lw->cur[i];
+				lw->cands[ncands++].distance = ops->pair(ops->pair_arg, id, lw->cur[i]);
+			}
+			continue;
 		}
-		if (n < max)
+		/* through a gone neighbour (it keeps its lists) to its entries that stay */
+		ns = Max(ops->read(ops->arg, lw->cur[i], level, lw->sub, &where), 0);
+		for (int j = 0; j < ns; j++)
 		{
-			memcpy(next, cur, sizeof(uint32) * n);
-			next[n] = newid;
-			nnext = n + 1;
-			linked = true;
+			if (ch->gone(ch->gone_arg, lw->sub[j]) || HnswVisitedTestAndSet(lw->seen, lw->sub[j]))
+				continue;
+			lw->cands[ncands].id = lw->sub[j];
+			lw->cands[ncands++].distance = ops->pair(ops->pair_arg, id, lw->sub[j]);
 		}
-		else
+	}
+	HnswSortCandidates(lw->cands, ncands);
+	nnext = HnswSelectNeighbors(ops->shape, lw->cands, ncands, max, ops->pair, ops->pair_arg,
+								lw->kept);
+	for (int i = 0; i < nnext; i++)
+		lw->next[i] = lw->kept[i].id;
+	return nnext;
+}
+
+/*
+ * The step itself: change id's list at level as ch says, retrying as the
+ * ops allow.  Returns whether the change was applied (add: whether newid
+ * is in the list afterwards).
+ */
+static bool
+UpdateList(const HnswListOps *ops, uint32 id, int level, const ListChange *ch, ListWork *lw)
+{
+	int			max = level == 0 ? 2 * ops->shape->m : ops->shape->m;
+
+	for (int attempt = 0; ops->attempts == 0 || attempt < ops->attempts; attempt++)
+	{
+		uint64		where;
+		int			n = ops->read(ops->arg, id, level, lw->cur, &where);
+		int			nnext;
+		bool		linked = false;
+
+		if (n < 0)
+			return false;		/* not (or no longer) an element with that list */
+		if (ch->newid != HNSW_INVALID_ID)
 		{
 			for (int i = 0; i < n; i++)
-			{
-				cands[i].id = cur[i];
-				cands[i].distance = HnswVecCachePair(vc, id, cur[i]);
-			}
-			cands[n].id = newid;
-			cands[n].distance = d;
-			HnswSortCandidates(cands, n + 1);
-			nnext = HnswSelectNeighbors(shape, cands, n + 1, max, HnswVecCachePair, vc, kept);
+				if (lw->cur[i] == ch->newid)
+					return true;
+			nnext = ChooseAdd(ops, id, max, ch, lw, n, &linked);
+		}
+		else
+			nnext = ChooseRepair(ops, id, level, max, ch, lw, n);
+		if (!ops->write(ops->arg, id, level, where, lw->next, nnext, lw->cur, n))
+			continue;
+		if (ch->newid == HNSW_INVALID_ID)
+		{
+			/* new neighbours link back, as after an insert */
 			for (int i = 0; i < nnext; i++)
 			{
-				next[i] = kept[i].id;
-				linked |= next[i] == newid;
-			}
-			if (!linked && force)
-			{
-				/* the most redundant entry gives way */
-				memcpy(next, cur, sizeof(uint32) * n);
-				next[HnswMostRedundant(shape, cur, n, HnswVecCachePair, vc)] = newid;
-				nnext = n;
-				linked = true;
+				bool		old = false;
+
+				for (int j = 0; j < n && !old; j++)
+					old = lw->cur[j] == lw->next[i];
+				if (!old)
+					HnswAddLink(ops, lw->next[i], level, id, lw->kept[i].distance, false);
 			}
 		}
-		if (HnswWriteList(pg->index, off, max, next, nnext, cur, n))
-			break;
-		linked = false;
+		return ch->newid == HNSW_INVALID_ID || linked;
 	}
-	pfree(cur);
-	pfree(next);
-	pfree(cands);
-	pfree(kept);
-	return linked;
+	return false;
+}
+
+/*
+ * Make id's level-th list contain newid (whose distance to id is d),
+ * pruning with the heuristic when the list is full; with force, a full
+ * list that would drop newid gives it the slot of its most redundant entry
+ * instead (HnswMostRedundant).  Returns whether newid is in the list
+ * afterwards.
+ */
+bool
+HnswAddLink(const HnswListOps *ops, uint32 id, int level, uint32 newid, float d, bool force)
+{
+	ListChange	ch = {.newid = newid, .newdist = d, .force = force};
+	HnswCandidate cands[2 * HNSW_MAX_M + 1];
+	HnswCandidate kept[2 * HNSW_MAX_M];
+	ListWork	lw;
+
+	lw.cands = cands;
+	lw.kept = kept;
+	return UpdateList(ops, id, level, &ch, &lw);
 }
 
 /*
@@ -303,13 +425,85 @@ HnswAddLink(HnswPageGraph *pg, HnswVecCache *vc, uint32 id, int level, uint32 ne
  * that no search misses a committed element.
  */
 void
-HnswLinkBack(HnswPageGraph *pg, HnswVecCache *vc, const HnswCandidate *nbrs, int n, int level,
-			 uint32 newid)
+HnswLinkBack(const HnswListOps *ops, const HnswCandidate *nbrs, int n, int level, uint32 newid)
 {
 	bool		any = false;
 
 	for (int i = 0; i < n; i++)
-		any |= HnswAddLink(pg, vc, nbrs[i].id, level, newid, nbrs[i].distance, false);
+		any |= HnswAddLink(ops, nbrs[i].id, level, newid, nbrs[i].distance, false);
 	if (!any && n > 0 && level == 0)
-		HnswAddLink(pg, vc, nbrs[0].id, level, newid, nbrs[0].distance, true);
+		HnswAddLink(ops, nbrs[0].id, level, newid, nbrs[0].distance, true);
+}
+
+/*
+ * New neighbours for id's list at level, which names elements for which
+ * gone() holds (vacuum, V2: DELETED ones); see ChooseRepair.  Does nothing
+ * if the list keeps changing under it for all the ops' attempts.
+ */
+void
+HnswRepairList(const HnswListOps *ops, uint32 id, int level, HnswGoneFn gone, void *gone_arg)
+{
+	int			max = level == 0 ? 2 * ops->shape->m : ops->shape->m;
+	ListChange	ch = {.newid = HNSW_INVALID_ID, .gone = gone, .gone_arg = gone_arg};
+	ListWork	lw;
+
+	lw.sub = palloc(sizeof(uint32) * max);
+	lw.cands = palloc(sizeof(HnswCandidate) * (max + max * max));
+	lw.kept = palloc(sizeof(HnswCandidate) * max);
+	lw.seen = HnswVisitedCreate(max * max);
+	(void) UpdateList(ops, id, level, &ch, &lw);
+	pfree(lw.sub);
+	pfree(lw.cands);
+	pfree(lw.kept);
+}
+
+/* ---------------------------------------------------------------- on pages */
+
+/*
+ * The lists of the index's pages as HnswListOps see them.  DELETED
+ * elements keep theirs (searches still route through them); FREE and
+ * RESERVED ones have none.
+ */
+static int
+PageListRead(void *arg, uint32 id, int level, uint32 *out, uint64 *where)
+{
+	HnswPageLists *pl = (HnswPageLists *) arg;
+	uint64		off = HnswListOffset(pl->pg, id, level);
+
+	*where = off;
+	if (off == 0)
+		return -1;
+	return HnswReadList(pl->pg->index, off, level == 0 ? 2 * pl->pg->graph.shape->m :
+						pl->pg->graph.shape->m, out);
+}
+
+static bool
+PageListWrite(void *arg, uint32 id, int level, uint64 where, const uint32 *ids, int n,
+			  const uint32 *old, int nold)
+{
+	HnswPageLists *pl = (HnswPageLists *) arg;
+
+	return HnswWriteList(pl->pg->index, where, level == 0 ? 2 * pl->pg->graph.shape->m :
+						 pl->pg->graph.shape->m, ids, n, old, nold);
+}
+
+/*
+ * List operations over pg's index, with vc for the heuristic's distances.
+ * Three attempts (L5): each costs page reads and the heuristic's distances
+ * with no lock held, and a concurrent insert that keeps changing a hub's
+ * list must not hold this one up indefinitely; a link given up is an
+ * in-link fewer, as a crash between back-links leaves (W3), which the
+ * reconnect pass repairs if it was the only one (V2b).
+ */
+void
+HnswPageListsInit(HnswPageLists *pl, HnswPageGraph *pg, HnswVecCache *vc)
+{
+	pl->pg = pg;
+	pl->ops.read = PageListRead;
+	pl->ops.write = PageListWrite;
+	pl->ops.pair = HnswVecCachePair;
+	pl->ops.pair_arg = vc;
+	pl->ops.arg = pl;
+	pl->ops.shape = pg->graph.shape;
+	pl->ops.attempts = 3;
 }

@@ -135,81 +135,11 @@ PassRemoveTids(VacState *vs, IndexBulkDeleteCallback callback, void *callback_st
 	HnswStreamEnd(&c);
 }
 
-/*
- * New neighbours for element id at level, whose list names deleted
- * elements: the heuristic over its live neighbours and the live neighbours
- * of the deleted ones (hnsw.h, ALGORITHM).
- */
-static void
-RepairList(VacState *vs, HnswPageGraph *pg, HnswVecCache *vc, uint32 id, int level)
+/* HnswGoneFn of V2's repairs */
+static bool
+Gone(void *arg, uint32 id)
 {
-	const HnswShape *shape = &vs->shape;
-	int			max = level == 0 ? 2 * shape->m : shape->m;
-	uint32	   *cur = palloc(sizeof(uint32) * max);
-	uint32	   *sub = palloc(sizeof(uint32) * max);
-	uint32	   *next = palloc(sizeof(uint32) * max);
-	HnswCandidate *cands = palloc(sizeof(HnswCandidate) * (max + max * max));
-	HnswCandidate *kept = palloc(sizeof(HnswCandidate) * max);
-	HnswVisited *seen = HnswVisitedCreate(max * max);
-
-	for (int attempt = 0; attempt < 3; attempt++)
-	{
-		uint64		off = HnswListOffset(pg, id, level);
-		int			n,
-					ncands = 0,
-					nnext;
-
-		if (off == 0)
-			break;
-		n = HnswReadList(vs->index, off, max, cur);
-		HnswVisitedReset(seen);
-		HnswVisitedTestAndSet(seen, id);
-		for (int i = 0; i < n; i++)
-		{
-			if (!IsDeleted(vs, cur[i]))
-			{
-				if (!HnswVisitedTestAndSet(seen, cur[i]))
-				{
-					cands[ncands].id = cur[i];
-					cands[ncands++].distance = HnswVecCachePair(vc, id, cur[i]);
-				}
-				continue;
-			}
-			/* through a deleted neighbour (it keeps its lists) to its live ones */
-			{
-				uint64		soff = HnswListOffset(pg, cur[i], level);
-				int			ns = 0;
-
-				if (soff != 0)
-					ns = HnswReadList(vs->index, soff, max, sub);
-				for (int j = 0; j < ns; j++)
-				{
-					if (IsDeleted(vs, sub[j]) || HnswVisitedTestAndSet(seen, sub[j]))
-						continue;
-					cands[ncands].id = sub[j];
-					cands[ncands++].distance = HnswVecCachePair(vc, id, sub[j]);
-				}
-			}
-		}
-		HnswSortCandidates(cands, ncands);
-		nnext = HnswSelectNeighbors(shape, cands, ncands, max, HnswVecCachePair, vc, kept);
-		for (int i = 0; i < nnext; i++)
-			next[i] = kept[i].id;
-		if (HnswWriteList(vs->index, off, max, next, nnext, cur, n))
-		{
-			/* new neighbours link back, as after an insert */
-			for (int i = 0; i < nnext; i++)
-			{
-				bool		old = false;
-
-				for (int j = 0; j < n && !old; j++)
-					old = cur[j] == next[i];
-				if (!old)
-					HnswAddLink(pg, vc, next[i], level, id, kept[i].distance, false);
-			}
-			break;
-		}
-	}
+	return IsDeleted((VacState *) arg, id);
 }
 
 /* does the list at rec (max slots) name a deleted element? */
@@ -276,7 +206,7 @@ PassRepair(VacState *vs)
 	HnswPageGraph pg;
 	RepairTodo	t = {vs, NULL, NULL, 0, 1024};
 	MemoryContext old;
-	HnswVecCache *vc = NULL;
+	HnswPageLists lists;
 	HnswStreamCursor c;
 
 	t.ids = palloc(sizeof(uint32) * t.cap);
@@ -295,9 +225,10 @@ PassRepair(VacState *vs)
 		if (i % 256 == 0)
 		{
 			MemoryContextReset(vs->tmpcxt);
-			vc = HnswVecCacheCreate(vs->index, &vs->shape);
+			HnswPageListsInit(&lists, &pg, HnswVecCacheCreate(vs->index, &vs->shape));
 		}
-		RepairList(vs, &pg, vc, t.ids[i], t.levels[i]);
+		/* new lists: see hnsw.h, ALGORITHM */
+		HnswRepairList(&lists.ops, t.ids[i], t.levels[i], Gone, vs);
 		vacuum_delay_point();
 	}
 	MemoryContextSwitchTo(old);
