@@ -28,6 +28,7 @@ OBJS = \
 	src/hnsw/hnswgraph.o \
 	src/hnsw/hnswinsert.o \
 	src/hnsw/hnswneighbors.o \
+	src/hnsw/hnswreconnect.o \
 	src/hnsw/hnswscan.o \
 	src/hnsw/hnswstore.o \
 	src/hnsw/hnswstream.o \

@@ -227,7 +227,7 @@
  *	   chain's lists served no search before, and lose only entries that
  *	   stay reachable), else over the most redundant entry of its nearest
  *	   reachable element; rounds repeat while some are missing
- *	   (HnswReconnect in hnswgraph.c).  The walk sweeps a bitmap over the
+ *	   (HnswReconnect in hnswreconnect.c).  The walk sweeps a bitmap over the
  *	   id space in stream order (HnswIdSet).  Memory: three bitmaps of one
  *	   bit per 16 bytes of stream, 3/128 of the index's size (about 7 bytes
  *	   per element at m = 16 and 128 dimensions; 1.5 GiB at the 64 GiB
@@ -843,7 +843,7 @@ extern Buffer HnswStreamTakePage(HnswStreamCursor *c);
 extern void HnswStreamEnd(HnswStreamCursor *c);
 
 /*
- * Reconnect (hnswgraph.c): make every live element reachable at level 0
+ * Reconnect (hnswreconnect.c): make every live element reachable at level 0
  * from the entry point again, after pruning or deletions cut it off.  The
  * caller supplies list access: read(id) copies id's level-0 list (0 for
  * anything but a live element), write(id, old, new) replaces it if it

@@ -12,7 +12,7 @@
  *
  * Callers: the build (hnswbuild.c) and inserts (hnswinsert.c) link a new
  * element back from its neighbours; vacuum (hnswvacuum.c) repairs the
- * lists that name deleted elements; the reconnect pass (HnswReconnect)
+ * lists that name deleted elements; the reconnect pass (hnswreconnect.c)
  * rewrites level-0 lists.
  *
  *-------------------------------------------------------------------------
