@@ -573,7 +573,6 @@ extern HnswVisited *HnswVisitedCreate(int expected);
 extern bool HnswVisitedTestAndSet(HnswVisited *v, uint32 id);
 extern bool HnswVisitedContains(HnswVisited *v, uint32 id);
 extern void HnswVisitedReset(HnswVisited *v);
-extern int	HnswVisitedCount(HnswVisited *v);
 
 /*
  * A set of element ids as a bitmap over the id space [0, limit): one bit
@@ -642,22 +641,35 @@ extern uint32 HnswGreedyDescend(HnswGraph *g, uint32 ep, float *ep_dist,
 								int from_level, int to_level);
 
 /*
- * One layer search (Algorithm 2) with the extensions scans need.  All of
- * entries[] must already be in visited.  The first nexpand of them are only
- * expanded (a resumed scan's already-returned candidates); the rest are
- * also result candidates.  Elements the filter rejects are expanded but
- * never results.  When leftover is given, unexpanded candidates are pushed
- * there at the end; when discarded is given, accepted elements that did not
- * make the ef best are pushed there: together they let a scan resume.
- * Writes the ef (or fewer) best results to out[], nearest first, and
- * returns their number.
+ * One layer search (Algorithm 2) with the extensions scans need, described
+ * by its fields (HnswSearchLayer, HnswSearchResume).  Elements the filter
+ * rejects are expanded but never results.  When leftover is given,
+ * unexpanded candidates are pushed there at the end; when discarded is
+ * given, accepted elements that did not make the ef best are pushed there:
+ * together they let a scan resume.  The ef (or fewer) best results go to
+ * out[], nearest first; out may be entries (read before out is written).
  */
-extern int	HnswSearchLayer(HnswGraph *g, const HnswCandidate *entries, int nentries,
-							int nexpand, int ef, int level, HnswVisited *visited,
-							const HnswFilter *filter, HnswHeap *leftover,
-							HnswHeap *discarded, HnswCandidate *out);
-extern int	HnswSearchResume(HnswGraph *g, HnswHeap *leftover, HnswHeap *discarded, int ef,
-							 HnswVisited *visited, const HnswFilter *filter, HnswCandidate *out);
+typedef struct HnswSearch
+{
+	HnswGraph  *graph;
+	const HnswCandidate *entries;	/* where to start, all already in visited */
+	int			nentries;
+	int			nexpand;		/* the first nexpand entries are only expanded (a
+								 * resumed scan's returned candidates), not results */
+	int			ef;				/* the beam: results kept */
+	int			level;
+	HnswVisited *visited;
+	const HnswFilter *filter;	/* NULL: every element may be a result */
+	HnswHeap   *leftover;		/* NULL, or: gets the unexpanded candidates */
+	HnswHeap   *discarded;		/* NULL, or: gets accepted elements beyond the ef best */
+	HnswCandidate *out;			/* ef slots */
+} HnswSearch;
+
+/* search from s->entries; returns the number of results in s->out */
+extern int	HnswSearchLayer(const HnswSearch *s);
+
+/* continue a level-0 search from s->leftover and s->discarded (no entries) */
+extern int	HnswSearchResume(const HnswSearch *s);
 /* the distance between two elements (their decoded vectors) */
 typedef float (*HnswPairFn) (void *arg, uint32 a, uint32 b);
 

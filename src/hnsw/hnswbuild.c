@@ -415,11 +415,20 @@ ArenaInsert(HnswBuildState *bs, const float *vec, ItemPointer tid)
 		visited = HnswVisitedCreate(shape->ef_construction * shape->m * 2);
 		for (int l = Min(level, eplevel); l >= 0; l--)
 		{
+			HnswSearch	s = {
+				.graph = &ag.graph,
+				.entries = w,
+				.nentries = nw,
+				.ef = shape->ef_construction,
+				.level = l,
+				.visited = visited,
+				.out = w,
+			};
+
 			HnswVisitedReset(visited);
 			for (int i = 0; i < nw; i++)
 				HnswVisitedTestAndSet(visited, w[i].id);
-			nw = HnswSearchLayer(&ag.graph, w, nw, 0, shape->ef_construction, l, visited,
-								 NULL, NULL, NULL, w);
+			nw = HnswSearchLayer(&s);
 			nnbrs[l] = HnswSelectNeighbors(shape, w, nw, l == 0 ? 2 * shape->m : shape->m,
 										   ArenaPair, bs, nbrs[l]);
 		}

@@ -125,12 +125,6 @@ HnswVisitedReset(HnswVisited *v)
 	v->count = 0;
 }
 
-int
-HnswVisitedCount(HnswVisited *v)
-{
-	return v->count;
-}
-
 /* ---------------------------------------------------------------- heaps */
 
 void
@@ -302,17 +296,18 @@ Accepted(const HnswFilter *filter, uint32 id)
 
 /*
  * The loop of Algorithm 2 over given heaps: cands (C, a min-heap) and
- * results (W, a max-heap of at most ef accepted elements).  Elements not
- * expanded stay in cands; with discarded, accepted elements that did not
- * make the ef best go there, and rejected ones too far to expand now go to
- * cands (a resumed search expands them).  Writes W to out[] nearest first.
+ * results (W, a max-heap of at most s->ef accepted elements).  Elements
+ * not expanded stay in cands; with s->discarded, accepted elements that
+ * did not make the ef best go there, and rejected ones too far to expand
+ * now go to cands (a resumed search expands them).  Writes W to s->out
+ * nearest first.
  */
 static int
-SearchLoop(HnswGraph *g, HnswHeap *cands, HnswHeap *results, int ef, int level,
-		   HnswVisited *visited, const HnswFilter *filter, HnswHeap *discarded,
-		   HnswCandidate *out)
+SearchLoop(const HnswSearch *s, HnswHeap *cands, HnswHeap *results)
 {
-	int			maxn = level == 0 ? g->shape->m * 2 : g->shape->m;
+	HnswGraph  *g = s->graph;
+	int			ef = s->ef;
+	int			maxn = s->level == 0 ? g->shape->m * 2 : g->shape->m;
 	uint32	   *nbrs = palloc(sizeof(uint32) * maxn);
 	int			nout;
 
@@ -332,7 +327,7 @@ SearchLoop(HnswGraph *g, HnswHeap *cands, HnswHeap *results, int ef, int level,
 		if (g->prefetch && cands->count > 0)
 			g->prefetch(g, &cands->items[0].id, 1, -1);
 
-		n = g->neighbors(g, c.id, level, nbrs, &flags);
+		n = g->neighbors(g, c.id, s->level, nbrs, &flags);
 		if (flags & HNSW_EXCLUDED)
 			continue;			/* leave-one-out: do not search through it */
 		/* keep the unvisited ones, and let their data come in together */
@@ -340,7 +335,7 @@ SearchLoop(HnswGraph *g, HnswHeap *cands, HnswHeap *results, int ef, int level,
 			int			fresh = 0;
 
 			for (int i = 0; i < n; i++)
-				if (!HnswVisitedTestAndSet(visited, nbrs[i]))
+				if (!HnswVisitedTestAndSet(s->visited, nbrs[i]))
 					nbrs[fresh++] = nbrs[i];
 			n = fresh;
 		}
@@ -358,22 +353,22 @@ SearchLoop(HnswGraph *g, HnswHeap *cands, HnswHeap *results, int ef, int level,
 			if (results->count < ef || e.distance < HnswHeapTop(results).distance)
 			{
 				HnswHeapPush(cands, e);
-				if (!Accepted(filter, e.id))
+				if (!Accepted(s->filter, e.id))
 					continue;
 				HnswHeapPush(results, e);
 				if (results->count > ef)
 				{
 					HnswCandidate far = HnswHeapPop(results);
 
-					if (discarded)
-						HnswHeapPush(discarded, far);
+					if (s->discarded)
+						HnswHeapPush(s->discarded, far);
 				}
 			}
-			else if (discarded)
+			else if (s->discarded)
 			{
 				/* not expanded now, but a resumed scan will want it */
-				if (Accepted(filter, e.id))
-					HnswHeapPush(discarded, e);
+				if (Accepted(s->filter, e.id))
+					HnswHeapPush(s->discarded, e);
 				else
 					HnswHeapPush(cands, e);
 			}
@@ -383,42 +378,40 @@ SearchLoop(HnswGraph *g, HnswHeap *cands, HnswHeap *results, int ef, int level,
 	/* W in ascending order */
 	nout = results->count;
 	for (int i = nout - 1; i >= 0; i--)
-		out[i] = HnswHeapPop(results);
+		s->out[i] = HnswHeapPop(results);
 	pfree(nbrs);
 	return nout;
 }
 
 int
-HnswSearchLayer(HnswGraph *g, const HnswCandidate *entries, int nentries, int nexpand,
-				int ef, int level, HnswVisited *visited, const HnswFilter *filter,
-				HnswHeap *leftover, HnswHeap *discarded, HnswCandidate *out)
+HnswSearchLayer(const HnswSearch *s)
 {
 	HnswHeap	cands;			/* C: min-heap of elements to expand */
 	HnswHeap	results;		/* W: max-heap of the ef best accepted */
 	int			nout;
 
-	HnswHeapInit(&cands, ef * 4 + nentries, false);
-	HnswHeapInit(&results, ef + 1, true);
+	HnswHeapInit(&cands, s->ef * 4 + s->nentries, false);
+	HnswHeapInit(&results, s->ef + 1, true);
 
-	for (int i = 0; i < nentries; i++)
+	for (int i = 0; i < s->nentries; i++)
 	{
-		HnswHeapPush(&cands, entries[i]);
-		if (i < nexpand || !Accepted(filter, entries[i].id))
+		HnswHeapPush(&cands, s->entries[i]);
+		if (i < s->nexpand || !Accepted(s->filter, s->entries[i].id))
 			continue;
-		HnswHeapPush(&results, entries[i]);
-		if (results.count > ef)
+		HnswHeapPush(&results, s->entries[i]);
+		if (results.count > s->ef)
 		{
 			HnswCandidate far = HnswHeapPop(&results);
 
-			if (discarded)
-				HnswHeapPush(discarded, far);
+			if (s->discarded)
+				HnswHeapPush(s->discarded, far);
 		}
 	}
-	nout = SearchLoop(g, &cands, &results, ef, level, visited, filter, discarded, out);
+	nout = SearchLoop(s, &cands, &results);
 
-	if (leftover)
+	if (s->leftover)
 		while (cands.count > 0)
-			HnswHeapPush(leftover, HnswHeapPop(&cands));
+			HnswHeapPush(s->leftover, HnswHeapPop(&cands));
 	pfree(cands.items);
 	pfree(results.items);
 	return nout;
@@ -431,21 +424,21 @@ HnswSearchLayer(HnswGraph *g, const HnswCandidate *entries, int nentries, int ne
  * ef best of discarded (all accepted) start the round's results.
  */
 int
-HnswSearchResume(HnswGraph *g, HnswHeap *leftover, HnswHeap *discarded, int ef,
-				 HnswVisited *visited, const HnswFilter *filter, HnswCandidate *out)
+HnswSearchResume(const HnswSearch *s)
 {
 	HnswHeap	results;
 	int			nout;
 
-	HnswHeapInit(&results, ef + 1, true);
-	while (results.count < ef && discarded->count > 0)
+	Assert(s->level == 0 && s->leftover != NULL && s->discarded != NULL);
+	HnswHeapInit(&results, s->ef + 1, true);
+	while (results.count < s->ef && s->discarded->count > 0)
 	{
-		HnswCandidate c = HnswHeapPop(discarded);
+		HnswCandidate c = HnswHeapPop(s->discarded);
 
 		HnswHeapPush(&results, c);
-		HnswHeapPush(leftover, c);
+		HnswHeapPush(s->leftover, c);
 	}
-	nout = SearchLoop(g, leftover, &results, ef, 0, visited, filter, discarded, out);
+	nout = SearchLoop(s, s->leftover, &results);
 	pfree(results.items);
 	return nout;
 }

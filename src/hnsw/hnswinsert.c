@@ -117,10 +117,20 @@ FindNeighbors(HnswPageGraph *pg, HnswVecCache *vc, uint32 ep, int eplevel, int l
 	w[0] = entry;
 	for (int l = Min(level, eplevel); l >= 0; l--)
 	{
+		HnswSearch	s = {
+			.graph = &pg->graph,
+			.entries = w,
+			.nentries = nw,
+			.ef = ef,
+			.level = l,
+			.visited = visited,
+			.out = w,
+		};
+
 		HnswVisitedReset(visited);
 		for (int i = 0; i < nw; i++)
 			HnswVisitedTestAndSet(visited, w[i].id);
-		nw = HnswSearchLayer(&pg->graph, w, nw, 0, ef, l, visited, NULL, NULL, NULL, w);
+		nw = HnswSearchLayer(&s);
 		nnbrs[l] = SelectLiveNeighbors(pg, vc, w, nw, l == 0 ? 2 * shape->m : shape->m, nbrs[l]);
 	}
 	*nnearest = Min(nw, HNSW_DUP_PROBES);

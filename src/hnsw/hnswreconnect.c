@@ -212,13 +212,22 @@ NearestReachable(Reconnect *r, uint32 x)
 	HnswCandidate e;
 	uint32		best = HNSW_INVALID_ID;
 	int			nw;
+	HnswSearch	s = {
+		.graph = g,
+		.entries = &e,
+		.nentries = 1,
+		.ef = ef,
+		.level = 0,
+		.visited = visited,
+		.out = w,
+	};
 
 	e.id = r->entry;
 	e.distance = g->distance(g, r->entry);
 	if (r->entry_level > 0)
 		e.id = HnswGreedyDescend(g, r->entry, &e.distance, r->entry_level, 1);
 	HnswVisitedTestAndSet(visited, e.id);
-	nw = HnswSearchLayer(g, &e, 1, 0, ef, 0, visited, NULL, NULL, NULL, w);
+	nw = HnswSearchLayer(&s);
 	for (int i = 0; i < nw && best == HNSW_INVALID_ID; i++)
 		if (w[i].id != x && HnswIdSetHas(&r->reach, w[i].id))
 			best = w[i].id;

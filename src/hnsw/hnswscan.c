@@ -303,6 +303,29 @@ WidenFactor(HnswScanOpaque so, int nresults)
 	return (int) ceil(need / spread);
 }
 
+/*
+ * The fields of every level-0 search of the scan (HnswSearch): its beam,
+ * filter, visited set, and the heaps that let a later round resume.
+ */
+static HnswSearch
+ScanSearch(HnswScanOpaque so, const HnswCandidate *entries, int nentries)
+{
+	HnswSearch	s = {
+		.graph = &so->pg.graph,
+		.entries = entries,
+		.nentries = nentries,
+		.ef = so->ef,
+		.level = 0,
+		.visited = so->visited,
+		.filter = so->filter,
+		.leftover = &so->leftover,
+		.discarded = &so->discarded,
+		.out = so->results,
+	};
+
+	return s;
+}
+
 /* first round: descend from the entry point, then search level 0 */
 static void
 FirstRound(IndexScanDesc scan)
@@ -314,6 +337,7 @@ FirstRound(IndexScanDesc scan)
 	int			ef;
 	int			widen;
 	int			nresults;
+	HnswSearch	search;
 
 	/* every setting of this search, once (see HnswScanOpaqueData) */
 	so->ef = ef = hnsw_ef_search;
@@ -348,8 +372,8 @@ FirstRound(IndexScanDesc scan)
 	 */
 	HnswVisitedTestAndSet(so->visited, entry[0].id);
 	nentries = HnswVisitedTestAndSet(so->visited, entry[1].id) ? 1 : 2;
-	nresults = HnswSearchLayer(&so->pg.graph, entry, nentries, 0, ef, 0, so->visited,
-							   so->filter, &so->leftover, &so->discarded, so->results);
+	search = ScanSearch(so, entry, nentries);
+	nresults = HnswSearchLayer(&search);
 	(void) Materialize(so, nresults);
 
 	/*
@@ -369,9 +393,8 @@ FirstRound(IndexScanDesc scan)
 		HnswVisitedReset(so->visited);
 		HnswVisitedTestAndSet(so->visited, entry[0].id);
 		(void) HnswVisitedTestAndSet(so->visited, entry[1].id);
-		(void) Materialize(so, HnswSearchLayer(&so->pg.graph, entry, nentries, 0, ef, 0,
-											   so->visited, so->filter, &so->leftover,
-											   &so->discarded, so->results));
+		search = ScanSearch(so, entry, nentries);
+		(void) Materialize(so, HnswSearchLayer(&search));
 	}
 	so->rounds = 1;
 }
@@ -404,6 +427,7 @@ NextRound(IndexScanDesc scan)
 {
 	HnswScanOpaque so = (HnswScanOpaque) scan->opaque;
 	int			nresults;
+	HnswSearch	search;
 
 	if (so->iterative == VX_ITERATIVE_OFF ||
 		so->leftover.count + so->discarded.count == 0 ||
@@ -412,8 +436,8 @@ NextRound(IndexScanDesc scan)
 		so->done = true;
 		return;
 	}
-	nresults = HnswSearchResume(&so->pg.graph, &so->leftover, &so->discarded, so->ef,
-								so->visited, so->filter, so->results);
+	search = ScanSearch(so, NULL, 0);
+	nresults = HnswSearchResume(&search);
 	(void) Materialize(so, nresults);
 	so->rounds++;
 	if (nresults == 0)
