@@ -54,7 +54,7 @@ PG_CONFIG ?= pg_config
 
 # The server headers are included as system headers so that -Wextra reports
 # our code, not PostgreSQL's own macros (PG_FUNCTION_ARGS, ARR_DIMS).
-PG_CPPFLAGS = -I$(srcdir)/src -I$(srcdir)/src/hnsw -I$(srcdir)/src/ivfpq -I$(srcdir)/src/planner -isystem $(shell $(PG_CONFIG) --includedir-server)
+PG_CPPFLAGS = -I$(srcdir)/src -I$(srcdir)/src/common -I$(srcdir)/src/hnsw -I$(srcdir)/src/ivfpq -I$(srcdir)/src/planner -isystem $(shell $(PG_CONFIG) --includedir-server)
 # -Wextra minus unused-parameter: callback signatures are fixed by PostgreSQL
 # (GUC hooks, index AM and executor callbacks) and often ignore arguments.
 PG_CFLAGS = -Wall -Wextra -Wno-unused-parameter

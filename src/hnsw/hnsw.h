@@ -619,23 +619,17 @@ HnswIdSetTestAndAdd(HnswIdSet *s, uint32 id)
 	return false;
 }
 
-/* binary heaps of candidates: min-heap (nearest on top) or max-heap */
-typedef struct HnswHeap
-{
-	HnswCandidate *items;
-	int			count;
-	int			capacity;
-	bool		max;
-} HnswHeap;
+/* binary heaps of candidates (vxheap.h): HnswNearHeap has the nearest on top */
+#define VXH_PREFIX HnswNearHeap
+#define VXH_ELEMENT HnswCandidate
+#define VXH_ABOVE(a, b) ((a).distance < (b).distance)
+#include "vxheap.h"
 
-extern void HnswHeapInit(HnswHeap *h, int capacity, bool max);
-extern void HnswHeapPush(HnswHeap *h, HnswCandidate c);
-extern HnswCandidate HnswHeapPop(HnswHeap *h);
-static inline HnswCandidate
-HnswHeapTop(const HnswHeap *h)
-{
-	return h->items[0];
-}
+/* ... and HnswFarHeap the farthest */
+#define VXH_PREFIX HnswFarHeap
+#define VXH_ELEMENT HnswCandidate
+#define VXH_ABOVE(a, b) ((a).distance > (b).distance)
+#include "vxheap.h"
 
 extern uint32 HnswGreedyDescend(HnswGraph *g, uint32 ep, float *ep_dist,
 								int from_level, int to_level);
@@ -660,8 +654,8 @@ typedef struct HnswSearch
 	int			level;
 	HnswVisited *visited;
 	const HnswFilter *filter;	/* NULL: every element may be a result */
-	HnswHeap   *leftover;		/* NULL, or: gets the unexpanded candidates */
-	HnswHeap   *discarded;		/* NULL, or: gets accepted elements beyond the ef best */
+	HnswNearHeap *leftover;		/* NULL, or: gets the unexpanded candidates */
+	HnswNearHeap *discarded;	/* NULL, or: gets accepted elements beyond the ef best */
 	HnswCandidate *out;			/* ef slots */
 } HnswSearch;
 

@@ -125,72 +125,6 @@ HnswVisitedReset(HnswVisited *v)
 	v->count = 0;
 }
 
-/* ---------------------------------------------------------------- heaps */
-
-void
-HnswHeapInit(HnswHeap *h, int capacity, bool max)
-{
-	h->capacity = Max(capacity, 16);
-	h->items = palloc(sizeof(HnswCandidate) * h->capacity);
-	h->count = 0;
-	h->max = max;
-}
-
-/* does a belong above b? */
-static inline bool
-HeapAbove(const HnswHeap *h, HnswCandidate a, HnswCandidate b)
-{
-	return h->max ? a.distance > b.distance : a.distance < b.distance;
-}
-
-void
-HnswHeapPush(HnswHeap *h, HnswCandidate c)
-{
-	int			i;
-
-	if (h->count == h->capacity)
-	{
-		h->capacity *= 2;
-		h->items = repalloc_huge(h->items, sizeof(HnswCandidate) * h->capacity);
-	}
-	i = h->count++;
-	while (i > 0)
-	{
-		int			parent = (i - 1) / 2;
-
-		if (!HeapAbove(h, c, h->items[parent]))
-			break;
-		h->items[i] = h->items[parent];
-		i = parent;
-	}
-	h->items[i] = c;
-}
-
-HnswCandidate
-HnswHeapPop(HnswHeap *h)
-{
-	HnswCandidate top = h->items[0];
-	HnswCandidate last = h->items[--h->count];
-	int			i = 0;
-
-	for (;;)
-	{
-		int			child = 2 * i + 1;
-
-		if (child >= h->count)
-			break;
-		if (child + 1 < h->count && HeapAbove(h, h->items[child + 1], h->items[child]))
-			child++;
-		if (!HeapAbove(h, h->items[child], last))
-			break;
-		h->items[i] = h->items[child];
-		i = child;
-	}
-	if (h->count > 0)
-		h->items[i] = last;
-	return top;
-}
-
 /* ---------------------------------------------------------------- search */
 
 /*
@@ -303,7 +237,7 @@ Accepted(const HnswFilter *filter, uint32 id)
  * nearest first.
  */
 static int
-SearchLoop(const HnswSearch *s, HnswHeap *cands, HnswHeap *results)
+SearchLoop(const HnswSearch *s, HnswNearHeap *cands, HnswFarHeap *results)
 {
 	HnswGraph  *g = s->graph;
 	int			ef = s->ef;
@@ -313,19 +247,23 @@ SearchLoop(const HnswSearch *s, HnswHeap *cands, HnswHeap *results)
 
 	while (cands->count > 0)
 	{
-		HnswCandidate c = HnswHeapTop(cands);
+		HnswCandidate c = HnswNearHeapTop(cands);
 		int			n;
 		uint8		flags = 0;
 
-		if (results->count >= ef && c.distance > HnswHeapTop(results).distance)
+		if (results->count >= ef && c.distance > HnswFarHeapTop(results).distance)
 			break;
 		if (g->max_visits > 0 && g->visited_elements >= g->max_visits)
 			break;
-		HnswHeapPop(cands);
+		HnswNearHeapPop(cands);
 		CHECK_FOR_INTERRUPTS();
 		/* the likely next expansion: fetch its list while we work on this one */
 		if (g->prefetch && cands->count > 0)
-			g->prefetch(g, &cands->items[0].id, 1, -1);
+			{
+			uint32		next = HnswNearHeapTop(cands).id;
+
+			g->prefetch(g, &next, 1, -1);
+		}
 
 		n = g->neighbors(g, c.id, s->level, nbrs, &flags);
 		if (flags & HNSW_EXCLUDED)
@@ -350,27 +288,27 @@ SearchLoop(const HnswSearch *s, HnswHeap *cands, HnswHeap *results)
 			e.id = nbrs[i];
 			e.distance = g->distance(g, e.id);
 
-			if (results->count < ef || e.distance < HnswHeapTop(results).distance)
+			if (results->count < ef || e.distance < HnswFarHeapTop(results).distance)
 			{
-				HnswHeapPush(cands, e);
+				HnswNearHeapPush(cands, e);
 				if (!Accepted(s->filter, e.id))
 					continue;
-				HnswHeapPush(results, e);
+				HnswFarHeapPush(results, e);
 				if (results->count > ef)
 				{
-					HnswCandidate far = HnswHeapPop(results);
+					HnswCandidate far = HnswFarHeapPop(results);
 
 					if (s->discarded)
-						HnswHeapPush(s->discarded, far);
+						HnswNearHeapPush(s->discarded, far);
 				}
 			}
 			else if (s->discarded)
 			{
 				/* not expanded now, but a resumed scan will want it */
 				if (Accepted(s->filter, e.id))
-					HnswHeapPush(s->discarded, e);
+					HnswNearHeapPush(s->discarded, e);
 				else
-					HnswHeapPush(cands, e);
+					HnswNearHeapPush(cands, e);
 			}
 		}
 	}
@@ -378,7 +316,7 @@ SearchLoop(const HnswSearch *s, HnswHeap *cands, HnswHeap *results)
 	/* W in ascending order */
 	nout = results->count;
 	for (int i = nout - 1; i >= 0; i--)
-		s->out[i] = HnswHeapPop(results);
+		s->out[i] = HnswFarHeapPop(results);
 	pfree(nbrs);
 	return nout;
 }
@@ -386,34 +324,34 @@ SearchLoop(const HnswSearch *s, HnswHeap *cands, HnswHeap *results)
 int
 HnswSearchLayer(const HnswSearch *s)
 {
-	HnswHeap	cands;			/* C: min-heap of elements to expand */
-	HnswHeap	results;		/* W: max-heap of the ef best accepted */
+	HnswNearHeap cands;			/* C: the elements to expand */
+	HnswFarHeap results;		/* W: the ef best accepted */
 	int			nout;
 
-	HnswHeapInit(&cands, s->ef * 4 + s->nentries, false);
-	HnswHeapInit(&results, s->ef + 1, true);
+	HnswNearHeapInit(&cands, s->ef * 4 + s->nentries);
+	HnswFarHeapInit(&results, s->ef + 1);
 
 	for (int i = 0; i < s->nentries; i++)
 	{
-		HnswHeapPush(&cands, s->entries[i]);
+		HnswNearHeapPush(&cands, s->entries[i]);
 		if (i < s->nexpand || !Accepted(s->filter, s->entries[i].id))
 			continue;
-		HnswHeapPush(&results, s->entries[i]);
+		HnswFarHeapPush(&results, s->entries[i]);
 		if (results.count > s->ef)
 		{
-			HnswCandidate far = HnswHeapPop(&results);
+			HnswCandidate far = HnswFarHeapPop(&results);
 
 			if (s->discarded)
-				HnswHeapPush(s->discarded, far);
+				HnswNearHeapPush(s->discarded, far);
 		}
 	}
 	nout = SearchLoop(s, &cands, &results);
 
 	if (s->leftover)
 		while (cands.count > 0)
-			HnswHeapPush(s->leftover, HnswHeapPop(&cands));
-	pfree(cands.items);
-	pfree(results.items);
+			HnswNearHeapPush(s->leftover, HnswNearHeapPop(&cands));
+	HnswNearHeapFree(&cands);
+	HnswFarHeapFree(&results);
 	return nout;
 }
 
@@ -426,20 +364,20 @@ HnswSearchLayer(const HnswSearch *s)
 int
 HnswSearchResume(const HnswSearch *s)
 {
-	HnswHeap	results;
+	HnswFarHeap results;
 	int			nout;
 
 	Assert(s->level == 0 && s->leftover != NULL && s->discarded != NULL);
-	HnswHeapInit(&results, s->ef + 1, true);
+	HnswFarHeapInit(&results, s->ef + 1);
 	while (results.count < s->ef && s->discarded->count > 0)
 	{
-		HnswCandidate c = HnswHeapPop(s->discarded);
+		HnswCandidate c = HnswNearHeapPop(s->discarded);
 
-		HnswHeapPush(&results, c);
-		HnswHeapPush(s->leftover, c);
+		HnswFarHeapPush(&results, c);
+		HnswNearHeapPush(s->leftover, c);
 	}
 	nout = SearchLoop(s, s->leftover, &results);
-	pfree(results.items);
+	HnswFarHeapFree(&results);
 	return nout;
 }
 
