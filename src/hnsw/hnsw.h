@@ -316,6 +316,7 @@
 #include "storage/bufmgr.h"
 #include "utils/relcache.h"
 
+#include "vxidhash.h"
 #include "vxindex.h"
 
 /* ---------------------------------------------------------------- limits */
@@ -567,12 +568,6 @@ struct HnswGraph
 	uint64		max_visits;		/* stop searching past this many (0: no bound) */
 };
 
-typedef struct HnswVisited HnswVisited;
-
-extern HnswVisited *HnswVisitedCreate(int expected);
-extern bool HnswVisitedTestAndSet(HnswVisited *v, uint32 id);
-extern bool HnswVisitedContains(HnswVisited *v, uint32 id);
-extern void HnswVisitedReset(HnswVisited *v);
 
 /*
  * A set of element ids as a bitmap over the id space [0, limit): one bit
@@ -652,7 +647,7 @@ typedef struct HnswSearch
 								 * resumed scan's returned candidates), not results */
 	int			ef;				/* the beam: results kept */
 	int			level;
-	HnswVisited *visited;
+	VxIdHash   *visited;		/* the elements seen (vxidhash.h) */
 	const HnswFilter *filter;	/* NULL: every element may be a result */
 	HnswNearHeap *leftover;		/* NULL, or: gets the unexpanded candidates */
 	HnswNearHeap *discarded;	/* NULL, or: gets accepted elements beyond the ef best */

@@ -381,7 +381,7 @@ ArenaInsert(HnswBuildState *bs, const float *vec, ItemPointer tid)
 	HnswCandidate *w;
 	HnswCandidate *nbrs[HNSW_MAX_LEVEL + 1];
 	int			nnbrs[HNSW_MAX_LEVEL + 1];
-	HnswVisited *visited;
+	VxIdHash   *visited;
 	int			nw = 0;
 	HnswQuant	quant;
 	uint8	   *codes = palloc(shape->dims);
@@ -412,7 +412,7 @@ ArenaInsert(HnswBuildState *bs, const float *vec, ItemPointer tid)
 			entry.id = HnswGreedyDescend(&ag.graph, ep, &entry.distance, eplevel, level + 1);
 		w[0] = entry;
 		nw = 1;
-		visited = HnswVisitedCreate(shape->ef_construction * shape->m * 2);
+		visited = VxIdHashCreate(shape->ef_construction * shape->m * 2);
 		for (int l = Min(level, eplevel); l >= 0; l--)
 		{
 			HnswSearch	s = {
@@ -425,9 +425,9 @@ ArenaInsert(HnswBuildState *bs, const float *vec, ItemPointer tid)
 				.out = w,
 			};
 
-			HnswVisitedReset(visited);
+			VxIdHashReset(visited);
 			for (int i = 0; i < nw; i++)
-				HnswVisitedTestAndSet(visited, w[i].id);
+				VxIdHashTestAndAdd(visited, w[i].id);
 			nw = HnswSearchLayer(&s);
 			nnbrs[l] = HnswSelectNeighbors(shape, w, nw, l == 0 ? 2 * shape->m : shape->m,
 										   ArenaPair, bs, nbrs[l]);

@@ -5,8 +5,9 @@
  *	  inserts, scans and vacuum (over index pages): greedy descent through
  *	  the upper levels, the layer search (paper's Algorithm 2) with filter
  *	  and resume support, the neighbour-selection heuristic (Algorithm 4),
- *	  and the small data structures they need (visited set, binary heaps);
- *	  also the id bitmaps of the reconnect pass and the check (HnswIdSet).
+ *	  and sorting candidates; also the id bitmaps of the
+ *	  reconnect pass and the check (HnswIdSet).  Its visited sets and heaps
+ *	  are the common ones (src/common: vxidhash.h, vxheap.h).
  *
  * The core never touches pages or memory layouts itself: it reads the
  * graph through an HnswGraph (hnsw.h), whose distance() and neighbors()
@@ -22,108 +23,6 @@
 
 #include "distance.h"
 #include "hnsw.h"
-
-/* ---------------------------------------------------------------- visited */
-
-/*
- * Open-addressing hash set of element ids (linear probing, HNSW_INVALID_ID
- * marks empty slots), grown to keep the load under one half.
- */
-struct HnswVisited
-{
-	uint32	   *slots;
-	uint32		mask;
-	int			count;
-};
-
-static inline uint32
-HashId(uint32 id)
-{
-	/* ids are offsets / 16 of nearby records: mix them (murmur3 finalizer) */
-	id ^= id >> 16;
-	id *= 0x85ebca6b;
-	id ^= id >> 13;
-	id *= 0xc2b2ae35;
-	id ^= id >> 16;
-	return id;
-}
-
-HnswVisited *
-HnswVisitedCreate(int expected)
-{
-	HnswVisited *v = palloc(sizeof(HnswVisited));
-	uint32		size = 64;
-
-	while (size < (uint32) expected * 2)
-		size <<= 1;
-	v->slots = palloc(sizeof(uint32) * size);
-	memset(v->slots, 0xff, sizeof(uint32) * size);
-	v->mask = size - 1;
-	v->count = 0;
-	return v;
-}
-
-static void
-VisitedGrow(HnswVisited *v)
-{
-	uint32	   *old = v->slots;
-	uint32		oldsize = v->mask + 1;
-
-	v->slots = palloc(sizeof(uint32) * oldsize * 2);
-	memset(v->slots, 0xff, sizeof(uint32) * oldsize * 2);
-	v->mask = oldsize * 2 - 1;
-	for (uint32 i = 0; i < oldsize; i++)
-	{
-		if (old[i] != HNSW_INVALID_ID)
-		{
-			uint32		h = HashId(old[i]) & v->mask;
-
-			while (v->slots[h] != HNSW_INVALID_ID)
-				h = (h + 1) & v->mask;
-			v->slots[h] = old[i];
-		}
-	}
-	pfree(old);
-}
-
-/* true if id was already there; otherwise adds it */
-bool
-HnswVisitedTestAndSet(HnswVisited *v, uint32 id)
-{
-	uint32		h = HashId(id) & v->mask;
-
-	while (v->slots[h] != HNSW_INVALID_ID)
-	{
-		if (v->slots[h] == id)
-			return true;
-		h = (h + 1) & v->mask;
-	}
-	v->slots[h] = id;
-	if (++v->count * 2 > (int) v->mask)
-		VisitedGrow(v);
-	return false;
-}
-
-bool
-HnswVisitedContains(HnswVisited *v, uint32 id)
-{
-	uint32		h = HashId(id) & v->mask;
-
-	while (v->slots[h] != HNSW_INVALID_ID)
-	{
-		if (v->slots[h] == id)
-			return true;
-		h = (h + 1) & v->mask;
-	}
-	return false;
-}
-
-void
-HnswVisitedReset(HnswVisited *v)
-{
-	memset(v->slots, 0xff, sizeof(uint32) * (v->mask + 1));
-	v->count = 0;
-}
 
 /* ---------------------------------------------------------------- search */
 
@@ -273,7 +172,7 @@ SearchLoop(const HnswSearch *s, HnswNearHeap *cands, HnswFarHeap *results)
 			int			fresh = 0;
 
 			for (int i = 0; i < n; i++)
-				if (!HnswVisitedTestAndSet(s->visited, nbrs[i]))
+				if (!VxIdHashTestAndAdd(s->visited, nbrs[i]))
 					nbrs[fresh++] = nbrs[i];
 			n = fresh;
 		}

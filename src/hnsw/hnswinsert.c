@@ -106,7 +106,7 @@ FindNeighbors(HnswPageGraph *pg, HnswVecCache *vc, uint32 ep, int eplevel, int l
 	int			ef = shape->ef_construction;
 	HnswCandidate *w = palloc(sizeof(HnswCandidate) * Max(ef, 1));
 	HnswCandidate entry;
-	HnswVisited *visited = HnswVisitedCreate(ef * shape->m * 2);
+	VxIdHash   *visited = VxIdHashCreate(ef * shape->m * 2);
 	int			nw;
 
 	entry.id = ep;
@@ -127,9 +127,9 @@ FindNeighbors(HnswPageGraph *pg, HnswVecCache *vc, uint32 ep, int eplevel, int l
 			.out = w,
 		};
 
-		HnswVisitedReset(visited);
+		VxIdHashReset(visited);
 		for (int i = 0; i < nw; i++)
-			HnswVisitedTestAndSet(visited, w[i].id);
+			VxIdHashTestAndAdd(visited, w[i].id);
 		nw = HnswSearchLayer(&s);
 		nnbrs[l] = SelectLiveNeighbors(pg, vc, w, nw, l == 0 ? 2 * shape->m : shape->m, nbrs[l]);
 	}

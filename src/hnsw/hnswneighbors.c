@@ -33,14 +33,29 @@
  * candidates with each other).  Lives in the caller's short-lived memory
  * context.
  */
+typedef struct VecEntry
+{
+	uint32		id;
+	char		status;			/* simplehash's slot state */
+	char	   *rec;			/* HnswQuant, then dims codes */
+} VecEntry;
+
+#define SH_PREFIX		veccache
+#define SH_ELEMENT_TYPE VecEntry
+#define SH_KEY_TYPE		uint32
+#define SH_KEY			id
+#define SH_HASH_KEY(tb, key) murmurhash32(key)
+#define SH_EQUAL(tb, a, b) ((a) == (b))
+#define SH_SCOPE		static inline
+#define SH_DECLARE
+#define SH_DEFINE
+#include "lib/simplehash.h"
+
 struct HnswVecCache
 {
 	Relation	index;
 	const HnswShape *shape;
-	uint32	   *ids;
-	char	  **recs;			/* HnswQuant, then dims codes */
-	uint32		mask;
-	int			count;
+	veccache_hash *recs;
 	float	   *scratch;		/* L1: a decoded vector */
 };
 
@@ -51,59 +66,25 @@ HnswVecCacheCreate(Relation index, const HnswShape *shape)
 
 	c->index = index;
 	c->shape = shape;
-	c->mask = 255;
-	c->count = 0;
-	c->ids = palloc(sizeof(uint32) * (c->mask + 1));
-	memset(c->ids, 0xff, sizeof(uint32) * (c->mask + 1));
-	c->recs = palloc0(sizeof(char *) * (c->mask + 1));
+	c->recs = veccache_create(CurrentMemoryContext, 128, NULL);
 	c->scratch = NULL;
 	return c;
-}
-
-static void
-VecCacheInsert(HnswVecCache *c, uint32 id, char *rec)
-{
-	uint32		h = (id * 2654435761u) & c->mask;
-
-	while (c->ids[h] != HNSW_INVALID_ID)
-		h = (h + 1) & c->mask;
-	c->ids[h] = id;
-	c->recs[h] = rec;
-	if (++c->count * 2 > (int) c->mask)
-	{
-		uint32	   *oids = c->ids;
-		char	  **orecs = c->recs;
-		uint32		osize = c->mask + 1;
-
-		c->mask = osize * 2 - 1;
-		c->count = 0;
-		c->ids = palloc(sizeof(uint32) * osize * 2);
-		memset(c->ids, 0xff, sizeof(uint32) * osize * 2);
-		c->recs = palloc0(sizeof(char *) * osize * 2);
-		for (uint32 i = 0; i < osize; i++)
-			if (oids[i] != HNSW_INVALID_ID)
-				VecCacheInsert(c, oids[i], orecs[i]);
-		pfree(oids);
-		pfree(orecs);
-	}
 }
 
 /* the stored vector of id, read from the index on first use */
 static const char *
 VecCacheRecord(HnswVecCache *c, uint32 id)
 {
-	uint32		h = (id * 2654435761u) & c->mask;
+	VecEntry   *e = veccache_lookup(c->recs, id);
 	char	   *rec;
+	bool		found;
 
-	while (c->ids[h] != HNSW_INVALID_ID)
-	{
-		if (c->ids[h] == id)
-			return c->recs[h];
-		h = (h + 1) & c->mask;
-	}
+	if (e)
+		return e->rec;
 	rec = palloc(sizeof(HnswQuant) + c->shape->dims);
 	HnswReadCodes(c->index, c->shape, id, (HnswQuant *) rec, (uint8 *) rec + sizeof(HnswQuant));
-	VecCacheInsert(c, id, rec);
+	e = veccache_insert(c->recs, id, &found);
+	e->rec = rec;
 	return rec;
 }
 
@@ -257,7 +238,7 @@ typedef struct ListWork
 	uint32	   *sub;			/* repair: a gone entry's list */
 	HnswCandidate *cands;		/* max + 1 (add) or max + max * max (repair) */
 	HnswCandidate *kept;		/* the heuristic's choice, max */
-	HnswVisited *seen;			/* repair: candidates so far */
+	VxIdHash   *seen;			/* repair: candidates so far */
 } ListWork;
 
 /*
@@ -317,8 +298,8 @@ ChooseRepair(const HnswListOps *ops, uint32 id, int level, int max, const ListCh
 	int			ncands = 0;
 	int			nnext;
 
-	HnswVisitedReset(lw->seen);
-	HnswVisitedTestAndSet(lw->seen, id);
+	VxIdHashReset(lw->seen);
+	VxIdHashTestAndAdd(lw->seen, id);
 	for (int i = 0; i < n; i++)
 	{
 		uint64		where;
@@ -326,7 +307,7 @@ ChooseRepair(const HnswListOps *ops, uint32 id, int level, int max, const ListCh
 
 		if (!ch->gone(ch->gone_arg, lw->cur[i]))
 		{
-			if (!HnswVisitedTestAndSet(lw->seen, lw->cur[i]))
+			if (!VxIdHashTestAndAdd(lw->seen, lw->cur[i]))
 			{
 				lw->cands[ncands].id = lw->cur[i];
 				lw->cands[ncands++].distance = ops->pair(ops->pair_arg, id, lw->cur[i]);
@@ -337,7 +318,7 @@ ChooseRepair(const HnswListOps *ops, uint32 id, int level, int max, const ListCh
 		ns = Max(ops->read(ops->arg, lw->cur[i], level, lw->sub, &where), 0);
 		for (int j = 0; j < ns; j++)
 		{
-			if (ch->gone(ch->gone_arg, lw->sub[j]) || HnswVisitedTestAndSet(lw->seen, lw->sub[j]))
+			if (ch->gone(ch->gone_arg, lw->sub[j]) || VxIdHashTestAndAdd(lw->seen, lw->sub[j]))
 				continue;
 			lw->cands[ncands].id = lw->sub[j];
 			lw->cands[ncands++].distance = ops->pair(ops->pair_arg, id, lw->sub[j]);
@@ -450,7 +431,7 @@ HnswRepairList(const HnswListOps *ops, uint32 id, int level, HnswGoneFn gone, vo
 	lw.sub = palloc(sizeof(uint32) * max);
 	lw.cands = palloc(sizeof(HnswCandidate) * (max + max * max));
 	lw.kept = palloc(sizeof(HnswCandidate) * max);
-	lw.seen = HnswVisitedCreate(max * max);
+	lw.seen = VxIdHashCreate(max * max);
 	(void) UpdateList(ops, id, level, &ch, &lw);
 	pfree(lw.sub);
 	pfree(lw.cands);

@@ -208,7 +208,7 @@ NearestReachable(Reconnect *r, uint32 x)
 	HnswGraph  *g = r->ops->graph(r->ops->arg, x);
 	int			ef = r->shape->ef_construction;
 	HnswCandidate *w = palloc(sizeof(HnswCandidate) * ef);
-	HnswVisited *visited = HnswVisitedCreate(ef * r->shape->m * 2);
+	VxIdHash   *visited = VxIdHashCreate(ef * r->shape->m * 2);
 	HnswCandidate e;
 	uint32		best = HNSW_INVALID_ID;
 	int			nw;
@@ -226,7 +226,7 @@ NearestReachable(Reconnect *r, uint32 x)
 	e.distance = g->distance(g, r->entry);
 	if (r->entry_level > 0)
 		e.id = HnswGreedyDescend(g, r->entry, &e.distance, r->entry_level, 1);
-	HnswVisitedTestAndSet(visited, e.id);
+	VxIdHashTestAndAdd(visited, e.id);
 	nw = HnswSearchLayer(&s);
 	for (int i = 0; i < nw && best == HNSW_INVALID_ID; i++)
 		if (w[i].id != x && HnswIdSetHas(&r->reach, w[i].id))

@@ -62,7 +62,7 @@ typedef struct HnswScanOpaqueData
 	bool		started;
 	bool		done;			/* no more rounds */
 	HnswPageGraph pg;
-	HnswVisited *visited;
+	VxIdHash   *visited;
 	HnswNearHeap leftover;		/* to expand in the next round */
 	HnswNearHeap discarded;		/* result candidates for the next round */
 	HnswCandidate *results;		/* the current round, nearest first */
@@ -311,7 +311,7 @@ FirstRound(IndexScanDesc scan)
 	so->filter = so->ctl.allow ? &so->allow_filter : NULL;
 	so->pg.exclude = vx_recall_exclude;
 	so->pg.graph.max_visits = so->max_visits;
-	so->visited = HnswVisitedCreate(ef * so->shape.m * 4);
+	so->visited = VxIdHashCreate(ef * so->shape.m * 4);
 	HnswNearHeapInit(&so->leftover, ef * 4);
 	HnswNearHeapInit(&so->discarded, ef * 4);
 	so->results = palloc(sizeof(HnswCandidate) * ef * HNSW_SCAN_MAX_WIDEN);
@@ -328,8 +328,8 @@ FirstRound(IndexScanDesc scan)
 	 * reachable from it (hnsw.h, I6), not necessarily from where the descent
 	 * ended, and a scan the executor drains must return every row.
 	 */
-	HnswVisitedTestAndSet(so->visited, entry[0].id);
-	nentries = HnswVisitedTestAndSet(so->visited, entry[1].id) ? 1 : 2;
+	VxIdHashTestAndAdd(so->visited, entry[0].id);
+	nentries = VxIdHashTestAndAdd(so->visited, entry[1].id) ? 1 : 2;
 	search = ScanSearch(so, entry, nentries);
 	nresults = HnswSearchLayer(&search);
 	(void) Materialize(so, nresults);
@@ -348,9 +348,9 @@ FirstRound(IndexScanDesc scan)
 		so->maxgap = 0;
 		HnswNearHeapReset(&so->leftover);
 		HnswNearHeapReset(&so->discarded);
-		HnswVisitedReset(so->visited);
-		HnswVisitedTestAndSet(so->visited, entry[0].id);
-		(void) HnswVisitedTestAndSet(so->visited, entry[1].id);
+		VxIdHashReset(so->visited);
+		VxIdHashTestAndAdd(so->visited, entry[0].id);
+		(void) VxIdHashTestAndAdd(so->visited, entry[1].id);
 		search = ScanSearch(so, entry, nentries);
 		(void) Materialize(so, HnswSearchLayer(&search));
 	}

@@ -34,7 +34,7 @@ typedef struct VacState
 	Relation	index;
 	HnswShape	shape;
 	uint64		stream_end;
-	HnswVisited *deleted;		/* ids of DELETED elements */
+	VxIdHash   *deleted;		/* ids of DELETED elements */
 	uint32	   *deleted_ids;	/* the same, as a list */
 	int			ndeleted;
 	int			maxdeleted;
@@ -46,7 +46,7 @@ typedef struct VacState
 static void
 RememberDeleted(VacState *vs, uint32 id)
 {
-	if (HnswVisitedTestAndSet(vs->deleted, id))
+	if (VxIdHashTestAndAdd(vs->deleted, id))
 		return;
 	if (vs->ndeleted == vs->maxdeleted)
 	{
@@ -59,7 +59,7 @@ RememberDeleted(VacState *vs, uint32 id)
 static bool
 IsDeleted(VacState *vs, uint32 id)
 {
-	return HnswVisitedContains(vs->deleted, id);
+	return VxIdHashContains(vs->deleted, id);
 }
 
 /*
@@ -353,7 +353,7 @@ PassFree(VacState *vs)
 typedef struct Leftovers
 {
 	VacState   *vs;
-	HnswVisited *owned;			/* UPPER ids that live or DELETED elements own */
+	VxIdHash   *owned;			/* UPPER ids that live or DELETED elements own */
 	uint32	   *ids;			/* RESERVED elements and all UPPER records */
 	bool	   *upper;
 	int			n;
@@ -372,7 +372,7 @@ CollectLeftovers(Leftovers *lo, uint64 off, const char *rec)
 		if ((e->flags & ~HNSW_DELETED) == 0)
 		{
 			if (e->level > 0)
-				HnswVisitedTestAndSet(lo->owned, e->upper);
+				VxIdHashTestAndAdd(lo->owned, e->upper);
 			return;
 		}
 		if (!(e->flags & HNSW_RESERVED) || (e->flags & HNSW_FREE))
@@ -423,7 +423,7 @@ PassReclaim(VacState *vs)
 	HnswStreamCursor c;
 	int			reclaimed = 0;
 
-	lo.owned = HnswVisitedCreate(1024);
+	lo.owned = VxIdHashCreate(1024);
 	lo.ids = palloc(sizeof(uint32) * lo.cap);
 	lo.upper = palloc(sizeof(bool) * lo.cap);
 	HnswReadMeta(vs->index, &meta);
@@ -448,7 +448,7 @@ PassReclaim(VacState *vs)
 		HnswMetaPage m;
 
 		vacuum_delay_point();
-		if (upper && HnswVisitedContains(lo.owned, id))
+		if (upper && VxIdHashContains(lo.owned, id))
 			continue;
 		/* what allocated it, read without the write locks (Abandoned reads pages) */
 		buf = ReadBuffer(vs->index, HnswOffsetBlock(off));
@@ -520,7 +520,7 @@ InitVacState(VacState *vs, IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 	vs->shape = *HnswGetShape(info->index);
 	HnswReadMeta(info->index, &meta);
 	vs->stream_end = meta.stream_end;
-	vs->deleted = HnswVisitedCreate(1024);
+	vs->deleted = VxIdHashCreate(1024);
 	vs->maxdeleted = 1024;
 	vs->deleted_ids = palloc(sizeof(uint32) * vs->maxdeleted);
 	vs->best_id = HNSW_INVALID_ID;
