@@ -196,20 +196,19 @@ ArenaGraphInit(ArenaGraph *ag, HnswBuildState *bs, const float *query)
 	HnswQueryInit(&ag->query, &bs->shape, query);
 }
 
+/*
+ * Copy id's list at level into out, under the element's lock; returns its
+ * length, or -1 if id has no list at that level.
+ */
 static int
-ArenaNeighbors(HnswGraph *g, uint32 id, int level, uint32 *out, uint8 *flags)
+ArenaCopyList(HnswBuildState *bs, uint32 id, int level, uint32 *out)
 {
-	ArenaGraph *ag = (ArenaGraph *) g;
-	HnswBuildState *bs = ag->bs;
-	HnswElement e = ArenaElement(bs, id);
 	int			max = level == 0 ? 2 * bs->shape.m : bs->shape.m;
 	const uint32 *list;
 	int			n = 0;
 
-	if (flags)
-		*flags = 0;
-	if (level > e->level)
-		return 0;
+	if (level > ArenaElement(bs, id)->level)
+		return -1;
 	list = ArenaList(bs, id, level);
 	LockElement(bs, id);
 	while (n < max && list[n] != HNSW_INVALID_ID)
@@ -219,6 +218,14 @@ ArenaNeighbors(HnswGraph *g, uint32 id, int level, uint32 *out, uint8 *flags)
 	}
 	UnlockElement(bs, id);
 	return n;
+}
+
+static int
+ArenaNeighbors(HnswGraph *g, uint32 id, int level, uint32 *out, uint8 *flags)
+{
+	if (flags)
+		*flags = 0;
+	return Max(ArenaCopyList(((ArenaGraph *) g)->bs, id, level, out), 0);
 }
 
 /*
@@ -303,23 +310,8 @@ ArenaAllocate(HnswBuildState *bs, int level, uint32 *id, uint32 *upper)
 static int
 ArenaListRead(void *arg, uint32 id, int level, uint32 *out, uint64 *where)
 {
-	HnswBuildState *bs = (HnswBuildState *) arg;
-	int			max = level == 0 ? 2 * bs->shape.m : bs->shape.m;
-	const uint32 *list;
-	int			n = 0;
-
 	*where = 0;
-	if (level > ArenaElement(bs, id)->level)
-		return -1;
-	list = ArenaList(bs, id, level);
-	LockElement(bs, id);
-	while (n < max && list[n] != HNSW_INVALID_ID)
-	{
-		out[n] = list[n];
-		n++;
-	}
-	UnlockElement(bs, id);
-	return n;
+	return ArenaCopyList((HnswBuildState *) arg, id, level, out);
 }
 
 static bool
@@ -517,7 +509,7 @@ typedef struct ArenaReconnectArg
 } ArenaReconnectArg;
 
 static int
-ArenaReadList(void *arg, uint32 id, uint32 *out)
+ArenaReconnectRead(void *arg, uint32 id, uint32 *out)
 {
 	ArenaReconnectArg *a = (ArenaReconnectArg *) arg;
 	const uint32 *list = ArenaElement(a->bs, id)->neighbors;
@@ -532,7 +524,7 @@ ArenaReadList(void *arg, uint32 id, uint32 *out)
 }
 
 static bool
-ArenaWriteList(void *arg, uint32 id, const uint32 *old, int nold, const uint32 *ids, int n)
+ArenaReconnectWrite(void *arg, uint32 id, const uint32 *old, int nold, const uint32 *ids, int n)
 {
 	ArenaReconnectArg *a = (ArenaReconnectArg *) arg;
 	uint32	   *list = ArenaElement(a->bs, id)->neighbors;
@@ -590,8 +582,15 @@ ArenaReconnect(HnswBuildState *bs)
 	int			fixed;
 	ArenaReconnectArg a = {.bs = bs, .max = 2 * bs->shape.m,
 	.vec = palloc(sizeof(float) * bs->shape.dims)};
-	HnswReconnectOps ops = {ArenaReadList, ArenaWriteList, ArenaReconnectPair, ArenaReconnectGraph,
-	ArenaForEachLive, ArenaPause, &a};
+	HnswReconnectOps ops = {
+		.read = ArenaReconnectRead,
+		.write = ArenaReconnectWrite,
+		.pair = ArenaReconnectPair,
+		.graph = ArenaReconnectGraph,
+		.for_each_live = ArenaForEachLive,
+		.pause = ArenaPause,
+		.arg = &a,
+	};
 
 	fixed = HnswReconnect(&bs->shape, HnswOffsetId(sh->stream_end) + 1, sh->entry_point,
 						  sh->entry_level, &ops);

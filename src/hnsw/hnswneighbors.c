@@ -202,7 +202,6 @@ HnswWriteList(Relation index, uint64 off, int max, const uint32 *ids, int n,
 	return true;
 }
 
-
 /* ---------------------------------------------------------------- pruning */
 
 /*

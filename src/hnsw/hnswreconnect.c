@@ -462,8 +462,15 @@ HnswReconnectIndex(Relation index, const HnswShape *shape, BufferAccessStrategy 
 {
 	HnswMetaPageData meta;
 	PageReconnectArg a = {.index = index, .shape = shape, .strategy = strategy};
-	HnswReconnectOps ops = {PageReadList0, PageWriteList0, PagePair, PageGraph, PageForEachLive,
-	PagePause, &a};
+	HnswReconnectOps ops = {
+		.read = PageReadList0,
+		.write = PageWriteList0,
+		.pair = PagePair,
+		.graph = PageGraph,
+		.for_each_live = PageForEachLive,
+		.pause = PagePause,
+		.arg = &a,
+	};
 	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "hnsw reconnect",
 											  ALLOCSET_DEFAULT_SIZES);
 	MemoryContext old = MemoryContextSwitchTo(cxt);
