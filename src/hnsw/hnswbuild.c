@@ -355,6 +355,117 @@ ArenaListsInit(HnswBuildState *bs, HnswListOps *ops)
 }
 
 /*
+ * Search the arena for the neighbours of the query of ag at levels
+ * 0..level from entry point ep of level eplevel (Algorithm 1's search
+ * phase): fills nbrs[l] (at most 2m at level 0, m above) and leaves the
+ * ef_construction nearest at level 0 in w[0..*nw).
+ */
+static void
+ArenaFindNeighbors(HnswBuildState *bs, ArenaGraph *ag, uint32 ep, int eplevel, int level,
+				   HnswCandidate **nbrs, int *nnbrs, HnswCandidate *w, int *nw)
+{
+	const HnswShape *shape = &bs->shape;
+	VxIdHash   *visited = VxIdHashCreate(shape->ef_construction * shape->m * 2);
+	HnswCandidate entry;
+
+	entry.id = ep;
+	entry.distance = ArenaDistance(&ag->graph, ep);
+	if (eplevel > level)
+		entry.id = HnswGreedyDescend(&ag->graph, ep, &entry.distance, eplevel, level + 1);
+	w[0] = entry;
+	*nw = 1;
+	for (int l = Min(level, eplevel); l >= 0; l--)
+	{
+		HnswSearch	s = {
+			.graph = &ag->graph,
+			.entries = w,
+			.nentries = *nw,
+			.ef = shape->ef_construction,
+			.level = l,
+			.visited = visited,
+			.out = w,
+		};
+
+		VxIdHashReset(visited);
+		for (int i = 0; i < *nw; i++)
+			VxIdHashTestAndAdd(visited, w[i].id);
+		*nw = HnswSearchLayer(&s);
+		nnbrs[l] = HnswSelectNeighbors(shape, w, *nw, l == 0 ? 2 * shape->m : shape->m,
+									   ArenaPair, bs, nbrs[l]);
+	}
+}
+
+/*
+ * Identical codes with room for another TID take this one (duplicates
+ * share an element).  Not only the nearest result: another element within
+ * the quantization error can come before the vector's own twin.  Returns
+ * true if one of w[0..nw) took tid.
+ */
+static bool
+ArenaAddToDuplicate(HnswBuildState *bs, const HnswCandidate *w, int nw, const HnswQuant *quant,
+					const uint8 *codes, ItemPointer tid)
+{
+	for (int i = 0; i < nw; i++)
+	{
+		HnswElement dup = ArenaElement(bs, w[i].id);
+		HnswQuant  *dq = ArenaQuant(bs, w[i].id);
+		bool		added = false;
+
+		if (dq->lo != quant->lo || dq->step != quant->step ||
+			memcmp(ArenaCodes(bs, w[i].id), codes, bs->shape.dims) != 0)
+			continue;
+		LockElement(bs, w[i].id);
+		if (dup->ntids < HNSW_HEAPTIDS)
+		{
+			dup->heaptids[dup->ntids++] = *tid;
+			dq->err = Max(dq->err, quant->err);
+			added = true;
+		}
+		UnlockElement(bs, w[i].id);
+		if (added)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Write the new element id (and its UPPER record upper, level > 0) with
+ * its lists nbrs[l][0..nnbrs[l]), whole, before anything points to it.
+ */
+static void
+ArenaWriteElement(HnswBuildState *bs, uint32 id, uint32 upper, int level, HnswCandidate **nbrs,
+				  const int *nnbrs, const HnswQuant *quant, const uint8 *codes, ItemPointer tid)
+{
+	const HnswShape *shape = &bs->shape;
+	HnswElement e = ArenaElement(bs, id);
+
+	e->kind = HNSW_KIND_ELEMENT;
+	e->level = level;
+	e->flags = 0;
+	e->ntids = 1;
+	e->upper = upper;
+	e->heaptids[0] = *tid;
+	pg_atomic_init_u32(&e->lock, 0);
+	for (int i = 0; i < 2 * shape->m; i++)
+		e->neighbors[i] = i < nnbrs[0] ? nbrs[0][i].id : HNSW_INVALID_ID;
+	*HnswElementQuant(e, shape->head_size) = *quant;
+	memcpy((char *) e + shape->head_size, codes, shape->dims);
+	if (level > 0)
+	{
+		HnswUpper	u = (HnswUpper) (bs->arena + HnswIdOffset(upper));
+
+		u->kind = HNSW_KIND_UPPER;
+		u->nlevels = level;
+		u->owner = id;
+		for (int l = 1; l <= level; l++)
+			for (int i = 0; i < shape->m; i++)
+				u->neighbors[(l - 1) * shape->m + i] = i < nnbrs[l] ? nbrs[l][i].id : HNSW_INVALID_ID;
+	}
+	/* other participants may follow a link to it once the back-links land */
+	pg_write_barrier();
+}
+
+/*
  * Insert one vector into the arena (Algorithm 1).  Returns false if the
  * arena is full.
  */
@@ -369,11 +480,9 @@ ArenaInsert(HnswBuildState *bs, const float *vec, ItemPointer tid)
 	int			eplevel;
 	uint32		id,
 				upper;
-	HnswElement e;
 	HnswCandidate *w;
 	HnswCandidate *nbrs[HNSW_MAX_LEVEL + 1];
 	int			nnbrs[HNSW_MAX_LEVEL + 1];
-	VxIdHash   *visited;
 	int			nw = 0;
 	HnswQuant	quant;
 	uint8	   *codes = palloc(shape->dims);
@@ -396,90 +505,14 @@ ArenaInsert(HnswBuildState *bs, const float *vec, ItemPointer tid)
 
 	if (ep != HNSW_INVALID_ID)
 	{
-		HnswCandidate entry;
-
-		entry.id = ep;
-		entry.distance = ArenaDistance(&ag.graph, ep);
-		if (eplevel > level)
-			entry.id = HnswGreedyDescend(&ag.graph, ep, &entry.distance, eplevel, level + 1);
-		w[0] = entry;
-		nw = 1;
-		visited = VxIdHashCreate(shape->ef_construction * shape->m * 2);
-		for (int l = Min(level, eplevel); l >= 0; l--)
-		{
-			HnswSearch	s = {
-				.graph = &ag.graph,
-				.entries = w,
-				.nentries = nw,
-				.ef = shape->ef_construction,
-				.level = l,
-				.visited = visited,
-				.out = w,
-			};
-
-			VxIdHashReset(visited);
-			for (int i = 0; i < nw; i++)
-				VxIdHashTestAndAdd(visited, w[i].id);
-			nw = HnswSearchLayer(&s);
-			nnbrs[l] = HnswSelectNeighbors(shape, w, nw, l == 0 ? 2 * shape->m : shape->m,
-										   ArenaPair, bs, nbrs[l]);
-		}
-
-		/*
-		 * Identical codes with room for another TID take this one.  Not only
-		 * the nearest result: another element within the quantization error
-		 * can come before the vector's own twin.
-		 */
-		for (int i = 0; i < nw; i++)
-		{
-			HnswElement dup = ArenaElement(bs, w[i].id);
-			HnswQuant  *dq = ArenaQuant(bs, w[i].id);
-			bool		added = false;
-
-			if (dq->lo != quant.lo || dq->step != quant.step ||
-				memcmp(ArenaCodes(bs, w[i].id), codes, shape->dims) != 0)
-				continue;
-			LockElement(bs, w[i].id);
-			if (dup->ntids < HNSW_HEAPTIDS)
-			{
-				dup->heaptids[dup->ntids++] = *tid;
-				dq->err = Max(dq->err, quant.err);
-				added = true;
-			}
-			UnlockElement(bs, w[i].id);
-			if (added)
-				return true;
-		}
+		ArenaFindNeighbors(bs, &ag, ep, eplevel, level, nbrs, nnbrs, w, &nw);
+		if (ArenaAddToDuplicate(bs, w, nw, &quant, codes, tid))
+			return true;
 	}
 
 	if (!ArenaAllocate(bs, level, &id, &upper))
 		return false;
-
-	/* write the whole record before anything points to it */
-	e = ArenaElement(bs, id);
-	e->kind = HNSW_KIND_ELEMENT;
-	e->level = level;
-	e->flags = 0;
-	e->ntids = 1;
-	e->upper = upper;
-	e->heaptids[0] = *tid;
-	pg_atomic_init_u32(&e->lock, 0);
-	for (int i = 0; i < 2 * shape->m; i++)
-		e->neighbors[i] = i < nnbrs[0] ? nbrs[0][i].id : HNSW_INVALID_ID;
-	*HnswElementQuant(e, shape->head_size) = quant;
-	memcpy((char *) e + shape->head_size, codes, shape->dims);
-	if (level > 0)
-	{
-		HnswUpper u = (HnswUpper) (bs->arena + HnswIdOffset(upper));
-
-		u->kind = HNSW_KIND_UPPER;
-		u->nlevels = level;
-		u->owner = id;
-		for (int l = 1; l <= level; l++)
-			for (int i = 0; i < shape->m; i++)
-				u->neighbors[(l - 1) * shape->m + i] = i < nnbrs[l] ? nbrs[l][i].id : HNSW_INVALID_ID;
-	}
-	pg_write_barrier();
+	ArenaWriteElement(bs, id, upper, level, nbrs, nnbrs, &quant, codes, tid);
 
 	ArenaListsInit(bs, &lists);
 	for (int l = 0; l <= level; l++)
