@@ -6,7 +6,8 @@
  *	  file after defining
  *
  *		VXH_PREFIX			names: the type VXH_PREFIX and the functions
- *							VXH_PREFIX##Init, Push, Pop, Top, Reset, Free
+ *							VXH_PREFIX##Init, Push, Pop, Top, ReplaceTop,
+ *							Reset, Free
  *		VXH_ELEMENT			the element type (copied by value)
  *		VXH_ABOVE(a, b)		true when element a belongs strictly above b
  *							(a min-heap: a's key < b's key)
@@ -19,12 +20,16 @@
  *		void	Push(h, e)			grows by doubling (huge allocations)
  *		ELEMENT Pop(h)				removes and returns the top; not empty
  *		ELEMENT Top(h)				the top; not empty
+ *		void	ReplaceTop(h, e)	the top gives way to e (a bounded heap
+ *									keeping the best k); not empty
  *		void	Reset(h)			empty, keeping the storage
  *		void	Free(h)				releases the storage
  *
  *	  Used by the HNSW search (candidates nearest or farthest on top,
- *	  hnsw.h), the HNSW scan's pool of rows by lower bound (hnswscan.c) and
- *	  the IVF-PQ scan's pool of re-ranked rows (ivfpqscan.c).
+ *	  hnsw.h), the HNSW scan's pool of rows by lower bound (hnswscan.c),
+ *	  the IVF-PQ scan's pool of re-ranked rows (ivfpqscan.c), the filter
+ *	  node's k nearest rows (filterexec.c, TopK) and vectorx_recall's k
+ *	  nearest exact distances (monitor.c).
  *
  *	  Why not lib/binaryheap.h: in PostgreSQL 15 it holds Datums, calls its
  *	  comparator through a function pointer, and has a fixed capacity.  The
@@ -93,11 +98,10 @@ VXH_NAME(Push) (VXH_PREFIX *h, VXH_ELEMENT e)
 	h->items[i] = e;
 }
 
-static inline VXH_ELEMENT
-VXH_NAME(Pop) (VXH_PREFIX *h)
+/* put e at the root's place and sift it down (count >= 1) */
+static inline void
+VXH_NAME(SiftDown) (VXH_PREFIX *h, VXH_ELEMENT e)
 {
-	VXH_ELEMENT top = h->items[0];
-	VXH_ELEMENT last = h->items[--h->count];
 	int			i = 0;
 
 	for (;;)
@@ -108,14 +112,29 @@ VXH_NAME(Pop) (VXH_PREFIX *h)
 			break;
 		if (child + 1 < h->count && VXH_ABOVE(h->items[child + 1], h->items[child]))
 			child++;
-		if (!(VXH_ABOVE(h->items[child], last)))
+		if (!(VXH_ABOVE(h->items[child], e)))
 			break;
 		h->items[i] = h->items[child];
 		i = child;
 	}
+	h->items[i] = e;
+}
+
+static inline VXH_ELEMENT
+VXH_NAME(Pop) (VXH_PREFIX *h)
+{
+	VXH_ELEMENT top = h->items[0];
+	VXH_ELEMENT last = h->items[--h->count];
+
 	if (h->count > 0)
-		h->items[i] = last;
+		VXH_NAME(SiftDown) (h, last);
 	return top;
+}
+
+static inline void
+VXH_NAME(ReplaceTop) (VXH_PREFIX *h, VXH_ELEMENT e)
+{
+	VXH_NAME(SiftDown) (h, e);
 }
 
 static inline VXH_ELEMENT
