@@ -568,7 +568,6 @@ struct HnswGraph
 	uint64		max_visits;		/* stop searching past this many (0: no bound) */
 };
 
-
 /*
  * A set of element ids as a bitmap over the id space [0, limit): one bit
  * per 16 bytes of stream, 1/128 of the index's size, allocated huge so that
@@ -659,6 +658,7 @@ extern int	HnswSearchLayer(const HnswSearch *s);
 
 /* continue a level-0 search from s->leftover and s->discarded (no entries) */
 extern int	HnswSearchResume(const HnswSearch *s);
+
 /* the distance between two elements (their decoded vectors) */
 typedef float (*HnswPairFn) (void *arg, uint32 a, uint32 b);
 
