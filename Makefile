@@ -37,8 +37,10 @@ OBJS = \
 	src/hnsw/hnswmeta.o \
 	src/hnsw/hnswpage.o \
 	src/hnsw/hnswpagegraph.o \
+	src/hnsw/hnswneighbors.o \
+	src/hnsw/hnswreconnect.o \
 	src/hnsw/hnswscan.o \
-	src/hnsw/hnswstore.o \
+	src/hnsw/hnswstream.o \
 	src/hnsw/hnswvacuum.o \
 	src/hnsw/hnswvec.o \
 	src/ivfpq/ivfpq.o \

@@ -214,12 +214,17 @@ vectorx_index_stats(PG_FUNCTION_ARGS)
 
 /* ---------------------------------------------------------------- recall */
 
+/* the k nearest exact distances: the largest on top (vxheap.h) */
+#define VXH_PREFIX BestHeap
+#define VXH_ELEMENT float8
+#define VXH_ABOVE(a, b) ((a) > (b))
+#include "vxheap.h"
+
 typedef struct RecallQuery
 {
 	Datum		vec;			/* detoasted vector */
 	ItemPointerData self;		/* the row it came from, or invalid */
-	float8	   *best;			/* max-heap of the k best exact distances */
-	int			nbest;
+	BestHeap	best;			/* the k best exact distances */
 	float8	   *found;			/* exact distances of the index's answers */
 	int			nfound;
 	double		ms;				/* index scan time */
@@ -301,7 +306,7 @@ AddQuery(RecallRun *run, Datum vec, ItemPointer self)
 		q->self = *self;
 	else
 		ItemPointerSetInvalid(&q->self);
-	q->best = palloc(sizeof(float8) * run->k);
+	BestHeapInit(&q->best, run->k);
 	q->found = palloc(sizeof(float8) * run->k);
 	return q;
 }
@@ -398,41 +403,14 @@ IndexPass(RecallRun *run)
 	MemoryContextDelete(cxt);
 }
 
-/* keep the k smallest distances in a max-heap */
+/* keep the k smallest distances */
 static inline void
 KeepBest(RecallQuery *q, int k, float8 d)
 {
-	int			i;
-
-	if (q->nbest == k)
-	{
-		if (!(d < q->best[0]))
-			return;
-		/* replace the root and sift down */
-		i = 0;
-		for (;;)
-		{
-			int			c = 2 * i + 1;
-
-			if (c >= k)
-				break;
-			if (c + 1 < k && q->best[c + 1] > q->best[c])
-				c++;
-			if (q->best[c] <= d)
-				break;
-			q->best[i] = q->best[c];
-			i = c;
-		}
-		q->best[i] = d;
-		return;
-	}
-	i = q->nbest++;
-	while (i > 0 && q->best[(i - 1) / 2] < d)
-	{
-		q->best[i] = q->best[(i - 1) / 2];
-		i = (i - 1) / 2;
-	}
-	q->best[i] = d;
+	if (q->best.count < k)
+		BestHeapPush(&q->best, d);
+	else if (d < BestHeapTop(&q->best))
+		BestHeapReplaceTop(&q->best, d);
 }
 
 /* one sequential scan: every query's exact k nearest distances */
@@ -521,13 +499,13 @@ RecallResult(FunctionCallInfo fcinfo, RecallRun *run, const char *fname)
 
 		ms[i] = q->ms;
 		sum_ms += q->ms;
-		if (q->nbest == 0)
+		if (q->best.count == 0)
 			continue;			/* no other row to find */
-		kth = q->best[0];		/* the heap's root: the largest kept */
+		kth = BestHeapTop(&q->best);	/* the largest kept */
 		for (int j = 0; j < q->nfound; j++)
 			if (q->found[j] <= kth + 1e-6 * fabs(kth) + 1e-12)
 				hits++;
-		sum_recall += (double) Min(hits, q->nbest) / q->nbest;
+		sum_recall += (double) Min(hits, q->best.count) / q->best.count;
 		counted++;
 	}
 	if (counted > 0)

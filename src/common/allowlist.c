@@ -3,8 +3,8 @@
  * allowlist.c
  *	  The allow-list of the in-scan filter strategy (allowlist.h; the
  *	  strategy: src/planner/filter.h): the TIDs of a bitmap index scan,
- *	  turned into a hash set that the HNSW traversal and the IVF-PQ list
- *	  scan probe once per candidate.  A TIDBitmap has no membership test,
+ *	  turned into a hash set (lib/simplehash.h) that the HNSW traversal
+ *	  and the IVF-PQ list scan probe once per candidate.  A TIDBitmap has no membership test,
  *	  hence the copy; the filtered-search node builds it once per execution
  *	  in the executor's per-query memory.  Like the bitmap, it keeps within
  *	  work_mem: a set that would grow past it is abandoned (overflow), and
@@ -14,6 +14,7 @@
  */
 #include "postgres.h"
 
+#include "common/hashfn.h"
 #include "miscadmin.h"
 #include "nodes/tidbitmap.h"
 
@@ -21,59 +22,40 @@
 
 #define LOSSY_OFFSET 0xFFFF
 
+/* the set of keys, on lib/simplehash.h */
+typedef struct AllowEntry
+{
+	uint64		key;
+	char		status;			/* simplehash's slot state */
+} AllowEntry;
+
+#define SH_PREFIX		allowset
+#define SH_ELEMENT_TYPE AllowEntry
+#define SH_KEY_TYPE		uint64
+#define SH_KEY			key
+#define SH_HASH_KEY(tb, key) murmurhash32((uint32) ((key) ^ ((key) >> 32)))
+#define SH_EQUAL(tb, a, b) ((a) == (b))
+#define SH_SCOPE		static inline
+#define SH_DECLARE
+#define SH_DEFINE
+#include "lib/simplehash.h"
+
 static inline uint64
 Key(BlockNumber blk, OffsetNumber off)
 {
 	return ((uint64) blk << 16) | off;
 }
 
-static inline uint64
-Slot(uint64 key, uint64 mask)
+/* give up on al: past work_mem (see VxAllowListFromBitmap) */
+static VxAllowList *
+Overflow(VxAllowList *al, TBMIterator *it)
 {
-	return (key * UINT64CONST(0x9E3779B97F4A7C15)) >> 17 & mask;
-}
-
-static void
-Insert(VxAllowList *al, uint64 key)
-{
-	uint64		i = Slot(key, al->mask);
-
-	while (al->keys[i] != 0)
-	{
-		if (al->keys[i] == key)
-			return;
-		i = (i + 1) & al->mask;
-	}
-	al->keys[i] = key;
-}
-
-static bool
-Lookup(const VxAllowList *al, uint64 key)
-{
-	uint64		i = Slot(key, al->mask);
-
-	while (al->keys[i] != 0)
-	{
-		if (al->keys[i] == key)
-			return true;
-		i = (i + 1) & al->mask;
-	}
-	return false;
-}
-
-/* double the table when it is half full */
-static void
-Grow(VxAllowList *al)
-{
-	uint64	   *old = al->keys;
-	uint64		oldcap = al->mask + 1;
-
-	al->mask = oldcap * 2 - 1;
-	al->keys = palloc_extended(sizeof(uint64) * oldcap * 2, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
-	for (uint64 i = 0; i < oldcap; i++)
-		if (old[i] != 0)
-			Insert(al, old[i]);
-	pfree(old);
+	allowset_destroy(al->set);
+	al->set = allowset_create(CurrentMemoryContext, 16, NULL);
+	al->ntids = al->nlossy = 0;
+	al->overflow = true;
+	tbm_end_iterate(it);
+	return al;
 }
 
 /*
@@ -87,40 +69,36 @@ VxAllowListFromBitmap(TIDBitmap *tbm)
 	VxAllowList *al = palloc0(sizeof(VxAllowList));
 	TBMIterator *it;
 	TBMIterateResult *r;
-	uint64		used = 0;
+	allowset_hash *set = allowset_create(CurrentMemoryContext, 1024, NULL);
+	bool		found;
 
-	al->mask = 1023;
-	al->keys = palloc0(sizeof(uint64) * 1024);
+	al->set = set;
 	it = tbm_begin_iterate(tbm);
 	while ((r = tbm_iterate(it)) != NULL)
 	{
 		int			n = r->ntuples < 0 ? 1 : r->ntuples;
 
-		while ((used + n) * 2 > al->mask + 1)
+		/* grow ahead of the page's keys, as long as the table fits in work_mem */
+		while (set->members + n > set->grow_threshold)
 		{
-			/* the doubled table must fit in work_mem, else give up on it */
-			if (sizeof(uint64) * (al->mask + 1) * 2 > (Size) work_mem * 1024)
-			{
-				pfree(al->keys);
-				al->mask = 0;
-				al->keys = palloc0(sizeof(uint64));
-				al->ntids = al->nlossy = 0;
-				al->overflow = true;
-				tbm_end_iterate(it);
-				return al;
-			}
-			Grow(al);
+			if (sizeof(AllowEntry) * set->size * 2 > (Size) work_mem * 1024)
+				return Overflow(al, it);
+			allowset_grow(set, set->size * 2);
 		}
-		used += n;
 		if (r->ntuples < 0)
 		{
-			Insert(al, Key(r->blockno, LOSSY_OFFSET));
+			(void) allowset_insert(set, Key(r->blockno, LOSSY_OFFSET), &found);
 			al->nlossy++;
-			continue;
 		}
-		for (int i = 0; i < r->ntuples; i++)
-			Insert(al, Key(r->blockno, r->offsets[i]));
-		al->ntids += r->ntuples;
+		else
+		{
+			for (int i = 0; i < r->ntuples; i++)
+				(void) allowset_insert(set, Key(r->blockno, r->offsets[i]), &found);
+			al->ntids += r->ntuples;
+		}
+		/* simplehash also grows by itself when a probe run gets long */
+		if (sizeof(AllowEntry) * set->size > (Size) work_mem * 1024)
+			return Overflow(al, it);
 	}
 	tbm_end_iterate(it);
 	return al;
@@ -131,7 +109,7 @@ VxAllowListContains(const VxAllowList *al, ItemPointer tid)
 {
 	BlockNumber blk = ItemPointerGetBlockNumberNoCheck(tid);
 
-	if (Lookup(al, Key(blk, ItemPointerGetOffsetNumberNoCheck(tid))))
+	if (allowset_lookup(al->set, Key(blk, ItemPointerGetOffsetNumberNoCheck(tid))) != NULL)
 		return true;
-	return al->nlossy > 0 && Lookup(al, Key(blk, LOSSY_OFFSET));
+	return al->nlossy > 0 && allowset_lookup(al->set, Key(blk, LOSSY_OFFSET)) != NULL;
 }

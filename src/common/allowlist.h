@@ -16,14 +16,14 @@
 #include "storage/itemptr.h"
 
 /*
- * An open-addressing hash set of (block << 16 | offset) keys, plus whole
- * blocks for a bitmap's lossy pages (key block << 16 | 0xFFFF, never a
- * valid offset).
+ * A hash set of (block << 16 | offset) keys, plus whole blocks for a
+ * bitmap's lossy pages (key block << 16 | 0xFFFF, never a valid offset).
  */
+struct allowset_hash;
+
 typedef struct VxAllowList
 {
-	uint64	   *keys;			/* 0: empty slot */
-	uint64		mask;			/* capacity - 1, capacity a power of two */
+	struct allowset_hash *set;	/* allowlist.c */
 	int64		ntids;			/* exact TIDs held */
 	int64		nlossy;			/* lossy blocks held */
 	bool		overflow;		/* abandoned past work_mem: empty, not to be used */

@@ -205,10 +205,11 @@
  *	     result's head page and the pages its codes continue on (read
  *	     together so that distance and heap TIDs match, HnswReadResult),
  *	     and vacuum's element and UPPER record freed in one WAL record.
- *	 L5. An insert that must prune a neighbour's full list reads the list
- *	     (shared), computes the new list with no lock held, then takes the
- *	     page exclusive and applies it only if the list did not change
- *	     meanwhile (else it recomputes, a bounded number of times).
+ *	 L5. An insert that must prune a neighbour's full list (or vacuum
+ *	     repairing one) reads the list (shared), computes the new list with
+ *	     no lock held, then takes the page exclusive and applies it only if
+ *	     the list did not change meanwhile (else it recomputes, at most three
+ *	     times; hnswneighbors.c, HnswPageListsInit says why).
  *	Vacuum's TID removal needs no interlock with scans: the heap only
  *	reuses a TID whose old tuple was invisible to every running snapshot,
  *	so an MVCC scan holding an old TID finds either nothing or a tuple its
@@ -261,7 +262,7 @@
  *	   chain's lists served no search before, and lose only entries that
  *	   stay reachable), else over the most redundant entry of its nearest
  *	   reachable element; rounds repeat while some are missing
- *	   (HnswReconnect in hnswgraph.c).  The walk sweeps a bitmap over the
+ *	   (HnswReconnect in hnswreconnect.c).  The walk sweeps a bitmap over the
  *	   id space in stream order (HnswIdSet).  Memory: three bitmaps of one
  *	   bit per 16 bytes of stream, 3/128 of the index's size (about 7 bytes
  *	   per element at m = 16 and 128 dimensions; 1.5 GiB at the 64 GiB
@@ -273,7 +274,7 @@
  *	   per chunk; at 2.3% of the index it stays well below the index's own
  *	   cache footprint.  It runs vacuum_delay_point() (interrupts, cost
  *	   delay) every 64 lists read, before each element it links, and
- *	   between the pages of its stream walks (HnswWalkStream), so VACUUM's
+ *	   between the pages of its stream walks (HnswStreamCursor), so VACUUM's
  *	   statement_timeout, pg_cancel_backend and vacuum_cost_delay all
  *	   reach it.
  *	V3 (pass 3): DELETED elements become FREE and go on the free lists with
@@ -379,6 +380,7 @@
 #include "page.h"
 #include "scan.h"
 #include "vector.h"
+#include "vxidhash.h"
 #include "vxindex.h"
 #include "wal.h"
 
@@ -677,14 +679,6 @@ struct HnswGraph
 	uint64		max_visits;		/* stop searching past this many (0: no bound) */
 };
 
-typedef struct HnswVisited HnswVisited;
-
-extern HnswVisited *HnswVisitedCreate(int expected);
-extern bool HnswVisitedTestAndSet(HnswVisited *v, uint32 id);
-extern bool HnswVisitedContains(HnswVisited *v, uint32 id);
-extern void HnswVisitedReset(HnswVisited *v);
-extern int	HnswVisitedCount(HnswVisited *v);
-
 /*
  * A set of element ids as a bitmap over the id space [0, limit): one bit
  * per 16 bytes of stream, 1/128 of the index's size, allocated huge so that
@@ -730,44 +724,52 @@ HnswIdSetTestAndAdd(HnswIdSet *s, uint32 id)
 	return false;
 }
 
-/* binary heaps of candidates: min-heap (nearest on top) or max-heap */
-typedef struct HnswHeap
-{
-	HnswCandidate *items;
-	int			count;
-	int			capacity;
-	bool		max;
-} HnswHeap;
+/* binary heaps of candidates (vxheap.h): HnswNearHeap has the nearest on top */
+#define VXH_PREFIX HnswNearHeap
+#define VXH_ELEMENT HnswCandidate
+#define VXH_ABOVE(a, b) ((a).distance < (b).distance)
+#include "vxheap.h"
 
-extern void HnswHeapInit(HnswHeap *h, int capacity, bool max);
-extern void HnswHeapPush(HnswHeap *h, HnswCandidate c);
-extern HnswCandidate HnswHeapPop(HnswHeap *h);
-static inline HnswCandidate
-HnswHeapTop(const HnswHeap *h)
-{
-	return h->items[0];
-}
+/* ... and HnswFarHeap the farthest */
+#define VXH_PREFIX HnswFarHeap
+#define VXH_ELEMENT HnswCandidate
+#define VXH_ABOVE(a, b) ((a).distance > (b).distance)
+#include "vxheap.h"
 
 extern uint32 HnswGreedyDescend(HnswGraph *g, uint32 ep, float *ep_dist,
 								int from_level, int to_level);
 
 /*
- * One layer search (Algorithm 2) with the extensions scans need.  All of
- * entries[] must already be in visited.  The first nexpand of them are only
- * expanded (a resumed scan's already-returned candidates); the rest are
- * also result candidates.  Elements the filter rejects are expanded but
- * never results.  When leftover is given, unexpanded candidates are pushed
- * there at the end; when discarded is given, accepted elements that did not
- * make the ef best are pushed there: together they let a scan resume.
- * Writes the ef (or fewer) best results to out[], nearest first, and
- * returns their number.
+ * One layer search (Algorithm 2) with the extensions scans need, described
+ * by its fields (HnswSearchLayer, HnswSearchResume).  Elements the filter
+ * rejects are expanded but never results.  When leftover is given,
+ * unexpanded candidates are pushed there at the end; when discarded is
+ * given, accepted elements that did not make the ef best are pushed there:
+ * together they let a scan resume.  The ef (or fewer) best results go to
+ * out[], nearest first; out may be entries (read before out is written).
  */
-extern int	HnswSearchLayer(HnswGraph *g, const HnswCandidate *entries, int nentries,
-							int nexpand, int ef, int level, HnswVisited *visited,
-							const HnswFilter *filter, HnswHeap *leftover,
-							HnswHeap *discarded, HnswCandidate *out);
-extern int	HnswSearchResume(HnswGraph *g, HnswHeap *leftover, HnswHeap *discarded, int ef,
-							 HnswVisited *visited, const HnswFilter *filter, HnswCandidate *out);
+typedef struct HnswSearch
+{
+	HnswGraph  *graph;
+	const HnswCandidate *entries;	/* where to start, all already in visited */
+	int			nentries;
+	int			nexpand;		/* the first nexpand entries are only expanded (a
+								 * resumed scan's returned candidates), not results */
+	int			ef;				/* the beam: results kept */
+	int			level;
+	VxIdHash   *visited;		/* the elements seen (vxidhash.h) */
+	const HnswFilter *filter;	/* NULL: every element may be a result */
+	HnswNearHeap *leftover;		/* NULL, or: gets the unexpanded candidates */
+	HnswNearHeap *discarded;	/* NULL, or: gets accepted elements beyond the ef best */
+	HnswCandidate *out;			/* ef slots */
+} HnswSearch;
+
+/* search from s->entries; returns the number of results in s->out */
+extern int	HnswSearchLayer(const HnswSearch *s);
+
+/* continue a level-0 search from s->leftover and s->discarded (no entries) */
+extern int	HnswSearchResume(const HnswSearch *s);
+
 /* the distance between two elements (their decoded vectors) */
 typedef float (*HnswPairFn) (void *arg, uint32 a, uint32 b);
 
@@ -856,31 +858,97 @@ extern void HnswIndexStats(Relation index, VxStatsSink *sink);
 /* on-disk insertion of one vector, shared by aminsert and the build overflow */
 extern void HnswInsertVector(Relation index, const float *vec, ItemPointer tid);
 
-/* stored vectors read from the index by id, for the heuristic (hnswinsert.c) */
+/* stored vectors read from the index by id, for the heuristic (hnswneighbors.c) */
 typedef struct HnswVecCache HnswVecCache;
 extern HnswVecCache *HnswVecCacheCreate(Relation index, const HnswShape *shape);
 extern float *HnswVecCacheDecode(HnswVecCache *c, uint32 id);
 extern float HnswVecCachePair(void *arg, uint32 a, uint32 b);	/* an HnswPairFn */
 
-/* neighbour lists on pages (hnswinsert.c; vacuum repairs with them) */
+/* neighbour lists on pages (hnswneighbors.c) */
 extern uint64 HnswListOffset(HnswPageGraph *pg, uint32 id, int level);
 extern int	HnswReadList(Relation index, uint64 off, int max, uint32 *out);
 extern bool HnswWriteList(Relation index, uint64 off, int max, const uint32 *ids, int n,
 						  const uint32 *expected, int nexp);
-extern bool HnswAddLink(HnswPageGraph *pg, HnswVecCache *vc, uint32 id, int level,
-						uint32 newid, float d, bool force);
-extern void HnswLinkBack(HnswPageGraph *pg, HnswVecCache *vc, const HnswCandidate *nbrs,
-						 int n, int level, uint32 newid);
+
+/*
+ * Neighbour lists as the one prune-and-retry step sees them (L5,
+ * hnswneighbors.c): the build's arena or the index's pages.  read() copies
+ * id's list at level (level 0: 2m slots, else m) into out and returns its
+ * length, or -1 if id has no such list, setting *where to whatever write()
+ * needs to find it again; write() replaces it by ids[0..n) only if it
+ * still holds old[0..nold), else returns false.  pair(pair_arg, a, b) is
+ * the distance between two elements.  attempts: how many times a step
+ * reads and chooses again after its write found the list changed before
+ * it gives up (0: until it applies).
+ */
+typedef struct HnswListOps
+{
+	int			(*read) (void *arg, uint32 id, int level, uint32 *out, uint64 *where);
+	bool		(*write) (void *arg, uint32 id, int level, uint64 where, const uint32 *ids,
+						  int n, const uint32 *old, int nold);
+	void	   *arg;
+	HnswPairFn	pair;
+	void	   *pair_arg;
+	const HnswShape *shape;
+	int			attempts;
+} HnswListOps;
+
+/* does a list entry have to go (vacuum: a DELETED element)? */
+typedef bool (*HnswGoneFn) (void *arg, uint32 id);
+
+extern bool HnswAddLink(const HnswListOps *ops, uint32 id, int level, uint32 newid, float d,
+						bool force);
+extern void HnswLinkBack(const HnswListOps *ops, const HnswCandidate *nbrs, int n, int level,
+						 uint32 newid);
+extern void HnswRepairList(const HnswListOps *ops, uint32 id, int level, HnswGoneFn gone,
+						   void *gone_arg);
+
+/* the lists of an index's pages (pair: the vector cache) */
+typedef struct HnswPageLists
+{
+	HnswListOps ops;
+	HnswPageGraph *pg;
+} HnswPageLists;
+
+extern void HnswPageListsInit(HnswPageLists *pl, HnswPageGraph *pg, HnswVecCache *vc);
 
 /* size of the record whose head is at rec (in-page offset inpage), 0 if none */
 extern Size HnswRecordSize(const HnswShape *shape, const char *rec, uint32 inpage);
 
-typedef void (*HnswRecordFn) (void *arg, uint64 off, char *rec);
-extern void HnswWalkStream(Relation index, const HnswShape *shape, uint64 end,
-						   BufferAccessStrategy strategy, HnswRecordFn fn, void *arg);
+/* the walk over the stream's records, in order (hnswstream.c) */
+typedef struct HnswStreamCursor
+{
+	Relation	index;
+	const HnswShape *shape;
+	uint64		end;			/* the walk covers [0, end) */
+	const char *arena;			/* the build's arena, or NULL: the index's pages */
+	BufferAccessStrategy strategy;
+	int			lockmode;		/* BUFFER_LOCK_SHARE or BUFFER_LOCK_EXCLUSIVE */
+	bool		tolerant;		/* set after Begin: stop at a bad record, not raise */
+	/* the current page */
+	Buffer		buf;			/* locked in lockmode; invalid if taken (or arena) */
+	BlockNumber blkno;
+	char	   *data;			/* its stream bytes; NULL: no current page */
+	/* the current record */
+	uint64		pos;			/* its stream offset */
+	char	   *rec;
+	Size		size;
+	uint64		next;			/* where the next record starts (or the walk ended) */
+	bool		broken;			/* a tolerant walk stopped: no valid record at pos */
+} HnswStreamCursor;
+
+extern void HnswStreamBegin(HnswStreamCursor *c, Relation index, const HnswShape *shape,
+							uint64 end, BufferAccessStrategy strategy, int lockmode);
+extern void HnswStreamBeginArena(HnswStreamCursor *c, Relation index, const HnswShape *shape,
+								 const char *arena, uint64 end);
+extern bool HnswStreamNext(HnswStreamCursor *c);
+extern bool HnswStreamNextPage(HnswStreamCursor *c);
+extern bool HnswStreamNextRecord(HnswStreamCursor *c);
+extern Buffer HnswStreamTakePage(HnswStreamCursor *c);
+extern void HnswStreamEnd(HnswStreamCursor *c);
 
 /*
- * Reconnect (hnswgraph.c): make every live element reachable at level 0
+ * Reconnect (hnswreconnect.c): make every live element reachable at level 0
  * from the entry point again, after pruning or deletions cut it off.  The
  * caller supplies list access: read(id) copies id's level-0 list (0 for
  * anything but a live element), write(id, old, new) replaces it if it

@@ -196,20 +196,19 @@ ArenaGraphInit(ArenaGraph *ag, HnswBuildState *bs, const float *query)
 	HnswQueryInit(&ag->query, &bs->shape, query);
 }
 
+/*
+ * Copy id's list at level into out, under the element's lock; returns its
+ * length, or -1 if id has no list at that level.
+ */
 static int
-ArenaNeighbors(HnswGraph *g, uint32 id, int level, uint32 *out, uint8 *flags)
+ArenaCopyList(HnswBuildState *bs, uint32 id, int level, uint32 *out)
 {
-	ArenaGraph *ag = (ArenaGraph *) g;
-	HnswBuildState *bs = ag->bs;
-	HnswElement e = ArenaElement(bs, id);
 	int			max = level == 0 ? 2 * bs->shape.m : bs->shape.m;
 	const uint32 *list;
 	int			n = 0;
 
-	if (flags)
-		*flags = 0;
-	if (level > e->level)
-		return 0;
+	if (level > ArenaElement(bs, id)->level)
+		return -1;
 	list = ArenaList(bs, id, level);
 	LockElement(bs, id);
 	while (n < max && list[n] != HNSW_INVALID_ID)
@@ -219,6 +218,14 @@ ArenaNeighbors(HnswGraph *g, uint32 id, int level, uint32 *out, uint8 *flags)
 	}
 	UnlockElement(bs, id);
 	return n;
+}
+
+static int
+ArenaNeighbors(HnswGraph *g, uint32 id, int level, uint32 *out, uint8 *flags)
+{
+	if (flags)
+		*flags = 0;
+	return Max(ArenaCopyList(((ArenaGraph *) g)->bs, id, level, out), 0);
 }
 
 /*
@@ -296,84 +303,166 @@ ArenaAllocate(HnswBuildState *bs, int level, uint32 *id, uint32 *upper)
 }
 
 /*
- * Add newid to id's list at level, pruning a full list (Algorithm 1); with
- * force, newid takes the farthest entry's slot if pruning would drop it.
- * Returns whether newid is in the list afterwards.
+ * The arena's lists as the prune-and-retry step sees them (HnswListOps):
+ * copied and replaced under the element's lock.  Every element of the
+ * arena is live.
  */
+static int
+ArenaListRead(void *arg, uint32 id, int level, uint32 *out, uint64 *where)
+{
+	*where = 0;
+	return ArenaCopyList((HnswBuildState *) arg, id, level, out);
+}
+
 static bool
-ArenaAddLink(HnswBuildState *bs, uint32 id, int level, uint32 newid, float d, bool force)
+ArenaListWrite(void *arg, uint32 id, int level, uint64 where, const uint32 *ids, int n,
+			   const uint32 *old, int nold)
+{
+	HnswBuildState *bs = (HnswBuildState *) arg;
+	int			max = level == 0 ? 2 * bs->shape.m : bs->shape.m;
+	uint32	   *list = ArenaList(bs, id, level);
+	bool		same;
+
+	LockElement(bs, id);
+	/* the list still holds exactly old[] */
+	same = nold == max || list[nold] == HNSW_INVALID_ID;
+	for (int i = 0; i < nold && same; i++)
+		same = list[i] == old[i];
+	if (same)
+		for (int i = 0; i < max; i++)
+			list[i] = i < n ? ids[i] : HNSW_INVALID_ID;
+	UnlockElement(bs, id);
+	return same;
+}
+
+/*
+ * The arena's list operations.  A step retries until it applies: a write
+ * fails only when another participant changed the list in the meantime,
+ * which costs that participant a memory copy under the element's lock, so
+ * every retry follows progress and the loop ends; giving up would leave
+ * a parallel build with fewer links than a serial one makes.
+ */
+static void
+ArenaListsInit(HnswBuildState *bs, HnswListOps *ops)
+{
+	ops->read = ArenaListRead;
+	ops->write = ArenaListWrite;
+	ops->arg = bs;
+	ops->pair = ArenaPair;
+	ops->pair_arg = bs;
+	ops->shape = &bs->shape;
+	ops->attempts = 0;
+}
+
+/*
+ * Search the arena for the neighbours of the query of ag at levels
+ * 0..level from entry point ep of level eplevel (Algorithm 1's search
+ * phase): fills nbrs[l] (at most 2m at level 0, m above) and leaves the
+ * ef_construction nearest at level 0 in w[0..*nw).
+ */
+static void
+ArenaFindNeighbors(HnswBuildState *bs, ArenaGraph *ag, uint32 ep, int eplevel, int level,
+				   HnswCandidate **nbrs, int *nnbrs, HnswCandidate *w, int *nw)
 {
 	const HnswShape *shape = &bs->shape;
-	int			max = level == 0 ? 2 * shape->m : shape->m;
-	uint32	   *list = ArenaList(bs, id, level);
-	uint32		cur[2 * HNSW_MAX_M];
-	HnswCandidate cands[2 * HNSW_MAX_M + 1];
-	HnswCandidate kept[2 * HNSW_MAX_M];
+	VxIdHash   *visited = VxIdHashCreate(shape->ef_construction * shape->m * 2);
+	HnswCandidate entry;
 
-	for (;;)
+	entry.id = ep;
+	entry.distance = ArenaDistance(&ag->graph, ep);
+	if (eplevel > level)
+		entry.id = HnswGreedyDescend(&ag->graph, ep, &entry.distance, eplevel, level + 1);
+	w[0] = entry;
+	*nw = 1;
+	for (int l = Min(level, eplevel); l >= 0; l--)
 	{
-		int			n = 0;
-		int			nkept;
-		bool		same;
-		bool		linked;
+		HnswSearch	s = {
+			.graph = &ag->graph,
+			.entries = w,
+			.nentries = *nw,
+			.ef = shape->ef_construction,
+			.level = l,
+			.visited = visited,
+			.out = w,
+		};
 
-		LockElement(bs, id);
-		while (n < max && list[n] != HNSW_INVALID_ID)
-		{
-			cur[n] = list[n];
-			n++;
-		}
-		for (int i = 0; i < n; i++)
-			if (cur[i] == newid)
-			{
-				UnlockElement(bs, id);
-				return true;
-			}
-		if (n < max)
-		{
-			list[n] = newid;
-			UnlockElement(bs, id);
-			return true;
-		}
-		UnlockElement(bs, id);
-
-		/* full: choose the new list without the lock, then apply it if unchanged */
-		for (int i = 0; i < n; i++)
-		{
-			cands[i].id = cur[i];
-			cands[i].distance = ArenaPair(bs, id, cur[i]);
-		}
-		cands[n].id = newid;
-		cands[n].distance = d;
-		HnswSortCandidates(cands, n + 1);
-		nkept = HnswSelectNeighbors(shape, cands, n + 1, max, ArenaPair, bs, kept);
-		linked = false;
-		for (int i = 0; i < nkept; i++)
-			linked |= kept[i].id == newid;
-		if (!linked && force)
-		{
-			/* the most redundant entry gives way */
-			int			victim = HnswMostRedundant(shape, cur, n, ArenaPair, bs);
-
-			for (int i = 0; i < n; i++)
-				kept[i].id = i == victim ? newid : cur[i];
-			nkept = n;
-			linked = true;
-		}
-
-		LockElement(bs, id);
-		same = true;
-		for (int i = 0; i < n && same; i++)
-			same = list[i] == cur[i];
-		if (same)
-		{
-			for (int i = 0; i < max; i++)
-				list[i] = i < nkept ? kept[i].id : HNSW_INVALID_ID;
-			UnlockElement(bs, id);
-			return linked;
-		}
-		UnlockElement(bs, id);
+		VxIdHashReset(visited);
+		for (int i = 0; i < *nw; i++)
+			VxIdHashTestAndAdd(visited, w[i].id);
+		*nw = HnswSearchLayer(&s);
+		nnbrs[l] = HnswSelectNeighbors(shape, w, *nw, l == 0 ? 2 * shape->m : shape->m,
+									   ArenaPair, bs, nbrs[l]);
 	}
+}
+
+/*
+ * Identical codes with room for another TID take this one (duplicates
+ * share an element).  Not only the nearest result: another element within
+ * the quantization error can come before the vector's own twin.  Returns
+ * true if one of w[0..nw) took tid.
+ */
+static bool
+ArenaAddToDuplicate(HnswBuildState *bs, const HnswCandidate *w, int nw, const HnswQuant *quant,
+					const uint8 *codes, ItemPointer tid)
+{
+	for (int i = 0; i < nw; i++)
+	{
+		HnswElement dup = ArenaElement(bs, w[i].id);
+		HnswQuant  *dq = ArenaQuant(bs, w[i].id);
+		bool		added = false;
+
+		if (dq->lo != quant->lo || dq->step != quant->step ||
+			memcmp(ArenaCodes(bs, w[i].id), codes, bs->shape.dims) != 0)
+			continue;
+		LockElement(bs, w[i].id);
+		if (dup->ntids < HNSW_HEAPTIDS)
+		{
+			dup->heaptids[dup->ntids++] = *tid;
+			dq->err = Max(dq->err, quant->err);
+			added = true;
+		}
+		UnlockElement(bs, w[i].id);
+		if (added)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Write the new element id (and its UPPER record upper, level > 0) with
+ * its lists nbrs[l][0..nnbrs[l]), whole, before anything points to it.
+ */
+static void
+ArenaWriteElement(HnswBuildState *bs, uint32 id, uint32 upper, int level, HnswCandidate **nbrs,
+				  const int *nnbrs, const HnswQuant *quant, const uint8 *codes, ItemPointer tid)
+{
+	const HnswShape *shape = &bs->shape;
+	HnswElement e = ArenaElement(bs, id);
+
+	e->kind = HNSW_KIND_ELEMENT;
+	e->level = level;
+	e->flags = 0;
+	e->ntids = 1;
+	e->upper = upper;
+	e->heaptids[0] = *tid;
+	pg_atomic_init_u32(&e->lock, 0);
+	for (int i = 0; i < 2 * shape->m; i++)
+		e->neighbors[i] = i < nnbrs[0] ? nbrs[0][i].id : HNSW_INVALID_ID;
+	*HnswElementQuant(e, shape->head_size) = *quant;
+	memcpy((char *) e + shape->head_size, codes, shape->dims);
+	if (level > 0)
+	{
+		HnswUpper	u = (HnswUpper) (bs->arena + HnswIdOffset(upper));
+
+		u->kind = HNSW_KIND_UPPER;
+		u->nlevels = level;
+		u->owner = id;
+		for (int l = 1; l <= level; l++)
+			for (int i = 0; i < shape->m; i++)
+				u->neighbors[(l - 1) * shape->m + i] = i < nnbrs[l] ? nbrs[l][i].id : HNSW_INVALID_ID;
+	}
+	/* other participants may follow a link to it once the back-links land */
+	pg_write_barrier();
 }
 
 /*
@@ -391,14 +480,13 @@ ArenaInsert(HnswBuildState *bs, const float *vec, ItemPointer tid)
 	int			eplevel;
 	uint32		id,
 				upper;
-	HnswElement e;
 	HnswCandidate *w;
 	HnswCandidate *nbrs[HNSW_MAX_LEVEL + 1];
 	int			nnbrs[HNSW_MAX_LEVEL + 1];
-	HnswVisited *visited;
 	int			nw = 0;
 	HnswQuant	quant;
 	uint8	   *codes = palloc(shape->dims);
+	HnswListOps lists;
 
 	ArenaGraphInit(&ag, bs, vec);
 	HnswEncodeVector(shape, vec, &quant, codes);
@@ -417,92 +505,18 @@ ArenaInsert(HnswBuildState *bs, const float *vec, ItemPointer tid)
 
 	if (ep != HNSW_INVALID_ID)
 	{
-		HnswCandidate entry;
-
-		entry.id = ep;
-		entry.distance = ArenaDistance(&ag.graph, ep);
-		if (eplevel > level)
-			entry.id = HnswGreedyDescend(&ag.graph, ep, &entry.distance, eplevel, level + 1);
-		w[0] = entry;
-		nw = 1;
-		visited = HnswVisitedCreate(shape->ef_construction * shape->m * 2);
-		for (int l = Min(level, eplevel); l >= 0; l--)
-		{
-			HnswVisitedReset(visited);
-			for (int i = 0; i < nw; i++)
-				HnswVisitedTestAndSet(visited, w[i].id);
-			nw = HnswSearchLayer(&ag.graph, w, nw, 0, shape->ef_construction, l, visited,
-								 NULL, NULL, NULL, w);
-			nnbrs[l] = HnswSelectNeighbors(shape, w, nw, l == 0 ? 2 * shape->m : shape->m,
-										   ArenaPair, bs, nbrs[l]);
-		}
-
-		/*
-		 * Identical codes with room for another TID take this one.  Not only
-		 * the nearest result: another element within the quantization error
-		 * can come before the vector's own twin.
-		 */
-		for (int i = 0; i < nw; i++)
-		{
-			HnswElement dup = ArenaElement(bs, w[i].id);
-			HnswQuant  *dq = ArenaQuant(bs, w[i].id);
-			bool		added = false;
-
-			if (dq->lo != quant.lo || dq->step != quant.step ||
-				memcmp(ArenaCodes(bs, w[i].id), codes, shape->dims) != 0)
-				continue;
-			LockElement(bs, w[i].id);
-			if (dup->ntids < HNSW_HEAPTIDS)
-			{
-				dup->heaptids[dup->ntids++] = *tid;
-				dq->err = Max(dq->err, quant.err);
-				added = true;
-			}
-			UnlockElement(bs, w[i].id);
-			if (added)
-				return true;
-		}
+		ArenaFindNeighbors(bs, &ag, ep, eplevel, level, nbrs, nnbrs, w, &nw);
+		if (ArenaAddToDuplicate(bs, w, nw, &quant, codes, tid))
+			return true;
 	}
 
 	if (!ArenaAllocate(bs, level, &id, &upper))
 		return false;
+	ArenaWriteElement(bs, id, upper, level, nbrs, nnbrs, &quant, codes, tid);
 
-	/* write the whole record before anything points to it */
-	e = ArenaElement(bs, id);
-	e->kind = HNSW_KIND_ELEMENT;
-	e->level = level;
-	e->flags = 0;
-	e->ntids = 1;
-	e->upper = upper;
-	e->heaptids[0] = *tid;
-	pg_atomic_init_u32(&e->lock, 0);
-	for (int i = 0; i < 2 * shape->m; i++)
-		e->neighbors[i] = i < nnbrs[0] ? nbrs[0][i].id : HNSW_INVALID_ID;
-	*HnswElementQuant(e, shape->head_size) = quant;
-	memcpy((char *) e + shape->head_size, codes, shape->dims);
-	if (level > 0)
-	{
-		HnswUpper u = (HnswUpper) (bs->arena + HnswIdOffset(upper));
-
-		u->kind = HNSW_KIND_UPPER;
-		u->nlevels = level;
-		u->owner = id;
-		for (int l = 1; l <= level; l++)
-			for (int i = 0; i < shape->m; i++)
-				u->neighbors[(l - 1) * shape->m + i] = i < nnbrs[l] ? nbrs[l][i].id : HNSW_INVALID_ID;
-	}
-	pg_write_barrier();
-
+	ArenaListsInit(bs, &lists);
 	for (int l = 0; l <= level; l++)
-	{
-		bool		any = false;
-
-		for (int i = 0; i < nnbrs[l]; i++)
-			any |= ArenaAddLink(bs, nbrs[l][i].id, l, id, nbrs[l][i].distance, false);
-		/* no search may miss an element: force a link if pruning refused all */
-		if (!any && nnbrs[l] > 0 && l == 0)
-			ArenaAddLink(bs, nbrs[l][0].id, l, id, nbrs[l][0].distance, true);
-	}
+		HnswLinkBack(&lists, nbrs[l], nnbrs[l], l, id);
 
 	if (level > eplevel || ep == HNSW_INVALID_ID)
 	{
@@ -528,7 +542,7 @@ typedef struct ArenaReconnectArg
 } ArenaReconnectArg;
 
 static int
-ArenaReadList(void *arg, uint32 id, uint32 *out)
+ArenaReconnectRead(void *arg, uint32 id, uint32 *out)
 {
 	ArenaReconnectArg *a = (ArenaReconnectArg *) arg;
 	const uint32 *list = ArenaElement(a->bs, id)->neighbors;
@@ -543,7 +557,7 @@ ArenaReadList(void *arg, uint32 id, uint32 *out)
 }
 
 static bool
-ArenaWriteList(void *arg, uint32 id, const uint32 *old, int nold, const uint32 *ids, int n)
+ArenaReconnectWrite(void *arg, uint32 id, const uint32 *old, int nold, const uint32 *ids, int n)
 {
 	ArenaReconnectArg *a = (ArenaReconnectArg *) arg;
 	uint32	   *list = ArenaElement(a->bs, id)->neighbors;
@@ -575,22 +589,13 @@ ArenaForEachLive(void *arg, HnswIdFn fn, void *fnarg)
 {
 	ArenaReconnectArg *a = (ArenaReconnectArg *) arg;
 	HnswBuildState *bs = a->bs;
-	uint64		pos = 0;
+	HnswStreamCursor c;
 
-	while (pos < bs->shared->stream_end)
-	{
-		uint32		inpage = HnswOffsetInPage(pos);
-		char	   *rec = bs->arena + pos;
-
-		if (HNSW_DATA_SIZE - inpage < HNSW_UNIT)
-		{
-			pos += HNSW_DATA_SIZE - inpage;
-			continue;
-		}
-		if (rec[0] == HNSW_KIND_ELEMENT)
-			fn(fnarg, HnswOffsetId(pos));
-		pos += HnswRecordSize(&bs->shape, rec, inpage);
-	}
+	HnswStreamBeginArena(&c, bs->index, &bs->shape, bs->arena, bs->shared->stream_end);
+	while (HnswStreamNext(&c))
+		if (c.rec[0] == HNSW_KIND_ELEMENT)
+			fn(fnarg, HnswOffsetId(c.pos));
+	HnswStreamEnd(&c);
 }
 
 static void
@@ -610,8 +615,15 @@ ArenaReconnect(HnswBuildState *bs)
 	int			fixed;
 	ArenaReconnectArg a = {.bs = bs, .max = 2 * bs->shape.m,
 	.vec = palloc(sizeof(float) * bs->shape.dims)};
-	HnswReconnectOps ops = {ArenaReadList, ArenaWriteList, ArenaReconnectPair, ArenaReconnectGraph,
-	ArenaForEachLive, ArenaPause, &a};
+	HnswReconnectOps ops = {
+		.read = ArenaReconnectRead,
+		.write = ArenaReconnectWrite,
+		.pair = ArenaReconnectPair,
+		.graph = ArenaReconnectGraph,
+		.for_each_live = ArenaForEachLive,
+		.pause = ArenaPause,
+		.arg = &a,
+	};
 
 	fixed = HnswReconnect(&bs->shape, HnswOffsetId(sh->stream_end) + 1, sh->entry_point,
 						  sh->entry_level, &ops);

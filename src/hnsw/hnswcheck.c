@@ -108,141 +108,113 @@ Problem(CheckState *cs, const char *fmt,...)
 static void
 Walk(CheckState *cs, int pass)
 {
-	uint64		pos = 0;
-	uint64		end = cs->meta.stream_end;
+	HnswStreamCursor c;
 	int			max0 = 2 * cs->shape.m;
 
-	while (pos < end)
+	HnswStreamBegin(&c, cs->index, &cs->shape, cs->meta.stream_end, NULL, BUFFER_LOCK_SHARE);
+	c.tolerant = true;			/* a bad record is a problem to report */
+	while (HnswStreamNext(&c))
 	{
-		BlockNumber blkno;
-		Buffer		buf;
-		Page		page;
+		char	   *rec = c.rec;
+		uint64		pos = c.pos;
 
-		CHECK_FOR_INTERRUPTS();
-		if (HNSW_DATA_SIZE - HnswOffsetInPage(pos) < HNSW_UNIT)
+		if (rec[0] == HNSW_KIND_ELEMENT)
 		{
-			pos += HNSW_DATA_SIZE - HnswOffsetInPage(pos);
-			continue;
-		}
-		blkno = HnswOffsetBlock(pos);
-		buf = ReadBuffer(cs->index, blkno);
-		LockBuffer(buf, BUFFER_LOCK_SHARE);
-		HnswCheckPage(cs->index, buf);
-		page = BufferGetPage(buf);
-		while (pos < end && HnswOffsetBlock(pos) == blkno)
-		{
-			uint32		inpage = HnswOffsetInPage(pos);
-			char	   *rec;
-			Size		size;
+			HnswElement e = (HnswElement) rec;
+			uint32		id = HnswOffsetId(pos);
 
-			if (HNSW_DATA_SIZE - inpage < HNSW_UNIT)
+			if (pass == 1)
 			{
-				pos += HNSW_DATA_SIZE - inpage;
-				break;
-			}
-			rec = HnswPageData(page) + inpage;
-			size = HnswRecordSize(&cs->shape, rec, inpage);
-			if (size == 0)
-			{
-				if (pass == 1)
-					Problem(cs, "I2: no valid record at stream offset %llu (kind %d)",
-							(unsigned long long) pos, rec[0]);
-				UnlockReleaseBuffer(buf);
-				return;
-			}
-			if (rec[0] == HNSW_KIND_ELEMENT)
-			{
-				HnswElement e = (HnswElement) rec;
-				uint32		id = HnswOffsetId(pos);
-
-				if (pass == 1)
+				if (e->flags & HNSW_FREE)
+					cs->nfree++;
+				else if (e->flags & HNSW_RESERVED)
 				{
-					if (e->flags & HNSW_FREE)
-						cs->nfree++;
-					else if (e->flags & HNSW_RESERVED)
-					{
-						/* I7: upper holds the xid of the insert that reserved it */
-						cs->nreserved++;
-						if (!TransactionIdIsInProgress(e->upper))
-							Problem(cs, "I7: element %u is reserved by transaction %u, which is no longer running",
-									id, e->upper);
-					}
-					else if (e->flags & HNSW_DELETED)
-					{
-						cs->ndeleted++;
-						HnswIdSetAdd(&cs->dead, id);
-					}
+					/* I7: upper holds the xid of the insert that reserved it */
+					cs->nreserved++;
+					if (!TransactionIdIsInProgress(e->upper))
+						Problem(cs, "I7: element %u is reserved by transaction %u, which is no longer running",
+								id, e->upper);
+				}
+				else if (e->flags & HNSW_DELETED)
+				{
+					cs->ndeleted++;
+					HnswIdSetAdd(&cs->dead, id);
+				}
+				else
+				{
+					if (e->ntids < 1 || e->ntids > HNSW_HEAPTIDS)
+						Problem(cs, "element %u has %d heap TIDs", id, e->ntids);
+					if (e->level > HNSW_MAX_LEVEL)
+						Problem(cs, "element %u has level %d", id, e->level);
+					if (e->level > 0 && e->upper == HNSW_INVALID_ID)
+						Problem(cs, "I4: element %u of level %d has no upper record", id, e->level);
+					cs->heap_tids += e->ntids;
+					cs->max_level = Max(cs->max_level, e->level);
+					cs->at_level[Min(e->level, HNSW_MAX_LEVEL)]++;
+					HnswIdSetAdd(&cs->live, id);
+					cs->nlive++;
+				}
+			}
+			else if (e->flags == 0)
+			{
+				int64		degree = 0;
+
+				for (int i = 0; i < max0 && e->neighbors[i] != HNSW_INVALID_ID; i++)
+				{
+					uint32		n = e->neighbors[i];
+
+					if (HnswIdSetHas(&cs->live, n))
+						cs->links++, degree++;
+					else if (HnswIdSetHas(&cs->dead, n))
+						cs->links_to_deleted++;
 					else
 					{
-						if (e->ntids < 1 || e->ntids > HNSW_HEAPTIDS)
-							Problem(cs, "element %u has %d heap TIDs", id, e->ntids);
-						if (e->level > HNSW_MAX_LEVEL)
-							Problem(cs, "element %u has level %d", id, e->level);
-						if (e->level > 0 && e->upper == HNSW_INVALID_ID)
-							Problem(cs, "I4: element %u of level %d has no upper record", id, e->level);
-						cs->heap_tids += e->ntids;
-						cs->max_level = Max(cs->max_level, e->level);
-						cs->at_level[Min(e->level, HNSW_MAX_LEVEL)]++;
-						HnswIdSetAdd(&cs->live, id);
-						cs->nlive++;
+						cs->bad_links++;
+						Problem(cs, "I3: element %u level 0 names %u, not an element", id, n);
 					}
 				}
-				else if (e->flags == 0)
+				cs->degree_min = Min(cs->degree_min, degree);
+				cs->degree_max = Max(cs->degree_max, degree);
+				cs->degree_sum += degree;
+			}
+		}
+		else if (rec[0] == HNSW_KIND_UPPER && pass == 2)
+		{
+			HnswUpper u = (HnswUpper) rec;
+
+			if (u->owner != HNSW_INVALID_ID && HnswIdSetHas(&cs->live, u->owner))
+			{
+				for (int l = 1; l <= u->nlevels; l++)
 				{
-					int64		degree = 0;
+					const uint32 *list = u->neighbors + (l - 1) * cs->shape.m;
 
-					for (int i = 0; i < max0 && e->neighbors[i] != HNSW_INVALID_ID; i++)
+					for (int i = 0; i < cs->shape.m && list[i] != HNSW_INVALID_ID; i++)
 					{
-						uint32		n = e->neighbors[i];
-
-						if (HnswIdSetHas(&cs->live, n))
-							cs->links++, degree++;
-						else if (HnswIdSetHas(&cs->dead, n))
+						if (HnswIdSetHas(&cs->live, list[i]))
+							cs->links++;
+						else if (HnswIdSetHas(&cs->dead, list[i]))
 							cs->links_to_deleted++;
 						else
 						{
 							cs->bad_links++;
-							Problem(cs, "I3: element %u level 0 names %u, not an element", id, n);
-						}
-					}
-					cs->degree_min = Min(cs->degree_min, degree);
-					cs->degree_max = Max(cs->degree_max, degree);
-					cs->degree_sum += degree;
-				}
-			}
-			else if (rec[0] == HNSW_KIND_UPPER && pass == 2)
-			{
-				HnswUpper u = (HnswUpper) rec;
-
-				if (u->owner != HNSW_INVALID_ID && HnswIdSetHas(&cs->live, u->owner))
-				{
-					for (int l = 1; l <= u->nlevels; l++)
-					{
-						const uint32 *list = u->neighbors + (l - 1) * cs->shape.m;
-
-						for (int i = 0; i < cs->shape.m && list[i] != HNSW_INVALID_ID; i++)
-						{
-							if (HnswIdSetHas(&cs->live, list[i]))
-								cs->links++;
-							else if (HnswIdSetHas(&cs->dead, list[i]))
-								cs->links_to_deleted++;
-							else
-							{
-								cs->bad_links++;
-								Problem(cs, "I3: element %u level %d names %u, not an element",
-										u->owner, l, list[i]);
-							}
+							Problem(cs, "I3: element %u level %d names %u, not an element",
+									u->owner, l, list[i]);
 						}
 					}
 				}
 			}
-			pos += size;
 		}
-		UnlockReleaseBuffer(buf);
 	}
-	if (pass == 1 && pos != end)
+	if (c.broken)
+	{
+		if (pass == 1)
+			Problem(cs, "I2: no valid record at stream offset %llu (kind %d)",
+					(unsigned long long) c.pos, c.rec[0]);
+	}
+	else if (pass == 1 && c.next != c.end)
 		Problem(cs, "I2: the stream walk ends at %llu, the meta page says %llu",
-				(unsigned long long) pos, (unsigned long long) end);
+				(unsigned long long) c.next, (unsigned long long) c.end);
+	HnswStreamEnd(&c);
 }
 
 /* read the meta page and walk the stream twice; returns the index's pages */
@@ -457,10 +429,9 @@ typedef struct ElementsState
 } ElementsState;
 
 static void
-EmitElement(void *arg, uint64 off, char *rec)
+EmitElement(ElementsState *es, uint64 off, const char *rec)
 {
-	ElementsState *es = (ElementsState *) arg;
-	HnswElement e = (HnswElement) rec;
+	const HnswElementData *e = (const HnswElementData *) rec;
 	const char *state;
 	Datum		values[4];
 	bool		nulls[4] = {0};
@@ -497,6 +468,7 @@ vectorx_hnsw_elements(PG_FUNCTION_ARGS)
 	HnswMetaPageData meta;
 	HnswShape	shape;
 	ElementsState es;
+	HnswStreamCursor c;
 
 	InitMaterializedSRF(fcinfo, 0);
 	index = VxOpenIndexForInspection(PG_GETARG_OID(0), "vectorx_hnsw_elements");
@@ -508,7 +480,10 @@ vectorx_hnsw_elements(PG_FUNCTION_ARGS)
 	shape = *HnswGetShape(index);
 	es.store = rsinfo->setResult;
 	es.desc = rsinfo->setDesc;
-	HnswWalkStream(index, &shape, meta.stream_end, NULL, EmitElement, &es);
+	HnswStreamBegin(&c, index, &shape, meta.stream_end, NULL, BUFFER_LOCK_SHARE);
+	while (HnswStreamNext(&c))
+		EmitElement(&es, c.pos, c.rec);
+	HnswStreamEnd(&c);
 	index_close(index, AccessShareLock);
 	return (Datum) 0;
 }

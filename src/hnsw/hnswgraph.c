@@ -5,7 +5,9 @@
  *	  inserts, scans and vacuum (over index pages): greedy descent through
  *	  the upper levels, the layer search (paper's Algorithm 2) with filter
  *	  and resume support, the neighbour-selection heuristic (Algorithm 4),
- *	  and the small data structures they need (visited set, binary heaps).
+ *	  and sorting candidates; also the id bitmaps of the
+ *	  reconnect pass and the check (HnswIdSet).  Its visited sets and heaps
+ *	  are the common ones (src/common: vxidhash.h, vxheap.h).
  *
  * The core never touches pages or memory layouts itself: it reads the
  * graph through an HnswGraph (hnsw.h), whose distance() and neighbors()
@@ -18,184 +20,9 @@
 #include <math.h>
 
 #include "miscadmin.h"
-#include "port/pg_bitutils.h"
 
 #include "distance.h"
 #include "hnsw.h"
-
-/* ---------------------------------------------------------------- visited */
-
-/*
- * Open-addressing hash set of element ids (linear probing, HNSW_INVALID_ID
- * marks empty slots), grown to keep the load under one half.
- */
-struct HnswVisited
-{
-	uint32	   *slots;
-	uint32		mask;
-	int			count;
-};
-
-static inline uint32
-HashId(uint32 id)
-{
-	/* ids are offsets / 16 of nearby records: mix them (murmur3 finalizer) */
-	id ^= id >> 16;
-	id *= 0x85ebca6b;
-	id ^= id >> 13;
-	id *= 0xc2b2ae35;
-	id ^= id >> 16;
-	return id;
-}
-
-HnswVisited *
-HnswVisitedCreate(int expected)
-{
-	HnswVisited *v = palloc(sizeof(HnswVisited));
-	uint32		size = 64;
-
-	while (size < (uint32) expected * 2)
-		size <<= 1;
-	v->slots = palloc(sizeof(uint32) * size);
-	memset(v->slots, 0xff, sizeof(uint32) * size);
-	v->mask = size - 1;
-	v->count = 0;
-	return v;
-}
-
-static void
-VisitedGrow(HnswVisited *v)
-{
-	uint32	   *old = v->slots;
-	uint32		oldsize = v->mask + 1;
-
-	v->slots = palloc(sizeof(uint32) * oldsize * 2);
-	memset(v->slots, 0xff, sizeof(uint32) * oldsize * 2);
-	v->mask = oldsize * 2 - 1;
-	for (uint32 i = 0; i < oldsize; i++)
-	{
-		if (old[i] != HNSW_INVALID_ID)
-		{
-			uint32		h = HashId(old[i]) & v->mask;
-
-			while (v->slots[h] != HNSW_INVALID_ID)
-				h = (h + 1) & v->mask;
-			v->slots[h] = old[i];
-		}
-	}
-	pfree(old);
-}
-
-/* true if id was already there; otherwise adds it */
-bool
-HnswVisitedTestAndSet(HnswVisited *v, uint32 id)
-{
-	uint32		h = HashId(id) & v->mask;
-
-	while (v->slots[h] != HNSW_INVALID_ID)
-	{
-		if (v->slots[h] == id)
-			return true;
-		h = (h + 1) & v->mask;
-	}
-	v->slots[h] = id;
-	if (++v->count * 2 > (int) v->mask)
-		VisitedGrow(v);
-	return false;
-}
-
-bool
-HnswVisitedContains(HnswVisited *v, uint32 id)
-{
-	uint32		h = HashId(id) & v->mask;
-
-	while (v->slots[h] != HNSW_INVALID_ID)
-	{
-		if (v->slots[h] == id)
-			return true;
-		h = (h + 1) & v->mask;
-	}
-	return false;
-}
-
-void
-HnswVisitedReset(HnswVisited *v)
-{
-	memset(v->slots, 0xff, sizeof(uint32) * (v->mask + 1));
-	v->count = 0;
-}
-
-int
-HnswVisitedCount(HnswVisited *v)
-{
-	return v->count;
-}
-
-/* ---------------------------------------------------------------- heaps */
-
-void
-HnswHeapInit(HnswHeap *h, int capacity, bool max)
-{
-	h->capacity = Max(capacity, 16);
-	h->items = palloc(sizeof(HnswCandidate) * h->capacity);
-	h->count = 0;
-	h->max = max;
-}
-
-/* does a belong above b? */
-static inline bool
-HeapAbove(const HnswHeap *h, HnswCandidate a, HnswCandidate b)
-{
-	return h->max ? a.distance > b.distance : a.distance < b.distance;
-}
-
-void
-HnswHeapPush(HnswHeap *h, HnswCandidate c)
-{
-	int			i;
-
-	if (h->count == h->capacity)
-	{
-		h->capacity *= 2;
-		h->items = repalloc_huge(h->items, sizeof(HnswCandidate) * h->capacity);
-	}
-	i = h->count++;
-	while (i > 0)
-	{
-		int			parent = (i - 1) / 2;
-
-		if (!HeapAbove(h, c, h->items[parent]))
-			break;
-		h->items[i] = h->items[parent];
-		i = parent;
-	}
-	h->items[i] = c;
-}
-
-HnswCandidate
-HnswHeapPop(HnswHeap *h)
-{
-	HnswCandidate top = h->items[0];
-	HnswCandidate last = h->items[--h->count];
-	int			i = 0;
-
-	for (;;)
-	{
-		int			child = 2 * i + 1;
-
-		if (child >= h->count)
-			break;
-		if (child + 1 < h->count && HeapAbove(h, h->items[child + 1], h->items[child]))
-			child++;
-		if (!HeapAbove(h, h->items[child], last))
-			break;
-		h->items[i] = h->items[child];
-		i = child;
-	}
-	if (h->count > 0)
-		h->items[i] = last;
-	return top;
-}
 
 /* ---------------------------------------------------------------- search */
 
@@ -302,37 +129,42 @@ Accepted(const HnswFilter *filter, uint32 id)
 
 /*
  * The loop of Algorithm 2 over given heaps: cands (C, a min-heap) and
- * results (W, a max-heap of at most ef accepted elements).  Elements not
- * expanded stay in cands; with discarded, accepted elements that did not
- * make the ef best go there, and rejected ones too far to expand now go to
- * cands (a resumed search expands them).  Writes W to out[] nearest first.
+ * results (W, a max-heap of at most s->ef accepted elements).  Elements
+ * not expanded stay in cands; with s->discarded, accepted elements that
+ * did not make the ef best go there, and rejected ones too far to expand
+ * now go to cands (a resumed search expands them).  Writes W to s->out
+ * nearest first.
  */
 static int
-SearchLoop(HnswGraph *g, HnswHeap *cands, HnswHeap *results, int ef, int level,
-		   HnswVisited *visited, const HnswFilter *filter, HnswHeap *discarded,
-		   HnswCandidate *out)
+SearchLoop(const HnswSearch *s, HnswNearHeap *cands, HnswFarHeap *results)
 {
-	int			maxn = level == 0 ? g->shape->m * 2 : g->shape->m;
+	HnswGraph  *g = s->graph;
+	int			ef = s->ef;
+	int			maxn = s->level == 0 ? g->shape->m * 2 : g->shape->m;
 	uint32	   *nbrs = palloc(sizeof(uint32) * maxn);
 	int			nout;
 
 	while (cands->count > 0)
 	{
-		HnswCandidate c = HnswHeapTop(cands);
+		HnswCandidate c = HnswNearHeapTop(cands);
 		int			n;
 		uint8		flags = 0;
 
-		if (results->count >= ef && c.distance > HnswHeapTop(results).distance)
+		if (results->count >= ef && c.distance > HnswFarHeapTop(results).distance)
 			break;
 		if (g->max_visits > 0 && g->visited_elements >= g->max_visits)
 			break;
-		HnswHeapPop(cands);
+		HnswNearHeapPop(cands);
 		CHECK_FOR_INTERRUPTS();
 		/* the likely next expansion: fetch its list while we work on this one */
 		if (g->prefetch && cands->count > 0)
-			g->prefetch(g, &cands->items[0].id, 1, -1);
+			{
+			uint32		next = HnswNearHeapTop(cands).id;
 
-		n = g->neighbors(g, c.id, level, nbrs, &flags);
+			g->prefetch(g, &next, 1, -1);
+		}
+
+		n = g->neighbors(g, c.id, s->level, nbrs, &flags);
 		if (flags & HNSW_EXCLUDED)
 			continue;			/* leave-one-out: do not search through it */
 		/* keep the unvisited ones, and let their data come in together */
@@ -340,7 +172,7 @@ SearchLoop(HnswGraph *g, HnswHeap *cands, HnswHeap *results, int ef, int level,
 			int			fresh = 0;
 
 			for (int i = 0; i < n; i++)
-				if (!HnswVisitedTestAndSet(visited, nbrs[i]))
+				if (!VxIdHashTestAndAdd(s->visited, nbrs[i]))
 					nbrs[fresh++] = nbrs[i];
 			n = fresh;
 		}
@@ -355,27 +187,27 @@ SearchLoop(HnswGraph *g, HnswHeap *cands, HnswHeap *results, int ef, int level,
 			e.id = nbrs[i];
 			e.distance = g->distance(g, e.id);
 
-			if (results->count < ef || e.distance < HnswHeapTop(results).distance)
+			if (results->count < ef || e.distance < HnswFarHeapTop(results).distance)
 			{
-				HnswHeapPush(cands, e);
-				if (!Accepted(filter, e.id))
+				HnswNearHeapPush(cands, e);
+				if (!Accepted(s->filter, e.id))
 					continue;
-				HnswHeapPush(results, e);
+				HnswFarHeapPush(results, e);
 				if (results->count > ef)
 				{
-					HnswCandidate far = HnswHeapPop(results);
+					HnswCandidate far = HnswFarHeapPop(results);
 
-					if (discarded)
-						HnswHeapPush(discarded, far);
+					if (s->discarded)
+						HnswNearHeapPush(s->discarded, far);
 				}
 			}
-			else if (discarded)
+			else if (s->discarded)
 			{
 				/* not expanded now, but a resumed scan will want it */
-				if (Accepted(filter, e.id))
-					HnswHeapPush(discarded, e);
+				if (Accepted(s->filter, e.id))
+					HnswNearHeapPush(s->discarded, e);
 				else
-					HnswHeapPush(cands, e);
+					HnswNearHeapPush(cands, e);
 			}
 		}
 	}
@@ -383,44 +215,42 @@ SearchLoop(HnswGraph *g, HnswHeap *cands, HnswHeap *results, int ef, int level,
 	/* W in ascending order */
 	nout = results->count;
 	for (int i = nout - 1; i >= 0; i--)
-		out[i] = HnswHeapPop(results);
+		s->out[i] = HnswFarHeapPop(results);
 	pfree(nbrs);
 	return nout;
 }
 
 int
-HnswSearchLayer(HnswGraph *g, const HnswCandidate *entries, int nentries, int nexpand,
-				int ef, int level, HnswVisited *visited, const HnswFilter *filter,
-				HnswHeap *leftover, HnswHeap *discarded, HnswCandidate *out)
+HnswSearchLayer(const HnswSearch *s)
 {
-	HnswHeap	cands;			/* C: min-heap of elements to expand */
-	HnswHeap	results;		/* W: max-heap of the ef best accepted */
+	HnswNearHeap cands;			/* C: the elements to expand */
+	HnswFarHeap results;		/* W: the ef best accepted */
 	int			nout;
 
-	HnswHeapInit(&cands, ef * 4 + nentries, false);
-	HnswHeapInit(&results, ef + 1, true);
+	HnswNearHeapInit(&cands, s->ef * 4 + s->nentries);
+	HnswFarHeapInit(&results, s->ef + 1);
 
-	for (int i = 0; i < nentries; i++)
+	for (int i = 0; i < s->nentries; i++)
 	{
-		HnswHeapPush(&cands, entries[i]);
-		if (i < nexpand || !Accepted(filter, entries[i].id))
+		HnswNearHeapPush(&cands, s->entries[i]);
+		if (i < s->nexpand || !Accepted(s->filter, s->entries[i].id))
 			continue;
-		HnswHeapPush(&results, entries[i]);
-		if (results.count > ef)
+		HnswFarHeapPush(&results, s->entries[i]);
+		if (results.count > s->ef)
 		{
-			HnswCandidate far = HnswHeapPop(&results);
+			HnswCandidate far = HnswFarHeapPop(&results);
 
-			if (discarded)
-				HnswHeapPush(discarded, far);
+			if (s->discarded)
+				HnswNearHeapPush(s->discarded, far);
 		}
 	}
-	nout = SearchLoop(g, &cands, &results, ef, level, visited, filter, discarded, out);
+	nout = SearchLoop(s, &cands, &results);
 
-	if (leftover)
+	if (s->leftover)
 		while (cands.count > 0)
-			HnswHeapPush(leftover, HnswHeapPop(&cands));
-	pfree(cands.items);
-	pfree(results.items);
+			HnswNearHeapPush(s->leftover, HnswNearHeapPop(&cands));
+	HnswNearHeapFree(&cands);
+	HnswFarHeapFree(&results);
 	return nout;
 }
 
@@ -431,22 +261,22 @@ HnswSearchLayer(HnswGraph *g, const HnswCandidate *entries, int nentries, int ne
  * ef best of discarded (all accepted) start the round's results.
  */
 int
-HnswSearchResume(HnswGraph *g, HnswHeap *leftover, HnswHeap *discarded, int ef,
-				 HnswVisited *visited, const HnswFilter *filter, HnswCandidate *out)
+HnswSearchResume(const HnswSearch *s)
 {
-	HnswHeap	results;
+	HnswFarHeap results;
 	int			nout;
 
-	HnswHeapInit(&results, ef + 1, true);
-	while (results.count < ef && discarded->count > 0)
+	Assert(s->level == 0 && s->leftover != NULL && s->discarded != NULL);
+	HnswFarHeapInit(&results, s->ef + 1);
+	while (results.count < s->ef && s->discarded->count > 0)
 	{
-		HnswCandidate c = HnswHeapPop(discarded);
+		HnswCandidate c = HnswNearHeapPop(s->discarded);
 
-		HnswHeapPush(&results, c);
-		HnswHeapPush(leftover, c);
+		HnswFarHeapPush(&results, c);
+		HnswNearHeapPush(s->leftover, c);
 	}
-	nout = SearchLoop(g, leftover, &results, ef, 0, visited, filter, discarded, out);
-	pfree(results.items);
+	nout = SearchLoop(s, s->leftover, &results);
+	HnswFarHeapFree(&results);
 	return nout;
 }
 
@@ -545,7 +375,7 @@ HnswSelectNeighbors(const HnswShape *shape, HnswCandidate *cands, int ncands, in
 	return nout;
 }
 
-/* ---------------------------------------------------------------- reconnect */
+/* ---------------------------------------------------------------- id bitmaps */
 
 /*
  * HnswIdSet (hnsw.h): one bit per 16 bytes of stream, allocated huge so
@@ -571,325 +401,4 @@ HnswIdSetFree(HnswIdSet *s)
 {
 	pfree(s->words);
 	s->words = NULL;
-}
-
-/* the state of one reconnect pass */
-typedef struct Reconnect
-{
-	const HnswShape *shape;
-	const HnswReconnectOps *ops;
-	uint32		entry;
-	int			entry_level;
-	HnswIdSet	reach;			/* reachable from the entry point */
-	HnswIdSet	expanded;		/* reach members whose list was read */
-	HnswIdSet	late;			/* made reachable by this round's links */
-	uint32	   *buf;			/* a list being read */
-	uint32	   *buf2;
-	uint32	   *missing;		/* live elements not in reach */
-	Size		nmissing;
-	Size		maxmissing;
-	uint32	   *queue;			/* for Spread */
-	Size		qcap;
-	uint64		work;			/* lists read, for pausing */
-} Reconnect;
-
-static inline void
-Work(Reconnect *r)
-{
-	if (++r->work % 64 == 0)
-		r->ops->pause(r->ops->arg);
-}
-
-/*
- * Everything reachable at level 0 from the entry point, into reach.  The
- * bitmap is swept in id order (stream order: sequential reads), expanding
- * members not yet expanded; a sweep that added members behind its position
- * is followed by another.  No queue: memory stays at the bitmaps.
- */
-static void
-SweepReachable(Reconnect *r)
-{
-	bool		again = true;
-
-	HnswIdSetClear(&r->reach);
-	HnswIdSetClear(&r->expanded);
-	HnswIdSetAdd(&r->reach, r->entry);
-	while (again)
-	{
-		again = false;
-		for (Size w = 0; w < r->reach.nwords; w++)
-		{
-			uint64		pending;
-
-			while ((pending = r->reach.words[w] & ~r->expanded.words[w]) != 0)
-			{
-				uint32		id = (uint32) (w * 64 + pg_rightmost_one_pos64(pending));
-				int			n;
-
-				r->expanded.words[w] |= UINT64CONST(1) << (id & 63);
-				n = r->ops->read(r->ops->arg, id, r->buf);
-				for (int i = 0; i < n; i++)
-				{
-					uint32		nb = r->buf[i];
-
-					if (HnswIdSetHas(&r->reach, nb))
-						continue;
-					HnswIdSetAdd(&r->reach, nb);
-					if ((nb >> 6) < w)
-						again = true;
-				}
-				Work(r);
-			}
-		}
-	}
-}
-
-/*
- * Add to reach (and late) everything reachable from x that is not yet in
- * reach: what linking x made reachable.  These were all unreachable, so
- * the queue holds at most the round's missing elements.
- */
-static void
-Spread(Reconnect *r, uint32 x)
-{
-	Size		head = 0,
-				tail = 0;
-
-	if (HnswIdSetHas(&r->reach, x))
-		return;
-	HnswIdSetAdd(&r->reach, x);
-	HnswIdSetAdd(&r->late, x);
-	r->queue[tail++] = x;
-	while (head < tail)
-	{
-		uint32		id = r->queue[head++];
-		int			n = r->ops->read(r->ops->arg, id, r->buf);
-
-		HnswIdSetAdd(&r->expanded, id);
-		for (int i = 0; i < n; i++)
-		{
-			uint32		nb = r->buf[i];
-
-			if (HnswIdSetHas(&r->reach, nb))
-				continue;
-			HnswIdSetAdd(&r->reach, nb);
-			HnswIdSetAdd(&r->late, nb);
-			if (tail == r->qcap)
-			{
-				r->qcap *= 2;
-				r->queue = repalloc_huge(r->queue, sizeof(uint32) * r->qcap);
-			}
-			r->queue[tail++] = nb;
-		}
-		Work(r);
-	}
-}
-
-static void
-CollectMissing(void *arg, uint32 id)
-{
-	Reconnect  *r = (Reconnect *) arg;
-
-	if (HnswIdSetHas(&r->reach, id))
-		return;
-	if (r->nmissing == r->maxmissing)
-	{
-		r->maxmissing *= 2;
-		r->missing = repalloc_huge(r->missing, sizeof(uint32) * r->maxmissing);
-	}
-	r->missing[r->nmissing++] = id;
-}
-
-/*
- * Put x into host's level-0 list: into a free slot, or, when victims is
- * true, over the most redundant entry that passes the victim test (see
- * HnswReconnect).  Returns whether x is in the list afterwards.
- */
-typedef enum
-{
-	VICTIM_NONE,				/* free slots only */
-	VICTIM_SETTLED,				/* only entries reachable before this round's links */
-	VICTIM_ANY
-} VictimRule;
-
-static bool
-LinkInto(Reconnect *r, uint32 host, uint32 x, VictimRule rule)
-{
-	int			max = 2 * r->shape->m;
-	int			nn = r->ops->read(r->ops->arg, host, r->buf);
-	uint32		cand[2 * HNSW_MAX_M];
-	int			ncand = 0;
-	uint32		victim;
-
-	for (int j = 0; j < nn; j++)
-		if (r->buf[j] == x)
-			return true;
-	memcpy(r->buf2, r->buf, sizeof(uint32) * nn);
-	if (nn < max)
-	{
-		r->buf2[nn] = x;
-		return r->ops->write(r->ops->arg, host, r->buf, nn, r->buf2, nn + 1);
-	}
-	if (rule == VICTIM_NONE)
-		return false;
-	for (int j = 0; j < nn; j++)
-		if (rule == VICTIM_ANY ||
-			(HnswIdSetHas(&r->reach, r->buf[j]) && !HnswIdSetHas(&r->late, r->buf[j])))
-			cand[ncand++] = r->buf[j];
-	if (ncand == 0)
-		return false;
-	victim = cand[ncand > 1 ? HnswMostRedundant(r->shape, cand, ncand, r->ops->pair, r->ops->arg) : 0];
-	for (int j = 0; j < nn; j++)
-		if (r->buf[j] == victim)
-			r->buf2[j] = x;
-	return r->ops->write(r->ops->arg, host, r->buf, nn, r->buf2, nn);
-}
-
-/*
- * The nearest reachable element to x, found by searching for x's vector
- * from the entry point (the search only meets reachable elements).
- */
-static uint32
-NearestReachable(Reconnect *r, uint32 x)
-{
-	HnswGraph  *g = r->ops->graph(r->ops->arg, x);
-	int			ef = r->shape->ef_construction;
-	HnswCandidate *w = palloc(sizeof(HnswCandidate) * ef);
-	HnswVisited *visited = HnswVisitedCreate(ef * r->shape->m * 2);
-	HnswCandidate e;
-	uint32		best = HNSW_INVALID_ID;
-	int			nw;
-
-	e.id = r->entry;
-	e.distance = g->distance(g, r->entry);
-	if (r->entry_level > 0)
-		e.id = HnswGreedyDescend(g, r->entry, &e.distance, r->entry_level, 1);
-	HnswVisitedTestAndSet(visited, e.id);
-	nw = HnswSearchLayer(g, &e, 1, 0, ef, 0, visited, NULL, NULL, NULL, w);
-	for (int i = 0; i < nw && best == HNSW_INVALID_ID; i++)
-		if (w[i].id != x && HnswIdSetHas(&r->reach, w[i].id))
-			best = w[i].id;
-	pfree(w);
-	return best;
-}
-
-/*
- * The reconnect pass shared by the build and vacuum (hnsw.h, VACUUM V2b):
- * make every live element reachable at level 0 from the entry point.
- *
- * Each round marks what the entry point reaches, then links every live
- * element still missing, in stream order, from the first host that takes
- * it:
- *	1. a reachable entry of its own list with a free slot (a plain link);
- *	2. the element linked before it in this pass, the chain's tail, over an
- *	   entry that was reachable before this round's links: the tail was
- *	   unreachable until now, so no search relies on its list, and the
- *	   entry it loses stays reachable the way it was;
- *	3. its nearest reachable element (its own list, else a search for its
- *	   vector), over its most redundant entry: the only change to a list
- *	   that searches use, once per pass in the common case.
- * Then everything x reaches becomes reachable too.  Evicting in step 3 can
- * cut an element off (its only in-link); the next round, a fresh walk,
- * finds and links it.  Rounds repeat while elements are missing and the
- * last round linked some, at most HNSW_RECONNECT_ROUNDS times.
- *
- * Earlier versions always evicted from the nearest reachable element: with
- * the inner product, where thousands of small-norm elements have no
- * in-link at all, that rewrote the lists of the large-norm elements every
- * search runs through and cut recall from 1.0 to 0.35.
- *
- * Memory: three bitmaps over the id space (3/128 of the index's size), the
- * missing elements' ids and Spread's queue (at most 8 bytes per missing
- * element); all of it allocated huge.  ops->pause runs every 64 lists read
- * and between elements linked (interrupts, vacuum's cost delay).
- * Returns the number of elements linked.
- */
-#define HNSW_RECONNECT_ROUNDS 8
-
-int
-HnswReconnect(const HnswShape *shape, uint32 id_limit, uint32 entry, int entry_level,
-			  const HnswReconnectOps *ops)
-{
-	Reconnect	r;
-	int			fixed = 0;
-	uint32		tail = HNSW_INVALID_ID;
-
-	if (entry == HNSW_INVALID_ID || id_limit == 0)
-		return 0;
-	memset(&r, 0, sizeof(r));
-	r.shape = shape;
-	r.ops = ops;
-	r.entry = entry;
-	r.entry_level = entry_level;
-	HnswIdSetInit(&r.reach, id_limit, true);
-	HnswIdSetInit(&r.expanded, id_limit, true);
-	HnswIdSetInit(&r.late, id_limit, true);
-	r.buf = palloc(sizeof(uint32) * 2 * shape->m);
-	r.buf2 = palloc(sizeof(uint32) * 2 * shape->m);
-	r.maxmissing = 1024;
-	r.missing = palloc(sizeof(uint32) * r.maxmissing);
-	r.qcap = 1024;
-	r.queue = palloc(sizeof(uint32) * r.qcap);
-
-	for (int round = 0; round < HNSW_RECONNECT_ROUNDS; round++)
-	{
-		int			linked = 0;
-
-		SweepReachable(&r);
-		HnswIdSetClear(&r.late);
-		r.nmissing = 0;
-		ops->for_each_live(ops->arg, CollectMissing, &r);
-		if (r.nmissing == 0)
-			break;
-		for (Size o = 0; o < r.nmissing; o++)
-		{
-			uint32		x = r.missing[o];
-			int			nx;
-			bool		ok = false;
-			uint32		host = HNSW_INVALID_ID;
-
-			if (HnswIdSetHas(&r.reach, x))
-				continue;		/* an earlier link made it reachable */
-			ops->pause(ops->arg);
-			nx = ops->read(ops->arg, x, r.buf);
-			{
-				uint32		own[2 * HNSW_MAX_M];
-
-				memcpy(own, r.buf, sizeof(uint32) * nx);
-				for (int i = 0; i < nx && !ok; i++)
-					if (HnswIdSetHas(&r.reach, own[i]) && own[i] < id_limit)
-					{
-						if (host == HNSW_INVALID_ID)
-							host = own[i];
-						ok = LinkInto(&r, own[i], x, VICTIM_NONE);
-					}
-			}
-			if (!ok && tail != HNSW_INVALID_ID && HnswIdSetHas(&r.reach, tail))
-				ok = LinkInto(&r, tail, x, VICTIM_SETTLED);
-			if (!ok)
-			{
-				if (host == HNSW_INVALID_ID)
-					host = NearestReachable(&r, x);
-				if (host != HNSW_INVALID_ID)
-					ok = LinkInto(&r, host, x, VICTIM_ANY);
-			}
-			if (ok)
-			{
-				tail = x;
-				Spread(&r, x);
-				linked++;
-			}
-		}
-		fixed += linked;
-		if (linked == 0)
-			break;
-	}
-	HnswIdSetFree(&r.reach);
-	HnswIdSetFree(&r.expanded);
-	HnswIdSetFree(&r.late);
-	pfree(r.missing);
-	pfree(r.queue);
-	pfree(r.buf);
-	pfree(r.buf2);
-	return fixed;
 }

@@ -49,6 +49,12 @@ typedef struct HnswScanItem
 	ItemPointerData tids[HNSW_HEAPTIDS];
 } HnswScanItem;
 
+/* the pool of rows found and not yet returned: the lowest bound on top */
+#define VXH_PREFIX HnswScanPool
+#define VXH_ELEMENT HnswScanItem
+#define VXH_ABOVE(a, b) ((a).bound < (b).bound)
+#include "vxheap.h"
+
 typedef struct HnswScanOpaqueData
 {
 	MemoryContext cxt;			/* everything of the current search */
@@ -57,13 +63,11 @@ typedef struct HnswScanOpaqueData
 	bool		started;
 	bool		done;			/* no more rounds */
 	HnswPageGraph pg;
-	HnswVisited *visited;
-	HnswHeap	leftover;		/* to expand in the next round */
-	HnswHeap	discarded;		/* result candidates for the next round */
+	VxIdHash   *visited;
+	HnswNearHeap leftover;		/* to expand in the next round */
+	HnswNearHeap discarded;		/* result candidates for the next round */
 	HnswCandidate *results;		/* the current round, nearest first */
-	HnswScanItem *pool;			/* rows found, not yet returned: min-heap by bound */
-	int			npool;
-	int			maxpool;
+	HnswScanPool pool;			/* rows found, not yet returned */
 	HnswScanItem cur;			/* the item being returned, TID by TID */
 	int			nexttid;		/* next TID of cur; cur.ntids: none */
 	double		maxgap;			/* most an estimate exceeded its bound (Settled) */
@@ -132,8 +136,7 @@ hnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int no
 	so->done = false;
 	so->ctl.returned = 0;
 	so->query = NULL;
-	so->pool = NULL;
-	so->npool = so->maxpool = 0;
+	HnswScanPoolInit(&so->pool, 0);	/* its memory went with the reset */
 	so->cur.ntids = 0;
 	so->late = false;
 	so->nexttid = 0;
@@ -172,51 +175,6 @@ Estimate(const HnswShape *shape, double d)
 	}
 }
 
-static void
-PoolPush(HnswScanOpaque so, const HnswScanItem *item)
-{
-	int			i;
-
-	if (so->npool == so->maxpool)
-	{
-		so->maxpool = Max(so->maxpool * 2, 64);
-		so->pool = so->pool ? repalloc_huge(so->pool, sizeof(HnswScanItem) * so->maxpool) :
-			palloc(sizeof(HnswScanItem) * so->maxpool);
-	}
-	i = so->npool++;
-	while (i > 0 && item->bound < so->pool[(i - 1) / 2].bound)
-	{
-		so->pool[i] = so->pool[(i - 1) / 2];
-		i = (i - 1) / 2;
-	}
-	so->pool[i] = *item;
-}
-
-static void
-PoolPop(HnswScanOpaque so, HnswScanItem *out)
-{
-	HnswScanItem *last = &so->pool[so->npool - 1];
-	int			i = 0;
-
-	*out = so->pool[0];
-	so->npool--;
-	for (;;)
-	{
-		int			c = 2 * i + 1;
-
-		if (c >= so->npool)
-			break;
-		if (c + 1 < so->npool && so->pool[c + 1].bound < so->pool[c].bound)
-			c++;
-		if (last->bound <= so->pool[c].bound)
-			break;
-		so->pool[i] = so->pool[c];
-		i = c;
-	}
-	if (so->npool > 0)
-		so->pool[i] = *last;
-}
-
 /*
  * Turn a round's nresults candidates into items in the pool: each live
  * element's heap TIDs with the lower bound of their SQL distance, read
@@ -243,7 +201,7 @@ Materialize(HnswScanOpaque so, int nresults)
 		memcpy(item.tids, head.heaptids, sizeof(ItemPointerData) * item.ntids);
 		if (!isnan(item.bound))
 			so->maxgap = Max(so->maxgap, Estimate(&so->shape, d) - item.bound);
-		PoolPush(so, &item);
+		HnswScanPoolPush(&so->pool, item);
 		added++;
 	}
 	return added;
@@ -270,7 +228,7 @@ Settled(HnswScanOpaque so, double bound)
 	if (so->done)
 		return true;
 	if (so->discarded.count > 0)
-		frontier = Min(frontier, Estimate(&so->shape, HnswHeapTop(&so->discarded).distance));
+		frontier = Min(frontier, Estimate(&so->shape, HnswNearHeapTop(&so->discarded).distance));
 	return bound <= frontier - so->maxgap;
 }
 
@@ -305,6 +263,29 @@ WidenFactor(HnswScanOpaque so, int nresults)
 	return (int) ceil(need / spread);
 }
 
+/*
+ * The fields of every level-0 search of the scan (HnswSearch): its beam,
+ * filter, visited set, and the heaps that let a later round resume.
+ */
+static HnswSearch
+ScanSearch(HnswScanOpaque so, const HnswCandidate *entries, int nentries)
+{
+	HnswSearch	s = {
+		.graph = &so->pg.graph,
+		.entries = entries,
+		.nentries = nentries,
+		.ef = so->ef,
+		.level = 0,
+		.visited = so->visited,
+		.filter = so->filter,
+		.leftover = &so->leftover,
+		.discarded = &so->discarded,
+		.out = so->results,
+	};
+
+	return s;
+}
+
 /* first round: descend from the entry point, then search level 0 */
 static void
 FirstRound(IndexScanDesc scan)
@@ -316,6 +297,7 @@ FirstRound(IndexScanDesc scan)
 	int			ef;
 	int			widen;
 	int			nresults;
+	HnswSearch	search;
 
 	/* every setting of this search, once (see HnswScanOpaqueData) */
 	so->ef = ef = hnsw_ef_search;
@@ -331,9 +313,9 @@ FirstRound(IndexScanDesc scan)
 	so->filter = so->ctl.allow ? &so->allow_filter : NULL;
 	so->pg.exclude = so->ctl.exclude;
 	so->pg.graph.max_visits = so->max_visits;
-	so->visited = HnswVisitedCreate(ef * so->shape.m * 4);
-	HnswHeapInit(&so->leftover, ef * 4, false);
-	HnswHeapInit(&so->discarded, ef * 4, false);
+	so->visited = VxIdHashCreate(ef * so->shape.m * 4);
+	HnswNearHeapInit(&so->leftover, ef * 4);
+	HnswNearHeapInit(&so->discarded, ef * 4);
 	so->results = palloc(sizeof(HnswCandidate) * ef * HNSW_SCAN_MAX_WIDEN);
 
 	entry[0].id = meta.entry_point;
@@ -348,10 +330,10 @@ FirstRound(IndexScanDesc scan)
 	 * reachable from it (hnsw.h, I6), not necessarily from where the descent
 	 * ended, and a scan the executor drains must return every row.
 	 */
-	HnswVisitedTestAndSet(so->visited, entry[0].id);
-	nentries = HnswVisitedTestAndSet(so->visited, entry[1].id) ? 1 : 2;
-	nresults = HnswSearchLayer(&so->pg.graph, entry, nentries, 0, ef, 0, so->visited,
-							   so->filter, &so->leftover, &so->discarded, so->results);
+	VxIdHashTestAndAdd(so->visited, entry[0].id);
+	nentries = VxIdHashTestAndAdd(so->visited, entry[1].id) ? 1 : 2;
+	search = ScanSearch(so, entry, nentries);
+	nresults = HnswSearchLayer(&search);
 	(void) Materialize(so, nresults);
 
 	/*
@@ -364,16 +346,15 @@ FirstRound(IndexScanDesc scan)
 	if (widen > 1)
 	{
 		so->ef = ef = ef * widen;
-		so->npool = 0;
+		HnswScanPoolReset(&so->pool);
 		so->maxgap = 0;
-		so->leftover.count = 0;
-		so->discarded.count = 0;
-		HnswVisitedReset(so->visited);
-		HnswVisitedTestAndSet(so->visited, entry[0].id);
-		(void) HnswVisitedTestAndSet(so->visited, entry[1].id);
-		(void) Materialize(so, HnswSearchLayer(&so->pg.graph, entry, nentries, 0, ef, 0,
-											   so->visited, so->filter, &so->leftover,
-											   &so->discarded, so->results));
+		HnswNearHeapReset(&so->leftover);
+		HnswNearHeapReset(&so->discarded);
+		VxIdHashReset(so->visited);
+		VxIdHashTestAndAdd(so->visited, entry[0].id);
+		(void) VxIdHashTestAndAdd(so->visited, entry[1].id);
+		search = ScanSearch(so, entry, nentries);
+		(void) Materialize(so, HnswSearchLayer(&search));
 	}
 	so->rounds = 1;
 }
@@ -392,10 +373,10 @@ DrainDiscarded(HnswScanOpaque so)
 
 	while (n < so->ef && so->discarded.count > 0)
 	{
-		HnswCandidate c = HnswHeapPop(&so->discarded);
+		HnswCandidate c = HnswNearHeapPop(&so->discarded);
 
 		so->results[n++] = c;
-		HnswHeapPush(&so->leftover, c);
+		HnswNearHeapPush(&so->leftover, c);
 	}
 	return Materialize(so, n) > 0;
 }
@@ -406,6 +387,7 @@ NextRound(IndexScanDesc scan)
 {
 	HnswScanOpaque so = (HnswScanOpaque) scan->opaque;
 	int			nresults;
+	HnswSearch	search;
 
 	if (so->iterative == VX_ITERATIVE_OFF ||
 		so->leftover.count + so->discarded.count == 0 ||
@@ -414,8 +396,8 @@ NextRound(IndexScanDesc scan)
 		so->done = true;
 		return;
 	}
-	nresults = HnswSearchResume(&so->pg.graph, &so->leftover, &so->discarded, so->ef,
-								so->visited, so->filter, so->results);
+	search = ScanSearch(so, NULL, 0);
+	nresults = HnswSearchResume(&search);
 	(void) Materialize(so, nresults);
 	so->rounds++;
 	if (nresults == 0)
@@ -442,11 +424,11 @@ hnswgettuple(IndexScanDesc scan, ScanDirection dir)
 	{
 		if (so->ctl.limit > 0 && so->ctl.returned >= so->ctl.limit)
 			break;				/* a filtered search's probe (scan.h) */
-		if (so->nexttid == so->cur.ntids && so->npool > 0 &&
+		if (so->nexttid == so->cur.ntids && so->pool.count > 0 &&
 			(so->iterative == VX_ITERATIVE_RELAXED || so->iterative == VX_ITERATIVE_OFF ||
-			 Settled(so, so->pool[0].bound)))
+			 Settled(so, HnswScanPoolTop(&so->pool).bound)))
 		{
-			PoolPop(so, &so->cur);
+			so->cur = HnswScanPoolPop(&so->pool);
 			so->nexttid = 0;
 
 			/*
@@ -486,7 +468,7 @@ hnswgettuple(IndexScanDesc scan, ScanDirection dir)
 		}
 		if (so->done || (so->iterative == VX_ITERATIVE_OFF && so->rounds > 0))
 		{
-			if (so->npool > 0)
+			if (so->pool.count > 0)
 			{
 				so->done = true;	/* nothing more to find: the pool is settled */
 				continue;

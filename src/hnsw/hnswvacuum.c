@@ -34,7 +34,7 @@ typedef struct VacState
 	Relation	index;
 	HnswShape	shape;
 	uint64		stream_end;
-	HnswVisited *deleted;		/* ids of DELETED elements */
+	VxIdHash   *deleted;		/* ids of DELETED elements */
 	uint32	   *deleted_ids;	/* the same, as a list */
 	int			ndeleted;
 	int			maxdeleted;
@@ -46,7 +46,7 @@ typedef struct VacState
 static void
 RememberDeleted(VacState *vs, uint32 id)
 {
-	if (HnswVisitedTestAndSet(vs->deleted, id))
+	if (VxIdHashTestAndAdd(vs->deleted, id))
 		return;
 	if (vs->ndeleted == vs->maxdeleted)
 	{
@@ -59,7 +59,7 @@ RememberDeleted(VacState *vs, uint32 id)
 static bool
 IsDeleted(VacState *vs, uint32 id)
 {
-	return HnswVisitedContains(vs->deleted, id);
+	return VxIdHashContains(vs->deleted, id);
 }
 
 /*
@@ -69,178 +69,77 @@ IsDeleted(VacState *vs, uint32 id)
 static void
 PassRemoveTids(VacState *vs, IndexBulkDeleteCallback callback, void *callback_state)
 {
-	uint64		pos = 0;
+	HnswStreamCursor c;
 
-	while (pos < vs->stream_end)
+	HnswStreamBegin(&c, vs->index, &vs->shape, vs->stream_end, vs->info->strategy,
+					BUFFER_LOCK_EXCLUSIVE);
+	while (HnswStreamNextPage(&c))
 	{
-		BlockNumber blkno;
-		Buffer		buf;
-		Page		page;
 		VxPageWrite w;
 		Page		wpage = NULL;
 
-		vacuum_delay_point();
-		if (HNSW_DATA_SIZE - HnswOffsetInPage(pos) < HNSW_UNIT)
+		while (HnswStreamNextRecord(&c))
 		{
-			pos += HNSW_DATA_SIZE - HnswOffsetInPage(pos);
-			continue;
-		}
-		blkno = HnswOffsetBlock(pos);
-		buf = ReadBufferExtended(vs->index, MAIN_FORKNUM, blkno, RBM_NORMAL, vs->info->strategy);
-		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-		HnswCheckPage(vs->index, buf);
-		page = BufferGetPage(buf);
+			HnswElement e = (HnswElement) c.rec;
+			uint32		id = HnswOffsetId(c.pos);
+			int			live = 0;
+			ItemPointerData keep[HNSW_HEAPTIDS];
 
-		while (pos < vs->stream_end && HnswOffsetBlock(pos) == blkno)
-		{
-			uint32		inpage = HnswOffsetInPage(pos);
-			char	   *rec;
-			Size		size;
-
-			if (HNSW_DATA_SIZE - inpage < HNSW_UNIT)
+			if (c.rec[0] != HNSW_KIND_ELEMENT)
+				continue;
+			if (e->flags & HNSW_DELETED)
 			{
-				pos += HNSW_DATA_SIZE - inpage;
-				break;
-			}
-			rec = HnswPageData(wpage ? wpage : page) + inpage;
-			size = HnswRecordSize(&vs->shape, rec, inpage);
-			if (size == 0)
-				ereport(ERROR,
-						(errcode(ERRCODE_INDEX_CORRUPTED),
-						 errmsg("index \"%s\" has an invalid record at offset %llu",
-								RelationGetRelationName(vs->index), (unsigned long long) pos),
-						 errhint("REINDEX the index.")));
-			if (rec[0] == HNSW_KIND_ELEMENT)
-			{
-				HnswElement e = (HnswElement) rec;
-				uint32		id = HnswOffsetId(pos);
-
-				if (e->flags & HNSW_DELETED)
-					RememberDeleted(vs, id);
-				else if (e->flags == 0)
-				{
-					int			live = 0;
-					ItemPointerData keep[HNSW_HEAPTIDS];
-
-					for (int i = 0; i < e->ntids; i++)
-					{
-						if (callback(&e->heaptids[i], callback_state))
-							vs->stats->tuples_removed += 1;
-						else
-							keep[live++] = e->heaptids[i];
-					}
-					if (live != e->ntids)
-					{
-						if (wpage == NULL)
-						{
-							VxPageWriteBegin(&w, vs->index);
-							wpage = VxPageWriteAdd(&w, buf, false);
-							e = (HnswElement) (HnswPageData(wpage) + inpage);
-						}
-						memset(e->heaptids, 0, sizeof(e->heaptids));
-						memcpy(e->heaptids, keep, sizeof(ItemPointerData) * live);
-						e->ntids = live;
-						if (live == 0)
-						{
-							e->flags = HNSW_DELETED;
-							RememberDeleted(vs, id);
-						}
-					}
-					if (live > 0)
-					{
-						vs->stats->num_index_tuples += live;
-						if (e->level > vs->best_level)
-						{
-							vs->best_level = e->level;
-							vs->best_id = id;
-						}
-					}
-				}
-			}
-			pos += size;
-		}
-		if (wpage)
-			VxPageWriteFinish(&w);	/* releases buf */
-		else
-			UnlockReleaseBuffer(buf);
-	}
-}
-
-/*
- * New neighbours for element id at level, whose list names deleted
- * elements: the heuristic over its live neighbours and the live neighbours
- * of the deleted ones (hnsw.h, ALGORITHM).
- */
-static void
-RepairList(VacState *vs, HnswPageGraph *pg, HnswVecCache *vc, uint32 id, int level)
-{
-	const HnswShape *shape = &vs->shape;
-	int			max = level == 0 ? 2 * shape->m : shape->m;
-	uint32	   *cur = palloc(sizeof(uint32) * max);
-	uint32	   *sub = palloc(sizeof(uint32) * max);
-	uint32	   *next = palloc(sizeof(uint32) * max);
-	HnswCandidate *cands = palloc(sizeof(HnswCandidate) * (max + max * max));
-	HnswCandidate *kept = palloc(sizeof(HnswCandidate) * max);
-	HnswVisited *seen = HnswVisitedCreate(max * max);
-
-	for (int attempt = 0; attempt < 3; attempt++)
-	{
-		uint64		off = HnswListOffset(pg, id, level);
-		int			n,
-					ncands = 0,
-					nnext;
-
-		if (off == 0)
-			break;
-		n = HnswReadList(vs->index, off, max, cur);
-		HnswVisitedReset(seen);
-		HnswVisitedTestAndSet(seen, id);
-		for (int i = 0; i < n; i++)
-		{
-			if (!IsDeleted(vs, cur[i]))
-			{
-				if (!HnswVisitedTestAndSet(seen, cur[i]))
-				{
-					cands[ncands].id = cur[i];
-					cands[ncands++].distance = HnswVecCachePair(vc, id, cur[i]);
-				}
+				RememberDeleted(vs, id);
 				continue;
 			}
-			/* through a deleted neighbour (it keeps its lists) to its live ones */
+			if (e->flags != 0)
+				continue;
+			for (int i = 0; i < e->ntids; i++)
 			{
-				uint64		soff = HnswListOffset(pg, cur[i], level);
-				int			ns = 0;
-
-				if (soff != 0)
-					ns = HnswReadList(vs->index, soff, max, sub);
-				for (int j = 0; j < ns; j++)
+				if (callback(&e->heaptids[i], callback_state))
+					vs->stats->tuples_removed += 1;
+				else
+					keep[live++] = e->heaptids[i];
+			}
+			if (live != e->ntids)
+			{
+				/* the page's first change starts its WAL record */
+				if (wpage == NULL)
 				{
-					if (IsDeleted(vs, sub[j]) || HnswVisitedTestAndSet(seen, sub[j]))
-						continue;
-					cands[ncands].id = sub[j];
-					cands[ncands++].distance = HnswVecCachePair(vc, id, sub[j]);
+					VxPageWriteBegin(&w, vs->index);
+					wpage = VxPageWriteAdd(&w, HnswStreamTakePage(&c), false);
+				}
+				e = (HnswElement) (HnswPageData(wpage) + HnswOffsetInPage(c.pos));
+				memset(e->heaptids, 0, sizeof(e->heaptids));
+				memcpy(e->heaptids, keep, sizeof(ItemPointerData) * live);
+				e->ntids = live;
+				if (live == 0)
+				{
+					e->flags = HNSW_DELETED;
+					RememberDeleted(vs, id);
+				}
+			}
+			if (live > 0)
+			{
+				vs->stats->num_index_tuples += live;
+				if (e->level > vs->best_level)
+				{
+					vs->best_level = e->level;
+					vs->best_id = id;
 				}
 			}
 		}
-		HnswSortCandidates(cands, ncands);
-		nnext = HnswSelectNeighbors(shape, cands, ncands, max, HnswVecCachePair, vc, kept);
-		for (int i = 0; i < nnext; i++)
-			next[i] = kept[i].id;
-		if (HnswWriteList(vs->index, off, max, next, nnext, cur, n))
-		{
-			/* new neighbours link back, as after an insert */
-			for (int i = 0; i < nnext; i++)
-			{
-				bool		old = false;
-
-				for (int j = 0; j < n && !old; j++)
-					old = cur[j] == next[i];
-				if (!old)
-					HnswAddLink(pg, vc, next[i], level, id, kept[i].distance, false);
-			}
-			break;
-		}
+		if (wpage)
+			VxPageWriteFinish(&w);	/* releases the page */
 	}
+	HnswStreamEnd(&c);
+}
+
+/* HnswGoneFn of V2's repairs */
+static bool
+Gone(void *arg, uint32 id)
+{
+	return IsDeleted((VacState *) arg, id);
 }
 
 /* does the list at rec (max slots) name a deleted element? */
@@ -276,15 +175,16 @@ AddTodo(RepairTodo *t, uint32 id, int level)
 	t->levels[t->n++] = level;
 }
 
+/* a list of the record at c that names deleted elements goes on the list */
 static void
-CollectRepairs(void *arg, uint64 off, char *rec)
+CollectRepairs(RepairTodo *t, const HnswStreamCursor *c)
 {
-	RepairTodo *t = (RepairTodo *) arg;
 	VacState   *vs = t->vs;
+	char	   *rec = c->rec;
 
 	if (rec[0] == HNSW_KIND_ELEMENT && ((HnswElement) rec)->flags == 0 &&
 		NamesDeleted(vs, ((HnswElement) rec)->neighbors, 2 * vs->shape.m))
-		AddTodo(t, HnswOffsetId(off), 0);
+		AddTodo(t, HnswOffsetId(c->pos), 0);
 	else if (rec[0] == HNSW_KIND_UPPER && ((HnswUpper) rec)->owner != HNSW_INVALID_ID &&
 			 !IsDeleted(vs, ((HnswUpper) rec)->owner))
 	{
@@ -306,11 +206,16 @@ PassRepair(VacState *vs)
 	HnswPageGraph pg;
 	RepairTodo	t = {vs, NULL, NULL, 0, 1024};
 	MemoryContext old;
-	HnswVecCache *vc = NULL;
+	HnswPageLists lists;
+	HnswStreamCursor c;
 
 	t.ids = palloc(sizeof(uint32) * t.cap);
 	t.levels = palloc(sizeof(int) * t.cap);
-	HnswWalkStream(vs->index, &vs->shape, vs->stream_end, vs->info->strategy, CollectRepairs, &t);
+	HnswStreamBegin(&c, vs->index, &vs->shape, vs->stream_end, vs->info->strategy,
+					BUFFER_LOCK_SHARE);
+	while (HnswStreamNext(&c))
+		CollectRepairs(&t, &c);
+	HnswStreamEnd(&c);
 
 	HnswPageGraphInit(&pg, vs->index, &vs->shape, NULL);
 	old = MemoryContextSwitchTo(vs->tmpcxt);
@@ -320,9 +225,10 @@ PassRepair(VacState *vs)
 		if (i % 256 == 0)
 		{
 			MemoryContextReset(vs->tmpcxt);
-			vc = HnswVecCacheCreate(vs->index, &vs->shape);
+			HnswPageListsInit(&lists, &pg, HnswVecCacheCreate(vs->index, &vs->shape));
 		}
-		RepairList(vs, &pg, vc, t.ids[i], t.levels[i]);
+		/* new lists: see hnsw.h, ALGORITHM */
+		HnswRepairList(&lists.ops, t.ids[i], t.levels[i], Gone, vs);
 		vacuum_delay_point();
 	}
 	MemoryContextSwitchTo(old);
@@ -336,143 +242,6 @@ PassRepair(VacState *vs)
 		if (meta.entry_point != HNSW_INVALID_ID && IsDeleted(vs, meta.entry_point))
 			HnswSetEntryPoint(vs->index, vs->best_id, vs->best_id == HNSW_INVALID_ID ? -1 : vs->best_level, false);
 	}
-}
-
-/* V2b: reconnect live elements that deletions or pruning cut off */
-typedef struct PageReconnectArg
-{
-	Relation	index;
-	const HnswShape *shape;
-	BufferAccessStrategy strategy;
-	MemoryContext veccxt;		/* the vector cache, reset now and then */
-	HnswVecCache *vc;
-	HnswPageGraph reader;		/* for lists (no query) */
-	HnswPageGraph pg;			/* for searches (PageGraph) */
-	uint64		pauses;
-} PageReconnectArg;
-
-/* level-0 list of a live element; 0 for anything else (DELETED ones are freed next) */
-static int
-PageReadList0(void *arg, uint32 id, uint32 *out)
-{
-	PageReconnectArg *a = (PageReconnectArg *) arg;
-	uint8		flags = 0;
-	int			n = a->reader.graph.neighbors(&a->reader.graph, id, 0, out, &flags);
-
-	return flags == 0 ? n : 0;
-}
-
-static bool
-PageWriteList0(void *arg, uint32 id, const uint32 *old, int nold, const uint32 *ids, int n)
-{
-	PageReconnectArg *a = (PageReconnectArg *) arg;
-	HnswElementData head;
-
-	/* only vacuum changes an element's state, so this stays true */
-	if (!HnswReadElementHead(&a->reader, id, &head) || head.flags != 0)
-		return false;
-	return HnswWriteList(a->index, HnswIdOffset(id) + offsetof(HnswElementData, neighbors),
-						 2 * a->shape->m, ids, n, old, nold);
-}
-
-static float
-PagePair(void *arg, uint32 a, uint32 b)
-{
-	PageReconnectArg *ra = (PageReconnectArg *) arg;
-	MemoryContext old = MemoryContextSwitchTo(ra->veccxt);
-	float		d = HnswVecCachePair(ra->vc, a, b);
-
-	MemoryContextSwitchTo(old);
-	return d;
-}
-
-static HnswGraph *
-PageGraph(void *arg, uint32 x)
-{
-	PageReconnectArg *a = (PageReconnectArg *) arg;
-	MemoryContext old = MemoryContextSwitchTo(a->veccxt);
-
-	HnswPageGraphInit(&a->pg, a->index, a->shape, HnswVecCacheDecode(a->vc, x));
-	MemoryContextSwitchTo(old);
-	return &a->pg.graph;
-}
-
-typedef struct LiveWalk
-{
-	HnswIdFn	fn;
-	void	   *fnarg;
-} LiveWalk;
-
-static void
-LiveWalkRecord(void *arg, uint64 off, char *rec)
-{
-	LiveWalk   *lw = (LiveWalk *) arg;
-
-	if (rec[0] == HNSW_KIND_ELEMENT && ((HnswElement) rec)->flags == 0)
-		lw->fn(lw->fnarg, HnswOffsetId(off));
-}
-
-static void
-PageForEachLive(void *arg, HnswIdFn fn, void *fnarg)
-{
-	PageReconnectArg *a = (PageReconnectArg *) arg;
-	LiveWalk	lw = {fn, fnarg};
-	HnswMetaPageData meta;
-
-	HnswReadMeta(a->index, &meta);
-	HnswWalkStream(a->index, a->shape, meta.stream_end, a->strategy, LiveWalkRecord, &lw);
-}
-
-/*
- * Between steps of the pass: honour cancels and vacuum's cost delay (a
- * no-op outside VACUUM), and drop the vectors cached so far now and then
- * (the pass holds no pointer into the cache across a pause).
- */
-static void
-PagePause(void *arg)
-{
-	PageReconnectArg *a = (PageReconnectArg *) arg;
-
-	vacuum_delay_point();
-	if (++a->pauses % 1024 == 0)
-	{
-		MemoryContext old = MemoryContextSwitchTo(a->veccxt);
-
-		MemoryContextReset(a->veccxt);
-		a->vc = HnswVecCacheCreate(a->index, a->shape);
-		MemoryContextSwitchTo(old);
-	}
-}
-
-/*
- * V2b, also run by a build that continued on disk: reconnect the live
- * elements that pruning or deletions cut off.  Returns how many.
- */
-int
-HnswReconnectIndex(Relation index, const HnswShape *shape, BufferAccessStrategy strategy)
-{
-	HnswMetaPageData meta;
-	PageReconnectArg a = {.index = index, .shape = shape, .strategy = strategy};
-	HnswReconnectOps ops = {PageReadList0, PageWriteList0, PagePair, PageGraph, PageForEachLive,
-	PagePause, &a};
-	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "hnsw reconnect",
-											  ALLOCSET_DEFAULT_SIZES);
-	MemoryContext old = MemoryContextSwitchTo(cxt);
-	int			fixed;
-
-	HnswReadMeta(index, &meta);
-	a.veccxt = AllocSetContextCreate(cxt, "hnsw reconnect vectors", ALLOCSET_DEFAULT_SIZES);
-	MemoryContextSwitchTo(a.veccxt);
-	a.vc = HnswVecCacheCreate(index, shape);
-	MemoryContextSwitchTo(cxt);
-	HnswPageGraphInit(&a.reader, index, shape, NULL);
-	fixed = HnswReconnect(shape, HnswOffsetId(meta.stream_end) + 1, meta.entry_point,
-						  meta.entry_level, &ops);
-	MemoryContextSwitchTo(old);
-	MemoryContextDelete(cxt);
-	/* inserts during the pass may have cut others off: count from before it */
-	HnswSetReconnected(index, meta.allocations);
-	return fixed;
 }
 
 static void
@@ -584,7 +353,7 @@ PassFree(VacState *vs)
 typedef struct Leftovers
 {
 	VacState   *vs;
-	HnswVisited *owned;			/* UPPER ids that live or DELETED elements own */
+	VxIdHash   *owned;			/* UPPER ids that live or DELETED elements own */
 	uint32	   *ids;			/* RESERVED elements and all UPPER records */
 	bool	   *upper;
 	int			n;
@@ -592,9 +361,8 @@ typedef struct Leftovers
 } Leftovers;
 
 static void
-CollectLeftovers(void *arg, uint64 off, char *rec)
+CollectLeftovers(Leftovers *lo, uint64 off, const char *rec)
 {
-	Leftovers  *lo = (Leftovers *) arg;
 	bool		upper = rec[0] == HNSW_KIND_UPPER;
 
 	if (rec[0] == HNSW_KIND_ELEMENT)
@@ -604,7 +372,7 @@ CollectLeftovers(void *arg, uint64 off, char *rec)
 		if ((e->flags & ~HNSW_DELETED) == 0)
 		{
 			if (e->level > 0)
-				HnswVisitedTestAndSet(lo->owned, e->upper);
+				VxIdHashTestAndAdd(lo->owned, e->upper);
 			return;
 		}
 		if (!(e->flags & HNSW_RESERVED) || (e->flags & HNSW_FREE))
@@ -652,13 +420,18 @@ PassReclaim(VacState *vs)
 	Leftovers	lo = {vs, NULL, NULL, NULL, 0, 256};
 	HnswPageGraph pg;
 	HnswMetaPageData meta;
+	HnswStreamCursor c;
 	int			reclaimed = 0;
 
-	lo.owned = HnswVisitedCreate(1024);
+	lo.owned = VxIdHashCreate(1024);
 	lo.ids = palloc(sizeof(uint32) * lo.cap);
 	lo.upper = palloc(sizeof(bool) * lo.cap);
 	HnswReadMeta(vs->index, &meta);
-	HnswWalkStream(vs->index, &vs->shape, meta.stream_end, vs->info->strategy, CollectLeftovers, &lo);
+	HnswStreamBegin(&c, vs->index, &vs->shape, meta.stream_end, vs->info->strategy,
+					BUFFER_LOCK_SHARE);
+	while (HnswStreamNext(&c))
+		CollectLeftovers(&lo, c.pos, c.rec);
+	HnswStreamEnd(&c);
 	HnswPageGraphInit(&pg, vs->index, &vs->shape, NULL);
 
 	for (int i = 0; i < lo.n; i++)
@@ -675,7 +448,7 @@ PassReclaim(VacState *vs)
 		HnswMetaPage m;
 
 		vacuum_delay_point();
-		if (upper && HnswVisitedContains(lo.owned, id))
+		if (upper && VxIdHashContains(lo.owned, id))
 			continue;
 		/* what allocated it, read without the write locks (Abandoned reads pages) */
 		buf = ReadBuffer(vs->index, HnswOffsetBlock(off));
@@ -747,7 +520,7 @@ InitVacState(VacState *vs, IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 	vs->shape = *HnswGetShape(info->index);
 	HnswReadMeta(info->index, &meta);
 	vs->stream_end = meta.stream_end;
-	vs->deleted = HnswVisitedCreate(1024);
+	vs->deleted = VxIdHashCreate(1024);
 	vs->maxdeleted = 1024;
 	vs->deleted_ids = palloc(sizeof(uint32) * vs->maxdeleted);
 	vs->best_id = HNSW_INVALID_ID;

@@ -47,6 +47,14 @@ typedef struct Ranked
 	ItemPointerData tid;
 } Ranked;
 
+static inline int CompareDistance(double x, double y);
+
+/* re-ranked rows: the nearest by exact distance on top */
+#define VXH_PREFIX RankedPool
+#define VXH_ELEMENT Ranked
+#define VXH_ABOVE(a, b) (CompareDistance((a).distance, (b).distance) < 0)
+#include "vxheap.h"
+
 typedef struct ListRank
 {
 	float		score;
@@ -68,9 +76,7 @@ typedef struct IvfpqScanOpaqueData
 	int			maxcands;
 	int			next_cand;		/* cands[next_cand..] not yet re-ranked */
 	float		next_score;		/* lowest score among them (after a window) */
-	Ranked	   *pool;			/* re-ranked rows not yet returned: min-heap */
-	int			npool;
-	int			maxpool;
+	RankedPool	pool;			/* re-ranked rows not yet returned */
 	double		err_n;			/* |PQ estimate - exact distance| seen: count, */
 	double		err_sum;		/* sum and sum of squares, for SafeToReturn's */
 	double		err_sum2;		/* margin (mean + 2 standard deviations) */
@@ -142,8 +148,7 @@ ivfpqrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int n
 	so->cands = NULL;
 	so->ncands = so->maxcands = so->next_cand = 0;
 	so->next_score = FLT_MAX;
-	so->pool = NULL;
-	so->npool = so->maxpool = 0;
+	RankedPoolInit(&so->pool, 0);	/* its memory went with the reset */
 	so->err_n = so->err_sum = so->err_sum2 = 0;
 	so->slack = 0;
 	so->next_list = 0;
@@ -487,52 +492,6 @@ MoreLists(IvfpqScanOpaque so)
 	return so->iterative != VX_ITERATIVE_OFF || so->next_list == 0;
 }
 
-/* the re-ranked rows not yet returned: a min-heap by exact distance */
-static void
-PoolPush(IvfpqScanOpaque so, Ranked r)
-{
-	int			i;
-
-	if (so->npool == so->maxpool)
-	{
-		so->maxpool = Max(so->maxpool * 2, 64);
-		so->pool = so->pool ? repalloc_huge(so->pool, sizeof(Ranked) * so->maxpool) :
-			palloc(sizeof(Ranked) * so->maxpool);
-	}
-	i = so->npool++;
-	while (i > 0 && CompareDistance(r.distance, so->pool[(i - 1) / 2].distance) < 0)
-	{
-		so->pool[i] = so->pool[(i - 1) / 2];
-		i = (i - 1) / 2;
-	}
-	so->pool[i] = r;
-}
-
-static Ranked
-PoolPop(IvfpqScanOpaque so)
-{
-	Ranked		top = so->pool[0];
-	Ranked		last = so->pool[--so->npool];
-	int			i = 0;
-
-	for (;;)
-	{
-		int			c = 2 * i + 1;
-
-		if (c >= so->npool)
-			break;
-		if (c + 1 < so->npool && CompareDistance(so->pool[c + 1].distance, so->pool[c].distance) < 0)
-			c++;
-		if (CompareDistance(last.distance, so->pool[c].distance) <= 0)
-			break;
-		so->pool[i] = so->pool[c];
-		i = c;
-	}
-	if (so->npool > 0)
-		so->pool[i] = last;
-	return top;
-}
-
 /*
  * The next window: the best candidates by PQ score not yet re-ranked, with
  * exact distances from the heap rows that the snapshot sees, into the
@@ -591,7 +550,7 @@ NextWindow(IndexScanDesc scan)
 		}
 		else
 			r.distance = ApproxDistance(so, c[i].score);
-		PoolPush(so, r);
+		RankedPoolPush(&so->pool, r);
 	}
 	so->next_cand += n;
 	so->next_score = FLT_MAX;
@@ -662,10 +621,11 @@ ivfpqgettuple(IndexScanDesc scan, ScanDirection dir)
 	{
 		if (so->ctl.limit > 0 && so->ctl.returned >= so->ctl.limit)
 			break;				/* a filtered search's probe (scan.h) */
-		if (so->npool > 0 &&
-			(so->iterative == VX_ITERATIVE_RELAXED || SafeToReturn(so, so->pool[0].distance)))
+		if (so->pool.count > 0 &&
+			(so->iterative == VX_ITERATIVE_RELAXED ||
+			 SafeToReturn(so, RankedPoolTop(&so->pool).distance)))
 		{
-			Ranked		r = PoolPop(so);
+			Ranked		r = RankedPoolPop(&so->pool);
 
 			/*
 			 * A row nearer than one already returned was found too late
@@ -699,7 +659,7 @@ ivfpqgettuple(IndexScanDesc scan, ScanDirection dir)
 		}
 		if (!MoreLists(so))
 		{
-			if (so->npool > 0)
+			if (so->pool.count > 0)
 				continue;		/* nothing else to find: the pool is safe */
 			break;
 		}

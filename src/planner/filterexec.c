@@ -417,42 +417,11 @@ CompareKeptQsort(const void *a, const void *b)
 	return CompareKept((const KeptRow *) a, (const KeptRow *) b);
 }
 
-/* max-heap of kept rows: the farthest on top */
-static void
-SiftDown(KeptRow *h, int n, int i)
-{
-	for (;;)
-	{
-		int			l = 2 * i + 1,
-					r = l + 1,
-					top = i;
-		KeptRow		t;
-
-		if (l < n && CompareKept(&h[l], &h[top]) > 0)
-			top = l;
-		if (r < n && CompareKept(&h[r], &h[top]) > 0)
-			top = r;
-		if (top == i)
-			return;
-		t = h[i];
-		h[i] = h[top];
-		h[top] = t;
-		i = top;
-	}
-}
-
-static void
-SiftUp(KeptRow *h, int i)
-{
-	while (i > 0 && CompareKept(&h[(i - 1) / 2], &h[i]) < 0)
-	{
-		KeptRow		t = h[i];
-
-		h[i] = h[(i - 1) / 2];
-		h[(i - 1) / 2] = t;
-		i = (i - 1) / 2;
-	}
-}
+/* the rows kept so far: the farthest on top (vxheap.h) */
+#define VXH_PREFIX KeptHeap
+#define VXH_ELEMENT KeptRow
+#define VXH_ABOVE(a, b) (CompareKept(&(a), &(b)) > 0)
+#include "vxheap.h"
 
 /*
  * Prefilter with the LIMIT known: every row of the filter child is scored
@@ -468,10 +437,13 @@ TopK(VxFilterState *state)
 	TupleTableSlot *dst = ss->ss_ScanTupleSlot;
 	ExprContext *econtext = ss->ps.ps_ExprContext;
 	int			k = Max(state->bound, 1);
-	int			cap = Min(k, 64);	/* grows with the rows kept, up to k */
-	KeptRow    *heap = MemoryContextAlloc(state->allowcxt, sizeof(KeptRow) * cap);
-	int			n = 0;
+	KeptHeap	heap;
 	int64		seq = 0;
+	MemoryContext old = MemoryContextSwitchTo(state->allowcxt);
+
+	/* grows with the rows kept, up to k, in allowcxt */
+	KeptHeapInit(&heap, Min(k, 64));
+	MemoryContextSwitchTo(old);
 
 	for (;;)
 	{
@@ -491,39 +463,27 @@ TopK(VxFilterState *state)
 		row.rank = isnull ? 2 : isnan(DatumGetFloat8(d)) ? 1 : 0;
 		row.distance = row.rank == 0 ? DatumGetFloat8(d) : 0;
 		row.seq = seq++;
-		if (n == k && CompareKept(&row, &heap[0]) >= 0)
+		if (heap.count == k && CompareKept(&row, &heap.items[0]) >= 0)
 			continue;
-		{
-			MemoryContext old = MemoryContextSwitchTo(state->allowcxt);
-
-			row.tuple = ExecCopySlotMinimalTuple(dst);
-			MemoryContextSwitchTo(old);
-		}
-		if (n < k)
-		{
-			if (n == cap)
-			{
-				cap = Min(cap * 2, k);
-				heap = repalloc_huge(heap, sizeof(KeptRow) * cap);
-			}
-			heap[n] = row;
-			SiftUp(heap, n++);
-		}
+		old = MemoryContextSwitchTo(state->allowcxt);
+		row.tuple = ExecCopySlotMinimalTuple(dst);
+		MemoryContextSwitchTo(old);
+		if (heap.count < k)
+			KeptHeapPush(&heap, row);
 		else
 		{
-			pfree(heap[0].tuple);
-			heap[0] = row;
-			SiftDown(heap, n, 0);
+			pfree(heap.items[0].tuple);
+			KeptHeapReplaceTop(&heap, row);
 		}
 	}
 	ExecClearTuple(dst);
-	qsort(heap, n, sizeof(KeptRow), CompareKeptQsort);
-	state->buffer = MemoryContextAlloc(state->allowcxt, sizeof(MinimalTuple) * Max(n, 1));
-	for (int i = 0; i < n; i++)
-		state->buffer[i] = heap[i].tuple;
-	state->nbuffer = n;
+	qsort(heap.items, heap.count, sizeof(KeptRow), CompareKeptQsort);
+	state->buffer = MemoryContextAlloc(state->allowcxt, sizeof(MinimalTuple) * Max(heap.count, 1));
+	for (int i = 0; i < heap.count; i++)
+		state->buffer[i] = heap.items[i].tuple;
+	state->nbuffer = heap.count;
 	state->nextbuffer = 0;
-	pfree(heap);
+	KeptHeapFree(&heap);
 }
 
 /*
