@@ -17,7 +17,7 @@ OBJS = \
 	src/distance_scalar.o \
 	src/floatparse.o \
 	src/monitor.o \
-	src/sample.o \
+	src/common/sample.o \
 	src/registry.o \
 	src/common/allowlist.o \
 	src/common/inspect.o \

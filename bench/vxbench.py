@@ -535,7 +535,7 @@ def floor(args, affinity):
 
 class SqlSweep:
     """Per sweep value of a database system: recall and QPS through psycopg2
-    (prepared statement, query as a text parameter: ../shared/BASELINE.md's
+    (prepared statement, query as a text parameter: the pgvector baseline runs'
     method), then timed pgbench passes (C client, prepared, the query vector
     read from bench_queries by a subquery) with one client, on one core and
     on all, and with --clients clients."""
@@ -1101,7 +1101,7 @@ def markdown(result):
                 "client and server free to use both), passes of the systems alternating; "
                 if result.get("one_core") else "unpinned; ")
              + "psycopg2: one Python client, prepared statement, query as a text parameter "
-             "(../shared/BASELINE.md's method); N clients: pgbench.  Libraries: in-process, one thread, "
+             "(the method of the pgvector baseline runs); N clients: pgbench.  Libraries: in-process, one thread, "
              "timed passes as long as pgbench's.  Latencies: the QPS passes'.",
              f"Round-trip floor (SELECT 1, one pgbench client): {result.get('floor_qps')} QPS.", "",
              "| system | setting | recall@k | QPS | QPS all cores | QPS psycopg2 | QPS N clients | p50 ms | p95 ms | p99 ms | build s | index MiB |",
@@ -1121,7 +1121,7 @@ def markdown(result):
     extra = []
     systems = result["systems"]
     for target in (0.95, 0.99):
-        # ../shared/BASELINE.md's reading: each system's first sweep point at
+        # the pgvector baseline's reading: each system's first sweep point at
         # or above the recall, against the first library listed after it
         cells = []
         for si, s in enumerate(systems):
