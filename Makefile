@@ -29,7 +29,7 @@ OBJS = \
 	src/common/vxcache.o \
 	src/common/page.o \
 	src/common/wal.o \
-	src/hnsw/hnsw.o \
+	src/hnsw/hnswam.o \
 	src/hnsw/hnswbuild.o \
 	src/hnsw/hnswcheck.o \
 	src/hnsw/hnswgraph.o \
@@ -43,7 +43,7 @@ OBJS = \
 	src/hnsw/hnswstream.o \
 	src/hnsw/hnswvacuum.o \
 	src/hnsw/hnswvec.o \
-	src/ivfpq/ivfpq.o \
+	src/ivfpq/ivfpqam.o \
 	src/ivfpq/ivfpqbuild.o \
 	src/ivfpq/ivfpqinsert.o \
 	src/ivfpq/ivfpqmeta.o \

@@ -15,8 +15,8 @@
  *					lacks is an error.
  *	vectorx.plain_storage_max_dims   see vector_storage.c
  *	vectorx.query_sample_rate, vectorx.query_sample_size   see monitor.c
- *	hnsw.ef_search, hnsw.max_scan_tuples   see src/hnsw/hnsw.c
- *	ivfpq.probes, ivfpq.rerank   see src/ivfpq/ivfpq.c
+ *	hnsw.ef_search, hnsw.max_scan_tuples   see src/hnsw/hnswam.c
+ *	ivfpq.probes, ivfpq.rerank   see src/ivfpq/ivfpqam.c
  *	vectorx.filter_strategy   see src/planner/filter.h
  *
  * Hooks installed: set_rel_pathlist_hook (src/planner/filterplan.c).

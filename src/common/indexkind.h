@@ -5,8 +5,8 @@
  *	  VxIndexKind, the operations the monitor, the filter planner and the
  *	  checks need, so that none of them pokes at an access method's
  *	  internals or tells the two apart by hand.  Each access method defines
- *	  its instance in its own directory (hnsw.c: hnsw_index_kind, ivfpq.c:
- *	  ivfpq_index_kind); the registry above them (src/registry.c) says
+ *	  its instance in its own directory (hnswam.c: hnsw_index_kind,
+ *	  ivfpqam.c: ivfpq_index_kind); the registry above them (src/registry.c) says
  *	  whether a relation, an index path or a scan is one of ours, and which.
  *
  *-------------------------------------------------------------------------

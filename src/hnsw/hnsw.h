@@ -574,6 +574,14 @@ StaticAssertDecl(sizeof(HnswPadData) <= HNSW_UNIT && HNSW_DATA_SIZE % HNSW_UNIT 
 #define HnswPageData(page)			((char *) (page) + HNSW_DATA_OFFSET)
 #define HNSW_MAX_STREAM				((uint64) PG_UINT32_MAX * HNSW_UNIT)
 
+/* a new data page (the meta page is one too, with its struct in the data) */
+static inline void
+HnswInitDataPage(Page page)
+{
+	VxInitPage(page, &HnswPageFormat);
+	Assert(PageGetSpecialPointer(page) == HnswPageData(page) + HNSW_DATA_SIZE);
+}
+
 /*
  * Where the next record of head size "head" goes when the stream ends at
  * "off": off itself, or the next page start if the head would cross.
@@ -801,7 +809,6 @@ extern void HnswCheckBlock(Relation index, BlockNumber blkno, BlockNumber *nbloc
 extern Buffer HnswReadBlock(Relation index, BlockNumber blkno);
 extern void HnswCheckRecord(Relation index, BlockNumber blkno, uint32 inpage,
 							const HnswShape *shape, const char *rec);
-extern void HnswInitDataPage(Page page);
 
 /* allocating and writing records: through the WAL wrapper of wal.h (W1, W2) */
 extern uint64 HnswAllocateRecord(Relation index, const HnswShape *shape, bool element,
@@ -849,7 +856,7 @@ extern bool hnswgettuple(IndexScanDesc scan, ScanDirection dir);
 extern void hnswendscan(IndexScanDesc scan);
 extern VxScanControl *HnswScanControl(IndexScanDesc scan);
 
-/* hnsw.c: what the layers above see of this access method (indexkind.h) */
+/* hnswam.c: what the layers above see of this access method (indexkind.h) */
 extern const VxIndexKind hnsw_index_kind;
 
 /* hnswcheck.c: the rows of vectorx_index_stats */

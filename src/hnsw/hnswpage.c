@@ -68,13 +68,6 @@ HnswCheckRecord(Relation index, BlockNumber blkno, uint32 inpage, const HnswShap
 	}
 }
 
-void
-HnswInitDataPage(Page page)
-{
-	VxInitPage(page, &HnswPageFormat);
-	Assert(PageGetSpecialPointer(page) == HnswPageData(page) + HNSW_DATA_SIZE);
-}
-
 /* raise pd_lower so that the bytes up to end-in-page are not a "hole" */
 static void
 CoverBytes(Page page, uint32 end_in_page)

@@ -475,7 +475,7 @@ extern int	ivfpq_probes;
 extern int	ivfpq_rerank;
 extern int	ivfpq_iterative_scan;	/* VxIterativeScan (vxindex.h) */
 
-/* ivfpq.c */
+/* ivfpqam.c */
 extern void IvfpqInitGucs(void);
 extern Datum ivfpqhandler(PG_FUNCTION_ARGS);
 
@@ -533,7 +533,7 @@ extern bool ivfpqgettuple(IndexScanDesc scan, ScanDirection dir);
 extern void ivfpqendscan(IndexScanDesc scan);
 extern VxScanControl *IvfpqScanControl(IndexScanDesc scan);
 
-/* ivfpq.c: what the layers above see of this access method (indexkind.h) */
+/* ivfpqam.c: what the layers above see of this access method (indexkind.h) */
 extern const VxIndexKind ivfpq_index_kind;
 
 /* ivfpqutil.c: the rows of vectorx_index_stats */

@@ -1,13 +1,16 @@
 /*-------------------------------------------------------------------------
  *
- * ivfpq.c
+ * ivfpqam.c
  *	  The IVF-PQ access method's handler (the IndexAmRoutine, every field
  *	  set explicitly), its reloptions (lists, m, nbits), GUCs (ivfpq.probes,
  *	  ivfpq.rerank), operator-class validation, cost estimation (for
  *	  amcostestimate and, through ivfpq_index_kind, the filter planner) and
  *	  build phase names, and ivfpq_index_kind, what the layers above see of
- *	  this access method (src/common/indexkind.h).  The lifecycle lives in ivfpqbuild.c, ivfpqinsert.c,
- *	  ivfpqscan.c and ivfpqvacuum.c; ivfpq.h documents the design.
+ *	  this access method (src/common/indexkind.h).  The top of the access
+ *	  method: named apart from ivfpq.h, the header every file of src/ivfpq
+ *	  includes, because it calls into them.  The lifecycle lives in
+ *	  ivfpqbuild.c, ivfpqinsert.c, ivfpqscan.c and ivfpqvacuum.c; ivfpq.h
+ *	  documents the design.
  *
  *-------------------------------------------------------------------------
  */

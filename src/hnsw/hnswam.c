@@ -1,13 +1,16 @@
 /*-------------------------------------------------------------------------
  *
- * hnsw.c
+ * hnswam.c
  *	  The HNSW access method's handler (the IndexAmRoutine, every field set
  *	  explicitly), its reloptions (m, ef_construction), GUCs (hnsw.ef_search,
  *	  hnsw.max_scan_tuples), operator-class validation, cost estimation (for
  *	  amcostestimate and, through hnsw_index_kind, the filter planner) and
  *	  build-phase names, and hnsw_index_kind, what the layers above see of
- *	  this access method (src/common/indexkind.h).  The lifecycle lives in hnswbuild.c, hnswinsert.c,
- *	  hnswscan.c and hnswvacuum.c; hnsw.h documents the design.
+ *	  this access method (src/common/indexkind.h).  The top of the access
+ *	  method: named apart from hnsw.h, the header every file of src/hnsw
+ *	  includes, because it calls into them.  The lifecycle lives in
+ *	  hnswbuild.c, hnswinsert.c, hnswscan.c and hnswvacuum.c; hnsw.h
+ *	  documents the design.
  *
  *-------------------------------------------------------------------------
  */
