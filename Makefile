@@ -53,7 +53,8 @@ OBJS = \
 	src/ivfpq/ivfpqutil.o \
 	src/ivfpq/ivfpqvacuum.o \
 	src/planner/filterexec.o \
-	src/planner/filterplan.o
+	src/planner/filterplan.o \
+	src/planner/filterprivate.o
 
 DATA = sql/vectorx--$(EXTVERSION).sql
 
