@@ -75,7 +75,7 @@ typedef struct VxKernels
 
 	/* ---- float32 ---- */
 	VxDistanceFn l2_squared;	/* sum (a[i] - b[i])^2 */
-	VxDistanceFn inner_product; /* sum a[i] * b[i] */
+	VxDistanceFn dot;			/* the inner product, sum a[i] * b[i] */
 	VxDistanceFn l1;			/* sum |a[i] - b[i]| */
 	/* dot product and both squared norms in one pass (cosine distance) */
 	void		(*cosine_parts) (const float *a, const float *b, int n,
@@ -193,7 +193,7 @@ vx_l2_squared(const float *a, const float *b, int n)
 static inline float
 vx_inner_product(const float *a, const float *b, int n)
 {
-	return vx_kernels->inner_product(a, b, n);
+	return vx_kernels->dot(a, b, n);
 }
 
 static inline float

@@ -455,7 +455,7 @@ Pq4ScanAvx2(const uint8_t *lut8, int m, const uint8_t *blocks, int nblocks, uint
 const VxKernels vx_kernels_avx2 = {
 	.name = "avx2",
 	.l2_squared = L2SquaredAvx2,
-	.inner_product = InnerProductAvx2,
+	.dot = InnerProductAvx2,
 	.l1 = L1Avx2,
 	.cosine_parts = CosinePartsAvx2,
 	.l2_squared_batch = L2SquaredBatchAvx2,

@@ -505,7 +505,7 @@ Pq4ScanAvx512(const uint8_t *lut8, int m, const uint8_t *blocks, int nblocks, ui
 const VxKernels vx_kernels_avx512 = {
 	.name = "avx512",
 	.l2_squared = L2SquaredAvx512,
-	.inner_product = InnerProductAvx512,
+	.dot = InnerProductAvx512,
 	.l1 = L1Avx512,
 	.cosine_parts = CosinePartsAvx512,
 	.l2_squared_batch = L2SquaredBatchAvx512,

@@ -305,7 +305,7 @@ Pq4ScanNeon(const uint8_t *lut8, int m, const uint8_t *blocks, int nblocks, uint
 const VxKernels vx_kernels_neon = {
 	.name = "neon",
 	.l2_squared = L2SquaredNeon,
-	.inner_product = InnerProductNeon,
+	.dot = InnerProductNeon,
 	.l1 = L1Neon,
 	.cosine_parts = CosinePartsNeon,
 	.l2_squared_batch = L2SquaredBatchNeon,

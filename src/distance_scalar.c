@@ -488,7 +488,7 @@ vx_pq4_pack(const uint8_t *codes, int count, int m, uint8_t *blocks)
 const VxKernels vx_kernels_scalar = {
 	.name = "scalar",
 	.l2_squared = L2SquaredScalar,
-	.inner_product = InnerProductScalar,
+	.dot = InnerProductScalar,
 	.l1 = L1Scalar,
 	.cosine_parts = CosinePartsScalar,
 	.l2_squared_batch = L2SquaredBatchScalar,

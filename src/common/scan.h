@@ -37,7 +37,7 @@ typedef struct VxScanControl
 	const VxAllowList *allow;	/* return only rows whose heap TID it holds
 								 * (inscan); NULL: every row.  HNSW still
 								 * traverses disallowed elements (hnsw.h,
-								 * HnswFilter); IVF-PQ drops their codes
+								 * the search filter); IVF-PQ drops their codes
 								 * before the re-rank and probes more lists */
 	uint64		limit;			/* end the scan after this many heap TIDs since
 								 * the last rescan (an adaptive probe); 0: none */

@@ -45,7 +45,7 @@ extern MemoryContext VxNodeCacheContext(VxNodeCache *cache);
  *
  * What goes here: data that running scans point into and that is costly
  * to rebuild.  HNSW's shape (a few options, copied by every caller) stays
- * in rd_amcache instead (hnswmeta.c, HnswGetShape), as the relcache
+ * in rd_amcache instead (src/hnsw/hnswmeta.c), as the relcache
  * intends; IVF-PQ's shape holds centroids and codebooks that scans point
  * into, which rd_amcache could free under them.
  */

@@ -147,7 +147,7 @@ TestFloat(const VxKernels *k, int n, double mag, FillKind kind, float *a, float 
 	l2abs += 4 * sqrt(l2) * sqrt(na + nb) * 6e-8;
 
 	Check(k->name, "l2_squared", n, k->l2_squared(a, b, n), l2, l2abs);
-	Check(k->name, "inner_product", n, k->inner_product(a, b, n), ip, ipabs);
+	Check(k->name, "inner_product", n, k->dot(a, b, n), ip, ipabs);
 	Check(k->name, "l1", n, k->l1(a, b, n), l1, l1 + 2 * (sqrt(na) + sqrt(nb)) * n * 6e-8);
 	k->cosine_parts(a, b, n, &dot, &fa, &fb);
 	Check(k->name, "cosine dot", n, dot, ip, ipabs);
@@ -159,8 +159,8 @@ TestFloat(const VxKernels *k, int n, double mag, FillKind kind, float *a, float 
 	{
 		Check(k->name, "l2_squared vs scalar", n, k->l2_squared(a, b, n),
 			  vx_kernels_scalar.l2_squared(a, b, n), 2 * l2abs);
-		Check(k->name, "inner_product vs scalar", n, k->inner_product(a, b, n),
-			  vx_kernels_scalar.inner_product(a, b, n), 2 * ipabs);
+		Check(k->name, "inner_product vs scalar", n, k->dot(a, b, n),
+			  vx_kernels_scalar.dot(a, b, n), 2 * ipabs);
 	}
 }
 
@@ -191,8 +191,8 @@ TestBatch(const VxKernels *k, int n)
 	for (int i = 0; i < COUNT; i++)
 	{
 		checks++;
-		if (out[i] != k->inner_product(q, vecs[i], n))
-			Fail(k->name, "inner_product_batch", n, out[i], k->inner_product(q, vecs[i], n), 0);
+		if (out[i] != k->dot(q, vecs[i], n))
+			Fail(k->name, "inner_product_batch", n, out[i], k->dot(q, vecs[i], n), 0);
 	}
 	free(data);
 }
