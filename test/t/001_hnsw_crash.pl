@@ -15,9 +15,10 @@ use VxTap;
 my $node = vx_node('crash');
 my $vec = vx_rand_vec_sql(16);
 my $rowvec = vx_rand_vec_sql(16, 'g');
+my ($initial, $crash_at, $more) = (vx_n(2000, 400), vx_n(6000, 1000), vx_n(500, 100));
 $node->safe_psql('postgres', qq{
 	CREATE TABLE items (id bigserial PRIMARY KEY, v vector(16));
-	INSERT INTO items (v) SELECT $rowvec FROM generate_series(1, 2000) g;
+	INSERT INTO items (v) SELECT $rowvec FROM generate_series(1, $initial) g;
 	CREATE INDEX items_v ON items USING hnsw (v) WITH (m = 16, ef_construction = 64);
 });
 
@@ -29,7 +30,7 @@ my $bench = IPC::Run::start(
 	[ 'pgbench', '-n', '-c', '4', '-j', '2', '-T', '60', '-f', $script,
 	  '-h', $node->host, '-p', $node->port, 'postgres' ],
 	'>', \$out, '2>', \$err);
-$node->poll_query_until('postgres', 'SELECT count(*) > 6000 FROM items')
+$node->poll_query_until('postgres', "SELECT count(*) > $crash_at FROM items")
   or die 'inserts did not arrive';
 $node->stop('immediate');
 $bench->finish;
@@ -37,7 +38,7 @@ ok($err =~ /terminat|connection|server closed/i || $bench->result != 0, 'pgbench
 
 $node->start;
 my $rows = $node->safe_psql('postgres', 'SELECT count(*) FROM items');
-cmp_ok($rows, '>', 6000, "committed rows survived ($rows)");
+cmp_ok($rows, '>', $crash_at, "committed rows survived ($rows)");
 is(vx_check_ok_but_cutoffs($node, 'items_v'), 't|{}', 'index passes vectorx_hnsw_check after recovery (cut-offs aside until VACUUM)');
 # the inserts in flight at the crash may have logged their index entries:
 # their heap tuples are dead, and vacuum removes the entries
@@ -60,7 +61,7 @@ is(vx_check_ok($node, 'items_v'), 't|{}', 'index still passes after vacuum');
 
 # the index keeps working: inserts, deletes, vacuum
 $node->safe_psql('postgres', qq{
-	INSERT INTO items (v) SELECT $rowvec FROM generate_series(1, 500) g;
+	INSERT INTO items (v) SELECT $rowvec FROM generate_series(1, $more) g;
 	DELETE FROM items WHERE id % 4 = 0;
 	VACUUM items;
 });

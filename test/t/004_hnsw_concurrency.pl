@@ -15,7 +15,7 @@ my $vec = vx_rand_vec_sql(16);
 my $rowvec = vx_rand_vec_sql(16, 'g');
 $node->safe_psql('postgres', qq{
 	CREATE TABLE items (id bigserial PRIMARY KEY, v vector(16));
-	INSERT INTO items (v) SELECT $rowvec FROM generate_series(1, 3000) g;
+	INSERT INTO items (v) SELECT $rowvec FROM generate_series(1, @{[vx_n(3000, 500)]}) g;
 	CREATE INDEX items_v ON items USING hnsw (v) WITH (m = 16, ef_construction = 64);
 });
 

@@ -17,11 +17,12 @@ use VxTap;
 my $node = vx_node('spill', conf => "max_parallel_maintenance_workers = 1\n"
 	  . "maintenance_work_mem = 64MB\nmax_worker_processes = 8\n");
 my $vec = vx_rand_vec_sql(16, 'g');
+my ($analyzed, $rows) = (vx_n(3000, 600), vx_n(20000, 4000));
 $node->safe_psql('postgres', qq{
 	CREATE TABLE sp (id int PRIMARY KEY, v vector(16)) WITH (parallel_workers = 1);
-	INSERT INTO sp SELECT g, $vec FROM generate_series(1, 3000) g;
+	INSERT INTO sp SELECT g, $vec FROM generate_series(1, $analyzed) g;
 	ANALYZE sp;
-	INSERT INTO sp SELECT g, $vec FROM generate_series(3001, 20000) g;
+	INSERT INTO sp SELECT g, $vec FROM generate_series($analyzed + 1, $rows) g;
 });
 
 my ($ret, $out, $err) = $node->psql('postgres', q{
@@ -36,7 +37,7 @@ unlike(slurp_file($node->logfile), qr/temporary file leak/, 'no temporary file l
 
 # the build reconnects what the on-disk inserts cut off, as it does for the arena
 is($node->safe_psql('postgres', q{SELECT ok, heap_tids, unreachable, problems FROM vectorx_hnsw_check('sp_v')}),
-	't|20000|0|{}', 'every row is in the index, all reachable, and it passes vectorx_hnsw_check');
+	"t|$rows|0|{}", 'every row is in the index, all reachable, and it passes vectorx_hnsw_check');
 is(vx_self_query_misses($node, 'sp'), '0',
 	'rows from the arena and from the spill files find themselves');
 

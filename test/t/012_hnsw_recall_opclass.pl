@@ -22,6 +22,8 @@ use FindBin;
 use lib $FindBin::RealBin;
 use VxTap;
 
+# light mode (VxTap.pm): 2000 rows
+my ($n, $nq) = (vx_n(10000, 2000), 20);
 my $node = vx_node('recall_opclass', conf => "max_worker_processes = 8\n"
 	  . "max_parallel_workers = 4\nmaintenance_work_mem = 64MB\n");
 
@@ -48,15 +50,15 @@ $node->safe_psql('postgres', qq{
 	SELECT setseed(0.5);
 	CREATE TABLE d3 (id int, v vector(3));
 	INSERT INTO d3 SELECT g, ARRAY[random() * random(), random() * random(), random() * random()]
-	FROM generate_series(1, 10000) g;
+	FROM generate_series(1, $n) g;
 	CREATE TABLE d3_q (qid int, v vector(3));
 	INSERT INTO d3_q SELECT g, ARRAY[random() * random(), random() * random(), random() * random()]
-	FROM generate_series(1, 20) g;
+	FROM generate_series(1, $nq) g;
 	SELECT setseed(0.25);
 	CREATE TABLE d32 (id int, v vector(32));
-	INSERT INTO d32 SELECT g, $gauss FROM generate_series(1, 10000) g;
+	INSERT INTO d32 SELECT g, $gauss FROM generate_series(1, $n) g;
 	CREATE TABLE d32_q (qid int, v vector(32));
-	INSERT INTO d32_q SELECT g, $gauss FROM generate_series(1, 20) g;
+	INSERT INTO d32_q SELECT g, $gauss FROM generate_series(1, $nq) g;
 });
 
 my %ops = (vector_l2_ops => '<->', vector_ip_ops => '<#>', vector_cosine_ops => '<=>',
@@ -105,20 +107,20 @@ foreach my $d ('d3', 'd32')
 	foreach my $opc (sort keys %ops)
 	{
 		# serial, then churned: 30% deleted and vacuumed
-		fill($d, $dims, 10000);
+		fill($d, $dims, $n);
 		build($opc, 0);
 		check_recall($d, $opc, 'serial build');
 		$node->safe_psql('postgres', 'DELETE FROM t WHERE id % 10 < 3');
 		$node->safe_psql('postgres', 'VACUUM t');
 		check_recall($d, $opc, 'after DELETE and VACUUM');
 
-		fill($d, $dims, 10000);
+		fill($d, $dims, $n);
 		like(build($opc, 2), qr/hnsw build: parallel, 2 workers and the leader/,
 			"$d $opc: the build ran in parallel");
 		check_recall($d, $opc, 'parallel build');
 
-		# ANALYZE saw 2000 rows: the arena is sized for them
-		fill($d, $dims, 2000);
+		# ANALYZE saw a fifth of the rows: the arena is sized for them
+		fill($d, $dims, $n / 5);
 		like(build($opc, 0), qr/no longer fits in maintenance_work_mem/,
 			"$d $opc: the build continued on disk");
 		check_recall($d, $opc, 'build continued on disk');
@@ -126,9 +128,9 @@ foreach my $d ('d3', 'd32')
 		$node->safe_psql('postgres', qq{
 			DROP TABLE IF EXISTS t;
 			CREATE TABLE t (id int PRIMARY KEY, v vector($dims));
-			INSERT INTO t SELECT * FROM $d WHERE id <= 5000;
+			INSERT INTO t SELECT * FROM $d WHERE id <= $n / 2;
 			CREATE INDEX t_idx ON t USING hnsw (v $opc);
-			INSERT INTO t SELECT * FROM $d WHERE id > 5000;
+			INSERT INTO t SELECT * FROM $d WHERE id > $n / 2;
 		});
 		check_recall($d, $opc, 'half built, half inserted');
 	}

@@ -8,7 +8,35 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use IPC::Run;
 
-our @EXPORT = qw(vx_node vx_fashion_node vx_rand_vec_sql vx_self_query_misses vx_check_ok vx_check_ok_but_cutoffs vx_build_with_progress vx_recall_at_10);
+our @EXPORT = qw(vx_node vx_fashion_node vx_rand_vec_sql vx_self_query_misses vx_check_ok vx_check_ok_but_cutoffs vx_build_with_progress vx_recall_at_10
+  vx_light vx_n vx_sample);
+
+# Light mode.  scripts/vx-memcheck tap sets VX_TAP_LIGHT: every server then
+# runs under valgrind, 30 to 80 times slower, and what memcheck needs is
+# every code path run, not the volume of data.  The tests then take the same
+# steps on less data (vx_n gives each size and each threshold that follows
+# from a size as a pair: full, light), and where they check every row
+# against an exact self-query they check every tenth (vx_sample).  The
+# thresholds that do not depend on size stay.  scripts/vx-test runs the full
+# tests.
+my $light = $ENV{VX_TAP_LIGHT} ? 1 : 0;
+
+sub vx_light { return $light; }
+
+# $full normally, $light_n in light mode
+sub vx_n
+{
+	my ($full, $light_n) = @_;
+	return $light ? $light_n : $full;
+}
+
+# an SQL condition on integer column $col: true normally, true for every
+# tenth value in light mode
+sub vx_sample
+{
+	my ($col) = @_;
+	return $light ? "$col % 10 = 0" : 'true';
+}
 
 # A started node with the extension created in database postgres.
 # Options: streaming => 1 (allows_streaming), conf => "extra lines".
@@ -59,7 +87,8 @@ sub vx_rand_vec_sql
 	return "(SELECT array_agg(random())::vector($dim) FROM generate_series(1, $dim)$corr)";
 }
 
-# rows of $table whose own vector, as an index query, does not come back at
+# rows of $table (with an integer column id; every tenth row in light mode)
+# whose own vector, as an index query, does not come back at
 # distance 0 (every committed row must be findable).  A wide beam keeps
 # approximate search from being the limit: the question is whether every
 # row is in the graph and reachable.
@@ -71,7 +100,7 @@ sub vx_self_query_misses
 		SET enable_seqscan = off;
 		SET hnsw.ef_search = $ef;
 		SELECT count(*) FROM $table t
-		WHERE (SELECT t2.v <-> t.v FROM $table t2 ORDER BY t2.v <-> t.v LIMIT 1) IS DISTINCT FROM 0;
+		WHERE @{[vx_sample('t.id')]} AND (SELECT t2.v <-> t.v FROM $table t2 ORDER BY t2.v <-> t.v LIMIT 1) IS DISTINCT FROM 0;
 	});
 }
 
