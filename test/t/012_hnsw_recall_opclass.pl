@@ -7,9 +7,12 @@
 #   - 10000 32-d Gaussian vectors (Box-Muller), thresholds from a float
 #     HNSW with the same m, ef_construction and ef on the same data
 #     (recall l2 0.895, ip 0.884, cosine 0.874, the mean over 10 graphs;
-#     no L1 there) and from this index's own figures when it was written,
-#     which are higher: each threshold is the lowest recall any build
-#     showed, rounded down to a hundredth (parallel builds vary a little);
+#     no L1 there) and from this index's own figures, which are higher:
+#     each threshold is the lowest recall any build showed in repeated
+#     runs, less 0.005 for the variation of parallel builds (0.003 seen),
+#     rounded down to a hundredth.  100 queries (2000 results): with 20,
+#     one query's miss moved recall by 0.0025 and the thresholds then set
+#     failed now and then (l1 parallel 0.8675 against 0.87);
 # each through five builds: serial, parallel, one that outgrows
 # maintenance_work_mem and continues on disk, half built and half
 # inserted, and serial then 30% deleted and vacuumed.
@@ -22,8 +25,8 @@ use FindBin;
 use lib $FindBin::RealBin;
 use VxTap;
 
-# light mode (VxTap.pm): 2000 rows
-my ($n, $nq) = (vx_n(10000, 2000), 20);
+# light mode (VxTap.pm): 2000 rows and 20 queries
+my ($n, $nq) = (vx_n(10000, 2000), vx_n(100, 20));
 my $node = vx_node('recall_opclass', conf => "max_worker_processes = 8\n"
 	  . "max_parallel_workers = 4\nmaintenance_work_mem = 64MB\n");
 
@@ -66,8 +69,8 @@ my %ops = (vector_l2_ops => '<->', vector_ip_ops => '<#>', vector_cosine_ops => 
 my %min = (
 	d3 => { vector_l2_ops => 0.99, vector_ip_ops => 0.97, vector_cosine_ops => 0.99,
 		vector_l1_ops => 0.99 },
-	d32 => { vector_l2_ops => 0.91, vector_ip_ops => 0.92, vector_cosine_ops => 0.90,
-		vector_l1_ops => 0.87 });
+	d32 => { vector_l2_ops => 0.90, vector_ip_ops => 0.92, vector_cosine_ops => 0.90,
+		vector_l1_ops => 0.85 });
 
 # (re)create table t from $d: rows with id <= $analyzed_upto, ANALYZE, the rest
 sub fill
