@@ -2,7 +2,7 @@
 SET hnsw.ef_search = 400;
 
 -- 500 deterministic 8-dimension vectors
-CREATE TABLE h (id int PRIMARY KEY, v vector(8));
+CREATE TABLE h (id int PRIMARY KEY, v vector(8)) WITH (autovacuum_enabled = false);
 INSERT INTO h SELECT i, ARRAY(SELECT round((sin(i * 0.37 + j * 1.7) * 10)::numeric, 3)
                               FROM generate_series(1, 8) j)::vector(8)
 FROM generate_series(1, 500) i;

@@ -41,7 +41,7 @@ END $$;
 
 -- I6 with m = 2 (level-0 lists of 4) on 130 dimensions, through churn
 SELECT setseed(0.25);
-CREATE TABLE gm (id serial PRIMARY KEY, v vector(130));
+CREATE TABLE gm (id serial PRIMARY KEY, v vector(130)) WITH (autovacuum_enabled = false);
 INSERT INTO gm (v) SELECT (SELECT array_agg(random())::vector(130)
                            FROM generate_series(1, 130) WHERE g IS NOT NULL)
 FROM generate_series(1, 1000) g;

@@ -1,7 +1,7 @@
 -- ivfpq: the IVF-PQ access method on small data, against brute force.
 
 -- 1000 deterministic 16-dimension vectors in a few clusters, 20 queries
-CREATE TABLE iv (id int PRIMARY KEY, v vector(16));
+CREATE TABLE iv (id int PRIMARY KEY, v vector(16)) WITH (autovacuum_enabled = false);
 INSERT INTO iv SELECT i, ARRAY(SELECT round(((i % 7) * 3 + sin(i * 0.37 + j * 1.7) * 2)::numeric, 3)
                                FROM generate_series(1, 16) j)::vector(16)
 FROM generate_series(1, 1000) i;
@@ -70,7 +70,7 @@ SELECT ivf_mismatches('<->') AS l2_mismatches_after_vacuum;
 -- on two full pages of 320 (m = 16): the third deleted and vacuumed, the
 -- same rows inserted again fill the holes of both pages; appended after
 -- the last one's holes they would need a new page.
-CREATE TABLE ivd (id int, v vector(16));
+CREATE TABLE ivd (id int, v vector(16)) WITH (autovacuum_enabled = false);
 INSERT INTO ivd SELECT id, v FROM iv ORDER BY id LIMIT 640;
 CREATE INDEX ivd_idx ON ivd USING ivfpq (v vector_l2_ops) WITH (lists = 1, m = 16);
 SELECT stat, value FROM vectorx_index_stats('ivd_idx') WHERE stat IN ('codes_per_page', 'list_pages', 'entries') ORDER BY stat;

@@ -1,7 +1,7 @@
 -- monitor: vectorx_index_stats, vectorx_recall and its variants, query sampling.
 
 -- 2000 deterministic 16-dimension vectors, 40 exact duplicates, a few NULLs
-CREATE TABLE m (id int PRIMARY KEY, v vector(16));
+CREATE TABLE m (id int PRIMARY KEY, v vector(16)) WITH (autovacuum_enabled = false);
 INSERT INTO m SELECT i, ARRAY(SELECT round((sin(i * 0.37 + j * 1.7 + i * j * 0.01) * 10)::numeric, 2)
                               FROM generate_series(1, 16) j)::vector(16)
 FROM generate_series(1, 2000) i;

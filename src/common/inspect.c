@@ -4,7 +4,9 @@
  *	  Support for the inspection functions of both access methods
  *	  (vectorx_index_stats, vectorx_hnsw_check, vectorx_hnsw_elements):
  *	  VxOpenIndexForInspection checks the caller's privilege before it
- *	  locks the index, and VxStat adds one row to vectorx_index_stats.
+ *	  locks the index, VxOpenIndexForCheck also keeps VACUUM out while a
+ *	  structural check reads, and VxStat adds one row to
+ *	  vectorx_index_stats.
  *	  Called by src/monitor.c and by the access methods (hnswcheck.c,
  *	  ivfpqutil.c); below both, so that neither calls the other.
  *
@@ -13,9 +15,12 @@
 #include "postgres.h"
 
 #include "access/genam.h"
+#include "access/xlog.h"
+#include "catalog/index.h"
 #include "catalog/pg_authid.h"
 #include "catalog/pg_class.h"
 #include "miscadmin.h"
+#include "storage/lmgr.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
@@ -69,6 +74,47 @@ VxOpenIndexForInspection(Oid indexoid, const char *fname)
 	CheckInspectPrivilege(indexoid, fname);
 	index = index_open(indexoid, AccessShareLock);
 	CheckInspectPrivilege(indexoid, fname);
+	return index;
+}
+
+/*
+ * Open an index for a structural check (vectorx_hnsw_check and the like):
+ * as VxOpenIndexForInspection, after locking its table in
+ * ShareUpdateExclusiveLock, the lock VACUUM takes.  A check reads the index
+ * page by page, and a VACUUM running meanwhile passes through states the
+ * check would rightly call broken if they lasted (an entry point flagged
+ * DELETED before the second pass replaces it, say).  With the lock, a
+ * check waits for a running VACUUM (an autovacuum is cancelled instead,
+ * as for any lock it blocks) and keeps new ones out until its transaction
+ * ends; inserts, updates and scans go on, and the invariants allow for
+ * what they do.  Recovery allows no lock above RowExclusiveLock: on a
+ * standby the table gets AccessShareLock, and a check that runs while the
+ * standby replays a VACUUM can see such a state.  The table is locked
+ * before the index, the order VACUUM uses.  The caller closes the index
+ * with index_close(index, AccessShareLock); the table's lock is held to
+ * the end of the transaction.
+ */
+Relation
+VxOpenIndexForCheck(Oid indexoid, const char *fname)
+{
+	LOCKMODE	mode = RecoveryInProgress() ? AccessShareLock : ShareUpdateExclusiveLock;
+	Oid			heapoid;
+	Relation	index;
+
+	VxCheckIsIndex(indexoid, fname);
+	CheckInspectPrivilege(indexoid, fname);
+	heapoid = IndexGetRelation(indexoid, true);
+	if (OidIsValid(heapoid))
+		LockRelationOid(heapoid, mode);
+	index = index_open(indexoid, AccessShareLock);
+	CheckInspectPrivilege(indexoid, fname);
+	/* the index cannot move to another table, but it can be dropped and its OID reused */
+	if (IndexGetRelation(indexoid, false) != heapoid)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("the table of index \"%s\" changed while %s opened it",
+						RelationGetRelationName(index), fname),
+				 errhint("Run it again.")));
 	return index;
 }
 

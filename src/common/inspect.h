@@ -36,4 +36,11 @@ extern void VxCheckIsIndex(Oid indexoid, const char *fname);
  */
 extern Relation VxOpenIndexForInspection(Oid indexoid, const char *fname);
 
+/*
+ * The same for a structural check, after locking the index's table against
+ * VACUUM (ShareUpdateExclusiveLock; AccessShareLock on a standby) until the
+ * transaction ends: see inspect.c.
+ */
+extern Relation VxOpenIndexForCheck(Oid indexoid, const char *fname);
+
 #endif							/* VECTORX_INSPECT_H */

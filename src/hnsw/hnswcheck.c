@@ -3,7 +3,10 @@
  * hnswcheck.c
  *	  vectorx_hnsw_check(index): verify an HNSW index's structural
  *	  invariants (hnsw.h, I1-I7) and report what it found, for tests and
- *	  for DBAs who suspect a problem.  Read-only; takes AccessShareLock.
+ *	  for DBAs who suspect a problem.  Read-only; takes AccessShareLock on
+ *	  the index and ShareUpdateExclusiveLock on its table, which keeps
+ *	  VACUUM out while it reads (VxOpenIndexForCheck: a VACUUM in mid-pass
+ *	  looks broken; on a standby AccessShareLock, without that promise).
  *
  *	  ok                  no invariant is violated
  *	  pages, elements     index pages; live elements
@@ -354,7 +357,7 @@ vectorx_hnsw_check(PG_FUNCTION_ARGS)
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
-	cs.index = VxOpenIndexForInspection(indexoid, "vectorx_hnsw_check");
+	cs.index = VxOpenIndexForCheck(indexoid, "vectorx_hnsw_check");
 	if (cs.index->rd_indam->ambuild != hnswbuild)
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
