@@ -508,6 +508,7 @@ InOrder(IndexScanDesc scan, ItemPointer tid)
 				isnull;
 	Datum		value;
 	double		d;
+	ItemPointerData fetch_tid;
 
 	if (attno == 0 || scan->numberOfOrderBys == 0 || scan->xs_snapshot == InvalidSnapshot)
 		return false;
@@ -520,7 +521,12 @@ InOrder(IndexScanDesc scan, ItemPointer tid)
 		so->fetch = table_index_fetch_begin(scan->heapRelation);
 		MemoryContextSwitchTo(old);
 	}
-	if (!table_index_fetch_tuple(so->fetch, tid, scan->xs_snapshot, so->slot, &call_again, &all_dead))
+	/*
+	 * On a copy of the TID: the fetch moves it to the visible member of a
+	 * HOT chain, from which the executor's own fetch would find nothing.
+	 */
+	fetch_tid = *tid;
+	if (!table_index_fetch_tuple(so->fetch, &fetch_tid, scan->xs_snapshot, so->slot, &call_again, &all_dead))
 		return false;
 	value = slot_getattr(so->slot, attno, &isnull);
 	if (isnull)

@@ -522,8 +522,16 @@ NextWindow(IndexScanDesc scan)
 			Datum		v;
 			Vector	   *x;
 
+			/*
+			 * A copy: the fetch moves the TID to the visible member of a HOT
+			 * chain, and the executor, fetching again from that member
+			 * rather than the chain's root, would find nothing and drop the
+			 * row.  The scan hands out the TID the index holds.
+			 */
+			ItemPointerData fetch_tid = r.tid;
+
 			CHECK_FOR_INTERRUPTS();
-			if (!table_index_fetch_tuple(so->fetch, &r.tid, scan->xs_snapshot, so->slot,
+			if (!table_index_fetch_tuple(so->fetch, &fetch_tid, scan->xs_snapshot, so->slot,
 										 &call_again, &all_dead))
 				continue;		/* not visible to this scan: the executor would drop it */
 			v = slot_getattr(so->slot, so->attno, &isnull);
