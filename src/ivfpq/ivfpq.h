@@ -481,6 +481,7 @@ extern Datum ivfpqhandler(PG_FUNCTION_ARGS);
 
 /* ivfpqmeta.c: the meta page and the shape */
 extern void IvfpqSubspaces(int dims, int m, int *dsub, int *doff);
+extern Size IvfpqFlatPages(Size bytes);
 extern void IvfpqReadMeta(Relation index, IvfpqMetaPageData *meta);
 extern const IvfpqShape *IvfpqGetShape(Relation index);
 extern void IvfpqShapeDerive(IvfpqShape *shape);
@@ -500,6 +501,8 @@ extern IvfpqListData IvfpqReadDirectory(Relation index, const IvfpqMetaPageData 
 /* a corrupt page (CORRUPTION): VxIndexCorrupt, vxindex.h */
 #define IvfpqCorrupt(index, blkno, what) VxIndexCorrupt(index, blkno, what)
 extern void IvfpqCheckPage(Relation index, Buffer buf, uint8 kind);
+extern bool IvfpqListBlockValid(Relation index, const IvfpqMetaPageData *meta, BlockNumber blkno,
+								BlockNumber *nblocks);
 extern void IvfpqCheckListBlock(Relation index, const IvfpqMetaPageData *meta, BlockNumber from,
 								BlockNumber blkno, BlockNumber *nblocks);
 extern void IvfpqCheckListPage(Relation index, const IvfpqMetaPageData *meta, Buffer buf,
