@@ -2,12 +2,13 @@
  *
  * inspect.c
  *	  Support for the inspection functions of both access methods
- *	  (vectorx_index_stats, vectorx_hnsw_check, vectorx_hnsw_elements):
- *	  VxOpenIndexForInspection checks the caller's privilege before it
- *	  locks the index, VxStat adds one row to vectorx_index_stats, and
- *	  VxProblem and VxProblemArray keep the problems a check reports.
- *	  Called by src/monitor.c and by the access methods (hnswcheck.c,
- *	  ivfpqutil.c); below both, so that neither calls the other.
+ *	  (vectorx_index_stats, vectorx_hnsw_check, vectorx_hnsw_elements,
+ *	  vectorx_ivfpq_check): VxOpenIndexForInspection checks the caller's
+ *	  privilege before it locks the index, VxStat adds one row to
+ *	  vectorx_index_stats, and VxProblem and VxProblemArray keep the
+ *	  problems a check reports.  Called by src/monitor.c and by the access
+ *	  methods (hnswcheck.c, ivfpqutil.c, ivfpqcheck.c); below both, so
+ *	  that neither calls the other.
  *
  *-------------------------------------------------------------------------
  */

@@ -38,7 +38,7 @@ extern void VxCheckIsIndex(Oid indexoid, const char *fname);
 extern Relation VxOpenIndexForInspection(Oid indexoid, const char *fname);
 
 /*
- * The problems a check found (vectorx_hnsw_check):
+ * The problems a check found (vectorx_hnsw_check, vectorx_ivfpq_check):
  * VxProblem appends one formatted text to *problems, up to
  * VX_MAX_PROBLEMS (a damaged index would otherwise report every entry);
  * VxProblemArray makes the text[] of the result.
