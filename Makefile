@@ -45,6 +45,7 @@ OBJS = \
 	src/hnsw/hnswvec.o \
 	src/ivfpq/ivfpqam.o \
 	src/ivfpq/ivfpqbuild.o \
+	src/ivfpq/ivfpqcheck.o \
 	src/ivfpq/ivfpqinsert.o \
 	src/ivfpq/ivfpqmeta.o \
 	src/ivfpq/ivfpqpage.o \

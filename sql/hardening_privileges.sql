@@ -31,7 +31,7 @@ SELECT p.proname,
 	has_function_privilege('pg_stat_scan_tables', p.oid, 'EXECUTE') AS stat_scan_tables
 FROM pg_proc p
 WHERE p.proname IN ('vectorx_index_stats', 'vectorx_hnsw_check', 'vectorx_hnsw_elements',
-	'vectorx_recall', 'vectorx_recall_queries', 'vectorx_recall_sampled',
+	'vectorx_ivfpq_check', 'vectorx_recall', 'vectorx_recall_queries', 'vectorx_recall_sampled',
 	'vectorx_sampled_queries')
 ORDER BY 1;
 

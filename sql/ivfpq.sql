@@ -54,6 +54,13 @@ SELECT stat, value FROM vectorx_index_stats('iv_l2')
 WHERE stat IN ('dimensions', 'lists', 'm', 'nbits', 'trained', 'entries', 'training_rows', 'build_rows')
 ORDER BY stat;
 SELECT value > 0 AS has_error FROM vectorx_index_stats('iv_l2') WHERE stat = 'quantization_error';
+-- vectorx_ivfpq_check (ivfpqcheck.c): the invariants of ivfpq.h hold after
+-- the build, with every row in one entry
+SELECT ok, lists, list_pages >= lists AS pages_per_list, entries, heap_tids, new_pages, problems
+FROM vectorx_ivfpq_check('iv_l2');
+SELECT c.entries = s.value AS same_as_stats, c.pages = p.value AS same_pages
+FROM vectorx_ivfpq_check('iv_l2') c, vectorx_index_stats('iv_l2') s, vectorx_index_stats('iv_l2') p
+WHERE s.stat = 'entries' AND p.stat = 'pages';
 
 -- inserts after the build are found; deletes and vacuum keep it exact
 INSERT INTO iv SELECT i, ARRAY(SELECT round(((i % 5) * 3 + sin(i * 0.53 + j) * 2)::numeric, 3)
@@ -61,9 +68,12 @@ INSERT INTO iv SELECT i, ARRAY(SELECT round(((i % 5) * 3 + sin(i * 0.53 + j) * 2
 FROM generate_series(1001, 1300) i;
 SELECT ivf_mismatches('<->') AS l2_mismatches_after_inserts;
 SELECT stat, value FROM vectorx_index_stats('iv_l2') WHERE stat IN ('entries', 'inserted_rows') ORDER BY stat;
+SELECT ok, entries, heap_tids, problems FROM vectorx_ivfpq_check('iv_l2');
 DELETE FROM iv WHERE id % 4 = 0;
 VACUUM iv;
 SELECT stat, value FROM vectorx_index_stats('iv_l2') WHERE stat IN ('entries') ORDER BY stat;
+SELECT ok, entries, heap_tids, heap_tids = (SELECT count(*) FROM iv) AS every_row, problems
+FROM vectorx_ivfpq_check('iv_l2');
 SELECT ivf_mismatches('<->') AS l2_mismatches_after_vacuum;
 -- freed slots are reused before a list grows: vacuum moves each list's
 -- insert point back to its first page with room.  One list of 640 entries
@@ -77,8 +87,11 @@ SELECT stat, value FROM vectorx_index_stats('ivd_idx') WHERE stat IN ('codes_per
 CREATE TEMP TABLE gone AS SELECT * FROM ivd WHERE id % 3 = 0;
 DELETE FROM ivd WHERE id % 3 = 0;
 VACUUM ivd;
+SELECT ok, lists, empty_lists, list_pages, max_chain, entries, heap_tids, problems
+FROM vectorx_ivfpq_check('ivd_idx');
 INSERT INTO ivd SELECT * FROM gone;
 SELECT stat, value FROM vectorx_index_stats('ivd_idx') WHERE stat IN ('list_pages', 'entries') ORDER BY stat;
+SELECT ok, list_pages, max_chain, entries, heap_tids, problems FROM vectorx_ivfpq_check('ivd_idx');
 DROP TABLE ivd;
 
 -- streaming: a filter that rejects most rows still gets LIMIT rows,
@@ -140,8 +153,11 @@ SET enable_seqscan = off;
 SELECT array_agg(id) FROM (SELECT id FROM ivt ORDER BY v <-> '[0.9,0.1,0,0]' LIMIT 10) s;
 RESET enable_seqscan;
 SELECT stat, value FROM vectorx_index_stats('ivt_idx') WHERE stat IN ('lists', 'entries') ORDER BY stat;
+SELECT ok, lists, empty_lists, entries, heap_tids, problems FROM vectorx_ivfpq_check('ivt_idx');
 CREATE TABLE ive (id int, v vector(4));
 CREATE INDEX ive_idx ON ive USING ivfpq (v vector_cosine_ops);
+-- untrained: a meta page, a directory page, one empty list
+SELECT * FROM vectorx_ivfpq_check('ive_idx');
 SET enable_seqscan = off;
 SELECT count(*) FROM (SELECT id FROM ive ORDER BY v <=> '[1,0,0,0]' LIMIT 5) s;
 INSERT INTO ive VALUES (1, '[1,0,0,0]'), (2, '[0,1,0,0]'), (3, '[0,0,0,0]'), (4, '[-1,0,0,0]');
@@ -150,6 +166,7 @@ SELECT array_agg(id) FROM (SELECT id FROM ive ORDER BY v <=> '[1,0.1,0,0]' LIMIT
 SELECT count(*) FROM (SELECT id FROM ive ORDER BY v <=> '[0,0,0,0]' LIMIT 5) s;
 RESET enable_seqscan;
 SELECT stat, value FROM vectorx_index_stats('ive_idx') WHERE stat IN ('trained', 'entries', 'rebuild_suggested') ORDER BY stat;
+SELECT ok, lists, empty_lists, list_pages, entries, heap_tids, problems FROM vectorx_ivfpq_check('ive_idx');
 
 -- recall measured inside the database
 CREATE INDEX iv_l2 ON iv USING ivfpq (v vector_l2_ops) WITH (lists = 10, m = 4);
@@ -180,6 +197,53 @@ RESET enable_seqscan;
 SET ivfpq.probes = 0;
 SET ivfpq.rerank = -1;
 \set VERBOSITY default
+
+-- vectorx_ivfpq_check: another access method's index or a table is refused
+-- (42809, with a hint), NULL gives a row of NULLs as vectorx_hnsw_check, and
+-- only the table's owner and pg_stat_scan_tables may run it (42501)
+CREATE FUNCTION ivf_check_error(idx regclass) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE st text; msg text; hint text;
+BEGIN
+  PERFORM vectorx_ivfpq_check(idx);
+  RETURN 'no error';
+EXCEPTION WHEN OTHERS THEN
+  GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, hint = PG_EXCEPTION_HINT;
+  RETURN st || ': ' || msg || ' HINT: ' || hint;
+END $$;
+CREATE INDEX ivt_hnsw ON ivt USING hnsw (v);
+SELECT ivf_check_error('ivt_hnsw');
+SELECT ivf_check_error('iv_pkey');
+SELECT ivf_check_error('iv');
+SELECT ivf_check_error('iv_l2');
+SELECT vectorx_ivfpq_check('ivt_hnsw');
+SELECT * FROM vectorx_ivfpq_check(NULL);
+SELECT (SELECT count(*) FROM vectorx_hnsw_check(NULL)) AS hnsw_rows,
+	(SELECT count(*) FROM vectorx_ivfpq_check(NULL)) AS ivfpq_rows,
+	(SELECT ok IS NULL AND problems IS NULL FROM vectorx_hnsw_check(NULL)) AS hnsw_null,
+	(SELECT ok IS NULL AND problems IS NULL FROM vectorx_ivfpq_check(NULL)) AS ivfpq_null;
+CREATE ROLE regress_vx_ivc_nopriv;
+CREATE ROLE regress_vx_ivc_granted;
+CREATE ROLE regress_vx_ivc_scan IN ROLE pg_stat_scan_tables;
+SELECT has_function_privilege('regress_vx_ivc_nopriv', 'vectorx_ivfpq_check(regclass)', 'EXECUTE') AS public,
+	has_function_privilege('pg_stat_scan_tables', 'vectorx_ivfpq_check(regclass)', 'EXECUTE') AS stat_scan_tables;
+SET ROLE regress_vx_ivc_nopriv;
+SELECT ok FROM vectorx_ivfpq_check('iv_l2');
+RESET ROLE;
+GRANT EXECUTE ON FUNCTION vectorx_ivfpq_check(regclass) TO regress_vx_ivc_granted;
+SET ROLE regress_vx_ivc_granted;
+SELECT ok FROM vectorx_ivfpq_check('iv_l2');
+RESET ROLE;
+ALTER TABLE ivt OWNER TO regress_vx_ivc_granted;
+SET ROLE regress_vx_ivc_granted;
+SELECT ok, entries FROM vectorx_ivfpq_check('ivt_idx');
+RESET ROLE;
+ALTER TABLE ivt OWNER TO CURRENT_USER;
+SET ROLE regress_vx_ivc_scan;
+SELECT ok, entries FROM vectorx_ivfpq_check('iv_l2');
+RESET ROLE;
+DROP OWNED BY regress_vx_ivc_granted;
+DROP ROLE regress_vx_ivc_nopriv, regress_vx_ivc_granted, regress_vx_ivc_scan;
+DROP FUNCTION ivf_check_error(regclass);
 
 -- every ivfpq operator class passes amvalidate
 SELECT opcname, amvalidate(c.oid) FROM pg_opclass c JOIN pg_am a ON a.oid = c.opcmethod

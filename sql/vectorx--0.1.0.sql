@@ -417,6 +417,16 @@ CREATE OPERATOR CLASS @extschema@.vector_cosine_ops
 	OPERATOR 1 @extschema@.<=> (@extschema@.vector, @extschema@.vector) FOR ORDER BY pg_catalog.float_ops,
 	FUNCTION 1 @extschema@.cosine_distance(@extschema@.vector, @extschema@.vector);
 
+CREATE FUNCTION @extschema@.vectorx_ivfpq_check(index pg_catalog.regclass,
+	OUT ok boolean, OUT pages bigint, OUT lists integer, OUT empty_lists integer,
+	OUT list_pages bigint, OUT max_chain bigint, OUT entries bigint,
+	OUT heap_tids bigint, OUT new_pages bigint, OUT problems text[])
+	RETURNS record
+	AS 'MODULE_PATHNAME' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION @extschema@.vectorx_ivfpq_check(pg_catalog.regclass) IS
+	'check the invariants of an ivfpq index';
+
 -- Monitoring (src/monitor.c): index statistics and recall measured inside
 -- the database.
 
@@ -474,8 +484,10 @@ COMMENT ON FUNCTION @extschema@.vectorx_recall_sampled(pg_catalog.regclass, pg_c
 REVOKE ALL ON FUNCTION @extschema@.vectorx_index_stats(pg_catalog.regclass) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.vectorx_hnsw_check(pg_catalog.regclass) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.vectorx_hnsw_elements(pg_catalog.regclass) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.vectorx_ivfpq_check(pg_catalog.regclass) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.vectorx_index_stats(pg_catalog.regclass) TO pg_stat_scan_tables;
 GRANT EXECUTE ON FUNCTION @extschema@.vectorx_hnsw_check(pg_catalog.regclass) TO pg_stat_scan_tables;
+GRANT EXECUTE ON FUNCTION @extschema@.vectorx_ivfpq_check(pg_catalog.regclass) TO pg_stat_scan_tables;
 -- Recorded queries are other sessions' query vectors: superusers only by
 -- default, and reading them needs the privileges of pg_read_all_stats.
 REVOKE ALL ON FUNCTION @extschema@.vectorx_sampled_queries(pg_catalog.regclass) FROM PUBLIC;

@@ -138,14 +138,15 @@ OpenVxIndex(Oid indexoid, const char *fname)
  * The privilege model (README, "Who may call what"):
  *
  * - Inspection (vectorx_index_stats, vectorx_hnsw_check,
- *   vectorx_hnsw_elements) reads the whole index: element and deleted-row
- *   counts, heap TIDs.  EXECUTE is revoked from PUBLIC in the install
- *   script, and the first two are granted to pg_stat_scan_tables, as
- *   pgstattuple and pg_visibility do; vectorx_hnsw_elements, a raw dump in
- *   the spirit of pageinspect, stays superuser-only until granted.  On top
- *   of EXECUTE the caller must own the index (so its table) or have the
- *   privileges of pg_stat_scan_tables: EXECUTE granted to an application
- *   role then reaches its own indexes only.
+ *   vectorx_ivfpq_check, vectorx_hnsw_elements) reads the whole index:
+ *   element and deleted-row counts, heap TIDs.  EXECUTE is revoked from
+ *   PUBLIC in the install script, and the first three are granted to
+ *   pg_stat_scan_tables, as pgstattuple and pg_visibility do;
+ *   vectorx_hnsw_elements, a raw dump in the spirit of pageinspect, stays
+ *   superuser-only until granted.  On top of EXECUTE the caller must own
+ *   the index (so its table) or have the privileges of
+ *   pg_stat_scan_tables: EXECUTE granted to an application role then
+ *   reaches its own indexes only.
  * - Recall (vectorx_recall, vectorx_recall_queries, vectorx_recall_sampled)
  *   scans the table and the index as a query would, but below row-level
  *   security: it needs SELECT on the table, and refuses to run when

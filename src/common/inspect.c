@@ -2,13 +2,14 @@
  *
  * inspect.c
  *	  Support for the inspection functions of both access methods
- *	  (vectorx_index_stats, vectorx_hnsw_check, vectorx_hnsw_elements):
- *	  VxOpenIndexForInspection checks the caller's privilege before it
- *	  locks the index, VxOpenIndexForCheck also keeps VACUUM out while a
- *	  structural check reads, and VxStat adds one row to
- *	  vectorx_index_stats.
- *	  Called by src/monitor.c and by the access methods (hnswcheck.c,
- *	  ivfpqutil.c); below both, so that neither calls the other.
+ *	  (vectorx_index_stats, vectorx_hnsw_check, vectorx_hnsw_elements,
+ *	  vectorx_ivfpq_check): VxOpenIndexForInspection checks the caller's
+ *	  privilege before it locks the index, VxOpenIndexForCheck also keeps
+ *	  VACUUM out while a structural check reads, VxStat adds one row to
+ *	  vectorx_index_stats, and VxProblem and VxProblemArray keep the
+ *	  problems a check reports.  Called by src/monitor.c and by the access
+ *	  methods (hnswcheck.c, ivfpqutil.c, ivfpqcheck.c); below both, so
+ *	  that neither calls the other.
  *
  *-------------------------------------------------------------------------
  */
@@ -19,9 +20,11 @@
 #include "catalog/index.h"
 #include "catalog/pg_authid.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_type.h"
 #include "miscadmin.h"
 #include "storage/lmgr.h"
 #include "utils/acl.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 
@@ -129,4 +132,41 @@ VxStat(VxStatsSink *sink, const char *stat, double value, const char *descriptio
 	values[1] = Float8GetDatum(value);
 	values[2] = CStringGetTextDatum(description);
 	tuplestore_putvalues(sink->store, sink->desc, values, nulls);
+}
+
+/* one problem a check found, formatted; beyond VX_MAX_PROBLEMS, dropped */
+void
+VxProblem(List **problems, const char *fmt,...)
+{
+	va_list		ap;
+	StringInfoData buf;
+
+	if (list_length(*problems) >= VX_MAX_PROBLEMS)
+		return;
+	initStringInfo(&buf);
+	for (;;)
+	{
+		int			needed;
+
+		va_start(ap, fmt);
+		needed = appendStringInfoVA(&buf, fmt, ap);
+		va_end(ap);
+		if (needed == 0)
+			break;
+		enlargeStringInfo(&buf, needed);
+	}
+	*problems = lappend(*problems, buf.data);
+}
+
+/* the problems as the text[] a check returns (empty when there are none) */
+Datum
+VxProblemArray(List *problems)
+{
+	Datum	   *texts = palloc(sizeof(Datum) * Max(list_length(problems), 1));
+	ListCell   *lc;
+	int			n = 0;
+
+	foreach(lc, problems)
+		texts[n++] = CStringGetTextDatum((char *) lfirst(lc));
+	return PointerGetDatum(construct_array(texts, n, TEXTOID, -1, false, TYPALIGN_INT));
 }

@@ -2,9 +2,9 @@
  *
  * inspect.h
  *	  What the access methods' inspection functions share (inspect.c):
- *	  opening an index for inspection under vectorx's privilege model, and
- *	  the sink through which an access method reports the rows of
- *	  vectorx_index_stats.  The model itself is stated in src/monitor.c
+ *	  opening an index for inspection under vectorx's privilege model, the
+ *	  sink through which an access method reports the rows of
+ *	  vectorx_index_stats, and the list of problems the checks return.  The model itself is stated in src/monitor.c
  *	  ("who may call what"), which owns the SQL functions.
  *
  *-------------------------------------------------------------------------
@@ -13,6 +13,7 @@
 #define VECTORX_INSPECT_H
 
 #include "access/tupdesc.h"
+#include "nodes/pg_list.h"
 #include "utils/relcache.h"
 #include "utils/tuplestore.h"
 
@@ -42,5 +43,16 @@ extern Relation VxOpenIndexForInspection(Oid indexoid, const char *fname);
  * transaction ends: see inspect.c.
  */
 extern Relation VxOpenIndexForCheck(Oid indexoid, const char *fname);
+
+/*
+ * The problems a check found (vectorx_hnsw_check, vectorx_ivfpq_check):
+ * VxProblem appends one formatted text to *problems, up to
+ * VX_MAX_PROBLEMS (a damaged index would otherwise report every entry);
+ * VxProblemArray makes the text[] of the result.
+ */
+#define VX_MAX_PROBLEMS 20
+
+extern void VxProblem(List **problems, const char *fmt,...) pg_attribute_printf(2, 3);
+extern Datum VxProblemArray(List *problems);
 
 #endif							/* VECTORX_INSPECT_H */

@@ -79,31 +79,7 @@ typedef struct CheckState
 	List	   *problems;
 } CheckState;
 
-static void
-Problem(CheckState *cs, const char *fmt,...) pg_attribute_printf(2, 3);
-
-static void
-Problem(CheckState *cs, const char *fmt,...)
-{
-	va_list		ap;
-	StringInfoData buf;
-
-	if (list_length(cs->problems) >= 20)
-		return;
-	initStringInfo(&buf);
-	for (;;)
-	{
-		int			needed;
-
-		va_start(ap, fmt);
-		needed = appendStringInfoVA(&buf, fmt, ap);
-		va_end(ap);
-		if (needed == 0)
-			break;
-		enlargeStringInfo(&buf, needed);
-	}
-	cs->problems = lappend(cs->problems, buf.data);
-}
+#define Problem(cs, ...) VxProblem(&(cs)->problems, __VA_ARGS__)
 
 /*
  * Walk the stream (I2); pass 1 classifies elements, pass 2 checks lists.
@@ -402,17 +378,12 @@ vectorx_hnsw_check(PG_FUNCTION_ARGS)
 	values[12] = Int64GetDatum(cs.bad_links);
 	values[13] = Int64GetDatum(cs.nlive - reached);
 	{
-		Datum	   *texts = palloc(sizeof(Datum) * Max(list_length(cs.problems), 1));
-		ListCell   *lc;
-		int			n = 0;
 		Datum		result[15];
 		bool		rnulls[15];
 
-		foreach(lc, cs.problems)
-			texts[n++] = CStringGetTextDatum((char *) lfirst(lc));
 		memcpy(result, values, sizeof(values));
 		memcpy(rnulls, nulls, sizeof(nulls));
-		result[14] = PointerGetDatum(construct_array(texts, n, TEXTOID, -1, false, TYPALIGN_INT));
+		result[14] = VxProblemArray(cs.problems);
 		rnulls[14] = false;
 		index_close(cs.index, AccessShareLock);
 		PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, result, rnulls)));

@@ -115,7 +115,7 @@
  *	Static assertions after the structs below hold these tables to the
  *	code.
  *
- * INVARIANTS
+ * INVARIANTS (checked by vectorx_ivfpq_check)
  *	I1. The meta page has magic and version, and the shape's fields lie
  *	    within the limits above, block, block_bytes and blocks_per_page
  *	    being what nbits and m give (IvfpqBlockSize, IvfpqCodeBytes).
@@ -136,6 +136,10 @@
  *	    moves to another page (vacuum moves entries only within a page).
  *	The guards (CORRUPTION) check I1, I2 and the parts of I4-I6 that a
  *	reader could trip over; I3 and I7 hold by construction.
+ *	vectorx_ivfpq_check (ivfpqcheck.c) checks all of them on a live index
+ *	but I3 (a change is invisible in one look: it checks that the parts are
+ *	there) and I7's list (the vector is not stored: ivfpqcheck.c says why
+ *	that cannot be checked); it reports each problem under its number.
  *
  * LOCKING
  *	Buffer content locks, one page at a time except where noted:
@@ -292,6 +296,9 @@
  *	     pages than the index has: the chain cycles (I5).
  *	An index of another format version fails C2 with "not an IVF-PQ index
  *	of this format" and the hint to REINDEX.
+ *	vectorx_ivfpq_check raises the error for the meta page (C2), without
+ *	which nothing can be read, and reports the rest (C1, C3-C5 and the
+ *	invariants) as problems, leaving a chain where it fails.
  *
  * DRIFT
  *	The meta page keeps the training sample's mean squared quantization
@@ -481,6 +488,7 @@ extern Datum ivfpqhandler(PG_FUNCTION_ARGS);
 
 /* ivfpqmeta.c: the meta page and the shape */
 extern void IvfpqSubspaces(int dims, int m, int *dsub, int *doff);
+extern Size IvfpqFlatPages(Size bytes);
 extern void IvfpqReadMeta(Relation index, IvfpqMetaPageData *meta);
 extern const IvfpqShape *IvfpqGetShape(Relation index);
 extern void IvfpqShapeDerive(IvfpqShape *shape);
@@ -500,6 +508,8 @@ extern IvfpqListData IvfpqReadDirectory(Relation index, const IvfpqMetaPageData 
 /* a corrupt page (CORRUPTION): VxIndexCorrupt, vxindex.h */
 #define IvfpqCorrupt(index, blkno, what) VxIndexCorrupt(index, blkno, what)
 extern void IvfpqCheckPage(Relation index, Buffer buf, uint8 kind);
+extern bool IvfpqListBlockValid(Relation index, const IvfpqMetaPageData *meta, BlockNumber blkno,
+								BlockNumber *nblocks);
 extern void IvfpqCheckListBlock(Relation index, const IvfpqMetaPageData *meta, BlockNumber from,
 								BlockNumber blkno, BlockNumber *nblocks);
 extern void IvfpqCheckListPage(Relation index, const IvfpqMetaPageData *meta, Buffer buf,

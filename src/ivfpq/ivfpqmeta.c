@@ -33,8 +33,9 @@ IvfpqSubspaces(int dims, int m, int *dsub, int *doff)
 	}
 }
 
-static Size
-FlatPages(Size bytes)
+/* pages of a flat part (centroids, codebooks) of so many bytes */
+Size
+IvfpqFlatPages(Size bytes)
 {
 	return (bytes + IVFPQ_DATA_SIZE - 1) / IVFPQ_DATA_SIZE;
 }
@@ -74,9 +75,9 @@ CheckMeta(Relation index, Buffer buf)
 	nblocks = RelationGetNumberOfBlocks(index);
 	if ((meta->trained &&
 		 (meta->centroid_start < 1 ||
-		  meta->centroid_start + FlatPages(sizeof(float) * (Size) meta->lists * meta->dims) >
+		  meta->centroid_start + IvfpqFlatPages(sizeof(float) * (Size) meta->lists * meta->dims) >
 		  meta->codebook_start ||
-		  meta->codebook_start + FlatPages(sizeof(float) * (Size) ksub * meta->dims) >
+		  meta->codebook_start + IvfpqFlatPages(sizeof(float) * (Size) ksub * meta->dims) >
 		  meta->directory_start)) ||
 		meta->directory_start < 1 ||
 		(Size) meta->directory_start + (meta->lists + IVFPQ_LISTS_PER_PAGE - 1) / IVFPQ_LISTS_PER_PAGE >

@@ -161,19 +161,27 @@ IvfpqCheckPage(Relation index, Buffer buf, uint8 kind)
 
 /*
  * A list page's link (or a directory entry) must be invalid or a block at
- * or past data_start within the index; *nblocks is refreshed before
- * failing, since inserts extend the index concurrently.
+ * or past data_start within the index (C3); *nblocks is refreshed before
+ * answering no, since inserts extend the index concurrently.
  */
+bool
+IvfpqListBlockValid(Relation index, const IvfpqMetaPageData *meta, BlockNumber blkno,
+					BlockNumber *nblocks)
+{
+	if (!BlockNumberIsValid(blkno))
+		return true;
+	if (blkno >= meta->data_start && blkno < *nblocks)
+		return true;
+	*nblocks = RelationGetNumberOfBlocks(index);
+	return blkno >= meta->data_start && blkno < *nblocks;
+}
+
+/* the same as a guard: fails naming the block holding the link */
 void
 IvfpqCheckListBlock(Relation index, const IvfpqMetaPageData *meta, BlockNumber from,
 					BlockNumber blkno, BlockNumber *nblocks)
 {
-	if (!BlockNumberIsValid(blkno))
-		return;
-	if (blkno >= meta->data_start && blkno < *nblocks)
-		return;
-	*nblocks = RelationGetNumberOfBlocks(index);
-	if (blkno < meta->data_start || blkno >= *nblocks)
+	if (!IvfpqListBlockValid(index, meta, blkno, nblocks))
 		IvfpqCorrupt(index, from, "a list link points outside the list pages");
 }
 

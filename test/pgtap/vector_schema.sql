@@ -2,7 +2,7 @@
 -- hnsw access method), with the right volatility, strictness and parallel
 -- safety on every function; the ivfpq access method beside it.
 BEGIN;
-SELECT plan(61);
+SELECT plan(62);
 SELECT vector_dims('[1]') AS loads_the_library_and_its_settings \gset
 
 SELECT has_extension('vectorx');
@@ -56,10 +56,12 @@ WHERE p.prorettype <> 'index_am_handler'::regtype;
 SELECT is(array_agg(proname::text ORDER BY proname), NULL,
           'extension functions are IMMUTABLE but for the CPU probe and index inspection')
 FROM vx_funcs WHERE prokind = 'f' AND provolatile <> 'i'
-  AND proname NOT IN ('vectorx_simd', 'vectorx_hnsw_check', 'vectorx_hnsw_elements', 'vectorx_index_stats')
+  AND proname NOT IN ('vectorx_simd', 'vectorx_hnsw_check', 'vectorx_hnsw_elements', 'vectorx_ivfpq_check',
+                      'vectorx_index_stats')
   AND proname NOT IN (SELECT * FROM monitor_volatile);
 SELECT volatility_is('vectorx_simd', 'stable');
 SELECT volatility_is('vectorx_hnsw_check', ARRAY['regclass'], 'stable');
+SELECT volatility_is('vectorx_ivfpq_check', ARRAY['regclass'], 'stable');
 SELECT volatility_is('vectorx_index_stats', ARRAY['regclass'], 'stable');
 SELECT is(array_agg(proname::text ORDER BY proname), (SELECT array_agg(f ORDER BY f) FROM monitor_volatile),
           'the recall functions are VOLATILE and PARALLEL RESTRICTED')

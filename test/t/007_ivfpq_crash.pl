@@ -1,8 +1,9 @@
 # Crash recovery of an IVF-PQ index: an immediate stop while several
-# sessions insert; after restart the index holds the committed rows (and,
-# until VACUUM, at most one aborted insert per session)
-# and every one of them is found by an exact self-query (all lists probed,
-# re-rank window covering the table); it keeps working afterwards.
+# sessions insert; after restart the index passes vectorx_ivfpq_check and
+# holds the committed rows (and, until VACUUM, at most one aborted insert
+# per session), and every one of them is found by an exact self-query (all
+# lists probed, re-rank window covering the table); it keeps working
+# afterwards, and passes the check after each step.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -45,9 +46,15 @@ cmp_ok($rows, '>', $crash_at, "committed rows survived ($rows)");
 my $entries = $node->safe_psql('postgres', "SELECT value FROM vectorx_index_stats('items_v') WHERE stat = 'entries'");
 cmp_ok($entries, '>=', $rows, "the index holds every committed row ($entries entries)");
 cmp_ok($entries - $rows, '<=', 4, 'and at most one aborted insert per session more');
+is(vx_ivfpq_check_ok($node, 'items_v'), 't|{}', 'the recovered index passes vectorx_ivfpq_check');
+# (autovacuum may have removed the aborted inserts' entries meanwhile)
+is($node->safe_psql('postgres', "SELECT (entries = heap_tids) || '|' || (entries >= $rows) FROM vectorx_ivfpq_check('items_v')"),
+	'true|true', 'each of its heap TIDs in one entry, every committed row among them');
 $node->safe_psql('postgres', 'VACUUM items');
 is($node->safe_psql('postgres', "SELECT value FROM vectorx_index_stats('items_v') WHERE stat = 'entries'"),
 	$rows, 'after VACUUM the index holds exactly the committed rows');
+is($node->safe_psql('postgres', "SELECT ok || '|' || heap_tids || '|' || problems::text FROM vectorx_ivfpq_check('items_v')"),
+	"true|$rows|{}", 'and passes vectorx_ivfpq_check with one entry per row');
 
 my $self_misses = qq{
 	SET enable_seqscan = off;
@@ -68,6 +75,8 @@ $rows = $node->safe_psql('postgres', 'SELECT count(*) FROM items');
 is($node->safe_psql('postgres', "SELECT value FROM vectorx_index_stats('items_v') WHERE stat = 'entries'"),
 	$rows, 'after more inserts, deletes and vacuum the index holds exactly the rows');
 is($node->safe_psql('postgres', $self_misses), '0', 'every row is still found');
+is($node->safe_psql('postgres', "SELECT ok || '|' || entries || '|' || heap_tids || '|' || problems::text FROM vectorx_ivfpq_check('items_v')"),
+	"true|$rows|$rows|{}", 'and the index passes vectorx_ivfpq_check');
 
 $node->stop;
 done_testing();

@@ -5,7 +5,10 @@
 # src/ivfpq/ivfpq.h; 8 kB pages, the data area after a 24-byte page header),
 # restarts, and runs scans, inserts, VACUUM and the checkers: each must
 # succeed or fail with XX002 (the ones named per case must fail so), and no
-# backend may die.  Each case starts again from the intact files.
+# backend may die.  vectorx_ivfpq_check runs first on the damaged file: it
+# must raise XX002 where a case names it (the meta page), and otherwise
+# report the damage with the invariant it breaks (the case's pattern) and
+# no error.  Each case starts again from the intact files.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -70,7 +73,13 @@ my $iv = $orig{ti_idx};
 my $dir_start = get($iv, HDR + 36, 'L', 4);
 my $data_start = get($iv, HDR + 40, 'L', 4);
 my $head = get($iv, $dir_start * PAGE + HDR, 'L', 4);
+my $head1 = get($iv, $dir_start * PAGE + HDR + 8, 'L', 4);    # list 1's
 my $special = PAGE - 24;    # MAXALIGN(sizeof(IvfpqPageOpaqueData))
+my $centroid_start = get($iv, HDR + 28, 'L', 4);
+my ($nbits, $m) = (get($iv, HDR + 11, 'C', 1), get($iv, HDR + 12, 'S', 2));
+# a list page's first heap TID: after the first block's codes
+my $tid0 = HDR + ($nbits == 8 ? 64 : 16) * $m;
+my $nblocks = length($iv) / PAGE;
 
 my @scan_h = ('scan', 'SET enable_seqscan = off; SELECT id FROM th ORDER BY v <-> \'[0.5,0.5,0.5,0.5]\' LIMIT 5');
 my @insert_h = ('insert', "INSERT INTO th VALUES (100000, '[0.1,0.2,0.3,0.4]')");
@@ -80,10 +89,14 @@ my @scan_i = ('scan', "SET enable_seqscan = off; SET ivfpq.probes = 4; SELECT id
 my @insert_i = ('insert', "INSERT INTO ti VALUES (100000, '[0.1,0.2,0.3,0.4]')");
 my @vacuum_i = ('vacuum', 'DELETE FROM ti WHERE id % 50 = 0; VACUUM ti');
 my @stats_i = ('stats', "SELECT count(*) FROM vectorx_index_stats('ti_idx')");
+my @check_i = ('check', "SELECT ok, new_pages, problems FROM vectorx_ivfpq_check('ti_idx')");
 my @hnsw_ops = (\@scan_h, \@insert_h, \@vacuum_h, \@check_h);
-my @ivf_ops = (\@scan_i, \@insert_i, \@vacuum_i, \@stats_i);
+# the check first, before inserts and VACUUM change the damaged index
+my @ivf_ops = (\@check_i, \@scan_i, \@insert_i, \@vacuum_i, \@stats_i);
 
-# name, index, how to corrupt, the operations that must raise XX002
+# name, index, how to corrupt, the operations that must raise XX002, and
+# (IVF-PQ) what vectorx_ivfpq_check must print ("ok|new_pages|problems")
+# when it is not among them
 my @cases = (
 	[ 'hnsw meta: dims', 'th_idx', sub { put($_[0], HDR + 8, 'L', 70000) }, [qw(scan insert vacuum check)] ],
 	[ 'hnsw meta: m', 'th_idx', sub { put($_[0], HDR + 12, 'S', 60000) }, [qw(scan insert vacuum check)] ],
@@ -102,28 +115,61 @@ my @cases = (
 	  sub { put($_[0], HDR + 24, 'l', 0); put($_[0], $ep + 32, 'L', (HNSW_DATA_SIZE - 16) / 16) }, [qw(scan insert)] ],
 	[ 'hnsw data page: random bytes', 'th_idx',
 	  sub { srand(31); substr(${ $_[0] }, PAGE + HDR, PAGE - HDR) = join('', map { chr(int(rand(256))) } HDR + 1 .. PAGE) }, [qw(scan vacuum check)] ],
-	[ 'ivfpq meta: block 0', 'ti_idx', sub { put($_[0], HDR + 14, 'S', 0) }, [qw(scan insert vacuum stats)] ],
-	[ 'ivfpq meta: m', 'ti_idx', sub { put($_[0], HDR + 12, 'S', 5000) }, [qw(scan insert vacuum stats)] ],
-	[ 'ivfpq meta: lists', 'ti_idx', sub { put($_[0], HDR + 16, 'L', 0) }, [qw(scan insert vacuum stats)] ],
-	[ 'ivfpq meta: dims', 'ti_idx', sub { put($_[0], HDR + 8, 'S', 60000) }, [qw(scan insert vacuum stats)] ],
-	[ 'ivfpq meta: centroids past the end', 'ti_idx', sub { put($_[0], HDR + 28, 'L', 0x7ffffff0) }, [qw(scan insert stats)] ],
-	[ 'ivfpq meta: page id of hnsw', 'ti_idx', sub { put($_[0], PAGE - 2, 'S', 0xFF91) }, [qw(scan insert vacuum stats)] ],
+	[ 'ivfpq meta: block 0', 'ti_idx', sub { put($_[0], HDR + 14, 'S', 0) }, [qw(check scan insert vacuum stats)] ],
+	[ 'ivfpq meta: m', 'ti_idx', sub { put($_[0], HDR + 12, 'S', 5000) }, [qw(check scan insert vacuum stats)] ],
+	[ 'ivfpq meta: lists', 'ti_idx', sub { put($_[0], HDR + 16, 'L', 0) }, [qw(check scan insert vacuum stats)] ],
+	[ 'ivfpq meta: dims', 'ti_idx', sub { put($_[0], HDR + 8, 'S', 60000) }, [qw(check scan insert vacuum stats)] ],
+	[ 'ivfpq meta: centroids past the end', 'ti_idx', sub { put($_[0], HDR + 28, 'L', 0x7ffffff0) }, [qw(check scan insert stats)] ],
+	[ 'ivfpq meta: page id of hnsw', 'ti_idx', sub { put($_[0], PAGE - 2, 'S', 0xFF91) }, [qw(check scan insert vacuum stats)] ],
+	# a page then holds 64 entries, fewer than the lists have: C4 for readers
+	[ 'ivfpq meta: blocks per page', 'ti_idx', sub { put($_[0], HDR + 24, 'S', 1) }, [qw(scan vacuum stats)],
+	  qr/^f\|0\|\{"I1: the meta page says 1 blocks per page, a page holds \d+ blocks of \d+ bytes",.*"I6: list \d+, block \d+ holds \d+ entries, more than the 64 that fit"/m ],
+	[ 'ivfpq centroids: a page of the wrong kind', 'ti_idx', sub { put($_[0], $centroid_start * PAGE + $special + 6, 'C', 4) },
+	  [qw(scan insert stats)], qr/^f\|0\|\{"C1: block $centroid_start, of the centroids, is a page of kind 4"\}$/m ],
 	[ 'ivfpq directory: list head past the end', 'ti_idx',
-	  sub { put($_[0], $dir_start * PAGE + HDR, 'L', 0x7ffffff0) }, [qw(vacuum stats)] ],
+	  sub { put($_[0], $dir_start * PAGE + HDR, 'L', 0x7ffffff0) }, [qw(vacuum stats)],
+	  qr/^f\|0\|.*I4: list 0's first page, block 2147483632, lies outside the list pages.*I5: block $head is a list page on no list's chain/ ],
+	[ 'ivfpq directory: insert page off the chain', 'ti_idx',
+	  sub { put($_[0], $dir_start * PAGE + HDR + 4, 'L', $head1) }, [],
+	  qr/^f\|0\|\{"I4: list 0's insert page, block $head1, is not on its chain"\}$/m ],
+	[ 'ivfpq directory: a first page and no insert page', 'ti_idx',
+	  sub { put($_[0], $dir_start * PAGE + HDR + 4, 'L', 0xFFFFFFFF) }, [],
+	  qr/^f\|0\|\{"I4: list 0 has a first page, block $head, but no insert page"\}$/m ],
+	[ 'ivfpq directory: two lists share a chain', 'ti_idx',
+	  sub { put($_[0], $dir_start * PAGE + HDR + 8, 'L', $head); put($_[0], $dir_start * PAGE + HDR + 12, 'L', $head) }, [],
+	  qr/^f\|0\|\{"I5: block $head is on the chains of lists 0 and 1","I5: block $head1 is a list page on no list's chain"\}$/m ],
+	[ 'ivfpq directory: a list emptied, its page left', 'ti_idx',
+	  sub { put($_[0], $dir_start * PAGE + HDR, 'L', 0xFFFFFFFF); put($_[0], $dir_start * PAGE + HDR + 4, 'L', 0xFFFFFFFF) }, [],
+	  qr/^f\|0\|\{"I5: block $head is a list page on no list's chain"\}$/m ],
 	[ 'ivfpq list: chain to itself', 'ti_idx',
-	  sub { put($_[0], $head * PAGE + $special, 'L', $head) }, [qw(vacuum stats)] ],
+	  sub { put($_[0], $head * PAGE + $special, 'L', $head) }, [qw(vacuum stats)],
+	  qr/^f\|0\|\{"I5: list 0's chain cycles at block $head"\}$/m ],
 	[ 'ivfpq list: chain past the end', 'ti_idx',
-	  sub { put($_[0], $head * PAGE + $special, 'L', 0x7ffffff0) }, [qw(vacuum stats)] ],
-	[ 'ivfpq list: count', 'ti_idx', sub { put($_[0], $head * PAGE + $special + 4, 'S', 60000) }, [qw(vacuum stats)] ],
-	[ 'ivfpq list: page id of hnsw', 'ti_idx', sub { put($_[0], $head * PAGE + PAGE - 2, 'S', 0xFF91) }, [qw(vacuum stats)] ],
+	  sub { put($_[0], $head * PAGE + $special, 'L', 0x7ffffff0) }, [qw(vacuum stats)],
+	  qr/^f\|0\|\{"I5: list 0, block $head links to block 2147483632, outside the list pages \(\d+ to \d+\)"\}$/m ],
+	[ 'ivfpq list: count', 'ti_idx', sub { put($_[0], $head * PAGE + $special + 4, 'S', 60000) }, [qw(vacuum stats)],
+	  qr/^f\|0\|\{"I6: list 0, block $head holds 60000 entries, more than the \d+ that fit"\}$/m ],
+	[ 'ivfpq list: page id of hnsw', 'ti_idx', sub { put($_[0], $head * PAGE + PAGE - 2, 'S', 0xFF91) }, [qw(vacuum stats)],
+	  qr/^f\|0\|\{"C1: list 0's chain reaches block $head, not an IVF-PQ page \(page id 0xFF91\)"\}$/m ],
 	[ 'ivfpq list page: random bytes', 'ti_idx',
 	  sub { srand(32); substr(${ $_[0] }, $data_start * PAGE + HDR, PAGE - HDR) = join('', map { chr(int(rand(256))) } HDR + 1 .. PAGE) },
-	  [qw(vacuum stats)] ],
+	  [qw(vacuum stats)], qr/^f\|0\|\{"C1: list \d+'s chain reaches block $data_start, not an IVF-PQ page/m ],
+	[ 'ivfpq list: an entry without a heap TID', 'ti_idx', sub { put($_[0], $head * PAGE + $tid0 + 4, 'S', 0) }, [],
+	  qr/^f\|0\|\{"I6: list 0, block $head, entry 0 holds \(\d+,0\), not a heap TID"\}$/m ],
+	[ 'ivfpq list: a heap TID in two lists', 'ti_idx',
+	  sub { substr(${ $_[0] }, $head1 * PAGE + $tid0, 6) = substr(${ $_[0] }, $head * PAGE + $tid0, 6) }, [],
+	  qr/^f\|0\|\{"I7: heap TID \(\d+,\d+\) is in 2 entries: list 0, block $head and list 1, block $head1"\}$/m ],
+	# an extension a crash cut short (ivfpq.h, WAL): harmless, and counted
+	[ 'ivfpq: an all-zero page at the end', 'ti_idx', sub { ${ $_[0] } .= "\0" x PAGE }, [],
+	  qr/^t\|1\|\{\}$/m ],
+	[ 'ivfpq: a centroid page past the list pages', 'ti_idx',
+	  sub { ${ $_[0] } .= substr(${ $_[0] }, $centroid_start * PAGE, PAGE) }, [],
+	  qr/^f\|0\|\{"I2: block $nblocks, past the first list page $data_start, is a page of kind 2"\}$/m ],
 );
 
 for my $case (@cases)
 {
-	my ($name, $idx, $mutate, $must) = @$case;
+	my ($name, $idx, $mutate, $must, $report) = @$case;
 	my %must = map { $_ => 1 } @$must;
 	my $bytes = $orig{$idx};
 	$mutate->(\$bytes);
@@ -151,6 +197,11 @@ for my $case (@cases)
 		ok(scalar(@codes) == 2, "$name: $opname raises XX002 each time")
 		  or diag($err)
 		  if $must{$opname};
+		if ($opname eq 'check' && $idx eq 'ti_idx' && !$must{check})
+		{
+			ok(!@codes, "$name: check raises no error") or diag($err);
+			like($out, $report, "$name: check reports it");
+		}
 	}
 	# (waits out a crash recovery, so that one crash does not hide the next)
 	ok($node->poll_query_until('postgres', 'SELECT true'), "$name: the server answers");

@@ -8,8 +8,8 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use IPC::Run;
 
-our @EXPORT = qw(vx_node vx_fashion_node vx_rand_vec_sql vx_self_query_misses vx_check_ok vx_check_ok_but_cutoffs vx_build_with_progress vx_recall_at_10
-  vx_light vx_n vx_sample);
+our @EXPORT = qw(vx_node vx_fashion_node vx_rand_vec_sql vx_self_query_misses vx_check_ok vx_check_ok_but_cutoffs vx_ivfpq_check_ok
+  vx_build_with_progress vx_recall_at_10 vx_light vx_n vx_sample);
 
 # Light mode.  scripts/vx-memcheck tap sets VX_TAP_LIGHT: every server then
 # runs under valgrind, 30 to 80 times slower, and what memcheck needs is
@@ -118,6 +118,13 @@ sub vx_check_ok_but_cutoffs
 {
 	my ($node, $index, $db) = @_;
 	return $node->safe_psql($db // 'postgres', "SELECT CASE WHEN count(p) = 0 THEN 't' ELSE 'f' END || '|' || coalesce((array_agg(p) FILTER (WHERE p IS NOT NULL))::text, '{}') FROM vectorx_hnsw_check('$index') c LEFT JOIN LATERAL unnest(c.problems) p ON p NOT LIKE 'I6:%'");
+}
+
+# vectorx_ivfpq_check's verdict and problems, as "t|{}" when all is well
+sub vx_ivfpq_check_ok
+{
+	my ($node, $index, $db) = @_;
+	return $node->safe_psql($db // 'postgres', "SELECT CASE WHEN ok THEN 't' ELSE 'f' END || '|' || problems::text FROM vectorx_ivfpq_check('$index')");
 }
 
 # Run $sql (an index build) in database postgres while a second session
