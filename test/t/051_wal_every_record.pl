@@ -18,8 +18,9 @@
 #   ivfpq dml        inserts into pages with room, first pages of empty
 #                    lists, chain extensions (ivfpq.h W1-W3); VACUUM's
 #                    compaction and insert pointer (W4, W5); inserts after it
-# Afterwards both structural checks pass on the standby and it answers
-# k-NN queries as the primary does.
+# Afterwards both structural checks (vectorx_hnsw_check,
+# vectorx_ivfpq_check) pass on the standby and it answers k-NN queries as
+# the primary does.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -149,6 +150,12 @@ for my $idx (qw(hb_spill hb_parallel_spill hb_parallel hd_v))
 for my $idx (qw(hb_mem hw4_v hw16_v))
 {
 	is(vx_check_ok_but_cutoffs($standby, $idx), 't|{}', "$idx passes vectorx_hnsw_check on the standby (cut-offs aside)");
+}
+
+for my $idx (qw(ib_v ie_v id_v))
+{
+	is($standby->safe_psql('postgres', "SELECT ok || '|' || problems::text FROM vectorx_ivfpq_check('$idx')"),
+		'true|{}', "$idx passes vectorx_ivfpq_check on the standby");
 }
 
 # the standby answers as the primary does, through every index

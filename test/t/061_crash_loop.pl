@@ -5,8 +5,9 @@
 # CONCURRENTLY, for both access methods.  After each restart:
 #   - every index is valid (an interrupted REINDEX CONCURRENTLY leaves an
 #     invalid copy, which is dropped as a DBA would) and passes its
-#     structural check (cut-offs of HNSW inserts aside until VACUUM, hnsw.h
-#     I6), and holds at least every committed row;
+#     structural check (vectorx_hnsw_check, cut-offs of HNSW inserts aside
+#     until VACUUM, hnsw.h I6; vectorx_ivfpq_check), and holds at least
+#     every committed row;
 #   - every committed row is found by an index scan of its own vector (every
 #     tenth in light mode: VxTap.pm);
 #   - a streaming standby catches up and answers k-NN queries as the
@@ -141,6 +142,14 @@ for my $cycle (1 .. $cycles)
 		$problems .= " $idx: $r" if $r ne 't|{}';
 	}
 	is($problems, '', "$tag: every HNSW index passes vectorx_hnsw_check");
+	$problems = '';
+	for my $idx (split /\n/, $primary->safe_psql('postgres', q{
+		SELECT c.relname FROM pg_class c JOIN pg_am a ON a.oid = c.relam WHERE a.amname = 'ivfpq' ORDER BY 1}))
+	{
+		my $r = $primary->safe_psql('postgres', "SELECT ok || '|' || problems::text FROM vectorx_ivfpq_check('$idx')");
+		$problems .= " $idx: $r" if $r ne 'true|{}';
+	}
+	is($problems, '', "$tag: every IVF-PQ index passes vectorx_ivfpq_check");
 	my ($crows, $irows) = split /\|/, $primary->safe_psql('postgres',
 		'SELECT (SELECT count(*) FROM ch), (SELECT count(*) FROM ci)');
 	my $tids = $primary->safe_psql('postgres', "SELECT heap_tids FROM vectorx_hnsw_check('ch_v')");
