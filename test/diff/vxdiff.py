@@ -49,6 +49,7 @@ Exit status 1 if any check failed.
 
 import argparse
 import math
+import os
 import random
 import re
 import sys
@@ -619,6 +620,7 @@ def main():
     ap.add_argument('--dbname', default='vx_diff')
     ap.add_argument('--verbose', action='store_true')
     ap.add_argument('--shrink-seconds', type=int, default=300)
+    ap.add_argument('--out-dir', default='.', help='where the SQL of a failing sequence is written')
     ap.add_argument('--query-recall', type=float, default=0.0,
                     help='fail (and cut down) any single query below this recall')
     args = ap.parse_args()
@@ -665,7 +667,7 @@ def main():
             if f.check != 'R':
                 cut = shrink(conn, seed, steps[:f.step + 1], f.check, gen.partitioned, args.shrink_seconds,
                              args.query_recall)
-                path = 'vxdiff-seed-%d.sql' % seed
+                path = os.path.join(args.out_dir, 'vxdiff-seed-%d.sql' % seed)
                 with open(path, 'w') as out:
                     out.write('-- vxdiff seed %d, check %s: the shortest failing sequence found\n' % (seed, f.check))
                     for st in cut:
