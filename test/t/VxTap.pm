@@ -58,7 +58,9 @@ sub vx_node
 
 # vx_node with the Fashion-MNIST extracts scripts/vx-test prepares in
 # $ENV{VX_TAP_DATA} loaded: items (10000 images) and queries (100 test
-# images), each (id, label, v vector(784)).  Bails out without them.
+# images), each (id, label, v vector(784)); in light mode 2000 and 20, and
+# items asks for one parallel worker (parallel_workers), which 2000 images
+# are too few to be given.  Bails out without them.
 sub vx_fashion_node
 {
 	my ($name, %opt) = @_;
@@ -74,6 +76,7 @@ sub vx_fashion_node
 		COPY queries FROM '$data/fashion_test.tsv';
 		VACUUM ANALYZE items;
 	});
+	$node->safe_psql('postgres', 'ALTER TABLE items SET (parallel_workers = 1)') if $light;
 	return $node;
 }
 
