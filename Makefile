@@ -87,7 +87,8 @@ SHLIB_LINK += -lnuma
 endif
 
 EXTRA_CLEAN = results regression.diffs regression.out tmp_check \
-	test/kernels/test_kernels test/kernels/test_kernels_arm64 test/kernels/test_kernels_asan bench/bench_kernels
+	test/kernels/test_kernels test/kernels/test_kernels_arm64 test/kernels/test_kernels_asan bench/bench_kernels \
+	test/fuzz/build
 
 # No LLVM bitcode: JIT inlining gains nothing for functions called through
 # fmgr, and the SIMD files would need clang to agree with gcc's target
@@ -121,9 +122,10 @@ test/kernels/test_kernels: test/kernels/test_kernels.c $(KERNEL_SRCS) src/distan
 check-kernels: test/kernels/test_kernels
 	test/kernels/test_kernels
 
-# every variant under AddressSanitizer and UBSan (scripts/vx-memcheck)
+# every variant under AddressSanitizer and UBSan (scripts/vx-memcheck); GCC's
+# -fsanitize=undefined leaves out float-cast-overflow, named here
 check-kernels-asan:
-	$(CC) $(KERNEL_CFLAGS) -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer \
+	$(CC) $(KERNEL_CFLAGS) -fsanitize=address,undefined,float-cast-overflow -fno-sanitize-recover=all -fno-omit-frame-pointer \
 		-o test/kernels/test_kernels_asan test/kernels/test_kernels.c $(KERNEL_SRCS) -lm
 	test/kernels/test_kernels_asan
 
@@ -141,3 +143,82 @@ bench/bench_kernels: bench/bench_kernels.c $(KERNEL_SRCS) src/distance.h
 .PHONY: bench-kernels
 bench-kernels: bench/bench_kernels
 	/usr/bin/python3 bench/kernels.py
+
+# ---- coverage-guided fuzzing outside the server (test/fuzz) ----
+# libFuzzer targets built with clang under AddressSanitizer and UBSan from
+# the project's own .c files and a shim of the server (test/fuzz/fuzz.h
+# says how).  make fuzz builds them; make check-fuzz runs each for
+# FUZZ_SECONDS over its committed seeds (test/fuzz/corpus/<target>) and
+# fails on any crash, sanitizer report, timeout (10 s for one input) or
+# input that needs more than 2 GB; scripts/vx-fuzz runs the long version.
+# Debian packages clang-14 and libclang-rt-14-dev (the fuzzer runtime).
+FUZZ_CC = clang-14
+FUZZ_SECONDS ?= 15
+FUZZ_DIR = test/fuzz
+FUZZ_BUILD = $(FUZZ_DIR)/build
+FUZZ_TARGETS = fuzz_vector_in fuzz_vector_recv fuzz_typmod_in fuzz_array_to_vector fuzz_hnsw fuzz_ivfpq
+FUZZ_SAN = -fsanitize=address,undefined -fno-sanitize-recover=all
+# as the server is built (-fwrapv, -fno-strict-aliasing), plus the Asserts
+# of USE_ASSERT_CHECKING, which Debian's server leaves out
+FUZZ_CFLAGS = -g -O1 -fno-omit-frame-pointer $(FUZZ_SAN) -fsanitize=fuzzer-no-link \
+	-fwrapv -fno-strict-aliasing -Wno-ignored-attributes -DUSE_ASSERT_CHECKING -MMD -MP \
+	-I$(srcdir)/src -I$(srcdir)/src/common -I$(srcdir)/src/hnsw -I$(srcdir)/src/ivfpq \
+	-I$(srcdir)/$(FUZZ_DIR) -isystem $(shell $(PG_CONFIG) --includedir-server)
+# libpgport and libpgcommon: snprintf, qsort, the shortest float output
+FUZZ_LIBS = -L$(shell $(PG_CONFIG) --pkglibdir) -lpgcommon_shlib -lpgport_shlib -lm
+FUZZ_RUN_FLAGS = -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
+
+FUZZ_SHIM = $(FUZZ_DIR)/shim.c $(FUZZ_DIR)/unreached.c
+FUZZ_VECTOR_SRCS = src/vector.c src/floatparse.c src/distance.c src/distance_scalar.c \
+	src/distance_avx2.c src/distance_avx512.c src/distance_neon.c
+FUZZ_PAGE_SRCS = $(FUZZ_VECTOR_SRCS) src/vector_ops.c src/common/page.c src/common/vxindex.c \
+	src/common/vxcache.c src/common/wal.c src/common/inspect.c src/common/querysample.c \
+	src/common/allowlist.c
+FUZZ_HNSW_SRCS = $(FUZZ_PAGE_SRCS) src/hnsw/hnswmeta.c src/hnsw/hnswpage.c src/hnsw/hnswpagegraph.c \
+	src/hnsw/hnswstream.c src/hnsw/hnswvec.c src/hnsw/hnswgraph.c src/hnsw/hnswcheck.c \
+	src/hnsw/hnswscan.c
+FUZZ_IVFPQ_SRCS = $(FUZZ_PAGE_SRCS) src/ivfpq/ivfpqmeta.c src/ivfpq/ivfpqpage.c src/ivfpq/ivfpqutil.c \
+	src/ivfpq/ivfpqscan.c src/ivfpq/ivfpqtrain.c
+
+fuzz_vector_in_SRCS = $(FUZZ_VECTOR_SRCS)
+fuzz_vector_recv_SRCS = $(FUZZ_VECTOR_SRCS)
+fuzz_typmod_in_SRCS = $(FUZZ_VECTOR_SRCS)
+fuzz_array_to_vector_SRCS = $(FUZZ_VECTOR_SRCS)
+fuzz_hnsw_SRCS = $(FUZZ_HNSW_SRCS)
+fuzz_ivfpq_SRCS = $(FUZZ_IVFPQ_SRCS)
+
+fuzz_objs = $(patsubst %.c,$(FUZZ_BUILD)/%.o,$(1))
+
+$(FUZZ_BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $<
+
+define FUZZ_TARGET_RULE
+$(FUZZ_BUILD)/$(1): $$(call fuzz_objs,$(FUZZ_DIR)/$(1).c $(FUZZ_SHIM) $$($(1)_SRCS))
+	$$(FUZZ_CC) -fsanitize=fuzzer $$(FUZZ_SAN) -o $$@ $$^ $$(FUZZ_LIBS)
+endef
+$(foreach t,$(FUZZ_TARGETS),$(eval $(call FUZZ_TARGET_RULE,$(t))))
+
+-include $(wildcard $(FUZZ_BUILD)/*.d $(FUZZ_BUILD)/*/*.d $(FUZZ_BUILD)/*/*/*.d $(FUZZ_BUILD)/*/*/*/*.d)
+
+.PHONY: fuzz check-fuzz fuzz-targets
+fuzz: $(addprefix $(FUZZ_BUILD)/,$(FUZZ_TARGETS))
+
+fuzz-targets:
+	@echo $(FUZZ_TARGETS)
+
+# each target for FUZZ_SECONDS: the seeds first, then mutations; new inputs
+# go to $(FUZZ_BUILD)/corpus, crashes to $(FUZZ_BUILD)/artifacts
+check-fuzz: fuzz
+	@mkdir -p $(FUZZ_BUILD)/artifacts
+	@failed=; for t in $(FUZZ_TARGETS); do \
+		mkdir -p $(FUZZ_BUILD)/corpus/$$t; \
+		dict=; [ -f $(FUZZ_DIR)/$$t.dict ] && dict=-dict=$(FUZZ_DIR)/$$t.dict; \
+		echo "== $$t ($(FUZZ_SECONDS) s)"; \
+		if ! $(FUZZ_BUILD)/$$t $(FUZZ_RUN_FLAGS) -max_total_time=$(FUZZ_SECONDS) $$dict \
+			-artifact_prefix=$(FUZZ_BUILD)/artifacts/$$t- \
+			$(FUZZ_BUILD)/corpus/$$t $(FUZZ_DIR)/corpus/$$t >$(FUZZ_BUILD)/$$t.log 2>&1; then \
+			tail -n 40 $(FUZZ_BUILD)/$$t.log; failed="$$failed $$t"; \
+		else grep -E '^#[0-9]+[[:space:]]+DONE' $(FUZZ_BUILD)/$$t.log | tail -n 1; fi; \
+	done; \
+	if [ -n "$$failed" ]; then echo "fuzz targets failed:$$failed"; exit 1; fi

@@ -360,7 +360,12 @@ vx_pq_quantize_lut(const float *lut, int m, int ksub, uint8_t *lut8, float *bias
 	float		maxspan = 0.0f;
 	float		b = 0.0f;
 
-	/* plain comparisons, not fminf: no library call per entry (LUTs hold no NaN) */
+	/*
+	 * Plain comparisons, not fminf: no library call per entry.  A NaN entry
+	 * (a distance that overflowed to inf - inf, or codebooks read from a
+	 * corrupt page) fails them all: it is skipped here and quantizes to 0
+	 * below, where a cast of NaN to uint8_t would be undefined.
+	 */
 	for (int j = 0; j < m; j++)
 	{
 		const float *t = lut + j * ksub;
@@ -387,7 +392,7 @@ vx_pq_quantize_lut(const float *lut, int m, int ksub, uint8_t *lut8, float *bias
 		{
 			float		q = rintf((t[c] - lo) / *scale);
 
-			lut8[j * ksub + c] = (uint8_t) (q < 0 ? 0 : q > 255 ? 255 : q);
+			lut8[j * ksub + c] = (uint8_t) (q > 0 ? (q < 255 ? q : 255) : 0);
 		}
 	}
 	*bias = b;

@@ -194,10 +194,12 @@ void
 IvfpqCheckListPage(Relation index, const IvfpqMetaPageData *meta, Buffer buf,
 				   BlockNumber *nblocks, uint32 steps)
 {
-	IvfpqPageOpaque op = IvfpqPageGetOpaque(BufferGetPage(buf));
 	BlockNumber blkno = BufferGetBlockNumber(buf);
+	IvfpqPageOpaque op;
 
+	/* the special space only once the page is known to have ours (C1) */
 	IvfpqCheckPage(index, buf, IVFPQ_LIST);
+	op = IvfpqPageGetOpaque(BufferGetPage(buf));
 	if (op->count > IvfpqPageCapacity(meta))
 		IvfpqCorrupt(index, blkno, "a list page holds more entries than fit");
 	IvfpqCheckListBlock(index, meta, blkno, op->next, nblocks);

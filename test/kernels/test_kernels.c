@@ -439,6 +439,37 @@ TestLutQuantization(int ksub)
 }
 
 /*
+ * A LUT with NaN and infinite entries (a distance that overflowed, or an
+ * IVF-PQ index's codebooks read from a corrupt page) must quantize without
+ * undefined behaviour, a NaN entry to 0.
+ * Under UBSan (make check-kernels-asan) a cast of NaN to uint8_t fails
+ * this test; test/fuzz/corpus/fuzz_ivfpq/nan-lut is the index page that
+ * found it.
+ */
+static void
+TestLutNonFinite(void)
+{
+	int			m = 3,
+				ksub = 16;
+	float		lut[3 * 16];
+	uint8_t		lut8[3 * 16];
+	float		bias,
+				scale;
+
+	for (int i = 0; i < m * ksub; i++)
+		lut[i] = (float) (i % 7);
+	lut[0] = NAN;
+	lut[5] = NAN;
+	lut[ksub + 3] = INFINITY;
+	lut[2 * ksub] = NAN;
+	lut[2 * ksub + 1] = -INFINITY;
+	vx_pq_quantize_lut(lut, m, ksub, lut8, &bias, &scale);
+	checks++;
+	if (lut8[0] != 0 || lut8[5] != 0 || lut8[2 * ksub] != 0)
+		Fail("scalar", "LUT quantization of NaN entries", ksub, lut8[5], 0, 0);
+}
+
+/*
  * VxParseFloat must give strtof's float, end pointer and range error for
  * every input; random decimals of every length and exponent, printed
  * floats, midpoints, and odd syntax.
@@ -644,6 +675,7 @@ main(void)
 	TestParse();
 	TestLutQuantization(16);
 	TestLutQuantization(256);
+	TestLutNonFinite();
 #if defined(__x86_64__)
 	if (vx_kernels_supported(&vx_kernels_avx2))
 		TestF16Conversion();
