@@ -1141,6 +1141,27 @@ index_close(Relation relation, LOCKMODE lockmode)
 		abort();
 }
 
+/* VxOpenIndexForCheck: the table behind the index, locked against VACUUM */
+Oid
+IndexGetRelation(Oid indexId, bool missing_ok)
+{
+	CheckIsIndex(indexId);
+	return pool.index->rd_index->indrelid;
+}
+
+void
+LockRelationOid(Oid relid, LOCKMODE lockmode)
+{
+	if (relid != pool.index->rd_index->indrelid)
+		abort();
+}
+
+bool
+RecoveryInProgress(void)
+{
+	return false;
+}
+
 Oid
 GetUserId(void)
 {
