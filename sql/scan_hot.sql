@@ -15,11 +15,14 @@ SET enable_seqscan = off;
 
 -- IVF-PQ: every row goes through the re-rank
 CREATE INDEX hot_v ON hot USING ivfpq (v) WITH (lists = 4, m = 2);
-SELECT scanned() AS ivfpq_before;
+-- (how many rows strict order keeps depends on the kernels' rounding: the
+-- counts are compared, not printed)
+CREATE TEMP TABLE ivf_before AS SELECT scanned() AS n;
+SELECT n > 1900 AS most_rows FROM ivf_before;
 UPDATE hot SET note = 'b';
 SELECT pg_stat_force_next_flush();
 SELECT n_tup_hot_upd = 2000 AS all_hot FROM pg_stat_user_tables WHERE relname = 'hot';
-SELECT scanned() AS ivfpq_after_hot_update;
+SELECT scanned() = (SELECT n FROM ivf_before) AS ivfpq_same_count_after_hot_update;
 
 -- HNSW: a full scan meets late rows (found after farther rows were handed
 -- out), whose exact distance it reads to decide whether they are still in
