@@ -133,15 +133,18 @@ sub vx_ivfpq_check_ok
 # Run $sql (an index build) in database postgres while a second session
 # polls pg_stat_progress_create_index; returns ($ret, $stdout, $stderr) of
 # the build and the poller's stderr, which says "phases: a;b;...;counted"
-# (counted: some tuples_done > 0 was seen).
+# (counted: some tuples_done > 0 was seen).  The poller gives up after
+# 60000 polls (two minutes and more) times VX_TIME_SCALE: under valgrind a
+# build's training alone outlasted the unscaled bound.
 sub vx_build_with_progress
 {
 	my ($node, $sql) = @_;
-	my $poll = q{
-		DO $$
+	my $polls = 60000 * ($ENV{VX_TIME_SCALE} // 1);
+	my $poll = qq{
+		DO \$\$
 		DECLARE seen text[] := '{}'; p record;
 		BEGIN
-		  FOR i IN 1..60000 LOOP
+		  FOR i IN 1..$polls LOOP
 		    FOR p IN SELECT phase, tuples_done FROM pg_stat_progress_create_index LOOP
 		      IF NOT p.phase = ANY (seen) THEN seen := seen || p.phase; END IF;
 		      IF p.tuples_done > 0 AND NOT 'counted' = ANY (seen) THEN seen := seen || 'counted'::text; END IF;
@@ -151,7 +154,7 @@ sub vx_build_with_progress
 		    PERFORM pg_stat_clear_snapshot();  -- backend status is cached per transaction
 		  END LOOP;
 		  RAISE NOTICE 'phases: %', array_to_string(seen, ';');
-		END $$;
+		END \$\$;
 	};
 	my ($pout, $perr) = ('', '');
 	my $poller = IPC::Run::start([ 'psql', '-X', '-h', $node->host, '-p', $node->port, '-d', 'postgres', '-c', $poll ],
