@@ -29,6 +29,7 @@ OBJS = \
 	src/common/vxcache.o \
 	src/common/page.o \
 	src/common/wal.o \
+	src/common/waitpoint.o \
 	src/hnsw/hnswam.o \
 	src/hnsw/hnswbuild.o \
 	src/hnsw/hnswcheck.o \
@@ -64,7 +65,7 @@ REGRESS_OPTS = --load-extension=vectorx
 # isolation specs (PostgreSQL's isolation tester): test/isolation/specs/*.spec
 # against test/isolation/expected/*.out, run by make installcheck after
 # pg_regress
-ISOLATION = check_vs_vacuum
+ISOLATION = check_vs_vacuum hnsw_insert_vacuum
 ISOLATION_OPTS = --load-extension=vectorx --inputdir=$(srcdir)/test/isolation
 
 PG_CONFIG ?= pg_config
@@ -173,7 +174,7 @@ FUZZ_VECTOR_SRCS = src/vector.c src/floatparse.c src/distance.c src/distance_sca
 	src/distance_avx2.c src/distance_avx512.c src/distance_neon.c
 FUZZ_PAGE_SRCS = $(FUZZ_VECTOR_SRCS) src/vector_ops.c src/common/page.c src/common/vxindex.c \
 	src/common/vxcache.c src/common/wal.c src/common/inspect.c src/common/querysample.c \
-	src/common/allowlist.c
+	src/common/allowlist.c src/common/waitpoint.c
 FUZZ_HNSW_SRCS = $(FUZZ_PAGE_SRCS) src/hnsw/hnswmeta.c src/hnsw/hnswpage.c src/hnsw/hnswpagegraph.c \
 	src/hnsw/hnswstream.c src/hnsw/hnswvec.c src/hnsw/hnswgraph.c src/hnsw/hnswcheck.c \
 	src/hnsw/hnswscan.c

@@ -35,6 +35,7 @@
 #include "ivfpq.h"
 #include "monitor.h"
 #include "vector.h"
+#include "waitpoint.h"
 
 PG_MODULE_MAGIC;
 
@@ -100,6 +101,7 @@ _PG_init(void)
 	HnswInitGucs();
 	IvfpqInitGucs();
 	VxFilterInit();
+	VxWaitPointInit();
 
 	MarkGUCPrefixReserved("vectorx");
 }

@@ -210,6 +210,21 @@
  *	     no lock held, then takes the page exclusive and applies it only if
  *	     the list did not change meanwhile (else it recomputes, at most three
  *	     times; hnswneighbors.c, HnswPageListsInit says why).
+ *	 L6. Inserts and VACUUM: an insert holds the index's insert lock in
+ *	     share mode from reading the entry point to its last back-link (a
+ *	     heavyweight lock on the index as an object: class pg_class,
+ *	     objsubid 1 in pg_locks; HnswBeginInsert).  A VACUUM whose V1
+ *	     flagged elements DELETED takes it exclusively and drops it at
+ *	     once (HnswWaitForInserts): an insert that read one of them live
+ *	     and chose it as a neighbour has then written its lists, where V2
+ *	     finds and repairs them (V2 reads the stream's end anew), and every
+ *	     later insert reads the flags and chooses live elements only
+ *	     (SelectLiveNeighbors).  Without it an insert could publish a list
+ *	     naming an element V3 had freed (I3; the isolation spec
+ *	     test/isolation/specs/hnsw_insert_vacuum.spec).  VACUUM holds no
+ *	     buffer lock while it waits, and an insert waits for no
+ *	     heavyweight lock but the relation extension lock while it holds
+ *	     this one, so it adds no deadlock.
  *	Vacuum's TID removal needs no interlock with scans: the heap only
  *	reuses a TID whose old tuple was invisible to every running snapshot,
  *	so an MVCC scan holding an old TID finds either nothing or a tuple its
@@ -382,6 +397,7 @@
 #include "vector.h"
 #include "vxidhash.h"
 #include "vxindex.h"
+#include "waitpoint.h"
 #include "wal.h"
 
 /* ---------------------------------------------------------------- limits */
@@ -798,6 +814,9 @@ extern void HnswReadMeta(Relation index, HnswMetaPageData *meta);
 extern void HnswInitMetaPage(Page page, const HnswShape *shape);
 /* meta-page writes through the WAL wrapper of wal.h */
 extern void HnswSetEntryPoint(Relation index, uint32 id, int level, bool only_if_higher);
+extern void HnswBeginInsert(Relation index);
+extern void HnswEndInsert(Relation index);
+extern void HnswWaitForInserts(Relation index);
 extern void HnswSetReconnected(Relation index, uint64 allocations);
 
 /* ---------------------------------------------------------------- data pages (hnswpage.c) */

@@ -1125,6 +1125,7 @@ hnswbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 		bs.leader = true;
 		reltuples = table_index_build_scan(heap, index, indexInfo, true, true,
 										   BuildCallback, &bs, NULL);
+		VX_WAIT_POINT("build_scanned");
 		if (bs.on_disk)
 		{
 			ReconnectOnDisk(index);

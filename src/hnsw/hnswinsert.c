@@ -182,6 +182,8 @@ HnswInsertVector(Relation index, const float *vec, ItemPointer tid)
 		nnbrs[l] = 0;
 	}
 
+	/* L6: VACUUM waits for this insert before it repairs around and frees */
+	HnswBeginInsert(index);
 	HnswReadMeta(index, &meta);
 	was_empty = meta.entry_point == HNSW_INVALID_ID;
 	if (!was_empty)
@@ -201,9 +203,12 @@ HnswInsertVector(Relation index, const float *vec, ItemPointer tid)
 				goto done;
 	}
 
+	VX_WAIT_POINT("hnsw_insert_neighbors");
+
 	/* the element record: head, level-0 list, vector (W1, W2) */
 	off = HnswAllocateRecord(index, &shape, true, 0, &reused);
 	id = HnswOffsetId(off);
+	VX_WAIT_POINT("hnsw_insert_reserved");
 	if (level > 0)
 	{
 		HnswUpper u;
@@ -267,6 +272,7 @@ HnswInsertVector(Relation index, const float *vec, ItemPointer tid)
 	}
 
 done:
+	HnswEndInsert(index);
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(cxt);
 }

@@ -13,7 +13,10 @@
 
 #include <math.h>
 
+#include "catalog/pg_class.h"
+#include "miscadmin.h"
 #include "storage/bufmgr.h"
+#include "storage/lock.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 
@@ -129,6 +132,48 @@ HnswInitMetaPage(Page page, const HnswShape *shape)
 	for (int l = 0; l <= HNSW_MAX_LEVEL; l++)
 		meta->free_upper[l] = HNSW_INVALID_ID;
 	((PageHeader) page)->pd_lower = ((char *) meta + sizeof(HnswMetaPageData)) - (char *) page;
+}
+
+/*
+ * The insert interlock (hnsw.h, L6): a heavyweight lock on the index as an
+ * object, which pg_locks shows as an "object" lock of class pg_class, the
+ * index's oid and objsubid 1 (nothing else of PostgreSQL's locks a
+ * relation that way).  Inserts hold it in share mode, VACUUM takes it
+ * exclusively only to wait for them.
+ */
+static void
+InsertLockTag(Relation index, LOCKTAG *tag)
+{
+	SET_LOCKTAG_OBJECT(*tag, MyDatabaseId, RelationRelationId, RelationGetRelid(index), 1);
+}
+
+void
+HnswBeginInsert(Relation index)
+{
+	LOCKTAG		tag;
+
+	InsertLockTag(index, &tag);
+	(void) LockAcquire(&tag, ShareLock, false, false);
+}
+
+void
+HnswEndInsert(Relation index)
+{
+	LOCKTAG		tag;
+
+	InsertLockTag(index, &tag);
+	LockRelease(&tag, ShareLock, false);
+}
+
+/* wait until every insert that began before now has ended */
+void
+HnswWaitForInserts(Relation index)
+{
+	LOCKTAG		tag;
+
+	InsertLockTag(index, &tag);
+	(void) LockAcquire(&tag, ExclusiveLock, false, false);
+	LockRelease(&tag, ExclusiveLock, false);
 }
 
 /* W4: point the meta page at a new entry point */

@@ -463,6 +463,7 @@ PageListWrite(void *arg, uint32 id, int level, uint64 where, const uint32 *ids, 
 {
 	HnswPageLists *pl = (HnswPageLists *) arg;
 
+	VX_WAIT_POINT("hnsw_prune_apply");
 	return HnswWriteList(pl->pg->index, where, level == 0 ? 2 * pl->pg->graph.shape->m :
 						 pl->pg->graph.shape->m, ids, n, old, nold);
 }

@@ -318,6 +318,7 @@ FirstRound(IndexScanDesc scan)
 	HnswNearHeapInit(&so->discarded, ef * 4);
 	so->results = palloc(sizeof(HnswCandidate) * ef * HNSW_SCAN_MAX_WIDEN);
 
+	VX_WAIT_POINT("hnsw_scan_search");
 	entry[0].id = meta.entry_point;
 	entry[0].distance = so->pg.graph.distance(&so->pg.graph, entry[0].id);
 	entry[1] = entry[0];

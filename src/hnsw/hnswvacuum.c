@@ -542,8 +542,22 @@ hnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 	PassRemoveTids(&vs, callback, callback_state);
 	if (vs.ndeleted > 0)
 	{
+		/*
+		 * L6: an insert that began before V1 may have chosen an element V1
+		 * has just flagged as a neighbour; once it has ended, its lists are
+		 * in the pages for V2 to repair (read the stream's end again: its
+		 * element may lie past the end V1 walked to), and every later
+		 * insert sees the flags and links to live elements only.
+		 */
+		HnswMetaPageData meta;
+
+		HnswWaitForInserts(vs.index);
+		HnswReadMeta(vs.index, &meta);
+		vs.stream_end = meta.stream_end;
+		VX_WAIT_POINT("hnsw_vacuum_repair");
 		PassRepair(&vs);
 		PassReconnect(&vs);
+		VX_WAIT_POINT("hnsw_vacuum_free");
 		PassFree(&vs);
 	}
 	PassReclaim(&vs);

@@ -325,6 +325,7 @@
 #include "scan.h"
 #include "vector.h"
 #include "vxindex.h"
+#include "waitpoint.h"
 #include "wal.h"
 
 #define IVFPQ_MAGIC			0x51505649	/* "IVPQ" */

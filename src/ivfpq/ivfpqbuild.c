@@ -455,6 +455,7 @@ ivfpqbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 	bs.sort = tuplesort_begin_heap(bs.sortdesc, 1, sortcol, sortop, sortcoll, nullsfirst,
 								   maintenance_work_mem, NULL, TUPLESORT_NONE);
 	reltuples = table_index_build_scan(heap, index, indexInfo, true, true, AssignCallback, &bs, NULL);
+	VX_WAIT_POINT("build_scanned");
 	tuplesort_performsort(bs.sort);
 	ExecDropSingleTupleTableSlot(bs.slot);
 	bs.slot = MakeSingleTupleTableSlot(bs.sortdesc, &TTSOpsMinimalTuple);

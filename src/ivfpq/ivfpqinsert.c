@@ -45,6 +45,7 @@ IvfpqAddEntry(Relation index, const IvfpqShape *shape, int list, const uint8 *co
 	VxPageWrite w;
 
 	blkno = IvfpqReadDirectory(index, meta, list, NULL, &nblocks).insert;
+	VX_WAIT_POINT("ivfpq_insert_page");
 
 	if (!BlockNumberIsValid(blkno))
 	{

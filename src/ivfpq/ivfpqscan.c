@@ -380,6 +380,7 @@ ScanList(IndexScanDesc scan, int list, float list_score)
 		so->ctl.visited += count;
 		blkno = op->next;
 		UnlockReleaseBuffer(buf);
+		VX_WAIT_POINT("ivfpq_scan_page");
 	}
 }
 

@@ -44,6 +44,7 @@ WalkLists(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 		BlockNumber first_room = InvalidBlockNumber;
 		uint32		steps = 0;
 
+		VX_WAIT_POINT("ivfpq_vacuum_list");
 		while (BlockNumberIsValid(blkno))
 		{
 			Page		page;

@@ -621,6 +621,8 @@ ExceptionalCondition(const char *conditionName, const char *errorType,
 /* ================================================================ globals, interrupts */
 
 volatile sig_atomic_t InterruptPending = false;
+volatile uint32 InterruptHoldoffCount = 0;
+volatile uint32 CritSectionCount = 0;
 TransactionId CheckXidAlive = InvalidTransactionId;
 bool		bsysscan = false;
 int			work_mem = 4096;
