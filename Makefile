@@ -65,7 +65,7 @@ REGRESS_OPTS = --load-extension=vectorx
 # isolation specs (PostgreSQL's isolation tester): test/isolation/specs/*.spec
 # against test/isolation/expected/*.out, run by make installcheck after
 # pg_regress
-ISOLATION = check_vs_vacuum hnsw_insert_vacuum
+ISOLATION = check_vs_vacuum hnsw_insert_vacuum hnsw_scan_vacuum ivfpq_races build_concurrently
 ISOLATION_OPTS = --load-extension=vectorx --inputdir=$(srcdir)/test/isolation
 
 PG_CONFIG ?= pg_config

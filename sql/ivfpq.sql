@@ -167,6 +167,16 @@ SELECT count(*) FROM (SELECT id FROM ive ORDER BY v <=> '[0,0,0,0]' LIMIT 5) s;
 RESET enable_seqscan;
 SELECT stat, value FROM vectorx_index_stats('ive_idx') WHERE stat IN ('trained', 'entries', 'rebuild_suggested') ORDER BY stat;
 SELECT ok, lists, empty_lists, list_pages, entries, heap_tids, problems FROM vectorx_ivfpq_check('ive_idx');
+-- ... past its first re-rank window too: it once returned the best of the
+-- first ivfpq.rerank entries it met (found by
+-- test/isolation/specs/ivfpq_races.spec)
+INSERT INTO ive SELECT g, ARRAY[cos(g), sin(g), g % 7, 1] FROM generate_series(5, 300) g;
+SET ivfpq.rerank = 10;
+SET enable_seqscan = off;
+SELECT count(*) AS rows, count(*) FILTER (WHERE a.id = (SELECT b.id FROM ive b ORDER BY b.v <=> a.v LIMIT 1)) AS found_by_own_vector
+  FROM ive a WHERE a.id >= 5;
+RESET enable_seqscan;
+SET ivfpq.rerank = 2000;
 
 -- recall measured inside the database
 CREATE INDEX iv_l2 ON iv USING ivfpq (v vector_l2_ops) WITH (lists = 10, m = 4);

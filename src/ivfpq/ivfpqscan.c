@@ -580,6 +580,16 @@ static bool
 SafeToReturn(IvfpqScanOpaque so, double d)
 {
 	/*
+	 * An untrained index (built on an empty table) scores every entry 0,
+	 * which orders nothing: it searches exactly, so a row waits until every
+	 * entry of every list is re-ranked.  (Its first window was once
+	 * returned as if it held the nearest rows: an index scan then missed
+	 * rows a query for their own vector should find first.)
+	 */
+	if (!so->shape->meta.trained)
+		return so->next_cand == so->ncands && !MoreLists(so);
+
+	/*
 	 * The first window's worth of rows is what ivfpq.probes and
 	 * ivfpq.rerank ask for: the best re-ranked candidates, in exact order.
 	 * Past it, or once a row was found too late, rows wait.
