@@ -439,6 +439,12 @@ ivfpqbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 					 errhint("REINDEX it once the table holds more data.")));
 			meta.lists = bs.nsample;
 		}
+		if (bs.nsample < (1 << meta.nbits))
+			ereport(NOTICE,
+					(errmsg("ivfpq index \"%s\" trains its codebooks on only %d vectors, fewer than the %d codes of a sub-quantizer",
+							RelationGetRelationName(index), bs.nsample, 1 << meta.nbits),
+					 errdetail("Its PQ codes then estimate distances coarsely, and its scans return fewer of the nearest rows."),
+					 errhint("REINDEX it once the table holds more data, or use nbits = 4.")));
 		meta.trained = 1;
 	}
 	bs.shape = NewShape(&meta);
