@@ -437,7 +437,11 @@ class Runner:
         plan = '\n'.join(r[0] for r in self.sql('EXPLAIN (COSTS OFF) ' + self.query_sql(q)))
         words = set(plan.replace('\n', ' ').split())
         uses_index = any(n in words for n in self.vector_indexes()) or 'VectorX' in plan
-        exact_plan = not uses_index or 'Strategy: prefilter' in plan
+        # exact: no vector index scanned, and every filtered-search node
+        # prefilters (a Merge Append over partitions can mix strategies)
+        strategies = re.findall(r'Strategy: (\w+)', plan)
+        exact_plan = not any(n in words for n in self.vector_indexes()) and \
+            all(s == 'prefilter' for s in strategies)
         kind = 'exact' if not uses_index else 'index'
         for k in ('prefilter', 'inscan', 'postfilter', 'adaptive'):
             if 'Strategy: ' + k in plan:
@@ -454,7 +458,9 @@ class Runner:
         if skipped:
             return
         # E: PostgreSQL's own answer, NULL distances (last) included
-        if exact_plan and q['mode'] != 'cursor':
+        # (a cursor's plan is made for its first rows (cursor_tuple_fraction):
+        # it may not be the plan EXPLAIN shows for the query)
+        if exact_plan and q['mode'] not in ('cursor', 'move'):
             pg = [d for _, d in self.sql(self.query_sql(q, order_expr='(t.v %s %s) + 0, t.id' % (op, q['vec'])).replace(
                 'SELECT t.id FROM', 'SELECT t.id, (t.v %s %s)::float8 FROM' % (op, q['vec']), 1))]
             if len(ids) != len(pg) or any(not same(d, e) for d, e in zip(ds, pg)):
