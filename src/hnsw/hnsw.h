@@ -367,7 +367,9 @@
  *	    DELETED, or FREE only transiently), never of a PAD/UPPER/UNUSED.
  *	I4. An element of level L > 0 owns an UPPER record of L levels.
  *	I5. The entry point is a live element of the highest level, or INVALID
- *	    exactly when there is no live element.
+ *	    exactly when there is no live element; or a DELETED element, which
+ *	    still routes searches: a crash between VACUUM's V1 and V2 leaves
+ *	    one until the next VACUUM replaces it (seen by test/t/061).
  *	I6. Every live element is reachable at level 0 from the entry point
  *	    (through live or DELETED elements).  Holds after a build and after
  *	    VACUUM; an insert's pruning, or a crash between its back-links
