@@ -12,10 +12,12 @@
 #include "access/amvalidate.h"
 #include "access/genam.h"
 #include "access/htup_details.h"
+#include "catalog/pg_am.h"
 #include "catalog/pg_amop.h"
 #include "catalog/pg_amproc.h"
 #include "catalog/pg_opclass.h"
 #include "catalog/pg_type.h"
+#include "storage/bufmgr.h"
 #include "utils/guc.h"
 #include "utils/regproc.h"
 #include "utils/syscache.h"
@@ -181,6 +183,41 @@ VxPrepareVector(Datum value, int dims, VxMetric metric, float *out, const char *
 	if ((Pointer) v != DatumGetPointer(value))
 		pfree(v);
 	return true;
+}
+
+/* does the meta page's dimension count match the indexed column? (vxindex.h) */
+bool
+VxIndexDimsMatch(Relation index, int meta_dims)
+{
+	/* every index has the typmod: the build refused a column without it */
+	return TupleDescAttr(RelationGetDescr(index), 0)->atttypmod == meta_dims;
+}
+
+/* a heap TID from an index page (vxindex.h) */
+void
+VxCheckHeapTid(Relation index, Relation heap, BlockNumber *heap_blocks, ItemPointer tid)
+{
+	BlockNumber blkno = ItemPointerGetBlockNumberNoCheck(tid);
+	OffsetNumber offnum = ItemPointerGetOffsetNumberNoCheck(tid);
+
+	/* other table access methods give TIDs their own meaning */
+	if (heap == NULL || heap->rd_rel->relam != HEAP_TABLE_AM_OID)
+		return;
+	if (offnum >= FirstOffsetNumber && offnum <= MaxHeapTuplesPerPage)
+	{
+		if (*heap_blocks != InvalidBlockNumber && blkno < *heap_blocks)
+			return;
+		*heap_blocks = RelationGetNumberOfBlocks(heap);
+		if (blkno < *heap_blocks)
+			return;
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_INDEX_CORRUPTED),
+			 errmsg("index \"%s\" is corrupted: it names heap row (%u,%u), which table \"%s\" cannot hold",
+					RelationGetRelationName(index), blkno, offnum, RelationGetRelationName(heap)),
+			 errdetail("The table has %u blocks, and a block holds rows 1 to %d.",
+					   RelationGetNumberOfBlocks(heap), (int) MaxHeapTuplesPerPage),
+			 errhint("REINDEX the index.")));
 }
 
 /* a corrupt index page (vxindex.h) */

@@ -57,6 +57,27 @@ extern VxMetric VxIndexMetric(Relation index);
  * the index and the block, never reads out of bounds.
  */
 extern void VxIndexCorrupt(Relation index, BlockNumber blkno, const char *what) pg_attribute_noreturn();
+
+/*
+ * The same for what a meta page says of the indexed column: its
+ * dimensions must be the column's typmod, which every scan and insert
+ * checks vectors against (a meta page claiming other dimensions would
+ * otherwise turn every query into a "different dimensions" error).
+ */
+extern bool VxIndexDimsMatch(Relation index, int meta_dims);
+
+/*
+ * A heap TID read from an index page, checked before a scan fetches or
+ * returns it: on a heap table its offset must be 1..MaxHeapTuplesPerPage
+ * and its block inside the table, else ERRCODE_INDEX_CORRUPTED (the
+ * server's own error for a block past the end names the table's file
+ * and no index).  *heap_blocks caches the table's size: start it at
+ * InvalidBlockNumber; it is read again before a block past it is called
+ * corrupt, as the table may have grown since.  A VACUUM that truncates
+ * the table holds a lock that conflicts with the scan's, so a cached
+ * size never shrinks under a scan.
+ */
+extern void VxCheckHeapTid(Relation index, Relation heap, BlockNumber *heap_blocks, ItemPointer tid);
 extern int	VxIndexDims(Relation index, int maxdims, const char *amname);
 extern bool VxValidateOpclass(Oid opclassoid, const char *amname);
 extern bool VxPrepareVector(Datum value, int dims, VxMetric metric, float *out, const char *amname);

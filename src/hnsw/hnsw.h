@@ -346,18 +346,23 @@
  *	     two bytes (HnswCheckPage, src/common/page.h), so an IVF-PQ or
  *	     zeroed page is never taken for ours.
  *	 C2. The meta page (every read): magic, version, dims, m and
- *	     ef_construction within their limits, the metric the operator
- *	     class's, the stream within the relation, the entry point (with a
- *	     level in -1..HNSW_MAX_LEVEL) and the free-list heads within the
- *	     stream.
+ *	     ef_construction within their limits, dims the indexed column's
+ *	     typmod, the metric the operator class's, the stream within the
+ *	     relation, the entry point (with a level in -1..HNSW_MAX_LEVEL)
+ *	     and the free-list heads within the stream.
  *	 C3. A block an id names lies within the relation (HnswCheckBlock; the
  *	     page graph caches the size and refreshes it before failing).
  *	 C4. A record's head fits its page: an ELEMENT's HnswElementHeadSize
  *	     (level <= HNSW_MAX_LEVEL, ntids <= HNSW_HEAPTIDS), an UPPER
  *	     record's lists (1..HNSW_MAX_LEVEL levels); walkers treat a record
  *	     that fails as "no valid record" (HnswRecordSize).
+ *	 C5. A heap TID a scan hands out is one the table can hold (offset
+ *	     1..MaxHeapTuplesPerPage, block within the table: VxCheckHeapTid,
+ *	     vxindex.h); a TID changed into another row's cannot be told from
+ *	     the index, and the executor's re-check then reports it.
  *	vectorx_hnsw_check reports record-level damage it can walk past as
- *	problems, and raises the error for C1-C3.
+ *	problems, and raises the error for C1-C3; it reads no table, so C5 is
+ *	the scans' alone.
  *
  * INVARIANTS (checked by vectorx_hnsw_check)
  *	I1. The meta page has the magic and version; stream end <= pages.

@@ -60,6 +60,8 @@ HnswCheckMeta(Relation index, Buffer buf)
 		meta->ef_construction < HNSW_MIN_EF_CONSTRUCTION ||
 		meta->ef_construction > HNSW_MAX_EF_CONSTRUCTION)
 		HnswCorrupt(index, HNSW_META_BLKNO, "dimensions, m or ef_construction out of range");
+	if (!VxIndexDimsMatch(index, meta->dims))
+		HnswCorrupt(index, HNSW_META_BLKNO, "the dimensions are not the indexed column's");
 	/* the metric must be the operator class's, which orders the scans */
 	if (meta->metric != (uint8) VxIndexMetric(index))
 		HnswCorrupt(index, HNSW_META_BLKNO, "the metric is not the operator class's");

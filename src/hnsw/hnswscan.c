@@ -91,6 +91,7 @@ typedef struct HnswScanOpaqueData
 	bool		late;			/* cur's bound is below last_bound */
 	IndexFetchTableData *fetch; /* heap access for late rows (InOrder) */
 	TupleTableSlot *slot;
+	BlockNumber heap_blocks;	/* the table's size, for VxCheckHeapTid */
 } HnswScanOpaqueData;
 
 typedef HnswScanOpaqueData *HnswScanOpaque;
@@ -104,6 +105,7 @@ hnswbeginscan(Relation index, int nkeys, int norderbys)
 	IndexScanDesc scan = RelationGetIndexScan(index, nkeys, norderbys);
 	HnswScanOpaque so = palloc0(sizeof(HnswScanOpaqueData));
 
+	so->heap_blocks = InvalidBlockNumber;
 	so->shape = *HnswGetShape(index);
 	so->cxt = AllocSetContextCreate(CurrentMemoryContext, "hnsw scan", ALLOCSET_DEFAULT_SIZES);
 	scan->opaque = so;
@@ -446,6 +448,8 @@ hnswgettuple(IndexScanDesc scan, ScanDirection dir)
 		if (so->nexttid < so->cur.ntids)
 		{
 			ItemPointerData tid = so->cur.tids[so->nexttid++];
+
+			VxCheckHeapTid(scan->indexRelation, scan->heapRelation, &so->heap_blocks, &tid);
 
 			/*
 			 * A late row (bound below one already handed out) is in order

@@ -284,7 +284,8 @@
  *	     two bytes (distinct from HNSW's: src/common/page.h) and the kind
  *	     the reader expects (IvfpqCheckPage).
  *	 C2. The meta page (every read): magic and version, then I1 (dims,
- *	     metric, which must be the operator class's, nbits, m, the block
+ *	     which must be the indexed column's typmod, metric, which must be
+ *	     the operator class's, nbits, m, the block
  *	     layout, the list count) and I2 (the parts in order within the
  *	     relation).
  *	 C3. Directory entries and list links are InvalidBlockNumber or blocks
@@ -294,6 +295,10 @@
  *	 C4. A list page holds at most a page of entries (I6).
  *	 C5. A walk down a chain stops with the error once it has visited more
  *	     pages than the index has: the chain cycles (I5).
+ *	 C6. A heap TID the scan re-ranks or hands out is one the table can
+ *	     hold (offset 1..MaxHeapTuplesPerPage, block within the table:
+ *	     VxCheckHeapTid, vxindex.h).  vectorx_ivfpq_check reads no table:
+ *	     it reports offset 0 (I6) but not a block past the table's end.
  *	An index of another format version fails C2 with "not an IVF-PQ index
  *	of this format" and the hint to REINDEX.
  *	vectorx_ivfpq_check raises the error for the meta page (C2), without

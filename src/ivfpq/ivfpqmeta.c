@@ -63,6 +63,8 @@ CheckMeta(Relation index, Buffer buf)
 		(meta->nbits != 4 && meta->nbits != 8) ||
 		meta->m < 1 || meta->m > IVFPQ_MAX_M || meta->m > meta->dims)
 		IvfpqCorrupt(index, IVFPQ_META_BLKNO, "dimensions, metric, nbits or m out of range");
+	if (!VxIndexDimsMatch(index, meta->dims))
+		IvfpqCorrupt(index, IVFPQ_META_BLKNO, "the dimensions are not the indexed column's");
 	if (meta->block != IvfpqBlockSize(meta->nbits) ||
 		meta->block_bytes != IvfpqCodeBytes(meta->m, meta->nbits) + meta->block * sizeof(ItemPointerData) ||
 		meta->blocks_per_page < 1 ||

@@ -95,6 +95,7 @@ typedef struct IvfpqScanOpaqueData
 	AttrNumber	attno;
 	IndexFetchTableData *fetch;
 	TupleTableSlot *slot;
+	BlockNumber heap_blocks;	/* the table's size, for VxCheckHeapTid */
 	/* statistics, for EXPLAIN ANALYZE of filtered scans */
 	int64		lists_scanned;
 	/* codes scored: ctl.visited */
@@ -120,6 +121,7 @@ ivfpqbeginscan(Relation index, int nkeys, int norderbys)
 	IndexScanDesc scan = RelationGetIndexScan(index, nkeys, norderbys);
 	IvfpqScanOpaque so = palloc0(sizeof(IvfpqScanOpaqueData));
 
+	so->heap_blocks = InvalidBlockNumber;
 	so->cxt = AllocSetContextCreate(CurrentMemoryContext, "ivfpq scan", ALLOCSET_DEFAULT_SIZES);
 	so->scancxt = CurrentMemoryContext;
 	so->attno = index->rd_index->indkey.values[0];
@@ -515,6 +517,7 @@ NextWindow(IndexScanDesc scan)
 		Ranked		r;
 
 		r.tid = c[i].tid;
+		VxCheckHeapTid(scan->indexRelation, scan->heapRelation, &so->heap_blocks, &r.tid);
 		if (exact)
 		{
 			bool		call_again = false,

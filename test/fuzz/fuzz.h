@@ -87,13 +87,15 @@ extern bool VxFuzzVerbose;
  * A fake index over npages pages copied from data (the last page padded
  * with zeros), in the current input's memory.  metric_fn is the address
  * its operator class's support function 1 has (index_getprocinfo), which
- * is how src/common/vxindex.c tells the metric.  The fake heap behind
- * scans (VxFuzzHeap) returns, for any heap TID, a row holding a vector of
- * heap_dims dimensions computed from the TID (some rows invisible, some
- * NULL), as a table's rows would be.
+ * is how src/common/vxindex.c tells the metric; typmod is its column's
+ * (the dimensions the meta page must agree with).  The fake heap behind
+ * scans (VxFuzzHeap), a heap table of HEAP_BLOCKS blocks (shim.c),
+ * returns for any heap TID inside it a row holding a vector of heap_dims
+ * dimensions computed from the TID (some rows invisible, some NULL), as a
+ * table's rows would be.
  */
 extern Relation VxFuzzIndex(const char *name, const char *data, size_t len,
-							PGFunction metric_fn);
+							PGFunction metric_fn, int typmod);
 extern Relation VxFuzzHeap(int heap_dims);
 
 /* an index scan as index_beginscan leaves it: the heap set */

@@ -32,9 +32,11 @@
  *
  * Input: 16 control bytes, then the pages (8 kB each, at most
  * VXFUZZ_MAX_BLOCKS; the last one padded with zeros).
- *	0		the operator class's metric: 0 the meta page's (a matching
- *			operator class), 1-4 L2, inner product, cosine, L1; more: a
- *			support function of another kind
+ *	0		bits 0-2, the operator class's metric: 0 the meta page's (a
+ *			matching operator class), 1-4 L2, inner product, cosine, L1;
+ *			more: a support function of another kind.  Bit 3: the column's
+ *			typmod is one more than the meta page's dimensions (else
+ *			equal to them)
  *	1		hnsw.ef_search: 0 the default, else 1 + byte % 64
  *	2		bits 0-1: hnsw.iterative_scan (off, strict_order,
  *			relaxed_order, strict_order); bit 2: an allow-list; bit 3: an
@@ -272,6 +274,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	Input		in;
 	PGFunction metric;
 	uint8		byte0;
+	uint32		dims = 0;
 
 	if (size < NCONTROL + 1)
 		return 0;
@@ -287,7 +290,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	else
 		metric = byte0 <= 4 ? metrics[byte0] : vector_dims;
-	in.index = VxFuzzIndex("fuzz_hnsw", (const char *) data + NCONTROL, size - NCONTROL, metric);
+	/* the column's dimensions: the meta page's, or (bit 3) not */
+	if (size >= NCONTROL + 24 + 12)
+		memcpy(&dims, data + NCONTROL + 24 + 8, sizeof(dims));
+	in.index = VxFuzzIndex("fuzz_hnsw", (const char *) data + NCONTROL, size - NCONTROL, metric,
+						   (int) (dims + ((data[0] & 8) ? 1 : 0)));
 	in.index->rd_indam = &am;
 	in.query = NULL;
 

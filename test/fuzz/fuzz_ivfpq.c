@@ -28,9 +28,11 @@
  *
  * Input: 16 control bytes, then the pages (8 kB each, at most
  * VXFUZZ_MAX_BLOCKS; the last one padded with zeros).
- *	0		the operator class's metric: 0 the meta page's (a matching
- *			operator class), 1-4 L2, inner product, cosine, L1; more: a
- *			support function of another kind
+ *	0		bits 0-2, the operator class's metric: 0 the meta page's (a
+ *			matching operator class), 1-4 L2, inner product, cosine, L1;
+ *			more: a support function of another kind.  Bit 3: the column's
+ *			typmod is one more than the meta page's dimensions (else
+ *			equal to them)
  *	1		ivfpq.probes: 0 the default, else 1 + byte % 16
  *	2		bits 0-1: ivfpq.iterative_scan (off, strict_order,
  *			relaxed_order, strict_order); bit 2: an allow-list; bit 4: a
@@ -181,6 +183,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	Input		in;
 	PGFunction metric;
 	uint8		byte0;
+	uint16		dims = 0;
 
 	if (size < NCONTROL + 1)
 		return 0;
@@ -196,7 +199,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	else
 		metric = byte0 <= 4 ? metrics[byte0] : vector_dims;
-	in.index = VxFuzzIndex("fuzz_ivfpq", (const char *) data + NCONTROL, size - NCONTROL, metric);
+	/* the column's dimensions: the meta page's, or (bit 3) not */
+	if (size >= NCONTROL + 24 + 10)
+		memcpy(&dims, data + NCONTROL + 24 + 8, sizeof(dims));
+	in.index = VxFuzzIndex("fuzz_ivfpq", (const char *) data + NCONTROL, size - NCONTROL, metric,
+						   (int) dims + ((data[0] & 8) ? 1 : 0));
 	in.query = NULL;
 
 	if (VxFuzzStep(ReadMeta, &in))

@@ -41,6 +41,7 @@
 #include "access/tableam.h"
 #include "access/transam.h"
 #include "access/xact.h"
+#include "catalog/pg_am.h"
 #include "catalog/pg_authid.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_index.h"
@@ -812,6 +813,10 @@ BufferDescPadded *BufferDescriptors = NULL;
 int			NLocBuffer = 0;
 Block	   *LocalBufferBlockPointers = NULL;
 
+/* the fake heap of the scans: 64 blocks of up to 200 rows (HeapFetchTuple) */
+#define HEAP_BLOCKS 64
+#define HEAP_ROWS	200
+
 typedef struct ShimRelation
 {
 	RelationData rel;
@@ -1012,6 +1017,8 @@ MarkBufferDirty(Buffer buffer)
 BlockNumber
 RelationGetNumberOfBlocksInFork(Relation relation, ForkNumber forkNum)
 {
+	if (relation->rd_rel->relkind == RELKIND_RELATION)
+		return forkNum == MAIN_FORKNUM ? HEAP_BLOCKS : 0;	/* VxFuzzHeap */
 	if (relation != pool.index)
 		abort();
 	return forkNum == MAIN_FORKNUM ? pool.nblocks : 0;
@@ -1063,11 +1070,24 @@ NewRelation(const char *name, char relkind)
 }
 
 Relation
-VxFuzzIndex(const char *name, const char *data, size_t len, PGFunction metric_fn)
+VxFuzzIndex(const char *name, const char *data, size_t len, PGFunction metric_fn, int typmod)
 {
 	ShimRelation *r = NewRelation(name, RELKIND_INDEX);
 	Form_pg_index index = palloc0(MAXALIGN(sizeof(FormData_pg_index)) + sizeof(int16));
 	BlockNumber n = (BlockNumber) Min((len + BLCKSZ - 1) / BLCKSZ, VXFUZZ_MAX_BLOCKS);
+	TupleDesc	desc = palloc0(offsetof(struct TupleDescData, attrs) + sizeof(FormData_pg_attribute));
+
+	/* one key column of type vector(typmod) */
+	desc->natts = 1;
+	desc->tdtypeid = RECORDOID;
+	desc->tdtypmod = -1;
+	desc->tdrefcount = -1;
+	TupleDescAttr(desc, 0)->attnum = 1;
+	TupleDescAttr(desc, 0)->atttypmod = typmod;
+	TupleDescAttr(desc, 0)->attlen = -1;
+	TupleDescAttr(desc, 0)->attalign = TYPALIGN_INT;
+	TupleDescAttr(desc, 0)->attstorage = TYPSTORAGE_EXTENDED;
+	r->rel.rd_att = desc;
 
 	index->indexrelid = r->rel.rd_id;
 	index->indnatts = index->indnkeyatts = 1;
@@ -1205,13 +1225,13 @@ VxFuzzScanSetHeap(IndexScanDesc scan, Relation heap)
 }
 
 /*
- * The fake heap: 64 blocks of up to 200 rows; a TID past them is a read
- * error as in the server, an offset past a page's rows finds nothing.  Of
- * the rows, one in eight is invisible to the scan and one in sixteen has
- * a NULL vector; the others hold a vector computed from the TID.
+ * The fake heap (HEAP_BLOCKS, HEAP_ROWS above): a TID past its blocks is
+ * a read error as in the server (the scans check TIDs against the table's
+ * size first, VxCheckHeapTid, so none should get here), an offset past a
+ * page's rows finds nothing.  Of the rows, one in eight is invisible to
+ * the scan and one in sixteen has a NULL vector; the others hold a vector
+ * computed from the TID.
  */
-#define HEAP_BLOCKS 64
-#define HEAP_ROWS	200
 
 static void
 ClearSlot(TupleTableSlot *slot)
@@ -1338,6 +1358,7 @@ VxFuzzHeap(int heap_dims)
 	ShimRelation *r = NewRelation("fuzz_heap", RELKIND_RELATION);
 
 	r->rel.rd_tableam = &ShimHeapAm;
+	r->form.relam = HEAP_TABLE_AM_OID;
 	r->heap_dims = heap_dims;
 	return &r->rel;
 }
