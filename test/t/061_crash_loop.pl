@@ -165,7 +165,27 @@ for my $cycle (1 .. $cycles)
 	# repairs it (hnsw.h I6), and the inserts cut short by the stop leave
 	# entries of dead rows: after VACUUM the indexes hold exactly the rows,
 	# whole, and every row finds itself
-	$primary->safe_psql('postgres', 'VACUUM ch; VACUUM ci;');
+	#
+	# INDEX_CLEANUP ON: by default VACUUM leaves the indexes alone when
+	# fewer than 2% of the table's pages hold dead rows (PostgreSQL's
+	# bypass, vacuumlazy.c BYPASS_THRESHOLD_PAGES), which one deleted row
+	# is once the table passes 50 pages; its entries then stay, rightly.
+	# And VACUUM leaves a dead row behind when it cannot take a heap page's
+	# cleanup lock at once (another process, the background writer say,
+	# holds a pin: VACUUM VERBOSE says "tuples missed: 1 dead from 1 pages
+	# not removed due to cleanup lock contention").  So VACUUM again, at
+	# most three times, while an index holds more than the rows: an entry
+	# that no VACUUM removes still fails below.
+	my $excess = q{
+		SELECT (SELECT heap_tids FROM vectorx_hnsw_check('ch_v')) - (SELECT count(*) FROM ch) > 0
+		    OR (SELECT entries FROM vectorx_ivfpq_check('ci_v')) - (SELECT count(*) FROM ci) > 0};
+	for my $try (1 .. 3)
+	{
+		my ($ret, $out, $err) = $primary->psql('postgres',
+			'VACUUM (INDEX_CLEANUP ON, VERBOSE) ch; VACUUM (INDEX_CLEANUP ON, VERBOSE) ci;');
+		last if $primary->safe_psql('postgres', $excess) eq 'f';
+		note("$tag: VACUUM $try left entries of dead rows:\n" . join("\n", grep { /tuples|missed|removed/ } split /\n/, $err));
+	}
 	is(vx_check_ok($primary, 'ch_v'), 't|{}', "$tag: after VACUUM the HNSW index is whole");
 	is($primary->safe_psql('postgres', "SELECT heap_tids FROM vectorx_hnsw_check('ch_v')"),
 		$primary->safe_psql('postgres', 'SELECT count(*) FROM ch'), "$tag: after VACUUM it holds exactly the rows");
