@@ -240,6 +240,12 @@
  *	whole or not at all; bytes in a page's hole are not kept).
  *	 W1. Allocation: meta (stream end or free-list head) plus, for a reused
  *	     record, its head page marked reserved; new pages are logged whole.
+ *	     PostgreSQL writes a new block to the file when it extends the
+ *	     relation, before that page's record, so a crash between the two
+ *	     leaves an all-zero block past the stream end; the stream's next
+ *	     growth initialises every block that exists past its last page
+ *	     before writing there (GrowStream), and every writer checks that
+ *	     the page it writes is ours (C1).
  *	 W2. Writing an element: its vector pages, then the head page with the
  *	     header that publishes it (last record).  A crash (or an error)
  *	     before W2's last record leaves a RESERVED element, or an UPPER

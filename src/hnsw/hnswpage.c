@@ -99,6 +99,27 @@ ExtendIndex(Relation index, BlockNumber expected)
 }
 
 /*
+ * Initialise block blkno, which exists past the pages the stream uses
+ * (the caller holds the meta page exclusively, so nobody else reads or
+ * writes there).  Such a block is what a crash leaves of an extension:
+ * PostgreSQL writes the new block to the file at once and our record that
+ * initialises it follows in the WAL, so a crash between the two leaves an
+ * all-zero block after recovery (or, if the record made it, an empty
+ * page).  Written as a new page, whatever it holds.
+ */
+static void
+ReinitIndexPage(Relation index, BlockNumber blkno)
+{
+	Buffer		buf = ReadBuffer(index, blkno);
+	VxPageWrite w;
+
+	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+	VxPageWriteBegin(&w, index);
+	HnswInitDataPage(VxPageWriteAdd(&w, buf, true));
+	VxPageWriteFinish(&w);
+}
+
+/*
  * W1 for a free record: pop id, the head of its free list, and mark it
  * RESERVED, in one WAL record with the meta page (metabuf, locked
  * exclusively; released with the record).
@@ -183,11 +204,20 @@ GrowStream(Relation index, const HnswShape *shape, Buffer metabuf, bool element,
 						   (unsigned long long) (HNSW_MAX_STREAM >> 30)),
 				 errhint("Use an ivfpq index for data of this size.")));
 
-	/* pages first (they are harmless past the stream end) */
+	/*
+	 * Pages first (they are harmless past the stream end).  Those that
+	 * already exist past the stream's last page are left over from a crash
+	 * (ReinitIndexPage) and initialised before they are written to: an
+	 * all-zero page taken for ours made GenericXLogFinish run past the
+	 * buffer (its free space computed from pd_upper 0), a server crash.
+	 */
 	{
 		BlockNumber nblocks = RelationGetNumberOfBlocks(index);
+		BlockNumber used = meta->stream_end > 0 ? HnswOffsetBlock(meta->stream_end - 1) : HNSW_META_BLKNO;
 		BlockNumber last = HnswOffsetBlock(end - 1);
 
+		for (BlockNumber b = used + 1; b <= last && b < nblocks; b++)
+			ReinitIndexPage(index, b);
 		for (BlockNumber b = nblocks; b <= last; b++)
 			ExtendIndex(index, b);
 	}
@@ -203,6 +233,7 @@ GrowStream(Relation index, const HnswShape *shape, Buffer metabuf, bool element,
 		HnswPadData *pad;
 
 		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+		HnswCheckPage(index, buf);
 		page = VxPageWriteAdd(&w, buf, false);
 		pad = (HnswPadData *) (HnswPageData(page) + HnswOffsetInPage(padoff));
 		pad->kind = HNSW_KIND_PAD;
@@ -221,6 +252,7 @@ GrowStream(Relation index, const HnswShape *shape, Buffer metabuf, bool element,
 		char	   *rec;
 
 		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+		HnswCheckPage(index, buf);
 		page = VxPageWriteAdd(&w, buf, false);
 		rec = HnswPageData(page) + HnswOffsetInPage(off);
 		memset(rec, 0, head);
@@ -306,6 +338,7 @@ HnswWriteRecordBytes(Relation index, uint64 off, const char *data, Size len, Siz
 			Size		n = Min(left, HNSW_DATA_SIZE);
 
 			LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+			HnswCheckPage(index, buf);
 			page = VxPageWriteAdd(&w, buf, false);
 			memcpy(HnswPageData(page), src, n);
 			CoverBytes(page, n);
@@ -322,6 +355,7 @@ HnswWriteRecordBytes(Relation index, uint64 off, const char *data, Size len, Siz
 		Page		page;
 
 		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+		HnswCheckPage(index, buf);
 		VxPageWriteBegin(&w, index);
 		page = VxPageWriteAdd(&w, buf, false);
 		memcpy(HnswPageData(page) + first_in_page, data, first_len);
