@@ -43,6 +43,7 @@
 int			hnsw_ef_search = HNSW_DEFAULT_EF_SEARCH;
 int			hnsw_max_scan_tuples = HNSW_DEFAULT_MAX_SCAN_TUPLES;
 int			hnsw_iterative_scan = VX_ITERATIVE_STRICT;
+bool		hnsw_insert_relink = true;
 
 static relopt_kind hnsw_relopt_kind;
 
@@ -76,6 +77,11 @@ HnswInitGucs(void)
 							 "each round in order; off ends the scan after its first round.",
 							 &hnsw_iterative_scan, VX_ITERATIVE_STRICT, vx_iterative_scan_options,
 							 PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomBoolVariable("hnsw.insert_relink",
+							 "Whether an insert links the elements its back-links cut off from the graph.",
+							 "On (default) keeps every element reachable between VACUUMs; off is for "
+							 "measuring what it costs.",
+							 &hnsw_insert_relink, true, PGC_USERSET, GUC_NOT_IN_SAMPLE, NULL, NULL, NULL);
 	MarkGUCPrefixReserved("hnsw");
 }
 

@@ -516,7 +516,7 @@ ArenaInsert(HnswBuildState *bs, const float *vec, ItemPointer tid)
 
 	ArenaListsInit(bs, &lists);
 	for (int l = 0; l <= level; l++)
-		HnswLinkBack(&lists, nbrs[l], nnbrs[l], l, id);
+		(void) HnswLinkBack(&lists, nbrs[l], nnbrs[l], l, id, NULL);
 
 	if (level > eplevel || ep == HNSW_INVALID_ID)
 	{

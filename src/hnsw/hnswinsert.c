@@ -91,6 +91,15 @@ SelectLiveNeighbors(HnswPageGraph *pg, HnswVecCache *vc, const HnswCandidate *ca
 	return nout;
 }
 
+/* HnswGoneFn: not a live element (vacuum may be about to free it) */
+static bool
+NotLive(void *arg, uint32 id)
+{
+	HnswElementData e;
+
+	return !HnswReadElementHead((HnswPageGraph *) arg, id, &e) || e.flags != 0;
+}
+
 /*
  * Search the graph for the neighbours of vec at levels 0..level: fills
  * nbrs[l] (at most 2m at level 0, m above) and copies the nearest elements
@@ -240,9 +249,16 @@ HnswInsertVector(Relation index, const float *vec, ItemPointer tid)
 		e->neighbors[i] = i < nnbrs[0] ? nbrs[0][i].id : HNSW_INVALID_ID;
 	HnswWriteRecordBytes(index, off, rec, shape.element_size, shape.head_size);
 
-	/* back-links (W3) */
+	/* back-links (W3), and a new in-link for those they cut off */
 	for (int l = 0; l <= level; l++)
-		HnswLinkBack(&lists.ops, nbrs[l], nnbrs[l], l, id);
+	{
+		uint32		evicted[2 * HNSW_MAX_M + 1];
+		int			nevicted = HnswLinkBack(&lists.ops, nbrs[l], nnbrs[l], l, id,
+											l == 0 ? evicted : NULL);
+
+		if (nevicted > 0 && hnsw_insert_relink)
+			HnswRelinkEvicted(&lists.ops, id, evicted, nevicted, NotLive, &pg);
+	}
 
 	/* entry point (W4) */
 	if (was_empty || level > meta.entry_level)
@@ -266,7 +282,7 @@ HnswInsertVector(Relation index, const float *vec, ItemPointer tid)
 					ids[i] = nbrs[l][i].id;
 				if (loff != 0)
 					HnswWriteList(index, loff, max, ids, nnbrs[l], ids, 0);
-				HnswLinkBack(&lists.ops, nbrs[l], nnbrs[l], l, id);
+				(void) HnswLinkBack(&lists.ops, nbrs[l], nnbrs[l], l, id, NULL);
 			}
 		}
 	}

@@ -11,7 +11,8 @@
  *	  with each other.
  *
  * Callers: the build (hnswbuild.c) and inserts (hnswinsert.c) link a new
- * element back from its neighbours; vacuum (hnswvacuum.c) repairs the
+ * element back from its neighbours, and inserts then link from it the
+ * entries those back-links cut off (HnswRelinkEvicted); vacuum (hnswvacuum.c) repairs the
  * lists that name deleted elements; the reconnect pass (hnswreconnect.c)
  * rewrites level-0 lists.
  *
@@ -227,6 +228,7 @@ typedef struct ListChange
 	bool		force;			/* add: over the most redundant entry if need be */
 	HnswGoneFn	gone;			/* repair: the entries to replace */
 	void	   *gone_arg;
+	uint32		evicted;		/* add, out: the entry it pushed out, or invalid */
 } ListChange;
 
 /* buffers for one step: the add case fits on the stack, repair is bigger */
@@ -337,7 +339,7 @@ ChooseRepair(const HnswListOps *ops, uint32 id, int level, int max, const ListCh
  * is in the list afterwards).
  */
 static bool
-UpdateList(const HnswListOps *ops, uint32 id, int level, const ListChange *ch, ListWork *lw)
+UpdateList(const HnswListOps *ops, uint32 id, int level, ListChange *ch, ListWork *lw)
 {
 	int			max = level == 0 ? 2 * ops->shape->m : ops->shape->m;
 
@@ -361,7 +363,20 @@ UpdateList(const HnswListOps *ops, uint32 id, int level, const ListChange *ch, L
 			nnext = ChooseRepair(ops, id, level, max, ch, lw, n);
 		if (!ops->write(ops->arg, id, level, where, lw->next, nnext, lw->cur, n))
 			continue;
-		if (ch->newid == HNSW_INVALID_ID)
+		if (ch->newid != HNSW_INVALID_ID)
+		{
+			/* a full list that took newid dropped one entry */
+			for (int i = 0; i < n && ch->evicted == HNSW_INVALID_ID; i++)
+			{
+				bool		kept = false;
+
+				for (int j = 0; j < nnext && !kept; j++)
+					kept = lw->next[j] == lw->cur[i];
+				if (!kept)
+					ch->evicted = lw->cur[i];
+			}
+		}
+		else
 		{
 			/* new neighbours link back, as after an insert */
 			for (int i = 0; i < nnext; i++)
@@ -371,7 +386,7 @@ UpdateList(const HnswListOps *ops, uint32 id, int level, const ListChange *ch, L
 				for (int j = 0; j < n && !old; j++)
 					old = lw->cur[j] == lw->next[i];
 				if (!old)
-					HnswAddLink(ops, lw->next[i], level, id, lw->kept[i].distance, false);
+					HnswAddLink(ops, lw->next[i], level, id, lw->kept[i].distance, false, NULL);
 			}
 		}
 		return ch->newid == HNSW_INVALID_ID || linked;
@@ -384,35 +399,210 @@ UpdateList(const HnswListOps *ops, uint32 id, int level, const ListChange *ch, L
  * pruning with the heuristic when the list is full; with force, a full
  * list that would drop newid gives it the slot of its most redundant entry
  * instead (HnswMostRedundant).  Returns whether newid is in the list
- * afterwards.
+ * afterwards; *evicted (if not NULL) gets the entry that made way for it,
+ * or HNSW_INVALID_ID.
  */
 bool
-HnswAddLink(const HnswListOps *ops, uint32 id, int level, uint32 newid, float d, bool force)
+HnswAddLink(const HnswListOps *ops, uint32 id, int level, uint32 newid, float d, bool force,
+			uint32 *evicted)
 {
-	ListChange	ch = {.newid = newid, .newdist = d, .force = force};
+	ListChange	ch = {.newid = newid, .newdist = d, .force = force, .evicted = HNSW_INVALID_ID};
+	bool		linked;
 	HnswCandidate cands[2 * HNSW_MAX_M + 1];
 	HnswCandidate kept[2 * HNSW_MAX_M];
 	ListWork	lw;
 
 	lw.cands = cands;
 	lw.kept = kept;
-	return UpdateList(ops, id, level, &ch, &lw);
+	linked = UpdateList(ops, id, level, &ch, &lw);
+	if (evicted)
+		*evicted = ch.evicted;
+	return linked;
 }
 
 /*
  * Link newid from its neighbours nbrs[0..n) (nearest first) at level; if
  * pruning kept it out of every list, force it into the nearest one's, so
- * that no search misses a committed element.
+ * that no search misses a committed element.  If evicted is not NULL, the
+ * entries that made way (at most n + 1, none twice) go to evicted[] and
+ * their number is returned.
  */
-void
-HnswLinkBack(const HnswListOps *ops, const HnswCandidate *nbrs, int n, int level, uint32 newid)
+int
+HnswLinkBack(const HnswListOps *ops, const HnswCandidate *nbrs, int n, int level, uint32 newid,
+			 uint32 *evicted)
 {
 	bool		any = false;
+	int			nevicted = 0;
+	uint32		ev;
 
+	for (int i = 0; i <= n; i++)
+	{
+		if (i < n)
+			any |= HnswAddLink(ops, nbrs[i].id, level, newid, nbrs[i].distance, false, &ev);
+		else if (!any && n > 0 && level == 0)
+			HnswAddLink(ops, nbrs[0].id, level, newid, nbrs[0].distance, true, &ev);
+		else
+			break;
+		if (evicted && ev != HNSW_INVALID_ID && ev != newid)
+		{
+			bool		dup = false;
+
+			for (int j = 0; j < nevicted && !dup; j++)
+				dup = evicted[j] == ev;
+			if (!dup)
+				evicted[nevicted++] = ev;
+		}
+	}
+	return nevicted;
+}
+
+/* list reads one look for in-links may take, for lists of max entries */
+#define HNSW_RELINK_READS(max)	(4 * ((max) + 1))
+
+/*
+ * Is id linked at level 0 from outside {id, skip, skip2}, by an element
+ * that (with depth 2) is itself so linked from outside {that element, id,
+ * skip}?  Looks only where such in-links most likely are, the lists of the
+ * element's own neighbours (the graph is nearly symmetric), so "no" may be
+ * wrong; "yes" is right at the time of reading for the links it saw.  The
+ * second hop catches the pairs that link only each other, which the
+ * inner product's pruning cuts off together; unless twins is true, links
+ * from twins (vectors stored the same, HNSW_HEAPTIDS rows each) do not
+ * count, since many copies of one vector form a clique that is cut off as
+ * one.  An id with no list (not an
+ * element) counts as linked, and so does one whose look used up *budget
+ * list reads (the work stays a small multiple of an insert's own search,
+ * whatever m is; what it gives up on waits for VACUUM).  buf holds 2 * 2m
+ * ids per level of depth.
+ */
+static bool
+HasInLink(const HnswListOps *ops, uint32 id, uint32 skip, uint32 skip2, int depth, bool twins,
+		  uint32 *buf, int *budget)
+{
+	int			max = 2 * ops->shape->m;
+	uint32	   *own = buf;
+	uint32	   *other = buf + max;
+	uint64		where;
+	int			n;
+
+	float		self;
+
+	if (--*budget < 0)
+		return true;
+	n = ops->read(ops->arg, id, 0, own, &where);
+	if (n < 0)
+		return true;
+	self = twins ? 0 : ops->pair(ops->pair_arg, id, id);
 	for (int i = 0; i < n; i++)
-		any |= HnswAddLink(ops, nbrs[i].id, level, newid, nbrs[i].distance, false);
-	if (!any && n > 0 && level == 0)
-		HnswAddLink(ops, nbrs[0].id, level, newid, nbrs[0].distance, true);
+	{
+		int			m;
+		bool		links = false;
+
+		/* twins (same codes: the same distance as to itself) link each other */
+		if (own[i] == skip || own[i] == skip2 ||
+			(!twins && ops->pair(ops->pair_arg, id, own[i]) == self))
+			continue;
+		if (--*budget < 0)
+			return true;
+		m = ops->read(ops->arg, own[i], 0, other, &where);
+		for (int j = 0; j < m && !links; j++)
+			links = other[j] == id;
+		if (links && (depth <= 1 ||
+					  HasInLink(ops, own[i], id, skip, depth - 1, twins, buf + 2 * max, budget)))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * After newid's back-links at level 0 pushed evicted[0..n) out of full
+ * lists: an entry so pushed out may have lost its last in-link, which cuts
+ * it off from every search until VACUUM's reconnect pass (I6, V2b).  That
+ * happens where the pruning always drops the same elements: under the
+ * inner product in few dimensions (the vectors of small norm, "far" from
+ * everyone; 3 of 4 elements of a 1-dimensional index, measured), and among
+ * many near-equal vectors.  Each such entry that is not gone() and that
+ * no neighbour of its own links to any more is linked from newid instead:
+ * into a free slot of newid's list, else over the entry of newid's list
+ * farthest from newid that was not placed there by this pass and has
+ * in-links of its own (one hop).  With 2m such entries placed, or none
+ * left to give way, the rest wait for VACUUM.  Changes newid's list under
+ * L5 like every other list change.
+ */
+void
+HnswRelinkEvicted(const HnswListOps *ops, uint32 newid, const uint32 *evicted, int n,
+				  HnswGoneFn gone, void *gone_arg)
+{
+	int			max = 2 * ops->shape->m;
+	uint32		probe[2 * 2 * 2 * HNSW_MAX_M];
+	uint32		cur[2 * HNSW_MAX_M];
+	uint32		next[2 * HNSW_MAX_M];
+	uint32		placed[2 * HNSW_MAX_M];
+	int			nplaced = 0;
+
+	for (int k = 0; k < n && nplaced < max; k++)
+	{
+		uint32		id = evicted[k];
+		int			budget = HNSW_RELINK_READS(max);
+
+		if (gone(gone_arg, id) || HasInLink(ops, id, newid, HNSW_INVALID_ID, 2, false, probe, &budget))
+			continue;
+		for (int attempt = 0; attempt < ops->attempts; attempt++)
+		{
+			uint64		where;
+			int			ncur = ops->read(ops->arg, newid, 0, cur, &where);
+			int			nnext = ncur;
+			int			victim;
+			bool		in = false;
+
+			if (ncur < 0)
+				return;
+			for (int i = 0; i < ncur && !in; i++)
+				in = cur[i] == id;
+			if (in)
+			{
+				placed[nplaced++] = id;
+				break;
+			}
+			memcpy(next, cur, sizeof(uint32) * ncur);
+			if (ncur < max)
+				next[nnext++] = id;
+			else
+			{
+				/* the farthest entry (not placed here) that has in-links */
+				bool		tried[2 * HNSW_MAX_M] = {false};
+				float		dist[2 * HNSW_MAX_M];
+
+				for (int i = 0; i < ncur; i++)
+				{
+					for (int j = 0; j < nplaced && !tried[i]; j++)
+						tried[i] = placed[j] == cur[i];
+					dist[i] = tried[i] ? 0 : ops->pair(ops->pair_arg, newid, cur[i]);
+				}
+				for (;;)
+				{
+					int			vbudget = HNSW_RELINK_READS(max);
+
+					victim = -1;
+					for (int i = 0; i < ncur; i++)
+						if (!tried[i] && (victim < 0 || dist[i] > dist[victim]))
+							victim = i;
+					if (victim < 0 ||
+						HasInLink(ops, cur[victim], newid, HNSW_INVALID_ID, 1, true, probe, &vbudget))
+						break;
+					tried[victim] = true;
+				}
+				if (victim < 0)
+					return;
+				next[victim] = id;
+			}
+			if (ops->write(ops->arg, newid, 0, where, next, nnext, cur, ncur))
+			{
+				placed[nplaced++] = id;
+				break;
+			}
+		}
+	}
 }
 
 /*
