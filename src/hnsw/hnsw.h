@@ -45,7 +45,10 @@
  *	   it, at the same insert rate and recall.
  *	 - A scan seeds level 0 with the entry point as well as the element the
  *	   descent ended at: I6 promises reachability from the entry point, so
- *	   a scan the executor drains returns every row.
+ *	   a scan the executor drains returns every row.  Where I6 is broken
+ *	   until VACUUM (below), a scan that runs out of graph walks the
+ *	   element stream once for the live elements it did not reach (within
+ *	   hnsw.max_scan_tuples; hnswscan.c, Sweep).
  *	 - Duplicates (distance 0) share one element holding up to
  *	   HNSW_HEAPTIDS heap TIDs; inserts look for the twin among the nearest
  *	   few results, not only the first (quantization error can put another

@@ -19,7 +19,9 @@
  *	  come back in exact order.  A row found after a farther one was handed
  *	  out is checked against its exact distance and skipped if it would be
  *	  out of order (InOrder; hnsw.iterative_scan = strict_order, the
- *	  default).  All settings are read once, when the scan starts.
+ *	  default).  All settings are read once, when the scan starts.  A scan
+ *	  that runs out of graph to search walks the index once for live
+ *	  elements the graph did not lead to (Sweep).
  *
  *-------------------------------------------------------------------------
  */
@@ -384,6 +386,74 @@ DrainDiscarded(HnswScanOpaque so)
 	return Materialize(so, n) > 0;
 }
 
+/*
+ * The search ran out of elements to expand: every element reachable from
+ * where it started has been scored.  Any live element not visited is cut
+ * off from the graph (I6 broken: a crash between an insert's back-links,
+ * or links an insert's relink missed, until VACUUM reconnects them), and
+ * a scan the executor drains must still return its rows.  So walk the
+ * element stream once and pool every live, unvisited element the filter
+ * accepts, within what is left of hnsw.max_scan_tuples; strict order then
+ * skips those nearer than a row already returned, as it does any late
+ * row.  The walk reads each page once; the scan got here only by scoring
+ * all it could reach, and with the graph whole it finds nothing.
+ */
+static void
+Sweep(HnswScanOpaque so)
+{
+	HnswMetaPageData meta;
+	HnswStreamCursor c;
+	uint32	   *ids;
+	Size		nids = 0,
+				maxids = 1024,
+				found = 0;
+	HnswGraph  *g = &so->pg.graph;
+
+	HnswReadMeta(so->pg.index, &meta);
+	ids = palloc(sizeof(uint32) * maxids);
+	HnswStreamBegin(&c, so->pg.index, &so->shape, meta.stream_end, NULL, BUFFER_LOCK_SHARE);
+	while (HnswStreamNext(&c))
+	{
+		HnswElement e = (HnswElement) c.rec;
+		uint32		id = HnswOffsetId(c.pos);
+		bool		excluded = false;
+
+		CHECK_FOR_INTERRUPTS();
+		if (e->kind != HNSW_KIND_ELEMENT || e->flags != 0 || e->ntids == 0)
+			continue;
+		if (g->max_visits > 0 && g->visited_elements >= g->max_visits)
+			break;
+		if (VxIdHashTestAndAdd(so->visited, id))
+			continue;
+		g->visited_elements++;
+		if (ItemPointerIsValid(&so->pg.exclude))
+			for (int i = 0; i < e->ntids && i < HNSW_HEAPTIDS; i++)
+				excluded |= ItemPointerEquals(&e->heaptids[i], &so->pg.exclude);
+		if (excluded || (so->filter && !so->filter->accept(so->filter->arg, id)))
+			continue;
+		if (nids == maxids)
+		{
+			maxids *= 2;
+			ids = repalloc_huge(ids, sizeof(uint32) * maxids);
+		}
+		ids[nids++] = id;
+	}
+	HnswStreamEnd(&c);
+	/* scored and pooled with no stream page locked (HnswReadResult locks them) */
+	for (Size i = 0; i < nids; i += so->ef)
+	{
+		int			n = (int) Min((Size) so->ef, nids - i);
+
+		for (int j = 0; j < n; j++)
+			so->results[j].id = ids[i + j];
+		found += Materialize(so, n);
+	}
+	pfree(ids);
+	if (found > 0)
+		elog(DEBUG1, "hnsw scan of \"%s\": %zu elements the graph does not reach, found by walking the index (VACUUM reconnects them)",
+			 RelationGetRelationName(so->pg.index), found);
+}
+
 /* a further round from what the previous ones set aside */
 static void
 NextRound(IndexScanDesc scan)
@@ -393,9 +463,14 @@ NextRound(IndexScanDesc scan)
 	HnswSearch	search;
 
 	if (so->iterative == VX_ITERATIVE_OFF ||
-		so->leftover.count + so->discarded.count == 0 ||
 		(so->pg.graph.max_visits > 0 && so->pg.graph.visited_elements >= so->pg.graph.max_visits))
 	{
+		so->done = true;
+		return;
+	}
+	if (so->leftover.count + so->discarded.count == 0)
+	{
+		Sweep(so);
 		so->done = true;
 		return;
 	}
@@ -404,7 +479,11 @@ NextRound(IndexScanDesc scan)
 	(void) Materialize(so, nresults);
 	so->rounds++;
 	if (nresults == 0)
+	{
+		if (so->leftover.count + so->discarded.count == 0)
+			Sweep(so);
 		so->done = true;
+	}
 }
 
 bool
