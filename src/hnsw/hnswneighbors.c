@@ -466,30 +466,34 @@ HnswLinkBack(const HnswListOps *ops, const HnswCandidate *nbrs, int n, int level
  * element's own neighbours (the graph is nearly symmetric), so "no" may be
  * wrong; "yes" is right at the time of reading for the links it saw.  The
  * second hop catches the pairs that link only each other, which the
- * inner product's pruning cuts off together; unless twins is true, links
+ * inner product's pruning cuts off together.  Unless twins is true, links
  * from twins (vectors stored the same, HNSW_HEAPTIDS rows each) do not
- * count, since many copies of one vector form a clique that is cut off as
- * one.  An id with no list (not an
- * element) counts as linked, and so does one whose look used up *budget
- * list reads (the work stays a small multiple of an insert's own search,
- * whatever m is; what it gives up on waits for VACUUM).  buf holds 2 * 2m
- * ids per level of depth.
+ * count: many copies of one vector form a clique that is cut off as one.
+ * An id with no list (not an element) counts as linked, and so does one
+ * whose look used up *budget list reads (the work stays a small multiple
+ * of an insert's own search, whatever m is; what it gives up on waits for
+ * VACUUM).  list[0..nlist) is id's list if the caller has just read it,
+ * else NULL.  buf holds 2 * 2m ids per level of depth.
  */
 static bool
-HasInLink(const HnswListOps *ops, uint32 id, uint32 skip, uint32 skip2, int depth, bool twins,
-		  uint32 *buf, int *budget)
+HasInLink(const HnswListOps *ops, uint32 id, const uint32 *list, int nlist, uint32 skip,
+		  uint32 skip2, int depth, bool twins, uint32 *buf, int *budget)
 {
 	int			max = 2 * ops->shape->m;
-	uint32	   *own = buf;
+	const uint32 *own = list;
 	uint32	   *other = buf + max;
 	uint64		where;
-	int			n;
-
+	int			n = nlist;
 	float		self;
 
-	if (--*budget < 0)
-		return true;
-	n = ops->read(ops->arg, id, 0, own, &where);
+	if (own == NULL)
+	{
+		/* id's own list, unless the caller has just read it */
+		if (--*budget < 0)
+			return true;
+		n = ops->read(ops->arg, id, 0, buf, &where);
+		own = buf;
+	}
 	if (n < 0)
 		return true;
 	self = twins ? 0 : ops->pair(ops->pair_arg, id, id);
@@ -508,7 +512,8 @@ HasInLink(const HnswListOps *ops, uint32 id, uint32 skip, uint32 skip2, int dept
 		for (int j = 0; j < m && !links; j++)
 			links = other[j] == id;
 		if (links && (depth <= 1 ||
-					  HasInLink(ops, own[i], id, skip, depth - 1, twins, buf + 2 * max, budget)))
+					  HasInLink(ops, own[i], other, m, id, skip, depth - 1, twins, buf + 2 * max,
+								budget)))
 			return true;
 	}
 	return false;
@@ -545,7 +550,7 @@ HnswRelinkEvicted(const HnswListOps *ops, uint32 newid, const uint32 *evicted, i
 		uint32		id = evicted[k];
 		int			budget = HNSW_RELINK_READS(max);
 
-		if (gone(gone_arg, id) || HasInLink(ops, id, newid, HNSW_INVALID_ID, 2, false, probe, &budget))
+		if (gone(gone_arg, id) || HasInLink(ops, id, NULL, 0, newid, HNSW_INVALID_ID, 2, false, probe, &budget))
 			continue;
 		for (int attempt = 0; attempt < ops->attempts; attempt++)
 		{
@@ -588,7 +593,7 @@ HnswRelinkEvicted(const HnswListOps *ops, uint32 newid, const uint32 *evicted, i
 						if (!tried[i] && (victim < 0 || dist[i] > dist[victim]))
 							victim = i;
 					if (victim < 0 ||
-						HasInLink(ops, cur[victim], newid, HNSW_INVALID_ID, 1, true, probe, &vbudget))
+						HasInLink(ops, cur[victim], NULL, 0, newid, HNSW_INVALID_ID, 1, true, probe, &vbudget))
 						break;
 					tried[victim] = true;
 				}
