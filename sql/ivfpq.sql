@@ -161,7 +161,8 @@ SELECT * FROM vectorx_ivfpq_check('ive_idx');
 SET enable_seqscan = off;
 SELECT count(*) FROM (SELECT id FROM ive ORDER BY v <=> '[1,0,0,0]' LIMIT 5) s;
 INSERT INTO ive VALUES (1, '[1,0,0,0]'), (2, '[0,1,0,0]'), (3, '[0,0,0,0]'), (4, '[-1,0,0,0]');
--- an untrained index searches exactly; a zero vector has no direction
+-- an untrained index searches exactly; a zero vector has no direction: not
+-- indexed, and a zero query returns every row the index holds
 SELECT array_agg(id) FROM (SELECT id FROM ive ORDER BY v <=> '[1,0.1,0,0]' LIMIT 5) s;
 SELECT count(*) FROM (SELECT id FROM ive ORDER BY v <=> '[0,0,0,0]' LIMIT 5) s;
 RESET enable_seqscan;

@@ -55,8 +55,12 @@
  *	   element first).
  *	 - Cosine: vectors are normalised once when stored and the query once
  *	   per scan; the graph then uses the negative inner product.  Zero
- *	   vectors have no direction: they are not indexed, and a zero query
- *	   returns no rows (as pgvector).
+ *	   vectors have no direction: they are not indexed (as pgvector).
+ *	 - A query with no direction (NULL, whose distances are all NULL, or a
+ *	   zero query under cosine, whose distances are all NaN) ties every
+ *	   row: the scan walks the stream and returns every row the index
+ *	   holds, with no ORDER BY value to recheck (pgvector returns the
+ *	   ef_search that its search happens to keep).
  *
  * STORAGE: AN ELEMENT STREAM OVER PAGES
  *	Block 0 is the meta page.  Blocks 1.. hold one logical byte stream,

@@ -94,6 +94,16 @@ typedef struct HnswScanOpaqueData
 	IndexFetchTableData *fetch; /* heap access for late rows (InOrder) */
 	TupleTableSlot *slot;
 	BlockNumber heap_blocks;	/* the table's size, for VxCheckHeapTid */
+
+	/*
+	 * A query with no direction (NULL, or zero under cosine): every row
+	 * ties, so the scan returns every row the index holds, in stream order
+	 * (Walk), a page at a time.
+	 */
+	bool		walk;
+	bool		walk_started;
+	uint64		walk_next;		/* stream offset of the next record */
+	uint64		walk_end;
 } HnswScanOpaqueData;
 
 typedef HnswScanOpaqueData *HnswScanOpaque;
@@ -148,6 +158,8 @@ hnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int no
 	so->drained = false;
 	so->rounds = 0;
 	so->last_bound = -get_float8_infinity();
+	so->walk = so->walk_started = false;
+	so->walk_next = so->walk_end = 0;
 	if (keys && scan->numberOfKeys > 0)
 		memmove(scan->keyData, keys, scan->numberOfKeys * sizeof(ScanKeyData));
 	if (orderbys && scan->numberOfOrderBys > 0)
@@ -158,9 +170,15 @@ hnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int no
 	{
 		so->query = palloc(sizeof(float) * so->shape.dims);
 		if (!HnswPrepareVector(&so->shape, scan->orderByData[0].sk_argument, so->query))
-			so->query = NULL;	/* zero vector under cosine: no direction, no rows */
+		{
+			/* zero vector under cosine: every distance is NaN, every row ties */
+			so->query = NULL;
+			so->walk = true;
+		}
 		VxSampleQuery(scan->indexRelation, scan->orderByData[0].sk_argument);
 	}
+	else
+		so->walk = true;		/* ORDER BY v <-> NULL: every distance is NULL */
 	MemoryContextSwitchTo(old);
 }
 
@@ -486,6 +504,96 @@ NextRound(IndexScanDesc scan)
 	}
 }
 
+/*
+ * Walk mode: pool the rows of the live elements whose heads lie on the
+ * next page of the stream, as the allow-list and the excluded row let
+ * them; at the end of the stream, set done.  No lock is held between
+ * calls: an element written behind the walk is not seen, as a sequential
+ * scan does not see rows added behind it (its row is not in the snapshot
+ * anyway unless this transaction wrote it).
+ */
+static void
+WalkPage(IndexScanDesc scan)
+{
+	HnswScanOpaque so = (HnswScanOpaque) scan->opaque;
+	HnswStreamCursor c;
+
+	if (!so->walk_started)
+	{
+		HnswMetaPageData meta;
+
+		HnswReadMeta(scan->indexRelation, &meta);
+		so->walk_end = meta.stream_end;
+		so->walk_next = 0;
+		so->walk_started = true;
+	}
+	HnswStreamBegin(&c, scan->indexRelation, &so->shape, so->walk_end, NULL, BUFFER_LOCK_SHARE);
+	c.next = so->walk_next;
+	if (!HnswStreamNextPage(&c))
+		so->done = true;
+	while (HnswStreamNextRecord(&c))
+	{
+		HnswElement e = (HnswElement) c.rec;
+		HnswScanItem item = {.bound = 0, .ntids = 0};
+
+		if (e->kind != HNSW_KIND_ELEMENT || e->flags != 0)
+			continue;
+		for (int i = 0; i < Min(e->ntids, HNSW_HEAPTIDS); i++)
+		{
+			if (ItemPointerIsValid(&so->ctl.exclude) &&
+				ItemPointerEquals(&e->heaptids[i], &so->ctl.exclude))
+				continue;
+			if (so->ctl.allow && !VxAllowListContains(so->ctl.allow, &e->heaptids[i]))
+				continue;
+			item.tids[item.ntids++] = e->heaptids[i];
+		}
+		if (item.ntids > 0)
+			HnswScanPoolPush(&so->pool, item);
+	}
+	so->walk_next = c.next;
+	HnswStreamEnd(&c);
+}
+
+/*
+ * The scan of a query with no direction: every row the index holds, in no
+ * order, since they all tie (pgvector returns some of them: those within
+ * ef_search, or its scan budget).  The ORDER BY value is not rechecked.
+ */
+static bool
+Walk(IndexScanDesc scan)
+{
+	HnswScanOpaque so = (HnswScanOpaque) scan->opaque;
+
+	for (;;)
+	{
+		if (so->ctl.limit > 0 && so->ctl.returned >= so->ctl.limit)
+			return false;
+		if (so->nexttid < so->cur.ntids)
+		{
+			ItemPointerData tid = so->cur.tids[so->nexttid++];
+
+			VxCheckHeapTid(scan->indexRelation, scan->heapRelation, &so->heap_blocks, &tid);
+			so->ctl.returned++;
+			scan->xs_heaptid = tid;
+			scan->xs_recheck = false;
+			scan->xs_recheckorderby = false;
+			if (scan->numberOfOrderBys > 0)
+				scan->xs_orderbynulls[0] = true;
+			return true;
+		}
+		if (so->pool.count > 0)
+		{
+			so->cur = HnswScanPoolPop(&so->pool);
+			so->nexttid = 0;
+			continue;
+		}
+		if (so->done)
+			return false;
+		CHECK_FOR_INTERRUPTS();
+		WalkPage(scan);
+	}
+}
+
 bool
 hnswgettuple(IndexScanDesc scan, ScanDirection dir)
 {
@@ -494,6 +602,20 @@ hnswgettuple(IndexScanDesc scan, ScanDirection dir)
 
 	if (!ScanDirectionIsForward(dir))
 		elog(ERROR, "hnsw index scans go forward only");
+
+	if (so->walk)
+	{
+		bool		found;
+
+		if (!so->started)
+		{
+			so->started = true;
+			pgstat_count_index_scan(scan->indexRelation);
+		}
+		found = Walk(scan);
+		MemoryContextSwitchTo(old);
+		return found;
+	}
 
 	if (!so->started)
 	{

@@ -230,6 +230,10 @@
  *	hold before they are ranked, and widens each batch to ivfpq.probes /
  *	sqrt(f) lists when it admits a fraction f of the rows (the nearest
  *	allowed rows lie farther out).
+ *	A query with no direction (NULL, or a zero query under cosine: every
+ *	distance NULL or NaN, every row tied) walks every list in directory
+ *	order and returns every row the index holds, unranked, with no ORDER
+ *	BY value (Walk in ivfpqscan.c).
  *
  * BUILD
  *	Sample (seeded, random blocks as ANALYZE does; at most the rows

@@ -111,6 +111,7 @@ typedef struct IvfpqScanOpaqueData
 	int			iterative;		/* ivfpq.iterative_scan (VxIterativeScan) */
 	double		last_distance;	/* of the last row returned */
 	uint64		skipped;		/* strict order: rows found too late */
+	bool		walk;			/* no direction: every row, list by list (Walk) */
 } IvfpqScanOpaqueData;
 
 typedef IvfpqScanOpaqueData *IvfpqScanOpaque;
@@ -157,6 +158,7 @@ ivfpqrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int n
 	so->ctl.returned = 0;
 	so->last_distance = -get_float8_infinity();
 	so->skipped = 0;
+	so->walk = false;
 	if (so->fetch)
 		table_index_fetch_reset(so->fetch);
 	if (keys && scan->numberOfKeys > 0)
@@ -173,11 +175,17 @@ ivfpqrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int n
 		so->query = palloc(sizeof(float) * so->shape->meta.dims);
 		if (!VxPrepareVector(q, so->shape->meta.dims, (VxMetric) so->shape->meta.metric,
 							 so->query, "IVF-PQ"))
-			so->query = NULL;	/* zero vector under cosine: no direction, no rows */
+		{
+			/* zero vector under cosine: every distance is NaN, every row ties */
+			so->query = NULL;
+			so->walk = true;
+		}
 		else
 			so->raw = (Vector *) PG_DETOAST_DATUM_COPY(q);
 		VxSampleQuery(scan->indexRelation, q);
 	}
+	else
+		so->walk = true;		/* ORDER BY v <-> NULL: every distance is NULL */
 	MemoryContextSwitchTo(old);
 }
 
@@ -623,6 +631,84 @@ SafeToReturn(IvfpqScanOpaque so, double d)
 	return CompareDistance(d, ListDistance(so, so->order[so->next_list].list) - so->slack) <= 0;
 }
 
+/* walk mode: the heap TIDs of one list, as the allow-list lets them */
+static void
+WalkList(IndexScanDesc scan, int list)
+{
+	IvfpqScanOpaque so = (IvfpqScanOpaque) scan->opaque;
+	const IvfpqMetaPageData *meta = &so->shape->meta;
+	BlockNumber nblocks = 0;
+	uint32		steps = 0;
+	BlockNumber blkno = IvfpqReadDirectory(scan->indexRelation, meta, list, NULL, &nblocks).head;
+
+	while (BlockNumberIsValid(blkno))
+	{
+		Buffer		buf;
+		Page		page;
+		IvfpqPageOpaque op;
+		char	   *data;
+
+		CHECK_FOR_INTERRUPTS();
+		buf = ReadBuffer(scan->indexRelation, blkno);
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		IvfpqCheckListPage(scan->indexRelation, meta, buf, &nblocks, ++steps);
+		page = BufferGetPage(buf);
+		op = IvfpqPageGetOpaque(page);
+		data = IvfpqPageData(page);
+		for (int i = 0; i < op->count; i++)
+		{
+			ItemPointer tid = IvfpqEntryTid(data, meta, so->shape->code_bytes, i);
+
+			if (so->ctl.allow && !VxAllowListContains(so->ctl.allow, tid))
+				continue;
+			AddCandidate(so, 0, list, tid);
+		}
+		so->ctl.visited += op->count;
+		blkno = op->next;
+		UnlockReleaseBuffer(buf);
+	}
+	so->lists_scanned++;
+}
+
+/*
+ * The scan of a query with no direction: every row the index holds, list
+ * by list, in no order, since they all tie (pgvector returns the rows of
+ * ivfflat.probes lists).  The ORDER BY value is not rechecked.
+ */
+static bool
+Walk(IndexScanDesc scan)
+{
+	IvfpqScanOpaque so = (IvfpqScanOpaque) scan->opaque;
+
+	if (so->cands == NULL)
+	{
+		so->maxcands = 1024;
+		so->cands = palloc(sizeof(Candidate) * so->maxcands);
+	}
+	for (;;)
+	{
+		if (so->ctl.limit > 0 && so->ctl.returned >= so->ctl.limit)
+			return false;
+		if (so->next_cand < so->ncands)
+		{
+			ItemPointerData tid = so->cands[so->next_cand++].tid;
+
+			VxCheckHeapTid(scan->indexRelation, scan->heapRelation, &so->heap_blocks, &tid);
+			so->ctl.returned++;
+			scan->xs_heaptid = tid;
+			scan->xs_recheck = false;
+			scan->xs_recheckorderby = false;
+			if (scan->numberOfOrderBys > 0)
+				scan->xs_orderbynulls[0] = true;
+			return true;
+		}
+		if (so->next_list >= (int) so->shape->meta.lists)
+			return false;
+		so->ncands = so->next_cand = 0;
+		WalkList(scan, so->next_list++);
+	}
+}
+
 bool
 ivfpqgettuple(IndexScanDesc scan, ScanDirection dir)
 {
@@ -631,6 +717,20 @@ ivfpqgettuple(IndexScanDesc scan, ScanDirection dir)
 
 	if (!ScanDirectionIsForward(dir))
 		elog(ERROR, "ivfpq index scans go forward only");
+	if (so->walk)
+	{
+		bool		found;
+
+		old = MemoryContextSwitchTo(so->cxt);
+		if (!so->started)
+		{
+			so->started = true;
+			pgstat_count_index_scan(scan->indexRelation);
+		}
+		found = Walk(scan);
+		MemoryContextSwitchTo(old);
+		return found;
+	}
 	if (so->query == NULL)
 		return false;
 	old = MemoryContextSwitchTo(so->cxt);
