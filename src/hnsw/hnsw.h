@@ -18,7 +18,8 @@
  *	   farther one was returned is skipped (hnsw.iterative_scan =
  *	   strict_order, the default; relaxed_order returns it, off ends after
  *	   the first round: hnswscan.c).  hnsw.max_scan_tuples bounds the
- *	   elements visited.  Settings are read once per scan.
+ *	   elements visited, and hnsw.scan_mem_multiplier the search's memory
+ *	   (times work_mem, as pgvector's).  Settings are read once per scan.
  *	 - A search can carry a filter (HnswFilter): rejected elements are still
  *	   traversed but never returned, and the beam widens while few pass (the
  *	   ACORN idea), so selective filters do not strand the search.
@@ -698,6 +699,7 @@ extern int	hnsw_ef_search;
 extern int	hnsw_max_scan_tuples;
 extern int	hnsw_iterative_scan;	/* VxIterativeScan (vxindex.h) */
 extern bool hnsw_insert_relink;
+extern double hnsw_scan_mem_multiplier;
 
 /* ---------------------------------------------------------------- search */
 

@@ -44,6 +44,7 @@ int			hnsw_ef_search = HNSW_DEFAULT_EF_SEARCH;
 int			hnsw_max_scan_tuples = HNSW_DEFAULT_MAX_SCAN_TUPLES;
 int			hnsw_iterative_scan = VX_ITERATIVE_STRICT;
 bool		hnsw_insert_relink = true;
+double		hnsw_scan_mem_multiplier = 1;
 
 static relopt_kind hnsw_relopt_kind;
 
@@ -77,6 +78,11 @@ HnswInitGucs(void)
 							 "each round in order; off ends the scan after its first round.",
 							 &hnsw_iterative_scan, VX_ITERATIVE_STRICT, vx_iterative_scan_options,
 							 PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomRealVariable("hnsw.scan_mem_multiplier",
+							 "Multiple of work_mem that an HNSW index scan's search may use.",
+							 "A scan that keeps searching (a WHERE clause rejects rows) stops once its search "
+							 "state passes work_mem times this, as pgvector's does.",
+							 &hnsw_scan_mem_multiplier, 1, 1, 1000, PGC_USERSET, 0, NULL, NULL, NULL);
 	DefineCustomBoolVariable("hnsw.insert_relink",
 							 "Whether an insert links the elements its back-links cut off from the graph.",
 							 "On (default) keeps every element reachable between VACUUMs; off is for "

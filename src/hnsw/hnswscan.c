@@ -89,6 +89,7 @@ typedef struct HnswScanOpaqueData
 	int			ef;				/* hnsw.ef_search */
 	int			max_visits;		/* hnsw.max_scan_tuples */
 	int			iterative;		/* hnsw.iterative_scan (VxIterativeScan) */
+	double		max_memory;		/* bytes: work_mem * hnsw.scan_mem_multiplier */
 	double		last_bound;		/* bound of the last row returned */
 	bool		late;			/* cur's bound is below last_bound */
 	IndexFetchTableData *fetch; /* heap access for late rows (InOrder) */
@@ -325,6 +326,7 @@ FirstRound(IndexScanDesc scan)
 	so->ef = ef = hnsw_ef_search;
 	so->max_visits = hnsw_max_scan_tuples;
 	so->iterative = hnsw_iterative_scan;
+	so->max_memory = (double) work_mem * 1024.0 * hnsw_scan_mem_multiplier;
 	HnswReadMeta(scan->indexRelation, &meta);
 	if (meta.entry_point == HNSW_INVALID_ID || so->query == NULL)
 	{
@@ -483,6 +485,14 @@ NextRound(IndexScanDesc scan)
 	if (so->iterative == VX_ITERATIVE_OFF ||
 		(so->pg.graph.max_visits > 0 && so->pg.graph.visited_elements >= so->pg.graph.max_visits))
 	{
+		so->done = true;
+		return;
+	}
+	if ((double) MemoryContextMemAllocated(so->cxt, true) > so->max_memory)
+	{
+		elog(DEBUG1, "hnsw scan of \"%s\" reached its memory limit after visiting %llu elements",
+			 RelationGetRelationName(so->pg.index),
+			 (unsigned long long) so->pg.graph.visited_elements);
 		so->done = true;
 		return;
 	}
