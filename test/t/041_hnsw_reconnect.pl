@@ -153,13 +153,16 @@ my $h = IPC::Run::start(
 	'>', \$out, '2>', \$err);
 my $deadline = time + 60 * $scale;
 my $phase = '';
+my $seen = 0;
 while (time < $deadline)
 {
 	$phase = $node->safe_psql('postgres', q{
-		SELECT coalesce((SELECT p.phase FROM pg_stat_activity a
+		SELECT coalesce((SELECT coalesce(p.phase, 'starting') FROM pg_stat_activity a
 			LEFT JOIN pg_stat_progress_vacuum p USING (pid)
 			WHERE a.application_name = 'slowvac'), 'gone')});
-	last if $phase eq 'cleaning up indexes' || $phase eq 'gone';
+	# 'gone' before the session showed up is psql still connecting
+	$seen ||= $phase ne 'gone';
+	last if $phase eq 'cleaning up indexes' || ($phase eq 'gone' && $seen);
 	usleep(50_000);
 }
 is($phase, 'cleaning up indexes', 'the VACUUM is in its index cleanup');
