@@ -42,8 +42,8 @@ like($plan, qr/Index Scan using items_v on items/, 'the planner uses the index f
 # product (pixel vectors all in one orthant, where the inner product's
 # pruning drops the vectors of small norm from every list).  Without the
 # relink of the elements that back-links cut off (hnsw.insert_relink off,
-# below), 4 (L2) and 940 (ip) of 2000 elements were unreachable, and 25
-# and 6429 of 10000.
+# below), 4 (L2) and 940 (ip) of 2000 elements were unreachable, and 28
+# and 6453 of 10000.
 for my $relink ('on', 'off')
 {
 	my %unreachable;
