@@ -60,6 +60,13 @@ OBJS = \
 
 DATA = sql/vectorx--$(EXTVERSION).sql
 
+# The "vector" extension: vectorx under pgvector's name (sql/alias), so
+# that CREATE EXTENSION IF NOT EXISTS vector works.  make install puts it
+# beside vectorx unless pgvector's own vector.control is there
+# (VECTOR_ALIAS=yes replaces it, VECTOR_ALIAS=no never installs it).
+VECTOR_ALIAS ?= auto
+ALIAS_FILES = sql/alias/vector.control sql/alias/vector--$(EXTVERSION).sql
+
 REGRESS = vector_type vector_ops vector_errors vector_agg vector_storage vector_simd hnsw hnsw_graph hnsw_recall ivfpq monitor filter hardening_order hardening_types hardening_privileges hardening_memory hnsw_vacuum_rules scan_hot hnsw_vacuum_reach hnsw_insert_reach scan_no_direction pgvector_settings
 REGRESS_OPTS = --load-extension=vectorx
 # isolation specs (PostgreSQL's isolation tester): test/isolation/specs/*.spec
@@ -87,7 +94,7 @@ PG_CPPFLAGS += -DVX_HAVE_NUMA
 SHLIB_LINK += -lnuma
 endif
 
-EXTRA_CLEAN = results regression.diffs regression.out tmp_check \
+EXTRA_CLEAN = results regression.diffs regression.out tmp_check sql/alias/vector--$(EXTVERSION).sql \
 	test/kernels/test_kernels test/kernels/test_kernels_arm64 test/kernels/test_kernels_asan bench/bench_kernels \
 	test/fuzz/build
 
@@ -107,6 +114,31 @@ include $(PGXS)
 # "very cheap" cost model leaves scalar; they are compiled per CPU level
 # with target_clones (ivfpqtrain.c).
 src/ivfpq/ivfpqtrain.o: CFLAGS += -ftree-vectorize -fvect-cost-model=dynamic
+
+# the alias's install script: vectorx's, named for the vector extension
+sql/alias/vector--$(EXTVERSION).sql: sql/vectorx--$(EXTVERSION).sql
+	sed -e 's/^\\echo Use "CREATE EXTENSION vectorx"/\\echo Use "CREATE EXTENSION vector"/' \
+		-e '1s|^/\*|/* Generated from sql/vectorx--$(EXTVERSION).sql by make: the vector extension (vectorx under pgvector'"'"'s name).\n *|' $< > $@
+
+all: sql/alias/vector--$(EXTVERSION).sql
+
+.PHONY: install-vector-alias uninstall-vector-alias
+install: install-vector-alias
+install-vector-alias: sql/alias/vector--$(EXTVERSION).sql
+	@dest='$(DESTDIR)$(datadir)/extension'; \
+	if [ '$(VECTOR_ALIAS)' = no ]; then exit 0; fi; \
+	if [ -f "$$dest/vector.control" ] && ! grep -q vectorx "$$dest/vector.control" && [ '$(VECTOR_ALIAS)' != yes ]; then \
+		echo "pgvector's vector extension is installed in $$dest: vectorx's alias not installed (VECTOR_ALIAS=yes replaces it)"; \
+		exit 0; \
+	fi; \
+	$(INSTALL_DATA) $(ALIAS_FILES) "$$dest/"
+
+uninstall: uninstall-vector-alias
+uninstall-vector-alias:
+	@dest='$(DESTDIR)$(datadir)/extension'; \
+	if [ -f "$$dest/vector.control" ] && grep -q vectorx "$$dest/vector.control"; then \
+		rm -f "$$dest/vector.control" "$$dest/vector--$(EXTVERSION).sql"; \
+	fi
 
 .PHONY: numa-status
 numa-status:

@@ -14,6 +14,21 @@
 
 \echo Use "CREATE EXTENSION vectorx" to load this file. \quit
 
+-- vectorx and the vector extension (vectorx's alias under pgvector's name,
+-- made from this script, or pgvector itself) define the same types: one
+-- per database.
+DO $$
+BEGIN
+	IF (SELECT pg_catalog.count(*) FROM pg_catalog.pg_extension
+		WHERE extname OPERATOR(pg_catalog.=) ANY (ARRAY['vector', 'vectorx'])) > 1 THEN
+		RAISE EXCEPTION 'extensions "vector" and "vectorx" cannot both be installed in one database'
+			USING ERRCODE = 'duplicate_object',
+				  DETAIL = 'Both define the type vector and its operators.',
+				  HINT = 'vectorx answers to CREATE EXTENSION vector on its own: keep one of them.';
+	END IF;
+END
+$$;
+
 -- ---------------------------------------------------------------- the type
 
 CREATE TYPE @extschema@.vector;
