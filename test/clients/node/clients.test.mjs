@@ -1,0 +1,142 @@
+// pgvector's Node.js client library (npm "pgvector") with the drivers its
+// README covers first, node-postgres ("pg") and Postgres.js ("postgres"),
+// used as their users do, against a server with vectorx: the application
+// runs CREATE EXTENSION IF NOT EXISTS vector, creates a table, inserts
+// through pgvector.toSql, and queries nearest neighbours through an HNSW
+// index, in text mode and with prepared statements.  Answers
+// are checked against a brute-force search done here.  The libpq
+// environment (PGHOST, PGPORT, PGUSER) names the server; each run uses a
+// database of its own, created and dropped here.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import pg from 'pg';
+import postgres from 'postgres';
+import pgvector from 'pgvector/pg';
+import { toSql } from 'pgvector';
+
+const DB = `vx_clients_${process.pid}`;
+const DIMS = 16;
+const N = 500;
+
+// seeded data: the same rows and queries every run
+let seed = 42;
+function rand() {
+  seed = (seed * 1103515245 + 12345) % 2147483648;
+  return seed / 2147483648;
+}
+const rows = Array.from({ length: N }, (_, i) => ({
+  id: i + 1,
+  tenant: i % 4,
+  v: Array.from({ length: DIMS }, () => Math.fround(rand() * 2 - 1)),
+}));
+const queries = Array.from({ length: 10 }, () => Array.from({ length: DIMS }, () => Math.fround(rand() * 2 - 1)));
+
+function l2(a, b) {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += (a[i] - b[i]) ** 2;
+  return Math.sqrt(s);
+}
+function cosine(a, b) {
+  let ab = 0, aa = 0, bb = 0;
+  for (let i = 0; i < a.length; i++) { ab += a[i] * b[i]; aa += a[i] * a[i]; bb += b[i] * b[i]; }
+  return 1 - ab / Math.sqrt(aa * bb);
+}
+function exact(q, k, dist, filter = () => true) {
+  return rows.filter(filter).map((r) => [r.id, dist(r.v, q)]).sort((x, y) => x[1] - y[1] || x[0] - y[0])
+    .slice(0, k).map((x) => x[0]);
+}
+
+let admin;
+before(async () => {
+  admin = new pg.Client({ database: 'postgres' });
+  await admin.connect();
+  await admin.query(`DROP DATABASE IF EXISTS ${DB}`);
+  await admin.query(`CREATE DATABASE ${DB}`);
+});
+after(async () => {
+  await admin.query(`DROP DATABASE IF EXISTS ${DB} WITH (FORCE)`);
+  await admin.end();
+});
+
+test('node-postgres: the README example of pgvector-node', async () => {
+  const client = new pg.Client({ database: DB });
+  await client.connect();
+  try {
+  await client.query('CREATE EXTENSION IF NOT EXISTS vector');
+  await pgvector.registerTypes(client);
+  await client.query(`CREATE TABLE items (id bigint PRIMARY KEY, tenant int, embedding vector(${DIMS}))`);
+  for (const r of rows)
+    await client.query('INSERT INTO items (id, tenant, embedding) VALUES ($1, $2, $3)', [r.id, r.tenant, pgvector.toSql(r.v)]);
+  await client.query('CREATE INDEX ON items USING hnsw (embedding vector_l2_ops)');
+  await client.query('SET enable_seqscan = off');
+
+  // values read back are arrays of the same float4s (printed with the
+  // fewest digits that read back as the same float4)
+  const back = await client.query('SELECT embedding FROM items WHERE id = 7');
+  assert.deepEqual(back.rows[0].embedding.map(Math.fround), rows[6].v);
+
+  let hits = 0;
+  for (const q of queries) {
+    const res = await client.query('SELECT id FROM items ORDER BY embedding <-> $1 LIMIT 5', [pgvector.toSql(q)]);
+    const want = exact(q, 5, l2);
+    hits += res.rows.filter((r) => want.includes(Number(r.id))).length;
+  }
+  assert.ok(hits >= 0.9 * 5 * queries.length, `recall ${hits}/${5 * queries.length}`);
+
+  // a prepared statement (named: the driver prepares it once), with a filter
+  for (const q of queries) {
+    const res = await client.query({
+      name: 'knn_tenant',
+      text: 'SELECT id, embedding <=> $1 AS distance FROM items WHERE tenant = $2 ORDER BY embedding <=> $1 LIMIT 3',
+      values: [pgvector.toSql(q), 2],
+    });
+    assert.equal(res.rows.length, 3);
+    for (const r of res.rows) assert.equal((Number(r.id) - 1) % 4, 2, 'rows of tenant 2 only');
+    const want = exact(q, 3, cosine, (row) => row.tenant === 2);
+    assert.deepEqual(res.rows.map((r) => Number(r.id)), want);
+    const d = res.rows.map((r) => r.distance);
+    assert.deepEqual([...d].sort((a, b) => a - b), d, 'rows in distance order');
+  }
+  } finally {
+    await client.end();
+  }
+});
+
+test('node-postgres: cosine index, exact answers at high ef_search', async () => {
+  const client = new pg.Client({ database: DB });
+  await client.connect();
+  try {
+  await pgvector.registerTypes(client);
+  await client.query('CREATE INDEX items_cos ON items USING hnsw (embedding vector_cosine_ops)');
+  await client.query('SET enable_seqscan = off; SET hnsw.ef_search = 400');
+  for (const q of queries) {
+    const res = await client.query('SELECT id FROM items ORDER BY embedding <=> $1 LIMIT 10', [pgvector.toSql(q)]);
+    assert.deepEqual(res.rows.map((r) => Number(r.id)), exact(q, 10, cosine));
+  }
+  // binary quantization with an exact re-rank (pgvector's docs)
+  const q = queries[0];
+  const res = await client.query(
+    `SELECT id FROM (SELECT id, embedding FROM items ORDER BY binary_quantize(embedding)::bit(${DIMS}) <~> binary_quantize($1) LIMIT 50) s
+     ORDER BY embedding <=> $1 LIMIT 5`, [pgvector.toSql(q)]);
+  assert.equal(res.rows.length, 5);
+  } finally {
+    await client.end();
+  }
+});
+
+test('Postgres.js: the same, with its tagged templates', async () => {
+  const sql = postgres({ database: DB, onnotice: () => {} });
+  try {
+  await sql`CREATE EXTENSION IF NOT EXISTS vector`;
+  await sql`CREATE TABLE docs (id int PRIMARY KEY, embedding vector(${sql.unsafe(String(DIMS))}))`;
+  await sql`INSERT INTO docs ${sql(rows.slice(0, 200).map((r) => ({ id: r.id, embedding: toSql(r.v) })))}`;
+  await sql`CREATE INDEX ON docs USING hnsw (embedding vector_l2_ops)`;
+  const q = queries[1];
+  const got = await sql`SELECT id, embedding::text AS e FROM docs ORDER BY embedding <-> ${toSql(q)} LIMIT 5`;
+  const want = rows.slice(0, 200).map((r) => [r.id, l2(r.v, q)]).sort((a, b) => a[1] - b[1]).slice(0, 5).map((x) => x[0]);
+  assert.deepEqual(got.map((r) => r.id), want);
+  assert.deepEqual(JSON.parse(got[0].e).map(Math.fround), rows[want[0] - 1].v);
+  } finally {
+    await sql.end();
+  }
+});
