@@ -96,7 +96,13 @@ ModelInit(PlannerInfo *root, RelOptInfo *rel, IndexPath *ipath, AnnModel *m)
 	int			dims;
 
 	MemSet(m, 0, sizeof(*m));
-	m->tuples = Max(rel->tuples, 1);
+
+	/*
+	 * The rows the index holds: the table's, or a partial index's own (a
+	 * per-tenant index, say): the filter then keeps most of what it holds,
+	 * not the fraction of the table it would keep.
+	 */
+	m->tuples = Max(ipath->indexinfo->indpred != NIL ? ipath->indexinfo->tuples : rel->tuples, 1);
 	m->k = root->limit_tuples > 0 ? root->limit_tuples : 10;
 	kind->scan_model(index, m->tuples, m->k, &m->scan);
 	dims = m->scan.dims;
@@ -405,22 +411,25 @@ Applies(PlannerInfo *root, RelOptInfo *rel, RangeTblEntry *rte)
 		root->parse->commandType == CMD_SELECT && root->rowMarks == NIL;
 }
 
-/* the ordered ANN index path whose order is the query's, cheapest to start */
-static IndexPath *
-OrderedAnnPath(PlannerInfo *root, RelOptInfo *rel)
+/*
+ * The ordered ANN index paths whose order is the query's: each is planned
+ * (every index of the column, a partial one per tenant among them: its
+ * filter keeps most of what it holds), and add_path keeps the cheapest.
+ */
+static List *
+OrderedAnnPaths(PlannerInfo *root, RelOptInfo *rel)
 {
-	IndexPath  *ipath = NULL;
+	List	   *paths = NIL;
 	ListCell   *lc;
 
 	foreach(lc, rel->pathlist)
 	{
 		Path	   *p = (Path *) lfirst(lc);
 
-		if (IsAnnIndexPath(p) && pathkeys_contained_in(root->query_pathkeys, p->pathkeys) &&
-			(ipath == NULL || p->startup_cost < ipath->path.startup_cost))
-			ipath = (IndexPath *) p;
+		if (IsAnnIndexPath(p) && pathkeys_contained_in(root->query_pathkeys, p->pathkeys))
+			paths = lappend(paths, p);
 	}
-	return ipath;
+	return paths;
 }
 
 /*
@@ -625,6 +634,7 @@ static void
 VxSetRelPathlist(PlannerInfo *root, RelOptInfo *rel, Index rti, RangeTblEntry *rte)
 {
 	FilterPlanning fp;
+	List	   *ipaths;
 	ListCell   *lc;
 
 	if (prev_set_rel_pathlist)
@@ -634,14 +644,18 @@ VxSetRelPathlist(PlannerInfo *root, RelOptInfo *rel, Index rti, RangeTblEntry *r
 	MemSet(&fp, 0, sizeof(fp));
 	fp.root = root;
 	fp.rel = rel;
-	fp.ipath = OrderedAnnPath(root, rel);
-	if (fp.ipath == NULL)
+	ipaths = OrderedAnnPaths(root, rel);
+	if (ipaths == NIL)
 		return;
 	fp.filter = CheapestFilterPath(root, rel, &fp.bitmap);
 	if (fp.filter == NULL)
 		return;
-	Prepare(&fp);
-	AddCandidates(&fp);
+	foreach(lc, ipaths)
+	{
+		fp.ipath = (IndexPath *) lfirst(lc);
+		Prepare(&fp);
+		AddCandidates(&fp);
+	}
 
 	/*
 	 * Our paths replace the plain ones when the choice is ours to make: a
