@@ -39,13 +39,14 @@
  * PLANNING (filterplan.c)
  *	A set_rel_pathlist_hook.  For a base relation (or a partition: each
  *	partition chooses for itself) with restriction clauses, and an ordered
- *	hnsw/ivfpq index path whose order is the query's ORDER BY, it adds a
- *	CustomPath "VectorX Filtered Search" per strategy, each costed with the
- *	filter's selectivity from PostgreSQL's statistics (rel->rows /
- *	rel->tuples) and the index's own model of its scan (its access
- *	method's VxIndexKind.scan_model, src/common/indexkind.h; FILTER COSTS
- *	below).  The planner
- *	keeps the cheapest.  When the relation is the query's only one, the
+ *	hnsw/ivfpq index path whose order is the query's ORDER BY, it adds,
+ *	for each such path, a CustomPath "VectorX Filtered Search" per
+ *	strategy, each costed with the filter's selectivity from PostgreSQL's
+ *	statistics (rel->rows / the rows the index holds: rel->tuples, or a
+ *	partial index's own reltuples, so that a per-tenant index's filter
+ *	keeps about all it holds) and the index's own model of its scan (its
+ *	access method's VxIndexKind.scan_model, src/common/indexkind.h;
+ *	FILTER COSTS below).  The planner keeps the cheapest.  When the relation is the query's only one, the
  *	plain paths it replaces are removed, so the choice is between our
  *	strategies; in joins they stay and compete.
  *
