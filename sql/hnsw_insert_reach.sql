@@ -50,6 +50,25 @@ SELECT ir_case('vector_ip_ops', 1, false) > 100 AS cut_off;
 SELECT count(*) FROM (SELECT id FROM ir ORDER BY v <#> '[0.5]' LIMIT 700) s;
 SELECT count(*) FROM (SELECT id FROM ir WHERE id % 3 = 0 ORDER BY v <#> '[0.5]' LIMIT 700) s;
 SELECT count(*), count(DISTINCT id) FROM (SELECT id FROM ir ORDER BY v <#> '[-0.01]' LIMIT 700) s;
+-- the in-scan strategy's allow-list filters the walk too (read from the
+-- record the walk holds: looking the element up would lock its page again)
+CREATE INDEX ir_id ON ir (id);
+ANALYZE ir;
+SET vectorx.filter_strategy = inscan;
+EXPLAIN (COSTS OFF) SELECT id FROM ir WHERE id <= 250 ORDER BY v <#> '[0.5]' LIMIT 250;
+SELECT count(*), min(id), max(id) FROM (SELECT id FROM ir WHERE id <= 250 ORDER BY v <#> '[0.5]' LIMIT 250) s;
+-- (the index scan itself gave them all, its walk included: the exact
+-- fallback, which runs when the index scan ends before LIMIT rows, did not)
+CREATE FUNCTION ir_fallback() RETURNS SETOF text LANGUAGE plpgsql AS $$
+DECLARE l text;
+BEGIN
+  FOR l IN EXECUTE 'EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) SELECT id FROM ir WHERE id <= 250 ORDER BY v <#> ''[0.5]'' LIMIT 250' LOOP
+    IF l ~ 'Exact Fallback' THEN RETURN NEXT btrim(l); END IF;
+  END LOOP;
+END $$;
+SELECT ir_fallback();
+DROP FUNCTION ir_fallback;
+RESET vectorx.filter_strategy;
 -- hnsw.max_scan_tuples bounds the walk too
 SET hnsw.max_scan_tuples = 100;
 SELECT count(*) <= 100 AS bounded FROM (SELECT id FROM ir ORDER BY v <#> '[0.5]' LIMIT 700) s;

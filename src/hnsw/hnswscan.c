@@ -437,6 +437,7 @@ Sweep(HnswScanOpaque so)
 		HnswElement e = (HnswElement) c.rec;
 		uint32		id = HnswOffsetId(c.pos);
 		bool		excluded = false;
+		bool		allowed = so->ctl.allow == NULL;
 
 		CHECK_FOR_INTERRUPTS();
 		if (e->kind != HNSW_KIND_ELEMENT || e->flags != 0 || e->ntids == 0)
@@ -446,10 +447,19 @@ Sweep(HnswScanOpaque so)
 		if (VxIdHashTestAndAdd(so->visited, id))
 			continue;
 		g->visited_elements++;
-		if (ItemPointerIsValid(&so->pg.exclude))
-			for (int i = 0; i < e->ntids && i < HNSW_HEAPTIDS; i++)
+
+		/*
+		 * The filter (the allow-list's, AllowAccept) from the record in
+		 * hand: AllowAccept would lock the page the cursor holds.
+		 */
+		for (int i = 0; i < e->ntids && i < HNSW_HEAPTIDS; i++)
+		{
+			if (ItemPointerIsValid(&so->pg.exclude))
 				excluded |= ItemPointerEquals(&e->heaptids[i], &so->pg.exclude);
-		if (excluded || (so->filter && !so->filter->accept(so->filter->arg, id)))
+			if (so->ctl.allow)
+				allowed |= VxAllowListContains(so->ctl.allow, &e->heaptids[i]);
+		}
+		if (excluded || !allowed)
 			continue;
 		if (nids == maxids)
 		{
