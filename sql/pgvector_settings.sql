@@ -39,4 +39,18 @@ SELECT count(*) < 30 AS stopped_early FROM (SELECT id FROM sm WHERE id % 100 = 0
 SET hnsw.scan_mem_multiplier = 1000;
 SELECT count(*) AS found FROM (SELECT id FROM sm WHERE id % 100 = 0 ORDER BY v <-> '[0,0,0,0]' LIMIT 30) s;
 RESET ALL;
-DROP TABLE sm;
+-- the limit bounds what the rounds after the first add: the first round's
+-- own state (a visited set sized for ef_search * m * 4 ids: 2 MB here) is
+-- what ef_search asks for, and counting it stopped a scan at ef_search
+-- 1000 after its first round (found in review on another table, m 64: 39
+-- of 200 rows at ef_search 1000, 136 at 200: more effort, fewer rows)
+CREATE TABLE sm2 (id int, v vector(4));
+INSERT INTO sm2 SELECT i, ARRAY[sin(i), cos(i), sin(i * 3), cos(i * 5)] FROM generate_series(1, 20000) i;
+CREATE INDEX sm2_v ON sm2 USING hnsw (v vector_l2_ops) WITH (m = 32, ef_construction = 64);
+SET enable_seqscan = off;
+SET hnsw.iterative_scan = relaxed_order;
+SET hnsw.ef_search = 1000;
+SET work_mem = '1MB';
+SELECT count(*) AS found FROM (SELECT id FROM sm2 WHERE id % 50 = 0 ORDER BY v <-> '[0,0,0,0]' LIMIT 200) s;
+RESET ALL;
+DROP TABLE sm, sm2;

@@ -91,6 +91,13 @@ SelectLiveNeighbors(HnswPageGraph *pg, HnswVecCache *vc, const HnswCandidate *ca
 	return nout;
 }
 
+/* HnswGoneFn over the search's visited set: reached from the entry point */
+static bool
+Reached(void *arg, uint32 id)
+{
+	return VxIdHashContains((VxIdHash *) arg, id);
+}
+
 /* HnswGoneFn: not a live element (vacuum may be about to free it) */
 static bool
 NotLive(void *arg, uint32 id)
@@ -109,13 +116,13 @@ NotLive(void *arg, uint32 id)
 
 static void
 FindNeighbors(HnswPageGraph *pg, HnswVecCache *vc, uint32 ep, int eplevel, int level,
-			  HnswCandidate **nbrs, int *nnbrs, HnswCandidate *nearest, int *nnearest)
+			  HnswCandidate **nbrs, int *nnbrs, HnswCandidate *nearest, int *nnearest,
+			  VxIdHash *visited)
 {
 	const HnswShape *shape = pg->graph.shape;
 	int			ef = shape->ef_construction;
 	HnswCandidate *w = palloc(sizeof(HnswCandidate) * Max(ef, 1));
 	HnswCandidate entry;
-	VxIdHash   *visited = VxIdHashCreate(ef * shape->m * 2);
 	int			nw;
 
 	entry.id = ep;
@@ -177,8 +184,10 @@ HnswInsertVector(Relation index, const float *vec, ItemPointer tid)
 	uint8	   *codes;
 	bool		was_empty;
 	float		self;
+	VxIdHash   *visited;
 
 	HnswPageGraphInit(&pg, index, &shape, vec);
+	visited = VxIdHashCreate(shape.ef_construction * shape.m * 2);
 	vc = HnswVecCacheCreate(index, &shape);
 	HnswPageListsInit(&lists, &pg, vc);
 	rec = palloc0(shape.element_size);
@@ -198,7 +207,7 @@ HnswInsertVector(Relation index, const float *vec, ItemPointer tid)
 	if (!was_empty)
 	{
 		FindNeighbors(&pg, vc, meta.entry_point, meta.entry_level, level, nbrs, nnbrs, nearest,
-					  &nnearest);
+					  &nnearest, visited);
 		/*
 		 * The twin need not be the nearest: others lie within the
 		 * quantization error.  Identical codes lie at the distance our own
@@ -257,7 +266,7 @@ HnswInsertVector(Relation index, const float *vec, ItemPointer tid)
 											l == 0 ? evicted : NULL);
 
 		if (nevicted > 0 && hnsw_insert_relink)
-			HnswRelinkEvicted(&lists.ops, id, evicted, nevicted, NotLive, &pg);
+			HnswRelinkEvicted(&lists.ops, id, evicted, nevicted, NotLive, &pg, Reached, visited);
 	}
 
 	/* entry point (W4) */
@@ -271,7 +280,7 @@ HnswInsertVector(Relation index, const float *vec, ItemPointer tid)
 		{
 			/* another first insert won: connect to its graph */
 			FindNeighbors(&pg, vc, now.entry_point, now.entry_level, Min(level, now.entry_level),
-						  nbrs, nnbrs, nearest, &nnearest);
+						  nbrs, nnbrs, nearest, &nnearest, visited);
 			for (int l = 0; l <= Min(level, now.entry_level); l++)
 			{
 				uint64		loff = HnswListOffset(&pg, id, l);

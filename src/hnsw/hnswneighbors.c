@@ -456,65 +456,38 @@ HnswLinkBack(const HnswListOps *ops, const HnswCandidate *nbrs, int n, int level
 	return nevicted;
 }
 
-/* list reads one look for in-links may take, for lists of max entries */
-#define HNSW_RELINK_READS(max)	(4 * ((max) + 1))
-
 /*
- * Is id linked at level 0 from outside {id, skip, skip2}, by an element
- * that (with depth 2) is itself so linked from outside {that element, id,
- * skip}?  Looks only where such in-links most likely are, the lists of the
- * element's own neighbours (the graph is nearly symmetric), so "no" may be
- * wrong; "yes" is right at the time of reading for the links it saw.  The
- * second hop catches the pairs that link only each other, which the
- * inner product's pruning cuts off together.  Unless twins is true, links
- * from twins (vectors stored the same, HNSW_HEAPTIDS rows each) do not
- * count: many copies of one vector form a clique that is cut off as one.
- * An id with no list (not an element) counts as linked, and so does one
- * whose look used up *budget list reads (the work stays a small multiple
- * of an insert's own search, whatever m is; what it gives up on waits for
- * VACUUM).  list[0..nlist) is id's list if the caller has just read it,
- * else NULL.  buf holds 2 * 2m ids per level of depth.
+ * Is id linked at level 0 by an element (other than skip) that the new
+ * element's search reached from the entry point, reached(reached_arg, y)?
+ * Only such an in-link shows that id is still reachable: elements cut off
+ * together (a run of a one-dimensional chain, copies of one vector, the
+ * small-norm vectors the inner product's pruning drops) link each other.
+ * Looks in the lists of id's own neighbours (the graph is nearly
+ * symmetric), so "no" may be wrong and costs a link; an id with no list
+ * (not an element) counts as linked.  buf holds 2 * 2m ids.
  */
 static bool
-HasInLink(const HnswListOps *ops, uint32 id, const uint32 *list, int nlist, uint32 skip,
-		  uint32 skip2, int depth, bool twins, uint32 *buf, int *budget)
+HasReachedInLink(const HnswListOps *ops, uint32 id, uint32 skip, HnswGoneFn reached,
+				 void *reached_arg, uint32 *buf)
 {
 	int			max = 2 * ops->shape->m;
-	const uint32 *own = list;
+	uint32	   *own = buf;
 	uint32	   *other = buf + max;
 	uint64		where;
-	int			n = nlist;
-	float		self;
+	int			n = ops->read(ops->arg, id, 0, own, &where);
 
-	if (own == NULL)
-	{
-		/* id's own list, unless the caller has just read it */
-		if (--*budget < 0)
-			return true;
-		n = ops->read(ops->arg, id, 0, buf, &where);
-		own = buf;
-	}
 	if (n < 0)
 		return true;
-	self = twins ? 0 : ops->pair(ops->pair_arg, id, id);
 	for (int i = 0; i < n; i++)
 	{
 		int			m;
-		bool		links = false;
 
-		/* twins (same codes: the same distance as to itself) link each other */
-		if (own[i] == skip || own[i] == skip2 ||
-			(!twins && ops->pair(ops->pair_arg, id, own[i]) == self))
+		if (own[i] == skip || !reached(reached_arg, own[i]))
 			continue;
-		if (--*budget < 0)
-			return true;
 		m = ops->read(ops->arg, own[i], 0, other, &where);
-		for (int j = 0; j < m && !links; j++)
-			links = other[j] == id;
-		if (links && (depth <= 1 ||
-					  HasInLink(ops, own[i], other, m, id, skip, depth - 1, twins, buf + 2 * max,
-								budget)))
-			return true;
+		for (int j = 0; j < m; j++)
+			if (other[j] == id)
+				return true;
 	}
 	return false;
 }
@@ -527,19 +500,20 @@ HasInLink(const HnswListOps *ops, uint32 id, const uint32 *list, int nlist, uint
  * inner product in few dimensions (the vectors of small norm, "far" from
  * everyone; 3 of 4 elements of a 1-dimensional index, measured), and among
  * many near-equal vectors.  Each such entry that is not gone() and that
- * no neighbour of its own links to any more is linked from newid instead:
- * into a free slot of newid's list, else over the entry of newid's list
- * farthest from newid that was not placed there by this pass and has
- * in-links of its own (one hop).  With 2m such entries placed, or none
- * left to give way, the rest wait for VACUUM.  Changes newid's list under
- * L5 like every other list change.
+ * no element reached() by newid's search (from the entry point) is seen
+ * to link to any more is linked from newid instead: into a free slot of
+ * newid's list, else over the entry of newid's list farthest from newid
+ * that was not placed there by this pass and that a reached element links
+ * to.  With 2m such entries placed, or none left to give way, the rest
+ * wait for VACUUM.  Changes newid's list under L5 like every other list
+ * change.
  */
 void
 HnswRelinkEvicted(const HnswListOps *ops, uint32 newid, const uint32 *evicted, int n,
-				  HnswGoneFn gone, void *gone_arg)
+				  HnswGoneFn gone, void *gone_arg, HnswGoneFn reached, void *reached_arg)
 {
 	int			max = 2 * ops->shape->m;
-	uint32		probe[2 * 2 * 2 * HNSW_MAX_M];
+	uint32		probe[2 * 2 * HNSW_MAX_M];
 	uint32		cur[2 * HNSW_MAX_M];
 	uint32		next[2 * HNSW_MAX_M];
 	uint32		placed[2 * HNSW_MAX_M];
@@ -548,9 +522,8 @@ HnswRelinkEvicted(const HnswListOps *ops, uint32 newid, const uint32 *evicted, i
 	for (int k = 0; k < n && nplaced < max; k++)
 	{
 		uint32		id = evicted[k];
-		int			budget = HNSW_RELINK_READS(max);
 
-		if (gone(gone_arg, id) || HasInLink(ops, id, NULL, 0, newid, HNSW_INVALID_ID, 2, false, probe, &budget))
+		if (gone(gone_arg, id) || HasReachedInLink(ops, id, newid, reached, reached_arg, probe))
 			continue;
 		for (int attempt = 0; attempt < ops->attempts; attempt++)
 		{
@@ -586,14 +559,12 @@ HnswRelinkEvicted(const HnswListOps *ops, uint32 newid, const uint32 *evicted, i
 				}
 				for (;;)
 				{
-					int			vbudget = HNSW_RELINK_READS(max);
-
 					victim = -1;
 					for (int i = 0; i < ncur; i++)
 						if (!tried[i] && (victim < 0 || dist[i] > dist[victim]))
 							victim = i;
 					if (victim < 0 ||
-						HasInLink(ops, cur[victim], NULL, 0, newid, HNSW_INVALID_ID, 1, true, probe, &vbudget))
+						HasReachedInLink(ops, cur[victim], newid, reached, reached_arg, probe))
 						break;
 					tried[victim] = true;
 				}

@@ -90,6 +90,7 @@ typedef struct HnswScanOpaqueData
 	int			max_visits;		/* hnsw.max_scan_tuples */
 	int			iterative;		/* hnsw.iterative_scan (VxIterativeScan) */
 	double		max_memory;		/* bytes: work_mem * hnsw.scan_mem_multiplier */
+	double		first_memory;	/* bytes the first round's search took */
 	double		last_bound;		/* bound of the last row returned */
 	bool		late;			/* cur's bound is below last_bound */
 	IndexFetchTableData *fetch; /* heap access for late rows (InOrder) */
@@ -382,6 +383,7 @@ FirstRound(IndexScanDesc scan)
 		(void) Materialize(so, HnswSearchLayer(&search));
 	}
 	so->rounds = 1;
+	so->first_memory = (double) MemoryContextMemAllocated(so->cxt, true);
 }
 
 /*
@@ -498,7 +500,12 @@ NextRound(IndexScanDesc scan)
 		so->done = true;
 		return;
 	}
-	if ((double) MemoryContextMemAllocated(so->cxt, true) > so->max_memory)
+	/*
+	 * The limit bounds what later rounds add: the first round's state is
+	 * what ef_search asks for (its visited set alone, sized for ef * m * 4
+	 * ids, can pass the default work_mem at ef_search 1000 and m 64).
+	 */
+	if ((double) MemoryContextMemAllocated(so->cxt, true) - so->first_memory > so->max_memory)
 	{
 		elog(DEBUG1, "hnsw scan of \"%s\" reached its memory limit after visiting %llu elements",
 			 RelationGetRelationName(so->pg.index),
