@@ -37,7 +37,7 @@ FROM (VALUES ('vector_ip_ops', 1), ('vector_ip_ops', 2), ('vector_ip_ops', 3), (
 -- search reached (an earlier look, two hops among neighbours, left 2845
 -- of 5000 unreachable here; 4525 without the relink)
 SELECT setseed(0.5);
-CREATE TABLE ir1 (id int, v vector(1));
+CREATE TABLE ir1 (id int, v vector(1)) WITH (autovacuum_enabled = false);
 INSERT INTO ir1 SELECT i, ARRAY[random() * 2 - 1]::vector FROM generate_series(1, 3000) i;
 CREATE INDEX ir1_v ON ir1 USING hnsw (v vector_ip_ops) WITH (m = 16);
 INSERT INTO ir1 SELECT i, ARRAY[random() * 2 - 1]::vector FROM generate_series(3001, 5000) i;
