@@ -12,6 +12,7 @@
 #include "access/amvalidate.h"
 #include "access/genam.h"
 #include "access/htup_details.h"
+#include "access/relscan.h"
 #include "catalog/pg_am.h"
 #include "catalog/pg_amop.h"
 #include "catalog/pg_amproc.h"
@@ -229,4 +230,15 @@ VxIndexCorrupt(Relation index, BlockNumber blkno, const char *what)
 			 errmsg("index \"%s\" is corrupted at block %u: %s",
 					RelationGetRelationName(index), blkno, what),
 			 errhint("REINDEX the index.")));
+}
+
+void
+VxReturnUnordered(IndexScanDesc scan, BlockNumber *heap_blocks, ItemPointer tid)
+{
+	VxCheckHeapTid(scan->indexRelation, scan->heapRelation, heap_blocks, tid);
+	scan->xs_heaptid = *tid;
+	scan->xs_recheck = false;
+	scan->xs_recheckorderby = false;
+	if (scan->numberOfOrderBys > 0)
+		scan->xs_orderbynulls[0] = true;
 }

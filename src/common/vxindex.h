@@ -11,6 +11,7 @@
 #ifndef VECTORX_VXINDEX_H
 #define VECTORX_VXINDEX_H
 
+#include "access/genam.h"
 #include "fmgr.h"
 #include "utils/guc.h"
 #include "storage/block.h"
@@ -78,6 +79,13 @@ extern bool VxIndexDimsMatch(Relation index, int meta_dims);
  * size never shrinks under a scan.
  */
 extern void VxCheckHeapTid(Relation index, Relation heap, BlockNumber *heap_blocks, ItemPointer tid);
+
+/*
+ * Hand the executor a row of a scan whose query has no direction (its ORDER
+ * BY values all NULL or NaN, so every row ties): the TID checked as above,
+ * no ORDER BY value to recheck.
+ */
+extern void VxReturnUnordered(IndexScanDesc scan, BlockNumber *heap_blocks, ItemPointer tid);
 extern int	VxIndexDims(Relation index, int maxdims, const char *amname);
 extern bool VxValidateOpclass(Oid opclassoid, const char *amname);
 extern bool VxPrepareVector(Datum value, int dims, VxMetric metric, float *out, const char *amname);

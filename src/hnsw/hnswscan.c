@@ -599,13 +599,8 @@ Walk(IndexScanDesc scan)
 		{
 			ItemPointerData tid = so->cur.tids[so->nexttid++];
 
-			VxCheckHeapTid(scan->indexRelation, scan->heapRelation, &so->heap_blocks, &tid);
+			VxReturnUnordered(scan, &so->heap_blocks, &tid);
 			so->ctl.returned++;
-			scan->xs_heaptid = tid;
-			scan->xs_recheck = false;
-			scan->xs_recheckorderby = false;
-			if (scan->numberOfOrderBys > 0)
-				scan->xs_orderbynulls[0] = true;
 			return true;
 		}
 		if (so->pool.count > 0)

@@ -693,13 +693,8 @@ Walk(IndexScanDesc scan)
 		{
 			ItemPointerData tid = so->cands[so->next_cand++].tid;
 
-			VxCheckHeapTid(scan->indexRelation, scan->heapRelation, &so->heap_blocks, &tid);
+			VxReturnUnordered(scan, &so->heap_blocks, &tid);
 			so->ctl.returned++;
-			scan->xs_heaptid = tid;
-			scan->xs_recheck = false;
-			scan->xs_recheckorderby = false;
-			if (scan->numberOfOrderBys > 0)
-				scan->xs_orderbynulls[0] = true;
 			return true;
 		}
 		if (so->next_list >= (int) so->shape->meta.lists)
