@@ -76,6 +76,7 @@
 int			hnsw_ef_search = HNSW_DEFAULT_EF_SEARCH;
 int			hnsw_max_scan_tuples = HNSW_DEFAULT_MAX_SCAN_TUPLES;
 int			hnsw_iterative_scan = VX_ITERATIVE_STRICT;
+double		hnsw_scan_mem_multiplier = 1;
 
 /*
  * hnswbuild.c is not linked either: vectorx_hnsw_check only compares the

@@ -279,6 +279,13 @@ ChunkOf(void *pointer)
 	return ch;
 }
 
+/* scans ask how much their context holds (hnsw.scan_mem_multiplier): nothing counted here */
+Size
+MemoryContextMemAllocated(MemoryContext context, bool recurse)
+{
+	return 0;
+}
+
 void *
 MemoryContextAlloc(MemoryContext context, Size size)
 {
