@@ -86,6 +86,13 @@ typedef struct VxKernels
 	/* ---- float16 storage, float32 math (x holds IEEE binary16 bits) ---- */
 	float		(*l2_squared_f16) (const float *q, const uint16_t *x, int n);
 	float		(*inner_product_f16) (const float *q, const uint16_t *x, int n);
+	/*
+	 * Whole arrays converted (the halfvec type): exact one way, round to
+	 * nearest even the other, overflow to +-Inf, exactly as vx_f32_to_f16;
+	 * the input of f32_to_f16 is never NaN.
+	 */
+	void		(*f16_to_f32) (const uint16_t *x, float *out, int n);
+	void		(*f32_to_f16) (const float *x, uint16_t *out, int n);
 
 	/*
 	 * ---- uint8 scalar quantization, asymmetric ----

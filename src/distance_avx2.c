@@ -252,6 +252,30 @@ InnerProductF16Avx2(const float *q, const uint16_t *x, int n)
 	return HorizontalSum(_mm256_add_ps(s0, s1)) + tail;
 }
 
+/* F16C: eight elements per instruction; round to nearest even */
+static VX_AVX2 void
+F16ToF32Avx2(const uint16_t *x, float *out, int n)
+{
+	int			i = 0;
+
+	for (; i + 8 <= n; i += 8)
+		_mm256_storeu_ps(out + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *) (x + i))));
+	for (; i < n; i++)
+		out[i] = vx_f16_to_f32(x[i]);
+}
+
+static VX_AVX2 void
+F32ToF16Avx2(const float *x, uint16_t *out, int n)
+{
+	int			i = 0;
+
+	for (; i + 8 <= n; i += 8)
+		_mm_storeu_si128((__m128i *) (out + i),
+						 _mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+	for (; i < n; i++)
+		out[i] = vx_f32_to_f16(x[i]);
+}
+
 /* ---- uint8 scalar quantization ---- */
 
 static inline VX_AVX2 __m256
@@ -462,6 +486,8 @@ const VxKernels vx_kernels_avx2 = {
 	.inner_product_batch = InnerProductBatchAvx2,
 	.l2_squared_f16 = L2SquaredF16Avx2,
 	.inner_product_f16 = InnerProductF16Avx2,
+	.f16_to_f32 = F16ToF32Avx2,
+	.f32_to_f16 = F32ToF16Avx2,
 	.sq8_l2 = Sq8L2Avx2,
 	.sq8_ip = Sq8IpAvx2,
 	.sq8v_l1 = Sq8vL1Avx2,

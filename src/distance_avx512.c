@@ -239,6 +239,39 @@ InnerProductF16Avx512(const float *q, const uint16_t *x, int n)
 	return _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
 }
 
+/* halfvec's element arrays: sixteen per instruction, masked tails */
+static VX_AVX512 void
+F16ToF32Avx512(const uint16_t *x, float *out, int n)
+{
+	int			i = 0;
+
+	for (; i + 16 <= n; i += 16)
+		_mm512_storeu_ps(out + i, _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *) (x + i))));
+	if (i < n)
+	{
+		__mmask16	m = (__mmask16) ((1u << (n - i)) - 1);
+
+		_mm512_mask_storeu_ps(out + i, m, _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, x + i)));
+	}
+}
+
+static VX_AVX512 void
+F32ToF16Avx512(const float *x, uint16_t *out, int n)
+{
+	int			i = 0;
+
+	for (; i + 16 <= n; i += 16)
+		_mm256_storeu_si256((__m256i *) (out + i),
+							_mm512_cvtps_ph(_mm512_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+	if (i < n)
+	{
+		__mmask16	m = (__mmask16) ((1u << (n - i)) - 1);
+
+		_mm256_mask_storeu_epi16(out + i, m,
+								 _mm512_cvtps_ph(_mm512_maskz_loadu_ps(m, x + i), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+	}
+}
+
 /* ---- uint8 scalar quantization ---- */
 
 static inline VX_AVX512 __m512
@@ -512,6 +545,8 @@ const VxKernels vx_kernels_avx512 = {
 	.inner_product_batch = InnerProductBatchAvx512,
 	.l2_squared_f16 = L2SquaredF16Avx512,
 	.inner_product_f16 = InnerProductF16Avx512,
+	.f16_to_f32 = F16ToF32Avx512,
+	.f32_to_f16 = F32ToF16Avx512,
 	.sq8_l2 = Sq8L2Avx512,
 	.sq8_ip = Sq8IpAvx512,
 	.sq8v_l1 = Sq8vL1Avx512,

@@ -235,6 +235,29 @@ Sq8vL1Neon(const float *q, const uint8_t *codes, int n, float lo, float step)
 	return sum;
 }
 
+/* halfvec's element arrays: FCVTL / FCVTN, four at a time */
+static void
+F16ToF32Neon(const uint16_t *x, float *out, int n)
+{
+	int			i = 0;
+
+	for (; i + 4 <= n; i += 4)
+		vst1q_f32(out + i, vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(x + i))));
+	for (; i < n; i++)
+		out[i] = vx_f16_to_f32(x[i]);
+}
+
+static void
+F32ToF16Neon(const float *x, uint16_t *out, int n)
+{
+	int			i = 0;
+
+	for (; i + 4 <= n; i += 4)
+		vst1_u16(out + i, vreinterpret_u16_f16(vcvt_f16_f32(vld1q_f32(x + i))));
+	for (; i < n; i++)
+		out[i] = vx_f32_to_f16(x[i]);
+}
+
 /* UMULL widens the products to 16 bits, UADALP sums them into 32 */
 static void
 U8DotNeon(const uint8_t *a, const uint8_t *b, int n, uint64_t out[3])
@@ -312,6 +335,8 @@ const VxKernels vx_kernels_neon = {
 	.inner_product_batch = InnerProductBatchNeon,
 	.l2_squared_f16 = L2SquaredF16Neon,
 	.inner_product_f16 = InnerProductF16Neon,
+	.f16_to_f32 = F16ToF32Neon,
+	.f32_to_f16 = F32ToF16Neon,
 	.sq8_l2 = Sq8L2Neon,
 	.sq8_ip = Sq8IpNeon,
 	.sq8v_l1 = Sq8vL1Neon,

@@ -186,6 +186,21 @@ InnerProductF16Scalar(const float *q, const uint16_t *x, int n)
 	return sum;
 }
 
+/* halfvec's element arrays, converted as a whole (distance.h) */
+static VX_SCALAR void
+F16ToF32Scalar(const uint16_t *x, float *out, int n)
+{
+	for (int i = 0; i < n; i++)
+		out[i] = vx_f16_to_f32(x[i]);
+}
+
+static VX_SCALAR void
+F32ToF16Scalar(const float *x, uint16_t *out, int n)
+{
+	for (int i = 0; i < n; i++)
+		out[i] = vx_f32_to_f16(x[i]);
+}
+
 /* ---- uint8 scalar quantization ---- */
 
 static VX_SCALAR float
@@ -500,6 +515,8 @@ const VxKernels vx_kernels_scalar = {
 	.inner_product_batch = InnerProductBatchScalar,
 	.l2_squared_f16 = L2SquaredF16Scalar,
 	.inner_product_f16 = InnerProductF16Scalar,
+	.f16_to_f32 = F16ToF32Scalar,
+	.f32_to_f16 = F32ToF16Scalar,
 	.sq8_l2 = Sq8L2Scalar,
 	.sq8_ip = Sq8IpScalar,
 	.sq8v_l1 = Sq8vL1Scalar,

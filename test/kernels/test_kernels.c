@@ -197,6 +197,55 @@ TestBatch(const VxKernels *k, int n)
 	free(data);
 }
 
+/*
+ * The whole-array conversions of the halfvec type against the scalar
+ * reference, bit for bit: random halves (every class but NaN) one way,
+ * random floats (including overflow and subnormal results) the other, and
+ * nothing written past n.
+ */
+static void
+TestF16Arrays(const VxKernels *k, int n)
+{
+	uint16_t	h[4096 + 1],
+				hout[4096 + 1];
+	float		f[4096 + 1],
+				fout[4096 + 1];
+
+	for (int i = 0; i < n; i++)
+	{
+		uint32_t	bits;
+
+		do
+			h[i] = (uint16_t) Next();
+		while ((h[i] & 0x7c00) == 0x7c00 && (h[i] & 0x3ff) != 0);	/* NaN */
+		do
+		{
+			bits = (uint32_t) Next();
+			/* half the time near half's range, where rounding and overflow are */
+			if (Next() % 2)
+				bits = (bits & 0x807fffff) | ((uint32_t) (100 + Next() % 45) << 23);
+			memcpy(&f[i], &bits, sizeof(float));
+		} while (isnan(f[i]));
+	}
+	fout[n] = 12345.0f;
+	hout[n] = 0xbeef;
+	k->f16_to_f32(h, fout, n);
+	k->f32_to_f16(f, hout, n);
+	for (int i = 0; i < n; i++)
+	{
+		float		want = vx_f16_to_f32(h[i]);
+
+		checks += 2;
+		if (memcmp(&fout[i], &want, sizeof(float)) != 0)
+			Fail(k->name, "f16_to_f32 array", n, fout[i], want, 0);
+		if (hout[i] != vx_f32_to_f16(f[i]))
+			Fail(k->name, "f32_to_f16 array", n, hout[i], vx_f32_to_f16(f[i]), 0);
+	}
+	checks++;
+	if (fout[n] != 12345.0f || hout[n] != 0xbeef)
+		Fail(k->name, "f16 arrays write past n", n, 0, 0, 0);
+}
+
 static void
 TestF16(const VxKernels *k, int n, double mag, float *q, uint16_t *x)
 {
@@ -652,6 +701,7 @@ main(void)
 					TestFloat(k, dim, mags[mi], (FillKind) kind, a, b);
 			TestF16(k, dim, 1.0, a, h);
 			TestF16(k, dim, 1000.0, a, h);
+			TestF16Arrays(k, dim);
 			TestSq8(k, dim, a, b, c);
 			if (dim % 7 == 0 || dim > 300)
 				TestBatch(k, dim);
