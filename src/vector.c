@@ -194,15 +194,21 @@ VxVectorArgSlow(FunctionCallInfo fcinfo, int argno)
 void
 VxCheckDim(int dim)
 {
+	VxCheckDimOf("vector", dim, VECTOR_MAX_DIM);
+}
+
+/* The same rule for any of the vector types (halfvec.h), by name. */
+void
+VxCheckDimOf(const char *typname, int dim, int maxdim)
+{
 	if (dim < 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("vector must have at least 1 dimension")));
-	if (dim > VECTOR_MAX_DIM)
+				 errmsg("%s must have at least 1 dimension", typname)));
+	if (dim > maxdim)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("vector cannot have more than %d dimensions",
-						VECTOR_MAX_DIM)));
+				 errmsg("%s cannot have more than %d dimensions", typname, maxdim)));
 }
 
 /* A value stored in (or cast to) vector(n) must have exactly n elements. */
@@ -225,27 +231,33 @@ VxCheckSameDims(const Vector *a, const Vector *b)
 				 errmsg("different vector dimensions %d and %d", a->dim, b->dim)));
 }
 
-/* V2: the slow path of VxCheckElement. */
+/* V2: the slow path of VxCheckElement and VxCheckElementOf. */
 void
 VxReportBadElement(float value)
+{
+	VxReportBadElementOf("vector", value);
+}
+
+void
+VxReportBadElementOf(const char *typname, float value)
 {
 	if (isnan(value))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("NaN not allowed in vector")));
+				 errmsg("NaN not allowed in %s", typname)));
 	ereport(ERROR,
 			(errcode(ERRCODE_DATA_EXCEPTION),
-			 errmsg("infinite value not allowed in vector")));
+			 errmsg("infinite value not allowed in %s", typname)));
 }
 
 static void
-ReportMalformed(const char *lit, const char *detail)
+ReportMalformed(const char *typname, const char *lit, const char *detail)
 {
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-			 errmsg("malformed vector literal: \"%s\"", lit),
+			 errmsg("malformed %s literal: \"%s\"", typname, lit),
 			 errdetail("%s", detail),
-			 errhint("A vector literal looks like '[1,2.5,-3e-2]'.")));
+			 errhint("A %s literal looks like '[1,2.5,-3e-2]'.", typname)));
 }
 
 static inline bool
@@ -255,34 +267,31 @@ IsSpace(char c)
 }
 
 /*
- * Text input: '[' number { ',' number } ']' with optional whitespace around
- * every token.  Numbers are whatever strtof accepts apart from NaN and
- * infinities (V2); values beyond float4's range are an error, values below
- * its smallest denormal round to zero as for float4 itself.
+ * Text input of vector and halfvec: '[' number { ',' number } ']' with
+ * optional whitespace around every token.  Numbers are whatever strtof
+ * accepts apart from NaN and infinities (V2); a value whose magnitude is
+ * limit or more (float4's overflow for vector, 65520 for halfvec, which
+ * rounds to infinity there) is out of range for the type; values below the
+ * smallest denormal round to zero.  Returns the elements, palloc'd, and
+ * their count in *dim (1..maxdim).
  */
-PG_FUNCTION_INFO_V1(vector_in);
-Datum
-vector_in(PG_FUNCTION_ARGS)
+float *
+VxParseVectorLiteral(const char *lit, const char *typname, int maxdim, float limit, int *dim)
 {
-	char	   *lit = PG_GETARG_CSTRING(0);
-	int32		typmod = PG_GETARG_INT32(2);
 	float	   *x;
-	int			dim = 0;
+	int			n = 0;
 	int			cap = 16;
-	char	   *p = lit;
-	Vector	   *result;
+	const char *p = lit;
 
 	while (IsSpace(*p))
 		p++;
 	if (*p != '[')
-		ReportMalformed(lit, "Vector contents must start with \"[\".");
+		ReportMalformed(typname, lit, "Vector contents must start with \"[\".");
 	p++;
 	while (IsSpace(*p))
 		p++;
 	if (*p == ']')
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("vector must have at least 1 dimension")));
+		VxCheckDimOf(typname, 0, maxdim);
 
 	x = palloc(sizeof(float) * cap);
 	for (;;)
@@ -291,31 +300,31 @@ vector_in(PG_FUNCTION_ARGS)
 		float		val;
 		bool		range_error;
 
-		if (dim == VECTOR_MAX_DIM)
-			VxCheckDim(dim + 1);
+		if (n == maxdim)
+			VxCheckDimOf(typname, n + 1, maxdim);
 		while (IsSpace(*p))
 			p++;
 		if (*p == '\0')
-			ReportMalformed(lit, "Unexpected end of input.");
+			ReportMalformed(typname, lit, "Unexpected end of input.");
 		if (*p == ',' || *p == ']')
-			ReportMalformed(lit, "Expected a number.");
+			ReportMalformed(typname, lit, "Expected a number.");
 
 		val = VxParseFloat(p, &end, &range_error);
 		if (end == p)
-			ReportMalformed(lit, "Expected a number.");
-		if (range_error)
+			ReportMalformed(typname, lit, "Expected a number.");
+		if (range_error || (isfinite(val) && fabsf(val) >= limit))
 			ereport(ERROR,
 					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-					 errmsg("\"%s\" is out of range for type vector",
-							pnstrdup(p, end - p))));
-		VxCheckElement(val);
+					 errmsg("\"%s\" is out of range for type %s",
+							pnstrdup(p, end - p), typname)));
+		VxCheckElementOf(typname, val);
 
-		if (dim == cap)
+		if (n == cap)
 		{
 			cap *= 2;
 			x = repalloc(x, sizeof(float) * cap);
 		}
-		x[dim++] = val;
+		x[n++] = val;
 
 		p = end;
 		while (IsSpace(*p))
@@ -331,14 +340,27 @@ vector_in(PG_FUNCTION_ARGS)
 			break;
 		}
 		if (*p == '\0')
-			ReportMalformed(lit, "Unexpected end of input.");
-		ReportMalformed(lit, "Expected \",\" or \"]\" after a number.");
+			ReportMalformed(typname, lit, "Unexpected end of input.");
+		ReportMalformed(typname, lit, "Expected \",\" or \"]\" after a number.");
 	}
 
 	while (IsSpace(*p))
 		p++;
 	if (*p != '\0')
-		ReportMalformed(lit, "Junk after closing right bracket.");
+		ReportMalformed(typname, lit, "Junk after closing right bracket.");
+	*dim = n;
+	return x;
+}
+
+PG_FUNCTION_INFO_V1(vector_in);
+Datum
+vector_in(PG_FUNCTION_ARGS)
+{
+	char	   *lit = PG_GETARG_CSTRING(0);
+	int32		typmod = PG_GETARG_INT32(2);
+	int			dim;
+	float	   *x = VxParseVectorLiteral(lit, "vector", VECTOR_MAX_DIM, INFINITY, &dim);
+	Vector	   *result;
 
 	VxCheckExpectedDim(typmod, dim);
 	result = VxNewVector(dim);
@@ -372,12 +394,10 @@ vector_out(PG_FUNCTION_ARGS)
 	PG_RETURN_CSTRING(buf);
 }
 
-/* vector(n): 1 <= n <= VECTOR_MAX_DIM. */
-PG_FUNCTION_INFO_V1(vector_typmod_in);
-Datum
-vector_typmod_in(PG_FUNCTION_ARGS)
+/* vector(n): 1 <= n <= VECTOR_MAX_DIM; the same rule for halfvec(n). */
+int32
+VxTypmodIn(ArrayType *ta, const char *typname, int maxdim)
 {
-	ArrayType  *ta = PG_GETARG_ARRAYTYPE_P(0);
 	int32	   *tl;
 	int			n;
 
@@ -386,16 +406,23 @@ vector_typmod_in(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid type modifier"),
-				 errdetail("vector takes exactly one modifier, its number of dimensions.")));
+				 errdetail("%s takes exactly one modifier, its number of dimensions.", typname)));
 	if (tl[0] < 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("dimensions for type vector must be at least 1")));
-	if (tl[0] > VECTOR_MAX_DIM)
+				 errmsg("dimensions for type %s must be at least 1", typname)));
+	if (tl[0] > maxdim)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("dimensions for type vector cannot exceed %d", VECTOR_MAX_DIM)));
-	PG_RETURN_INT32(tl[0]);
+				 errmsg("dimensions for type %s cannot exceed %d", typname, maxdim)));
+	return tl[0];
+}
+
+PG_FUNCTION_INFO_V1(vector_typmod_in);
+Datum
+vector_typmod_in(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_INT32(VxTypmodIn(PG_GETARG_ARRAYTYPE_P(0), "vector", VECTOR_MAX_DIM));
 }
 
 PG_FUNCTION_INFO_V1(vector_typmod_out);
@@ -481,47 +508,43 @@ vector(PG_FUNCTION_ARGS)
 }
 
 /*
- * Casts from integer[], real[], double precision[] and numeric[].  One C
- * function serves all four: the element type comes from the array.
+ * The elements of an integer[], real[], double precision[] or numeric[]
+ * cast to vector or halfvec, as doubles (palloc'd, *n of them): checks the
+ * array's shape, type, element count (1..maxdim, before deconstructing a
+ * huge array to refuse it), the typmod and NULLs.  The caller checks each
+ * value against its type's range.
  */
-PG_FUNCTION_INFO_V1(array_to_vector);
-Datum
-array_to_vector(PG_FUNCTION_ARGS)
+double *
+VxArrayElements(ArrayType *array, int32 typmod, const char *typname, int maxdim, int *n)
 {
-	ArrayType  *array = PG_GETARG_ARRAYTYPE_P(0);
-	int32		typmod = PG_GETARG_INT32(1);
 	Oid			elemtype = ARR_ELEMTYPE(array);
 	int16		typlen;
 	bool		typbyval;
 	char		typalign;
 	Datum	   *elems;
 	bool	   *nulls;
-	int			n;
-	Vector	   *result;
+	double	   *result;
 
 	if (ARR_NDIM(array) > 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("array must be one-dimensional to be cast to vector")));
+				 errmsg("array must be one-dimensional to be cast to %s", typname)));
 	if (elemtype != INT4OID && elemtype != FLOAT4OID &&
 		elemtype != FLOAT8OID && elemtype != NUMERICOID)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
-				 errmsg("cannot cast %s to vector", format_type_be(ARR_ELEMTYPE(array)))));
+				 errmsg("cannot cast %s to %s", format_type_be(ARR_ELEMTYPE(array)), typname)));
 
-	/* the element count first: no deconstructing a huge array to refuse it */
-	n = ArrayGetNItems(ARR_NDIM(array), ARR_DIMS(array));
-	VxCheckDim(n);
-	VxCheckExpectedDim(typmod, n);
+	*n = ArrayGetNItems(ARR_NDIM(array), ARR_DIMS(array));
+	VxCheckDimOf(typname, *n, maxdim);
+	VxCheckExpectedDim(typmod, *n);
 	get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
 	deconstruct_array(array, elemtype, typlen, typbyval, typalign,
-					  &elems, &nulls, &n);
+					  &elems, &nulls, n);
 
-	result = VxNewVector(n);
-	for (int i = 0; i < n; i++)
+	result = palloc(sizeof(double) * *n);
+	for (int i = 0; i < *n; i++)
 	{
-		double		d;
-
 		if (nulls[i])
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
@@ -530,29 +553,46 @@ array_to_vector(PG_FUNCTION_ARGS)
 		switch (elemtype)
 		{
 			case INT4OID:
-				d = DatumGetInt32(elems[i]);
+				result[i] = DatumGetInt32(elems[i]);
 				break;
 			case FLOAT4OID:
-				d = DatumGetFloat4(elems[i]);
+				result[i] = DatumGetFloat4(elems[i]);
 				break;
 			case FLOAT8OID:
-				d = DatumGetFloat8(elems[i]);
+				result[i] = DatumGetFloat8(elems[i]);
 				break;
 			default:
 				/* beyond double's range is an out-of-range error here */
-				d = DatumGetFloat8(DirectFunctionCall1(numeric_float8, elems[i]));
+				result[i] = DatumGetFloat8(DirectFunctionCall1(numeric_float8, elems[i]));
 				break;
 		}
-		/* a finite double beyond float4's range is out of range, not "infinite" */
-		if (!isnan(d) && !isinf(d) && isinf((float) d))
-			ereport(ERROR,
-					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-					 errmsg("value %g is out of range for type vector", d)));
-		result->x[i] = (float) d;
-		VxCheckElement(result->x[i]);
 	}
 	pfree(elems);
 	pfree(nulls);
+	return result;
+}
+
+/* Casts from integer[], real[], double precision[] and numeric[]. */
+PG_FUNCTION_INFO_V1(array_to_vector);
+Datum
+array_to_vector(PG_FUNCTION_ARGS)
+{
+	int			n;
+	double	   *d = VxArrayElements(PG_GETARG_ARRAYTYPE_P(0), PG_GETARG_INT32(1),
+									"vector", VECTOR_MAX_DIM, &n);
+	Vector	   *result = VxNewVector(n);
+
+	for (int i = 0; i < n; i++)
+	{
+		/* a finite double beyond float4's range is out of range, not "infinite" */
+		if (!isnan(d[i]) && !isinf(d[i]) && isinf((float) d[i]))
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("value %g is out of range for type vector", d[i])));
+		result->x[i] = (float) d[i];
+		VxCheckElement(result->x[i]);
+	}
+	pfree(d);
 	PG_RETURN_VECTOR_P(result);
 }
 

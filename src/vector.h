@@ -83,6 +83,7 @@ VxVectorArg(FunctionCallInfo fcinfo, int argno)
 extern Vector *VxNewVector(int dim);
 extern void VxStorageInit(void);
 extern void VxCheckDim(int dim);
+extern void VxCheckDimOf(const char *typname, int dim, int maxdim);
 extern void VxCheckExpectedDim(int32 typmod, int dim);
 extern void VxCheckSameDims(const Vector *a, const Vector *b);
 
@@ -91,6 +92,7 @@ extern void VxCheckSameDims(const Vector *a, const Vector *b);
  * of every vector built from text, binary, arrays or arithmetic.
  */
 extern void VxReportBadElement(float value) pg_attribute_noreturn();
+extern void VxReportBadElementOf(const char *typname, float value) pg_attribute_noreturn();
 
 static inline void
 VxCheckElement(float value)
@@ -98,5 +100,29 @@ VxCheckElement(float value)
 	if (unlikely(isnan(value) || isinf(value)))
 		VxReportBadElement(value);
 }
+
+static inline void
+VxCheckElementOf(const char *typname, float value)
+{
+	if (unlikely(isnan(value) || isinf(value)))
+		VxReportBadElementOf(typname, value);
+}
+
+/*
+ * What vector and halfvec (halfvec.h) share in vector.c: the text parser,
+ * the typmod rule and the decoding of arrays cast to them.
+ */
+struct ArrayType;
+extern float *VxParseVectorLiteral(const char *lit, const char *typname, int maxdim,
+								   float limit, int *dim);
+extern int32 VxTypmodIn(struct ArrayType *ta, const char *typname, int maxdim);
+extern double *VxArrayElements(struct ArrayType *array, int32 typmod, const char *typname,
+							   int maxdim, int *n);
+
+/* ... and in vector_ops.c, the state of avg(vector) and avg(halfvec) */
+extern struct ArrayType *VxAccumAdd(FunctionCallInfo fcinfo, const float *x, int dim,
+									const char *typname);
+extern float *VxAccumMeans(struct ArrayType *state, int *dim);
+extern int	VxSubvectorRange(int dim, int32 start, int32 count, const char *typname, int *from);
 
 #endif							/* VECTORX_VECTOR_H */

@@ -149,33 +149,43 @@ l2_normalize(PG_FUNCTION_ARGS)
 /*
  * subvector(v, start, count): elements start .. start+count-1 (1-based),
  * clipped to the vector like substring(); an empty result is an error.
+ * Returns the count and the 0-based first element in *from; for vector
+ * and halfvec alike.
  */
-PG_FUNCTION_INFO_V1(subvector);
-Datum
-subvector(PG_FUNCTION_ARGS)
+int
+VxSubvectorRange(int dim, int32 start32, int32 count32, const char *typname, int *from)
 {
-	Vector	   *a = PG_GETARG_VECTOR_P(0);
-	int64		start = PG_GETARG_INT32(1);
-	int64		count = PG_GETARG_INT32(2);
-	int64		end = start + count;
-	Vector	   *result;
+	int64		start = start32;
+	int64		end = start + count32;
 
-	if (count < 0)
+	if (count32 < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_SUBSTRING_ERROR),
 				 errmsg("negative subvector length not allowed")));
 	if (start < 1)
 		start = 1;
-	if (end > a->dim + 1)
-		end = a->dim + 1;
+	if (end > dim + 1)
+		end = dim + 1;
 	if (end <= start)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("vector must have at least 1 dimension"),
-				 errdetail("The requested range lies outside the %d dimensions of the vector.",
-						   a->dim)));
-	result = VxNewVector((int) (end - start));
-	memcpy(result->x, a->x + (start - 1), sizeof(float) * result->dim);
+				 errmsg("%s must have at least 1 dimension", typname),
+				 errdetail("The requested range lies outside the %d dimensions of the %s.",
+						   dim, typname)));
+	*from = (int) (start - 1);
+	return (int) (end - start);
+}
+
+PG_FUNCTION_INFO_V1(subvector);
+Datum
+subvector(PG_FUNCTION_ARGS)
+{
+	Vector	   *a = PG_GETARG_VECTOR_P(0);
+	int			from;
+	int			n = VxSubvectorRange(a->dim, PG_GETARG_INT32(1), PG_GETARG_INT32(2), "vector", &from);
+	Vector	   *result = VxNewVector(n);
+
+	memcpy(result->x, a->x + from, sizeof(float) * n);
 	PG_RETURN_VECTOR_P(result);
 }
 
@@ -449,31 +459,39 @@ WritableState(FunctionCallInfo fcinfo, MemoryContext *cxt)
 	return PG_GETARG_ARRAYTYPE_P_COPY(0);
 }
 
-PG_FUNCTION_INFO_V1(vector_accum);
-Datum
-vector_accum(PG_FUNCTION_ARGS)
+/*
+ * Add dim elements to the state (argument 0 of fcinfo), for avg(vector)
+ * and avg(halfvec) alike; typname names the type in the error.
+ */
+ArrayType *
+VxAccumAdd(FunctionCallInfo fcinfo, const float *x, int dim, const char *typname)
 {
 	MemoryContext cxt;
 	ArrayType  *state = WritableState(fcinfo, &cxt);
-	Vector	   *v = PG_GETARG_VECTOR_P(1);
-	int			dim = AccumStateDim(state);
+	int			sdim = AccumStateDim(state);
 	float8	   *s;
 
-	if (dim == 0)
-	{
-		state = NewAccumState(v->dim, cxt);
-		dim = v->dim;
-	}
-	else if (dim != v->dim)
+	if (sdim == 0)
+		state = NewAccumState(dim, cxt);
+	else if (sdim != dim)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("different vector dimensions %d and %d", dim, v->dim)));
+				 errmsg("different %s dimensions %d and %d", typname, sdim, dim)));
 
 	s = (float8 *) ARR_DATA_PTR(state);
 	s[0] += 1.0;
 	for (int i = 0; i < dim; i++)
-		s[i + 1] += v->x[i];
-	PG_RETURN_ARRAYTYPE_P(state);
+		s[i + 1] += x[i];
+	return state;
+}
+
+PG_FUNCTION_INFO_V1(vector_accum);
+Datum
+vector_accum(PG_FUNCTION_ARGS)
+{
+	Vector	   *v = PG_GETARG_VECTOR_P(1);
+
+	PG_RETURN_ARRAYTYPE_P(VxAccumAdd(fcinfo, v->x, v->dim, "vector"));
 }
 
 PG_FUNCTION_INFO_V1(vector_combine);
@@ -507,24 +525,41 @@ vector_combine(PG_FUNCTION_ARGS)
 	PG_RETURN_ARRAYTYPE_P(a);
 }
 
+/*
+ * The means of a valid state as float4, palloc'd, *dim of them; NULL for
+ * the state of no rows (SQL's avg of no rows is NULL).
+ */
+float *
+VxAccumMeans(ArrayType *state, int *dim)
+{
+	float8	   *s = (float8 *) ARR_DATA_PTR(state);
+	float	   *result;
+
+	*dim = AccumStateDim(state);
+	if (*dim == 0)
+		return NULL;
+	for (int i = 1; i <= *dim; i++)
+		if (!isfinite(s[i]))
+			ReportBadState(psprintf("Sum %d is %g.", i, s[i]));
+	result = palloc(sizeof(float) * *dim);
+	for (int i = 0; i < *dim; i++)
+		result[i] = (float) (s[i + 1] / s[0]);
+	return result;
+}
+
 PG_FUNCTION_INFO_V1(vector_avg);
 Datum
 vector_avg(PG_FUNCTION_ARGS)
 {
-	ArrayType  *state = PG_GETARG_ARRAYTYPE_P(0);
-	int			dim = AccumStateDim(state);
-	float8	   *s = (float8 *) ARR_DATA_PTR(state);
+	int			dim;
+	float	   *means = VxAccumMeans(PG_GETARG_ARRAYTYPE_P(0), &dim);
 	Vector	   *result;
 
-	/* SQL's avg of no rows is NULL */
-	if (dim == 0)
+	if (means == NULL)
 		PG_RETURN_NULL();
-	for (int i = 1; i <= dim; i++)
-		if (!isfinite(s[i]))
-			ReportBadState(psprintf("Sum %d is %g.", i, s[i]));
 	result = VxNewVector(dim);
-	for (int i = 0; i < dim; i++)
-		result->x[i] = (float) (s[i + 1] / s[0]);
+	memcpy(result->x, means, sizeof(float) * dim);
+	pfree(means);
 	CheckResultElements(result);
 	PG_RETURN_VECTOR_P(result);
 }
