@@ -5,13 +5,20 @@
 #   scripts/vx-test              the whole suite on a private throwaway cluster (see README)
 
 EXTENSION = vectorx
-EXTVERSION = 0.1.0
+EXTVERSION = 0.2.0
+# Install scripts: 0.1.0's, then one update script per release.  A new
+# database gets the newest version by PostgreSQL chaining them (there is
+# no install script per version), so an updated database and a new one
+# hold the same objects (test/t/072_upgrade.pl).
+EXTSCRIPTS = sql/vectorx--0.1.0.sql sql/vectorx--0.1.0--0.2.0.sql
 
 MODULE_big = vectorx
 OBJS = \
 	src/vectorx.o \
 	src/vector.o \
 	src/vector_ops.o \
+	src/halfvec.o \
+	src/halfvec_ops.o \
 	src/bitvec.o \
 	src/vector_storage.o \
 	src/distance.o \
@@ -59,16 +66,17 @@ OBJS = \
 	src/planner/filterplan.o \
 	src/planner/filterprivate.o
 
-DATA = sql/vectorx--$(EXTVERSION).sql
+DATA = $(EXTSCRIPTS)
 
 # The "vector" extension: vectorx under pgvector's name (sql/alias), so
 # that CREATE EXTENSION IF NOT EXISTS vector works.  make install puts it
 # beside vectorx unless pgvector's own vector.control is there
 # (VECTOR_ALIAS=yes replaces it, VECTOR_ALIAS=no never installs it).
 VECTOR_ALIAS ?= auto
-ALIAS_FILES = sql/alias/vector.control sql/alias/vector--$(EXTVERSION).sql
+ALIAS_SCRIPTS = $(patsubst sql/vectorx--%,sql/alias/vector--%,$(EXTSCRIPTS))
+ALIAS_FILES = sql/alias/vector.control $(ALIAS_SCRIPTS)
 
-REGRESS = vector_type vector_ops vector_errors vector_agg vector_storage vector_simd hnsw hnsw_graph hnsw_recall ivfpq monitor filter hardening_order hardening_types hardening_privileges hardening_memory hnsw_vacuum_rules scan_hot hnsw_vacuum_reach hnsw_insert_reach scan_no_direction pgvector_settings bit_functions filter_partial
+REGRESS = vector_type vector_ops vector_errors vector_agg vector_storage vector_simd hnsw hnsw_graph hnsw_recall ivfpq monitor filter hardening_order hardening_types hardening_privileges hardening_memory hnsw_vacuum_rules scan_hot hnsw_vacuum_reach hnsw_insert_reach scan_no_direction pgvector_settings bit_functions filter_partial halfvec
 REGRESS_OPTS = --load-extension=vectorx
 # isolation specs (PostgreSQL's isolation tester): test/isolation/specs/*.spec
 # against test/isolation/expected/*.out, run by make installcheck after
@@ -95,7 +103,7 @@ PG_CPPFLAGS += -DVX_HAVE_NUMA
 SHLIB_LINK += -lnuma
 endif
 
-EXTRA_CLEAN = results regression.diffs regression.out tmp_check sql/alias/vector--$(EXTVERSION).sql \
+EXTRA_CLEAN = results regression.diffs regression.out tmp_check $(ALIAS_SCRIPTS) \
 	test/kernels/test_kernels test/kernels/test_kernels_arm64 test/kernels/test_kernels_asan bench/bench_kernels \
 	test/fuzz/build
 
@@ -116,16 +124,17 @@ include $(PGXS)
 # with target_clones (ivfpqtrain.c).
 src/ivfpq/ivfpqtrain.o: CFLAGS += -ftree-vectorize -fvect-cost-model=dynamic
 
-# the alias's install script: vectorx's, named for the vector extension
-sql/alias/vector--$(EXTVERSION).sql: sql/vectorx--$(EXTVERSION).sql
+# the alias's scripts: vectorx's, named for the vector extension
+sql/alias/vector--%.sql: sql/vectorx--%.sql
 	sed -e 's/^\\echo Use "CREATE EXTENSION vectorx"/\\echo Use "CREATE EXTENSION vector"/' \
-		-e '1s|^/\*|/* Generated from sql/vectorx--$(EXTVERSION).sql by make: the vector extension (vectorx under pgvector'"'"'s name).\n *|' $< > $@
+		-e 's/^\\echo Use "ALTER EXTENSION vectorx /\\echo Use "ALTER EXTENSION vector /' \
+		-e '1s|^/\*|/* Generated from $< by make: the vector extension (vectorx under pgvector'"'"'s name).\n *|' $< > $@
 
-all: sql/alias/vector--$(EXTVERSION).sql
+all: $(ALIAS_SCRIPTS)
 
 .PHONY: install-vector-alias uninstall-vector-alias
 install: install-vector-alias
-install-vector-alias: sql/alias/vector--$(EXTVERSION).sql
+install-vector-alias: $(ALIAS_SCRIPTS)
 	@dest='$(DESTDIR)$(datadir)/extension'; \
 	if [ '$(VECTOR_ALIAS)' = no ]; then exit 0; fi; \
 	if [ -f "$$dest/vector.control" ] && ! grep -q vectorx "$$dest/vector.control" && [ '$(VECTOR_ALIAS)' != yes ]; then \
@@ -138,7 +147,7 @@ uninstall: uninstall-vector-alias
 uninstall-vector-alias:
 	@dest='$(DESTDIR)$(datadir)/extension'; \
 	if [ -f "$$dest/vector.control" ] && grep -q vectorx "$$dest/vector.control"; then \
-		rm -f "$$dest/vector.control" "$$dest/vector--$(EXTVERSION).sql"; \
+		rm -f "$$dest/vector.control" $(patsubst sql/alias/%,"$$dest/%",$(ALIAS_SCRIPTS)); \
 	fi
 
 .PHONY: numa-status

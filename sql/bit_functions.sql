@@ -29,6 +29,6 @@ FROM bq;
 -- binary quantization with an exact re-rank, as pgvector's docs show it
 CREATE TABLE bqv (id int, v vector(3));
 INSERT INTO bqv VALUES (1, '[1,1,1]'), (2, '[1,-1,1]'), (3, '[-1,-1,-1]'), (4, '[1,1,-1]'), (5, '[0.9,1.1,0.8]');
-SELECT id FROM (SELECT id, v FROM bqv ORDER BY binary_quantize(v)::bit(3) <~> binary_quantize('[1,1,1]'), id LIMIT 3) s
+SELECT id FROM (SELECT id, v FROM bqv ORDER BY binary_quantize(v)::bit(3) <~> binary_quantize('[1,1,1]'::vector), id LIMIT 3) s
 ORDER BY v <=> '[1,1,1]', id;
 DROP TABLE bq, bqv;

@@ -76,10 +76,10 @@ SELECT err($$SELECT '{}'::int[]::vector$$);
 SELECT err($$SELECT array_fill(1, ARRAY[16001])::vector$$);
 SELECT err($$SELECT vector_concat(array_fill(1::real, ARRAY[16000])::vector, '[1]')$$);
 SELECT vector_dims(vector_concat(array_fill(1::real, ARRAY[15999])::vector, '[1]'));
-SELECT err($$SELECT subvector('[1,2,3]', 4, 1)$$);
-SELECT err($$SELECT subvector('[1,2,3]', 2147483647, 2147483647)$$);
-SELECT err($$SELECT subvector('[1,2,3]', -2147483648, 2147483647)$$);
-SELECT subvector('[1,2,3]', -1, 3), subvector('[1,2,3]', 2, 2147483647);
+SELECT err($$SELECT subvector('[1,2,3]'::vector, 4, 1)$$);
+SELECT err($$SELECT subvector('[1,2,3]'::vector, 2147483647, 2147483647)$$);
+SELECT err($$SELECT subvector('[1,2,3]'::vector, -2147483648, 2147483647)$$);
+SELECT subvector('[1,2,3]'::vector, -1, 3), subvector('[1,2,3]'::vector, 2, 2147483647);
 
 -- ---- storage: PLAIN only where every row still fits a heap page ----
 CREATE FUNCTION storage_of(rel regclass) RETURNS TABLE (col name, storage "char")

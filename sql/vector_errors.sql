@@ -32,7 +32,7 @@ SELECT err($$SELECT '[1]'::vector(2,3)$$);
 -- dimension mismatch between operands
 SELECT op, err(format($$SELECT '[1,2]'::vector %s '[1,2,3]'$$, op)) FROM (VALUES
   ('<->'), ('<#>'), ('<=>'), ('<+>'), ('+'), ('-'), ('*')) s(op);
-SELECT fn, err(format($$SELECT %s('[1]', '[1,2]')$$, fn)) FROM (VALUES
+SELECT fn, err(format($$SELECT %s('[1]'::vector, '[1,2]')$$, fn)) FROM (VALUES
   ('l2_distance'), ('inner_product'), ('cosine_distance'), ('l1_distance'),
   ('vector_negative_inner_product'), ('vector_l2_squared_distance')) s(fn);
 -- typmod mismatch on cast, insert and update
@@ -61,9 +61,9 @@ SELECT err($$SELECT '[3e38]'::vector * '[10]'$$);
 -- concatenation beyond the limit
 SELECT err($$SELECT array_fill(1::real, ARRAY[10000])::vector || array_fill(1::real, ARRAY[7000])::vector$$);
 -- subvector outside the vector
-SELECT err($$SELECT subvector('[1,2,3]', 4, 1)$$);
-SELECT err($$SELECT subvector('[1,2,3]', 1, 0)$$);
-SELECT err($$SELECT subvector('[1,2,3]', 1, -1)$$);
+SELECT err($$SELECT subvector('[1,2,3]'::vector, 4, 1)$$);
+SELECT err($$SELECT subvector('[1,2,3]'::vector, 1, 0)$$);
+SELECT err($$SELECT subvector('[1,2,3]'::vector, 1, -1)$$);
 
 -- malformed binary input: COPY (FORMAT binary) hands a bytea's raw bytes
 -- to vector_recv, exactly as a driver in binary mode would.

@@ -8,24 +8,24 @@ SELECT '[1,2,3]'::vector <#> '[3,1,2]' AS neg_ip;
 SELECT round(('[1,2,3]'::vector <=> '[3,1,2]')::numeric, 12) AS cosine,
        round(3/14::numeric, 12) AS expect;
 SELECT '[1,2,3]'::vector <+> '[3,1,2]' AS l1;
-SELECT l2_distance('[0,0]', '[3,4]'), inner_product('[1,2]', '[3,4]'),
-       cosine_distance('[1,0]', '[0,1]'), l1_distance('[0,0]', '[3,-4]');
+SELECT l2_distance('[0,0]'::vector, '[3,4]'), inner_product('[1,2]'::vector, '[3,4]'),
+       cosine_distance('[1,0]'::vector, '[0,1]'), l1_distance('[0,0]'::vector, '[3,-4]');
 SELECT vector_negative_inner_product('[1,2]', '[3,4]'),
        vector_l2_squared_distance('[0,0]', '[3,4]');
 -- cosine: same direction 0, opposite 2, zero vector NaN (as pgvector)
-SELECT cosine_distance('[1,1]', '[2,2]'), cosine_distance('[1,1]', '[-1,-1]');
-SELECT cosine_distance('[0,0]', '[1,1]'), '[0,0]'::vector <=> '[0,0]';
+SELECT cosine_distance('[1,1]'::vector, '[2,2]'), cosine_distance('[1,1]'::vector, '[-1,-1]');
+SELECT cosine_distance('[0,0]'::vector, '[1,1]'), '[0,0]'::vector <=> '[0,0]';
 -- operands commute
 SELECT '[3,1,2]'::vector <-> '[1,2,3]', '[3,1,2]'::vector <=> '[1,2,3]';
 -- NULL in, NULL out
 SELECT '[1,2]'::vector <-> NULL IS NULL AS strict;
 
 -- single-vector functions
-SELECT vector_dims('[1,2,3]'), vector_norm('[3,4]'), vector_norm('[0,0]');
-SELECT l2_normalize('[3,4]'), l2_normalize('[0,0]'), l2_normalize('[-2]');
-SELECT vector_norm(l2_normalize('[1,2,3,4,5]')) BETWEEN 0.9999999 AND 1.0000001 AS unit;
-SELECT subvector('[1,2,3,4,5]', 2, 3), subvector('[1,2,3,4,5]', 4, 10),
-       subvector('[1,2,3,4,5]', -1, 3), subvector('[1,2,3]', 1, 3);
+SELECT vector_dims('[1,2,3]'::vector), vector_norm('[3,4]'), vector_norm('[0,0]');
+SELECT l2_normalize('[3,4]'::vector), l2_normalize('[0,0]'::vector), l2_normalize('[-2]'::vector);
+SELECT vector_norm(l2_normalize('[1,2,3,4,5]'::vector)) BETWEEN 0.9999999 AND 1.0000001 AS unit;
+SELECT subvector('[1,2,3,4,5]'::vector, 2, 3), subvector('[1,2,3,4,5]'::vector, 4, 10),
+       subvector('[1,2,3,4,5]'::vector, -1, 3), subvector('[1,2,3]'::vector, 1, 3);
 
 -- element-wise arithmetic and concatenation
 SELECT '[1,2,3]'::vector + '[4,5,6]', '[1,2,3]'::vector - '[4,5,6]',

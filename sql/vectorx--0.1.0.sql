@@ -251,31 +251,6 @@ CREATE AGGREGATE @extschema@.sum(@extschema@.vector) (
 
 -- ---------------------------------------------------------------- operators
 
--- binary vectors: PostgreSQL's bit type, as pgvector uses it
-
-CREATE FUNCTION @extschema@.binary_quantize(@extschema@.vector) RETURNS pg_catalog.bit
-	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-
-CREATE FUNCTION @extschema@.hamming_distance(pg_catalog.bit, pg_catalog.bit)
-	RETURNS double precision
-	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-
-CREATE FUNCTION @extschema@.jaccard_distance(pg_catalog.bit, pg_catalog.bit)
-	RETURNS double precision
-	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-
-CREATE OPERATOR @extschema@.<~> (
-	LEFTARG = pg_catalog.bit, RIGHTARG = pg_catalog.bit,
-	FUNCTION = @extschema@.hamming_distance,
-	COMMUTATOR = OPERATOR(@extschema@.<~>)
-);
-
-CREATE OPERATOR @extschema@.<%> (
-	LEFTARG = pg_catalog.bit, RIGHTARG = pg_catalog.bit,
-	FUNCTION = @extschema@.jaccard_distance,
-	COMMUTATOR = OPERATOR(@extschema@.<%>)
-);
-
 CREATE OPERATOR @extschema@.<-> (
 	LEFTARG = @extschema@.vector, RIGHTARG = @extschema@.vector,
 	FUNCTION = @extschema@.l2_distance,

@@ -2,8 +2,8 @@
  *
  * bitvec.c
  *	  Binary vectors, as pgvector has them: PostgreSQL's own bit type with
- *	  binary_quantize(vector) (one bit per element, set when the element is
- *	  positive), hamming_distance and jaccard_distance (the <~> and <%>
+ *	  binary_quantize(vector) and binary_quantize(halfvec) (one bit per
+ *	  element, set when the element is positive), hamming_distance and jaccard_distance (the <~> and <%>
  *	  operators).  The distances count bits a 64-bit word at a time with
  *	  pg_popcount64, which PostgreSQL dispatches to the CPU's POPCNT
  *	  instruction where there is one.
@@ -16,6 +16,7 @@
 #include "port/pg_bitutils.h"
 #include "utils/varbit.h"
 
+#include "halfvec.h"
 #include "vector.h"
 
 PG_FUNCTION_INFO_V1(binary_quantize);
@@ -35,6 +36,27 @@ binary_quantize(PG_FUNCTION_ARGS)
 	VARBITLEN(result) = v->dim;
 	for (int i = 0; i < v->dim; i++)
 		if (v->x[i] > 0)
+			out[i / 8] |= (bits8) (0x80 >> (i % 8));
+	PG_RETURN_VARBIT_P(result);
+}
+
+/*
+ * binary_quantize(halfvec): the same bits, read from the binary16 pattern
+ * (positive: sign clear and not zero), no conversion.
+ */
+PG_FUNCTION_INFO_V1(halfvec_binary_quantize);
+Datum
+halfvec_binary_quantize(PG_FUNCTION_ARGS)
+{
+	HalfVector *h = PG_GETARG_HALFVEC_P(0);
+	int			len = VARBITTOTALLEN(h->dim);
+	VarBit	   *result = palloc0(len);
+	bits8	   *out = VARBITS(result);
+
+	SET_VARSIZE(result, len);
+	VARBITLEN(result) = h->dim;
+	for (int i = 0; i < h->dim; i++)
+		if ((h->x[i] & 0x8000) == 0 && h->x[i] != 0)
 			out[i / 8] |= (bits8) (0x80 >> (i % 8));
 	PG_RETURN_VARBIT_P(result);
 }

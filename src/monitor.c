@@ -93,12 +93,14 @@
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 
+#include "halfvec.h"
 #include "inspect.h"
 #include "monitor.h"
 #include "querysample.h"
 #include "registry.h"
 #include "sample.h"
 #include "vector.h"
+#include "vxindex.h"
 
 #define MAX_SAMPLE	100000
 #define MAX_K		1000
@@ -310,6 +312,19 @@ AddQuery(RecallRun *run, Datum vec, ItemPointer self)
 	BestHeapInit(&q->best, run->k);
 	q->found = palloc(sizeof(float8) * run->k);
 	return q;
+}
+
+/*
+ * A query given or recorded as vector, in the type of the index's column:
+ * a halfvec index is asked with the halfvec cast from it (exact for the
+ * recorded queries, which were halfvecs).
+ */
+static Datum
+QueryForIndex(RecallRun *run, Vector *v)
+{
+	if (VxIndexElem(run->index) == VX_ELEM_HALFVEC)
+		return PointerGetDatum(VxHalfFromFloats(v->x, v->dim));
+	return PointerGetDatum(v);
 }
 
 static void
@@ -564,7 +579,7 @@ ArrayQueries(RecallRun *run, ArrayType *arr)
 	run->queries = palloc(sizeof(RecallQuery) * Max(n, 1));
 	for (int i = 0; i < n; i++)
 		if (!nulls[i])
-			AddQuery(run, elems[i], NULL);
+			AddQuery(run, QueryForIndex(run, DatumGetVector(elems[i])), NULL);
 }
 
 PG_FUNCTION_INFO_V1(vectorx_recall_queries);
@@ -637,7 +652,7 @@ vectorx_recall_sampled(PG_FUNCTION_ARGS)
 	n = Min(list_length(samples), max);
 	run.queries = palloc(sizeof(RecallQuery) * Max(n, 1));
 	for (int i = list_length(samples) - n; i < list_length(samples); i++)
-		AddQuery(&run, PointerGetDatum(list_nth(samples, i)), NULL);
+		AddQuery(&run, QueryForIndex(&run, list_nth(samples, i)), NULL);
 	PG_RETURN_DATUM(RecallResult(fcinfo, &run, "vectorx_recall_sampled"));
 }
 

@@ -27,6 +27,7 @@
 #include "utils/guc.h"
 #include "utils/rel.h"
 
+#include "halfvec.h"
 #include "querysample.h"
 #include "vector.h"
 
@@ -149,7 +150,7 @@ LockSampleDir(const char *dir, int how, bool create)
  * fail the query: the samples are a convenience.
  */
 void
-VxSampleQuery(Relation index, Datum query)
+VxSampleQuery(Relation index, Datum query, bool half)
 {
 	Vector	   *v;
 	char		dir[MAXPGPATH];
@@ -163,7 +164,15 @@ VxSampleQuery(Relation index, Datum query)
 
 	if (vx_query_sample_rate <= 0 || pg_prng_double(&pg_global_prng_state) >= vx_query_sample_rate)
 		return;
-	v = DatumGetVector(query);
+	if (half)
+	{
+		const HalfVector *h = DatumGetHalfVector(query);
+
+		v = VxNewVector(h->dim);
+		VxHalfDatumFloats(query, v->x, h->dim);
+	}
+	else
+		v = DatumGetVector(query);
 	len = SampleRecordSize(v->dim);
 	rec = palloc(len);
 	rec->magic = SAMPLE_MAGIC;

@@ -19,7 +19,8 @@ extern double vx_query_sample_rate;
 extern int	vx_query_sample_size;
 
 /* called by an index AM's rescan with the query of ORDER BY col <op> query */
-extern void VxSampleQuery(Relation index, Datum query);
+/* query is a vector, or a halfvec when half (recorded as float4, exactly) */
+extern void VxSampleQuery(Relation index, Datum query, bool half);
 
 /* the recorded queries of an index (List of Vector *), oldest first */
 extern List *VxSampledQueries(Oid indexoid);

@@ -23,6 +23,8 @@
 #include "utils/regproc.h"
 #include "utils/syscache.h"
 
+#include "distance.h"
+#include "halfvec.h"
 #include "vector.h"
 #include "vxindex.h"
 
@@ -39,25 +41,40 @@ extern Datum vector_l2_squared_distance(PG_FUNCTION_ARGS);
 extern Datum vector_negative_inner_product(PG_FUNCTION_ARGS);
 extern Datum cosine_distance(PG_FUNCTION_ARGS);
 extern Datum l1_distance(PG_FUNCTION_ARGS);
+extern Datum halfvec_l2_squared_distance(PG_FUNCTION_ARGS);
+extern Datum halfvec_negative_inner_product(PG_FUNCTION_ARGS);
+extern Datum halfvec_cosine_distance(PG_FUNCTION_ARGS);
+extern Datum halfvec_l1_distance(PG_FUNCTION_ARGS);
 
 VxMetric
 VxIndexMetric(Relation index)
 {
 	FmgrInfo   *proc = index_getprocinfo(index, 1, 1);
 
-	if (proc->fn_addr == vector_l2_squared_distance)
+	if (proc->fn_addr == vector_l2_squared_distance || proc->fn_addr == halfvec_l2_squared_distance)
 		return VX_METRIC_L2;
-	if (proc->fn_addr == vector_negative_inner_product)
+	if (proc->fn_addr == vector_negative_inner_product || proc->fn_addr == halfvec_negative_inner_product)
 		return VX_METRIC_IP;
-	if (proc->fn_addr == cosine_distance)
+	if (proc->fn_addr == cosine_distance || proc->fn_addr == halfvec_cosine_distance)
 		return VX_METRIC_COSINE;
-	if (proc->fn_addr == l1_distance)
+	if (proc->fn_addr == l1_distance || proc->fn_addr == halfvec_l1_distance)
 		return VX_METRIC_L1;
 	ereport(ERROR,
 			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 			 errmsg("operator class of index \"%s\" has an unsupported distance function",
 					RelationGetRelationName(index))));
 	pg_unreachable();
+}
+
+VxElem
+VxIndexElem(Relation index)
+{
+	PGFunction	fn = index_getprocinfo(index, 1, 1)->fn_addr;
+
+	if (fn == halfvec_l2_squared_distance || fn == halfvec_negative_inner_product ||
+		fn == halfvec_cosine_distance || fn == halfvec_l1_distance)
+		return VX_ELEM_HALFVEC;
+	return VX_ELEM_VECTOR;
 }
 
 /* the typmod of the indexed column (or expression) */
@@ -154,35 +171,53 @@ VxValidateOpclass(Oid opclassoid, const char *amname)
 }
 
 /*
- * Turn a vector datum into an index's internal form in out[dims]: checks
- * the dimensions, normalises for cosine.  Returns false for a vector the
- * index cannot hold (a zero vector under cosine).
+ * Turn a vector or halfvec datum into an index's internal form in
+ * out[dims]: checks the dimensions, normalises for cosine.  Returns false
+ * for a vector the index cannot hold (a zero vector under cosine).
  */
 bool
-VxPrepareVector(Datum value, int dims, VxMetric metric, float *out, const char *amname)
+VxPrepareVector(Datum value, VxElem elem, int dims, VxMetric metric, float *out, const char *amname)
 {
-	Vector	   *v = DatumGetVector(value);
+	int			dim;
 
-	if (v->dim != dims)
+	/* a longer value is refused below, after a conversion clipped to dims */
+	if (elem == VX_ELEM_HALFVEC)
+	{
+		HalfVector *h = DatumGetHalfVector(value);
+
+		dim = h->dim;
+		if (dim == dims)
+			vx_kernels->f16_to_f32(h->x, out, dim);
+		if ((Pointer) h != DatumGetPointer(value))
+			pfree(h);
+	}
+	else
+	{
+		Vector	   *v = DatumGetVector(value);
+
+		dim = v->dim;
+		if (dim == dims)
+			memcpy(out, v->x, sizeof(float) * dim);
+		if ((Pointer) v != DatumGetPointer(value))
+			pfree(v);
+	}
+	if (dim != dims)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("expected %d dimensions, not %d", dims, v->dim),
+				 errmsg("expected %d dimensions, not %d", dims, dim),
 				 errhint("Every vector in an %s index has the dimensions of the index.", amname)));
-	memcpy(out, v->x, sizeof(float) * v->dim);
 	if (metric == VX_METRIC_COSINE)
 	{
 		double		norm = 0;
 
-		for (int i = 0; i < v->dim; i++)
+		for (int i = 0; i < dim; i++)
 			norm += (double) out[i] * out[i];
 		if (norm == 0)
 			return false;
 		norm = sqrt(norm);
-		for (int i = 0; i < v->dim; i++)
+		for (int i = 0; i < dim; i++)
 			out[i] = (float) (out[i] / norm);
 	}
-	if ((Pointer) v != DatumGetPointer(value))
-		pfree(v);
 	return true;
 }
 

@@ -52,6 +52,19 @@ extern const struct config_enum_entry vx_iterative_scan_options[];
 extern VxMetric VxIndexMetric(Relation index);
 
 /*
+ * The type of the indexed column, told by the operator class's support
+ * function like the metric: the indexes hold both in one float form
+ * (halfvec converts exactly), so nothing on disk depends on it.
+ */
+typedef enum VxElem
+{
+	VX_ELEM_VECTOR,
+	VX_ELEM_HALFVEC
+} VxElem;
+
+extern VxElem VxIndexElem(Relation index);
+
+/*
  * Every value read from an index page is checked before it is used as a
  * size, an offset, an index, a divisor or a block number (hnsw.h and
  * ivfpq.h, CORRUPTION): a bad one raises ERRCODE_INDEX_CORRUPTED naming
@@ -88,6 +101,7 @@ extern void VxCheckHeapTid(Relation index, Relation heap, BlockNumber *heap_bloc
 extern void VxReturnUnordered(IndexScanDesc scan, BlockNumber *heap_blocks, ItemPointer tid);
 extern int	VxIndexDims(Relation index, int maxdims, const char *amname);
 extern bool VxValidateOpclass(Oid opclassoid, const char *amname);
-extern bool VxPrepareVector(Datum value, int dims, VxMetric metric, float *out, const char *amname);
+extern bool VxPrepareVector(Datum value, VxElem elem, int dims, VxMetric metric, float *out,
+							const char *amname);
 
 #endif

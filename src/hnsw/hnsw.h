@@ -165,8 +165,10 @@
  *	hold these tables to the code.
  *
  * VECTORS: 8-BIT SCALAR QUANTIZATION, EXACT ORDER FROM THE HEAP
- *	An element stores its vector x (internal form: cosine normalised) as
- *	one byte per dimension with one scale per vector:
+ *	An element stores its vector x (internal form: float4, cosine
+ *	normalised; a halfvec column is converted exactly, so one format serves
+ *	vector and halfvec, and the operator class says which the column is,
+ *	VxIndexElem) as one byte per dimension with one scale per vector:
  *	  lo = min x_i, step = (max x_i - lo) / 255, c_i = round((x_i - lo) / step)
  *	  x^_i = lo + step * c_i       (step = 0: a constant vector, exact)
  *	plus norm2 = |x^|^2 and err = |x - x^| (L2 norm; the L1 norm for the L1
@@ -672,6 +674,7 @@ typedef struct HnswShape
 	int			m;
 	int			ef_construction;
 	VxMetric	metric;
+	VxElem		elem;			/* the indexed column's type (VxIndexElem) */
 	Size		head_size;		/* HnswElementHeadSize(m) */
 	Size		element_size;	/* HnswElementSize(m, dims) */
 	double		ml;				/* 1 / ln(m) */
@@ -853,7 +856,7 @@ extern int	HnswRandomLevel(const HnswShape *shape, ItemPointer tid);
 /* ---------------------------------------------------------------- meta page (hnswmeta.c) */
 
 extern const HnswShape *HnswGetShape(Relation index);
-extern void HnswFillShape(HnswShape *shape, int dims, int m, int efc, VxMetric metric);
+extern void HnswFillShape(HnswShape *shape, int dims, int m, int efc, VxMetric metric, VxElem elem);
 extern bool HnswPrepareVector(const HnswShape *shape, Datum value, float *out);
 extern void HnswCheckMeta(Relation index, Buffer buf);
 extern void HnswReadMeta(Relation index, HnswMetaPageData *meta);

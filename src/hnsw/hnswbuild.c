@@ -1058,7 +1058,8 @@ ShapeForBuild(Relation index, HnswShape *shape)
 	int			m = opts ? opts->m : HNSW_DEFAULT_M;
 	int			efc = opts ? opts->ef_construction : HNSW_DEFAULT_EF_CONSTRUCTION;
 
-	HnswFillShape(shape, VxIndexDims(index, VECTOR_MAX_DIM, "hnsw"), m, efc, VxIndexMetric(index));
+	HnswFillShape(shape, VxIndexDims(index, VECTOR_MAX_DIM, "hnsw"), m, efc, VxIndexMetric(index),
+				  VxIndexElem(index));
 }
 
 /* arena bytes for about n elements (stream, padding, upper records) */

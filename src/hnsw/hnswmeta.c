@@ -24,8 +24,9 @@
 #include "vxindex.h"
 
 void
-HnswFillShape(HnswShape *shape, int dims, int m, int efc, VxMetric metric)
+HnswFillShape(HnswShape *shape, int dims, int m, int efc, VxMetric metric, VxElem elem)
 {
+	shape->elem = elem;
 	shape->dims = dims;
 	shape->m = m;
 	shape->ef_construction = efc;
@@ -100,7 +101,8 @@ HnswGetShape(Relation index)
 
 		HnswReadMeta(index, &meta);
 		shape = MemoryContextAlloc(index->rd_indexcxt, sizeof(HnswShape));
-		HnswFillShape(shape, meta.dims, meta.m, meta.ef_construction, (VxMetric) meta.metric);
+		HnswFillShape(shape, meta.dims, meta.m, meta.ef_construction, (VxMetric) meta.metric,
+					  VxIndexElem(index));
 		index->rd_amcache = shape;
 	}
 	return (const HnswShape *) index->rd_amcache;
@@ -110,7 +112,7 @@ HnswGetShape(Relation index)
 bool
 HnswPrepareVector(const HnswShape *shape, Datum value, float *out)
 {
-	return VxPrepareVector(value, shape->dims, shape->metric, out, "HNSW");
+	return VxPrepareVector(value, shape->elem, shape->dims, shape->metric, out, "HNSW");
 }
 
 void

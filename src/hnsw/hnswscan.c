@@ -177,7 +177,8 @@ hnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int no
 			so->query = NULL;
 			so->walk = true;
 		}
-		VxSampleQuery(scan->indexRelation, scan->orderByData[0].sk_argument);
+		VxSampleQuery(scan->indexRelation, scan->orderByData[0].sk_argument,
+					  so->shape.elem == VX_ELEM_HALFVEC);
 	}
 	else
 		so->walk = true;		/* ORDER BY v <-> NULL: every distance is NULL */

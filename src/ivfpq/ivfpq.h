@@ -24,6 +24,11 @@
  *	of 17 and 16).  Cosine: vectors are normalised once at insert and the
  *	query once per scan; inside the index cosine is inner product.
  *
+ *	Column types: vector and halfvec (the halfvec_*_ops classes).  A
+ *	halfvec is converted to float4 exactly at insert, scan and re-rank, so
+ *	nothing on disk depends on the type; the operator class's support
+ *	function tells which it is (VxIndexElem).
+ *
  *	The method is IVFADC of Jegou, Douze & Schmid, "Product quantization
  *	for nearest neighbor search" (IEEE TPAMI 2011), with codes laid out
  *	for the "fast scan" of Andre, Kermarrec & Le Scouarnec (VLDB 2015).

@@ -41,6 +41,7 @@ typedef struct BuildState
 	Relation	index;
 	IvfpqShape *shape;
 	VxMetric	metric;
+	VxElem		elem;			/* the indexed column's type */
 	int			dims;
 	/* training sample */
 	float	   *sample;
@@ -84,7 +85,7 @@ AddSample(void *arg, Datum value, ItemPointer tid)
 
 	if (bs->nsample >= bs->maxsample)
 		return;
-	if (VxPrepareVector(value, bs->dims, bs->metric, bs->sample + (Size) bs->nsample * bs->dims, "IVF-PQ"))
+	if (VxPrepareVector(value, bs->elem, bs->dims, bs->metric, bs->sample + (Size) bs->nsample * bs->dims, "IVF-PQ"))
 		bs->nsample++;
 }
 
@@ -101,7 +102,7 @@ AssignCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 	if (isnull[0])
 		return;
 	old = MemoryContextSwitchTo(bs->tmpcxt);
-	if (VxPrepareVector(values[0], bs->dims, bs->metric, bs->vec, "IVF-PQ"))
+	if (VxPrepareVector(values[0], bs->elem, bs->dims, bs->metric, bs->vec, "IVF-PQ"))
 	{
 		memset(bs->code, 0, shape->meta.m);
 		if (shape->meta.trained)
@@ -400,6 +401,7 @@ ivfpqbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 	bs.index = index;
 	bs.dims = meta.dims;
 	bs.metric = (VxMetric) meta.metric;
+	bs.elem = VxIndexElem(index);
 	bs.tmpcxt = AllocSetContextCreate(CurrentMemoryContext, "ivfpq build tuple", ALLOCSET_DEFAULT_SIZES);
 	bs.vec = palloc(sizeof(float) * meta.dims);
 	bs.resid = palloc(sizeof(float) * meta.dims);

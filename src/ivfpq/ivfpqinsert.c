@@ -146,7 +146,7 @@ ivfpqinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 	old = MemoryContextSwitchTo(cxt);
 	shape = IvfpqGetShape(index);
 	vec = palloc(sizeof(float) * shape->meta.dims);
-	if (VxPrepareVector(values[0], shape->meta.dims, (VxMetric) shape->meta.metric, vec, "IVF-PQ"))
+	if (VxPrepareVector(values[0], VxIndexElem(index), shape->meta.dims, (VxMetric) shape->meta.metric, vec, "IVF-PQ"))
 	{
 		if (shape->meta.trained)
 		{

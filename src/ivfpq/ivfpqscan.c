@@ -32,6 +32,7 @@
 #include "querysample.h"
 #include "scan.h"
 #include "vector.h"
+#include "halfvec.h"
 #include "vxindex.h"
 
 typedef struct Candidate
@@ -67,7 +68,9 @@ typedef struct IvfpqScanOpaqueData
 	MemoryContext scancxt;		/* the scan's: heap access lives across rescans */
 	const IvfpqShape *shape;
 	float	   *query;			/* internal form (normalised for cosine) */
-	Vector	   *raw;			/* the query as given, for exact distances */
+	VxElem		elem;			/* vector or halfvec (VxIndexElem) */
+	float	   *raw;			/* the query as given (float form), for exact distances */
+	float	   *heapvec;		/* scratch: a heap row's vector in float form */
 	bool		started;
 	ListRank   *order;			/* lists, nearest first */
 	int			next_list;
@@ -137,6 +140,15 @@ ivfpqbeginscan(Relation index, int nkeys, int norderbys)
 	return scan;
 }
 
+/* a vector or halfvec datum in float form, into out[dims]; returns its dimension */
+static int
+RowFloats(IvfpqScanOpaque so, Datum value, float *out)
+{
+	if (so->elem == VX_ELEM_HALFVEC)
+		return VxHalfDatumFloats(value, out, so->shape->meta.dims);
+	return VxVectorDatumFloats(value, out, so->shape->meta.dims);
+}
+
 void
 ivfpqrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int norderbys)
 {
@@ -147,6 +159,7 @@ ivfpqrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int n
 	so->started = false;
 	so->query = NULL;
 	so->raw = NULL;
+	so->heapvec = NULL;
 	so->order = NULL;
 	so->cands = NULL;
 	so->ncands = so->maxcands = so->next_cand = 0;
@@ -173,7 +186,8 @@ ivfpqrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int n
 		Datum		q = scan->orderByData[0].sk_argument;
 
 		so->query = palloc(sizeof(float) * so->shape->meta.dims);
-		if (!VxPrepareVector(q, so->shape->meta.dims, (VxMetric) so->shape->meta.metric,
+		so->elem = VxIndexElem(scan->indexRelation);
+		if (!VxPrepareVector(q, so->elem, so->shape->meta.dims, (VxMetric) so->shape->meta.metric,
 							 so->query, "IVF-PQ"))
 		{
 			/* zero vector under cosine: every distance is NaN, every row ties */
@@ -181,8 +195,12 @@ ivfpqrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int n
 			so->walk = true;
 		}
 		else
-			so->raw = (Vector *) PG_DETOAST_DATUM_COPY(q);
-		VxSampleQuery(scan->indexRelation, q);
+		{
+			so->raw = palloc(sizeof(float) * so->shape->meta.dims);
+			so->heapvec = palloc(sizeof(float) * so->shape->meta.dims);
+			RowFloats(so, q, so->raw);
+		}
+		VxSampleQuery(scan->indexRelation, q, VxIndexElem(scan->indexRelation) == VX_ELEM_HALFVEC);
 	}
 	else
 		so->walk = true;		/* ORDER BY v <-> NULL: every distance is NULL */
@@ -432,27 +450,31 @@ SelectLowest(Candidate *a, int n, int k)
 	}
 }
 
-/* exact SQL distance of the query to a heap vector */
+/*
+ * exact SQL distance of the query to a heap vector (x, of dim elements):
+ * vector's and halfvec's operators compute the same on the float form
+ */
 static double
-ExactDistance(IvfpqScanOpaque so, Vector *x)
+ExactDistance(IvfpqScanOpaque so, const float *x, int dim)
 {
-	const Vector *q = so->raw;
+	const float *q = so->raw;
+	int			dims = so->shape->meta.dims;
 
-	if (x->dim != q->dim)
+	if (dim != dims)
 		return get_float8_nan();
 	switch ((VxMetric) so->shape->meta.metric)
 	{
 		case VX_METRIC_L2:
-			return sqrt((double) vx_l2_squared(q->x, x->x, q->dim));
+			return sqrt((double) vx_l2_squared(q, x, dims));
 		case VX_METRIC_IP:
-			return -(double) vx_inner_product(q->x, x->x, q->dim);
+			return -(double) vx_inner_product(q, x, dims);
 		default:
 			{
 				float		dot,
 							nq,
 							nx;
 
-				vx_kernels->cosine_parts(q->x, x->x, q->dim, &dot, &nq, &nx);
+				vx_kernels->cosine_parts(q, x, dims, &dot, &nq, &nx);
 				if (nq == 0 || nx == 0)
 					return get_float8_nan();
 				return 1.0 - (double) dot / sqrt((double) nq * (double) nx);
@@ -532,7 +554,7 @@ NextWindow(IndexScanDesc scan)
 						all_dead = false,
 						isnull;
 			Datum		v;
-			Vector	   *x;
+			int			dim;
 
 			/*
 			 * A copy: the fetch moves the TID to the visible member of a HOT
@@ -552,10 +574,8 @@ NextWindow(IndexScanDesc scan)
 				ExecClearTuple(so->slot);
 				continue;
 			}
-			x = DatumGetVector(v);
-			r.distance = ExactDistance(so, x);
-			if ((Pointer) x != DatumGetPointer(v))
-				pfree(x);
+			dim = RowFloats(so, v, so->heapvec);
+			r.distance = ExactDistance(so, so->heapvec, dim);
 			ExecClearTuple(so->slot);
 			so->reranked++;
 			if (so->shape->meta.trained && !isnan(r.distance))

@@ -4,14 +4,14 @@ SELECT plan(20);
 
 SELECT is('[1,2,3]'::vector::text, '[1,2,3]', 'text round trip');
 SELECT is('[0.1, 1e-7 ,-2.5e20]'::vector::text, '[0.1,1e-07,-2.5e+20]', 'shortest float4 digits');
-SELECT is(vector_dims('[1,2,3,4]'), 4, 'vector_dims');
+SELECT is(vector_dims('[1,2,3,4]'::vector), 4, 'vector_dims');
 SELECT is('[3,4]'::vector <-> '[0,0]', 5::float8, '<-> is L2 distance');
 SELECT is('[1,2]'::vector <#> '[3,4]', -11::float8, '<#> is negative inner product');
 SELECT is('[1,0]'::vector <=> '[0,1]', 1::float8, '<=> is cosine distance');
 SELECT is('[1,2]'::vector <+> '[3,5]', 5::float8, '<+> is L1 distance');
 SELECT ok(('[0,0]'::vector <=> '[1,1]') = 'NaN'::float8, 'cosine with a zero vector is NaN');
-SELECT is(l2_normalize('[3,4]')::text, '[0.6,0.8]', 'l2_normalize');
-SELECT is(subvector('[1,2,3,4]', 2, 2)::text, '[2,3]', 'subvector');
+SELECT is(l2_normalize('[3,4]'::vector)::text, '[0.6,0.8]', 'l2_normalize');
+SELECT is(subvector('[1,2,3,4]'::vector, 2, 2)::text, '[2,3]', 'subvector');
 
 SELECT throws_ok($$SELECT '[1,2'::vector$$, '22P02', NULL, 'malformed literal is 22P02');
 SELECT throws_ok($$SELECT '[NaN]'::vector$$, '22000', 'NaN not allowed in vector');

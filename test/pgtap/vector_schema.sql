@@ -3,7 +3,7 @@
 -- safety on every function; the ivfpq access method beside it.
 BEGIN;
 SELECT plan(62);
-SELECT vector_dims('[1]') AS loads_the_library_and_its_settings \gset
+SELECT vector_dims('[1]'::vector) AS loads_the_library_and_its_settings \gset
 
 SELECT has_extension('vectorx');
 SELECT has_type('vector');

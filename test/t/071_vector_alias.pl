@@ -27,7 +27,7 @@ $node->safe_psql('a', q{
 	CREATE INDEX ON items USING ivfpq (embedding vector_l2_ops) WITH (lists = 4, m = 3);
 });
 is($node->safe_psql('a', "SELECT extname, extversion FROM pg_extension WHERE extname LIKE 'vector%'"),
-	'vector|0.1.0', 'CREATE EXTENSION IF NOT EXISTS vector installs the alias (twice is a no-op)');
+	'vector|0.2.0', 'CREATE EXTENSION IF NOT EXISTS vector installs the alias (twice is a no-op)');
 my $q = q{SET enable_seqscan = off;
 	SELECT string_agg(id::text, ',') FROM (SELECT id FROM items WHERE tenant = 1
 		ORDER BY embedding <=> '[0.5,0.5,1]' LIMIT 5) s};

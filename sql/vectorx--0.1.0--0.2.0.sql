@@ -1,0 +1,399 @@
+/*
+ * vectorx--0.1.0--0.2.0.sql: update script of the vectorx extension, from
+ * 0.1.0 to 0.2.0.  A new database gets 0.2.0 the same way: PostgreSQL
+ * runs vectorx--0.1.0.sql and then this script (there is no separate
+ * 0.2.0 install script), so a fresh install and an updated one hold the
+ * same objects by construction; test/t/072_upgrade.pl checks it.
+ *
+ * 0.2.0 is the pgvector drop-in release: the bit functions and operators,
+ * the halfvec type with its operators, functions, aggregates and operator
+ * classes.  The rules of vectorx--0.1.0.sql hold here too: every object
+ * schema-qualified, no CREATE OR REPLACE.
+ */
+
+\echo Use "ALTER EXTENSION vectorx UPDATE TO '0.2.0'" to load this file. \quit
+
+-- binary vectors: PostgreSQL's bit type, as pgvector uses it
+
+CREATE FUNCTION @extschema@.binary_quantize(@extschema@.vector) RETURNS pg_catalog.bit
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.hamming_distance(pg_catalog.bit, pg_catalog.bit)
+	RETURNS double precision
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.jaccard_distance(pg_catalog.bit, pg_catalog.bit)
+	RETURNS double precision
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE OPERATOR @extschema@.<~> (
+	LEFTARG = pg_catalog.bit, RIGHTARG = pg_catalog.bit,
+	FUNCTION = @extschema@.hamming_distance,
+	COMMUTATOR = OPERATOR(@extschema@.<~>)
+);
+
+CREATE OPERATOR @extschema@.<%> (
+	LEFTARG = pg_catalog.bit, RIGHTARG = pg_catalog.bit,
+	FUNCTION = @extschema@.jaccard_distance,
+	COMMUTATOR = OPERATOR(@extschema@.<%>)
+);
+
+
+-- binary_quantize(halfvec) is below, with the halfvec type
+
+-- ---------------------------------------------------------------- halfvec
+-- (src/halfvec.h: IEEE binary16 elements, pgvector's layout and formats)
+
+CREATE TYPE @extschema@.halfvec;
+
+CREATE FUNCTION @extschema@.halfvec_in(pg_catalog.cstring, pg_catalog.oid, integer)
+	RETURNS @extschema@.halfvec
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.halfvec_out(@extschema@.halfvec)
+	RETURNS pg_catalog.cstring
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.halfvec_typmod_in(pg_catalog.cstring[])
+	RETURNS integer
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.halfvec_recv(pg_catalog.internal, pg_catalog.oid, integer)
+	RETURNS @extschema@.halfvec
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.halfvec_send(@extschema@.halfvec)
+	RETURNS pg_catalog.bytea
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+-- STORAGE = external as pgvector's: never compressed (binary16 values do
+-- not compress), moved out of line only when a row would not fit
+CREATE TYPE @extschema@.halfvec (
+	INPUT = @extschema@.halfvec_in,
+	OUTPUT = @extschema@.halfvec_out,
+	TYPMOD_IN = @extschema@.halfvec_typmod_in,
+	TYPMOD_OUT = @extschema@.vector_typmod_out,
+	RECEIVE = @extschema@.halfvec_recv,
+	SEND = @extschema@.halfvec_send,
+	INTERNALLENGTH = VARIABLE,
+	ALIGNMENT = int4,
+	STORAGE = external
+);
+
+COMMENT ON TYPE @extschema@.halfvec IS 'float16 vector of 1 to 16000 dimensions';
+
+-- casts
+
+CREATE FUNCTION @extschema@.halfvec(@extschema@.halfvec, integer, boolean)
+	RETURNS @extschema@.halfvec
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.array_to_halfvec(integer[], integer, boolean)
+	RETURNS @extschema@.halfvec
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.array_to_halfvec(real[], integer, boolean)
+	RETURNS @extschema@.halfvec
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.array_to_halfvec(double precision[], integer, boolean)
+	RETURNS @extschema@.halfvec
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.array_to_halfvec(numeric[], integer, boolean)
+	RETURNS @extschema@.halfvec
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.halfvec_to_float4(@extschema@.halfvec, integer, boolean)
+	RETURNS real[]
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.vector_to_halfvec(@extschema@.vector, integer, boolean)
+	RETURNS @extschema@.halfvec
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.halfvec_to_vector(@extschema@.halfvec, integer, boolean)
+	RETURNS @extschema@.vector
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE CAST (@extschema@.halfvec AS @extschema@.halfvec)
+	WITH FUNCTION @extschema@.halfvec(@extschema@.halfvec, integer, boolean) AS IMPLICIT;
+
+CREATE CAST (@extschema@.halfvec AS @extschema@.vector)
+	WITH FUNCTION @extschema@.halfvec_to_vector(@extschema@.halfvec, integer, boolean) AS ASSIGNMENT;
+
+CREATE CAST (@extschema@.vector AS @extschema@.halfvec)
+	WITH FUNCTION @extschema@.vector_to_halfvec(@extschema@.vector, integer, boolean) AS IMPLICIT;
+
+CREATE CAST (@extschema@.halfvec AS real[])
+	WITH FUNCTION @extschema@.halfvec_to_float4(@extschema@.halfvec, integer, boolean) AS ASSIGNMENT;
+
+CREATE CAST (integer[] AS @extschema@.halfvec)
+	WITH FUNCTION @extschema@.array_to_halfvec(integer[], integer, boolean) AS ASSIGNMENT;
+
+CREATE CAST (real[] AS @extschema@.halfvec)
+	WITH FUNCTION @extschema@.array_to_halfvec(real[], integer, boolean) AS ASSIGNMENT;
+
+CREATE CAST (double precision[] AS @extschema@.halfvec)
+	WITH FUNCTION @extschema@.array_to_halfvec(double precision[], integer, boolean) AS ASSIGNMENT;
+
+CREATE CAST (numeric[] AS @extschema@.halfvec)
+	WITH FUNCTION @extschema@.array_to_halfvec(numeric[], integer, boolean) AS ASSIGNMENT;
+
+-- functions: pgvector's SQL names, over the C functions of halfvec_ops.c
+
+CREATE FUNCTION @extschema@.l2_distance(@extschema@.halfvec, @extschema@.halfvec)
+	RETURNS double precision
+	AS 'MODULE_PATHNAME', 'halfvec_l2_distance' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.inner_product(@extschema@.halfvec, @extschema@.halfvec)
+	RETURNS double precision
+	AS 'MODULE_PATHNAME', 'halfvec_inner_product' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.cosine_distance(@extschema@.halfvec, @extschema@.halfvec)
+	RETURNS double precision
+	AS 'MODULE_PATHNAME', 'halfvec_cosine_distance' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.l1_distance(@extschema@.halfvec, @extschema@.halfvec)
+	RETURNS double precision
+	AS 'MODULE_PATHNAME', 'halfvec_l1_distance' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.halfvec_l2_squared_distance(@extschema@.halfvec, @extschema@.halfvec)
+	RETURNS double precision
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.halfvec_negative_inner_product(@extschema@.halfvec, @extschema@.halfvec)
+	RETURNS double precision
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.vector_dims(@extschema@.halfvec)
+	RETURNS integer
+	AS 'MODULE_PATHNAME', 'halfvec_vector_dims' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.l2_norm(@extschema@.halfvec)
+	RETURNS double precision
+	AS 'MODULE_PATHNAME', 'halfvec_l2_norm' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.l2_normalize(@extschema@.halfvec)
+	RETURNS @extschema@.halfvec
+	AS 'MODULE_PATHNAME', 'halfvec_l2_normalize' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.binary_quantize(@extschema@.halfvec)
+	RETURNS pg_catalog.bit
+	AS 'MODULE_PATHNAME', 'halfvec_binary_quantize' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.subvector(@extschema@.halfvec, integer, integer)
+	RETURNS @extschema@.halfvec
+	AS 'MODULE_PATHNAME', 'halfvec_subvector' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.halfvec_add(@extschema@.halfvec, @extschema@.halfvec)
+	RETURNS @extschema@.halfvec
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.halfvec_sub(@extschema@.halfvec, @extschema@.halfvec)
+	RETURNS @extschema@.halfvec
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.halfvec_mul(@extschema@.halfvec, @extschema@.halfvec)
+	RETURNS @extschema@.halfvec
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.halfvec_concat(@extschema@.halfvec, @extschema@.halfvec)
+	RETURNS @extschema@.halfvec
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.halfvec_lt(@extschema@.halfvec, @extschema@.halfvec)
+	RETURNS boolean
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.halfvec_le(@extschema@.halfvec, @extschema@.halfvec)
+	RETURNS boolean
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.halfvec_eq(@extschema@.halfvec, @extschema@.halfvec)
+	RETURNS boolean
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.halfvec_ne(@extschema@.halfvec, @extschema@.halfvec)
+	RETURNS boolean
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.halfvec_ge(@extschema@.halfvec, @extschema@.halfvec)
+	RETURNS boolean
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.halfvec_gt(@extschema@.halfvec, @extschema@.halfvec)
+	RETURNS boolean
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.halfvec_cmp(@extschema@.halfvec, @extschema@.halfvec)
+	RETURNS integer
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+-- aggregates: avg keeps avg(vector)'s state, combined by the same function
+
+CREATE FUNCTION @extschema@.halfvec_accum(double precision[], @extschema@.halfvec)
+	RETURNS double precision[]
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.halfvec_avg(double precision[])
+	RETURNS @extschema@.halfvec
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.halfvec_combine(double precision[], double precision[])
+	RETURNS double precision[]
+	AS 'MODULE_PATHNAME', 'vector_combine' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE AGGREGATE @extschema@.avg(@extschema@.halfvec) (
+	SFUNC = @extschema@.halfvec_accum,
+	STYPE = double precision[],
+	FINALFUNC = @extschema@.halfvec_avg,
+	COMBINEFUNC = @extschema@.halfvec_combine,
+	INITCOND = '{0}',
+	PARALLEL = SAFE
+);
+
+CREATE AGGREGATE @extschema@.sum(@extschema@.halfvec) (
+	SFUNC = @extschema@.halfvec_add,
+	STYPE = @extschema@.halfvec,
+	COMBINEFUNC = @extschema@.halfvec_add,
+	PARALLEL = SAFE
+);
+
+-- operators
+
+CREATE OPERATOR @extschema@.<-> (
+	LEFTARG = @extschema@.halfvec, RIGHTARG = @extschema@.halfvec,
+	FUNCTION = @extschema@.l2_distance,
+	COMMUTATOR = OPERATOR(@extschema@.<->)
+);
+
+CREATE OPERATOR @extschema@.<#> (
+	LEFTARG = @extschema@.halfvec, RIGHTARG = @extschema@.halfvec,
+	FUNCTION = @extschema@.halfvec_negative_inner_product,
+	COMMUTATOR = OPERATOR(@extschema@.<#>)
+);
+
+CREATE OPERATOR @extschema@.<=> (
+	LEFTARG = @extschema@.halfvec, RIGHTARG = @extschema@.halfvec,
+	FUNCTION = @extschema@.cosine_distance,
+	COMMUTATOR = OPERATOR(@extschema@.<=>)
+);
+
+CREATE OPERATOR @extschema@.<+> (
+	LEFTARG = @extschema@.halfvec, RIGHTARG = @extschema@.halfvec,
+	FUNCTION = @extschema@.l1_distance,
+	COMMUTATOR = OPERATOR(@extschema@.<+>)
+);
+
+CREATE OPERATOR @extschema@.+ (
+	LEFTARG = @extschema@.halfvec, RIGHTARG = @extschema@.halfvec,
+	FUNCTION = @extschema@.halfvec_add,
+	COMMUTATOR = OPERATOR(@extschema@.+)
+);
+
+CREATE OPERATOR @extschema@.- (
+	LEFTARG = @extschema@.halfvec, RIGHTARG = @extschema@.halfvec,
+	FUNCTION = @extschema@.halfvec_sub
+);
+
+CREATE OPERATOR @extschema@.* (
+	LEFTARG = @extschema@.halfvec, RIGHTARG = @extschema@.halfvec,
+	FUNCTION = @extschema@.halfvec_mul,
+	COMMUTATOR = OPERATOR(@extschema@.*)
+);
+
+CREATE OPERATOR @extschema@.|| (
+	LEFTARG = @extschema@.halfvec, RIGHTARG = @extschema@.halfvec,
+	FUNCTION = @extschema@.halfvec_concat
+);
+
+CREATE OPERATOR @extschema@.< (
+	LEFTARG = @extschema@.halfvec, RIGHTARG = @extschema@.halfvec,
+	FUNCTION = @extschema@.halfvec_lt,
+	COMMUTATOR = OPERATOR(@extschema@.>), NEGATOR = OPERATOR(@extschema@.>=),
+	RESTRICT = pg_catalog.scalarltsel, JOIN = pg_catalog.scalarltjoinsel
+);
+
+CREATE OPERATOR @extschema@.<= (
+	LEFTARG = @extschema@.halfvec, RIGHTARG = @extschema@.halfvec,
+	FUNCTION = @extschema@.halfvec_le,
+	COMMUTATOR = OPERATOR(@extschema@.>=), NEGATOR = OPERATOR(@extschema@.>),
+	RESTRICT = pg_catalog.scalarlesel, JOIN = pg_catalog.scalarlejoinsel
+);
+
+CREATE OPERATOR @extschema@.= (
+	LEFTARG = @extschema@.halfvec, RIGHTARG = @extschema@.halfvec,
+	FUNCTION = @extschema@.halfvec_eq,
+	COMMUTATOR = OPERATOR(@extschema@.=), NEGATOR = OPERATOR(@extschema@.<>),
+	RESTRICT = pg_catalog.eqsel, JOIN = pg_catalog.eqjoinsel,
+	MERGES
+);
+
+CREATE OPERATOR @extschema@.<> (
+	LEFTARG = @extschema@.halfvec, RIGHTARG = @extschema@.halfvec,
+	FUNCTION = @extschema@.halfvec_ne,
+	COMMUTATOR = OPERATOR(@extschema@.<>), NEGATOR = OPERATOR(@extschema@.=),
+	RESTRICT = pg_catalog.neqsel, JOIN = pg_catalog.neqjoinsel
+);
+
+CREATE OPERATOR @extschema@.>= (
+	LEFTARG = @extschema@.halfvec, RIGHTARG = @extschema@.halfvec,
+	FUNCTION = @extschema@.halfvec_ge,
+	COMMUTATOR = OPERATOR(@extschema@.<=), NEGATOR = OPERATOR(@extschema@.<),
+	RESTRICT = pg_catalog.scalargesel, JOIN = pg_catalog.scalargejoinsel
+);
+
+CREATE OPERATOR @extschema@.> (
+	LEFTARG = @extschema@.halfvec, RIGHTARG = @extschema@.halfvec,
+	FUNCTION = @extschema@.halfvec_gt,
+	COMMUTATOR = OPERATOR(@extschema@.<), NEGATOR = OPERATOR(@extschema@.<=),
+	RESTRICT = pg_catalog.scalargtsel, JOIN = pg_catalog.scalargtjoinsel
+);
+
+CREATE OPERATOR CLASS @extschema@.halfvec_ops
+	DEFAULT FOR TYPE @extschema@.halfvec USING btree AS
+	OPERATOR 1 @extschema@.<,
+	OPERATOR 2 @extschema@.<=,
+	OPERATOR 3 @extschema@.=,
+	OPERATOR 4 @extschema@.>=,
+	OPERATOR 5 @extschema@.>,
+	FUNCTION 1 @extschema@.halfvec_cmp(@extschema@.halfvec, @extschema@.halfvec);
+
+-- index operator classes: the indexes hold halfvec in their float form
+-- (exact), so they answer as over the vector cast from it
+
+CREATE OPERATOR CLASS @extschema@.halfvec_l2_ops
+	FOR TYPE @extschema@.halfvec USING hnsw AS
+	OPERATOR 1 @extschema@.<-> (@extschema@.halfvec, @extschema@.halfvec) FOR ORDER BY pg_catalog.float_ops,
+	FUNCTION 1 @extschema@.halfvec_l2_squared_distance(@extschema@.halfvec, @extschema@.halfvec);
+
+CREATE OPERATOR CLASS @extschema@.halfvec_ip_ops
+	FOR TYPE @extschema@.halfvec USING hnsw AS
+	OPERATOR 1 @extschema@.<#> (@extschema@.halfvec, @extschema@.halfvec) FOR ORDER BY pg_catalog.float_ops,
+	FUNCTION 1 @extschema@.halfvec_negative_inner_product(@extschema@.halfvec, @extschema@.halfvec);
+
+CREATE OPERATOR CLASS @extschema@.halfvec_cosine_ops
+	FOR TYPE @extschema@.halfvec USING hnsw AS
+	OPERATOR 1 @extschema@.<=> (@extschema@.halfvec, @extschema@.halfvec) FOR ORDER BY pg_catalog.float_ops,
+	FUNCTION 1 @extschema@.cosine_distance(@extschema@.halfvec, @extschema@.halfvec);
+
+CREATE OPERATOR CLASS @extschema@.halfvec_l1_ops
+	FOR TYPE @extschema@.halfvec USING hnsw AS
+	OPERATOR 1 @extschema@.<+> (@extschema@.halfvec, @extschema@.halfvec) FOR ORDER BY pg_catalog.float_ops,
+	FUNCTION 1 @extschema@.l1_distance(@extschema@.halfvec, @extschema@.halfvec);
+
+CREATE OPERATOR CLASS @extschema@.halfvec_l2_ops
+	FOR TYPE @extschema@.halfvec USING ivfpq AS
+	OPERATOR 1 @extschema@.<-> (@extschema@.halfvec, @extschema@.halfvec) FOR ORDER BY pg_catalog.float_ops,
+	FUNCTION 1 @extschema@.halfvec_l2_squared_distance(@extschema@.halfvec, @extschema@.halfvec);
+
+CREATE OPERATOR CLASS @extschema@.halfvec_ip_ops
+	FOR TYPE @extschema@.halfvec USING ivfpq AS
+	OPERATOR 1 @extschema@.<#> (@extschema@.halfvec, @extschema@.halfvec) FOR ORDER BY pg_catalog.float_ops,
+	FUNCTION 1 @extschema@.halfvec_negative_inner_product(@extschema@.halfvec, @extschema@.halfvec);
+
+CREATE OPERATOR CLASS @extschema@.halfvec_cosine_ops
+	FOR TYPE @extschema@.halfvec USING ivfpq AS
+	OPERATOR 1 @extschema@.<=> (@extschema@.halfvec, @extschema@.halfvec) FOR ORDER BY pg_catalog.float_ops,
+	FUNCTION 1 @extschema@.cosine_distance(@extschema@.halfvec, @extschema@.halfvec);
