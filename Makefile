@@ -214,7 +214,7 @@ FUZZ_RUN_FLAGS = -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
 FUZZ_SHIM = $(FUZZ_DIR)/shim.c $(FUZZ_DIR)/unreached.c
 FUZZ_VECTOR_SRCS = src/vector.c src/floatparse.c src/distance.c src/distance_scalar.c \
 	src/distance_avx2.c src/distance_avx512.c src/distance_neon.c
-FUZZ_PAGE_SRCS = $(FUZZ_VECTOR_SRCS) src/vector_ops.c src/common/page.c src/common/vxindex.c \
+FUZZ_PAGE_SRCS = $(FUZZ_VECTOR_SRCS) src/vector_ops.c src/halfvec.c src/halfvec_ops.c src/common/page.c src/common/vxindex.c \
 	src/common/vxcache.c src/common/wal.c src/common/inspect.c src/common/querysample.c \
 	src/common/allowlist.c src/common/waitpoint.c
 FUZZ_HNSW_SRCS = $(FUZZ_PAGE_SRCS) src/hnsw/hnswmeta.c src/hnsw/hnswpage.c src/hnsw/hnswpagegraph.c \
@@ -224,7 +224,7 @@ FUZZ_IVFPQ_SRCS = $(FUZZ_PAGE_SRCS) src/ivfpq/ivfpqmeta.c src/ivfpq/ivfpqpage.c 
 	src/ivfpq/ivfpqscan.c src/ivfpq/ivfpqtrain.c
 
 fuzz_vector_in_SRCS = $(FUZZ_VECTOR_SRCS)
-fuzz_vector_recv_SRCS = $(FUZZ_VECTOR_SRCS)
+fuzz_vector_recv_SRCS = $(FUZZ_VECTOR_SRCS) src/halfvec.c
 fuzz_typmod_in_SRCS = $(FUZZ_VECTOR_SRCS)
 fuzz_array_to_vector_SRCS = $(FUZZ_VECTOR_SRCS)
 fuzz_hnsw_SRCS = $(FUZZ_HNSW_SRCS)

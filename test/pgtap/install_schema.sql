@@ -21,7 +21,8 @@ SELECT is((SELECT count(*)::int FROM pg_proc p
 SELECT is(vx_target.l2_distance('[0,0]'::vx_target.vector, '[3,4]'::vx_target.vector), 5::float8,
           'schema-qualified call reaches the extension''s l2_distance');
 SELECT is((SELECT oprcode::regprocedure::text FROM pg_operator
-           WHERE oprname = '<->' AND oprnamespace = 'vx_target'::regnamespace),
+           WHERE oprname = '<->' AND oprnamespace = 'vx_target'::regnamespace
+             AND oprleft = 'vx_target.vector'::regtype),
           'vx_target.l2_distance(vx_target.vector,vx_target.vector)',
           '<-> calls the extension''s function');
 SELECT is('[1,2]'::vx_target.vector OPERATOR(vx_target.<->) '[1,2]', 0::float8,

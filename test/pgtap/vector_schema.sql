@@ -85,8 +85,9 @@ FROM vx_funcs WHERE proparallel <> 's' AND proname NOT IN (SELECT * FROM monitor
 -- the hnsw access method, pgvector's operator class names, its GUCs
 SELECT is((SELECT amtype::text FROM pg_am WHERE amname = 'hnsw'), 'i', 'index access method hnsw exists');
 SELECT is(array_agg(c.opcname::text || ':' || o.oprname ORDER BY c.opcname), ARRAY[
+          'halfvec_cosine_ops:<=>', 'halfvec_ip_ops:<#>', 'halfvec_l1_ops:<+>', 'halfvec_l2_ops:<->',
           'vector_cosine_ops:<=>', 'vector_ip_ops:<#>', 'vector_l1_ops:<+>', 'vector_l2_ops:<->'],
-          'hnsw operator classes order by the four distances')
+          'hnsw operator classes order by the four distances, for vector and halfvec')
 FROM pg_opclass c JOIN pg_am a ON a.oid = c.opcmethod AND a.amname = 'hnsw'
 JOIN pg_amop ao ON ao.amopfamily = c.opcfamily AND ao.amoppurpose = 'o'
 JOIN pg_operator o ON o.oid = ao.amopopr;
@@ -98,8 +99,9 @@ SELECT is(current_setting('hnsw.max_scan_tuples'), '20000', 'hnsw.max_scan_tuple
 -- the ivfpq access method: the same operator class names, L1 excluded
 SELECT is((SELECT amtype::text FROM pg_am WHERE amname = 'ivfpq'), 'i', 'index access method ivfpq exists');
 SELECT is(array_agg(c.opcname::text || ':' || o.oprname ORDER BY c.opcname), ARRAY[
+          'halfvec_cosine_ops:<=>', 'halfvec_ip_ops:<#>', 'halfvec_l2_ops:<->',
           'vector_cosine_ops:<=>', 'vector_ip_ops:<#>', 'vector_l2_ops:<->'],
-          'ivfpq operator classes order by L2, inner product and cosine')
+          'ivfpq operator classes order by L2, inner product and cosine, for vector and halfvec')
 FROM pg_opclass c JOIN pg_am a ON a.oid = c.opcmethod AND a.amname = 'ivfpq'
 JOIN pg_amop ao ON ao.amopfamily = c.opcfamily AND ao.amoppurpose = 'o'
 JOIN pg_operator o ON o.oid = ao.amopopr;

@@ -3,7 +3,8 @@
 // used as their users do, against a server with vectorx: the application
 // runs CREATE EXTENSION IF NOT EXISTS vector, creates a table, inserts
 // through pgvector.toSql, and queries nearest neighbours through an HNSW
-// index, in text mode and with prepared statements.  Answers
+// index, in text mode and with prepared statements; the same for halfvec
+// columns, read back through the library's halfvec parser.  Answers
 // are checked against a brute-force search done here.  The libpq
 // environment (PGHOST, PGPORT, PGUSER) names the server; each run uses a
 // database of its own, created and dropped here.
@@ -116,7 +117,7 @@ test('node-postgres: cosine index, exact answers at high ef_search', async () =>
   // binary quantization with an exact re-rank (pgvector's docs)
   const q = queries[0];
   const res = await client.query(
-    `SELECT id FROM (SELECT id, embedding FROM items ORDER BY binary_quantize(embedding)::bit(${DIMS}) <~> binary_quantize($1) LIMIT 50) s
+    `SELECT id FROM (SELECT id, embedding FROM items ORDER BY binary_quantize(embedding)::bit(${DIMS}) <~> binary_quantize($1::vector) LIMIT 50) s
      ORDER BY embedding <=> $1 LIMIT 5`, [pgvector.toSql(q)]);
   assert.equal(res.rows.length, 5);
   } finally {
@@ -138,5 +139,66 @@ test('Postgres.js: the same, with its tagged templates', async () => {
   assert.deepEqual(JSON.parse(got[0].e).map(Math.fround), rows[want[0] - 1].v);
   } finally {
     await sql.end();
+  }
+});
+
+// binary16 rounding, nearest even: what a halfvec stores of a number
+function f16round(x) {
+  if (x === 0 || !Number.isFinite(x)) return x;
+  const a = Math.abs(x);
+  let e = Math.max(Math.floor(Math.log2(a)), -14);
+  if (2 ** e > a && e > -14) e--;
+  if (2 ** (e + 1) <= a) e++;
+  const ulp = 2 ** (e - 10);
+  const q = a / ulp;
+  const f = Math.floor(q);
+  const r = q - f > 0.5 || (q - f === 0.5 && f % 2 === 1) ? f + 1 : f;
+  return Math.sign(x) * r * ulp;
+}
+
+test('node-postgres: halfvec columns, HNSW and IVF-PQ on them', async () => {
+  const client = new pg.Client({ database: DB });
+  await client.connect();
+  try {
+  await pgvector.registerTypes(client);
+  const hrows = rows.map((r) => ({ ...r, h: r.v.map(f16round) }));
+  await client.query(`CREATE TABLE hitems (id bigint PRIMARY KEY, tenant int, embedding halfvec(${DIMS}))`);
+  for (const r of hrows)
+    await client.query('INSERT INTO hitems (id, tenant, embedding) VALUES ($1, $2, $3)', [r.id, r.tenant, pgvector.toSql(r.v)]);
+
+  // the server rounds to nearest even exactly as binary16 does; the
+  // library's halfvec parser gives the stored values back
+  const back = await client.query('SELECT embedding FROM hitems WHERE id = 9');
+  assert.deepEqual(back.rows[0].embedding.map(Math.fround), hrows[8].h);
+  assert.equal((await client.query("SELECT '[65504,1.00048828125]'::halfvec AS h")).rows[0].h.join(), '65504,1');
+  await assert.rejects(client.query("SELECT '[70000]'::halfvec"), /out of range for type halfvec/);
+
+  const hl2 = (a, b) => l2(a, b);
+  const hexact = (q, k, dist, filter = () => true) => hrows.filter(filter).map((r) => [r.id, dist(r.h, q)])
+    .sort((x, y) => x[1] - y[1] || x[0] - y[0]).slice(0, k).map((x) => x[0]);
+  await client.query('CREATE INDEX hitems_l2 ON hitems USING hnsw (embedding halfvec_l2_ops)');
+  await client.query('CREATE INDEX hitems_cos ON hitems USING hnsw (embedding halfvec_cosine_ops)');
+  await client.query('SET enable_seqscan = off; SET hnsw.ef_search = 400');
+  for (const q0 of queries) {
+    const q = q0.map(f16round);
+    const res = await client.query({
+      name: 'half_knn',
+      text: 'SELECT id FROM hitems ORDER BY embedding <-> $1 LIMIT 10',
+      values: [pgvector.toSql(q)],
+    });
+    assert.deepEqual(res.rows.map((r) => Number(r.id)), hexact(q, 10, hl2));
+    const cos = await client.query('SELECT id FROM hitems WHERE tenant = 1 ORDER BY embedding <=> $1 LIMIT 5', [pgvector.toSql(q)]);
+    assert.deepEqual(cos.rows.map((r) => Number(r.id)), hexact(q, 5, cosine, (row) => row.tenant === 1));
+  }
+  await client.query('DROP INDEX hitems_l2, hitems_cos');
+  await client.query('CREATE INDEX ON hitems USING ivfpq (embedding halfvec_l2_ops) WITH (lists = 4, m = 4)');
+  await client.query('SET ivfpq.probes = 4');
+  const q = queries[3].map(f16round);
+  const plan = await client.query('EXPLAIN SELECT id FROM hitems ORDER BY embedding <-> $1 LIMIT 10', [pgvector.toSql(q)]);
+  assert.match(plan.rows.map((r) => r['QUERY PLAN']).join('\n'), /Index Scan using hitems_embedding_idx/);
+  const res = await client.query('SELECT id FROM hitems ORDER BY embedding <-> $1 LIMIT 10', [pgvector.toSql(q)]);
+  assert.deepEqual(res.rows.map((r) => Number(r.id)), hexact(q, 10, hl2));
+  } finally {
+    await client.end();
   }
 });
