@@ -50,6 +50,9 @@ SELECT ARRAY[[1,2],[3,4]]::halfvec;
 SELECT ARRAY[1,NULL]::halfvec;
 SELECT ARRAY[]::integer[]::halfvec;
 SELECT ARRAY['a']::text[]::halfvec;
+SELECT ARRAY[1e300, NULL]::float8[]::halfvec;	-- the first bad element is reported
+SELECT ARRAY[1e300, NULL]::float8[]::vector;
+SELECT ARRAY[NULL, 1e300]::float8[]::vector;
 SELECT '[1,2.5]'::halfvec::real[];
 SELECT '[0.1,3]'::vector::halfvec, '[0.1,3]'::halfvec::vector;
 SELECT '[1e5]'::vector::halfvec;
@@ -175,6 +178,13 @@ SELECT recall, queries FROM vectorx_recall_queries('hitems_l2', ARRAY['[1,2,3,4,
 SELECT recall >= 0.95 AS recall_ok, queries FROM vectorx_recall('hitems_l2', 50);
 SELECT '[1,2]'::halfvec(2) IS NOT NULL;
 INSERT INTO hitems VALUES (1001, 0, '[1,2,3]');
+-- an operator class whose support function does not fit its column (a
+-- superuser's mistake): values of the wrong size are refused, never read
+CREATE OPERATOR CLASS halfvec_wrong_ops FOR TYPE halfvec USING hnsw AS
+	OPERATOR 1 <-> (halfvec, halfvec) FOR ORDER BY float_ops,
+	FUNCTION 1 vector_l2_squared_distance(vector, vector);
+CREATE INDEX hitems_wrong ON hitems USING hnsw (h halfvec_wrong_ops);
+DROP OPERATOR CLASS halfvec_wrong_ops USING hnsw;
 -- an index of halfvec takes a query of another type only as halfvec
 SELECT id FROM hitems ORDER BY h <-> '[1,-2,3,-4,5,-6,7,-8]'::vector::halfvec LIMIT 1;
 
@@ -205,6 +215,15 @@ CREATE TABLE hwide (id int, h halfvec(6000));
 INSERT INTO hwide SELECT g, array_fill(g::real, ARRAY[6000])::halfvec FROM generate_series(1, 20) g;
 CREATE INDEX ON hwide USING hnsw (h halfvec_l2_ops);
 SELECT id FROM hwide ORDER BY h <-> array_fill(7.2::real, ARRAY[6000])::halfvec LIMIT 3;
+-- a LATERAL k-NN: one index rescan per outer row, each answering
+SET hnsw.ef_search = 10;
+CREATE TABLE hlat (id int, h halfvec(4000));
+INSERT INTO hlat SELECT g, array_fill((g % 7)::real, ARRAY[4000])::halfvec FROM generate_series(1, 50) g;
+CREATE INDEX ON hlat USING hnsw (h halfvec_l2_ops);
+SELECT count(*), count(DISTINCT g % 5), sum(d) FROM generate_series(1, 2000) g,
+	LATERAL (SELECT h <-> array_fill((g % 5)::real, ARRAY[4000])::halfvec d FROM hlat
+	         ORDER BY h <-> array_fill((g % 5)::real, ARRAY[4000])::halfvec LIMIT 1) s;
+DROP TABLE hlat;
 DROP TABLE hwide, vitems, hitems;
 DROP FUNCTION knn_matches;
 RESET enable_seqscan;

@@ -65,12 +65,24 @@ VxHalfFromFloats(const float *x, int dim)
 	return result;
 }
 
+/* a value of another type (an operator class that does not fit its column) */
+static void
+CheckSize(Size size, Size expected, const char *typname)
+{
+	if (size != expected)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("value is not a %s", typname),
+				 errdetail("Its size is %zu bytes, a %s of its dimensions takes %zu.", size, typname, expected)));
+}
+
 int
 VxVectorDatumFloats(Datum value, float *out, int maxdim)
 {
 	Vector	   *v = DatumGetVector(value);
 	int			dim = v->dim;
 
+	CheckSize(VARSIZE(v), VECTOR_SIZE(dim), "vector");
 	if (dim <= maxdim)
 		memcpy(out, v->x, sizeof(float) * dim);
 	if ((Pointer) v != DatumGetPointer(value))
@@ -84,6 +96,7 @@ VxHalfDatumFloats(Datum value, float *out, int maxdim)
 	HalfVector *h = DatumGetHalfVector(value);
 	int			dim = h->dim;
 
+	CheckSize(VARSIZE(h), HALFVEC_SIZE(dim), "halfvec");
 	if (dim <= maxdim)
 		vx_kernels->f16_to_f32(h->x, out, dim);
 	if ((Pointer) h != DatumGetPointer(value))
@@ -227,23 +240,11 @@ Datum
 array_to_halfvec(PG_FUNCTION_ARGS)
 {
 	int			n;
-	double	   *d = VxArrayElements(PG_GETARG_ARRAYTYPE_P(0), PG_GETARG_INT32(1),
-									"halfvec", HALFVEC_MAX_DIM, &n);
-	float	   *f = palloc(sizeof(float) * n);
-	HalfVector *result;
+	float	   *x = VxArrayElements(PG_GETARG_ARRAYTYPE_P(0), PG_GETARG_INT32(1),
+									"halfvec", HALFVEC_MAX_DIM, HALF_OVERFLOW, &n);
+	HalfVector *result = VxHalfFromFloats(x, n);
 
-	for (int i = 0; i < n; i++)
-	{
-		f[i] = (float) d[i];
-		if (isfinite(d[i]) && !(fabsf(f[i]) < HALF_OVERFLOW))
-			ereport(ERROR,
-					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-					 errmsg("value %g is out of range for type halfvec", d[i])));
-		VxCheckElementOf("halfvec", f[i]);
-	}
-	result = VxHalfFromFloats(f, n);
-	pfree(f);
-	pfree(d);
+	pfree(x);
 	PG_RETURN_POINTER(result);
 }
 

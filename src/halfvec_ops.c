@@ -51,16 +51,20 @@ GetScratch(FunctionCallInfo fcinfo, int dim)
 	if (st->cap < dim)
 	{
 		int			cap = Max(dim, 64);
+		float	   *x0 = MemoryContextAlloc(cxt, sizeof(float) * cap);
+		float	   *x1 = MemoryContextAlloc(cxt, sizeof(float) * cap);
+		uint16	   *raw = MemoryContextAlloc(cxt, sizeof(uint16) * cap);
 
+		/* the old buffers go only once the new ones exist (an error between leaves st whole) */
 		if (st->cap > 0)
 		{
 			pfree(st->x[0]);
 			pfree(st->x[1]);
 			pfree(st->raw);
 		}
-		st->x[0] = MemoryContextAlloc(cxt, sizeof(float) * cap);
-		st->x[1] = MemoryContextAlloc(cxt, sizeof(float) * cap);
-		st->raw = MemoryContextAlloc(cxt, sizeof(uint16) * cap);
+		st->x[0] = x0;
+		st->x[1] = x1;
+		st->raw = raw;
 		st->cap = cap;
 	}
 	return st;

@@ -509,13 +509,15 @@ vector(PG_FUNCTION_ARGS)
 
 /*
  * The elements of an integer[], real[], double precision[] or numeric[]
- * cast to vector or halfvec, as doubles (palloc'd, *n of them): checks the
+ * cast to vector or halfvec, as float4 (palloc'd, *n of them): checks the
  * array's shape, type, element count (1..maxdim, before deconstructing a
- * huge array to refuse it), the typmod and NULLs.  The caller checks each
- * value against its type's range.
+ * huge array to refuse it) and the typmod, then each element in order: not
+ * NULL, a finite value whose float4 magnitude is below limit (float4's
+ * overflow for vector, 65520 for halfvec), not NaN or infinite.
  */
-double *
-VxArrayElements(ArrayType *array, int32 typmod, const char *typname, int maxdim, int *n)
+float *
+VxArrayElements(ArrayType *array, int32 typmod, const char *typname, int maxdim,
+				float limit, int *n)
 {
 	Oid			elemtype = ARR_ELEMTYPE(array);
 	int16		typlen;
@@ -523,7 +525,7 @@ VxArrayElements(ArrayType *array, int32 typmod, const char *typname, int maxdim,
 	char		typalign;
 	Datum	   *elems;
 	bool	   *nulls;
-	double	   *result;
+	float	   *result;
 
 	if (ARR_NDIM(array) > 1)
 		ereport(ERROR,
@@ -542,9 +544,11 @@ VxArrayElements(ArrayType *array, int32 typmod, const char *typname, int maxdim,
 	deconstruct_array(array, elemtype, typlen, typbyval, typalign,
 					  &elems, &nulls, n);
 
-	result = palloc(sizeof(double) * *n);
+	result = palloc(sizeof(float) * *n);
 	for (int i = 0; i < *n; i++)
 	{
+		double		d;
+
 		if (nulls[i])
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
@@ -553,19 +557,26 @@ VxArrayElements(ArrayType *array, int32 typmod, const char *typname, int maxdim,
 		switch (elemtype)
 		{
 			case INT4OID:
-				result[i] = DatumGetInt32(elems[i]);
+				d = DatumGetInt32(elems[i]);
 				break;
 			case FLOAT4OID:
-				result[i] = DatumGetFloat4(elems[i]);
+				d = DatumGetFloat4(elems[i]);
 				break;
 			case FLOAT8OID:
-				result[i] = DatumGetFloat8(elems[i]);
+				d = DatumGetFloat8(elems[i]);
 				break;
 			default:
 				/* beyond double's range is an out-of-range error here */
-				result[i] = DatumGetFloat8(DirectFunctionCall1(numeric_float8, elems[i]));
+				d = DatumGetFloat8(DirectFunctionCall1(numeric_float8, elems[i]));
 				break;
 		}
+		result[i] = (float) d;
+		/* a finite value beyond the type's range is out of range, not "infinite" */
+		if (isfinite(d) && !(fabsf(result[i]) < limit))
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("value %g is out of range for type %s", d, typname)));
+		VxCheckElementOf(typname, result[i]);
 	}
 	pfree(elems);
 	pfree(nulls);
@@ -578,21 +589,12 @@ Datum
 array_to_vector(PG_FUNCTION_ARGS)
 {
 	int			n;
-	double	   *d = VxArrayElements(PG_GETARG_ARRAYTYPE_P(0), PG_GETARG_INT32(1),
-									"vector", VECTOR_MAX_DIM, &n);
+	float	   *x = VxArrayElements(PG_GETARG_ARRAYTYPE_P(0), PG_GETARG_INT32(1),
+									"vector", VECTOR_MAX_DIM, INFINITY, &n);
 	Vector	   *result = VxNewVector(n);
 
-	for (int i = 0; i < n; i++)
-	{
-		/* a finite double beyond float4's range is out of range, not "infinite" */
-		if (!isnan(d[i]) && !isinf(d[i]) && isinf((float) d[i]))
-			ereport(ERROR,
-					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-					 errmsg("value %g is out of range for type vector", d[i])));
-		result->x[i] = (float) d[i];
-		VxCheckElement(result->x[i]);
-	}
-	pfree(d);
+	memcpy(result->x, x, sizeof(float) * n);
+	pfree(x);
 	PG_RETURN_VECTOR_P(result);
 }
 

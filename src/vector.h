@@ -116,8 +116,8 @@ struct ArrayType;
 extern float *VxParseVectorLiteral(const char *lit, const char *typname, int maxdim,
 								   float limit, int *dim);
 extern int32 VxTypmodIn(struct ArrayType *ta, const char *typname, int maxdim);
-extern double *VxArrayElements(struct ArrayType *array, int32 typmod, const char *typname,
-							   int maxdim, int *n);
+extern float *VxArrayElements(struct ArrayType *array, int32 typmod, const char *typname,
+							  int maxdim, float limit, int *n);
 
 /* ... and in vector_ops.c, the state of avg(vector) and avg(halfvec) */
 extern struct ArrayType *VxAccumAdd(FunctionCallInfo fcinfo, const float *x, int dim,

@@ -171,6 +171,24 @@ VxValidateOpclass(Oid opclassoid, const char *amname)
 }
 
 /*
+ * The element type comes from the operator class's support function
+ * (VxIndexElem); a class whose function does not fit its column's type
+ * (only a superuser can build one, and CREATE INDEX does not run
+ * amvalidate) would hand us values of another size: refused, never read
+ * past.
+ */
+static void
+CheckDatumSize(Size size, Size expected, const char *typname)
+{
+	if (size != expected)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("indexed value is not a %s", typname),
+				 errdetail("Its size is %zu bytes, a %s of its dimensions takes %zu.", size, typname, expected),
+				 errhint("The operator class's support function must be for the indexed column's type.")));
+}
+
+/*
  * Turn a vector or halfvec datum into an index's internal form in
  * out[dims]: checks the dimensions, normalises for cosine.  Returns false
  * for a vector the index cannot hold (a zero vector under cosine).
@@ -186,6 +204,7 @@ VxPrepareVector(Datum value, VxElem elem, int dims, VxMetric metric, float *out,
 		HalfVector *h = DatumGetHalfVector(value);
 
 		dim = h->dim;
+		CheckDatumSize(VARSIZE(h), HALFVEC_SIZE(dim), "halfvec");
 		if (dim == dims)
 			vx_kernels->f16_to_f32(h->x, out, dim);
 		if ((Pointer) h != DatumGetPointer(value))
@@ -196,6 +215,7 @@ VxPrepareVector(Datum value, VxElem elem, int dims, VxMetric metric, float *out,
 		Vector	   *v = DatumGetVector(value);
 
 		dim = v->dim;
+		CheckDatumSize(VARSIZE(v), VECTOR_SIZE(dim), "vector");
 		if (dim == dims)
 			memcpy(out, v->x, sizeof(float) * dim);
 		if ((Pointer) v != DatumGetPointer(value))

@@ -106,6 +106,7 @@ typedef struct HnswScanOpaqueData
 	bool		walk_started;
 	uint64		walk_next;		/* stream offset of the next record */
 	uint64		walk_end;
+	bool		orderbys_set;	/* scan->orderByData holds keys (a rescan ran) */
 } HnswScanOpaqueData;
 
 typedef HnswScanOpaqueData *HnswScanOpaque;
@@ -165,7 +166,21 @@ hnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int no
 	if (keys && scan->numberOfKeys > 0)
 		memmove(scan->keyData, keys, scan->numberOfKeys * sizeof(ScanKeyData));
 	if (orderbys && scan->numberOfOrderBys > 0)
+	{
+		/*
+		 * The executor's keys come with a fresh FmgrInfo each rescan: keep
+		 * the distance function's call-site state (fn_extra, allocated in
+		 * the query's context) of the previous one, or every rescan of a
+		 * LATERAL k-NN would allocate it anew until the query ends.
+		 */
+		FmgrInfo	prev = scan->orderByData[0].sk_func;
+
 		memmove(scan->orderByData, orderbys, scan->numberOfOrderBys * sizeof(ScanKeyData));
+		if (so->orderbys_set && prev.fn_oid == scan->orderByData[0].sk_func.fn_oid &&
+			prev.fn_mcxt == scan->orderByData[0].sk_func.fn_mcxt)
+			scan->orderByData[0].sk_func.fn_extra = prev.fn_extra;
+		so->orderbys_set = true;
+	}
 
 	old = MemoryContextSwitchTo(so->cxt);
 	if (scan->numberOfOrderBys > 0 && !(scan->orderByData[0].sk_flags & SK_ISNULL))
