@@ -19,6 +19,7 @@ OBJS = \
 	src/vector_ops.o \
 	src/halfvec.o \
 	src/halfvec_ops.o \
+	src/sparsevec.o \
 	src/bitvec.o \
 	src/vector_storage.o \
 	src/distance.o \
@@ -76,7 +77,7 @@ VECTOR_ALIAS ?= auto
 ALIAS_SCRIPTS = $(patsubst sql/vectorx--%,sql/alias/vector--%,$(EXTSCRIPTS))
 ALIAS_FILES = sql/alias/vector.control $(ALIAS_SCRIPTS)
 
-REGRESS = vector_type vector_ops vector_errors vector_agg vector_storage vector_simd hnsw hnsw_graph hnsw_recall ivfpq monitor filter hardening_order hardening_types hardening_privileges hardening_memory hnsw_vacuum_rules scan_hot hnsw_vacuum_reach hnsw_insert_reach scan_no_direction pgvector_settings bit_functions filter_partial halfvec
+REGRESS = vector_type vector_ops vector_errors vector_agg vector_storage vector_simd hnsw hnsw_graph hnsw_recall ivfpq monitor filter hardening_order hardening_types hardening_privileges hardening_memory hnsw_vacuum_rules scan_hot hnsw_vacuum_reach hnsw_insert_reach scan_no_direction pgvector_settings bit_functions filter_partial halfvec sparsevec
 REGRESS_OPTS = --load-extension=vectorx
 # isolation specs (PostgreSQL's isolation tester): test/isolation/specs/*.spec
 # against test/isolation/expected/*.out, run by make installcheck after
@@ -199,7 +200,7 @@ FUZZ_CC = clang-14
 FUZZ_SECONDS ?= 15
 FUZZ_DIR = test/fuzz
 FUZZ_BUILD = $(FUZZ_DIR)/build
-FUZZ_TARGETS = fuzz_vector_in fuzz_vector_recv fuzz_typmod_in fuzz_array_to_vector fuzz_hnsw fuzz_ivfpq
+FUZZ_TARGETS = fuzz_vector_in fuzz_vector_recv fuzz_typmod_in fuzz_array_to_vector fuzz_sparsevec fuzz_hnsw fuzz_ivfpq
 FUZZ_SAN = -fsanitize=address,undefined -fno-sanitize-recover=all
 # as the server is built (-fwrapv, -fno-strict-aliasing), plus the Asserts
 # of USE_ASSERT_CHECKING, which Debian's server leaves out
@@ -227,6 +228,7 @@ fuzz_vector_in_SRCS = $(FUZZ_VECTOR_SRCS)
 fuzz_vector_recv_SRCS = $(FUZZ_VECTOR_SRCS) src/halfvec.c
 fuzz_typmod_in_SRCS = $(FUZZ_VECTOR_SRCS)
 fuzz_array_to_vector_SRCS = $(FUZZ_VECTOR_SRCS)
+fuzz_sparsevec_SRCS = $(FUZZ_VECTOR_SRCS) src/halfvec.c src/sparsevec.c
 fuzz_hnsw_SRCS = $(FUZZ_HNSW_SRCS)
 fuzz_ivfpq_SRCS = $(FUZZ_IVFPQ_SRCS)
 

@@ -7,37 +7,45 @@
  *
  * 0.2.0 is the pgvector drop-in release: the bit functions and operators,
  * the halfvec type with its operators, functions, aggregates and operator
- * classes.  The rules of vectorx--0.1.0.sql hold here too: every object
+ * classes, and the sparsevec type with its distances, norms and btree
+ * class.  The rules of vectorx--0.1.0.sql hold here too: every object
  * schema-qualified, no CREATE OR REPLACE.
  */
 
 \echo Use "ALTER EXTENSION vectorx UPDATE TO '0.2.0'" to load this file. \quit
 
--- binary vectors: PostgreSQL's bit type, as pgvector uses it
+-- binary vectors: PostgreSQL's bit type, as pgvector uses it.  A database
+-- created from main between these functions' commit and the version split
+-- has them already, in its 0.1.0: they are created only where missing, so
+-- ALTER EXTENSION UPDATE works there too (test/t/072_upgrade.pl).
+DO $bit$
+BEGIN
+	IF pg_catalog.to_regprocedure('@extschema@.binary_quantize(@extschema@.vector)') IS NULL THEN
+		CREATE FUNCTION @extschema@.binary_quantize(@extschema@.vector) RETURNS pg_catalog.bit
+			AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
-CREATE FUNCTION @extschema@.binary_quantize(@extschema@.vector) RETURNS pg_catalog.bit
-	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+		CREATE FUNCTION @extschema@.hamming_distance(pg_catalog.bit, pg_catalog.bit)
+			RETURNS double precision
+			AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
-CREATE FUNCTION @extschema@.hamming_distance(pg_catalog.bit, pg_catalog.bit)
-	RETURNS double precision
-	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+		CREATE FUNCTION @extschema@.jaccard_distance(pg_catalog.bit, pg_catalog.bit)
+			RETURNS double precision
+			AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
-CREATE FUNCTION @extschema@.jaccard_distance(pg_catalog.bit, pg_catalog.bit)
-	RETURNS double precision
-	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+		CREATE OPERATOR @extschema@.<~> (
+			LEFTARG = pg_catalog.bit, RIGHTARG = pg_catalog.bit,
+			FUNCTION = @extschema@.hamming_distance,
+			COMMUTATOR = OPERATOR(@extschema@.<~>)
+		);
 
-CREATE OPERATOR @extschema@.<~> (
-	LEFTARG = pg_catalog.bit, RIGHTARG = pg_catalog.bit,
-	FUNCTION = @extschema@.hamming_distance,
-	COMMUTATOR = OPERATOR(@extschema@.<~>)
-);
-
-CREATE OPERATOR @extschema@.<%> (
-	LEFTARG = pg_catalog.bit, RIGHTARG = pg_catalog.bit,
-	FUNCTION = @extschema@.jaccard_distance,
-	COMMUTATOR = OPERATOR(@extschema@.<%>)
-);
-
+		CREATE OPERATOR @extschema@.<%> (
+			LEFTARG = pg_catalog.bit, RIGHTARG = pg_catalog.bit,
+			FUNCTION = @extschema@.jaccard_distance,
+			COMMUTATOR = OPERATOR(@extschema@.<%>)
+		);
+	END IF;
+END
+$bit$;
 
 -- binary_quantize(halfvec) is below, with the halfvec type
 
@@ -397,3 +405,213 @@ CREATE OPERATOR CLASS @extschema@.halfvec_cosine_ops
 	FOR TYPE @extschema@.halfvec USING ivfpq AS
 	OPERATOR 1 @extschema@.<=> (@extschema@.halfvec, @extschema@.halfvec) FOR ORDER BY pg_catalog.float_ops,
 	FUNCTION 1 @extschema@.cosine_distance(@extschema@.halfvec, @extschema@.halfvec);
+
+-- ---------------------------------------------------------------- sparsevec
+-- (src/sparsevec.h: non-zero elements only, pgvector's layout and formats)
+
+CREATE TYPE @extschema@.sparsevec;
+
+CREATE FUNCTION @extschema@.sparsevec_in(pg_catalog.cstring, pg_catalog.oid, integer)
+	RETURNS @extschema@.sparsevec
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.sparsevec_out(@extschema@.sparsevec)
+	RETURNS pg_catalog.cstring
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.sparsevec_typmod_in(pg_catalog.cstring[])
+	RETURNS integer
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.sparsevec_recv(pg_catalog.internal, pg_catalog.oid, integer)
+	RETURNS @extschema@.sparsevec
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.sparsevec_send(@extschema@.sparsevec)
+	RETURNS pg_catalog.bytea
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE TYPE @extschema@.sparsevec (
+	INPUT = @extschema@.sparsevec_in,
+	OUTPUT = @extschema@.sparsevec_out,
+	TYPMOD_IN = @extschema@.sparsevec_typmod_in,
+	TYPMOD_OUT = @extschema@.vector_typmod_out,
+	RECEIVE = @extschema@.sparsevec_recv,
+	SEND = @extschema@.sparsevec_send,
+	INTERNALLENGTH = VARIABLE,
+	ALIGNMENT = int4,
+	STORAGE = external
+);
+
+COMMENT ON TYPE @extschema@.sparsevec IS 'sparse float4 vector: up to 16000 non-zero elements of up to 1000000000 dimensions';
+
+CREATE FUNCTION @extschema@.sparsevec(@extschema@.sparsevec, integer, boolean)
+	RETURNS @extschema@.sparsevec
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.vector_to_sparsevec(@extschema@.vector, integer, boolean)
+	RETURNS @extschema@.sparsevec
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.sparsevec_to_vector(@extschema@.sparsevec, integer, boolean)
+	RETURNS @extschema@.vector
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.halfvec_to_sparsevec(@extschema@.halfvec, integer, boolean)
+	RETURNS @extschema@.sparsevec
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.sparsevec_to_halfvec(@extschema@.sparsevec, integer, boolean)
+	RETURNS @extschema@.halfvec
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE CAST (@extschema@.sparsevec AS @extschema@.sparsevec)
+	WITH FUNCTION @extschema@.sparsevec(@extschema@.sparsevec, integer, boolean) AS IMPLICIT;
+
+CREATE CAST (@extschema@.vector AS @extschema@.sparsevec)
+	WITH FUNCTION @extschema@.vector_to_sparsevec(@extschema@.vector, integer, boolean) AS ASSIGNMENT;
+
+CREATE CAST (@extschema@.sparsevec AS @extschema@.vector)
+	WITH FUNCTION @extschema@.sparsevec_to_vector(@extschema@.sparsevec, integer, boolean) AS ASSIGNMENT;
+
+CREATE CAST (@extschema@.halfvec AS @extschema@.sparsevec)
+	WITH FUNCTION @extschema@.halfvec_to_sparsevec(@extschema@.halfvec, integer, boolean) AS ASSIGNMENT;
+
+CREATE CAST (@extschema@.sparsevec AS @extschema@.halfvec)
+	WITH FUNCTION @extschema@.sparsevec_to_halfvec(@extschema@.sparsevec, integer, boolean) AS ASSIGNMENT;
+
+CREATE FUNCTION @extschema@.l2_distance(@extschema@.sparsevec, @extschema@.sparsevec)
+	RETURNS double precision
+	AS 'MODULE_PATHNAME', 'sparsevec_l2_distance' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.inner_product(@extschema@.sparsevec, @extschema@.sparsevec)
+	RETURNS double precision
+	AS 'MODULE_PATHNAME', 'sparsevec_inner_product' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.cosine_distance(@extschema@.sparsevec, @extschema@.sparsevec)
+	RETURNS double precision
+	AS 'MODULE_PATHNAME', 'sparsevec_cosine_distance' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.l1_distance(@extschema@.sparsevec, @extschema@.sparsevec)
+	RETURNS double precision
+	AS 'MODULE_PATHNAME', 'sparsevec_l1_distance' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.sparsevec_l2_squared_distance(@extschema@.sparsevec, @extschema@.sparsevec)
+	RETURNS double precision
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.sparsevec_negative_inner_product(@extschema@.sparsevec, @extschema@.sparsevec)
+	RETURNS double precision
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.l2_norm(@extschema@.sparsevec)
+	RETURNS double precision
+	AS 'MODULE_PATHNAME', 'sparsevec_l2_norm' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.l2_normalize(@extschema@.sparsevec)
+	RETURNS @extschema@.sparsevec
+	AS 'MODULE_PATHNAME', 'sparsevec_l2_normalize' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.sparsevec_lt(@extschema@.sparsevec, @extschema@.sparsevec)
+	RETURNS boolean
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.sparsevec_le(@extschema@.sparsevec, @extschema@.sparsevec)
+	RETURNS boolean
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.sparsevec_eq(@extschema@.sparsevec, @extschema@.sparsevec)
+	RETURNS boolean
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.sparsevec_ne(@extschema@.sparsevec, @extschema@.sparsevec)
+	RETURNS boolean
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.sparsevec_ge(@extschema@.sparsevec, @extschema@.sparsevec)
+	RETURNS boolean
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.sparsevec_gt(@extschema@.sparsevec, @extschema@.sparsevec)
+	RETURNS boolean
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.sparsevec_cmp(@extschema@.sparsevec, @extschema@.sparsevec)
+	RETURNS integer
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE OPERATOR @extschema@.<-> (
+	LEFTARG = @extschema@.sparsevec, RIGHTARG = @extschema@.sparsevec,
+	FUNCTION = @extschema@.l2_distance,
+	COMMUTATOR = OPERATOR(@extschema@.<->)
+);
+
+CREATE OPERATOR @extschema@.<#> (
+	LEFTARG = @extschema@.sparsevec, RIGHTARG = @extschema@.sparsevec,
+	FUNCTION = @extschema@.sparsevec_negative_inner_product,
+	COMMUTATOR = OPERATOR(@extschema@.<#>)
+);
+
+CREATE OPERATOR @extschema@.<=> (
+	LEFTARG = @extschema@.sparsevec, RIGHTARG = @extschema@.sparsevec,
+	FUNCTION = @extschema@.cosine_distance,
+	COMMUTATOR = OPERATOR(@extschema@.<=>)
+);
+
+CREATE OPERATOR @extschema@.<+> (
+	LEFTARG = @extschema@.sparsevec, RIGHTARG = @extschema@.sparsevec,
+	FUNCTION = @extschema@.l1_distance,
+	COMMUTATOR = OPERATOR(@extschema@.<+>)
+);
+
+CREATE OPERATOR @extschema@.< (
+	LEFTARG = @extschema@.sparsevec, RIGHTARG = @extschema@.sparsevec,
+	FUNCTION = @extschema@.sparsevec_lt,
+	COMMUTATOR = OPERATOR(@extschema@.>), NEGATOR = OPERATOR(@extschema@.>=),
+	RESTRICT = pg_catalog.scalarltsel, JOIN = pg_catalog.scalarltjoinsel
+);
+
+CREATE OPERATOR @extschema@.<= (
+	LEFTARG = @extschema@.sparsevec, RIGHTARG = @extschema@.sparsevec,
+	FUNCTION = @extschema@.sparsevec_le,
+	COMMUTATOR = OPERATOR(@extschema@.>=), NEGATOR = OPERATOR(@extschema@.>),
+	RESTRICT = pg_catalog.scalarlesel, JOIN = pg_catalog.scalarlejoinsel
+);
+
+CREATE OPERATOR @extschema@.= (
+	LEFTARG = @extschema@.sparsevec, RIGHTARG = @extschema@.sparsevec,
+	FUNCTION = @extschema@.sparsevec_eq,
+	COMMUTATOR = OPERATOR(@extschema@.=), NEGATOR = OPERATOR(@extschema@.<>),
+	RESTRICT = pg_catalog.eqsel, JOIN = pg_catalog.eqjoinsel,
+	MERGES
+);
+
+CREATE OPERATOR @extschema@.<> (
+	LEFTARG = @extschema@.sparsevec, RIGHTARG = @extschema@.sparsevec,
+	FUNCTION = @extschema@.sparsevec_ne,
+	COMMUTATOR = OPERATOR(@extschema@.<>), NEGATOR = OPERATOR(@extschema@.=),
+	RESTRICT = pg_catalog.neqsel, JOIN = pg_catalog.neqjoinsel
+);
+
+CREATE OPERATOR @extschema@.>= (
+	LEFTARG = @extschema@.sparsevec, RIGHTARG = @extschema@.sparsevec,
+	FUNCTION = @extschema@.sparsevec_ge,
+	COMMUTATOR = OPERATOR(@extschema@.<=), NEGATOR = OPERATOR(@extschema@.<),
+	RESTRICT = pg_catalog.scalargesel, JOIN = pg_catalog.scalargejoinsel
+);
+
+CREATE OPERATOR @extschema@.> (
+	LEFTARG = @extschema@.sparsevec, RIGHTARG = @extschema@.sparsevec,
+	FUNCTION = @extschema@.sparsevec_gt,
+	COMMUTATOR = OPERATOR(@extschema@.<), NEGATOR = OPERATOR(@extschema@.<=),
+	RESTRICT = pg_catalog.scalargtsel, JOIN = pg_catalog.scalargtjoinsel
+);
+
+CREATE OPERATOR CLASS @extschema@.sparsevec_ops
+	DEFAULT FOR TYPE @extschema@.sparsevec USING btree AS
+	OPERATOR 1 @extschema@.<,
+	OPERATOR 2 @extschema@.<=,
+	OPERATOR 3 @extschema@.=,
+	OPERATOR 4 @extschema@.>=,
+	OPERATOR 5 @extschema@.>,
+	FUNCTION 1 @extschema@.sparsevec_cmp(@extschema@.sparsevec, @extschema@.sparsevec);

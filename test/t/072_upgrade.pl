@@ -100,11 +100,37 @@ for my $i (0 .. $#versions - 1)
 		'binary_quantize and <~> work on the old table');
 	is($node->safe_psql($db, q{SELECT (embedding::halfvec(8))::text FROM items WHERE id = 100000}),
 		'[1,0,1,0,1,0,1,0]', 'and halfvec casts work on it');
+	is($node->safe_psql($db, q{SELECT (embedding::sparsevec)::text FROM items WHERE id = 100000}),
+		'{1:1,3:1,5:1,7:1}/8', 'and sparsevec casts');
 	$node->safe_psql($db, q{ALTER TABLE items ADD COLUMN h halfvec(8);
 		UPDATE items SET h = embedding::halfvec;
 		CREATE INDEX items_half ON items USING hnsw (h halfvec_l2_ops);});
 	like($via->('items_half', "ORDER BY h <-> '[1,0,1,0,1,0,1,0]' LIMIT 3"), qr/^\{100000,/,
 		'a halfvec HNSW index built after the update answers');
 }
+
+# A database created from main between the bit functions' commit and the
+# version split: its "0.1.0" already has binary_quantize, hamming_distance,
+# jaccard_distance, <~> and <%>.  The update must not trip over them.
+$node->safe_psql('postgres', 'CREATE DATABASE interim');
+$node->safe_psql('interim', q{
+	CREATE EXTENSION vectorx VERSION '0.1.0';
+	CREATE FUNCTION binary_quantize(vector) RETURNS bit
+		AS '$libdir/vectorx' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+	CREATE FUNCTION hamming_distance(bit, bit) RETURNS double precision
+		AS '$libdir/vectorx' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+	CREATE FUNCTION jaccard_distance(bit, bit) RETURNS double precision
+		AS '$libdir/vectorx' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+	CREATE OPERATOR <~> (LEFTARG = bit, RIGHTARG = bit, FUNCTION = hamming_distance, COMMUTATOR = <~>);
+	CREATE OPERATOR <%> (LEFTARG = bit, RIGHTARG = bit, FUNCTION = jaccard_distance, COMMUTATOR = <%>);
+	ALTER EXTENSION vectorx ADD FUNCTION binary_quantize(vector);
+	ALTER EXTENSION vectorx ADD FUNCTION hamming_distance(bit, bit);
+	ALTER EXTENSION vectorx ADD FUNCTION jaccard_distance(bit, bit);
+	ALTER EXTENSION vectorx ADD OPERATOR <~> (bit, bit);
+	ALTER EXTENSION vectorx ADD OPERATOR <%> (bit, bit);
+});
+my ($ret, $out, $err) = $node->psql('interim', 'ALTER EXTENSION vectorx UPDATE');
+is($ret, 0, 'a database of the interim 0.1.0 (bit functions included) updates') or diag($err);
+is($node->safe_psql('interim', $members), $fresh_members, 'to exactly the objects of a new install');
 
 done_testing();

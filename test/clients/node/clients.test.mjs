@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import pg from 'pg';
 import postgres from 'postgres';
 import pgvector from 'pgvector/pg';
-import { toSql } from 'pgvector';
+import { toSql, SparseVector } from 'pgvector';
 
 const DB = `vx_clients_${process.pid}`;
 const DIMS = 16;
@@ -198,6 +198,37 @@ test('node-postgres: halfvec columns, HNSW and IVF-PQ on them', async () => {
   assert.match(plan.rows.map((r) => r['QUERY PLAN']).join('\n'), /Index Scan using hitems_embedding_idx/);
   const res = await client.query('SELECT id FROM hitems ORDER BY embedding <-> $1 LIMIT 10', [pgvector.toSql(q)]);
   assert.deepEqual(res.rows.map((r) => Number(r.id)), hexact(q, 10, hl2));
+  } finally {
+    await client.end();
+  }
+});
+
+test('node-postgres: sparsevec columns through the library\'s SparseVector', async () => {
+  const client = new pg.Client({ database: DB });
+  await client.connect();
+  try {
+  await pgvector.registerTypes(client);
+  // every other element zero, and never a vector of zeros only
+  const srows = rows.slice(0, 200).map((r) => ({ id: r.id, dense: r.v.map((x, i) => (i % 2 === r.id % 2 ? x : 0)) }));
+  await client.query(`CREATE TABLE sitems (id bigint PRIMARY KEY, embedding sparsevec(${DIMS}))`);
+  for (const r of srows)
+    await client.query('INSERT INTO sitems VALUES ($1, $2)', [r.id, pgvector.toSql(new SparseVector(r.dense))]);
+  const back = await client.query('SELECT embedding FROM sitems WHERE id = 11');
+  const sv = back.rows[0].embedding;
+  assert.ok(sv instanceof SparseVector, 'parsed as a SparseVector');
+  assert.equal(sv.dimensions, DIMS);
+  assert.deepEqual(sv.toArray().map(Math.fround), srows[10].dense);
+  assert.equal(sv.indices.length, DIMS / 2, 'zeros are not stored');
+  // a sparse literal with the map form, and k-NN against brute force
+  const m = new SparseVector({ 0: 0.5, 5: -0.25 }, DIMS);
+  assert.equal((await client.query('SELECT $1::sparsevec::text AS t', [pgvector.toSql(m)])).rows[0].t, `{1:0.5,6:-0.25}/${DIMS}`);
+  for (const q0 of queries.slice(0, 5)) {
+    const q = q0.map((x, i) => (i % 3 === 0 ? x : 0));
+    const res = await client.query('SELECT id FROM sitems ORDER BY embedding <-> $1 LIMIT 5', [pgvector.toSql(new SparseVector(q))]);
+    const want = srows.map((r) => [r.id, l2(r.dense, q)]).sort((a, b) => a[1] - b[1] || a[0] - b[0]).slice(0, 5).map((x) => x[0]);
+    assert.deepEqual(res.rows.map((r) => Number(r.id)), want);
+  }
+  await assert.rejects(client.query("SELECT '{1:1,1:2}/3'::sparsevec"), /indexes must not contain duplicates/);
   } finally {
     await client.end();
   }

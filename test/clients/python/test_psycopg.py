@@ -1,7 +1,8 @@
 """Debian's psycopg 3 (python3-psycopg) against vectorx, the way
 pgvector-python's own psycopg support talks to pgvector: the vector and
 halfvec types in text and in binary mode (pgvector's wire format: int16
-dimensions, int16 zero, big-endian float4s or binary16s), COPY in text and
+dimensions, int16 zero, big-endian float4s or binary16s), sparsevec (int32
+dimensions, count and zero, 0-based indexes, values), COPY in text and
 binary format, and
 server-side prepared statements.  Answers are checked against a
 brute-force search here.  The libpq environment names the server; a
@@ -88,6 +89,107 @@ def f16(x):
 ROUND = {'vector': f32, 'halfvec': f16}
 
 
+class Sparse(dict):
+    """a sparse vector: {0-based index: value} and its dimensions"""
+    def __init__(self, values, dim):
+        super().__init__(values)
+        self.dim = dim
+
+
+class SparseTextDumper(Dumper):
+    def dump(self, s):
+        return ('{' + ','.join('%d:%r' % (i + 1, float(v)) for i, v in sorted(s.items())) + '}/%d' % s.dim).encode()
+
+
+class SparseBinaryDumper(Dumper):
+    format = Format.BINARY
+
+    def dump(self, s):
+        idx = sorted(s)
+        return struct.pack('>iii%di%df' % (len(idx), len(idx)), s.dim, len(idx), 0, *idx, *[s[i] for i in idx])
+
+
+class SparseTextLoader(Loader):
+    def load(self, data):
+        body, dim = bytes(data).decode().split('/')
+        pairs = [p.split(':') for p in body[1:-1].split(',') if p]
+        # (values: the fewest digits that read back as the same float4)
+        return Sparse({int(i) - 1: f32(float(v)) for i, v in pairs}, int(dim))
+
+
+class SparseBinaryLoader(Loader):
+    format = Format.BINARY
+
+    def load(self, data):
+        dim, nnz, unused = struct.unpack_from('>iii', data)
+        assert unused == 0 and len(data) == 12 + 8 * nnz
+        idx = struct.unpack_from('>%di' % nnz, data, 12)
+        val = struct.unpack_from('>%df' % nnz, data, 12 + 4 * nnz)
+        return Sparse(dict(zip(idx, val)), dim)
+
+
+def run_sparse(db):
+    """sparsevec in text and binary, COPY both ways, prepared k-NN (exact scan)"""
+    rng = random.Random(11)
+    dim = 100000
+    rows = []
+    for i in range(1, 201):
+        rows.append((i, Sparse({rng.randrange(dim): f32(rng.uniform(-1, 1)) for _ in range(5)}, dim)))
+    with psycopg.connect(dbname=db, autocommit=True) as conn:
+        info = psycopg.types.TypeInfo.fetch(conn, 'sparsevec')
+        assert info is not None, 'sparsevec type not found'
+        info.register(conn)
+        conn.adapters.register_dumper(Sparse, type('B', (SparseBinaryDumper,), {'oid': info.oid}))
+        conn.adapters.register_dumper(Sparse, type('T', (SparseTextDumper,), {'oid': info.oid}))
+        conn.adapters.register_loader(info.oid, SparseTextLoader)
+        conn.adapters.register_loader(info.oid, SparseBinaryLoader)
+        conn.execute('CREATE TABLE sitems (id int PRIMARY KEY, embedding sparsevec(%d))' % dim)
+        with conn.cursor() as cur:
+            with cur.copy('COPY sitems FROM STDIN WITH (FORMAT BINARY)') as copy:
+                copy.set_types(['int4', info.oid])
+                for i, s in rows[:100]:
+                    copy.write_row((i, s))
+            with cur.copy('COPY sitems FROM STDIN') as copy:
+                for i, s in rows[100:]:
+                    copy.write_row((i, s))
+        for binary in (False, True):
+            got = conn.execute('SELECT embedding FROM sitems WHERE id = 150', binary=binary).fetchone()[0]
+            assert got == rows[149][1] and got.dim == dim, (binary, got)
+        out = {}
+        with conn.cursor() as cur:
+            with cur.copy('COPY sitems TO STDOUT WITH (FORMAT BINARY)') as copy:
+                copy.set_types(['int4', info.oid])
+                for i, s in copy.rows():
+                    out[i] = s
+        assert out == dict(rows), 'binary COPY round trip'
+
+        def dist(a, b):
+            return math.sqrt(sum((a.get(k, 0) - b.get(k, 0)) ** 2 for k in set(a) | set(b)))
+        for binary in (False, True):
+            for _ in range(5):
+                q = Sparse({rng.randrange(dim): f32(rng.uniform(-1, 1)) for _ in range(5)}, dim)
+                q.update({k: 1.0 for k in list(rows[rng.randrange(200)][1])[:2]})
+                want = [i for i, _ in sorted(rows, key=lambda r: (dist(r[1], q), r[0]))[:5]]
+                got = conn.execute('SELECT id FROM sitems ORDER BY embedding <-> %b LIMIT 5' if binary
+                                   else 'SELECT id FROM sitems ORDER BY embedding <-> %t LIMIT 5',
+                                   (q,), prepare=True, binary=binary).fetchall()
+                assert [r[0] for r in got] == want, (binary, got, want)
+        for data, message in [(struct.pack('>iiiif', 3, 1, 0, 0, 0.0), 'cannot contain zero values'),
+                              (struct.pack('>iiiiiff', 3, 2, 0, 2, 1, 1.0, 1.0), 'ascending order'),
+                              (struct.pack('>iiiif', 3, 1, 0, 3, 1.0), 'out of range for 3 dimensions'),
+                              (struct.pack('>iii', 3, 1, 0), 'need 8 bytes of data, got 0')]:
+            class Raw(bytes):
+                pass
+            conn.adapters.register_dumper(Raw, type('R', (Dumper,), {'format': Format.BINARY, 'oid': info.oid,
+                                                                     'dump': lambda self, b: bytes(b)}))
+            try:
+                conn.execute('SELECT %b::sparsevec', (Raw(data),), binary=True)
+                raise AssertionError('no error for %r' % data)
+            except (psycopg.errors.DataException, psycopg.errors.InvalidBinaryRepresentation) as e:
+                assert message in str(e), (message, str(e))
+    print('sparsevec: text, binary, COPY, prepared statements: ok')
+
+
 def main():
     db = 'vx_psycopg_%d' % os.getpid()
     with psycopg.connect(dbname='postgres', autocommit=True) as admin:
@@ -107,6 +209,7 @@ def run(db):
     for typname in ('vector', 'halfvec'):
         run_type(db, typname)
         print('%s: text, binary, COPY, prepared statements, HNSW: ok' % typname)
+    run_sparse(db)
 
 
 def run_type(db, typname):
