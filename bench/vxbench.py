@@ -229,11 +229,12 @@ def prepare_db(dbname):
     return conn
 
 
-def load_table(cur, table, ds, storage=None):
-    """Create and COPY the table; storage None keeps vectorx's default."""
+def load_table(cur, table, ds, storage=None, coltype="vector"):
+    """Create and COPY the table; storage None keeps vectorx's default;
+    coltype is the embedding column's type (vector or halfvec)."""
     t = time.perf_counter()
     cur.execute(f"DROP TABLE IF EXISTS {table}")
-    cur.execute(f"CREATE TABLE {table} (id int PRIMARY KEY, label int, embedding vector({ds.dim}))")
+    cur.execute(f"CREATE TABLE {table} (id int PRIMARY KEY, label int, embedding {coltype}({ds.dim}))")
     if storage:
         cur.execute(f"ALTER TABLE {table} ALTER COLUMN embedding SET STORAGE {storage}")
     labels = ds.labels if ds.labels is not None else np.zeros(len(ds.base), np.int32)
@@ -436,9 +437,10 @@ def prepare_sql_system(conn, ds, sysdef, args):
         res["index_bytes"] = cur.fetchone()[0]
         res["table_bytes"], res["table_bytes_with_toast"] = relation_sizes(cur, table)
         return SqlSweep(conn, ds, sysdef, args, res)
-    if sysdef.get("reload", True) or not args._loaded.get(sysdef.get("storage")):
-        res["load_s"] = round(load_table(cur, table, ds, sysdef.get("storage")), 1)
-        args._loaded = {sysdef.get("storage"): True}
+    layout = (sysdef.get("storage"), sysdef.get("coltype", "vector"))
+    if sysdef.get("reload", True) or not args._loaded.get(layout):
+        res["load_s"] = round(load_table(cur, table, ds, *layout), 1)
+        args._loaded = {layout: True}
     if not args._queries_loaded:
         load_queries(cur, ds, args)
         args._queries_loaded = True
@@ -476,7 +478,7 @@ def recall_pass(conn, ds, sysdef, args, v, repeat=None):
     cur = conn.cursor()
     op = sysdef.get("op", "<->")
     cur.execute("DEALLOCATE ALL")
-    cur.execute(f"PREPARE ann(vector) AS SELECT {args.id_column} FROM {args.table} "
+    cur.execute(f"PREPARE ann({sysdef.get('coltype', 'vector')}) AS SELECT {args.id_column} FROM {args.table} "
                 f"ORDER BY {args.column} {op} $1 LIMIT {args.k + ds.fetch_k_extra}")
     for name, val in sysdef.get("settings", {}).items():
         cur.execute(f"SET {name} = {val}")
@@ -908,6 +910,23 @@ def scenario_hnsw(ds, args):
     ]
 
 
+def scenario_halfvec(ds, args):
+    """HNSW (m=16, ef_construction=64) over a halfvec column against the same
+    over vector, and hnswlib (float32), ef_search sweep: recall, QPS, build,
+    index and table size.  The table is loaded once per type."""
+    values = [10, 20, 40, 80, 160]
+    index = "CREATE INDEX ON {table} USING hnsw (embedding %s) WITH (m = 16, ef_construction = 64)"
+    return [
+        dict(name="vectorx hnsw, vector", storage=None, index=index % "vector_l2_ops",
+             builds=[("one process", ["SET max_parallel_maintenance_workers = 0"])],
+             guc="SET hnsw.ef_search = {v}", gucname="hnsw.ef_search", values=values),
+        dict(name="vectorx hnsw, halfvec", storage=None, coltype="halfvec", index=index % "halfvec_l2_ops",
+             builds=[("one process", ["SET max_parallel_maintenance_workers = 0"])],
+             guc="SET hnsw.ef_search = {v}", gucname="hnsw.ef_search", values=values),
+        dict(name="hnswlib (Debian, 1 thread)", kind="hnswlib", m=16, efc=64, values=values),
+    ]
+
+
 def scenario_filtered(ds, args):
     """Filtered k-NN (HNSW m 16): class label and seeded 0.1/1/10/50% filters, auto against each strategy forced."""
     return []
@@ -1078,6 +1097,7 @@ SCENARIOS = {
     "ivfpq-1m": (scenario_ivfpq_1m, "synth-1000000-128", dict(queries=1000, warmup=100, repeat=1)),
     "table": (scenario_table, "(yours)", dict(queries=1000, warmup=100, repeat=3)),
     "filtered": (scenario_filtered, "fashion-mnist", dict(queries=200, warmup=20, repeat=3)),
+    "halfvec": (scenario_halfvec, "fashion-mnist", dict(queries=1000, warmup=100, repeat=3)),
 }
 PREPARERS = {"hnswlib": prepare_hnswlib, "faiss-ivfpq": prepare_faiss_ivfpq}
 
