@@ -307,7 +307,7 @@ def pgbench(args, sql, clients, xacts, gucs=None, latency=False, seconds=None):
         return qps, lat
 
 
-def knn_script(args, op, ds):
+def knn_script(args, op, ds, table=None):
     """pgbench script: a random one of the timed queries, its vector read by
     a subquery (from bench_queries, or from the user's table by id)"""
     if ds.self_ids is not None:
@@ -317,7 +317,7 @@ def knn_script(args, op, ds):
     else:
         qexpr = "(SELECT v FROM bench_queries WHERE qid = :i)"
     return (f"\\set i random(1, {args.queries})\n"
-            f"SELECT {args.id_column} FROM {args.table} ORDER BY {args.column} {op} {qexpr} LIMIT {args.k};\n")
+            f"SELECT {args.id_column} FROM {table or args.table} ORDER BY {args.column} {op} {qexpr} LIMIT {args.k};\n")
 
 
 def peak_rss_mb(pid):
@@ -419,7 +419,9 @@ def build_index(conn, table, sql, session=()):
 def prepare_sql_system(conn, ds, sysdef, args):
     """One database system: table, index build(s); returns its SqlSweep."""
     cur = conn.cursor()
-    table = args.table
+    # a system's own table ("table"): several systems in one group, their
+    # passes interleaved
+    table = sysdef.get("table", args.table)
     res = dict(name=sysdef["name"], kind="sql")
     for st in sysdef.get("session", []):
         cur.execute(st)
@@ -438,9 +440,9 @@ def prepare_sql_system(conn, ds, sysdef, args):
         res["table_bytes"], res["table_bytes_with_toast"] = relation_sizes(cur, table)
         return SqlSweep(conn, ds, sysdef, args, res)
     layout = (sysdef.get("storage"), sysdef.get("coltype", "vector"))
-    if sysdef.get("reload", True) or not args._loaded.get(layout):
+    if sysdef.get("reload", True) or not args._loaded.get((table,) + layout):
         res["load_s"] = round(load_table(cur, table, ds, *layout), 1)
-        args._loaded = {layout: True}
+        args._loaded = {(table,) + layout: True}
     if not args._queries_loaded:
         load_queries(cur, ds, args)
         args._queries_loaded = True
@@ -478,7 +480,8 @@ def recall_pass(conn, ds, sysdef, args, v, repeat=None):
     cur = conn.cursor()
     op = sysdef.get("op", "<->")
     cur.execute("DEALLOCATE ALL")
-    cur.execute(f"PREPARE ann({sysdef.get('coltype', 'vector')}) AS SELECT {args.id_column} FROM {args.table} "
+    cur.execute(f"PREPARE ann({sysdef.get('coltype', 'vector')}) AS SELECT {args.id_column} "
+                f"FROM {sysdef.get('table', args.table)} "
                 f"ORDER BY {args.column} {op} $1 LIMIT {args.k + ds.fetch_k_extra}")
     for name, val in sysdef.get("settings", {}).items():
         cur.execute(f"SET {name} = {val}")
@@ -545,7 +548,7 @@ class SqlSweep:
     def __init__(self, conn, ds, sysdef, args, res):
         self.conn, self.ds, self.sysdef, self.args, self.res = conn, ds, sysdef, args, res
         self.values = sysdef.get("values", [None])
-        self.script = knn_script(args, sysdef.get("op", "<->"), ds)
+        self.script = knn_script(args, sysdef.get("op", "<->"), ds, sysdef.get("table"))
         res["sweep"] = []
 
     def gucs(self, v):
@@ -913,18 +916,20 @@ def scenario_hnsw(ds, args):
 def scenario_halfvec(ds, args):
     """HNSW (m=16, ef_construction=64) over a halfvec column against the same
     over vector, and hnswlib (float32), ef_search sweep: recall, QPS, build,
-    index and table size.  The table is loaded once per type."""
+    index and table size.  Each type has its table, so the three run in one
+    group with their timed passes interleaved."""
     values = [10, 20, 40, 80, 160]
     index = "CREATE INDEX ON {table} USING hnsw (embedding %s) WITH (m = 16, ef_construction = 64)"
-    return [
-        dict(name="vectorx hnsw, vector", storage=None, index=index % "vector_l2_ops",
+    return [[
+        dict(name="vectorx hnsw, vector", storage=None, index=index % "vector_l2_ops", table="items_vector",
              builds=[("one process", ["SET max_parallel_maintenance_workers = 0"])],
              guc="SET hnsw.ef_search = {v}", gucname="hnsw.ef_search", values=values),
         dict(name="vectorx hnsw, halfvec", storage=None, coltype="halfvec", index=index % "halfvec_l2_ops",
+             table="items_halfvec",
              builds=[("one process", ["SET max_parallel_maintenance_workers = 0"])],
              guc="SET hnsw.ef_search = {v}", gucname="hnsw.ef_search", values=values),
         dict(name="hnswlib (Debian, 1 thread)", kind="hnswlib", m=16, efc=64, values=values),
-    ]
+    ]]
 
 
 def scenario_filtered(ds, args):

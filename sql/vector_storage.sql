@@ -31,6 +31,27 @@ CREATE TABLE st_off (v vector(3));
 SELECT * FROM storage_of('st_off');
 RESET vectorx.plain_storage_max_dims;
 
+-- halfvec(n) the same, up to twice the dimensions (the same bytes), from
+-- its own default EXTERNAL; a row that cannot hold a PLAIN column leaves it
+-- EXTERNAL, and an explicit choice stands
+CREATE TABLE sth (id int, h halfvec(1536), max halfvec(3600), big halfvec(3601), free halfvec);
+SELECT * FROM storage_of('sth');
+CREATE TABLE sth_two (a halfvec(3000), b halfvec(3000));
+SELECT * FROM storage_of('sth_two');
+ALTER TABLE sth_two ADD COLUMN c halfvec(8);
+SELECT * FROM storage_of('sth_two') WHERE col = 'c';
+ALTER TABLE sth_two ALTER COLUMN b SET STORAGE MAIN;
+ALTER TABLE sth_two ALTER COLUMN a TYPE halfvec(3100);
+SELECT * FROM storage_of('sth_two');
+SET vectorx.plain_storage_max_dims = 0;
+CREATE TABLE sth_off (h halfvec(3));
+SELECT * FROM storage_of('sth_off');
+RESET vectorx.plain_storage_max_dims;
+-- inline halfvecs answer as toasted ones do
+INSERT INTO sth (id, h) SELECT g, array_fill(g::real, ARRAY[1536]) FROM generate_series(1, 3) g;
+SELECT id, h <-> array_fill(2.2::real, ARRAY[1536])::halfvec < 10 AS near FROM sth ORDER BY h <-> array_fill(2.2::real, ARRAY[1536])::halfvec;
+DROP TABLE sth, sth_two, sth_off;
+
 -- data that compresses well (mostly zeros) stays uncompressed in a PLAIN column
 CREATE TABLE st_plain (id int, v vector(784));
 CREATE TABLE st_main (id int, v vector);

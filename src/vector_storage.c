@@ -1,9 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * vector_storage.c
- *	  Keeps vector columns inline and uncompressed in the heap, so that an
- *	  exact scan reads each row's vector in place, whenever that cannot
- *	  make a row too big for a heap page.
+ *	  Keeps vector and halfvec columns inline and uncompressed in the heap,
+ *	  so that an exact scan reads each row's vector in place, whenever that
+ *	  cannot make a row too big for a heap page.
  *
  * Why: PostgreSQL compresses ("main", "extended") or moves out of line
  * ("external", pgvector's choice) any value in a row wider than about
@@ -21,7 +21,8 @@
  *	R1. The widest row of a table is bounded column by column: the tuple
  *		header with a null bitmap for every attribute, plus for each live
  *		column its largest inline size plus alignment padding (typalign - 1):
- *		a fixed-length type its length; a PLAIN vector(n) VECTOR_SIZE(n);
+ *		a fixed-length type its length; a PLAIN vector(n) VECTOR_SIZE(n), a
+ *		PLAIN halfvec(n) HALFVEC_SIZE(n);
  *		any other value that TOAST may compress or move out of line
  *		(storage EXTENDED, EXTERNAL or MAIN) MAXALIGN(TOAST_POINTER_SIZE),
  *		the size above which the toaster moves a value out when the row
@@ -30,12 +31,14 @@
  *		when that sum is at most MaxHeapTupleSize.
  *	R2. When a table, partitioned table or materialized view is created,
  *		its vector(n) columns with 1 <= n <= vectorx.plain_storage_max_dims
- *		(default 1800) and storage MAIN are considered in column order;
- *		each becomes PLAIN if the row still fits (R1) with it PLAIN.
+ *		(default 1800) and storage MAIN, and its halfvec(n) columns with
+ *		1 <= n <= twice that (the same bytes) and storage EXTERNAL (each
+ *		type's default) are considered in column order; each becomes PLAIN
+ *		if the row still fits (R1) with it PLAIN.
  *		ALTER TABLE ADD COLUMN does the same for the new column.
  *	R3. Before R2, and after every other change to a column (ALTER COLUMN
- *		TYPE, SET STORAGE, ...), if the row does not fit, PLAIN vector
- *		columns go back to the type's default MAIN, last column first,
+ *		TYPE, SET STORAGE, ...), if the row does not fit, PLAIN vector and
+ *		halfvec columns go back to their type's default, last column first,
  *		until it fits.  The one exception is a change that leaves its
  *		column PLAIN although the column's type defaults to another
  *		storage (SET STORAGE PLAIN): that is the user's explicit choice,
@@ -86,6 +89,7 @@
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
 
+#include "halfvec.h"
 #include "vector.h"
 
 #define PLAIN_STORAGE_DEFAULT_MAX_DIMS 1800
@@ -115,21 +119,25 @@ typedef struct ColumnWidth
 	char		storage;		/* attstorage; R2 and R3 change it here first */
 	char		typstorage;		/* the type's default storage */
 	int32		typmod;			/* atttypmod: n of vector(n), or -1 */
-	bool		is_vector;		/* of this extension's vector type */
+	bool		is_vector;		/* of this extension's vector or halfvec type */
+	bool		is_half;		/* halfvec */
 	bool		changed;		/* storage differs from the catalog's */
 } ColumnWidth;
 
-/* Is typid this extension's vector type?  (Its input function is ours.) */
-static bool
-IsVectorType(Oid typid)
+/*
+ * Is typid this extension's vector (1) or halfvec (2) type, or another (0)?
+ * (Its input function is ours.)
+ */
+static int
+VectorKind(Oid typid)
 {
 	HeapTuple	tup;
 	Oid			input;
-	bool		result = false;
+	int			result = 0;
 
 	tup = SearchSysCache1(TYPEOID, ObjectIdGetDatum(typid));
 	if (!HeapTupleIsValid(tup))
-		return false;
+		return 0;
 	input = ((Form_pg_type) GETSTRUCT(tup))->typinput;
 	ReleaseSysCache(tup);
 
@@ -143,12 +151,15 @@ IsVectorType(Oid typid)
 		if (proc->prolang == ClanguageId)
 		{
 			src = SysCacheGetAttr(PROCOID, tup, Anum_pg_proc_prosrc, &isnull);
-			result = !isnull && strcmp(TextDatumGetCString(src), "vector_in") == 0;
+			if (!isnull)
+				result = strcmp(TextDatumGetCString(src), "vector_in") == 0 ? 1 :
+					strcmp(TextDatumGetCString(src), "halfvec_in") == 0 ? 2 : 0;
 			if (result)
 			{
 				Datum		bin = SysCacheGetAttr(PROCOID, tup, Anum_pg_proc_probin, &isnull);
 
-				result = !isnull && strstr(TextDatumGetCString(bin), "vectorx") != NULL;
+				if (isnull || strstr(TextDatumGetCString(bin), "vectorx") == NULL)
+					result = 0;
 			}
 		}
 		ReleaseSysCache(tup);
@@ -172,7 +183,7 @@ ColumnMaxWidth(const ColumnWidth *col, char storage)
 	if (storage != TYPSTORAGE_PLAIN)
 		return MAXALIGN(TOAST_POINTER_SIZE) + pad;
 	if (col->is_vector && col->typmod >= 1 && col->typmod <= VECTOR_MAX_DIM)
-		return VECTOR_SIZE(col->typmod) + pad;
+		return (col->is_half ? HALFVEC_SIZE(col->typmod) : VECTOR_SIZE(col->typmod)) + pad;
 	return UNBOUNDED_WIDTH;
 }
 
@@ -202,6 +213,7 @@ ReadColumns(Oid relid, int *ncols, int *natts)
 	{
 		Form_pg_attribute att = (Form_pg_attribute) GETSTRUCT(tup);
 		ColumnWidth *col;
+		int			kind;
 
 		if (att->attnum <= 0)
 			continue;
@@ -220,7 +232,9 @@ ReadColumns(Oid relid, int *ncols, int *natts)
 		col->storage = att->attstorage;
 		col->typstorage = get_typstorage(att->atttypid);
 		col->typmod = att->atttypmod;
-		col->is_vector = att->attlen == -1 && IsVectorType(att->atttypid);
+		kind = att->attlen == -1 ? VectorKind(att->atttypid) : 0;
+		col->is_vector = kind != 0;
+		col->is_half = kind == 2;
 		col->changed = false;
 	}
 	systable_endscan(scan);
@@ -269,7 +283,7 @@ ReviewStorage(Oid relid, int subid, StorageEvent event)
 	}
 	for (int i = ncols - 1; i >= 0 && row > ROW_LIMIT; i--)
 		if (cols[i].is_vector && cols[i].storage == TYPSTORAGE_PLAIN)
-			SetStorage(&cols[i], TYPSTORAGE_MAIN, &row);
+			SetStorage(&cols[i], cols[i].typstorage, &row);
 
 	/* R2 */
 	if (event != EVENT_ALTER_COLUMN)
@@ -280,8 +294,9 @@ ReviewStorage(Oid relid, int subid, StorageEvent event)
 
 			if (event == EVENT_ADD_COLUMN && col->attnum != subid)
 				continue;
-			if (!col->is_vector || col->storage != TYPSTORAGE_MAIN ||
-				col->typmod < 1 || col->typmod > plain_storage_max_dims)
+			if (!col->is_vector || col->storage != col->typstorage ||
+				col->typstorage == TYPSTORAGE_PLAIN || col->typmod < 1 ||
+				col->typmod > (col->is_half ? 2 : 1) * plain_storage_max_dims)
 				continue;
 			if (row - ColumnMaxWidth(col, col->storage) +
 				ColumnMaxWidth(col, TYPSTORAGE_PLAIN) <= ROW_LIMIT)
@@ -377,8 +392,8 @@ void
 VxStorageInit(void)
 {
 	DefineCustomIntVariable("vectorx.plain_storage_max_dims",
-							"New vector(n) columns with n up to this are stored PLAIN (inline, uncompressed) when the widest row still fits a page.",
-							"0 leaves every new vector column with the type's default storage (MAIN).",
+							"New vector(n) columns with n up to this, and halfvec(n) up to twice this, are stored PLAIN (inline, uncompressed) when the widest row still fits a page.",
+							"0 leaves every new vector and halfvec column with its type's default storage (MAIN, EXTERNAL).",
 							&plain_storage_max_dims,
 							PLAIN_STORAGE_DEFAULT_MAX_DIMS, 0, PLAIN_STORAGE_LIMIT_MAX_DIMS,
 							PGC_USERSET, 0,
