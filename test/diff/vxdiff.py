@@ -2,8 +2,9 @@
 """test/diff/vxdiff.py: randomized differential testing of vectorx in SQL.
 
 Each sequence is drawn from its seed alone (so it can be run again, and cut
-down): a table of random dimension (1 to 4096; sometimes partitioned) and a
-second one to join, then steps of
+down): a table of random dimension (1 to 4096; sometimes partitioned; its
+column a vector or, in about 3 of 10 sequences, a halfvec, with the index
+operator classes of that type) and a second one to join, then steps of
   DML       INSERT (NULL vectors, zero vectors, duplicates among them),
             UPDATE, DELETE, VACUUM, ANALYZE
   DDL       CREATE INDEX with both access methods, every operator class,
@@ -97,6 +98,9 @@ class Generator:
         self.nsteps = steps
         r = self.r
         self.dims = r.choice([1, 2, 3, 8, 16, 16, 32, 64, 300, 4096])
+        # from a generator of its own, so that the vector sequences of every
+        # seed stay what they were before halfvec
+        self.typ = 'halfvec' if random.Random(seed * 7919 + 1).random() < 0.3 else 'vector'
         self.partitioned = r.random() < 0.25
         self.next_id = 1
         self.vectors = []
@@ -130,7 +134,7 @@ class Generator:
     def setup(self):
         d = self.dims
         part = ' PARTITION BY RANGE (id)' if self.partitioned else ''
-        sql = ['CREATE TABLE t (id int, grp int, cat text, val int, v vector(%d), PRIMARY KEY (id))%s' % (d, part)]
+        sql = ['CREATE TABLE t (id int, grp int, cat text, val int, v %s(%d), PRIMARY KEY (id))%s' % (self.typ, d, part)]
         if self.partitioned:
             sql += ['CREATE TABLE t_p0 PARTITION OF t FOR VALUES FROM (MINVALUE) TO (150)',
                     'CREATE TABLE t_p1 PARTITION OF t FOR VALUES FROM (150) TO (400)',
@@ -172,14 +176,14 @@ class Generator:
         if r.random() < 0.6:
             op = r.choice(HNSW_OPS)
             m = r.choice([2, 4, 8, 16])
-            sql = 'CREATE INDEX %s ON t USING hnsw (v vector_%s_ops) WITH (m = %d, ef_construction = %d)' % (
-                name, op, m, max(2 * m, r.choice([8, 32, 64])))
+            sql = 'CREATE INDEX %s ON t USING hnsw (v %s_%s_ops) WITH (m = %d, ef_construction = %d)' % (
+                name, self.typ, op, m, max(2 * m, r.choice([8, 32, 64])))
             am = 'hnsw'
         else:
             op = r.choice(IVFPQ_OPS)
             m = r.choice([x for x in (1, 2, 4, 8, 16) if x <= self.dims])
-            sql = 'CREATE INDEX %s ON t USING ivfpq (v vector_%s_ops) WITH (lists = %d, m = %d, nbits = %d)' % (
-                name, op, r.choice([1, 4, 16]), m, r.choice([4, 8]))
+            sql = 'CREATE INDEX %s ON t USING ivfpq (v %s_%s_ops) WITH (lists = %d, m = %d, nbits = %d)' % (
+                name, self.typ, op, r.choice([1, 4, 16]), m, r.choice([4, 8]))
             am = 'ivfpq'
         self.indexes[name] = (am, op)
         return Step('ddl', pre + [sql, 'RESET maintenance_work_mem', 'RESET max_parallel_maintenance_workers'])
@@ -225,7 +229,7 @@ class Generator:
         limit = r.choice([1, 3, 10, 10, 50, self.next_id + 10])
         mode = r.choice(['plain', 'plain', 'generic', 'cursor', 'move'])
         q = {'op': OPS[op], 'opname': op, 'vec': self.query_vec(), 'where': where, 'join': join,
-             'limit': limit, 'mode': mode, 'set_between': None, 'move': 0}
+             'limit': limit, 'mode': mode, 'set_between': None, 'move': 0, 'typ': self.typ}
         if mode == 'cursor':
             q['set_between'] = self.setting().sql[0]
         if mode == 'move':
@@ -382,7 +386,7 @@ class Runner:
             self.sql('SET plan_cache_mode = force_generic_plan')
             frm = 't JOIN t2 ON t2.grp = t.grp' if q['join'] else 't'
             where = ('WHERE ' + q['where']) if q['where'] else ''
-            self.sql('PREPARE p(vector) AS SELECT t.id FROM %s %s ORDER BY t.v %s $1 LIMIT %d' % (
+            self.sql('PREPARE p(' + q['typ'] + ') AS SELECT t.id FROM %s %s ORDER BY t.v %s $1 LIMIT %d' % (
                 frm, where, q['op'], q['limit']))
             ids = [r[0] for r in self.sql('EXECUTE p(%s)' % q['vec'])]
             self.sql('RESET plan_cache_mode')
@@ -413,7 +417,7 @@ class Runner:
         cond = where + ' AND t.v IS NOT NULL'
         zero_query = q['vec'].strip("'[]").replace('0', '').replace(',', '') == ''
         if q['opname'] == 'cosine':
-            cond += ' AND vector_norm(t.v) > 0' + (' AND false' if zero_query else '')
+            cond += ' AND vector_norm(t.v::vector) > 0' + (' AND false' if zero_query else '')
         where_ok = set(r[0] for r in self.sql('SELECT t.id FROM %s WHERE %s' % (frm, where)))
         exact = [d for _, d in self.sql('SELECT t.id, (t.v %s %s)::float8 + 0 FROM %s WHERE %s ORDER BY 2, 1 LIMIT %d' % (
             op, q['vec'], frm, cond, q['limit']))]
@@ -522,7 +526,7 @@ class Runner:
 
     def index_opclass(self, name):
         """The operator class of an index: l2, ip, cosine or l1."""
-        return self.sql("""SELECT regexp_replace(o.opcname, '^vector_(.*)_ops$', '\\1')
+        return self.sql("""SELECT regexp_replace(o.opcname, '^(vector|halfvec)_(.*)_ops$', '\\2')
                            FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
                            JOIN pg_opclass o ON o.oid = i.indclass[0]
                            WHERE c.relname = %s AND c.relnamespace = current_schema()::regnamespace""",
@@ -567,8 +571,8 @@ def full_query(q):
     where = (' WHERE ' + q['where']) if q['where'] else ''
     base = 'SELECT t.id FROM %s%s ORDER BY t.v %s %s LIMIT %d' % (frm, where, q['op'], q['vec'], q['limit'])
     if q['mode'] == 'generic':
-        return ('SET plan_cache_mode = force_generic_plan;\nPREPARE p(vector) AS %s;\nEXECUTE p(%s);\nDEALLOCATE p;' %
-                (base.replace(q['vec'], '$1'), q['vec']))
+        return ('SET plan_cache_mode = force_generic_plan;\nPREPARE p(%s) AS %s;\nEXECUTE p(%s);\nDEALLOCATE p;' %
+                (q['typ'], base.replace(q['vec'], '$1'), q['vec']))
     if q['mode'] in ('cursor', 'move'):
         mid = q['set_between'] if q['mode'] == 'cursor' else 'MOVE %d FROM c' % q['move']
         return 'BEGIN;\nDECLARE c NO SCROLL CURSOR FOR %s;\nFETCH 2 FROM c;\n%s;\nFETCH ALL FROM c;\nCOMMIT;' % (base, mid)
