@@ -215,6 +215,13 @@ CREATE TABLE hwide (id int, h halfvec(6000));
 INSERT INTO hwide SELECT g, array_fill(g::real, ARRAY[6000])::halfvec FROM generate_series(1, 20) g;
 CREATE INDEX ON hwide USING hnsw (h halfvec_l2_ops);
 SELECT id FROM hwide ORDER BY h <-> array_fill(7.2::real, ARRAY[6000])::halfvec LIMIT 3;
+-- rows and the query out of line (6000 dimensions is beyond the PLAIN rule):
+-- an exact scan with the query from a subquery, its detoasted copy kept
+-- across rows, answers as with the query written out
+SET enable_indexscan = off;
+SELECT id, h <-> (SELECT h FROM hwide WHERE id = 7) AS d FROM hwide ORDER BY h <-> (SELECT h FROM hwide WHERE id = 7), id LIMIT 4;
+SELECT id, h <-> array_fill(7::real, ARRAY[6000])::halfvec AS d FROM hwide ORDER BY 2, id LIMIT 4;
+RESET enable_indexscan;
 -- a LATERAL k-NN: one index rescan per outer row, each answering
 SET hnsw.ef_search = 10;
 CREATE TABLE hlat (id int, h halfvec(4000));

@@ -32,22 +32,31 @@ typedef struct HalfScratch
 	int			cap;			/* elements each buffer holds */
 	float	   *x[2];			/* the arguments' elements as float4 */
 	uint16	   *raw;			/* an aligned copy of a short-header value */
+	VxArgCache	toasted[2];		/* a toasted argument that keeps coming back
+								 * (the query of an exact scan, vector.h) */
 } HalfScratch;
 
+/* the call site's scratch (a new one per call without an FmgrInfo) */
 static HalfScratch *
-GetScratch(FunctionCallInfo fcinfo, int dim)
+GetScratch(FunctionCallInfo fcinfo)
 {
 	HalfScratch *st;
-	MemoryContext cxt = fcinfo->flinfo ? fcinfo->flinfo->fn_mcxt : CurrentMemoryContext;
 
 	if (fcinfo->flinfo && fcinfo->flinfo->fn_extra)
-		st = (HalfScratch *) fcinfo->flinfo->fn_extra;
-	else
-	{
-		st = MemoryContextAllocZero(cxt, sizeof(HalfScratch));
-		if (fcinfo->flinfo)
-			fcinfo->flinfo->fn_extra = st;
-	}
+		return (HalfScratch *) fcinfo->flinfo->fn_extra;
+	st = MemoryContextAllocZero(fcinfo->flinfo ? fcinfo->flinfo->fn_mcxt : CurrentMemoryContext,
+								sizeof(HalfScratch));
+	if (fcinfo->flinfo)
+		fcinfo->flinfo->fn_extra = st;
+	return st;
+}
+
+/* room for dim elements in each buffer */
+static void
+GrowScratch(FunctionCallInfo fcinfo, HalfScratch *st, int dim)
+{
+	MemoryContext cxt = fcinfo->flinfo ? fcinfo->flinfo->fn_mcxt : CurrentMemoryContext;
+
 	if (st->cap < dim)
 	{
 		int			cap = Max(dim, 64);
@@ -67,14 +76,14 @@ GetScratch(FunctionCallInfo fcinfo, int dim)
 		st->raw = raw;
 		st->cap = cap;
 	}
-	return st;
 }
 
 /*
  * Both arguments' elements as float4, in *a and *b (call-site scratch).  A
  * plain value is read in place, a short-header one (a small halfvec stored
- * inline) through an aligned copy, a toasted one detoasted (VARATT_IS_SHORT
- * is true of a TOAST pointer too: the order of the tests matters).
+ * inline) through an aligned copy, a toasted one detoasted, and kept while
+ * the same one keeps coming back (VARATT_IS_SHORT is true of a TOAST
+ * pointer too: the order of the tests matters).
  */
 static int
 HalfArgs(FunctionCallInfo fcinfo, const float **a, const float **b)
@@ -82,7 +91,7 @@ HalfArgs(FunctionCallInfo fcinfo, const float **a, const float **b)
 	int			dims[2];
 	const uint16 *elems[2];
 	bool		shortv[2];
-	HalfScratch *st;
+	HalfScratch *st = GetScratch(fcinfo);
 
 	for (int i = 0; i < 2; i++)
 	{
@@ -105,7 +114,9 @@ HalfArgs(FunctionCallInfo fcinfo, const float **a, const float **b)
 		}
 		else
 		{
-			const HalfVector *h = DatumGetHalfVector(PG_GETARG_DATUM(i));
+			const HalfVector *h = fcinfo->flinfo ?
+				(const HalfVector *) VxArgCacheGet(&st->toasted[i], fcinfo, i) :
+				DatumGetHalfVector(PG_GETARG_DATUM(i));
 
 			dims[i] = h->dim;
 			elems[i] = h->x;
@@ -115,7 +126,7 @@ HalfArgs(FunctionCallInfo fcinfo, const float **a, const float **b)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
 				 errmsg("different halfvec dimensions %d and %d", dims[0], dims[1])));
-	st = GetScratch(fcinfo, dims[0]);
+	GrowScratch(fcinfo, st, dims[0]);
 	for (int i = 0; i < 2; i++)
 	{
 		const uint16 *x = elems[i];

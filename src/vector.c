@@ -59,10 +59,7 @@ VxNewVector(int dim)
 
 typedef struct ArgSlot
 {
-	Size		rawlen;			/* size of raw, the toasted bytes last seen */
-	char	   *raw;			/* copy of those bytes (NULL: nothing cached) */
-	Vector	   *value;			/* their detoasted value */
-	int			misses;			/* consecutive calls with a different value */
+	VxArgCache	cache;			/* a toasted value and its detoasted copy */
 	union
 	{
 		char		data[VECTOR_SIZE(32)];
@@ -148,8 +145,6 @@ VxVectorArgSlow(FunctionCallInfo fcinfo, int argno)
 	struct varlena *p = (struct varlena *) DatumGetPointer(PG_GETARG_DATUM(argno));
 	FmgrInfo   *flinfo = fcinfo->flinfo;
 	ArgSlot    *slot;
-	Size		rawlen;
-	MemoryContext old;
 
 	if (argno >= ARG_SLOTS || flinfo == NULL)
 		return (Vector *) PG_DETOAST_DATUM(PG_GETARG_DATUM(argno));
@@ -166,28 +161,47 @@ VxVectorArgSlow(FunctionCallInfo fcinfo, int argno)
 		return (Vector *) slot->shortbuf.data;
 	}
 
-	rawlen = VARSIZE_ANY(p);
-	if (slot->raw != NULL && slot->rawlen == rawlen && memcmp(slot->raw, p, rawlen) == 0)
-	{
-		slot->misses = 0;
-		return slot->value;
-	}
-	if (slot->misses >= ARG_GIVE_UP)
-		return (Vector *) PG_DETOAST_DATUM(PG_GETARG_DATUM(argno));
+	return (Vector *) VxArgCacheGet(&slot->cache, fcinfo, argno);
+}
 
-	slot->misses++;
-	if (slot->raw != NULL)
+/*
+ * A toasted argument, detoasted and remembered while the same bytes keep
+ * coming back (vector.h); after ARG_GIVE_UP misses in a row it stops
+ * caching and detoasts per call.  fcinfo->flinfo must be set.
+ */
+struct varlena *
+VxArgCacheGet(VxArgCache *c, FunctionCallInfo fcinfo, int argno)
+{
+	struct varlena *p = (struct varlena *) DatumGetPointer(PG_GETARG_DATUM(argno));
+	Size		rawlen = VARSIZE_ANY(p);
+	MemoryContext old;
+
+	if (c->raw != NULL && c->rawlen == rawlen && memcmp(c->raw, p, rawlen) == 0)
 	{
-		pfree(slot->raw);
-		pfree(slot->value);
+		c->misses = 0;
+		return c->value;
 	}
-	old = MemoryContextSwitchTo(flinfo->fn_mcxt);
-	slot->raw = palloc(rawlen);
-	memcpy(slot->raw, p, rawlen);
-	slot->rawlen = rawlen;
-	slot->value = (Vector *) PG_DETOAST_DATUM_COPY(PG_GETARG_DATUM(argno));
+	if (c->misses >= ARG_GIVE_UP)
+		return PG_DETOAST_DATUM(PG_GETARG_DATUM(argno));
+
+	c->misses++;
+	old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+	{
+		char	   *raw = palloc(rawlen);
+		struct varlena *value = PG_DETOAST_DATUM_COPY(PG_GETARG_DATUM(argno));
+
+		memcpy(raw, p, rawlen);
+		if (c->raw != NULL)
+		{
+			pfree(c->raw);
+			pfree(c->value);
+		}
+		c->raw = raw;
+		c->rawlen = rawlen;
+		c->value = value;
+	}
 	MemoryContextSwitchTo(old);
-	return slot->value;
+	return c->value;
 }
 
 /* V1: a vector has 1..VECTOR_MAX_DIM elements. */

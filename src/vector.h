@@ -68,6 +68,17 @@ typedef struct Vector
  * its vector in cache instead of waiting on DRAM.
  */
 extern Vector *VxVectorArgSlow(FunctionCallInfo fcinfo, int argno);
+
+/* the cache behind it, for other types' arguments (halfvec_ops.c) */
+typedef struct VxArgCache
+{
+	Size		rawlen;			/* size of raw, the toasted bytes last seen */
+	char	   *raw;			/* copy of those bytes (NULL: nothing cached) */
+	struct varlena *value;		/* their detoasted value */
+	int			misses;			/* consecutive calls with a different value */
+} VxArgCache;
+
+extern struct varlena *VxArgCacheGet(VxArgCache *c, FunctionCallInfo fcinfo, int argno);
 extern void VxPrefetchNextRows(FunctionCallInfo fcinfo, const Vector *a, const Vector *b);
 
 static inline Vector *
