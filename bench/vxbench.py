@@ -307,7 +307,7 @@ def pgbench(args, sql, clients, xacts, gucs=None, latency=False, seconds=None):
         return qps, lat
 
 
-def knn_script(args, op, ds, table=None):
+def knn_script(args, op, ds, table=None, coltype="vector"):
     """pgbench script: a random one of the timed queries, its vector read by
     a subquery (from bench_queries, or from the user's table by id)"""
     if ds.self_ids is not None:
@@ -315,7 +315,10 @@ def knn_script(args, op, ds, table=None):
         qexpr = (f"(SELECT {args.column} FROM {args.table} WHERE {args.id_column} = "
                  f"('{{{idlist}}}'::bigint[])[:i])")
     else:
-        qexpr = "(SELECT v FROM bench_queries WHERE qid = :i)"
+        # the query in the column's type, cast once in the subquery (not per
+        # row in the ORDER BY)
+        cast = "" if coltype == "vector" else f"::{coltype}"
+        qexpr = f"(SELECT v{cast} FROM bench_queries WHERE qid = :i)"
     return (f"\\set i random(1, {args.queries})\n"
             f"SELECT {args.id_column} FROM {table or args.table} ORDER BY {args.column} {op} {qexpr} LIMIT {args.k};\n")
 
@@ -548,7 +551,8 @@ class SqlSweep:
     def __init__(self, conn, ds, sysdef, args, res):
         self.conn, self.ds, self.sysdef, self.args, self.res = conn, ds, sysdef, args, res
         self.values = sysdef.get("values", [None])
-        self.script = knn_script(args, sysdef.get("op", "<->"), ds, sysdef.get("table"))
+        self.script = knn_script(args, sysdef.get("op", "<->"), ds, sysdef.get("table"),
+                                 sysdef.get("coltype", "vector"))
         res["sweep"] = []
 
     def gucs(self, v):
