@@ -65,15 +65,22 @@ VxHalfFromFloats(const float *x, int dim)
 	return result;
 }
 
-/* a value of another type (an operator class that does not fit its column) */
+/*
+ * The indexes take a value's type from the operator class's support
+ * function (VxIndexElem); a class whose function does not fit its column's
+ * type (only a superuser can build one, and CREATE INDEX does not run
+ * amvalidate) would hand them values of another size: refused, never read
+ * past.
+ */
 static void
 CheckSize(Size size, Size expected, const char *typname)
 {
 	if (size != expected)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
-				 errmsg("value is not a %s", typname),
-				 errdetail("Its size is %zu bytes, a %s of its dimensions takes %zu.", size, typname, expected)));
+				 errmsg("indexed value is not a %s", typname),
+				 errdetail("Its size is %zu bytes, a %s of its dimensions takes %zu.", size, typname, expected),
+				 errhint("The operator class's support function must be for the indexed column's type.")));
 }
 
 int

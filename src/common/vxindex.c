@@ -23,7 +23,6 @@
 #include "utils/regproc.h"
 #include "utils/syscache.h"
 
-#include "distance.h"
 #include "halfvec.h"
 #include "vector.h"
 #include "vxindex.h"
@@ -171,24 +170,6 @@ VxValidateOpclass(Oid opclassoid, const char *amname)
 }
 
 /*
- * The element type comes from the operator class's support function
- * (VxIndexElem); a class whose function does not fit its column's type
- * (only a superuser can build one, and CREATE INDEX does not run
- * amvalidate) would hand us values of another size: refused, never read
- * past.
- */
-static void
-CheckDatumSize(Size size, Size expected, const char *typname)
-{
-	if (size != expected)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATATYPE_MISMATCH),
-				 errmsg("indexed value is not a %s", typname),
-				 errdetail("Its size is %zu bytes, a %s of its dimensions takes %zu.", size, typname, expected),
-				 errhint("The operator class's support function must be for the indexed column's type.")));
-}
-
-/*
  * Turn a vector or halfvec datum into an index's internal form in
  * out[dims]: checks the dimensions, normalises for cosine.  Returns false
  * for a vector the index cannot hold (a zero vector under cosine).
@@ -196,31 +177,9 @@ CheckDatumSize(Size size, Size expected, const char *typname)
 bool
 VxPrepareVector(Datum value, VxElem elem, int dims, VxMetric metric, float *out, const char *amname)
 {
-	int			dim;
+	int			dim = elem == VX_ELEM_HALFVEC ? VxHalfDatumFloats(value, out, dims) :
+		VxVectorDatumFloats(value, out, dims);
 
-	/* a longer value is refused below, after a conversion clipped to dims */
-	if (elem == VX_ELEM_HALFVEC)
-	{
-		HalfVector *h = DatumGetHalfVector(value);
-
-		dim = h->dim;
-		CheckDatumSize(VARSIZE(h), HALFVEC_SIZE(dim), "halfvec");
-		if (dim == dims)
-			vx_kernels->f16_to_f32(h->x, out, dim);
-		if ((Pointer) h != DatumGetPointer(value))
-			pfree(h);
-	}
-	else
-	{
-		Vector	   *v = DatumGetVector(value);
-
-		dim = v->dim;
-		CheckDatumSize(VARSIZE(v), VECTOR_SIZE(dim), "vector");
-		if (dim == dims)
-			memcpy(out, v->x, sizeof(float) * dim);
-		if ((Pointer) v != DatumGetPointer(value))
-			pfree(v);
-	}
 	if (dim != dims)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
