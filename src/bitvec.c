@@ -23,20 +23,30 @@ PG_FUNCTION_INFO_V1(binary_quantize);
 PG_FUNCTION_INFO_V1(hamming_distance);
 PG_FUNCTION_INFO_V1(jaccard_distance);
 
+/* a bit(n) of zeros, and setting bit i (most significant bit first) */
+static VarBit *
+NewBits(int n)
+{
+	int			len = VARBITTOTALLEN(n);
+	VarBit	   *result = palloc0(len);
+
+	SET_VARSIZE(result, len);
+	VARBITLEN(result) = n;
+	return result;
+}
+
+#define SET_BIT(bits, i) ((bits)[(i) / 8] |= (bits8) (0x80 >> ((i) % 8)))
+
 /* binary_quantize(vector) -> bit(dim): bit i set when element i > 0 */
 Datum
 binary_quantize(PG_FUNCTION_ARGS)
 {
 	Vector	   *v = PG_GETARG_VECTOR_P(0);
-	int			len = VARBITTOTALLEN(v->dim);
-	VarBit	   *result = palloc0(len);
-	bits8	   *out = VARBITS(result);
+	VarBit	   *result = NewBits(v->dim);
 
-	SET_VARSIZE(result, len);
-	VARBITLEN(result) = v->dim;
 	for (int i = 0; i < v->dim; i++)
 		if (v->x[i] > 0)
-			out[i / 8] |= (bits8) (0x80 >> (i % 8));
+			SET_BIT(VARBITS(result), i);
 	PG_RETURN_VARBIT_P(result);
 }
 
@@ -49,15 +59,11 @@ Datum
 halfvec_binary_quantize(PG_FUNCTION_ARGS)
 {
 	HalfVector *h = PG_GETARG_HALFVEC_P(0);
-	int			len = VARBITTOTALLEN(h->dim);
-	VarBit	   *result = palloc0(len);
-	bits8	   *out = VARBITS(result);
+	VarBit	   *result = NewBits(h->dim);
 
-	SET_VARSIZE(result, len);
-	VARBITLEN(result) = h->dim;
 	for (int i = 0; i < h->dim; i++)
 		if ((h->x[i] & 0x8000) == 0 && h->x[i] != 0)
-			out[i / 8] |= (bits8) (0x80 >> (i % 8));
+			SET_BIT(VARBITS(result), i);
 	PG_RETURN_VARBIT_P(result);
 }
 

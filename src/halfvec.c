@@ -169,42 +169,15 @@ halfvec_typmod_in(PG_FUNCTION_ARGS)
 	PG_RETURN_INT32(VxTypmodIn(PG_GETARG_ARRAYTYPE_P(0), "halfvec", HALFVEC_MAX_DIM));
 }
 
-/*
- * Binary input, pgvector's wire format: int16 dim, int16 unused (0), then
- * dim binary16 values in network byte order, and nothing else.
- */
+/* Binary input (VxRecvHeader, vector.c), binary16 elements; H2 checked. */
 PG_FUNCTION_INFO_V1(halfvec_recv);
 Datum
 halfvec_recv(PG_FUNCTION_ARGS)
 {
 	StringInfo	buf = (StringInfo) PG_GETARG_POINTER(0);
-	int32		typmod = PG_GETARG_INT32(2);
-	int			dim;
-	int			unused;
-	int			left;
-	HalfVector *result;
+	int			dim = VxRecvHeader(buf, PG_GETARG_INT32(2), "halfvec", HALFVEC_MAX_DIM, sizeof(uint16));
+	HalfVector *result = VxNewHalfVector(dim);
 
-	if (buf->len - buf->cursor < 4)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-				 errmsg("invalid binary halfvec: header needs 4 bytes, got %d",
-						buf->len - buf->cursor)));
-	dim = (int16) pq_getmsgint(buf, sizeof(int16));
-	unused = (int16) pq_getmsgint(buf, sizeof(int16));
-	if (unused != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-				 errmsg("invalid binary halfvec: reserved field is %d, expected 0", unused)));
-	VxCheckDimOf("halfvec", dim, HALFVEC_MAX_DIM);
-	left = buf->len - buf->cursor;
-	if (left != dim * (int) sizeof(uint16))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-				 errmsg("invalid binary halfvec: %d dimensions need %d bytes of data, got %d",
-						dim, dim * (int) sizeof(uint16), left)));
-	VxCheckExpectedDim(typmod, dim);
-
-	result = VxNewHalfVector(dim);
 	for (int i = 0; i < dim; i++)
 	{
 		result->x[i] = (uint16) pq_getmsgint(buf, sizeof(uint16));

@@ -449,41 +449,49 @@ vector_typmod_out(PG_FUNCTION_ARGS)
 }
 
 /*
- * Binary input, pgvector's wire format: int16 dim, int16 unused (0), then
- * dim float4 in network byte order.  The message must hold exactly that.
+ * The header of vector's and halfvec's binary form, pgvector's wire
+ * format: int16 dim, int16 unused (0), then dim elements of elemsize bytes
+ * in network byte order, and nothing else in the message.  Checks it all
+ * (and the typmod) and returns dim; the caller reads the elements.
  */
-PG_FUNCTION_INFO_V1(vector_recv);
-Datum
-vector_recv(PG_FUNCTION_ARGS)
+int
+VxRecvHeader(StringInfo buf, int32 typmod, const char *typname, int maxdim, int elemsize)
 {
-	StringInfo	buf = (StringInfo) PG_GETARG_POINTER(0);
-	int32		typmod = PG_GETARG_INT32(2);
 	int			dim;
 	int			unused;
 	int			left;
-	Vector	   *result;
 
 	if (buf->len - buf->cursor < 4)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-				 errmsg("invalid binary vector: header needs 4 bytes, got %d",
-						buf->len - buf->cursor)));
+				 errmsg("invalid binary %s: header needs 4 bytes, got %d",
+						typname, buf->len - buf->cursor)));
 	dim = (int16) pq_getmsgint(buf, sizeof(int16));
 	unused = (int16) pq_getmsgint(buf, sizeof(int16));
 	if (unused != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-				 errmsg("invalid binary vector: reserved field is %d, expected 0", unused)));
-	VxCheckDim(dim);
+				 errmsg("invalid binary %s: reserved field is %d, expected 0", typname, unused)));
+	VxCheckDimOf(typname, dim, maxdim);
 	left = buf->len - buf->cursor;
-	if (left != dim * (int) sizeof(float))
+	if (left != dim * elemsize)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-				 errmsg("invalid binary vector: %d dimensions need %d bytes of data, got %d",
-						dim, dim * (int) sizeof(float), left)));
+				 errmsg("invalid binary %s: %d dimensions need %d bytes of data, got %d",
+						typname, dim, dim * elemsize, left)));
 	VxCheckExpectedDim(typmod, dim);
+	return dim;
+}
 
-	result = VxNewVector(dim);
+/* Binary input (VxRecvHeader); every element finite (V2). */
+PG_FUNCTION_INFO_V1(vector_recv);
+Datum
+vector_recv(PG_FUNCTION_ARGS)
+{
+	StringInfo	buf = (StringInfo) PG_GETARG_POINTER(0);
+	int			dim = VxRecvHeader(buf, PG_GETARG_INT32(2), "vector", VECTOR_MAX_DIM, sizeof(float));
+	Vector	   *result = VxNewVector(dim);
+
 	for (int i = 0; i < dim; i++)
 	{
 		result->x[i] = pq_getmsgfloat4(buf);

@@ -127,6 +127,9 @@ struct ArrayType;
 extern float *VxParseVectorLiteral(const char *lit, const char *typname, int maxdim,
 								   float limit, int *dim);
 extern int32 VxTypmodIn(struct ArrayType *ta, const char *typname, int maxdim);
+struct StringInfoData;
+extern int	VxRecvHeader(struct StringInfoData *buf, int32 typmod, const char *typname,
+						 int maxdim, int elemsize);
 extern float *VxArrayElements(struct ArrayType *array, int32 typmod, const char *typname,
 							  int maxdim, float limit, int *n);
 
