@@ -74,6 +74,9 @@ test('pg-promise: registerTypes on connect, parameters, k-NN', async () => {
     assert.deepEqual(rows.map((r) => r.id), nearest(q, 3));
     assert.deepEqual(rows[0].embedding, items[rows[0].id - 1]);
   } finally {
-    pgp.end();
+    // wait for the pool's connections to close: pgp.end() does not, and a
+    // connection still open when the database is dropped WITH (FORCE) is
+    // terminated, an error the test runner reports after the test ended
+    await db.$pool.end();
   }
 });
