@@ -4,18 +4,18 @@
  *	  Binary vectors, as pgvector has them: PostgreSQL's own bit type with
  *	  binary_quantize(vector) and binary_quantize(halfvec) (one bit per
  *	  element, set when the element is positive), hamming_distance and jaccard_distance (the <~> and <%>
- *	  operators).  The distances count bits a 64-bit word at a time with
- *	  pg_popcount64, which PostgreSQL dispatches to the CPU's POPCNT
- *	  instruction where there is one.
+ *	  operators).  The distances count bits with distance.h's popcount
+ *	  kernels (POPCNT, AVX-512BW nibble lookups, NEON vcnt), chosen at run
+ *	  time like the other kernels; HNSW's bit operator classes use the same.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include "fmgr.h"
-#include "port/pg_bitutils.h"
 #include "utils/varbit.h"
 
+#include "distance.h"
 #include "halfvec.h"
 #include "vector.h"
 
@@ -77,54 +77,9 @@ CheckSameLength(const VarBit *a, const VarBit *b)
 }
 
 /*
- * Bits set in a XOR b (xor) or in a AND b, a, b (and the others), over
- * bytes bytes.  Bits past the length are zero in every bit value
- * (PostgreSQL's invariant), so whole bytes can be counted.
+ * The distances count whole bytes with distance.h's popcount kernels: bits
+ * past the length are zero in every bit value (PostgreSQL's invariant).
  */
-static uint64
-CountXor(const bits8 *a, const bits8 *b, int bytes)
-{
-	uint64		n = 0;
-	int			i = 0;
-
-	for (; i + 8 <= bytes; i += 8)
-	{
-		uint64		x,
-					y;
-
-		memcpy(&x, a + i, 8);
-		memcpy(&y, b + i, 8);
-		n += pg_popcount64(x ^ y);
-	}
-	for (; i < bytes; i++)
-		n += pg_number_of_ones[a[i] ^ b[i]];
-	return n;
-}
-
-static void
-CountAnd(const bits8 *a, const bits8 *b, int bytes, uint64 *ab, uint64 *na, uint64 *nb)
-{
-	int			i = 0;
-
-	*ab = *na = *nb = 0;
-	for (; i + 8 <= bytes; i += 8)
-	{
-		uint64		x,
-					y;
-
-		memcpy(&x, a + i, 8);
-		memcpy(&y, b + i, 8);
-		*ab += pg_popcount64(x & y);
-		*na += pg_popcount64(x);
-		*nb += pg_popcount64(y);
-	}
-	for (; i < bytes; i++)
-	{
-		*ab += pg_number_of_ones[a[i] & b[i]];
-		*na += pg_number_of_ones[a[i]];
-		*nb += pg_number_of_ones[b[i]];
-	}
-}
 
 /* hamming_distance(bit, bit), <~>: the number of bits that differ */
 Datum
@@ -134,7 +89,7 @@ hamming_distance(PG_FUNCTION_ARGS)
 	VarBit	   *b = PG_GETARG_VARBIT_P(1);
 
 	CheckSameLength(a, b);
-	PG_RETURN_FLOAT8((double) CountXor(VARBITS(a), VARBITS(b), VARBITBYTES(a)));
+	PG_RETURN_FLOAT8((double) vx_kernels->bit_xor_count(VARBITS(a), VARBITS(b), VARBITBYTES(a)));
 }
 
 /*
@@ -151,8 +106,10 @@ jaccard_distance(PG_FUNCTION_ARGS)
 				nb;
 
 	CheckSameLength(a, b);
-	CountAnd(VARBITS(a), VARBITS(b), VARBITBYTES(a), &ab, &na, &nb);
+	ab = vx_kernels->bit_and_count(VARBITS(a), VARBITS(b), VARBITBYTES(a));
 	if (ab == 0)
 		PG_RETURN_FLOAT8(1.0);
+	na = vx_kernels->bit_count(VARBITS(a), VARBITBYTES(a));
+	nb = vx_kernels->bit_count(VARBITS(b), VARBITBYTES(b));
 	PG_RETURN_FLOAT8(1.0 - (double) ab / (double) (na + nb - ab));
 }

@@ -121,6 +121,15 @@ typedef struct VxKernels
 	 */
 	void		(*u8_dot) (const uint8_t *a, const uint8_t *b, int n, uint64_t out[3]);
 
+	/*
+	 * ---- bit strings (bit(n): 8 bits to a byte, unused tail bits zero) ----
+	 * Popcounts over n bytes, exact: of a; of a XOR b (the Hamming
+	 * distance); of a AND b (the intersection of Jaccard's distance).
+	 */
+	uint64_t	(*bit_count) (const uint8_t *a, int n);
+	uint64_t	(*bit_xor_count) (const uint8_t *a, const uint8_t *b, int n);
+	uint64_t	(*bit_and_count) (const uint8_t *a, const uint8_t *b, int n);
+
 	/* ---- product quantization, asymmetric distance computation ---- */
 	/* out[v] = sum_j lut[j * 256 + codes[v * m + j]], v < count */
 	void		(*pq8_scan) (const float *lut, int m, const uint8_t *codes,

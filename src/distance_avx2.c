@@ -16,6 +16,7 @@
 #include <immintrin.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "distance.h"
 
@@ -476,6 +477,68 @@ Pq4ScanAvx2(const uint8_t *lut8, int m, const uint8_t *blocks, int nblocks, uint
 	}
 }
 
+/* ---- bit strings: the POPCNT instruction, four words a step ---- */
+
+#define VX_POPCNT __attribute__((target("popcnt")))
+
+enum
+{
+	BIT_ONE, BIT_XOR, BIT_AND
+};
+
+static inline VX_POPCNT uint64_t
+PopWords(const uint8_t *a, const uint8_t *b, int i, int len, int op)
+{
+	uint64_t	x = 0,
+				y = 0;
+
+	memcpy(&x, a + i, len);
+	if (op != BIT_ONE)
+		memcpy(&y, b + i, len);
+	return (uint64_t) _mm_popcnt_u64(op == BIT_XOR ? x ^ y : op == BIT_AND ? x & y : x);
+}
+
+static inline VX_POPCNT uint64_t
+BitOpCountPopcnt(const uint8_t *a, const uint8_t *b, int n, int op)
+{
+	uint64_t	c0 = 0,
+				c1 = 0,
+				c2 = 0,
+				c3 = 0;
+	int			i = 0;
+
+	for (; i + 32 <= n; i += 32)
+	{
+		c0 += PopWords(a, b, i, 8, op);
+		c1 += PopWords(a, b, i + 8, 8, op);
+		c2 += PopWords(a, b, i + 16, 8, op);
+		c3 += PopWords(a, b, i + 24, 8, op);
+	}
+	for (; i + 8 <= n; i += 8)
+		c0 += PopWords(a, b, i, 8, op);
+	if (i < n)
+		c1 += PopWords(a, b, i, n - i, op);
+	return c0 + c1 + c2 + c3;
+}
+
+static VX_POPCNT uint64_t
+BitCountAvx2(const uint8_t *a, int n)
+{
+	return BitOpCountPopcnt(a, NULL, n, BIT_ONE);
+}
+
+static VX_POPCNT uint64_t
+BitXorCountAvx2(const uint8_t *a, const uint8_t *b, int n)
+{
+	return BitOpCountPopcnt(a, b, n, BIT_XOR);
+}
+
+static VX_POPCNT uint64_t
+BitAndCountAvx2(const uint8_t *a, const uint8_t *b, int n)
+{
+	return BitOpCountPopcnt(a, b, n, BIT_AND);
+}
+
 const VxKernels vx_kernels_avx2 = {
 	.name = "avx2",
 	.l2_squared = L2SquaredAvx2,
@@ -492,6 +555,9 @@ const VxKernels vx_kernels_avx2 = {
 	.sq8_ip = Sq8IpAvx2,
 	.sq8v_l1 = Sq8vL1Avx2,
 	.u8_dot = U8DotAvx2,
+	.bit_count = BitCountAvx2,
+	.bit_xor_count = BitXorCountAvx2,
+	.bit_and_count = BitAndCountAvx2,
 	.pq8_scan = vx_pq8_scan_unrolled,
 	.pq4_scan = Pq4ScanAvx2,
 	.pq8_fast_scan = vx_pq8_fast_scan_scalar,

@@ -535,6 +535,78 @@ Pq4ScanAvx512(const uint8_t *lut8, int m, const uint8_t *blocks, int nblocks, ui
 	}
 }
 
+/*
+ * ---- bit strings: 64 bytes a step, each byte's count from two nibble
+ * lookups (vpshufb), summed into eight 64-bit lanes (vpsadbw); the tail
+ * through a masked load (zero bytes count nothing) ----
+ */
+
+enum
+{
+	BIT_ONE, BIT_XOR, BIT_AND
+};
+
+static inline VX_AVX512 __m512i
+PopBytesSum(__m512i v)
+{
+	const __m512i lut = _mm512_broadcast_i32x4(_mm_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3,
+															 1, 2, 2, 3, 2, 3, 3, 4));
+	const __m512i low = _mm512_set1_epi8(0x0F);
+	__m512i		lo = _mm512_and_si512(v, low);
+	__m512i		hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), low);
+	__m512i		c = _mm512_add_epi8(_mm512_shuffle_epi8(lut, lo), _mm512_shuffle_epi8(lut, hi));
+
+	return _mm512_sad_epu8(c, _mm512_setzero_si512());
+}
+
+static inline VX_AVX512 __m512i
+BitCombine512(__m512i x, __m512i y, int op)
+{
+	return op == BIT_XOR ? _mm512_xor_si512(x, y) : op == BIT_AND ? _mm512_and_si512(x, y) : x;
+}
+
+static inline VX_AVX512 uint64_t
+BitOpCountAvx512(const uint8_t *a, const uint8_t *b, int n, int op)
+{
+	__m512i		acc = _mm512_setzero_si512();
+	int			i = 0;
+
+	for (; i + 64 <= n; i += 64)
+	{
+		__m512i		x = _mm512_loadu_si512(a + i);
+		__m512i		y = op == BIT_ONE ? x : _mm512_loadu_si512(b + i);
+
+		acc = _mm512_add_epi64(acc, PopBytesSum(BitCombine512(x, y, op)));
+	}
+	if (i < n)
+	{
+		__mmask64	m = (~(__mmask64) 0) >> (64 - (n - i));
+		__m512i		x = _mm512_maskz_loadu_epi8(m, a + i);
+		__m512i		y = op == BIT_ONE ? x : _mm512_maskz_loadu_epi8(m, b + i);
+
+		acc = _mm512_add_epi64(acc, PopBytesSum(BitCombine512(x, y, op)));
+	}
+	return (uint64_t) _mm512_reduce_add_epi64(acc);
+}
+
+static VX_AVX512 uint64_t
+BitCountAvx512(const uint8_t *a, int n)
+{
+	return BitOpCountAvx512(a, NULL, n, BIT_ONE);
+}
+
+static VX_AVX512 uint64_t
+BitXorCountAvx512(const uint8_t *a, const uint8_t *b, int n)
+{
+	return BitOpCountAvx512(a, b, n, BIT_XOR);
+}
+
+static VX_AVX512 uint64_t
+BitAndCountAvx512(const uint8_t *a, const uint8_t *b, int n)
+{
+	return BitOpCountAvx512(a, b, n, BIT_AND);
+}
+
 const VxKernels vx_kernels_avx512 = {
 	.name = "avx512",
 	.l2_squared = L2SquaredAvx512,
@@ -551,6 +623,9 @@ const VxKernels vx_kernels_avx512 = {
 	.sq8_ip = Sq8IpAvx512,
 	.sq8v_l1 = Sq8vL1Avx512,
 	.u8_dot = U8DotAvx512,
+	.bit_count = BitCountAvx512,
+	.bit_xor_count = BitXorCountAvx512,
+	.bit_and_count = BitAndCountAvx512,
 	.pq8_scan = vx_pq8_scan_unrolled,
 	.pq4_scan = Pq4ScanAvx512,
 	.pq8_fast_scan = Pq8FastScanAvx512,

@@ -14,6 +14,7 @@
 #include <arm_neon.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "distance.h"
 
@@ -325,6 +326,60 @@ Pq4ScanNeon(const uint8_t *lut8, int m, const uint8_t *blocks, int nblocks, uint
 	}
 }
 
+/* ---- bit strings: 16 bytes a step through vcnt, the tail bytewise ---- */
+
+enum
+{
+	BIT_ONE, BIT_XOR, BIT_AND
+};
+
+static inline uint64_t
+BitOpCountNeon(const uint8_t *a, const uint8_t *b, int n, int op)
+{
+	uint64_t	count = 0;
+	int			i = 0;
+
+	for (; i + 16 <= n; i += 16)
+	{
+		uint8x16_t	x = vld1q_u8(a + i);
+
+		if (op == BIT_XOR)
+			x = veorq_u8(x, vld1q_u8(b + i));
+		else if (op == BIT_AND)
+			x = vandq_u8(x, vld1q_u8(b + i));
+		count += vaddlvq_u8(vcntq_u8(x));
+	}
+	for (; i < n; i++)
+	{
+		uint8_t		x = a[i];
+
+		if (op == BIT_XOR)
+			x ^= b[i];
+		else if (op == BIT_AND)
+			x &= b[i];
+		count += (uint64_t) __builtin_popcount(x);
+	}
+	return count;
+}
+
+static uint64_t
+BitCountNeon(const uint8_t *a, int n)
+{
+	return BitOpCountNeon(a, NULL, n, BIT_ONE);
+}
+
+static uint64_t
+BitXorCountNeon(const uint8_t *a, const uint8_t *b, int n)
+{
+	return BitOpCountNeon(a, b, n, BIT_XOR);
+}
+
+static uint64_t
+BitAndCountNeon(const uint8_t *a, const uint8_t *b, int n)
+{
+	return BitOpCountNeon(a, b, n, BIT_AND);
+}
+
 const VxKernels vx_kernels_neon = {
 	.name = "neon",
 	.l2_squared = L2SquaredNeon,
@@ -341,6 +396,9 @@ const VxKernels vx_kernels_neon = {
 	.sq8_ip = Sq8IpNeon,
 	.sq8v_l1 = Sq8vL1Neon,
 	.u8_dot = U8DotNeon,
+	.bit_count = BitCountNeon,
+	.bit_xor_count = BitXorCountNeon,
+	.bit_and_count = BitAndCountNeon,
 	.pq8_scan = vx_pq8_scan_unrolled,
 	.pq4_scan = Pq4ScanNeon,
 	.pq8_fast_scan = vx_pq8_fast_scan_scalar,

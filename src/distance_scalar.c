@@ -255,6 +255,73 @@ U8DotScalar(const uint8_t *a, const uint8_t *b, int n, uint64_t out[3])
 	out[2] = sb;
 }
 
+/* ---- bit strings ---- */
+
+/* the bits set in x, by halving (no POPCNT instruction assumed) */
+static inline uint64_t
+Pop64(uint64_t x)
+{
+	x = x - ((x >> 1) & 0x5555555555555555ULL);
+	x = (x & 0x3333333333333333ULL) + ((x >> 2) & 0x3333333333333333ULL);
+	x = (x + (x >> 4)) & 0x0F0F0F0F0F0F0F0FULL;
+	return (x * 0x0101010101010101ULL) >> 56;
+}
+
+/* bytes p[0..n), n <= 8, as one word (zero-filled: popcounts ignore order) */
+static inline uint64_t
+LoadBytes(const uint8_t *p, int n)
+{
+	uint64_t	x = 0;
+
+	memcpy(&x, p, n);
+	return x;
+}
+
+/* what a bit kernel counts */
+enum
+{
+	BIT_ONE,					/* bits of a */
+	BIT_XOR,					/* bits of a XOR b */
+	BIT_AND						/* bits of a AND b */
+};
+
+static inline uint64_t
+BitCombine(uint64_t x, uint64_t y, int op)
+{
+	return op == BIT_XOR ? x ^ y : op == BIT_AND ? x & y : x;
+}
+
+static inline uint64_t
+BitOpCount(const uint8_t *a, const uint8_t *b, int n, int op)
+{
+	uint64_t	count = 0;
+	int			i = 0;
+
+	for (; i + 8 <= n; i += 8)
+		count += Pop64(BitCombine(LoadBytes(a + i, 8), op == BIT_ONE ? 0 : LoadBytes(b + i, 8), op));
+	if (i < n)
+		count += Pop64(BitCombine(LoadBytes(a + i, n - i), op == BIT_ONE ? 0 : LoadBytes(b + i, n - i), op));
+	return count;
+}
+
+static VX_SCALAR uint64_t
+BitCountScalar(const uint8_t *a, int n)
+{
+	return BitOpCount(a, NULL, n, BIT_ONE);
+}
+
+static VX_SCALAR uint64_t
+BitXorCountScalar(const uint8_t *a, const uint8_t *b, int n)
+{
+	return BitOpCount(a, b, n, BIT_XOR);
+}
+
+static VX_SCALAR uint64_t
+BitAndCountScalar(const uint8_t *a, const uint8_t *b, int n)
+{
+	return BitOpCount(a, b, n, BIT_AND);
+}
+
 /* ---- product quantization ---- */
 
 static VX_SCALAR void
@@ -521,6 +588,9 @@ const VxKernels vx_kernels_scalar = {
 	.sq8_ip = Sq8IpScalar,
 	.sq8v_l1 = Sq8vL1Scalar,
 	.u8_dot = U8DotScalar,
+	.bit_count = BitCountScalar,
+	.bit_xor_count = BitXorCountScalar,
+	.bit_and_count = BitAndCountScalar,
 	.pq8_scan = Pq8ScanScalar,
 	.pq4_scan = Pq4ScanScalar,
 	.pq8_fast_scan = Pq8FastScanScalar,

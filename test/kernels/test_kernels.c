@@ -344,6 +344,53 @@ TestSq8(const VxKernels *k, int n, float *qs, float *w, uint8_t *codes)
 	}
 }
 
+/*
+ * Popcounts of bit strings, exact against a bit-by-bit count.  The strings
+ * start at an odd address (no kernel may assume alignment), and their
+ * density varies (all zero, sparse, half, dense, all one).
+ */
+static void
+TestBits(const VxKernels *k, int n)
+{
+	uint8_t    *buf = malloc(2 * n + 2);
+	uint8_t    *x = buf + 1,
+			   *y = buf + n + 2;
+
+	for (int density = 0; density <= 4; density++)
+	{
+		uint64_t	one = 0,
+					xor = 0,
+					and = 0;
+
+		for (int i = 0; i < n; i++)
+		{
+			x[i] = y[i] = 0;
+			for (int bit = 0; bit < 8; bit++)
+			{
+				uint64_t	r = Next();
+
+				if (density == 4 || (density > 0 && (int) (r % 8) < density * density / 2 + 1))
+					x[i] |= (uint8_t) (1 << bit);
+				if (density == 4 || (density > 0 && (int) ((r >> 8) % 8) < density * 2))
+					y[i] |= (uint8_t) (1 << bit);
+			}
+			for (int bit = 0; bit < 8; bit++)
+			{
+				int			xb = (x[i] >> bit) & 1,
+							yb = (y[i] >> bit) & 1;
+
+				one += xb;
+				xor += xb ^ yb;
+				and += xb & yb;
+			}
+		}
+		Check(k->name, "bit_count", n, (double) k->bit_count(x, n), (double) one, 0);
+		Check(k->name, "bit_xor_count", n, (double) k->bit_xor_count(x, y, n), (double) xor, 0);
+		Check(k->name, "bit_and_count", n, (double) k->bit_and_count(x, y, n), (double) and, 0);
+	}
+	free(buf);
+}
+
 static void
 TestPq8(const VxKernels *k, int m, int count)
 {
@@ -703,6 +750,7 @@ main(void)
 			TestF16(k, dim, 1000.0, a, h);
 			TestF16Arrays(k, dim);
 			TestSq8(k, dim, a, b, c);
+			TestBits(k, dim);
 			if (dim % 7 == 0 || dim > 300)
 				TestBatch(k, dim);
 		}
