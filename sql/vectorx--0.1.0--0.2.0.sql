@@ -391,6 +391,17 @@ CREATE OPERATOR CLASS @extschema@.halfvec_l1_ops
 	OPERATOR 1 @extschema@.<+> (@extschema@.halfvec, @extschema@.halfvec) FOR ORDER BY pg_catalog.float_ops,
 	FUNCTION 1 @extschema@.l1_distance(@extschema@.halfvec, @extschema@.halfvec);
 
+-- bit columns in HNSW: the bits are the codes (src/hnsw/hnsw.h, VECTORS)
+CREATE OPERATOR CLASS @extschema@.bit_hamming_ops
+	FOR TYPE pg_catalog.bit USING hnsw AS
+	OPERATOR 1 @extschema@.<~> (pg_catalog.bit, pg_catalog.bit) FOR ORDER BY pg_catalog.float_ops,
+	FUNCTION 1 @extschema@.hamming_distance(pg_catalog.bit, pg_catalog.bit);
+
+CREATE OPERATOR CLASS @extschema@.bit_jaccard_ops
+	FOR TYPE pg_catalog.bit USING hnsw AS
+	OPERATOR 1 @extschema@.<%> (pg_catalog.bit, pg_catalog.bit) FOR ORDER BY pg_catalog.float_ops,
+	FUNCTION 1 @extschema@.jaccard_distance(pg_catalog.bit, pg_catalog.bit);
+
 CREATE OPERATOR CLASS @extschema@.halfvec_l2_ops
 	FOR TYPE @extschema@.halfvec USING ivfpq AS
 	OPERATOR 1 @extschema@.<-> (@extschema@.halfvec, @extschema@.halfvec) FOR ORDER BY pg_catalog.float_ops,

@@ -22,6 +22,7 @@
 #include "utils/guc.h"
 #include "utils/regproc.h"
 #include "utils/syscache.h"
+#include "utils/varbit.h"
 
 #include "halfvec.h"
 #include "vector.h"
@@ -44,6 +45,8 @@ extern Datum halfvec_l2_squared_distance(PG_FUNCTION_ARGS);
 extern Datum halfvec_negative_inner_product(PG_FUNCTION_ARGS);
 extern Datum halfvec_cosine_distance(PG_FUNCTION_ARGS);
 extern Datum halfvec_l1_distance(PG_FUNCTION_ARGS);
+extern Datum hamming_distance(PG_FUNCTION_ARGS);
+extern Datum jaccard_distance(PG_FUNCTION_ARGS);
 
 VxMetric
 VxIndexMetric(Relation index)
@@ -58,6 +61,10 @@ VxIndexMetric(Relation index)
 		return VX_METRIC_COSINE;
 	if (proc->fn_addr == l1_distance || proc->fn_addr == halfvec_l1_distance)
 		return VX_METRIC_L1;
+	if (proc->fn_addr == hamming_distance)
+		return VX_METRIC_HAMMING;
+	if (proc->fn_addr == jaccard_distance)
+		return VX_METRIC_JACCARD;
 	ereport(ERROR,
 			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 			 errmsg("operator class of index \"%s\" has an unsupported distance function",
@@ -73,6 +80,8 @@ VxIndexElem(Relation index)
 	if (fn == halfvec_l2_squared_distance || fn == halfvec_negative_inner_product ||
 		fn == halfvec_cosine_distance || fn == halfvec_l1_distance)
 		return VX_ELEM_HALFVEC;
+	if (fn == hamming_distance || fn == jaccard_distance)
+		return VX_ELEM_BIT;
 	return VX_ELEM_VECTOR;
 }
 
@@ -86,7 +95,7 @@ VxIndexDims(Relation index, int maxdims, const char *amname)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("column does not have dimensions"),
-				 errhint("Declare the column as vector(n), or index an expression such as (embedding::vector(768)).")));
+				 errhint("Declare the column as vector(n), halfvec(n) or bit(n), or index an expression such as (embedding::vector(768)).")));
 	if (dims > maxdims)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
@@ -169,15 +178,35 @@ VxValidateOpclass(Oid opclassoid, const char *amname)
 	return result;
 }
 
-/*
- * Turn a vector or halfvec datum into an index's internal form in
- * out[dims]: checks the dimensions, normalises for cosine.  Returns false
- * for a vector the index cannot hold (a zero vector under cosine).
- */
+/* a bit value's bits into out, checking its length (VxPrepareVector) */
+static void
+BitDatumBytes(Datum value, uint8 *out, int dims, const char *amname)
+{
+	VarBit	   *b = DatumGetVarBitP(value);
+
+	if (VARBITLEN(b) != dims)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("expected %d bits, not %d", dims, VARBITLEN(b)),
+				 errhint("Every value in an %s index has the length of the index.", amname)));
+	/* bits past the length are zero (varbit.h), as the popcounts need */
+	memcpy(out, VARBITS(b), VARBITBYTES(b));
+	if ((Pointer) b != DatumGetPointer(value))
+		pfree(b);
+}
+
+/* see vxindex.h */
 bool
 VxPrepareVector(Datum value, VxElem elem, int dims, VxMetric metric, float *out, const char *amname)
 {
-	int			dim = elem == VX_ELEM_HALFVEC ? VxHalfDatumFloats(value, out, dims) :
+	int			dim;
+
+	if (elem == VX_ELEM_BIT)
+	{
+		BitDatumBytes(value, (uint8 *) out, dims, amname);
+		return true;
+	}
+	dim = elem == VX_ELEM_HALFVEC ? VxHalfDatumFloats(value, out, dims) :
 		VxVectorDatumFloats(value, out, dims);
 
 	if (dim != dims)

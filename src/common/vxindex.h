@@ -23,7 +23,9 @@ typedef enum VxMetric
 	VX_METRIC_L2 = 1,			/* squared L2 */
 	VX_METRIC_IP = 2,			/* negative inner product */
 	VX_METRIC_COSINE = 3,		/* negative inner product of unit vectors */
-	VX_METRIC_L1 = 4
+	VX_METRIC_L1 = 4,
+	VX_METRIC_HAMMING = 5,		/* bits that differ (bit columns) */
+	VX_METRIC_JACCARD = 6		/* 1 - |a AND b| / |a OR b| (bit columns) */
 } VxMetric;
 
 /*
@@ -53,13 +55,16 @@ extern VxMetric VxIndexMetric(Relation index);
 
 /*
  * The type of the indexed column, told by the operator class's support
- * function like the metric: the indexes hold both in one float form
- * (halfvec converts exactly), so nothing on disk depends on it.
+ * function like the metric.  vector and halfvec share one internal form,
+ * float4 (halfvec converts exactly), so nothing on disk depends on which;
+ * bit's internal form is its packed bits (HNSW only: the bit operator
+ * classes' metrics say so, and the meta page stores the metric).
  */
 typedef enum VxElem
 {
 	VX_ELEM_VECTOR,
-	VX_ELEM_HALFVEC
+	VX_ELEM_HALFVEC,
+	VX_ELEM_BIT
 } VxElem;
 
 extern VxElem VxIndexElem(Relation index);
@@ -101,6 +106,11 @@ extern void VxCheckHeapTid(Relation index, Relation heap, BlockNumber *heap_bloc
 extern void VxReturnUnordered(IndexScanDesc scan, BlockNumber *heap_blocks, ItemPointer tid);
 extern int	VxIndexDims(Relation index, int maxdims, const char *amname);
 extern bool VxValidateOpclass(Oid opclassoid, const char *amname);
+/*
+ * A column value in an index's internal form: dims float4 for vector and
+ * halfvec (normalised under cosine; false for a zero vector there), the
+ * (dims + 7) / 8 bytes of a bit value's bits for bit.
+ */
 extern bool VxPrepareVector(Datum value, VxElem elem, int dims, VxMetric metric, float *out,
 							const char *amname);
 

@@ -209,6 +209,15 @@
  *	at most HNSW_SCAN_MAX_WIDEN times (hnswscan.c, WidenFactor).  High-
  *	dimensional data (Fashion-MNIST, 32-d Gaussian) spans many times its
  *	noise and never widens; the format is unchanged.
+ *	Bit columns (bit_hamming_ops, bit_jaccard_ops): the codes are the
+ *	value's own bits, 8 to a byte (code_bytes = (dims + 7) / 8, up to
+ *	HNSW_MAX_BITS), with norm2 the number of bits set and lo, step, err 0:
+ *	exact, so nothing above about noise applies.  A distance is one
+ *	popcount pass (distance.h bit_xor_count, bit_and_count; a piece of an
+ *	element split over pages adds its part as for codes), Jaccard's from
+ *	the intersection and both counts, in the SQL function's arithmetic;
+ *	the bound handed to the executor is the distance itself (Jaccard's
+ *	less one float4 rounding).  A 1536-bit element takes 192 code bytes.
  *
  * LOCKING
  *	Page content locks only, one page at a time, except where noted; no
@@ -454,6 +463,8 @@
 #define HNSW_DEFAULT_EF_CONSTRUCTION 64
 #define HNSW_MIN_EF_CONSTRUCTION	4
 #define HNSW_MAX_EF_CONSTRUCTION	1000
+/* the longest bit column indexed: as many code bytes as VECTOR_MAX_DIM */
+#define HNSW_MAX_BITS				(8 * VECTOR_MAX_DIM)
 #define HNSW_DEFAULT_EF_SEARCH		40
 #define HNSW_MIN_EF_SEARCH			1
 #define HNSW_MAX_EF_SEARCH			1000
@@ -624,10 +635,10 @@ StaticAssertDecl(sizeof(HnswPadData) <= HNSW_UNIT && HNSW_DATA_SIZE % HNSW_UNIT 
 
 #define HNSW_ROUND(x)				TYPEALIGN(HNSW_UNIT, (x))
 #define HnswElementHeadSize(m)		HNSW_ROUND(offsetof(HnswElementData, neighbors) + sizeof(uint32) * 2 * (m) + sizeof(HnswQuant))
-#define HnswVectorSize(dims)		HNSW_ROUND(dims)
+#define HnswVectorSize(code_bytes)	HNSW_ROUND(code_bytes)
 /* the quantization parameters of the element whose head starts at e */
 #define HnswElementQuant(e, head_size)	((HnswQuant *) ((char *) (e) + (head_size) - sizeof(HnswQuant)))
-#define HnswElementSize(m, dims)	(HnswElementHeadSize(m) + HnswVectorSize(dims))
+#define HnswElementSize(m, code_bytes)	(HnswElementHeadSize(m) + HnswVectorSize(code_bytes))
 #define HnswUpperSize(m, nlevels)	HNSW_ROUND(offsetof(HnswUpperData, neighbors) + sizeof(uint32) * (m) * (nlevels))
 #define HnswIdOffset(id)			((uint64) (id) * HNSW_UNIT)
 #define HnswOffsetId(off)			((uint32) ((off) / HNSW_UNIT))
@@ -670,21 +681,24 @@ typedef struct HnswOptions
 /* the frozen shape of one index, cached in rd_amcache */
 typedef struct HnswShape
 {
-	int			dims;
+	int			dims;			/* dimensions; a bit column's length */
+	int			code_bytes;		/* bytes of an element's codes (VECTORS) */
+	Size		vec_bytes;		/* bytes of the internal form (vxindex.h) */
 	int			m;
 	int			ef_construction;
 	VxMetric	metric;
 	VxElem		elem;			/* the indexed column's type (VxIndexElem) */
 	Size		head_size;		/* HnswElementHeadSize(m) */
-	Size		element_size;	/* HnswElementSize(m, dims) */
+	Size		element_size;	/* HnswElementSize(m, code_bytes) */
 	double		ml;				/* 1 / ln(m) */
 } HnswShape;
 
 /* a query prepared for distances to elements' codes (hnswvec.c) */
 typedef struct HnswQuery
 {
-	const float *vec;			/* internal form (cosine: normalised); NULL: none */
-	double		norm2;			/* |q|^2 */
+	const float *vec;			/* internal form (cosine: normalised; bit: the
+								 * packed bits); NULL: none */
+	double		norm2;			/* |q|^2; bit: the bits set */
 	double		sum;			/* sum q_i */
 } HnswQuery;
 

@@ -184,7 +184,7 @@ hnswscanmodel(Relation index, double tuples, double k, VxScanModel *model)
 	model->dims = shape->dims;
 	model->first = FirstRoundVisits(shape->m, ef, tuples);
 	model->fanout = shape->m;
-	model->c_visit = cpu_operator_cost * (4 + shape->dims / 32.0);
+	model->c_visit = cpu_operator_cost * (4 + shape->code_bytes / 32.0);
 	model->reranks = false;
 	model->rerank = 0;
 	model->filter_exponent = 1;

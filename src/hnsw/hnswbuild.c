@@ -412,7 +412,7 @@ ArenaAddToDuplicate(HnswBuildState *bs, const HnswCandidate *w, int nw, const Hn
 		bool		added = false;
 
 		if (dq->lo != quant->lo || dq->step != quant->step ||
-			memcmp(ArenaCodes(bs, w[i].id), codes, bs->shape.dims) != 0)
+			memcmp(ArenaCodes(bs, w[i].id), codes, bs->shape.code_bytes) != 0)
 			continue;
 		LockElement(bs, w[i].id);
 		if (dup->ntids < HNSW_HEAPTIDS)
@@ -449,7 +449,7 @@ ArenaWriteElement(HnswBuildState *bs, uint32 id, uint32 upper, int level, HnswCa
 	for (int i = 0; i < 2 * shape->m; i++)
 		e->neighbors[i] = i < nnbrs[0] ? nbrs[0][i].id : HNSW_INVALID_ID;
 	*HnswElementQuant(e, shape->head_size) = *quant;
-	memcpy((char *) e + shape->head_size, codes, shape->dims);
+	memcpy((char *) e + shape->head_size, codes, shape->code_bytes);
 	if (level > 0)
 	{
 		HnswUpper	u = (HnswUpper) (bs->arena + HnswIdOffset(upper));
@@ -485,7 +485,7 @@ ArenaInsert(HnswBuildState *bs, const float *vec, ItemPointer tid)
 	int			nnbrs[HNSW_MAX_LEVEL + 1];
 	int			nw = 0;
 	HnswQuant	quant;
-	uint8	   *codes = palloc(shape->dims);
+	uint8	   *codes = palloc(shape->code_bytes);
 	HnswListOps lists;
 
 	ArenaGraphInit(&ag, bs, vec);
@@ -614,7 +614,7 @@ ArenaReconnect(HnswBuildState *bs)
 	HnswBuildShared *sh = bs->shared;
 	int			fixed;
 	ArenaReconnectArg a = {.bs = bs, .max = 2 * bs->shape.m,
-	.vec = palloc(sizeof(float) * bs->shape.dims)};
+	.vec = palloc(bs->shape.vec_bytes)};
 	HnswReconnectOps ops = {
 		.read = ArenaReconnectRead,
 		.write = ArenaReconnectWrite,
@@ -714,7 +714,7 @@ Spill(HnswBuildState *bs, const float *vec, ItemPointer tid)
 		MemoryContextSwitchTo(old);
 	}
 	BufFileWrite(bs->spill, tid, sizeof(ItemPointerData));
-	BufFileWrite(bs->spill, (void *) vec, sizeof(float) * bs->shape.dims);
+	BufFileWrite(bs->spill, (void *) vec, bs->shape.vec_bytes);
 	SpinLockAcquire(&bs->shared->mutex);
 	bs->shared->spilled += 1;
 	SpinLockRelease(&bs->shared->mutex);
@@ -782,9 +782,9 @@ InitBuildState(HnswBuildState *bs, HnswBuildShared *sh, char *arena, Relation in
 	bs->buildcxt = CurrentMemoryContext;
 	bs->tmpcxt = AllocSetContextCreate(CurrentMemoryContext, "hnsw build tuple",
 									   ALLOCSET_DEFAULT_SIZES);
-	bs->vec = palloc(sizeof(float) * sh->shape.dims);
+	bs->vec = palloc(sh->shape.vec_bytes);
 	bs->pair_id = HNSW_INVALID_ID;
-	bs->pair_vec = palloc(sizeof(float) * sh->shape.dims);
+	bs->pair_vec = palloc(sh->shape.vec_bytes);
 }
 
 static void
@@ -903,7 +903,7 @@ ReconnectOnDisk(Relation index)
 
 /* the leader inserts what the participants spilled, on disk */
 static void
-InsertSpilled(Relation index, SharedFileSet *fileset, int nparticipants, float *vec, int dims)
+InsertSpilled(Relation index, SharedFileSet *fileset, int nparticipants, float *vec, Size vec_bytes)
 {
 	for (int p = 0; p < nparticipants; p++)
 	{
@@ -917,7 +917,7 @@ InsertSpilled(Relation index, SharedFileSet *fileset, int nparticipants, float *
 			continue;
 		while (BufFileRead(f, &tid, sizeof(tid)) == sizeof(tid))
 		{
-			if (BufFileRead(f, vec, sizeof(float) * dims) != sizeof(float) * dims)
+			if (BufFileRead(f, vec, vec_bytes) != vec_bytes)
 				elog(ERROR, "hnsw build: truncated spill file");
 			HnswInsertVector(index, vec, &tid);
 			CHECK_FOR_INTERRUPTS();
@@ -1030,11 +1030,11 @@ ParallelBuild(Relation heap, Relation index, IndexInfo *indexInfo, const HnswSha
 	/* tuples that did not fit: insert them on disk */
 	if (sh->spilled > 0)
 	{
-		float	   *vec = palloc(sizeof(float) * shape->dims);
+		float	   *vec = palloc(shape->vec_bytes);
 
 		pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, HNSW_PHASE_OVERFLOW);
 		VxBeginBuildWrites(index);
-		InsertSpilled(index, fileset, nparticipants, vec, shape->dims);
+		InsertSpilled(index, fileset, nparticipants, vec, shape->vec_bytes);
 		SharedFileSetDeleteAll(fileset);
 		ReconnectOnDisk(index);
 		VxEndBuildWrites(index, true);
@@ -1058,8 +1058,10 @@ ShapeForBuild(Relation index, HnswShape *shape)
 	int			m = opts ? opts->m : HNSW_DEFAULT_M;
 	int			efc = opts ? opts->ef_construction : HNSW_DEFAULT_EF_CONSTRUCTION;
 
-	HnswFillShape(shape, VxIndexDims(index, VECTOR_MAX_DIM, "hnsw"), m, efc, VxIndexMetric(index),
-				  VxIndexElem(index));
+	VxElem		elem = VxIndexElem(index);
+
+	HnswFillShape(shape, VxIndexDims(index, elem == VX_ELEM_BIT ? HNSW_MAX_BITS : VECTOR_MAX_DIM, "hnsw"),
+				  m, efc, VxIndexMetric(index), elem);
 }
 
 /* arena bytes for about n elements (stream, padding, upper records) */
@@ -1091,7 +1093,7 @@ hnswbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 
 	/* arena: what the table needs, within maintenance_work_mem */
 	estimate = heap->rd_rel->reltuples > 0 ? heap->rd_rel->reltuples :
-		(double) RelationGetNumberOfBlocks(heap) * (BLCKSZ / (double) (sizeof(float) * shape.dims + 64));
+		(double) RelationGetNumberOfBlocks(heap) * (BLCKSZ / (double) (shape.vec_bytes + 64));
 	estimate = Max(estimate, 100);
 	/* leave room for the build's other allocations (about 1/8, at most 8 MB) */
 	limit = (Size) maintenance_work_mem * 1024;

@@ -37,14 +37,14 @@ AddToDuplicate(HnswPageGraph *pg, uint32 id, const HnswQuant *quant, const uint8
 	Buffer		buf;
 	HnswElement e;
 	HnswQuant	old;
-	uint8	   *oldcodes = palloc(shape->dims);
+	uint8	   *oldcodes = palloc(shape->code_bytes);
 	VxPageWrite w;
 	uint64		off = HnswIdOffset(id);
 	bool		same;
 
 	HnswReadCodes(pg->index, shape, id, &old, oldcodes);
 	same = old.lo == quant->lo && old.step == quant->step &&
-		memcmp(oldcodes, codes, shape->dims) == 0;
+		memcmp(oldcodes, codes, shape->code_bytes) == 0;
 	pfree(oldcodes);
 	if (!same)
 		return false;
@@ -313,7 +313,7 @@ hnswinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 	if (isnull[0])
 		return false;
 	shape = HnswGetShape(index);
-	vec = palloc(sizeof(float) * shape->dims);
+	vec = palloc(shape->vec_bytes);
 	if (HnswPrepareVector(shape, values[0], vec))
 		HnswInsertVector(index, vec, heap_tid);
 	pfree(vec);

@@ -28,11 +28,13 @@ HnswFillShape(HnswShape *shape, int dims, int m, int efc, VxMetric metric, VxEle
 {
 	shape->elem = elem;
 	shape->dims = dims;
+	shape->code_bytes = elem == VX_ELEM_BIT ? (dims + 7) / 8 : dims;
+	shape->vec_bytes = elem == VX_ELEM_BIT ? (Size) shape->code_bytes : sizeof(float) * dims;
 	shape->m = m;
 	shape->ef_construction = efc;
 	shape->metric = metric;
 	shape->head_size = HnswElementHeadSize(m);
-	shape->element_size = HnswElementSize(m, dims);
+	shape->element_size = HnswElementSize(m, shape->code_bytes);
 	shape->ml = 1.0 / log((double) m);
 }
 
@@ -56,7 +58,8 @@ HnswCheckMeta(Relation index, Buffer buf)
 
 	/* page id, magic, version, the struct below pd_lower (page.h) */
 	VxCheckMetaPage(index, buf, &HnswPageFormat, sizeof(HnswMetaPageData));
-	if (meta->dims < 1 || meta->dims > VECTOR_MAX_DIM ||
+	if (meta->dims < 1 ||
+		meta->dims > (VxIndexElem(index) == VX_ELEM_BIT ? HNSW_MAX_BITS : VECTOR_MAX_DIM) ||
 		meta->m < HNSW_MIN_M || meta->m > HNSW_MAX_M ||
 		meta->ef_construction < HNSW_MIN_EF_CONSTRUCTION ||
 		meta->ef_construction > HNSW_MAX_EF_CONSTRUCTION)

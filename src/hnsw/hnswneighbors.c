@@ -38,7 +38,7 @@ typedef struct VecEntry
 {
 	uint32		id;
 	char		status;			/* simplehash's slot state */
-	char	   *rec;			/* HnswQuant, then dims codes */
+	char	   *rec;			/* HnswQuant, then code_bytes codes */
 } VecEntry;
 
 #define SH_PREFIX		veccache
@@ -82,7 +82,7 @@ VecCacheRecord(HnswVecCache *c, uint32 id)
 
 	if (e)
 		return e->rec;
-	rec = palloc(sizeof(HnswQuant) + c->shape->dims);
+	rec = palloc(sizeof(HnswQuant) + c->shape->code_bytes);
 	HnswReadCodes(c->index, c->shape, id, (HnswQuant *) rec, (uint8 *) rec + sizeof(HnswQuant));
 	e = veccache_insert(c->recs, id, &found);
 	e->rec = rec;
@@ -94,7 +94,7 @@ float *
 HnswVecCacheDecode(HnswVecCache *c, uint32 id)
 {
 	const char *rec = VecCacheRecord(c, id);
-	float	   *out = palloc(sizeof(float) * c->shape->dims);
+	float	   *out = palloc(c->shape->vec_bytes);
 
 	HnswDecodeVector(c->shape, (const HnswQuant *) rec, (const uint8 *) rec + sizeof(HnswQuant), out);
 	return out;
@@ -113,7 +113,7 @@ HnswVecCachePair(void *arg, uint32 a, uint32 b)
 		HnswQuery	q;
 
 		if (c->scratch == NULL)
-			c->scratch = palloc(sizeof(float) * c->shape->dims);
+			c->scratch = palloc(c->shape->vec_bytes);
 		HnswDecodeVector(c->shape, (const HnswQuant *) ra, (const uint8 *) ra + sizeof(HnswQuant),
 						 c->scratch);
 		HnswQueryInit(&q, c->shape, c->scratch);

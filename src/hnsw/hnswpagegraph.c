@@ -109,7 +109,7 @@ PageDistance(HnswGraph *g, uint32 id)
 	if (HnswOffsetInPage(HnswIdOffset(id)) + shape->head_size > HNSW_DATA_SIZE)
 		HnswCorrupt(pg->index, blkno, "an element head crosses the page end");
 	quant = *HnswElementQuant(data + HnswOffsetInPage(HnswIdOffset(id)), shape->head_size);
-	while (done < shape->dims)
+	while (done < shape->code_bytes)
 	{
 		uint32		inpage;
 		int			n;
@@ -124,7 +124,7 @@ PageDistance(HnswGraph *g, uint32 id)
 			data = HnswPageData(BufferGetPage(buf));
 		}
 		inpage = HnswOffsetInPage(off);
-		n = Min(shape->dims - done, (int) (HNSW_DATA_SIZE - inpage));
+		n = Min(shape->code_bytes - done, (int) (HNSW_DATA_SIZE - inpage));
 		part += HnswCodesPart(shape, &pg->query, done, (const uint8 *) data + inpage, n, &quant);
 		done += n;
 		off += n;
@@ -145,7 +145,7 @@ PagePrefetch(HnswGraph *g, const uint32 *ids, int n, int lines)
 {
 	/* a distance reads the quantization parameters, then the codes */
 	Size		vstart = g->shape->head_size - sizeof(HnswQuant);
-	int			vlines = (sizeof(HnswQuant) + g->shape->dims + 63) / 64;
+	int			vlines = (sizeof(HnswQuant) + g->shape->code_bytes + 63) / 64;
 
 	HnswPageGraph *pg = (HnswPageGraph *) g;
 	HintEntry  *e = (HintEntry *) pg->hints;
@@ -321,12 +321,12 @@ HnswReadResult(HnswPageGraph *pg, uint32 id, HnswElementData *head, HnswQuant *q
 	}
 	*quant = *HnswElementQuant(e, shape->head_size);
 	off += shape->head_size;
-	while (done < shape->dims)
+	while (done < shape->code_bytes)
 	{
 		BlockNumber blkno = HnswOffsetBlock(off);
 		Buffer		cur = blkno == BufferGetBlockNumber(headbuf) ? headbuf : InvalidBuffer;
 		uint32		inpage = HnswOffsetInPage(off);
-		int			n = Min(shape->dims - done, (int) (HNSW_DATA_SIZE - inpage));
+		int			n = Min(shape->code_bytes - done, (int) (HNSW_DATA_SIZE - inpage));
 
 		if (cur == InvalidBuffer)
 		{
@@ -353,7 +353,7 @@ void
 HnswReadCodes(Relation index, const HnswShape *shape, uint32 id, HnswQuant *quant, uint8 *codes)
 {
 	uint64		off = HnswIdOffset(id) + shape->head_size - sizeof(HnswQuant);
-	Size		left = sizeof(HnswQuant) + shape->dims;
+	Size		left = sizeof(HnswQuant) + shape->code_bytes;
 	Size		done = 0;
 
 	if (HnswOffsetInPage(HnswIdOffset(id)) + shape->head_size > HNSW_DATA_SIZE)

@@ -185,15 +185,17 @@ hnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int no
 	old = MemoryContextSwitchTo(so->cxt);
 	if (scan->numberOfOrderBys > 0 && !(scan->orderByData[0].sk_flags & SK_ISNULL))
 	{
-		so->query = palloc(sizeof(float) * so->shape.dims);
+		so->query = palloc(so->shape.vec_bytes);
 		if (!HnswPrepareVector(&so->shape, scan->orderByData[0].sk_argument, so->query))
 		{
 			/* zero vector under cosine: every distance is NaN, every row ties */
 			so->query = NULL;
 			so->walk = true;
 		}
-		VxSampleQuery(scan->indexRelation, scan->orderByData[0].sk_argument,
-					  so->shape.elem == VX_ELEM_HALFVEC);
+		/* the samples are float vectors: bit queries are not recorded */
+		if (so->shape.elem != VX_ELEM_BIT)
+			VxSampleQuery(scan->indexRelation, scan->orderByData[0].sk_argument,
+						  so->shape.elem == VX_ELEM_HALFVEC);
 	}
 	else
 		so->walk = true;		/* ORDER BY v <-> NULL: every distance is NULL */

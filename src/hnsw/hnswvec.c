@@ -5,7 +5,9 @@
  *	  with one lo and step per vector.  Encoding and decoding, the distance
  *	  of a float query to codes (the traversal's hot path, through the
  *	  kernels of distance.h), and the lower bound of the exact SQL distance
- *	  that scans hand to the executor for its re-check.
+ *	  that scans hand to the executor for its re-check.  Bit columns keep
+ *	  their bits as codes (HNSW_IS_BITS below; hnsw.h, VECTORS): each
+ *	  function has a branch for them.
  *
  *	  Used by the build (arena elements), inserts, vacuum (decoded vectors
  *	  for the neighbour heuristic) and scans.  No page access here.
@@ -19,6 +21,31 @@
 
 #include "distance.h"
 #include "hnsw.h"
+
+#define HNSW_IS_BITS(shape)	((shape)->elem == VX_ELEM_BIT)
+
+/*
+ * The distance of two bit strings from the bits they share and their
+ * counts, as the SQL functions compute it (bitvec.c): Hamming from the
+ * differing bits, Jaccard 1 when nothing is shared.
+ */
+static float
+BitFinish(VxMetric metric, double both, double na, double nb)
+{
+	if (metric == VX_METRIC_HAMMING)
+		return (float) both;
+	if (both == 0)
+		return 1.0f;
+	return (float) (1.0 - both / (na + nb - both));
+}
+
+/* bits of a XOR b (Hamming) or a AND b (Jaccard) over n bytes */
+static uint64
+BitPart(VxMetric metric, const uint8 *a, const uint8 *b, int n)
+{
+	return metric == VX_METRIC_HAMMING ? vx_kernels->bit_xor_count(a, b, n) :
+		vx_kernels->bit_and_count(a, b, n);
+}
 
 /* unit roundoff of float4 */
 #define F4_U	5.9604644775390625e-8
@@ -48,6 +75,13 @@ HnswEncodeVector(const HnswShape *shape, const float *x, HnswQuant *quant, uint8
 	double		norm2 = 0,
 				err = 0;
 
+	if (HNSW_IS_BITS(shape))
+	{
+		memcpy(codes, x, shape->code_bytes);
+		memset(quant, 0, sizeof(HnswQuant));
+		quant->norm2 = (float4) vx_kernels->bit_count(codes, shape->code_bytes);
+		return;
+	}
 	for (int i = 1; i < n; i++)
 	{
 		lo = Min(lo, x[i]);
@@ -82,6 +116,11 @@ HnswDecodeVector(const HnswShape *shape, const HnswQuant *quant, const uint8 *co
 	float		lo = quant->lo,
 				step = quant->step;
 
+	if (HNSW_IS_BITS(shape))
+	{
+		memcpy(out, codes, shape->code_bytes);
+		return;
+	}
 	for (int i = 0; i < shape->dims; i++)
 		out[i] = lo + step * (float) codes[i];
 }
@@ -93,7 +132,9 @@ HnswQueryInit(HnswQuery *q, const HnswShape *shape, const float *vec)
 				sum = 0;
 
 	q->vec = vec;
-	if (vec != NULL)
+	if (vec != NULL && HNSW_IS_BITS(shape))
+		norm2 = (double) vx_kernels->bit_count((const uint8 *) vec, shape->code_bytes);
+	else if (vec != NULL)
 		for (int i = 0; i < shape->dims; i++)
 		{
 			norm2 += (double) vec[i] * vec[i];
@@ -104,14 +145,17 @@ HnswQueryInit(HnswQuery *q, const HnswShape *shape, const float *vec)
 }
 
 /*
- * The part of a distance that codes[0..n), dimensions from.. of the vector,
- * contribute: sum q_i c_i, or for L1 sum |q_i - x^_i|.  A vector split
- * over pages is the sum of its pieces' parts.
+ * The part of a distance that codes[0..n), code bytes from.. of the
+ * element, contribute: sum q_i c_i, or for L1 sum |q_i - x^_i|; for bits
+ * the count of differing (Hamming) or shared (Jaccard) bits.  A vector
+ * split over pages is the sum of its pieces' parts.
  */
 float
 HnswCodesPart(const HnswShape *shape, const HnswQuery *q, int from, const uint8 *codes, int n,
 			  const HnswQuant *quant)
 {
+	if (HNSW_IS_BITS(shape))
+		return (float) BitPart(shape->metric, (const uint8 *) q->vec + from, codes, n);
 	if (shape->metric == VX_METRIC_L1)
 		return vx_kernels->sq8v_l1(q->vec + from, codes, n, quant->lo, quant->step);
 	return vx_kernels->sq8_ip(q->vec + from, codes, n);
@@ -123,6 +167,8 @@ HnswQueryFinish(const HnswShape *shape, const HnswQuery *q, const HnswQuant *qua
 {
 	double		qx;
 
+	if (HNSW_IS_BITS(shape))
+		return BitFinish(shape->metric, part, q->norm2, quant->norm2);
 	if (shape->metric == VX_METRIC_L1)
 		return part;
 	qx = quant->lo * q->sum + (double) quant->step * part;
@@ -137,7 +183,7 @@ HnswQueryDistance(const HnswShape *shape, const HnswQuery *q, const HnswQuant *q
 				  const uint8 *codes)
 {
 	return HnswQueryFinish(shape, q, quant,
-						   HnswCodesPart(shape, q, 0, codes, shape->dims, quant));
+						   HnswCodesPart(shape, q, 0, codes, shape->code_bytes, quant));
 }
 
 /*
@@ -151,6 +197,9 @@ HnswPairDistance(const HnswShape *shape, const HnswQuant *qa, const uint8 *ca,
 	uint64_t	s[3];
 	double		ip;
 
+	if (HNSW_IS_BITS(shape))
+		return BitFinish(shape->metric, BitPart(shape->metric, ca, cb, shape->code_bytes),
+						 qa->norm2, qb->norm2);
 	Assert(shape->metric != VX_METRIC_L1);
 	vx_kernels->u8_dot(ca, cb, shape->dims, s);
 	ip = (double) shape->dims * qa->lo * qb->lo + (double) qa->lo * qb->step * s[2] +
@@ -183,6 +232,11 @@ HnswLowerBound(const HnswShape *shape, const HnswQuery *q, const HnswQuant *quan
 	double		a = tau * qn * (xn + fabs((double) quant->lo) * sqrt((double) n));
 	double		lb;
 
+	/* bits: exact counts (floats hold them exactly up to 2^24) */
+	if (shape->metric == VX_METRIC_HAMMING)
+		return d;
+	if (shape->metric == VX_METRIC_JACCARD)
+		return Max((double) d - 2 * F4_U, 0.0);
 	switch (shape->metric)
 	{
 		case VX_METRIC_L2:

@@ -281,6 +281,11 @@ BuildShape(Relation index, IvfpqMetaPageData *meta, int *lists_opt)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("ivfpq does not support L1 distance")));
+	if (VxIndexElem(index) == VX_ELEM_BIT)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("ivfpq does not index bit columns"),
+				 errhint("Use hnsw with bit_hamming_ops or bit_jaccard_ops.")));
 	if (index->rd_index->indkey.values[0] == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
