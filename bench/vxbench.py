@@ -307,6 +307,12 @@ def pgbench(args, sql, clients, xacts, gucs=None, latency=False, seconds=None):
         return qps, lat
 
 
+def query_sql(sysdef, args, ds, q, v):
+    """a system's own query (sysdef "sql"): {table}, {q} the query vector,
+    {v} the sweep value, {k} the rows asked for"""
+    return sysdef["sql"].format(table=sysdef.get("table", args.table), q=q, v=v, k=args.k + ds.fetch_k_extra)
+
+
 def knn_script(args, op, ds, table=None, coltype="vector"):
     """pgbench script: a random one of the timed queries, its vector read by
     a subquery (from bench_queries, or from the user's table by id)"""
@@ -445,6 +451,8 @@ def prepare_sql_system(conn, ds, sysdef, args):
     layout = (sysdef.get("storage"), sysdef.get("coltype", "vector"))
     if sysdef.get("reload", True) or not args._loaded.get((table,) + layout):
         res["load_s"] = round(load_table(cur, table, ds, *layout), 1)
+        for st in sysdef.get("after_load", []):
+            cur.execute(st.format(table=table))
         args._loaded = {(table,) + layout: True}
     if not args._queries_loaded:
         load_queries(cur, ds, args)
@@ -483,9 +491,13 @@ def recall_pass(conn, ds, sysdef, args, v, repeat=None):
     cur = conn.cursor()
     op = sysdef.get("op", "<->")
     cur.execute("DEALLOCATE ALL")
-    cur.execute(f"PREPARE ann({sysdef.get('coltype', 'vector')}) AS SELECT {args.id_column} "
-                f"FROM {sysdef.get('table', args.table)} "
-                f"ORDER BY {args.column} {op} $1 LIMIT {args.k + ds.fetch_k_extra}")
+    if sysdef.get("sql"):
+        cur.execute(f"PREPARE ann(vector) AS "
+                    + query_sql(sysdef, args, ds, "$1", v))
+    else:
+        cur.execute(f"PREPARE ann({sysdef.get('coltype', 'vector')}) AS SELECT {args.id_column} "
+                    f"FROM {sysdef.get('table', args.table)} "
+                    f"ORDER BY {args.column} {op} $1 LIMIT {args.k + ds.fetch_k_extra}")
     for name, val in sysdef.get("settings", {}).items():
         cur.execute(f"SET {name} = {val}")
     if v is not None:
@@ -551,8 +563,9 @@ class SqlSweep:
     def __init__(self, conn, ds, sysdef, args, res):
         self.conn, self.ds, self.sysdef, self.args, self.res = conn, ds, sysdef, args, res
         self.values = sysdef.get("values", [None])
-        self.script = knn_script(args, sysdef.get("op", "<->"), ds, sysdef.get("table"),
-                                 sysdef.get("coltype", "vector"))
+        self.base_script = knn_script(args, sysdef.get("op", "<->"), ds, sysdef.get("table"),
+                                      sysdef.get("coltype", "vector"))
+        self.script = self.base_script
         res["sweep"] = []
 
     def gucs(self, v):
@@ -563,6 +576,11 @@ class SqlSweep:
         return out or None
 
     def begin(self, v):
+        if self.sysdef.get("sql"):
+            # the system's own query, the vector from bench_queries
+            self.script = (f"\\set i random(1, {self.args.queries})\n"
+                           + query_sql(self.sysdef, self.args, self.ds,
+                                       "(SELECT v FROM bench_queries WHERE qid = :i)", v) + ";\n")
         self.ids, self.py_runs, self.plan = recall_pass(self.conn, self.ds, self.sysdef, self.args, v)
         pgbench(self.args, self.script, 1, max(200, self.args.queries // 5), self.gucs(v))    # warm-up
         self.passes = {True: [], False: []}
@@ -672,6 +690,71 @@ def prepare_hnswlib(ds, sysdef, args):
     print(f"  build: {res['build_s']} s, {res['index_bytes'] / 2**20:.1f} MiB", flush=True)
     return LibSweep(ds, args, res, sysdef["values"], lambda v: index.set_ef(int(v)),
                     lambda q: index.knn_query(q[None, :], k=args.k + ds.fetch_k_extra, num_threads=1)[0][0])
+
+
+def centred_bits(ds):
+    """the bits of the mean-centred base and queries (binary_quantize of
+    v - mean), as 0/1 float32 and packed most significant bit first"""
+    mean = ds.base.mean(axis=0, dtype=np.float64).astype(np.float32)
+    base = (ds.base - mean > 0)
+    queries = (ds.queries - mean > 0)
+    return base, queries
+
+
+def rerank(ds, cand, q, k):
+    """the k of the candidate ids nearest to q by exact L2"""
+    cand = np.asarray(cand, dtype=np.int64)
+    cand = cand[cand >= 0]
+    d = ((ds.base[cand] - q) ** 2).sum(axis=1)
+    return cand[np.argsort(d, kind="stable")[:k]]
+
+
+def prepare_bits_library(ds, sysdef, args):
+    """The two-phase bit search in-process, one thread: the sweep value
+    candidates by Hamming distance from an HNSW graph over the centred bits,
+    re-ranked by exact L2 in numpy.  hnswlib (Debian python3-hnswlib) on the
+    bits as 0/1 float32 (L2 squared = Hamming), or faiss IndexBinaryHNSW
+    (Debian python3-faiss) on the packed bits."""
+    base, queries = centred_bits(ds)
+    qpos = {q.tobytes(): i for i, q in enumerate(ds.queries)}
+    k = args.k + ds.fetch_k_extra
+    t = time.perf_counter()
+    if sysdef["kind"] == "hnswlib-bits":
+        import hnswlib
+        index = hnswlib.Index(space="l2", dim=ds.dim)
+        index.init_index(max_elements=len(base), M=sysdef["m"], ef_construction=sysdef["efc"], random_seed=1)
+        index.set_num_threads(1)
+        index.add_items(base.astype(np.float32), np.arange(len(base)), num_threads=1)
+        path = os.path.join(data_dir(args.data_dir), "hnswlib.tmp")
+        index.save_index(path)
+        size = os.path.getsize(path)
+        os.unlink(path)
+        qbits = queries.astype(np.float32)
+
+        def setv(v):
+            index.set_ef(int(v))
+        cand = lambda i, c: index.knn_query(qbits[i][None, :], k=c, num_threads=1)[0][0]  # noqa: E731
+    else:
+        import faiss
+        faiss.omp_set_num_threads(1)
+        index = faiss.IndexBinaryHNSW(ds.dim, sysdef["m"])
+        index.hnsw.efConstruction = sysdef["efc"]
+        index.add(np.packbits(base, axis=1))
+        size = len(faiss.serialize_index_binary(index))
+        qbits = np.packbits(queries, axis=1)
+
+        def setv(v):
+            index.hnsw.efSearch = int(v)
+        cand = lambda i, c: index.search(qbits[i][None, :], c)[1][0]  # noqa: E731
+    res = dict(name=sysdef["name"], kind="library", build_s=round(time.perf_counter() - t, 2), index_bytes=size)
+    print(f"  build: {res['build_s']} s, {res['index_bytes'] / 2**20:.1f} MiB", flush=True)
+    state = {}
+
+    def setv_c(v):
+        state["c"] = int(v)
+        setv(v)
+    return LibSweep(ds, args, res, sysdef["values"], setv_c,
+                    lambda q: rerank(ds, cand(qpos[q.tobytes()], state["c"]), q, k))
 
 
 def prepare_faiss_ivfpq(ds, sysdef, args):
@@ -936,6 +1019,40 @@ def scenario_halfvec(ds, args):
     ]]
 
 
+def scenario_bit(ds, args):
+    """Binary quantization with re-rank, as pgvector applications do it:
+    HNSW (m 16, ef_construction 64) over bit(784) holding binary_quantize of
+    the mean-centred images, the sweep value v candidates by Hamming distance
+    (hnsw.ef_search = v) re-ranked by exact L2 in SQL; against vectorx's
+    vector index (ef_search = v), hnswlib on the same bits as 0/1 floats
+    and faiss IndexBinaryHNSW on the packed bits (both re-ranking the same
+    way in numpy), and hnswlib on the floats.  Recall is against exact L2."""
+    values = [10, 20, 40, 80, 160, 320]
+    mean = "(SELECT m FROM bit_mean)"
+    return [[
+        dict(name="vectorx hnsw, vector", storage=None, index="CREATE INDEX ON {table} USING hnsw "
+             "(embedding vector_l2_ops) WITH (m = 16, ef_construction = 64)", table="items_vector",
+             builds=[("one process", ["SET max_parallel_maintenance_workers = 0"])],
+             guc="SET hnsw.ef_search = {v}", gucname="hnsw.ef_search", values=values),
+        dict(name="vectorx hnsw, bit + re-rank", storage=None, table="items_bit",
+             after_load=["DROP TABLE IF EXISTS bit_mean", "CREATE TABLE bit_mean AS SELECT avg(embedding) AS m FROM {table}",
+                         f"ALTER TABLE {{table}} ADD COLUMN b bit({ds.dim})",
+                         # inline: the PLAIN vector(784) would push it to TOAST, and the
+                         # scan's ORDER BY column is computed from every row it returns
+                         "ALTER TABLE {table} ALTER COLUMN b SET STORAGE PLAIN",
+                         f"UPDATE {{table}} SET b = binary_quantize(embedding - {mean})",
+                         "VACUUM ANALYZE {table}"],
+             index="CREATE INDEX ON {table} USING hnsw (b bit_hamming_ops) WITH (m = 16, ef_construction = 64)",
+             builds=[("one process", ["SET max_parallel_maintenance_workers = 0"])],
+             sql=("SELECT id FROM (SELECT id, embedding FROM {table} ORDER BY b <~> binary_quantize({q} - "
+                  + mean + ") LIMIT {v}) c ORDER BY embedding <-> {q} LIMIT {k}"),
+             guc="SET hnsw.ef_search = {v}", gucname="hnsw.ef_search", values=values),
+        dict(name="hnswlib bits (0/1 float) + re-rank", kind="hnswlib-bits", m=16, efc=64, values=values),
+        dict(name="faiss IndexBinaryHNSW + re-rank", kind="faiss-bits", m=16, efc=64, values=values),
+        dict(name="hnswlib (Debian, 1 thread)", kind="hnswlib", m=16, efc=64, values=values),
+    ]]
+
+
 def scenario_filtered(ds, args):
     """Filtered k-NN (HNSW m 16): class label and seeded 0.1/1/10/50% filters, auto against each strategy forced."""
     return []
@@ -1107,8 +1224,10 @@ SCENARIOS = {
     "table": (scenario_table, "(yours)", dict(queries=1000, warmup=100, repeat=3)),
     "filtered": (scenario_filtered, "fashion-mnist", dict(queries=200, warmup=20, repeat=3)),
     "halfvec": (scenario_halfvec, "fashion-mnist", dict(queries=1000, warmup=100, repeat=3)),
+    "bit": (scenario_bit, "fashion-mnist", dict(queries=1000, warmup=100, repeat=3)),
 }
-PREPARERS = {"hnswlib": prepare_hnswlib, "faiss-ivfpq": prepare_faiss_ivfpq}
+PREPARERS = {"hnswlib": prepare_hnswlib, "faiss-ivfpq": prepare_faiss_ivfpq,
+             "hnswlib-bits": prepare_bits_library, "faiss-bits": prepare_bits_library}
 
 
 # ------------------------------------------------------------------ output

@@ -217,7 +217,8 @@
  *	element split over pages adds its part as for codes), Jaccard's from
  *	the intersection and both counts, in the SQL function's arithmetic;
  *	the bound handed to the executor is the distance itself (Jaccard's
- *	less one float4 rounding).  A 1536-bit element takes 192 code bytes.
+ *	less one float4 rounding), and a Hamming distance, an integer, needs
+ *	no re-check (the executor then reads no column value of the row).  A 1536-bit element takes 192 code bytes.
  *
  * LOCKING
  *	Page content locks only, one page at a time, except where noted; no

@@ -701,9 +701,14 @@ hnswgettuple(IndexScanDesc scan, ScanDirection dir)
 				continue;
 			so->ctl.returned++;
 			scan->xs_heaptid = tid;
-			/* a lower bound: the executor computes the exact distance (hnsw.h, VECTORS) */
+			/*
+			 * a lower bound: the executor computes the exact distance
+			 * (hnsw.h, VECTORS); a Hamming distance is exact already (the
+			 * SQL function's count), so the row is not read again for it,
+			 * unless it is late (its value is then the bound before it)
+			 */
 			scan->xs_recheck = false;
-			scan->xs_recheckorderby = true;
+			scan->xs_recheckorderby = so->shape.metric != VX_METRIC_HAMMING || so->late;
 			if (scan->numberOfOrderBys > 0)
 			{
 				scan->xs_orderbyvals[0] = Float8GetDatum(so->late ? so->last_bound : so->cur.bound);
