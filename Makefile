@@ -37,6 +37,7 @@ OBJS = \
 	src/common/vxindex.o \
 	src/common/vxcache.o \
 	src/common/page.o \
+	src/common/vxcodec.o \
 	src/common/wal.o \
 	src/common/waitpoint.o \
 	src/hnsw/hnswam.o \
@@ -52,7 +53,6 @@ OBJS = \
 	src/hnsw/hnswscan.o \
 	src/hnsw/hnswstream.o \
 	src/hnsw/hnswvacuum.o \
-	src/hnsw/hnswvec.o \
 	src/ivfpq/ivfpqam.o \
 	src/ivfpq/ivfpqbuild.o \
 	src/ivfpq/ivfpqcheck.o \
@@ -215,11 +215,11 @@ FUZZ_RUN_FLAGS = -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
 FUZZ_SHIM = $(FUZZ_DIR)/shim.c $(FUZZ_DIR)/unreached.c
 FUZZ_VECTOR_SRCS = src/vector.c src/floatparse.c src/distance.c src/distance_scalar.c \
 	src/distance_avx2.c src/distance_avx512.c src/distance_neon.c
-FUZZ_PAGE_SRCS = $(FUZZ_VECTOR_SRCS) src/vector_ops.c src/halfvec.c src/halfvec_ops.c src/common/page.c src/common/vxindex.c \
+FUZZ_PAGE_SRCS = $(FUZZ_VECTOR_SRCS) src/vector_ops.c src/halfvec.c src/halfvec_ops.c src/bitvec.c src/common/page.c src/common/vxindex.c \
 	src/common/vxcache.c src/common/wal.c src/common/inspect.c src/common/querysample.c \
 	src/common/allowlist.c src/common/waitpoint.c
 FUZZ_HNSW_SRCS = $(FUZZ_PAGE_SRCS) src/hnsw/hnswmeta.c src/hnsw/hnswpage.c src/hnsw/hnswpagegraph.c \
-	src/hnsw/hnswstream.c src/hnsw/hnswvec.c src/hnsw/hnswgraph.c src/hnsw/hnswcheck.c \
+	src/hnsw/hnswstream.c src/common/vxcodec.c src/hnsw/hnswgraph.c src/hnsw/hnswcheck.c \
 	src/hnsw/hnswscan.c
 FUZZ_IVFPQ_SRCS = $(FUZZ_PAGE_SRCS) src/ivfpq/ivfpqmeta.c src/ivfpq/ivfpqpage.c src/ivfpq/ivfpqutil.c \
 	src/ivfpq/ivfpqscan.c src/ivfpq/ivfpqtrain.c

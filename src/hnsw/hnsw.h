@@ -108,7 +108,7 @@
  *	           parallel workers; always 0 on disk
  *	  32  8m   level-0 neighbours: uint32 ids, unused slots HNSW_INVALID_ID
  *	  ... pad so that the head ends 16-byte aligned right after:
- *	  H-16 16  HnswQuant: lo, step, norm2, err (float4 each, see VECTORS)
+ *	  H-16 16  VxQuant: lo, step, norm2, err (float4 each, see VECTORS)
  *	  H   dims codes: uint8 per dimension; then pad to 16
  *	The head is H = HnswElementHeadSize(m) bytes, the whole record
  *	HnswElementSize(m, dims): the same for every element of an index.
@@ -165,35 +165,23 @@
  *	hold these tables to the code.
  *
  * VECTORS: 8-BIT SCALAR QUANTIZATION, EXACT ORDER FROM THE HEAP
- *	An element stores its vector x (internal form: float4, cosine
- *	normalised; a halfvec column is converted exactly, so one format serves
- *	vector and halfvec, and the operator class says which the column is,
- *	VxIndexElem) as one byte per dimension with one scale per vector:
- *	  lo = min x_i, step = (max x_i - lo) / 255, c_i = round((x_i - lo) / step)
- *	  x^_i = lo + step * c_i       (step = 0: a constant vector, exact)
- *	plus norm2 = |x^|^2 and err = |x - x^| (L2 norm; the L1 norm for the L1
- *	operator class), rounded up.  A quarter of float4's bytes: the graph
- *	of 60000 x 784 Fashion-MNIST takes 57 MB instead of 190 MB, and a
- *	distance reads 13 cache lines instead of 49.  The graph (build,
- *	inserts, vacuum, scans) works on x^: against a float query q,
- *	q.x^ = lo * sum(q) + step * sum(q_i c_i), one pass over the codes
- *	(distance.h sq8_ip), and |q - x^|^2 = |q|^2 - 2 q.x^ + norm2; L1 decodes
- *	on the fly (sq8v_l1).  Element-to-element distances (the neighbour
- *	heuristic) decode both.  No training: the parameters are per vector,
- *	so an index built on an empty table and every later insert quantize
- *	the same way.
- *	Exact order: a scan returns, with each heap TID, a LOWER BOUND of the
- *	SQL distance (the triangle inequality with err: |q - x| >= |q - x^| -
- *	err, -q.x >= -q.x^ - |q| err, the same for L1; minus a rigorous slack
- *	for float rounding on both sides, HnswLowerBound) and sets
- *	xs_recheckorderby.  The executor's Index Scan then computes the exact
- *	distance from the heap row it fetches anyway and reorders through its
- *	queue (as for GiST's lossy distances), so results are in exact order
- *	and carry exact distances; it fetches only the few rows whose bound
- *	lies below the k-th exact distance.  The bound must never exceed the
- *	exact value (the executor raises "index returned tuples in wrong
- *	order"); HnswLowerBound's slack covers the kernels' VX_KERNEL_TOL on
- *	both sides.  Rows holding identical codes share an element; its err is
+ *	An element stores its vector as src/common/vxcodec.h codes: one byte
+ *	per dimension with one lo and step per vector (VxQuant, 16 bytes, at
+ *	the end of the head), or a bit column's own bits.  A quarter of
+ *	float4's bytes: the graph of 60000 x 784 Fashion-MNIST takes 57 MB
+ *	instead of 190 MB, and a distance reads 13 cache lines instead of 49.
+ *	The graph (build, inserts, vacuum, scans) works on the decoded x^;
+ *	element-to-element distances (the neighbour heuristic) use
+ *	VxPairDistance.  No training: the parameters are per vector, so an
+ *	index built on an empty table and every later insert quantize the
+ *	same way.
+ *	Exact order: a scan returns, with each heap TID, VxLowerBound's lower
+ *	bound of the SQL distance and sets xs_recheckorderby.  The executor's
+ *	Index Scan then computes the exact distance from the heap row it
+ *	fetches anyway and reorders through its queue (as for GiST's lossy
+ *	distances), so results are in exact order and carry exact distances;
+ *	it fetches only the few rows whose bound lies below the k-th exact
+ *	distance.  Rows holding identical codes share an element; its err is
  *	the largest of theirs.
  *	Quantization noise: the graph ranks by estimates that err by up to
  *	about err (|q| err for the inner products) either way.  On dense
@@ -210,15 +198,11 @@
  *	dimensional data (Fashion-MNIST, 32-d Gaussian) spans many times its
  *	noise and never widens; the format is unchanged.
  *	Bit columns (bit_hamming_ops, bit_jaccard_ops): the codes are the
- *	value's own bits, 8 to a byte (code_bytes = (dims + 7) / 8, up to
- *	HNSW_MAX_BITS), with norm2 the number of bits set and lo, step, err 0:
- *	exact, so nothing above about noise applies.  A distance is one
- *	popcount pass (distance.h bit_xor_count, bit_and_count; a piece of an
- *	element split over pages adds its part as for codes), Jaccard's from
- *	the intersection and both counts, in the SQL function's arithmetic;
- *	the bound handed to the executor is the distance itself (Jaccard's
- *	less one float4 rounding), and a Hamming distance, an integer, needs
- *	no re-check (the executor then reads no column value of the row).  A 1536-bit element takes 192 code bytes.
+ *	value's own bits (vxcodec.h), up to HNSW_MAX_BITS; distances are exact,
+ *	so nothing above about noise applies, and a Hamming distance, an
+ *	integer, needs no re-check (the executor then reads no column value of
+ *	the row).  A piece of an element split over pages adds its part of a
+ *	distance as for 8-bit codes.  A 1536-bit element takes 192 code bytes.
  *
  * LOCKING
  *	Page content locks only, one page at a time, except where noted; no
@@ -451,6 +435,7 @@
 #include "page.h"
 #include "scan.h"
 #include "vector.h"
+#include "vxcodec.h"
 #include "vxidhash.h"
 #include "vxindex.h"
 #include "waitpoint.h"
@@ -574,20 +559,12 @@ typedef struct HnswElementData
 	uint16		unused;
 	pg_atomic_uint32 lock;		/* build arena only; 0 on disk */
 	uint32		neighbors[FLEXIBLE_ARRAY_MEMBER];	/* 2m level-0 ids */
-	/* then HnswQuant at the end of the head, then the codes (VECTORS) */
+	/* then VxQuant at the end of the head, then the codes (VECTORS) */
 } HnswElementData;
 
 typedef HnswElementData *HnswElement;
 
-/* how an element's codes decode (VECTORS) */
-typedef struct HnswQuant
-{
-	float4		lo;				/* x^_i = lo + step * c_i */
-	float4		step;			/* >= 0; 0: all x_i equal lo */
-	float4		norm2;			/* |x^|^2 */
-	float4		err;			/* |x - x^| (L1 metric: sum |x_i - x^_i|), rounded up;
-								 * the largest over the rows sharing the element */
-} HnswQuant;
+
 
 typedef struct HnswUpperData
 {
@@ -621,7 +598,6 @@ StaticAssertDecl(offsetof(HnswElementData, level) == 1 &&
 				 offsetof(HnswElementData, neighbors) == 32 &&
 				 sizeof(HnswElementData) == 32,
 				 "hnsw.h: the ELEMENT record's table");
-StaticAssertDecl(sizeof(HnswQuant) == 16, "hnsw.h: HnswQuant is 16 bytes");
 StaticAssertDecl(offsetof(HnswUpperData, nlevels) == 1 &&
 				 offsetof(HnswUpperData, owner) == 4 &&
 				 offsetof(HnswUpperData, xid) == 8 &&
@@ -635,10 +611,10 @@ StaticAssertDecl(sizeof(HnswPadData) <= HNSW_UNIT && HNSW_DATA_SIZE % HNSW_UNIT 
 				 "hnsw.h: records are 16-byte aligned in the stream");
 
 #define HNSW_ROUND(x)				TYPEALIGN(HNSW_UNIT, (x))
-#define HnswElementHeadSize(m)		HNSW_ROUND(offsetof(HnswElementData, neighbors) + sizeof(uint32) * 2 * (m) + sizeof(HnswQuant))
+#define HnswElementHeadSize(m)		HNSW_ROUND(offsetof(HnswElementData, neighbors) + sizeof(uint32) * 2 * (m) + sizeof(VxQuant))
 #define HnswVectorSize(code_bytes)	HNSW_ROUND(code_bytes)
 /* the quantization parameters of the element whose head starts at e */
-#define HnswElementQuant(e, head_size)	((HnswQuant *) ((char *) (e) + (head_size) - sizeof(HnswQuant)))
+#define HnswElementQuant(e, head_size)	((VxQuant *) ((char *) (e) + (head_size) - sizeof(VxQuant)))
 #define HnswElementSize(m, code_bytes)	(HnswElementHeadSize(m) + HnswVectorSize(code_bytes))
 #define HnswUpperSize(m, nlevels)	HNSW_ROUND(offsetof(HnswUpperData, neighbors) + sizeof(uint32) * (m) * (nlevels))
 #define HnswIdOffset(id)			((uint64) (id) * HNSW_UNIT)
@@ -682,41 +658,16 @@ typedef struct HnswOptions
 /* the frozen shape of one index, cached in rd_amcache */
 typedef struct HnswShape
 {
-	int			dims;			/* dimensions; a bit column's length */
-	int			code_bytes;		/* bytes of an element's codes (VECTORS) */
-	Size		vec_bytes;		/* bytes of the internal form (vxindex.h) */
+	VxCodec		codec;			/* dimensions, metric, column type, code bytes
+								 * (vxcodec.h) */
 	int			m;
 	int			ef_construction;
-	VxMetric	metric;
-	VxElem		elem;			/* the indexed column's type (VxIndexElem) */
 	Size		head_size;		/* HnswElementHeadSize(m) */
 	Size		element_size;	/* HnswElementSize(m, code_bytes) */
 	double		ml;				/* 1 / ln(m) */
 } HnswShape;
 
-/* a query prepared for distances to elements' codes (hnswvec.c) */
-typedef struct HnswQuery
-{
-	const float *vec;			/* internal form (cosine: normalised; bit: the
-								 * packed bits); NULL: none */
-	double		norm2;			/* |q|^2; bit: the bits set */
-	double		sum;			/* sum q_i */
-} HnswQuery;
 
-extern void HnswEncodeVector(const HnswShape *shape, const float *x, HnswQuant *quant, uint8 *codes);
-extern void HnswDecodeVector(const HnswShape *shape, const HnswQuant *quant, const uint8 *codes,
-							 float *out);
-extern void HnswQueryInit(HnswQuery *q, const HnswShape *shape, const float *vec);
-extern float HnswCodesPart(const HnswShape *shape, const HnswQuery *q, int from, const uint8 *codes,
-						   int n, const HnswQuant *quant);
-extern float HnswQueryFinish(const HnswShape *shape, const HnswQuery *q, const HnswQuant *quant,
-							 float part);
-extern float HnswQueryDistance(const HnswShape *shape, const HnswQuery *q, const HnswQuant *quant,
-							   const uint8 *codes);
-extern float HnswPairDistance(const HnswShape *shape, const HnswQuant *qa, const uint8 *ca,
-							  const HnswQuant *qb, const uint8 *cb);
-extern double HnswLowerBound(const HnswShape *shape, const HnswQuery *q, const HnswQuant *quant,
-							 float d);
 
 extern int	hnsw_ef_search;
 extern int	hnsw_max_scan_tuples;
@@ -907,7 +858,7 @@ typedef struct HnswPageGraph
 {
 	HnswGraph	graph;
 	Relation	index;
-	HnswQuery	query;			/* what distance() measures from */
+	VxQuery	query;			/* what distance() measures from */
 	BlockNumber nblocks;		/* the index's size as last seen (HnswCheckBlock) */
 	void	   *hints;			/* block -> buffer guesses for ReadRecentBuffer */
 	ItemPointerData exclude;	/* vectorx_recall's leave-one-out row, or invalid */
@@ -918,9 +869,9 @@ extern void HnswPageGraphInit(HnswPageGraph *pg, Relation index, const HnswShape
 							  const float *query);
 extern Buffer HnswPinBlock(HnswPageGraph *pg, BlockNumber blkno);
 extern bool HnswReadElementHead(HnswPageGraph *pg, uint32 id, HnswElementData *out);
-extern bool HnswReadResult(HnswPageGraph *pg, uint32 id, HnswElementData *head, HnswQuant *quant,
+extern bool HnswReadResult(HnswPageGraph *pg, uint32 id, HnswElementData *head, VxQuant *quant,
 						   float *distance);
-extern void HnswReadCodes(Relation index, const HnswShape *shape, uint32 id, HnswQuant *quant,
+extern void HnswReadCodes(Relation index, const HnswShape *shape, uint32 id, VxQuant *quant,
 						  uint8 *codes);
 
 /* ---------------------------------------------------------------- AM */

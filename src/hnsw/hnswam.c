@@ -181,10 +181,10 @@ hnswscanmodel(Relation index, double tuples, double k, VxScanModel *model)
 	const HnswShape *shape = HnswGetShape(index);
 	int			ef = Max(hnsw_ef_search, (int) k);
 
-	model->dims = shape->dims;
+	model->dims = shape->codec.dims;
 	model->first = FirstRoundVisits(shape->m, ef, tuples);
 	model->fanout = shape->m;
-	model->c_visit = cpu_operator_cost * (4 + shape->code_bytes / 32.0);
+	model->c_visit = cpu_operator_cost * (4 + shape->codec.code_bytes / 32.0);
 	model->reranks = false;
 	model->rerank = 0;
 	model->filter_exponent = 1;

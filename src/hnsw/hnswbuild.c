@@ -98,7 +98,7 @@ typedef struct HnswBuildState
 	/* the pair distance's decoded first element (ArenaPair) */
 	uint32		pair_id;
 	float	   *pair_vec;
-	HnswQuery	pair_query;
+	VxQuery	pair_query;
 	/* spill file of this participant (parallel) or NULL */
 	SharedFileSet *fileset;
 	BufFile    *spill;
@@ -113,7 +113,7 @@ typedef struct ArenaGraph
 {
 	HnswGraph	graph;
 	HnswBuildState *bs;
-	HnswQuery	query;
+	VxQuery	query;
 } ArenaGraph;
 
 static inline HnswElement
@@ -122,7 +122,7 @@ ArenaElement(HnswBuildState *bs, uint32 id)
 	return (HnswElement) (bs->arena + HnswIdOffset(id));
 }
 
-static inline HnswQuant *
+static inline VxQuant *
 ArenaQuant(HnswBuildState *bs, uint32 id)
 {
 	return HnswElementQuant(bs->arena + HnswIdOffset(id), bs->shape.head_size);
@@ -182,7 +182,7 @@ ArenaDistance(HnswGraph *g, uint32 id)
 	ArenaGraph *ag = (ArenaGraph *) g;
 
 	g->visited_elements++;
-	return HnswQueryDistance(g->shape, &ag->query, ArenaQuant(ag->bs, id), ArenaCodes(ag->bs, id));
+	return VxQueryDistance(&g->shape->codec, &ag->query, ArenaQuant(ag->bs, id), ArenaCodes(ag->bs, id));
 }
 
 static void
@@ -193,7 +193,7 @@ ArenaGraphInit(ArenaGraph *ag, HnswBuildState *bs, const float *query)
 	ag->graph.neighbors = ArenaNeighbors;
 	ag->graph.shape = &bs->shape;
 	ag->bs = bs;
-	HnswQueryInit(&ag->query, &bs->shape, query);
+	VxQueryInit(&ag->query, &bs->shape.codec, query);
 }
 
 /*
@@ -239,16 +239,16 @@ ArenaPair(void *arg, uint32 a, uint32 b)
 {
 	HnswBuildState *bs = (HnswBuildState *) arg;
 
-	if (bs->shape.metric != VX_METRIC_L1)
-		return HnswPairDistance(&bs->shape, ArenaQuant(bs, a), ArenaCodes(bs, a),
+	if (bs->shape.codec.metric != VX_METRIC_L1)
+		return VxPairDistance(&bs->shape.codec, ArenaQuant(bs, a), ArenaCodes(bs, a),
 								ArenaQuant(bs, b), ArenaCodes(bs, b));
 	if (bs->pair_id != a)
 	{
-		HnswDecodeVector(&bs->shape, ArenaQuant(bs, a), ArenaCodes(bs, a), bs->pair_vec);
-		HnswQueryInit(&bs->pair_query, &bs->shape, bs->pair_vec);
+		VxDecodeVector(&bs->shape.codec, ArenaQuant(bs, a), ArenaCodes(bs, a), bs->pair_vec);
+		VxQueryInit(&bs->pair_query, &bs->shape.codec, bs->pair_vec);
 		bs->pair_id = a;
 	}
-	return HnswQueryDistance(&bs->shape, &bs->pair_query, ArenaQuant(bs, b), ArenaCodes(bs, b));
+	return VxQueryDistance(&bs->shape.codec, &bs->pair_query, ArenaQuant(bs, b), ArenaCodes(bs, b));
 }
 
 /*
@@ -402,17 +402,17 @@ ArenaFindNeighbors(HnswBuildState *bs, ArenaGraph *ag, uint32 ep, int eplevel, i
  * true if one of w[0..nw) took tid.
  */
 static bool
-ArenaAddToDuplicate(HnswBuildState *bs, const HnswCandidate *w, int nw, const HnswQuant *quant,
+ArenaAddToDuplicate(HnswBuildState *bs, const HnswCandidate *w, int nw, const VxQuant *quant,
 					const uint8 *codes, ItemPointer tid)
 {
 	for (int i = 0; i < nw; i++)
 	{
 		HnswElement dup = ArenaElement(bs, w[i].id);
-		HnswQuant  *dq = ArenaQuant(bs, w[i].id);
+		VxQuant  *dq = ArenaQuant(bs, w[i].id);
 		bool		added = false;
 
 		if (dq->lo != quant->lo || dq->step != quant->step ||
-			memcmp(ArenaCodes(bs, w[i].id), codes, bs->shape.code_bytes) != 0)
+			memcmp(ArenaCodes(bs, w[i].id), codes, bs->shape.codec.code_bytes) != 0)
 			continue;
 		LockElement(bs, w[i].id);
 		if (dup->ntids < HNSW_HEAPTIDS)
@@ -434,7 +434,7 @@ ArenaAddToDuplicate(HnswBuildState *bs, const HnswCandidate *w, int nw, const Hn
  */
 static void
 ArenaWriteElement(HnswBuildState *bs, uint32 id, uint32 upper, int level, HnswCandidate **nbrs,
-				  const int *nnbrs, const HnswQuant *quant, const uint8 *codes, ItemPointer tid)
+				  const int *nnbrs, const VxQuant *quant, const uint8 *codes, ItemPointer tid)
 {
 	const HnswShape *shape = &bs->shape;
 	HnswElement e = ArenaElement(bs, id);
@@ -449,7 +449,7 @@ ArenaWriteElement(HnswBuildState *bs, uint32 id, uint32 upper, int level, HnswCa
 	for (int i = 0; i < 2 * shape->m; i++)
 		e->neighbors[i] = i < nnbrs[0] ? nbrs[0][i].id : HNSW_INVALID_ID;
 	*HnswElementQuant(e, shape->head_size) = *quant;
-	memcpy((char *) e + shape->head_size, codes, shape->code_bytes);
+	memcpy((char *) e + shape->head_size, codes, shape->codec.code_bytes);
 	if (level > 0)
 	{
 		HnswUpper	u = (HnswUpper) (bs->arena + HnswIdOffset(upper));
@@ -484,12 +484,12 @@ ArenaInsert(HnswBuildState *bs, const float *vec, ItemPointer tid)
 	HnswCandidate *nbrs[HNSW_MAX_LEVEL + 1];
 	int			nnbrs[HNSW_MAX_LEVEL + 1];
 	int			nw = 0;
-	HnswQuant	quant;
-	uint8	   *codes = palloc(shape->code_bytes);
+	VxQuant	quant;
+	uint8	   *codes = palloc(shape->codec.code_bytes);
 	HnswListOps lists;
 
 	ArenaGraphInit(&ag, bs, vec);
-	HnswEncodeVector(shape, vec, &quant, codes);
+	VxEncodeVector(&shape->codec, vec, &quant, codes);
 
 	SpinLockAcquire(&sh->mutex);
 	ep = sh->entry_point;
@@ -578,7 +578,7 @@ ArenaReconnectGraph(void *arg, uint32 x)
 {
 	ArenaReconnectArg *a = (ArenaReconnectArg *) arg;
 
-	HnswDecodeVector(&a->bs->shape, ArenaQuant(a->bs, x), ArenaCodes(a->bs, x), a->vec);
+	VxDecodeVector(&a->bs->shape.codec, ArenaQuant(a->bs, x), ArenaCodes(a->bs, x), a->vec);
 	ArenaGraphInit(&a->ag, a->bs, a->vec);
 	return &a->ag.graph;
 }
@@ -614,7 +614,7 @@ ArenaReconnect(HnswBuildState *bs)
 	HnswBuildShared *sh = bs->shared;
 	int			fixed;
 	ArenaReconnectArg a = {.bs = bs, .max = 2 * bs->shape.m,
-	.vec = palloc(bs->shape.vec_bytes)};
+	.vec = palloc(bs->shape.codec.vec_bytes)};
 	HnswReconnectOps ops = {
 		.read = ArenaReconnectRead,
 		.write = ArenaReconnectWrite,
@@ -714,7 +714,7 @@ Spill(HnswBuildState *bs, const float *vec, ItemPointer tid)
 		MemoryContextSwitchTo(old);
 	}
 	BufFileWrite(bs->spill, tid, sizeof(ItemPointerData));
-	BufFileWrite(bs->spill, (void *) vec, bs->shape.vec_bytes);
+	BufFileWrite(bs->spill, (void *) vec, bs->shape.codec.vec_bytes);
 	SpinLockAcquire(&bs->shared->mutex);
 	bs->shared->spilled += 1;
 	SpinLockRelease(&bs->shared->mutex);
@@ -782,9 +782,9 @@ InitBuildState(HnswBuildState *bs, HnswBuildShared *sh, char *arena, Relation in
 	bs->buildcxt = CurrentMemoryContext;
 	bs->tmpcxt = AllocSetContextCreate(CurrentMemoryContext, "hnsw build tuple",
 									   ALLOCSET_DEFAULT_SIZES);
-	bs->vec = palloc(sh->shape.vec_bytes);
+	bs->vec = palloc(sh->shape.codec.vec_bytes);
 	bs->pair_id = HNSW_INVALID_ID;
-	bs->pair_vec = palloc(sh->shape.vec_bytes);
+	bs->pair_vec = palloc(sh->shape.codec.vec_bytes);
 }
 
 static void
@@ -1030,11 +1030,11 @@ ParallelBuild(Relation heap, Relation index, IndexInfo *indexInfo, const HnswSha
 	/* tuples that did not fit: insert them on disk */
 	if (sh->spilled > 0)
 	{
-		float	   *vec = palloc(shape->vec_bytes);
+		float	   *vec = palloc(shape->codec.vec_bytes);
 
 		pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, HNSW_PHASE_OVERFLOW);
 		VxBeginBuildWrites(index);
-		InsertSpilled(index, fileset, nparticipants, vec, shape->vec_bytes);
+		InsertSpilled(index, fileset, nparticipants, vec, shape->codec.vec_bytes);
 		SharedFileSetDeleteAll(fileset);
 		ReconnectOnDisk(index);
 		VxEndBuildWrites(index, true);
@@ -1093,7 +1093,7 @@ hnswbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 
 	/* arena: what the table needs, within maintenance_work_mem */
 	estimate = heap->rd_rel->reltuples > 0 ? heap->rd_rel->reltuples :
-		(double) RelationGetNumberOfBlocks(heap) * (BLCKSZ / (double) (shape.vec_bytes + 64));
+		(double) RelationGetNumberOfBlocks(heap) * (BLCKSZ / (double) (shape.codec.vec_bytes + 64));
 	estimate = Max(estimate, 100);
 	/* leave room for the build's other allocations (about 1/8, at most 8 MB) */
 	limit = (Size) maintenance_work_mem * 1024;

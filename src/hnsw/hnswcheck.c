@@ -238,7 +238,7 @@ HnswIndexStats(Relation index, VxStatsSink *sink)
 	BlockNumber nblocks = Collect(&cs, index);
 	char		desc[128];
 
-	VxStat(sink, "dimensions", cs.shape.dims, "vector dimensions");
+	VxStat(sink, "dimensions", cs.shape.codec.dims, "vector dimensions");
 	VxStat(sink, "m", cs.shape.m, "links per element and level (2m at level 0)");
 	VxStat(sink, "ef_construction", cs.meta.ef_construction, "beam width of the build and inserts");
 	VxStat(sink, "pages", nblocks, "index pages, meta page included");

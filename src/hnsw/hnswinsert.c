@@ -30,21 +30,21 @@
  * Returns true if it did.
  */
 static bool
-AddToDuplicate(HnswPageGraph *pg, uint32 id, const HnswQuant *quant, const uint8 *codes,
+AddToDuplicate(HnswPageGraph *pg, uint32 id, const VxQuant *quant, const uint8 *codes,
 			   ItemPointer tid)
 {
 	const HnswShape *shape = pg->graph.shape;
 	Buffer		buf;
 	HnswElement e;
-	HnswQuant	old;
-	uint8	   *oldcodes = palloc(shape->code_bytes);
+	VxQuant	old;
+	uint8	   *oldcodes = palloc(shape->codec.code_bytes);
 	VxPageWrite w;
 	uint64		off = HnswIdOffset(id);
 	bool		same;
 
 	HnswReadCodes(pg->index, shape, id, &old, oldcodes);
 	same = old.lo == quant->lo && old.step == quant->step &&
-		memcmp(oldcodes, codes, shape->code_bytes) == 0;
+		memcmp(oldcodes, codes, shape->codec.code_bytes) == 0;
 	pfree(oldcodes);
 	if (!same)
 		return false;
@@ -180,7 +180,7 @@ HnswInsertVector(Relation index, const float *vec, ItemPointer tid)
 	bool		reused;
 	char	   *rec;
 	HnswElement e;
-	HnswQuant  *quant;
+	VxQuant  *quant;
 	uint8	   *codes;
 	bool		was_empty;
 	float		self;
@@ -193,7 +193,7 @@ HnswInsertVector(Relation index, const float *vec, ItemPointer tid)
 	rec = palloc0(shape.element_size);
 	quant = HnswElementQuant(rec, shape.head_size);
 	codes = (uint8 *) rec + shape.head_size;
-	HnswEncodeVector(&shape, vec, quant, codes);
+	VxEncodeVector(&shape.codec, vec, quant, codes);
 	for (int l = 0; l <= level; l++)
 	{
 		nbrs[l] = palloc(sizeof(HnswCandidate) * 2 * shape.m);
@@ -214,7 +214,7 @@ HnswInsertVector(Relation index, const float *vec, ItemPointer tid)
 		 * codes do (up to the summation order of codes split over pages),
 		 * which spares reading the others' codes.
 		 */
-		self = HnswQueryDistance(&shape, &pg.query, quant, codes);
+		self = VxQueryDistance(&shape.codec, &pg.query, quant, codes);
 		for (int i = 0; i < nnearest; i++)
 			if (fabsf(nearest[i].distance - self) <= 1e-5f * (1.0f + fabsf(self)) &&
 				AddToDuplicate(&pg, nearest[i].id, quant, codes, tid))
@@ -313,7 +313,7 @@ hnswinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 	if (isnull[0])
 		return false;
 	shape = HnswGetShape(index);
-	vec = palloc(shape->vec_bytes);
+	vec = palloc(shape->codec.vec_bytes);
 	if (HnswPrepareVector(shape, values[0], vec))
 		HnswInsertVector(index, vec, heap_tid);
 	pfree(vec);

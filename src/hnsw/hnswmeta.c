@@ -26,15 +26,11 @@
 void
 HnswFillShape(HnswShape *shape, int dims, int m, int efc, VxMetric metric, VxElem elem)
 {
-	shape->elem = elem;
-	shape->dims = dims;
-	shape->code_bytes = elem == VX_ELEM_BIT ? (dims + 7) / 8 : dims;
-	shape->vec_bytes = elem == VX_ELEM_BIT ? (Size) shape->code_bytes : sizeof(float) * dims;
+	VxCodecInit(&shape->codec, dims, metric, elem);
 	shape->m = m;
 	shape->ef_construction = efc;
-	shape->metric = metric;
 	shape->head_size = HnswElementHeadSize(m);
-	shape->element_size = HnswElementSize(m, shape->code_bytes);
+	shape->element_size = HnswElementSize(m, shape->codec.code_bytes);
 	shape->ml = 1.0 / log((double) m);
 }
 
@@ -115,7 +111,7 @@ HnswGetShape(Relation index)
 bool
 HnswPrepareVector(const HnswShape *shape, Datum value, float *out)
 {
-	return VxPrepareVector(value, shape->elem, shape->dims, shape->metric, out, "HNSW");
+	return VxPrepareVector(value, shape->codec.elem, shape->codec.dims, shape->codec.metric, out, "HNSW");
 }
 
 void
@@ -128,10 +124,10 @@ HnswInitMetaPage(Page page, const HnswShape *shape)
 	memset(meta, 0, sizeof(HnswMetaPageData));
 	meta->magic = HNSW_MAGIC;
 	meta->version = HNSW_VERSION;
-	meta->dims = shape->dims;
+	meta->dims = shape->codec.dims;
 	meta->m = shape->m;
 	meta->ef_construction = shape->ef_construction;
-	meta->metric = shape->metric;
+	meta->metric = shape->codec.metric;
 	meta->entry_point = HNSW_INVALID_ID;
 	meta->entry_level = -1;
 	meta->stream_end = 0;

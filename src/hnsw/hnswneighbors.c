@@ -38,7 +38,7 @@ typedef struct VecEntry
 {
 	uint32		id;
 	char		status;			/* simplehash's slot state */
-	char	   *rec;			/* HnswQuant, then code_bytes codes */
+	char	   *rec;			/* VxQuant, then code_bytes codes */
 } VecEntry;
 
 #define SH_PREFIX		veccache
@@ -82,8 +82,8 @@ VecCacheRecord(HnswVecCache *c, uint32 id)
 
 	if (e)
 		return e->rec;
-	rec = palloc(sizeof(HnswQuant) + c->shape->code_bytes);
-	HnswReadCodes(c->index, c->shape, id, (HnswQuant *) rec, (uint8 *) rec + sizeof(HnswQuant));
+	rec = palloc(sizeof(VxQuant) + c->shape->codec.code_bytes);
+	HnswReadCodes(c->index, c->shape, id, (VxQuant *) rec, (uint8 *) rec + sizeof(VxQuant));
 	e = veccache_insert(c->recs, id, &found);
 	e->rec = rec;
 	return rec;
@@ -94,9 +94,9 @@ float *
 HnswVecCacheDecode(HnswVecCache *c, uint32 id)
 {
 	const char *rec = VecCacheRecord(c, id);
-	float	   *out = palloc(c->shape->vec_bytes);
+	float	   *out = palloc(c->shape->codec.vec_bytes);
 
-	HnswDecodeVector(c->shape, (const HnswQuant *) rec, (const uint8 *) rec + sizeof(HnswQuant), out);
+	VxDecodeVector(&c->shape->codec, (const VxQuant *) rec, (const uint8 *) rec + sizeof(VxQuant), out);
 	return out;
 }
 
@@ -108,20 +108,20 @@ HnswVecCachePair(void *arg, uint32 a, uint32 b)
 	const char *ra = VecCacheRecord(c, a);
 	const char *rb = VecCacheRecord(c, b);
 
-	if (c->shape->metric == VX_METRIC_L1)
+	if (c->shape->codec.metric == VX_METRIC_L1)
 	{
-		HnswQuery	q;
+		VxQuery	q;
 
 		if (c->scratch == NULL)
-			c->scratch = palloc(c->shape->vec_bytes);
-		HnswDecodeVector(c->shape, (const HnswQuant *) ra, (const uint8 *) ra + sizeof(HnswQuant),
+			c->scratch = palloc(c->shape->codec.vec_bytes);
+		VxDecodeVector(&c->shape->codec, (const VxQuant *) ra, (const uint8 *) ra + sizeof(VxQuant),
 						 c->scratch);
-		HnswQueryInit(&q, c->shape, c->scratch);
-		return HnswQueryDistance(c->shape, &q, (const HnswQuant *) rb,
-								 (const uint8 *) rb + sizeof(HnswQuant));
+		VxQueryInit(&q, &c->shape->codec, c->scratch);
+		return VxQueryDistance(&c->shape->codec, &q, (const VxQuant *) rb,
+								 (const uint8 *) rb + sizeof(VxQuant));
 	}
-	return HnswPairDistance(c->shape, (const HnswQuant *) ra, (const uint8 *) ra + sizeof(HnswQuant),
-							(const HnswQuant *) rb, (const uint8 *) rb + sizeof(HnswQuant));
+	return VxPairDistance(&c->shape->codec, (const VxQuant *) ra, (const uint8 *) ra + sizeof(VxQuant),
+							(const VxQuant *) rb, (const uint8 *) rb + sizeof(VxQuant));
 }
 
 /* ---------------------------------------------------------------- lists */

@@ -97,7 +97,7 @@ PageDistance(HnswGraph *g, uint32 id)
 	uint64		off = HnswIdOffset(id) + shape->head_size;
 	int			done = 0;
 	float		part = 0;
-	HnswQuant	quant;
+	VxQuant	quant;
 	Buffer		buf = HnswPinBlock(pg, HnswOffsetBlock(HnswIdOffset(id)));
 	BlockNumber blkno = BufferGetBlockNumber(buf);
 	const char *data;
@@ -109,7 +109,7 @@ PageDistance(HnswGraph *g, uint32 id)
 	if (HnswOffsetInPage(HnswIdOffset(id)) + shape->head_size > HNSW_DATA_SIZE)
 		HnswCorrupt(pg->index, blkno, "an element head crosses the page end");
 	quant = *HnswElementQuant(data + HnswOffsetInPage(HnswIdOffset(id)), shape->head_size);
-	while (done < shape->code_bytes)
+	while (done < shape->codec.code_bytes)
 	{
 		uint32		inpage;
 		int			n;
@@ -124,13 +124,13 @@ PageDistance(HnswGraph *g, uint32 id)
 			data = HnswPageData(BufferGetPage(buf));
 		}
 		inpage = HnswOffsetInPage(off);
-		n = Min(shape->code_bytes - done, (int) (HNSW_DATA_SIZE - inpage));
-		part += HnswCodesPart(shape, &pg->query, done, (const uint8 *) data + inpage, n, &quant);
+		n = Min(shape->codec.code_bytes - done, (int) (HNSW_DATA_SIZE - inpage));
+		part += VxCodesPart(&shape->codec, &pg->query, done, (const uint8 *) data + inpage, n, &quant);
 		done += n;
 		off += n;
 	}
 	UnlockReleaseBuffer(buf);
-	return HnswQueryFinish(shape, &pg->query, &quant, part);
+	return VxQueryFinish(&shape->codec, &pg->query, &quant, part);
 }
 
 /*
@@ -144,8 +144,8 @@ static void
 PagePrefetch(HnswGraph *g, const uint32 *ids, int n, int lines)
 {
 	/* a distance reads the quantization parameters, then the codes */
-	Size		vstart = g->shape->head_size - sizeof(HnswQuant);
-	int			vlines = (sizeof(HnswQuant) + g->shape->code_bytes + 63) / 64;
+	Size		vstart = g->shape->head_size - sizeof(VxQuant);
+	int			vlines = (sizeof(VxQuant) + g->shape->codec.code_bytes + 63) / 64;
 
 	HnswPageGraph *pg = (HnswPageGraph *) g;
 	HintEntry  *e = (HintEntry *) pg->hints;
@@ -265,7 +265,7 @@ HnswPageGraphInit(HnswPageGraph *pg, Relation index, const HnswShape *shape, con
 	pg->graph.prefetch = PagePrefetch;
 	pg->graph.shape = shape;
 	pg->index = index;
-	HnswQueryInit(&pg->query, shape, query);
+	VxQueryInit(&pg->query, &shape->codec, query);
 	pg->hints = GetHints(index);
 	ItemPointerSetInvalid(&pg->exclude);
 }
@@ -298,7 +298,7 @@ HnswReadElementHead(HnswPageGraph *pg, uint32 id, HnswElementData *out)
  * more, if id is not a live element.
  */
 bool
-HnswReadResult(HnswPageGraph *pg, uint32 id, HnswElementData *head, HnswQuant *quant,
+HnswReadResult(HnswPageGraph *pg, uint32 id, HnswElementData *head, VxQuant *quant,
 			   float *distance)
 {
 	const HnswShape *shape = pg->graph.shape;
@@ -321,12 +321,12 @@ HnswReadResult(HnswPageGraph *pg, uint32 id, HnswElementData *head, HnswQuant *q
 	}
 	*quant = *HnswElementQuant(e, shape->head_size);
 	off += shape->head_size;
-	while (done < shape->code_bytes)
+	while (done < shape->codec.code_bytes)
 	{
 		BlockNumber blkno = HnswOffsetBlock(off);
 		Buffer		cur = blkno == BufferGetBlockNumber(headbuf) ? headbuf : InvalidBuffer;
 		uint32		inpage = HnswOffsetInPage(off);
-		int			n = Min(shape->code_bytes - done, (int) (HNSW_DATA_SIZE - inpage));
+		int			n = Min(shape->codec.code_bytes - done, (int) (HNSW_DATA_SIZE - inpage));
 
 		if (cur == InvalidBuffer)
 		{
@@ -336,7 +336,7 @@ HnswReadResult(HnswPageGraph *pg, uint32 id, HnswElementData *head, HnswQuant *q
 			LockBuffer(buf, BUFFER_LOCK_SHARE);
 			HnswCheckPage(pg->index, buf);
 		}
-		part += HnswCodesPart(shape, &pg->query, done,
+		part += VxCodesPart(&shape->codec, &pg->query, done,
 							  (const uint8 *) HnswPageData(BufferGetPage(cur)) + inpage, n, quant);
 		done += n;
 		off += n;
@@ -344,16 +344,16 @@ HnswReadResult(HnswPageGraph *pg, uint32 id, HnswElementData *head, HnswQuant *q
 	if (BufferIsValid(buf))
 		UnlockReleaseBuffer(buf);
 	UnlockReleaseBuffer(headbuf);
-	*distance = HnswQueryFinish(shape, &pg->query, quant, part);
+	*distance = VxQueryFinish(&shape->codec, &pg->query, quant, part);
 	return true;
 }
 
 /* the quantization parameters and codes of element id */
 void
-HnswReadCodes(Relation index, const HnswShape *shape, uint32 id, HnswQuant *quant, uint8 *codes)
+HnswReadCodes(Relation index, const HnswShape *shape, uint32 id, VxQuant *quant, uint8 *codes)
 {
-	uint64		off = HnswIdOffset(id) + shape->head_size - sizeof(HnswQuant);
-	Size		left = sizeof(HnswQuant) + shape->code_bytes;
+	uint64		off = HnswIdOffset(id) + shape->head_size - sizeof(VxQuant);
+	Size		left = sizeof(VxQuant) + shape->codec.code_bytes;
 	Size		done = 0;
 
 	if (HnswOffsetInPage(HnswIdOffset(id)) + shape->head_size > HNSW_DATA_SIZE)
@@ -371,10 +371,10 @@ HnswReadCodes(Relation index, const HnswShape *shape, uint32 id, HnswQuant *quan
 		HnswCheckPage(index, buf);
 		src = HnswPageData(BufferGetPage(buf)) + inpage;
 		{
-			Size		nq = done < sizeof(HnswQuant) ? Min(n, sizeof(HnswQuant) - done) : 0;
+			Size		nq = done < sizeof(VxQuant) ? Min(n, sizeof(VxQuant) - done) : 0;
 
 			memcpy((char *) quant + done, src, nq);
-			memcpy(codes + (done + nq - sizeof(HnswQuant)), src + nq, n - nq);
+			memcpy(codes + (done + nq - sizeof(VxQuant)), src + nq, n - nq);
 		}
 		UnlockReleaseBuffer(buf);
 		done += n;

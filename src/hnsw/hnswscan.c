@@ -185,7 +185,7 @@ hnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int no
 	old = MemoryContextSwitchTo(so->cxt);
 	if (scan->numberOfOrderBys > 0 && !(scan->orderByData[0].sk_flags & SK_ISNULL))
 	{
-		so->query = palloc(so->shape.vec_bytes);
+		so->query = palloc(so->shape.codec.vec_bytes);
 		if (!HnswPrepareVector(&so->shape, scan->orderByData[0].sk_argument, so->query))
 		{
 			/* zero vector under cosine: every distance is NaN, every row ties */
@@ -193,9 +193,9 @@ hnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int no
 			so->walk = true;
 		}
 		/* the samples are float vectors: bit queries are not recorded */
-		if (so->shape.elem != VX_ELEM_BIT)
+		if (so->shape.codec.elem != VX_ELEM_BIT)
 			VxSampleQuery(scan->indexRelation, scan->orderByData[0].sk_argument,
-						  so->shape.elem == VX_ELEM_HALFVEC);
+						  so->shape.codec.elem == VX_ELEM_HALFVEC);
 	}
 	else
 		so->walk = true;		/* ORDER BY v <-> NULL: every distance is NULL */
@@ -206,7 +206,7 @@ hnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int no
 static double
 Estimate(const HnswShape *shape, double d)
 {
-	switch (shape->metric)
+	switch (shape->codec.metric)
 	{
 		case VX_METRIC_L2:
 			return sqrt(Max(d, 0.0));
@@ -232,13 +232,13 @@ Materialize(HnswScanOpaque so, int nresults)
 	for (int i = 0; i < nresults; i++)
 	{
 		HnswElementData head;
-		HnswQuant	quant;
+		VxQuant	quant;
 		float		d;
 		HnswScanItem item;
 
 		if (!HnswReadResult(&so->pg, so->results[i].id, &head, &quant, &d))
 			continue;
-		item.bound = HnswLowerBound(&so->shape, &so->pg.query, &quant, d);
+		item.bound = VxLowerBound(&so->shape.codec, &so->pg.query, &quant, d);
 		item.ntids = Min(head.ntids, HNSW_HEAPTIDS);
 		memcpy(item.tids, head.heaptids, sizeof(ItemPointerData) * item.ntids);
 		if (!isnan(item.bound))
@@ -708,7 +708,7 @@ hnswgettuple(IndexScanDesc scan, ScanDirection dir)
 			 * unless it is late (its value is then the bound before it)
 			 */
 			scan->xs_recheck = false;
-			scan->xs_recheckorderby = so->shape.metric != VX_METRIC_HAMMING || so->late;
+			scan->xs_recheckorderby = so->shape.codec.metric != VX_METRIC_HAMMING || so->late;
 			if (scan->numberOfOrderBys > 0)
 			{
 				scan->xs_orderbyvals[0] = Float8GetDatum(so->late ? so->last_bound : so->cur.bound);

@@ -201,9 +201,9 @@ ReadOne(Relation index, const HnswShape *shape, const float *query, uint32 id)
 {
 	HnswPageGraph pg;
 	HnswElementData head;
-	HnswQuant	quant;
+	VxQuant	quant;
 	float		distance;
-	uint8	   *codes = palloc(shape->dims);
+	uint8	   *codes = palloc(shape->codec.code_bytes);
 	uint32	   *nbrs = palloc(sizeof(uint32) * 2 * shape->m);
 	uint8		flags;
 
@@ -221,7 +221,7 @@ ReadById(void *arg)
 {
 	Input	   *in = arg;
 	HnswShape	shape = *HnswGetShape(in->index);
-	float	   *query = palloc(sizeof(float) * shape.dims);
+	float	   *query = palloc(sizeof(float) * shape.codec.dims);
 	uint32		id;
 
 	if (!HnswPrepareVector(&shape, PointerGetDatum(in->query), query))
@@ -235,7 +235,7 @@ ReadEntryPoint(void *arg)
 {
 	Input	   *in = arg;
 	HnswShape	shape = *HnswGetShape(in->index);
-	float	   *query = palloc(sizeof(float) * shape.dims);
+	float	   *query = palloc(sizeof(float) * shape.codec.dims);
 
 	if (in->meta.entry_point == HNSW_INVALID_ID ||
 		!HnswPrepareVector(&shape, PointerGetDatum(in->query), query))

@@ -1,16 +1,15 @@
 /*-------------------------------------------------------------------------
  *
- * hnswvec.c
- *	  How an HNSW element holds its vector (hnsw.h, VECTORS): 8-bit codes
- *	  with one lo and step per vector.  Encoding and decoding, the distance
- *	  of a float query to codes (the traversal's hot path, through the
- *	  kernels of distance.h), and the lower bound of the exact SQL distance
- *	  that scans hand to the executor for its re-check.  Bit columns keep
- *	  their bits as codes (HNSW_IS_BITS below; hnsw.h, VECTORS): each
- *	  function has a branch for them.
+ * vxcodec.c
+ *	  How an index holds a vector in its pages (vxcodec.h): 8-bit codes
+ *	  with one lo and step per vector, or a bit column's own bits.
+ *	  Encoding and decoding, the distance of a query to codes (the hot
+ *	  path of HNSW traversals and IVFFlat list scans, through the kernels
+ *	  of distance.h), and the lower bound of the exact SQL distance that
+ *	  scans hand to the executor for its re-check.  Bit codes: VX_CODEC_BITS
+ *	  below; each function has a branch for them.
  *
- *	  Used by the build (arena elements), inserts, vacuum (decoded vectors
- *	  for the neighbour heuristic) and scans.  No page access here.
+ *	  No page access here.
  *
  *-------------------------------------------------------------------------
  */
@@ -20,9 +19,9 @@
 #include <math.h>
 
 #include "distance.h"
-#include "hnsw.h"
+#include "vxcodec.h"
 
-#define HNSW_IS_BITS(shape)	((shape)->elem == VX_ELEM_BIT)
+#define VX_CODEC_BITS(codec)	((codec)->elem == VX_ELEM_BIT)
 
 /*
  * The distance of two bit strings from the bits they share and their
@@ -47,6 +46,16 @@ BitPart(VxMetric metric, const uint8 *a, const uint8 *b, int n)
 		vx_kernels->bit_and_count(a, b, n);
 }
 
+void
+VxCodecInit(VxCodec *codec, int dims, VxMetric metric, VxElem elem)
+{
+	codec->dims = dims;
+	codec->metric = metric;
+	codec->elem = elem;
+	codec->code_bytes = elem == VX_ELEM_BIT ? (dims + 7) / 8 : dims;
+	codec->vec_bytes = elem == VX_ELEM_BIT ? (Size) codec->code_bytes : sizeof(float) * dims;
+}
+
 /* unit roundoff of float4 */
 #define F4_U	5.9604644775390625e-8
 
@@ -66,20 +75,20 @@ RoundUp(double x)
  * nothing: the error is in quant->err.
  */
 void
-HnswEncodeVector(const HnswShape *shape, const float *x, HnswQuant *quant, uint8 *codes)
+VxEncodeVector(const VxCodec *codec, const float *x, VxQuant *quant, uint8 *codes)
 {
-	int			n = shape->dims;
+	int			n = codec->dims;
 	float		lo = x[0],
 				hi = x[0];
 	double		step;
 	double		norm2 = 0,
 				err = 0;
 
-	if (HNSW_IS_BITS(shape))
+	if (VX_CODEC_BITS(codec))
 	{
-		memcpy(codes, x, shape->code_bytes);
-		memset(quant, 0, sizeof(HnswQuant));
-		quant->norm2 = (float4) vx_kernels->bit_count(codes, shape->code_bytes);
+		memcpy(codes, x, codec->code_bytes);
+		memset(quant, 0, sizeof(VxQuant));
+		quant->norm2 = (float4) vx_kernels->bit_count(codes, codec->code_bytes);
 		return;
 	}
 	for (int i = 1; i < n; i++)
@@ -98,7 +107,7 @@ HnswEncodeVector(const HnswShape *shape, const float *x, HnswQuant *quant, uint8
 		codes[i] = (uint8) c;
 		xh = (double) lo + step * c;
 		norm2 += xh * xh;
-		if (shape->metric == VX_METRIC_L1)
+		if (codec->metric == VX_METRIC_L1)
 			err += fabs(x[i] - xh);
 		else
 			err += (x[i] - xh) * (x[i] - xh);
@@ -106,36 +115,36 @@ HnswEncodeVector(const HnswShape *shape, const float *x, HnswQuant *quant, uint8
 	quant->lo = lo;
 	quant->step = (float4) step;
 	quant->norm2 = (float4) Min(norm2, (double) FLT_MAX);
-	quant->err = RoundUp(shape->metric == VX_METRIC_L1 ? err : sqrt(err));
+	quant->err = RoundUp(codec->metric == VX_METRIC_L1 ? err : sqrt(err));
 }
 
 /* x^ into out[dims] */
 void
-HnswDecodeVector(const HnswShape *shape, const HnswQuant *quant, const uint8 *codes, float *out)
+VxDecodeVector(const VxCodec *codec, const VxQuant *quant, const uint8 *codes, float *out)
 {
 	float		lo = quant->lo,
 				step = quant->step;
 
-	if (HNSW_IS_BITS(shape))
+	if (VX_CODEC_BITS(codec))
 	{
-		memcpy(out, codes, shape->code_bytes);
+		memcpy(out, codes, codec->code_bytes);
 		return;
 	}
-	for (int i = 0; i < shape->dims; i++)
+	for (int i = 0; i < codec->dims; i++)
 		out[i] = lo + step * (float) codes[i];
 }
 
 void
-HnswQueryInit(HnswQuery *q, const HnswShape *shape, const float *vec)
+VxQueryInit(VxQuery *q, const VxCodec *codec, const float *vec)
 {
 	double		norm2 = 0,
 				sum = 0;
 
 	q->vec = vec;
-	if (vec != NULL && HNSW_IS_BITS(shape))
-		norm2 = (double) vx_kernels->bit_count((const uint8 *) vec, shape->code_bytes);
+	if (vec != NULL && VX_CODEC_BITS(codec))
+		norm2 = (double) vx_kernels->bit_count((const uint8 *) vec, codec->code_bytes);
 	else if (vec != NULL)
-		for (int i = 0; i < shape->dims; i++)
+		for (int i = 0; i < codec->dims; i++)
 		{
 			norm2 += (double) vec[i] * vec[i];
 			sum += vec[i];
@@ -151,39 +160,39 @@ HnswQueryInit(HnswQuery *q, const HnswShape *shape, const float *vec)
  * split over pages is the sum of its pieces' parts.
  */
 float
-HnswCodesPart(const HnswShape *shape, const HnswQuery *q, int from, const uint8 *codes, int n,
-			  const HnswQuant *quant)
+VxCodesPart(const VxCodec *codec, const VxQuery *q, int from, const uint8 *codes, int n,
+			  const VxQuant *quant)
 {
-	if (HNSW_IS_BITS(shape))
-		return (float) BitPart(shape->metric, (const uint8 *) q->vec + from, codes, n);
-	if (shape->metric == VX_METRIC_L1)
+	if (VX_CODEC_BITS(codec))
+		return (float) BitPart(codec->metric, (const uint8 *) q->vec + from, codes, n);
+	if (codec->metric == VX_METRIC_L1)
 		return vx_kernels->sq8v_l1(q->vec + from, codes, n, quant->lo, quant->step);
 	return vx_kernels->sq8_ip(q->vec + from, codes, n);
 }
 
 /* the internal distance of q to x^ from the summed parts */
 float
-HnswQueryFinish(const HnswShape *shape, const HnswQuery *q, const HnswQuant *quant, float part)
+VxQueryFinish(const VxCodec *codec, const VxQuery *q, const VxQuant *quant, float part)
 {
 	double		qx;
 
-	if (HNSW_IS_BITS(shape))
-		return BitFinish(shape->metric, part, q->norm2, quant->norm2);
-	if (shape->metric == VX_METRIC_L1)
+	if (VX_CODEC_BITS(codec))
+		return BitFinish(codec->metric, part, q->norm2, quant->norm2);
+	if (codec->metric == VX_METRIC_L1)
 		return part;
 	qx = quant->lo * q->sum + (double) quant->step * part;
-	if (shape->metric == VX_METRIC_L2)
+	if (codec->metric == VX_METRIC_L2)
 		return (float) Max(q->norm2 - 2 * qx + quant->norm2, 0.0);
 	return (float) -qx;
 }
 
-/* distance of q to an element whose codes lie in one piece of memory */
+/* distance of q to a vector whose codes lie in one piece of memory */
 float
-HnswQueryDistance(const HnswShape *shape, const HnswQuery *q, const HnswQuant *quant,
-				  const uint8 *codes)
+VxQueryDistance(const VxCodec *codec, const VxQuery *q, const VxQuant *quant,
+				const uint8 *codes)
 {
-	return HnswQueryFinish(shape, q, quant,
-						   HnswCodesPart(shape, q, 0, codes, shape->code_bytes, quant));
+	return VxQueryFinish(codec, q, quant,
+						 VxCodesPart(codec, q, 0, codes, codec->code_bytes, quant));
 }
 
 /*
@@ -191,20 +200,20 @@ HnswQueryDistance(const HnswShape *shape, const HnswQuery *q, const HnswQuant *q
  * decoded values), from an exact integer pass over both codes.
  */
 float
-HnswPairDistance(const HnswShape *shape, const HnswQuant *qa, const uint8 *ca,
-				 const HnswQuant *qb, const uint8 *cb)
+VxPairDistance(const VxCodec *codec, const VxQuant *qa, const uint8 *ca,
+				 const VxQuant *qb, const uint8 *cb)
 {
 	uint64_t	s[3];
 	double		ip;
 
-	if (HNSW_IS_BITS(shape))
-		return BitFinish(shape->metric, BitPart(shape->metric, ca, cb, shape->code_bytes),
+	if (VX_CODEC_BITS(codec))
+		return BitFinish(codec->metric, BitPart(codec->metric, ca, cb, codec->code_bytes),
 						 qa->norm2, qb->norm2);
-	Assert(shape->metric != VX_METRIC_L1);
-	vx_kernels->u8_dot(ca, cb, shape->dims, s);
-	ip = (double) shape->dims * qa->lo * qb->lo + (double) qa->lo * qb->step * s[2] +
+	Assert(codec->metric != VX_METRIC_L1);
+	vx_kernels->u8_dot(ca, cb, codec->dims, s);
+	ip = (double) codec->dims * qa->lo * qb->lo + (double) qa->lo * qb->step * s[2] +
 		(double) qb->lo * qa->step * s[1] + (double) qa->step * qb->step * s[0];
-	if (shape->metric == VX_METRIC_L2)
+	if (codec->metric == VX_METRIC_L2)
 		return (float) Max((double) qa->norm2 + qb->norm2 - 2 * ip, 0.0);
 	return (float) -ip;
 }
@@ -212,7 +221,7 @@ HnswPairDistance(const HnswShape *shape, const HnswQuant *qa, const uint8 *ca,
 /*
  * A value that the SQL distance of the ordering operator between the
  * query and the row's vector x is never below, given d, the internal
- * distance of q to x^ (HnswQueryFinish).  hnsw.h, VECTORS; the terms:
+ * distance of q to x^ (VxQueryFinish).  vxcodec.h; the terms:
  *	 tau   VX_KERNEL_TOL(dims): a float kernel's error relative to the sum
  *	       of its terms' absolute values, for ours and for the SQL
  *	       function's (both go through distance.h)
@@ -222,9 +231,9 @@ HnswPairDistance(const HnswShape *shape, const HnswQuant *qa, const uint8 *ca,
  *	       vectors (cosine)
  */
 double
-HnswLowerBound(const HnswShape *shape, const HnswQuery *q, const HnswQuant *quant, float d)
+VxLowerBound(const VxCodec *codec, const VxQuery *q, const VxQuant *quant, float d)
 {
-	int			n = shape->dims;
+	int			n = codec->dims;
 	double		tau = VX_KERNEL_TOL(n);
 	double		qn = sqrt(q->norm2);
 	double		xn = sqrt((double) quant->norm2);
@@ -233,11 +242,11 @@ HnswLowerBound(const HnswShape *shape, const HnswQuery *q, const HnswQuant *quan
 	double		lb;
 
 	/* bits: exact counts (floats hold them exactly up to 2^24) */
-	if (shape->metric == VX_METRIC_HAMMING)
+	if (codec->metric == VX_METRIC_HAMMING)
 		return d;
-	if (shape->metric == VX_METRIC_JACCARD)
+	if (codec->metric == VX_METRIC_JACCARD)
 		return Max((double) d - 2 * F4_U, 0.0);
-	switch (shape->metric)
+	switch (codec->metric)
 	{
 		case VX_METRIC_L2:
 			{
@@ -267,6 +276,6 @@ HnswLowerBound(const HnswShape *shape, const HnswQuery *q, const HnswQuant *quan
 	}
 	/* overflowing vectors (|x| near FLT_MAX) can make the terms NaN */
 	if (isnan(lb))
-		lb = shape->metric == VX_METRIC_IP ? -INFINITY : 0.0;
+		lb = codec->metric == VX_METRIC_IP ? -INFINITY : 0.0;
 	return lb;
 }
