@@ -55,6 +55,31 @@ is($standby->safe_psql('postgres', "SELECT heap_tids FROM vectorx_hnsw_check('it
 	$primary->safe_psql('postgres', "SELECT heap_tids FROM vectorx_hnsw_check('items_v')"),
 	'primary and standby indexes hold the same number of rows');
 
+# a bit index (its codes are the bits, hnsw.h VECTORS) through the same
+# WAL: build, inserts, deletes, VACUUM; ties are broken by id so both
+# answers are one list
+my $rowbits = q{(('x' || md5(g::text || 'a'))::bit(128)::text || ('x' || md5(g::text || 'b'))::bit(128)::text)::bit(256)};
+$primary->safe_psql('postgres', qq{
+	CREATE TABLE bitems (id bigserial PRIMARY KEY, b bit(256));
+	INSERT INTO bitems (b) SELECT $rowbits FROM generate_series(1, 2000) g;
+	CREATE INDEX bitems_b ON bitems USING hnsw (b bit_jaccard_ops) WITH (m = 8);
+	INSERT INTO bitems (b) SELECT $rowbits FROM generate_series(2001, 2600) g;
+	DELETE FROM bitems WHERE id % 7 = 0;
+	VACUUM bitems;
+});
+$primary->wait_for_catchup($standby);
+my $bknn = q{
+	SET enable_seqscan = off;
+	SELECT string_agg(ids, ' ' ORDER BY qid) FROM (
+		SELECT q.id AS qid, (SELECT string_agg(id::text || ':' || round(d::numeric, 6), ',' ORDER BY d, id) FROM
+			(SELECT id, b <%> q.b AS d FROM bitems ORDER BY b <%> q.b LIMIT 10) s) AS ids
+		FROM bitems q WHERE q.id % 97 = 1) r;
+};
+my $bprimary = $primary->safe_psql('postgres', $bknn);
+isnt($bprimary, '', 'primary answers through the bit index');
+is($standby->safe_psql('postgres', $bknn), $bprimary, 'the standby answers the same through the replayed bit index');
+is(vx_check_ok($standby, 'bitems_b'), 't|{}', 'the replayed bit index passes vectorx_hnsw_check');
+
 $standby->stop;
 $primary->stop;
 done_testing();
