@@ -626,3 +626,44 @@ CREATE OPERATOR CLASS @extschema@.sparsevec_ops
 	OPERATOR 4 @extschema@.>=,
 	OPERATOR 5 @extschema@.>,
 	FUNCTION 1 @extschema@.sparsevec_cmp(@extschema@.sparsevec, @extschema@.sparsevec);
+
+-- ivfflat: pgvector's IVF index under its own name, the lists holding 8-bit
+-- codes and the executor re-checking exact distances (src/ivfpq/ivfpq.h,
+-- IVFFLAT)
+CREATE FUNCTION @extschema@.ivfflathandler(pg_catalog.internal)
+	RETURNS pg_catalog.index_am_handler
+	AS 'MODULE_PATHNAME' LANGUAGE C;
+
+CREATE ACCESS METHOD ivfflat TYPE INDEX HANDLER @extschema@.ivfflathandler;
+
+COMMENT ON ACCESS METHOD ivfflat IS 'inverted lists of 8-bit coded vectors with exact re-check (pgvector''s ivfflat), for approximate nearest-neighbour search';
+
+CREATE OPERATOR CLASS @extschema@.vector_l2_ops
+	DEFAULT FOR TYPE @extschema@.vector USING ivfflat AS
+	OPERATOR 1 @extschema@.<-> (@extschema@.vector, @extschema@.vector) FOR ORDER BY pg_catalog.float_ops,
+	FUNCTION 1 @extschema@.vector_l2_squared_distance(@extschema@.vector, @extschema@.vector);
+
+CREATE OPERATOR CLASS @extschema@.vector_ip_ops
+	FOR TYPE @extschema@.vector USING ivfflat AS
+	OPERATOR 1 @extschema@.<#> (@extschema@.vector, @extschema@.vector) FOR ORDER BY pg_catalog.float_ops,
+	FUNCTION 1 @extschema@.vector_negative_inner_product(@extschema@.vector, @extschema@.vector);
+
+CREATE OPERATOR CLASS @extschema@.vector_cosine_ops
+	FOR TYPE @extschema@.vector USING ivfflat AS
+	OPERATOR 1 @extschema@.<=> (@extschema@.vector, @extschema@.vector) FOR ORDER BY pg_catalog.float_ops,
+	FUNCTION 1 @extschema@.cosine_distance(@extschema@.vector, @extschema@.vector);
+
+CREATE OPERATOR CLASS @extschema@.halfvec_l2_ops
+	FOR TYPE @extschema@.halfvec USING ivfflat AS
+	OPERATOR 1 @extschema@.<-> (@extschema@.halfvec, @extschema@.halfvec) FOR ORDER BY pg_catalog.float_ops,
+	FUNCTION 1 @extschema@.halfvec_l2_squared_distance(@extschema@.halfvec, @extschema@.halfvec);
+
+CREATE OPERATOR CLASS @extschema@.halfvec_ip_ops
+	FOR TYPE @extschema@.halfvec USING ivfflat AS
+	OPERATOR 1 @extschema@.<#> (@extschema@.halfvec, @extschema@.halfvec) FOR ORDER BY pg_catalog.float_ops,
+	FUNCTION 1 @extschema@.halfvec_negative_inner_product(@extschema@.halfvec, @extschema@.halfvec);
+
+CREATE OPERATOR CLASS @extschema@.halfvec_cosine_ops
+	FOR TYPE @extschema@.halfvec USING ivfflat AS
+	OPERATOR 1 @extschema@.<=> (@extschema@.halfvec, @extschema@.halfvec) FOR ORDER BY pg_catalog.float_ops,
+	FUNCTION 1 @extschema@.cosine_distance(@extschema@.halfvec, @extschema@.halfvec);

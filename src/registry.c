@@ -29,7 +29,7 @@
 #include "ivfpq.h"
 #include "registry.h"
 
-static const VxIndexKind *const kinds[] = {&hnsw_index_kind, &ivfpq_index_kind};
+static const VxIndexKind *const kinds[] = {&hnsw_index_kind, &ivfpq_index_kind, &ivfflat_index_kind};
 
 const VxIndexKind *
 VxIndexKindOf(Relation index)

@@ -1,10 +1,12 @@
 /*-------------------------------------------------------------------------
  *
  * ivfpq.h
- *	  The IVF-PQ index access method: the design in one place (algorithm,
- *	  on-disk format, invariants, locking, WAL, scans, build, vacuum, hot
- *	  standby, corruption checks), then the declarations shared by the
- *	  files of src/ivfpq.
+ *	  The IVF-PQ index access method, and IVFFlat, its variant whose lists
+ *	  hold 8-bit scalar codes instead of PQ codes (pgvector's `USING
+ *	  ivfflat`): the design in one place (algorithm, on-disk format,
+ *	  invariants, locking, WAL, scans, build, vacuum, hot standby,
+ *	  corruption checks), then the declarations shared by the files of
+ *	  src/ivfpq.
  *
  * WHAT IT IS
  *	A coarse quantizer of `lists` centroids routes each vector to its
@@ -42,6 +44,35 @@
  *	   TIDs, scanned exactly, rather than a build error.
  *	 - Scans stream in windows (SCAN) so that WHERE clauses and LIMITs
  *	   larger than ivfpq.rerank still get rows.
+ *
+ * IVFFLAT
+ *	`USING ivfflat` (handler ivfflathandler, ivfpqam.c) is the same access
+ *	method with another entry format: a list entry holds the vector's
+ *	src/common/vxcodec.h codes (one byte per dimension, VxQuant's scale),
+ *	not a PQ code of its residual.  pgvector's ivfflat keeps the float
+ *	vectors in its lists and returns the exact nearest rows of the probed
+ *	lists; IVFFlat returns the same rows in the same order from a quarter
+ *	of the bytes: a scan scores every entry of the probed lists through
+ *	the codes, and hands the entries to the executor in order of
+ *	VxLowerBound, the bound of their exact distance, with
+ *	xs_recheckorderby set (as HNSW does, hnsw.h VECTORS): the executor
+ *	computes the exact distance of each row it fetches and reorders, and
+ *	fetches only the rows whose bound lies below the k-th exact distance.
+ *	So its answers for the same centroids are pgvector's exactly, and its
+ *	recall at the same lists and probes is pgvector's (up to k-means).
+ *	The format differs from IVF-PQ's only where noted: nbits 0 and m 0 in
+ *	the meta page, no codebook part, one entry per block (code bytes
+ *	sizeof(VxQuant) + dims, then the TID, padded to 4 bytes: a page holds
+ *	9 of 784 dimensions), up to IVFFLAT_MAX_DIM dimensions (an entry fits a
+ *	page), and an untrained index (built on an empty table) keeps codes
+ *	too (they need no training), so its one list is scored like any other.
+ *	Settings ivfflat.probes, ivfflat.iterative_scan, ivfflat.max_probes
+ *	(pgvector's names and defaults, but iterative_scan: strict_order, as
+ *	everywhere in vectorx); ivfpq.* do not apply.  Past the first batch of
+ *	lists, an entry whose bound lies below the bound last handed out is
+ *	late: strict order fetches its row and hands it out with that bound
+ *	if its exact distance is not below it, else skips it; relaxed order
+ *	hands it out as it is.
  *
  * STORAGE
  *	Every page is a standard page following src/common/page.h: the data
@@ -85,9 +116,10 @@
  *	  4   4    version = IVFPQ_VERSION
  *	  8   2    dims: 1..VECTOR_MAX_DIM
  *	  10  1    metric: VxMetric, L2, IP or COSINE (L1 is refused)
- *	  11  1    nbits: 8 or 4, bits per sub-code; ksub = 2^nbits
- *	  12  2    m: sub-quantizers, 1..min(IVFPQ_MAX_M, dims)
- *	  14  2    block: entries per block, 64 (nbits 8) or 32 (nbits 4)
+ *	  11  1    nbits: 8 or 4, bits per sub-code; ksub = 2^nbits; IVFFlat 0
+ *	  12  2    m: sub-quantizers, 1..min(IVFPQ_MAX_M, dims); IVFFlat 0
+ *	  14  2    block: entries per block, 64 (nbits 8) or 32 (nbits 4), 1
+ *	           (IVFFlat)
  *	  16  4    lists: 1..IVFPQ_MAX_LISTS; 1 when untrained
  *	  20  4    block_bytes: code bytes of a block + block x 6 (TIDs)
  *	  24  2    blocks_per_page: IVFPQ_DATA_SIZE / block_bytes, >= 1
@@ -338,6 +370,7 @@
 #include "page.h"
 #include "scan.h"
 #include "vector.h"
+#include "vxcodec.h"
 #include "vxindex.h"
 #include "waitpoint.h"
 #include "wal.h"
@@ -349,6 +382,9 @@
 #define IVFPQ_META_BLKNO	VX_META_BLKNO
 
 #define IVFPQ_MAX_LISTS		65536
+#define IVFPQ_NBITS_FLAT	0	/* meta nbits of an IVFFlat index */
+#define IVFFLAT_MAX_DIM		8000	/* an entry fits a page (IVFFLAT) */
+#define IVFFLAT_DEFAULT_PROBES 1	/* pgvector's */
 #define IVFPQ_MAX_M			1024
 #define IVFPQ_DEFAULT_PROBES 8
 #define IVFPQ_DEFAULT_RERANK 100
@@ -483,6 +519,8 @@ typedef struct IvfpqShape
 	float	   *codebook_norms; /* [m][ksub] squared norms of the sub-centroids */
 	int		   *cboff;			/* [m] */
 	int			code_bytes;		/* of one block */
+	bool		flat;			/* IVFFlat: entries hold codec codes */
+	VxCodec		codec;			/* IVFFlat: the codes' format (vxcodec.h) */
 } IvfpqShape;
 
 /* build phases, for pg_stat_progress_create_index */
@@ -496,10 +534,15 @@ typedef struct IvfpqShape
 extern int	ivfpq_probes;
 extern int	ivfpq_rerank;
 extern int	ivfpq_iterative_scan;	/* VxIterativeScan (vxindex.h) */
+extern int	ivfflat_probes;
+extern int	ivfflat_iterative_scan;
+extern int	ivfflat_max_probes;
 
 /* ivfpqam.c */
 extern void IvfpqInitGucs(void);
 extern Datum ivfpqhandler(PG_FUNCTION_ARGS);
+extern Datum ivfflathandler(PG_FUNCTION_ARGS);
+extern bool IvfpqIsFlatIndex(Relation index);
 
 /* ivfpqmeta.c: the meta page and the shape */
 extern void IvfpqSubspaces(int dims, int m, int *dsub, int *doff);
@@ -509,7 +552,9 @@ extern const IvfpqShape *IvfpqGetShape(Relation index);
 extern void IvfpqShapeDerive(IvfpqShape *shape);
 
 /* ivfpqpage.c: page layouts and guards */
-extern int	IvfpqCodeBytes(int m, int nbits);
+extern int	IvfpqCodeBytes(int m, int nbits, int dims);
+extern int	IvfpqBlockBytes(int m, int nbits, int dims);
+extern int	IvfpqEntryCodeLen(const IvfpqMetaPageData *meta);
 extern int	IvfpqBlockSize(int nbits);
 extern int	IvfpqPageCapacity(const IvfpqMetaPageData *meta);
 extern void IvfpqPutEntry(char *data, const IvfpqMetaPageData *meta, int code_bytes, int entry,
@@ -536,12 +581,14 @@ extern int	IvfpqNearest(const float *x, const float *centroids, const float *nor
 						 float *dist);
 extern void IvfpqTrainCodebooks(IvfpqShape *shape, const float *residuals, int n, uint32 seed);
 extern float IvfpqEncode(const IvfpqShape *shape, const float *residual, uint8 *code);
+extern float IvfpqEncodeFlat(const IvfpqShape *shape, const float *x, uint8 *code);
 extern void IvfpqResidual(const IvfpqShape *shape, const float *x, int list, float *out);
 extern void IvfpqLutL2(const IvfpqShape *shape, const float *residual, float *lut);
 extern void IvfpqLutIP(const IvfpqShape *shape, const float *query, float *lut);
 
 /* ivfpqbuild.c */
 extern IndexBuildResult *ivfpqbuild(Relation heap, Relation index, IndexInfo *indexInfo);
+extern IndexBuildResult *ivfflatbuild(Relation heap, Relation index, IndexInfo *indexInfo);
 extern void ivfpqbuildempty(Relation index);
 
 /* ivfpqinsert.c */
@@ -558,8 +605,9 @@ extern bool ivfpqgettuple(IndexScanDesc scan, ScanDirection dir);
 extern void ivfpqendscan(IndexScanDesc scan);
 extern VxScanControl *IvfpqScanControl(IndexScanDesc scan);
 
-/* ivfpqam.c: what the layers above see of this access method (indexkind.h) */
+/* ivfpqam.c: what the layers above see of these access methods (indexkind.h) */
 extern const VxIndexKind ivfpq_index_kind;
+extern const VxIndexKind ivfflat_index_kind;
 
 /* ivfpqutil.c: the rows of vectorx_index_stats */
 extern void IvfpqIndexStats(Relation index, VxStatsSink *sink);

@@ -1,12 +1,14 @@
 /*-------------------------------------------------------------------------
  *
  * ivfpqam.c
- *	  The IVF-PQ access method's handler (the IndexAmRoutine, every field
- *	  set explicitly), its reloptions (lists, m, nbits), GUCs (ivfpq.probes,
- *	  ivfpq.rerank), operator-class validation, cost estimation (for
- *	  amcostestimate and, through ivfpq_index_kind, the filter planner) and
- *	  build phase names, and ivfpq_index_kind, what the layers above see of
- *	  this access method (src/common/indexkind.h).  The top of the access
+ *	  The IVF-PQ and IVFFlat access methods' handlers (the IndexAmRoutine,
+ *	  every field set explicitly), their reloptions (lists, m, nbits;
+ *	  IVFFlat: lists), GUCs (ivfpq.probes, ivfpq.rerank,
+ *	  ivfpq.iterative_scan; ivfflat.probes, ivfflat.iterative_scan,
+ *	  ivfflat.max_probes), operator-class validation, cost estimation (for
+ *	  amcostestimate and, through the index kinds, the filter planner) and
+ *	  build phase names, and ivfpq_index_kind and ivfflat_index_kind, what
+ *	  the layers above see of them (src/common/indexkind.h).  The top of the access
  *	  method: named apart from ivfpq.h, the header every file of src/ivfpq
  *	  includes, because it calls into them.  The lifecycle lives in
  *	  ivfpqbuild.c, ivfpqinsert.c, ivfpqscan.c and ivfpqvacuum.c; ivfpq.h
@@ -34,8 +36,12 @@
 int			ivfpq_probes = IVFPQ_DEFAULT_PROBES;
 int			ivfpq_rerank = IVFPQ_DEFAULT_RERANK;
 int			ivfpq_iterative_scan = VX_ITERATIVE_STRICT;
+int			ivfflat_probes = IVFFLAT_DEFAULT_PROBES;
+int			ivfflat_iterative_scan = VX_ITERATIVE_STRICT;
+int			ivfflat_max_probes = IVFPQ_MAX_LISTS;
 
 static relopt_kind ivfpq_relopt_kind;
+static relopt_kind ivfflat_relopt_kind;
 
 void
 IvfpqInitGucs(void)
@@ -71,6 +77,29 @@ IvfpqInitGucs(void)
 							 &ivfpq_iterative_scan, VX_ITERATIVE_STRICT, vx_iterative_scan_options,
 							 PGC_USERSET, 0, NULL, NULL, NULL);
 	MarkGUCPrefixReserved("ivfpq");
+
+	/* pgvector's names, ranges and defaults (but iterative_scan's: ivfpq.h, IVFFLAT) */
+	ivfflat_relopt_kind = add_reloption_kind();
+	add_int_reloption(ivfflat_relopt_kind, "lists", "Number of inverted lists",
+					  100, 1, 32768, AccessExclusiveLock);
+	DefineCustomIntVariable("ivfflat.probes",
+							"Number of inverted lists an IVFFlat index scan searches.",
+							"Larger is slower and finds more of the true nearest neighbours.",
+							&ivfflat_probes, IVFFLAT_DEFAULT_PROBES, 1, 32768,
+							PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomEnumVariable("ivfflat.iterative_scan",
+							 "What an IVFFlat index scan does past its first ivfflat.probes lists.",
+							 "strict_order (default) searches further lists while the executor asks for rows "
+							 "and returns them in exact distance order, skipping rows found after farther ones; "
+							 "relaxed_order returns every row found; off searches the first lists only.",
+							 &ivfflat_iterative_scan, VX_ITERATIVE_STRICT, vx_iterative_scan_options,
+							 PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("ivfflat.max_probes",
+							"Most lists an iterative IVFFlat index scan searches.",
+							"Counts the first ivfflat.probes lists; at or below them, the first batch only.",
+							&ivfflat_max_probes, 32768, 1, 32768,
+							PGC_USERSET, 0, NULL, NULL, NULL);
+	MarkGUCPrefixReserved("ivfflat");
 }
 
 static bytea *
@@ -92,16 +121,39 @@ ivfpqoptions(Datum reloptions, bool validate)
 	return (bytea *) opts;
 }
 
+/* ivfflat's options: lists only (pgvector's range and default) */
+static bytea *
+ivfflatoptions(Datum reloptions, bool validate)
+{
+	static const relopt_parse_elt tab[] = {
+		{"lists", RELOPT_TYPE_INT, offsetof(IvfpqOptions, lists)},
+	};
+	IvfpqOptions *opts = (IvfpqOptions *) build_reloptions(reloptions, validate, ivfflat_relopt_kind,
+														   sizeof(IvfpqOptions), tab, lengthof(tab));
+
+	if (opts)
+		opts->m = opts->nbits = 0;
+	return (bytea *) opts;
+}
+
+/* is this an ivfflat index?  (its meta page says nbits 0: ivfpq.h, IVFFLAT) */
+bool
+IvfpqIsFlatIndex(Relation index)
+{
+	return index->rd_indam != NULL && index->rd_indam->ambuild == ivfflatbuild;
+}
+
 /*
  * Cost of an ordered scan: the probed lists' codes (a sequential read of
- * probes/lists of the index), then the re-rank's heap rows (random pages).
- * Everything happens before the first row.
+ * probes/lists of the index), then the re-rank's heap rows (random pages;
+ * IVFFlat: the rows the executor re-checks, about k).  Everything happens
+ * before the first row.
  */
 static void
-ivfpqcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
-				  Cost *indexStartupCost, Cost *indexTotalCost,
-				  Selectivity *indexSelectivity, double *indexCorrelation,
-				  double *indexPages)
+CostEstimate(PlannerInfo *root, IndexPath *path, double loop_count, bool flat,
+			 Cost *indexStartupCost, Cost *indexTotalCost,
+			 Selectivity *indexSelectivity, double *indexCorrelation,
+			 double *indexPages)
 {
 	GenericCosts costs;
 	double		tuples = Max(path->indexinfo->tuples, 1);
@@ -126,11 +178,13 @@ ivfpqcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 		opts = (IvfpqOptions *) index->rd_options;
 		if (opts && opts->lists > 0)
 			lists = opts->lists;
+		else if (flat)
+			lists = 100;
 		else if (tuples <= 1e6)
 			lists = Max(tuples / 1000, 1);
 		index_close(index, NoLock);
 	}
-	share = Min((double) ivfpq_probes / lists, 1.0);
+	share = Min((double) (flat ? ivfflat_probes : ivfpq_probes) / lists, 1.0);
 
 	MemSet(&costs, 0, sizeof(costs));
 	costs.numIndexTuples = share * tuples;
@@ -138,13 +192,33 @@ ivfpqcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 	/* the lists are read in page order, not at random */
 	costs.indexTotalCost -= costs.numIndexPages * (random_page_cost - seq_page_cost);
 	get_tablespace_page_costs(path->indexinfo->reltablespace, &spc_random_page_cost, NULL);
-	costs.indexTotalCost += Min(ivfpq_rerank, share * tuples) * spc_random_page_cost;
+	costs.indexTotalCost += Min(flat ? 10 : ivfpq_rerank, share * tuples) * spc_random_page_cost;
 
 	*indexStartupCost = costs.indexTotalCost;
 	*indexTotalCost = costs.indexTotalCost;
 	*indexSelectivity = costs.indexSelectivity;
 	*indexCorrelation = 0;
 	*indexPages = costs.numIndexPages;
+}
+
+static void
+ivfpqcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
+				  Cost *indexStartupCost, Cost *indexTotalCost,
+				  Selectivity *indexSelectivity, double *indexCorrelation,
+				  double *indexPages)
+{
+	CostEstimate(root, path, loop_count, false, indexStartupCost, indexTotalCost,
+				 indexSelectivity, indexCorrelation, indexPages);
+}
+
+static void
+ivfflatcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
+					Cost *indexStartupCost, Cost *indexTotalCost,
+					Selectivity *indexSelectivity, double *indexCorrelation,
+					double *indexPages)
+{
+	CostEstimate(root, path, loop_count, true, indexStartupCost, indexTotalCost,
+				 indexSelectivity, indexCorrelation, indexPages);
 }
 
 /*
@@ -162,15 +236,17 @@ ivfpqscanmodel(Relation index, double tuples, double k, VxScanModel *model)
 	const IvfpqShape *shape = IvfpqGetShape(index);
 	double		lists = Max(shape->meta.lists, 1);
 	int			dims = shape->meta.dims;
+	int			probes = shape->flat ? ivfflat_probes : ivfpq_probes;
 
 	model->dims = dims;
-	model->first = Min(tuples, tuples / lists * Min(ivfpq_probes, lists));
+	model->first = Min(tuples, tuples / lists * Min(probes, lists));
 	model->fanout = 1;
-	model->c_visit = cpu_operator_cost * (1 + shape->meta.m / 16.0);
+	/* IVFFlat: a pass over dims code bytes, as an HNSW element's */
+	model->c_visit = cpu_operator_cost * (shape->flat ? 4 + dims / 32.0 : 1 + shape->meta.m / 16.0);
 	/* ranking the lists is part of the first round */
 	model->first += lists * dims / 32.0 * cpu_operator_cost / model->c_visit;
 	model->reranks = true;
-	model->rerank = Max(ivfpq_rerank, k);
+	model->rerank = shape->flat ? k : Max(ivfpq_rerank, k);
 	model->filter_exponent = 0.5;
 }
 
@@ -178,6 +254,12 @@ static bool
 ivfpqvalidate(Oid opclassoid)
 {
 	return VxValidateOpclass(opclassoid, "ivfpq");
+}
+
+static bool
+ivfflatvalidate(Oid opclassoid)
+{
+	return VxValidateOpclass(opclassoid, "ivfflat");
 }
 
 static char *
@@ -202,9 +284,9 @@ ivfpqbuildphasename(int64 phase)
 	}
 }
 
-PG_FUNCTION_INFO_V1(ivfpqhandler);
-Datum
-ivfpqhandler(PG_FUNCTION_ARGS)
+/* the routine both handlers fill; they differ in build, options, cost and validation */
+static IndexAmRoutine *
+Routine(void)
 {
 	IndexAmRoutine *am = makeNode(IndexAmRoutine);
 
@@ -250,7 +332,26 @@ ivfpqhandler(PG_FUNCTION_ARGS)
 	am->amestimateparallelscan = NULL;
 	am->aminitparallelscan = NULL;
 	am->amparallelrescan = NULL;
+	return am;
+}
 
+PG_FUNCTION_INFO_V1(ivfpqhandler);
+Datum
+ivfpqhandler(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_POINTER(Routine());
+}
+
+PG_FUNCTION_INFO_V1(ivfflathandler);
+Datum
+ivfflathandler(PG_FUNCTION_ARGS)
+{
+	IndexAmRoutine *am = Routine();
+
+	am->ambuild = ivfflatbuild;
+	am->amcostestimate = ivfflatcostestimate;
+	am->amoptions = ivfflatoptions;
+	am->amvalidate = ivfflatvalidate;
 	PG_RETURN_POINTER(am);
 }
 
@@ -258,6 +359,15 @@ const VxIndexKind ivfpq_index_kind = {
 	.handler = "ivfpqhandler",
 	.ambuild = ivfpqbuild,
 	.amcostestimate = ivfpqcostestimate,
+	.stats = IvfpqIndexStats,
+	.scan_control = IvfpqScanControl,
+	.scan_model = ivfpqscanmodel,
+};
+
+const VxIndexKind ivfflat_index_kind = {
+	.handler = "ivfflathandler",
+	.ambuild = ivfflatbuild,
+	.amcostestimate = ivfflatcostestimate,
 	.stats = IvfpqIndexStats,
 	.scan_control = IvfpqScanControl,
 	.scan_model = ivfpqscanmodel,

@@ -1,10 +1,11 @@
 /*-------------------------------------------------------------------------
  *
  * ivfpqbuild.c
- *	  CREATE INDEX for IVF-PQ: sample, train the coarse centroids and the
- *	  PQ codebooks, assign and encode every row into a tuplesort by list,
- *	  then write the pages (ivfpq.h, BUILD) and WAL-log them in bulk.  Also
- *	  ambuildempty, the init fork of an unlogged index.
+ *	  CREATE INDEX for IVF-PQ and IVFFlat: sample, train the coarse
+ *	  centroids and (IVF-PQ) the PQ codebooks, assign and encode every row
+ *	  into a tuplesort by list, then write the pages (ivfpq.h, BUILD) and
+ *	  WAL-log them in bulk.  Also ambuildempty, the init fork of an
+ *	  unlogged index.
  *
  *-------------------------------------------------------------------------
  */
@@ -53,9 +54,13 @@ typedef struct BuildState
 	TupleTableSlot *slot;
 	float	   *vec;
 	float	   *resid;
-	uint8	   *code;
+	uint8	   *code;			/* one entry's code (IvfpqEntryCodeLen) */
+	int			code_len;
 	bytea	   *codebytes;
 	double		indtuples;
+	/* an expression index's sample (SampleCallback) */
+	double		seen;
+	pg_prng_state prng;
 	MemoryContext tmpcxt;
 } BuildState;
 
@@ -89,6 +94,36 @@ AddSample(void *arg, Datum value, ItemPointer tid)
 		bs->nsample++;
 }
 
+/*
+ * table_index_build_scan callback for an expression index (IVFFlat): the
+ * sample by reservoir over the computed values, seeded, since VxSampleRows
+ * reads a column.  Counts the rows for the list count.
+ */
+static void
+SampleCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
+			   bool tupleIsAlive, void *state)
+{
+	BuildState *bs = (BuildState *) state;
+	int			slot;
+
+	if (isnull[0] || !VxPrepareVector(values[0], bs->elem, bs->dims, bs->metric, bs->vec, "IVFFlat"))
+		return;
+	bs->seen++;
+	if (bs->nsample < bs->maxsample)
+		slot = bs->nsample;
+	else
+	{
+		uint64		j = pg_prng_uint64_range(&bs->prng, 0, (uint64) bs->seen - 1);
+
+		if (j >= (uint64) bs->maxsample)
+			return;
+		slot = (int) j;
+	}
+	memcpy(bs->sample + (Size) slot * bs->dims, bs->vec, sizeof(float) * bs->dims);
+	if (slot == bs->nsample)
+		bs->nsample++;
+}
+
 /* table_index_build_scan callback: assign, encode, sort by list */
 static void
 AssignCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
@@ -104,15 +139,18 @@ AssignCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 	old = MemoryContextSwitchTo(bs->tmpcxt);
 	if (VxPrepareVector(values[0], bs->elem, bs->dims, bs->metric, bs->vec, "IVF-PQ"))
 	{
-		memset(bs->code, 0, shape->meta.m);
+		memset(bs->code, 0, bs->code_len);
 		if (shape->meta.trained)
-		{
 			list = IvfpqNearest(bs->vec, shape->centroids, shape->centroid_norms,
 								shape->meta.lists, bs->dims, NULL);
+		if (shape->flat)
+			IvfpqEncodeFlat(shape, bs->vec, bs->code);
+		else if (shape->meta.trained)
+		{
 			IvfpqResidual(shape, bs->vec, list, bs->resid);
 			IvfpqEncode(shape, bs->resid, bs->code);
 		}
-		memcpy(VARDATA(bs->codebytes), bs->code, shape->meta.m);
+		memcpy(VARDATA(bs->codebytes), bs->code, bs->code_len);
 		ExecClearTuple(bs->slot);
 		bs->slot->tts_values[0] = Int32GetDatum(list);
 		bs->slot->tts_values[1] = PointerGetDatum(tid);
@@ -237,7 +275,7 @@ MaxM(int nbits)
 {
 	int			block = IvfpqBlockSize(nbits);
 
-	return (int) ((IVFPQ_DATA_SIZE - block * sizeof(ItemPointerData)) / (IvfpqCodeBytes(1, nbits)));
+	return (int) ((IVFPQ_DATA_SIZE - block * sizeof(ItemPointerData)) / (IvfpqCodeBytes(1, nbits, 0)));
 }
 
 /* fill a meta page's layout fields for m, nbits; errors when a block cannot fit a page */
@@ -250,7 +288,7 @@ LayoutMeta(IvfpqMetaPageData *meta, int dims, int m, int nbits)
 	meta->m = m;
 	meta->nbits = nbits;
 	meta->block = block;
-	meta->block_bytes = IvfpqCodeBytes(m, nbits) + block * sizeof(ItemPointerData);
+	meta->block_bytes = IvfpqBlockBytes(m, nbits, dims);
 	if (meta->block_bytes > IVFPQ_DATA_SIZE)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
@@ -272,21 +310,24 @@ DefaultM(int dims, int nbits)
 static void
 BuildShape(Relation index, IvfpqMetaPageData *meta, int *lists_opt)
 {
-	int			dims = VxIndexDims(index, VECTOR_MAX_DIM, "ivfpq");
+	bool		flat = IvfpqIsFlatIndex(index);
+	const char *amname = flat ? "ivfflat" : "ivfpq";
+	int			dims = VxIndexDims(index, flat ? IVFFLAT_MAX_DIM : VECTOR_MAX_DIM, amname);
 	VxMetric	metric = VxIndexMetric(index);
-	int			nbits = OptionOr(index, offsetof(IvfpqOptions, nbits), 8);
-	int			m = OptionOr(index, offsetof(IvfpqOptions, m), DefaultM(dims, nbits));
+	int			nbits = flat ? IVFPQ_NBITS_FLAT : OptionOr(index, offsetof(IvfpqOptions, nbits), 8);
+	int			m = flat ? 0 : OptionOr(index, offsetof(IvfpqOptions, m), DefaultM(dims, nbits));
 
 	if (metric == VX_METRIC_L1)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("ivfpq does not support L1 distance")));
+				 errmsg("%s does not support L1 distance", amname)));
 	if (VxIndexElem(index) == VX_ELEM_BIT)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("ivfpq does not index bit columns"),
+				 errmsg("%s does not index bit columns", amname),
 				 errhint("Use hnsw with bit_hamming_ops or bit_jaccard_ops.")));
-	if (index->rd_index->indkey.values[0] == 0)
+	/* IVFFlat's executor re-checks rows itself: expressions are fine (IVFFLAT) */
+	if (!flat && index->rd_index->indkey.values[0] == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("ivfpq indexes a column, not an expression"),
@@ -303,7 +344,8 @@ BuildShape(Relation index, IvfpqMetaPageData *meta, int *lists_opt)
 	meta->build_id = pg_prng_uint64(&pg_global_prng_state) | 1;
 	meta->metric = metric;
 	LayoutMeta(meta, dims, m, nbits);
-	*lists_opt = OptionOr(index, offsetof(IvfpqOptions, lists), 0);
+	/* IVFFlat: pgvector's default of 100 lists when none is given */
+	*lists_opt = OptionOr(index, offsetof(IvfpqOptions, lists), flat ? 100 : 0);
 }
 
 /* default lists: rows / 1000 up to a million rows, then sqrt(rows) */
@@ -316,15 +358,17 @@ DefaultLists(double rows)
 }
 
 static IvfpqShape *
-NewShape(const IvfpqMetaPageData *meta)
+NewShape(const IvfpqMetaPageData *meta, VxElem elem)
 {
 	IvfpqShape *shape = palloc0(sizeof(IvfpqShape));
 	int			m = meta->m;
 	Size		nc = (Size) meta->lists * meta->dims;
 
 	shape->meta = *meta;
-	shape->ksub = 1 << meta->nbits;
-	shape->code_bytes = IvfpqCodeBytes(m, meta->nbits);
+	shape->flat = meta->nbits == IVFPQ_NBITS_FLAT;
+	shape->ksub = shape->flat ? 0 : 1 << meta->nbits;
+	shape->code_bytes = IvfpqCodeBytes(m, meta->nbits, meta->dims);
+	VxCodecInit(&shape->codec, meta->dims, (VxMetric) meta->metric, elem);
 	shape->dsub = palloc(sizeof(int) * m);
 	shape->doff = palloc(sizeof(int) * m);
 	shape->cboff = palloc(sizeof(int) * m);
@@ -358,6 +402,19 @@ Train(BuildState *bs)
 	IvfpqShapeDerive(shape);	/* centroid norms; codebooks come next */
 	INSTR_TIME_SET_CURRENT(mid);
 
+	/* IVFFlat: no codebooks; the error is the codes' (vxcodec.h) */
+	if (shape->flat)
+	{
+		for (int i = 0; i < n; i++)
+			err += IvfpqEncodeFlat(shape, bs->sample + (Size) i * d, bs->code);
+		shape->meta.train_rows = n;
+		shape->meta.train_error = n > 0 ? err / n : 0;
+		INSTR_TIME_SUBTRACT(mid, start);
+		elog(DEBUG1, "ivfflat build: %u centroids trained on %d rows in %.1f s",
+			 shape->meta.lists, n, INSTR_TIME_GET_DOUBLE(mid));
+		return;
+	}
+
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, IVFPQ_PHASE_CODEBOOKS);
 	resid = palloc_extended(sizeof(float) * (Size) n * d, MCXT_ALLOC_HUGE);
 	for (int i = 0; i < n; i++)
@@ -379,6 +436,13 @@ Train(BuildState *bs)
 	INSTR_TIME_SUBTRACT(mid, start);
 	elog(DEBUG1, "ivfpq build: %u centroids trained on %d rows in %.1f s, %d codebooks in %.1f s",
 		 shape->meta.lists, n, INSTR_TIME_GET_DOUBLE(mid), shape->meta.m, INSTR_TIME_GET_DOUBLE(end));
+}
+
+/* IVFFlat's build is IVF-PQ's; BuildShape tells them apart (IvfpqIsFlatIndex) */
+IndexBuildResult *
+ivfflatbuild(Relation heap, Relation index, IndexInfo *indexInfo)
+{
+	return ivfpqbuild(heap, index, indexInfo);
 }
 
 IndexBuildResult *
@@ -410,9 +474,10 @@ ivfpqbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 	bs.tmpcxt = AllocSetContextCreate(CurrentMemoryContext, "ivfpq build tuple", ALLOCSET_DEFAULT_SIZES);
 	bs.vec = palloc(sizeof(float) * meta.dims);
 	bs.resid = palloc(sizeof(float) * meta.dims);
-	bs.code = palloc0(IVFPQ_MAX_M);
-	bs.codebytes = palloc0(VARHDRSZ + meta.m);
-	SET_VARSIZE(bs.codebytes, VARHDRSZ + meta.m);
+	bs.code_len = IvfpqEntryCodeLen(&meta);
+	bs.code = palloc0(Max(bs.code_len, IVFPQ_MAX_M));
+	bs.codebytes = palloc0(VARHDRSZ + bs.code_len);
+	SET_VARSIZE(bs.codebytes, VARHDRSZ + bs.code_len);
 
 	/* sample */
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, IVFPQ_PHASE_SAMPLE);
@@ -422,15 +487,25 @@ ivfpqbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 
 		bs.maxsample = TrainRows(want_lists, 1 << meta.nbits, meta.dims);
 		bs.sample = palloc_extended(sizeof(float) * (Size) bs.maxsample * meta.dims, MCXT_ALLOC_HUGE);
-		VxSampleRows(heap, index->rd_index->indkey.values[0], bs.maxsample, TRAIN_SEED,
-					 AddSample, &bs, &est_rows);
+		if (index->rd_index->indkey.values[0] != 0)
+			VxSampleRows(heap, index->rd_index->indkey.values[0], bs.maxsample, TRAIN_SEED,
+						 AddSample, &bs, &est_rows);
+		else
+		{
+			/* an expression (IVFFlat only): one more pass, computing it */
+			pg_prng_seed(&bs.prng, TRAIN_SEED);
+			table_index_build_scan(heap, index, indexInfo, true, false, SampleCallback, &bs, NULL);
+			est_rows = bs.seen;
+		}
 		meta.lists = lists_opt > 0 ? lists_opt : DefaultLists(est_rows);
 	}
 	if (bs.nsample == 0)
 	{
 		ereport(NOTICE,
-				(errmsg("ivfpq index \"%s\" created on a table without vectors",
-						RelationGetRelationName(index)),
+				(errmsg("%s index \"%s\" created on a table without vectors",
+						meta.nbits == IVFPQ_NBITS_FLAT ? "ivfflat" : "ivfpq", RelationGetRelationName(index)),
+				 meta.nbits == IVFPQ_NBITS_FLAT ?
+				 errdetail("It has nothing to train its centroids on, so it keeps one list and scans all of it.") :
 				 errdetail("It has nothing to train its centroids and codebooks on, so it keeps heap TIDs only and searches exactly."),
 				 errhint("REINDEX it once the table holds data.")));
 		meta.lists = 1;
@@ -441,12 +516,13 @@ ivfpqbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 		if ((int) meta.lists > bs.nsample)
 		{
 			ereport(NOTICE,
-					(errmsg("ivfpq index \"%s\" gets %d lists, not %u: the table has only %d vectors",
+					(errmsg("%s index \"%s\" gets %d lists, not %u: the table has only %d vectors",
+							meta.nbits == IVFPQ_NBITS_FLAT ? "ivfflat" : "ivfpq",
 							RelationGetRelationName(index), bs.nsample, meta.lists, bs.nsample),
 					 errhint("REINDEX it once the table holds more data.")));
 			meta.lists = bs.nsample;
 		}
-		if (bs.nsample < (1 << meta.nbits))
+		if (meta.nbits != IVFPQ_NBITS_FLAT && bs.nsample < (1 << meta.nbits))
 			ereport(NOTICE,
 					(errmsg("ivfpq index \"%s\" trains its codebooks on only %d vectors, fewer than the %d codes of a sub-quantizer",
 							RelationGetRelationName(index), bs.nsample, 1 << meta.nbits),
@@ -454,7 +530,7 @@ ivfpqbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 					 errhint("REINDEX it once the table holds more data, or use nbits = 4.")));
 		meta.trained = 1;
 	}
-	bs.shape = NewShape(&meta);
+	bs.shape = NewShape(&meta, bs.elem);
 	if (meta.trained)
 		Train(&bs);
 	pfree(bs.sample);
@@ -481,8 +557,9 @@ ivfpqbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 	{
 		bs.shape->meta.centroid_start = WriteFlat(index, bs.shape->centroids,
 												  sizeof(float) * (Size) meta.lists * meta.dims);
-		bs.shape->meta.codebook_start = WriteFlat(index, bs.shape->codebooks,
-												  sizeof(float) * bs.shape->ksub * meta.dims);
+		/* IVFFlat: no codebooks, an empty part where they would start */
+		bs.shape->meta.codebook_start = bs.shape->flat ? RelationGetNumberOfBlocks(index) :
+			WriteFlat(index, bs.shape->codebooks, sizeof(float) * bs.shape->ksub * meta.dims);
 	}
 	ndir = (meta.lists + IVFPQ_LISTS_PER_PAGE - 1) / IVFPQ_LISTS_PER_PAGE;
 	dir = palloc_extended(sizeof(IvfpqListData) * (Size) ndir * IVFPQ_LISTS_PER_PAGE, MCXT_ALLOC_HUGE);

@@ -566,7 +566,7 @@ Check(CheckState *cs, Relation index)
 	IvfpqReadMeta(index, meta);
 	cs->strategy = GetAccessStrategy(BAS_BULKREAD);
 	cs->capacity = IvfpqPageCapacity(meta);
-	cs->code_bytes = IvfpqCodeBytes(meta->m, meta->nbits);
+	cs->code_bytes = IvfpqCodeBytes(meta->m, meta->nbits, meta->dims);
 	cs->nblocks = RelationGetNumberOfBlocks(index);
 	cs->nowner = cs->nblocks - meta->data_start;	/* data_start <= nblocks (C2) */
 	cs->owner = palloc_extended(sizeof(uint32) * Max(cs->nowner, 1), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
@@ -578,9 +578,10 @@ Check(CheckState *cs, Relation index)
 	{
 		CheckPart(cs, meta->centroid_start,
 				  IvfpqFlatPages(sizeof(float) * (Size) meta->lists * meta->dims), IVFPQ_FLAT, "centroids");
-		CheckPart(cs, meta->codebook_start,
-				  IvfpqFlatPages(sizeof(float) * ((Size) 1 << meta->nbits) * meta->dims), IVFPQ_FLAT,
-				  "codebooks");
+		if (meta->nbits != IVFPQ_NBITS_FLAT)
+			CheckPart(cs, meta->codebook_start,
+					  IvfpqFlatPages(sizeof(float) * ((Size) 1 << meta->nbits) * meta->dims), IVFPQ_FLAT,
+					  "codebooks");
 	}
 	CheckLists(cs);
 	CheckUnreached(cs);
@@ -604,12 +605,12 @@ vectorx_ivfpq_check(PG_FUNCTION_ARGS)
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
 	index = VxOpenIndexForCheck(PG_GETARG_OID(0), "vectorx_ivfpq_check");
-	if (index->rd_indam->ambuild != ivfpqbuild)
+	if (index->rd_indam->ambuild != ivfpqbuild && index->rd_indam->ambuild != ivfflatbuild)
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("index \"%s\" is not an ivfpq index", RelationGetRelationName(index)),
+				 errmsg("index \"%s\" is not an ivfpq or ivfflat index", RelationGetRelationName(index)),
 				 errdetail("Its access method is %s.", get_am_name(index->rd_rel->relam)),
-				 errhint("vectorx_ivfpq_check takes an index built with the ivfpq access method; "
+				 errhint("vectorx_ivfpq_check takes an index built with the ivfpq or ivfflat access method; "
 						 "vectorx_hnsw_check checks hnsw indexes.")));
 
 	cxt = AllocSetContextCreate(CurrentMemoryContext, "vectorx_ivfpq_check", ALLOCSET_DEFAULT_SIZES);

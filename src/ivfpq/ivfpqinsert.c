@@ -1,8 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * ivfpqinsert.c
- *	  aminsert for IVF-PQ: encode the row with the build's centroids and
- *	  codebooks and add (code, TID) to its list (ivfpq.h, LOCKING: the
+ *	  aminsert for IVF-PQ and IVFFlat: encode the row with the build's
+ *	  centroids and codebooks (IVFFlat: its 8-bit codes, vxcodec.h) and
+ *	  add (code, TID) to its list (ivfpq.h, LOCKING: the
  *	  list's insert page, extended at the chain's end with the directory
  *	  page updated in the same WAL record).  Each list page also sums the
  *	  quantization error of the rows added after the build, for the drift
@@ -136,7 +137,7 @@ ivfpqinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 				old;
 	const IvfpqShape *shape;
 	float	   *vec;
-	uint8		code[IVFPQ_MAX_M] = {0};
+	uint8	   *code;
 	int			list = 0;
 	float		error = 0;
 
@@ -146,14 +147,19 @@ ivfpqinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 	old = MemoryContextSwitchTo(cxt);
 	shape = IvfpqGetShape(index);
 	vec = palloc(sizeof(float) * shape->meta.dims);
-	if (VxPrepareVector(values[0], VxIndexElem(index), shape->meta.dims, (VxMetric) shape->meta.metric, vec, "IVF-PQ"))
+	code = palloc0(IvfpqEntryCodeLen(&shape->meta));
+	if (VxPrepareVector(values[0], VxIndexElem(index), shape->meta.dims, (VxMetric) shape->meta.metric, vec,
+						shape->flat ? "IVFFlat" : "IVF-PQ"))
 	{
 		if (shape->meta.trained)
+			list = IvfpqNearest(vec, shape->centroids, shape->centroid_norms, shape->meta.lists,
+								shape->meta.dims, NULL);
+		if (shape->flat)
+			error = IvfpqEncodeFlat(shape, vec, code);
+		else if (shape->meta.trained)
 		{
 			float	   *resid = palloc(sizeof(float) * shape->meta.dims);
 
-			list = IvfpqNearest(vec, shape->centroids, shape->centroid_norms, shape->meta.lists,
-								shape->meta.dims, NULL);
 			IvfpqResidual(shape, vec, list, resid);
 			error = IvfpqEncode(shape, resid, code);
 		}

@@ -52,28 +52,32 @@ CheckMeta(Relation index, Buffer buf)
 	IvfpqMetaPage meta = IvfpqPageGetMeta(page);
 	BlockNumber nblocks;
 	int			ksub;
+	bool		flat = meta->nbits == IVFPQ_NBITS_FLAT;
 
 	/* page id, magic, version, the struct below pd_lower (page.h) */
 	VxCheckMetaPage(index, buf, &IvfpqPageFormat, sizeof(IvfpqMetaPageData));
 	IvfpqCheckPage(index, buf, IVFPQ_META);
-	if (meta->dims < 1 || meta->dims > VECTOR_MAX_DIM ||
+	if (meta->dims < 1 || meta->dims > (flat ? IVFFLAT_MAX_DIM : VECTOR_MAX_DIM) ||
 		(meta->metric != VX_METRIC_L2 && meta->metric != VX_METRIC_IP &&
 		 meta->metric != VX_METRIC_COSINE) ||
 		meta->metric != (uint8) VxIndexMetric(index) ||
-		(meta->nbits != 4 && meta->nbits != 8) ||
-		meta->m < 1 || meta->m > IVFPQ_MAX_M || meta->m > meta->dims)
+		(meta->nbits != 4 && meta->nbits != 8 && !flat) ||
+		(flat ? meta->m != 0 : (meta->m < 1 || meta->m > IVFPQ_MAX_M || meta->m > meta->dims)))
 		IvfpqCorrupt(index, IVFPQ_META_BLKNO, "dimensions, metric, nbits or m out of range");
+	/* an IVFFlat index is read by the ivfflat access method only, and back */
+	if (flat != IvfpqIsFlatIndex(index))
+		IvfpqCorrupt(index, IVFPQ_META_BLKNO, "the entry format is not the access method's");
 	if (!VxIndexDimsMatch(index, meta->dims))
 		IvfpqCorrupt(index, IVFPQ_META_BLKNO, "the dimensions are not the indexed column's");
 	if (meta->block != IvfpqBlockSize(meta->nbits) ||
-		meta->block_bytes != IvfpqCodeBytes(meta->m, meta->nbits) + meta->block * sizeof(ItemPointerData) ||
+		meta->block_bytes != (uint32) IvfpqBlockBytes(meta->m, meta->nbits, meta->dims) ||
 		meta->blocks_per_page < 1 ||
 		(Size) meta->blocks_per_page * meta->block_bytes > IVFPQ_DATA_SIZE)
 		IvfpqCorrupt(index, IVFPQ_META_BLKNO, "invalid list page layout");
 	if (meta->lists < 1 || meta->lists > IVFPQ_MAX_LISTS || meta->trained > 1 ||
 		(!meta->trained && meta->lists != 1))
 		IvfpqCorrupt(index, IVFPQ_META_BLKNO, "invalid list count");
-	ksub = 1 << meta->nbits;
+	ksub = flat ? 0 : 1 << meta->nbits;	/* IVFFlat: no codebooks */
 	nblocks = RelationGetNumberOfBlocks(index);
 	if ((meta->trained &&
 		 (meta->centroid_start < 1 ||
@@ -146,7 +150,7 @@ ReadShape(Relation index, MemoryContext cxt, void *arg)
 				ncb;
 
 	m = meta.m;
-	ksub = 1 << meta.nbits;
+	ksub = meta.nbits == IVFPQ_NBITS_FLAT ? 0 : 1 << meta.nbits;
 	dims = meta.dims;
 	ncent = meta.trained ? (Size) meta.lists * dims : 0;
 	ncb = meta.trained ? (Size) ksub * dims : 0;
@@ -159,7 +163,9 @@ ReadShape(Relation index, MemoryContext cxt, void *arg)
 	shape->node = index->rd_node;
 	shape->meta = meta;
 	shape->ksub = ksub;
-	shape->code_bytes = IvfpqCodeBytes(m, meta.nbits);
+	shape->code_bytes = IvfpqCodeBytes(m, meta.nbits, dims);
+	shape->flat = meta.nbits == IVFPQ_NBITS_FLAT;
+	VxCodecInit(&shape->codec, dims, (VxMetric) meta.metric, VxIndexElem(index));
 	shape->dsub = (int *) p;
 	p += MAXALIGN(sizeof(int) * m);
 	shape->doff = (int *) p;
@@ -181,7 +187,8 @@ ReadShape(Relation index, MemoryContext cxt, void *arg)
 	if (meta.trained)
 	{
 		ReadFlat(index, meta.centroid_start, shape->centroids, ncent);
-		ReadFlat(index, meta.codebook_start, shape->codebooks, ncb);
+		if (ncb > 0)
+			ReadFlat(index, meta.codebook_start, shape->codebooks, ncb);
 		IvfpqShapeDerive(shape);
 	}
 	return shape;

@@ -2,7 +2,8 @@
  *
  * ivfpqpage.c
  *	  IVF-PQ pages: the block layout of list pages (where entry i's codes
- *	  and TID live, in the fast-scan layout of distance.h), initialising a
+ *	  and TID live, in the fast-scan layout of distance.h, or an IVFFlat
+ *	  entry's 8-bit codes), initialising a
  *	  page, the directory, and the guards every page read passes (ivfpq.h,
  *	  CORRUPTION).  Called by build, insert, scan, vacuum and the
  *	  statistics; ivfpq.h documents the layouts.
@@ -20,14 +21,35 @@
 int
 IvfpqBlockSize(int nbits)
 {
-	return nbits == 4 ? VX_PQ4_BLOCK : VX_PQ8_BLOCK;
+	return nbits == IVFPQ_NBITS_FLAT ? 1 : nbits == 4 ? VX_PQ4_BLOCK : VX_PQ8_BLOCK;
 }
 
-/* code bytes of one block in the fast-scan layout of distance.h */
+/*
+ * code bytes of one block: PQ codes in the fast-scan layout of distance.h;
+ * IVFFlat, one entry's VxQuant and 8-bit codes (vxcodec.h)
+ */
 int
-IvfpqCodeBytes(int m, int nbits)
+IvfpqCodeBytes(int m, int nbits, int dims)
 {
+	if (nbits == IVFPQ_NBITS_FLAT)
+		return (int) sizeof(VxQuant) + dims;
 	return nbits == 4 ? m * 16 : m * VX_PQ8_BLOCK;
+}
+
+/* a block's codes and TIDs; IVFFlat entries padded to keep VxQuant aligned */
+int
+IvfpqBlockBytes(int m, int nbits, int dims)
+{
+	int			bytes = IvfpqCodeBytes(m, nbits, dims) + IvfpqBlockSize(nbits) * (int) sizeof(ItemPointerData);
+
+	return nbits == IVFPQ_NBITS_FLAT ? (int) TYPEALIGN(sizeof(float4), bytes) : bytes;
+}
+
+/* bytes of one entry's code as the build and inserts hand it over */
+int
+IvfpqEntryCodeLen(const IvfpqMetaPageData *meta)
+{
+	return meta->nbits == IVFPQ_NBITS_FLAT ? IvfpqCodeBytes(0, IVFPQ_NBITS_FLAT, meta->dims) : meta->m;
 }
 
 int
@@ -51,7 +73,9 @@ IvfpqPutEntry(char *data, const IvfpqMetaPageData *meta, int code_bytes, int ent
 	char	   *blk = BlockOf(data, meta, entry);
 	int			slot = entry % meta->block;
 
-	if (meta->nbits == 8)
+	if (meta->nbits == IVFPQ_NBITS_FLAT)
+		memcpy(blk, code, code_bytes);
+	else if (meta->nbits == 8)
 	{
 		for (int j = 0; j < meta->m; j++)
 			((uint8 *) blk)[j * VX_PQ8_BLOCK + slot] = code[j];
@@ -103,6 +127,12 @@ IvfpqMoveEntry(char *data, const IvfpqMetaPageData *meta, int code_bytes, int fr
 	uint8		code[IVFPQ_MAX_M];
 	ItemPointerData tid = *IvfpqEntryTid(data, meta, code_bytes, from);
 
+	/* an IVFFlat entry is its own block */
+	if (meta->nbits == IVFPQ_NBITS_FLAT)
+	{
+		memmove(BlockOf(data, meta, to), BlockOf(data, meta, from), meta->block_bytes);
+		return;
+	}
 	GetCode(data, meta, from, code);
 	IvfpqPutEntry(data, meta, code_bytes, to, code, &tid);
 }

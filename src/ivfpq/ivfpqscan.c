@@ -8,7 +8,9 @@
  *	  from the heap row into a pool, and return the pool's nearest row once
  *	  no candidate left is likely nearer (SafeToReturn); more windows and
  *	  more lists when the executor keeps asking.  All settings are read
- *	  once, when the scan starts.
+ *	  once, when the scan starts.  IVFFlat (ivfpq.h, IVFFLAT) scores its
+ *	  8-bit codes into lower bounds and hands the candidates to the
+ *	  executor in their order for its re-check (FlatNext) instead.
  *
  *-------------------------------------------------------------------------
  */
@@ -115,6 +117,10 @@ typedef struct IvfpqScanOpaqueData
 	double		last_distance;	/* of the last row returned */
 	uint64		skipped;		/* strict order: rows found too late */
 	bool		walk;			/* no direction: every row, list by list (Walk) */
+	/* IVFFlat (FlatNext) */
+	VxQuery		fq;				/* the query against the codes (vxcodec.h) */
+	int			max_lists;		/* lists the scan may search in all */
+	int			sorted;			/* cands[next_cand..sorted) are in bound order */
 } IvfpqScanOpaqueData;
 
 typedef IvfpqScanOpaqueData *IvfpqScanOpaque;
@@ -162,7 +168,7 @@ ivfpqrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int n
 	so->heapvec = NULL;
 	so->order = NULL;
 	so->cands = NULL;
-	so->ncands = so->maxcands = so->next_cand = 0;
+	so->ncands = so->maxcands = so->next_cand = so->sorted = 0;
 	so->next_score = FLT_MAX;
 	RankedPoolInit(&so->pool, 0);	/* its memory went with the reset */
 	so->err_n = so->err_sum = so->err_sum2 = 0;
@@ -235,7 +241,7 @@ static int
 BatchProbes(IndexScanDesc scan)
 {
 	IvfpqScanOpaque so = (IvfpqScanOpaque) scan->opaque;
-	double		probes = Max(ivfpq_probes, 1);	/* read once: Start */
+	double		probes = Max(so->shape->flat ? ivfflat_probes : ivfpq_probes, 1);	/* read once: Start */
 
 	if (so->ctl.allow)
 	{
@@ -259,15 +265,19 @@ Start(IndexScanDesc scan)
 	so->started = true;
 	/* every setting of this scan, once (see IvfpqScanOpaqueData) */
 	so->probes = BatchProbes(scan);
-	so->iterative = ivfpq_iterative_scan;
-	so->rerank = ivfpq_rerank;
+	so->iterative = shape->flat ? ivfflat_iterative_scan : ivfpq_iterative_scan;
+	so->rerank = shape->flat ? 0 : ivfpq_rerank;
+	so->max_lists = shape->flat ? Min(Max(ivfflat_max_probes, so->probes), (int) meta->lists) :
+		(int) meta->lists;
+	if (shape->flat)
+		VxQueryInit(&so->fq, &shape->codec, so->query);
 
 	/*
 	 * Without a re-rank, rows come in PQ order with approximate distances,
 	 * which breaks ORDER BY: only relaxed_order asks for that.  Otherwise
 	 * windows of the default size are re-ranked.
 	 */
-	if (so->rerank == 0 && so->iterative != VX_ITERATIVE_RELAXED)
+	if (so->rerank == 0 && so->iterative != VX_ITERATIVE_RELAXED && !shape->flat)
 		so->rerank = IVFPQ_DEFAULT_RERANK;
 	so->order = palloc(sizeof(ListRank) * meta->lists);
 	for (uint32 l = 0; l < meta->lists; l++)
@@ -288,7 +298,7 @@ Start(IndexScanDesc scan)
 	qsort(so->order, meta->lists, sizeof(ListRank), CompareListRank);
 	so->maxcands = 1024;
 	so->cands = palloc(sizeof(Candidate) * so->maxcands);
-	if (meta->trained)
+	if (meta->trained && !shape->flat)
 	{
 		/*
 		 * 4-bit codes always go through the SIMD table lookups of a uint8
@@ -333,6 +343,43 @@ AddCandidate(IvfpqScanOpaque so, float score, int list, ItemPointer tid)
 	so->ncands++;
 }
 
+/* a float4 at most x: a bound rounded to float4 stays a bound */
+static inline float
+FloatAtMost(double x)
+{
+	float		f = (float) x;
+
+	if ((double) f > x)
+		f = nextafterf(f, -INFINITY);
+	return f;
+}
+
+/*
+ * IVFFlat: the lower bound of every entry of a list page's data area
+ * (count entries) into the candidates (ivfpq.h, IVFFLAT).
+ */
+static void
+ScoreFlatPage(IndexScanDesc scan, int list, char *data, int count)
+{
+	IvfpqScanOpaque so = (IvfpqScanOpaque) scan->opaque;
+	const IvfpqShape *shape = so->shape;
+	const IvfpqMetaPageData *meta = &shape->meta;
+
+	for (int i = 0; i < count; i++)
+	{
+		const char *entry = data + (Size) i * meta->block_bytes;
+		ItemPointer tid = IvfpqEntryTid(data, meta, shape->code_bytes, i);
+		VxQuant		quant;
+		float		d;
+
+		if (so->ctl.allow && !VxAllowListContains(so->ctl.allow, tid))
+			continue;
+		memcpy(&quant, entry, sizeof(VxQuant));
+		d = VxQueryDistance(&shape->codec, &so->fq, &quant, (const uint8 *) entry + sizeof(VxQuant));
+		AddCandidate(so, FloatAtMost(VxLowerBound(&shape->codec, &so->fq, &quant, d)), list, tid);
+	}
+}
+
 /* score every entry of one list into the candidates */
 static void
 ScanList(IndexScanDesc scan, int list, float list_score)
@@ -349,7 +396,7 @@ ScanList(IndexScanDesc scan, int list, float list_score)
 	BlockNumber nblocks = 0;
 	uint32		steps = 0;
 
-	if (meta->trained)
+	if (meta->trained && !shape->flat)
 	{
 		if (meta->metric == VX_METRIC_L2)
 		{
@@ -383,7 +430,9 @@ ScanList(IndexScanDesc scan, int list, float list_score)
 		op = IvfpqPageGetOpaque(page);
 		data = IvfpqPageData(page);
 		count = op->count;
-		for (int b = 0; b * meta->block < count; b++)
+		if (shape->flat)
+			ScoreFlatPage(scan, list, data, count);
+		for (int b = 0; !shape->flat && b * meta->block < count; b++)
 		{
 			const uint8 *codes = (const uint8 *) data + (Size) b * meta->block_bytes;
 			int			n = Min(meta->block, count - b * meta->block);
@@ -482,6 +531,40 @@ ExactDistance(IvfpqScanOpaque so, const float *x, int dim)
 	}
 }
 
+/*
+ * The exact distance of the row at tid, as the scan's snapshot sees it;
+ * false if it sees none (or the column is NULL), which the executor would
+ * drop too.  Counts the row as re-ranked.
+ */
+static bool
+HeapDistance(IndexScanDesc scan, ItemPointer tid, double *distance)
+{
+	IvfpqScanOpaque so = (IvfpqScanOpaque) scan->opaque;
+	bool		call_again = false,
+				all_dead = false,
+				isnull;
+	Datum		v;
+
+	/*
+	 * A copy: the fetch moves the TID to the visible member of a HOT chain,
+	 * and the executor, fetching again from that member rather than the
+	 * chain's root, would find nothing and drop the row.  The scan hands
+	 * out the TID the index holds.
+	 */
+	ItemPointerData fetch_tid = *tid;
+
+	CHECK_FOR_INTERRUPTS();
+	if (!table_index_fetch_tuple(so->fetch, &fetch_tid, scan->xs_snapshot, so->slot,
+								 &call_again, &all_dead))
+		return false;
+	v = slot_getattr(so->slot, so->attno, &isnull);
+	if (!isnull)
+		*distance = ExactDistance(so, so->heapvec, RowFloats(so, v, so->heapvec));
+	ExecClearTuple(so->slot);
+	so->reranked++;
+	return !isnull;
+}
+
 /* SQL distance from a PQ score, for ivfpq.rerank = 0 */
 static double
 ApproxDistance(IvfpqScanOpaque so, float score)
@@ -520,7 +603,7 @@ ListDistance(IvfpqScanOpaque so, int l)
 static bool
 MoreLists(IvfpqScanOpaque so)
 {
-	if (so->next_list >= (int) so->shape->meta.lists)
+	if (so->next_list >= so->max_lists)
 		return false;
 	return so->iterative != VX_ITERATIVE_OFF || so->next_list == 0;
 }
@@ -550,34 +633,8 @@ NextWindow(IndexScanDesc scan)
 		VxCheckHeapTid(scan->indexRelation, scan->heapRelation, &so->heap_blocks, &r.tid);
 		if (exact)
 		{
-			bool		call_again = false,
-						all_dead = false,
-						isnull;
-			Datum		v;
-			int			dim;
-
-			/*
-			 * A copy: the fetch moves the TID to the visible member of a HOT
-			 * chain, and the executor, fetching again from that member
-			 * rather than the chain's root, would find nothing and drop the
-			 * row.  The scan hands out the TID the index holds.
-			 */
-			ItemPointerData fetch_tid = r.tid;
-
-			CHECK_FOR_INTERRUPTS();
-			if (!table_index_fetch_tuple(so->fetch, &fetch_tid, scan->xs_snapshot, so->slot,
-										 &call_again, &all_dead))
+			if (!HeapDistance(scan, &r.tid, &r.distance))
 				continue;		/* not visible to this scan: the executor would drop it */
-			v = slot_getattr(so->slot, so->attno, &isnull);
-			if (isnull)
-			{
-				ExecClearTuple(so->slot);
-				continue;
-			}
-			dim = RowFloats(so, v, so->heapvec);
-			r.distance = ExactDistance(so, so->heapvec, dim);
-			ExecClearTuple(so->slot);
-			so->reranked++;
 			if (so->shape->meta.trained && !isnan(r.distance))
 			{
 				double		e = fabs(ApproxDistance(so, c[i].score) - r.distance);
@@ -724,6 +781,120 @@ Walk(IndexScanDesc scan)
 	}
 }
 
+static int
+CompareScore(const void *a, const void *b)
+{
+	float		x = ((const Candidate *) a)->score,
+				y = ((const Candidate *) b)->score;
+
+	return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/* candidates put in bound order at a time (FlatNext) */
+#define FLAT_WINDOW 32
+/* rows strict order hands out from the first lists before it holds rows back */
+#define FLAT_FREE 100
+
+/* scan the next batch of lists; their candidates join those not yet handed out */
+static void
+FlatNextBatch(IndexScanDesc scan)
+{
+	IvfpqScanOpaque so = (IvfpqScanOpaque) scan->opaque;
+
+	memmove(so->cands, so->cands + so->next_cand, sizeof(Candidate) * (so->ncands - so->next_cand));
+	so->ncands -= so->next_cand;
+	so->next_cand = so->sorted = 0;
+	for (int p = 0; p < so->probes && so->next_list < so->max_lists; p++)
+	{
+		ListRank   *lr = &so->order[so->next_list++];
+
+		ScanList(scan, lr->list, lr->score);
+	}
+}
+
+/*
+ * IVFFlat's gettuple (ivfpq.h, IVFFLAT): the candidates of the probed
+ * lists in the order of their lower bounds, a window at a time (so a
+ * LIMIT k sorts about k of them), each handed to the executor with its
+ * bound for the re-check.
+ *	off: the first ivfflat.probes lists only.
+ *	strict_order: past the first FLAT_FREE rows, a candidate waits while a
+ *	   list not yet scanned may hold a nearer row (its centroid's distance
+ *	   less the slack seen so far: how much nearer than their own
+ *	   centroid rows were, as IVF-PQ's SafeToReturn), and the next lists
+ *	   are scanned first; a candidate still bounded below the last bound
+ *	   handed out (late) goes out with that bound if its row's exact
+ *	   distance is not below it, else is skipped.
+ *	relaxed_order: every candidate as it comes, batch by batch.
+ */
+static bool
+FlatNext(IndexScanDesc scan)
+{
+	IvfpqScanOpaque so = (IvfpqScanOpaque) scan->opaque;
+
+	for (;;)
+	{
+		Candidate  *c;
+		double		bound;
+
+		if (so->ctl.limit > 0 && so->ctl.returned >= so->ctl.limit)
+			return false;		/* a filtered search's probe (scan.h) */
+		if (so->next_cand >= so->ncands)
+		{
+			if (!MoreLists(so))
+				return false;
+			FlatNextBatch(scan);
+			continue;
+		}
+		if (so->next_cand >= so->sorted)
+		{
+			int			left = so->ncands - so->next_cand;
+			int			n = Min(FLAT_WINDOW, left);
+
+			SelectLowest(so->cands + so->next_cand, left, n);
+			qsort(so->cands + so->next_cand, n, sizeof(Candidate), CompareScore);
+			so->sorted = so->next_cand + n;
+		}
+		c = &so->cands[so->next_cand];
+		bound = c->score;
+		if (so->iterative == VX_ITERATIVE_STRICT && so->ctl.returned >= FLAT_FREE && MoreLists(so) &&
+			CompareDistance(bound, ListDistance(so, so->order[so->next_list].list) - so->slack) > 0)
+		{
+			FlatNextBatch(scan);
+			continue;
+		}
+		so->next_cand++;
+		VxCheckHeapTid(scan->indexRelation, scan->heapRelation, &so->heap_blocks, &c->tid);
+		if (CompareDistance(bound, so->last_distance) < 0 && so->iterative == VX_ITERATIVE_STRICT)
+		{
+			double		exact;
+
+			/* an expression index has no column to read: the row is skipped */
+			if (so->attno == 0 || !HeapDistance(scan, &c->tid, &exact) ||
+				CompareDistance(exact, so->last_distance) < 0)
+			{
+				so->skipped++;
+				continue;
+			}
+			bound = so->last_distance;
+		}
+		if (CompareDistance(bound, so->last_distance) > 0)
+			so->last_distance = bound;
+		if (so->shape->meta.trained)
+			so->slack = Max(so->slack, ListDistance(so, c->list) - bound);
+		so->ctl.returned++;
+		scan->xs_heaptid = c->tid;
+		scan->xs_recheck = false;
+		scan->xs_recheckorderby = true;
+		if (scan->numberOfOrderBys > 0)
+		{
+			scan->xs_orderbyvals[0] = Float8GetDatum(bound);
+			scan->xs_orderbynulls[0] = false;
+		}
+		return true;
+	}
+}
+
 bool
 ivfpqgettuple(IndexScanDesc scan, ScanDirection dir)
 {
@@ -753,6 +924,13 @@ ivfpqgettuple(IndexScanDesc scan, ScanDirection dir)
 	{
 		pgstat_count_index_scan(scan->indexRelation);
 		Start(scan);
+	}
+	if (so->shape->flat)
+	{
+		bool		found = FlatNext(scan);
+
+		MemoryContextSwitchTo(old);
+		return found;
 	}
 	for (;;)
 	{

@@ -321,6 +321,21 @@ IvfpqKmeans(const float *x, int n, int d, int k, float *centroids, int iters, ui
 	pfree(table);
 }
 
+/*
+ * An IVFFlat entry's code: the vector's VxQuant, then its 8-bit codes
+ * (vxcodec.h), into code[IvfpqEntryCodeLen].  Returns the squared
+ * quantization error, as IvfpqEncode does (DRIFT).
+ */
+float
+IvfpqEncodeFlat(const IvfpqShape *shape, const float *x, uint8 *code)
+{
+	VxQuant		quant;
+
+	VxEncodeVector(&shape->codec, x, &quant, code + sizeof(VxQuant));
+	memcpy(code, &quant, sizeof(VxQuant));
+	return quant.err * quant.err;
+}
+
 void
 IvfpqResidual(const IvfpqShape *shape, const float *x, int list, float *out)
 {

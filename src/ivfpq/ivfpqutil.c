@@ -78,8 +78,14 @@ IvfpqIndexStats(Relation index, VxStatsSink *sink)
 
 	VxStat(sink, "dimensions", meta.dims, "vector dimensions");
 	VxStat(sink, "lists", meta.lists, "coarse centroids (inverted lists)");
-	VxStat(sink, "m", meta.m, "PQ sub-quantizers (code bytes per vector at nbits = 8)");
-	VxStat(sink, "nbits", meta.nbits, "bits per sub-code");
+	if (meta.nbits == IVFPQ_NBITS_FLAT)
+		VxStat(sink, "code_bytes", IvfpqCodeBytes(0, IVFPQ_NBITS_FLAT, meta.dims),
+			   "IVFFlat: bytes of an entry's code, its 8-bit codes and their scale");
+	else
+	{
+		VxStat(sink, "m", meta.m, "PQ sub-quantizers (code bytes per vector at nbits = 8)");
+		VxStat(sink, "nbits", meta.nbits, "bits per sub-code");
+	}
 	VxStat(sink, "trained", meta.trained, "0: built on an empty table, searches exactly; REINDEX after loading");
 	VxStat(sink, "pages", nblocks, "index pages, meta page included");
 	VxStat(sink, "bytes", (double) nblocks * BLCKSZ, "index size");
@@ -98,6 +104,7 @@ IvfpqIndexStats(Relation index, VxStatsSink *sink)
 	VxStat(sink, "training_rows", meta.train_rows, "rows in the training sample");
 	VxStat(sink, "build_rows", meta.build_rows, "rows indexed by the build");
 	VxStat(sink, "quantization_error", meta.train_error,
+		   meta.nbits == IVFPQ_NBITS_FLAT ? "mean squared error of the training sample's 8-bit codes" :
 		   "mean squared error of the training sample's PQ reconstruction");
 	VxStat(sink, "inserted_rows", inserted, "rows inserted since the build");
 	VxStat(sink, "inserted_quantization_error", inserted > 0 ? inserted_error / inserted : 0,
