@@ -221,7 +221,7 @@ FUZZ_PAGE_SRCS = $(FUZZ_VECTOR_SRCS) src/vector_ops.c src/halfvec.c src/halfvec_
 FUZZ_HNSW_SRCS = $(FUZZ_PAGE_SRCS) src/hnsw/hnswmeta.c src/hnsw/hnswpage.c src/hnsw/hnswpagegraph.c \
 	src/hnsw/hnswstream.c src/common/vxcodec.c src/hnsw/hnswgraph.c src/hnsw/hnswcheck.c \
 	src/hnsw/hnswscan.c
-FUZZ_IVFPQ_SRCS = $(FUZZ_PAGE_SRCS) src/ivfpq/ivfpqmeta.c src/ivfpq/ivfpqpage.c src/ivfpq/ivfpqutil.c \
+FUZZ_IVFPQ_SRCS = $(FUZZ_PAGE_SRCS) src/common/vxcodec.c src/ivfpq/ivfpqmeta.c src/ivfpq/ivfpqpage.c src/ivfpq/ivfpqutil.c \
 	src/ivfpq/ivfpqscan.c src/ivfpq/ivfpqtrain.c
 
 fuzz_vector_in_SRCS = $(FUZZ_VECTOR_SRCS)

@@ -121,7 +121,7 @@ CheckVxIndex(Relation index, const char *fname)
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("index \"%s\" is not a vectorx index", RelationGetRelationName(index)),
 				 errdetail("Its access method is %s.", get_am_name(index->rd_rel->relam)),
-				 errhint("%s takes an index built with the hnsw or ivfpq access method.", fname)));
+				 errhint("%s takes an index built with the hnsw, ivfpq or ivfflat access method.", fname)));
 }
 
 /* lock an index the caller was found allowed to read, and check it is ours */

@@ -30,7 +30,8 @@
  */
 typedef struct VxScanModel
 {
-	int			dims;			/* vector dimensions */
+	int			dims;			/* vector dimensions (what an exact distance costs:
+								 * bit columns count 64 bits as one) */
 	double		first;			/* elements the first round visits (at most
 								 * the table's rows) */
 	double		fanout;			/* elements visited per further returned one */

@@ -38,7 +38,7 @@ VxCheckIsIndex(Oid indexoid, const char *fname)
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("\"%s\" is not an index", get_rel_name(indexoid) ? get_rel_name(indexoid) : "?"),
-				 errhint("%s takes an index built with the hnsw or ivfpq access method.", fname)));
+				 errhint("%s takes an index built with the hnsw, ivfpq or ivfflat access method.", fname)));
 }
 
 /*

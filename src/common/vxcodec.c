@@ -56,6 +56,13 @@ VxCodecInit(VxCodec *codec, int dims, VxMetric metric, VxElem elem)
 	codec->vec_bytes = elem == VX_ELEM_BIT ? (Size) codec->code_bytes : sizeof(float) * dims;
 }
 
+/* the lowest value a metric's SQL distance takes */
+static double
+MetricLowest(VxMetric metric)
+{
+	return metric == VX_METRIC_IP ? -INFINITY : 0.0;
+}
+
 /* unit roundoff of float4 */
 #define F4_U	5.9604644775390625e-8
 
@@ -241,6 +248,13 @@ VxLowerBound(const VxCodec *codec, const VxQuery *q, const VxQuant *quant, float
 	double		a = tau * qn * (xn + fabs((double) quant->lo) * sqrt((double) n));
 	double		lb;
 
+	/*
+	 * Parameters read from a page that no encoding produces (a corrupt
+	 * page): the weakest bound, which is never above the exact distance.
+	 */
+	if (!(quant->err >= 0) || !(quant->step >= 0) || isinf(quant->err) || isnan(quant->lo) ||
+		!(quant->norm2 >= 0))
+		return MetricLowest(codec->metric);
 	/* bits: exact counts (floats hold them exactly up to 2^24) */
 	if (codec->metric == VX_METRIC_HAMMING)
 		return d;

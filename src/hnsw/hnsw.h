@@ -109,9 +109,10 @@
  *	  32  8m   level-0 neighbours: uint32 ids, unused slots HNSW_INVALID_ID
  *	  ... pad so that the head ends 16-byte aligned right after:
  *	  H-16 16  VxQuant: lo, step, norm2, err (float4 each, see VECTORS)
- *	  H   dims codes: uint8 per dimension; then pad to 16
+ *	  H   code_bytes codes (vxcodec.h: a uint8 per dimension, or a bit
+ *	      column's bits); then pad to 16
  *	The head is H = HnswElementHeadSize(m) bytes, the whole record
- *	HnswElementSize(m, dims): the same for every element of an index.
+ *	HnswElementSize(m, code_bytes): the same for every element of an index.
  *	The quantization parameters end the head so that they share a cache
  *	line with the first codes: a distance touches the head's last line and
  *	the codes, never the neighbour list.
@@ -146,7 +147,8 @@
  *	all of it below pd_lower:
  *	  0   4    magic = HNSW_MAGIC
  *	  4   4    version = HNSW_VERSION
- *	  8   4    dims: 1..VECTOR_MAX_DIM
+ *	  8   4    dims: 1..VECTOR_MAX_DIM (bit columns: their length,
+ *	           1..HNSW_MAX_BITS)
  *	  12  2    m: HNSW_MIN_M..HNSW_MAX_M
  *	  14  2    ef_construction: HNSW_MIN_..HNSW_MAX_EF_CONSTRUCTION
  *	  16  1    metric: VxMetric, the operator class's

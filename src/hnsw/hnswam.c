@@ -181,7 +181,8 @@ hnswscanmodel(Relation index, double tuples, double k, VxScanModel *model)
 	const HnswShape *shape = HnswGetShape(index);
 	int			ef = Max(hnsw_ef_search, (int) k);
 
-	model->dims = shape->codec.dims;
+	/* the cost of an exact distance: a bit column's counts 64 bits a step */
+	model->dims = shape->codec.elem == VX_ELEM_BIT ? (shape->codec.dims + 63) / 64 : shape->codec.dims;
 	model->first = FirstRoundVisits(shape->m, ef, tuples);
 	model->fanout = shape->m;
 	model->c_visit = cpu_operator_cost * (4 + shape->codec.code_bytes / 32.0);

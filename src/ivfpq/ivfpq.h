@@ -62,8 +62,8 @@
  *	recall at the same lists and probes is pgvector's (up to k-means).
  *	The format differs from IVF-PQ's only where noted: nbits 0 and m 0 in
  *	the meta page, no codebook part, one entry per block (code bytes
- *	sizeof(VxQuant) + dims, then the TID, padded to 4 bytes: a page holds
- *	9 of 784 dimensions), up to IVFFLAT_MAX_DIM dimensions (an entry fits a
+ *	sizeof(VxQuant) + dims rounded up to even, then the TID, padded to 4
+ *	bytes: a page holds 10 of 784 dimensions), up to IVFFLAT_MAX_DIM dimensions (an entry fits a
  *	page), and an untrained index (built on an empty table) keeps codes
  *	too (they need no training), so its one list is scored like any other.
  *	Settings ivfflat.probes, ivfflat.iterative_scan, ivfflat.max_probes
@@ -542,9 +542,9 @@ extern int	ivfflat_max_probes;
 extern void IvfpqInitGucs(void);
 extern Datum ivfpqhandler(PG_FUNCTION_ARGS);
 extern Datum ivfflathandler(PG_FUNCTION_ARGS);
-extern bool IvfpqIsFlatIndex(Relation index);
 
 /* ivfpqmeta.c: the meta page and the shape */
+extern bool IvfpqIsFlatIndex(Relation index);
 extern void IvfpqSubspaces(int dims, int m, int *dsub, int *doff);
 extern Size IvfpqFlatPages(Size bytes);
 extern void IvfpqReadMeta(Relation index, IvfpqMetaPageData *meta);

@@ -136,13 +136,6 @@ ivfflatoptions(Datum reloptions, bool validate)
 	return (bytea *) opts;
 }
 
-/* is this an ivfflat index?  (its meta page says nbits 0: ivfpq.h, IVFFLAT) */
-bool
-IvfpqIsFlatIndex(Relation index)
-{
-	return index->rd_indam != NULL && index->rd_indam->ambuild == ivfflatbuild;
-}
-
 /*
  * Cost of an ordered scan: the probed lists' codes (a sequential read of
  * probes/lists of the index), then the re-rank's heap rows (random pages;

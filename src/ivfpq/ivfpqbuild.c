@@ -43,6 +43,7 @@ typedef struct BuildState
 	IvfpqShape *shape;
 	VxMetric	metric;
 	VxElem		elem;			/* the indexed column's type */
+	const char *amname;			/* for messages: "IVF-PQ" or "IVFFlat" */
 	int			dims;
 	/* training sample */
 	float	   *sample;
@@ -90,7 +91,7 @@ AddSample(void *arg, Datum value, ItemPointer tid)
 
 	if (bs->nsample >= bs->maxsample)
 		return;
-	if (VxPrepareVector(value, bs->elem, bs->dims, bs->metric, bs->sample + (Size) bs->nsample * bs->dims, "IVF-PQ"))
+	if (VxPrepareVector(value, bs->elem, bs->dims, bs->metric, bs->sample + (Size) bs->nsample * bs->dims, bs->amname))
 		bs->nsample++;
 }
 
@@ -106,7 +107,7 @@ SampleCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 	BuildState *bs = (BuildState *) state;
 	int			slot;
 
-	if (isnull[0] || !VxPrepareVector(values[0], bs->elem, bs->dims, bs->metric, bs->vec, "IVFFlat"))
+	if (isnull[0] || !VxPrepareVector(values[0], bs->elem, bs->dims, bs->metric, bs->vec, bs->amname))
 		return;
 	bs->seen++;
 	if (bs->nsample < bs->maxsample)
@@ -137,7 +138,7 @@ AssignCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 	if (isnull[0])
 		return;
 	old = MemoryContextSwitchTo(bs->tmpcxt);
-	if (VxPrepareVector(values[0], bs->elem, bs->dims, bs->metric, bs->vec, "IVF-PQ"))
+	if (VxPrepareVector(values[0], bs->elem, bs->dims, bs->metric, bs->vec, bs->amname))
 	{
 		memset(bs->code, 0, bs->code_len);
 		if (shape->meta.trained)
@@ -471,6 +472,7 @@ ivfpqbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 	bs.dims = meta.dims;
 	bs.metric = (VxMetric) meta.metric;
 	bs.elem = VxIndexElem(index);
+	bs.amname = meta.nbits == IVFPQ_NBITS_FLAT ? "IVFFlat" : "IVF-PQ";
 	bs.tmpcxt = AllocSetContextCreate(CurrentMemoryContext, "ivfpq build tuple", ALLOCSET_DEFAULT_SIZES);
 	bs.vec = palloc(sizeof(float) * meta.dims);
 	bs.resid = palloc(sizeof(float) * meta.dims);

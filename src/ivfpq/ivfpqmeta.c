@@ -33,6 +33,13 @@ IvfpqSubspaces(int dims, int m, int *dsub, int *doff)
 	}
 }
 
+/* is this an ivfflat index?  (its meta page says nbits 0: ivfpq.h, IVFFLAT) */
+bool
+IvfpqIsFlatIndex(Relation index)
+{
+	return index->rd_indam != NULL && index->rd_indam->ambuild == ivfflatbuild;
+}
+
 /* pages of a flat part (centroids, codebooks) of so many bytes */
 Size
 IvfpqFlatPages(Size bytes)

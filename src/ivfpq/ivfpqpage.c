@@ -31,8 +31,9 @@ IvfpqBlockSize(int nbits)
 int
 IvfpqCodeBytes(int m, int nbits, int dims)
 {
+	/* even, so that the TID after it is 2-byte aligned, as ItemPointerData needs */
 	if (nbits == IVFPQ_NBITS_FLAT)
-		return (int) sizeof(VxQuant) + dims;
+		return (int) sizeof(VxQuant) + (int) TYPEALIGN(2, dims);
 	return nbits == 4 ? m * 16 : m * VX_PQ8_BLOCK;
 }
 
@@ -49,7 +50,7 @@ IvfpqBlockBytes(int m, int nbits, int dims)
 int
 IvfpqEntryCodeLen(const IvfpqMetaPageData *meta)
 {
-	return meta->nbits == IVFPQ_NBITS_FLAT ? IvfpqCodeBytes(0, IVFPQ_NBITS_FLAT, meta->dims) : meta->m;
+	return meta->nbits == IVFPQ_NBITS_FLAT ? (int) sizeof(VxQuant) + meta->dims : meta->m;
 }
 
 int
@@ -74,7 +75,12 @@ IvfpqPutEntry(char *data, const IvfpqMetaPageData *meta, int code_bytes, int ent
 	int			slot = entry % meta->block;
 
 	if (meta->nbits == IVFPQ_NBITS_FLAT)
-		memcpy(blk, code, code_bytes);
+	{
+		int			len = IvfpqEntryCodeLen(meta);
+
+		memcpy(blk, code, len);
+		memset(blk + len, 0, code_bytes - len);	/* the padding */
+	}
 	else if (meta->nbits == 8)
 	{
 		for (int j = 0; j < meta->m; j++)
@@ -125,7 +131,7 @@ void
 IvfpqMoveEntry(char *data, const IvfpqMetaPageData *meta, int code_bytes, int from, int to)
 {
 	uint8		code[IVFPQ_MAX_M];
-	ItemPointerData tid = *IvfpqEntryTid(data, meta, code_bytes, from);
+	ItemPointerData tid;
 
 	/* an IVFFlat entry is its own block */
 	if (meta->nbits == IVFPQ_NBITS_FLAT)
@@ -133,6 +139,7 @@ IvfpqMoveEntry(char *data, const IvfpqMetaPageData *meta, int code_bytes, int fr
 		memmove(BlockOf(data, meta, to), BlockOf(data, meta, from), meta->block_bytes);
 		return;
 	}
+	tid = *IvfpqEntryTid(data, meta, code_bytes, from);
 	GetCode(data, meta, from, code);
 	IvfpqPutEntry(data, meta, code_bytes, to, code, &tid);
 }

@@ -194,7 +194,7 @@ ivfpqrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int n
 		so->query = palloc(sizeof(float) * so->shape->meta.dims);
 		so->elem = VxIndexElem(scan->indexRelation);
 		if (!VxPrepareVector(q, so->elem, so->shape->meta.dims, (VxMetric) so->shape->meta.metric,
-							 so->query, "IVF-PQ"))
+							 so->query, so->shape->flat ? "IVFFlat" : "IVF-PQ"))
 		{
 			/* zero vector under cosine: every distance is NaN, every row ties */
 			so->query = NULL;

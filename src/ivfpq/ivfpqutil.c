@@ -109,7 +109,9 @@ IvfpqIndexStats(Relation index, VxStatsSink *sink)
 	VxStat(sink, "inserted_rows", inserted, "rows inserted since the build");
 	VxStat(sink, "inserted_quantization_error", inserted > 0 ? inserted_error / inserted : 0,
 		   "the same error for rows inserted since the build");
-	drifted = meta.trained && inserted >= Max(1000, (int64) (0.05 * meta.build_rows)) &&
+	/* IVFFlat's codes do not depend on the training: nothing to drift */
+	drifted = meta.trained && meta.nbits != IVFPQ_NBITS_FLAT &&
+		inserted >= Max(1000, (int64) (0.05 * meta.build_rows)) &&
 		inserted_error / inserted > 1.5 * meta.train_error;
 	unbalanced = meta.trained && meta.lists > 1 && entries >= 10 * (int64) meta.lists &&
 		lengths[meta.lists - 1] > 10 * mean;

@@ -33,11 +33,12 @@
  *			more: a support function of another kind.  Bit 3: the column's
  *			typmod is one more than the meta page's dimensions (else
  *			equal to them)
- *	1		ivfpq.probes: 0 the default, else 1 + byte % 16
+ *	1		ivfpq.probes and ivfflat.probes: 0 the default, else 1 + byte % 16
  *	2		bits 0-1: ivfpq.iterative_scan (off, strict_order,
  *			relaxed_order, strict_order); bit 2: an allow-list; bit 4: a
  *			limit of rows; bit 5: a zero query
- *	3		ivfpq.rerank: 0 the default, else byte - 1 (0: PQ order)
+ *	3		ivfpq.rerank: 0 the default, else byte - 1 (0: PQ order);
+ *			ivfflat.max_probes: 1 + byte % 32
  *	4-7		the query's seed
  *	8-11	the list of step 5 (little-endian, modulo the list count)
  *	12		the allow-list's heap blocks (bit b: block b)
@@ -65,6 +66,20 @@
 int			ivfpq_probes = IVFPQ_DEFAULT_PROBES;
 int			ivfpq_rerank = IVFPQ_DEFAULT_RERANK;
 int			ivfpq_iterative_scan = VX_ITERATIVE_STRICT;
+int			ivfflat_probes = IVFFLAT_DEFAULT_PROBES;
+int			ivfflat_iterative_scan = VX_ITERATIVE_STRICT;
+int			ivfflat_max_probes = 32768;
+
+/*
+ * ivfpqbuild.c is not linked either: IvfpqIsFlatIndex only compares the
+ * index's ambuild with this address.  An input whose meta page says nbits
+ * 0 gets an index of this access method (an IVFFlat index, ivfpq.h).
+ */
+IndexBuildResult *
+ivfflatbuild(Relation heap, Relation index, IndexInfo *indexInfo)
+{
+	abort();
+}
 
 extern Datum vector_l2_squared_distance(PG_FUNCTION_ARGS);
 extern Datum vector_negative_inner_product(PG_FUNCTION_ARGS);
@@ -120,6 +135,9 @@ RunScan(void *arg)
 
 	ivfpq_probes = c[1] == 0 ? IVFPQ_DEFAULT_PROBES : 1 + c[1] % 16;
 	ivfpq_iterative_scan = (c[2] & 3) == 3 ? VX_ITERATIVE_STRICT : (c[2] & 3);
+	ivfflat_probes = c[1] == 0 ? IVFFLAT_DEFAULT_PROBES : 1 + c[1] % 16;
+	ivfflat_iterative_scan = ivfpq_iterative_scan;
+	ivfflat_max_probes = 1 + c[3] % 32;
 	ivfpq_rerank = c[3] == 0 ? IVFPQ_DEFAULT_RERANK : c[3] - 1;
 
 	scan = ivfpqbeginscan(in->index, 0, 1);
@@ -180,6 +198,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static const PGFunction metrics[] = {
 		NULL, vector_l2_squared_distance, vector_negative_inner_product, cosine_distance, l1_distance
 	};
+	static IndexAmRoutine flat_am = {.type = T_IndexAmRoutine, .ambuild = ivfflatbuild};
 	Input		in;
 	PGFunction metric;
 	uint8		byte0;
@@ -204,6 +223,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memcpy(&dims, data + NCONTROL + 24 + 8, sizeof(dims));
 	in.index = VxFuzzIndex("fuzz_ivfpq", (const char *) data + NCONTROL, size - NCONTROL, metric,
 						   (int) dims + ((data[0] & 8) ? 1 : 0));
+	/* the meta page's nbits (byte 11 of its struct): 0 is IVFFlat's access method */
+	if (size >= NCONTROL + 24 + 12 && data[NCONTROL + 24 + 11] == 0)
+		in.index->rd_indam = &flat_am;
 	in.query = NULL;
 
 	if (VxFuzzStep(ReadMeta, &in))

@@ -4,7 +4,7 @@
 # indexes.  It builds and installs the extension (scripts/lib.sh), starts a
 # throwaway cluster, builds a few small HNSW and IVF-PQ indexes (each
 # operator class, levels above 0, deleted and free elements, duplicates,
-# vectors that span pages, trained and untrained, 4 and 8 bits), copies
+# vectors that span pages, trained and untrained, 4 and 8 bits, IVFFlat), copies
 # each relation's main fork out of the data directory
 # (pg_relation_filepath, after a CHECKPOINT) and writes it, after the 16
 # control bytes the targets read first (fuzz_hnsw.c, fuzz_ivfpq.c), as one
@@ -89,9 +89,20 @@ sql -c "CREATE INDEX i3_untrained ON i3 USING ivfpq (v vector_cosine_ops) WITH (
 table i4 5 50
 sql -c "INSERT INTO i3 SELECT * FROM i4"	# rows in the untrained index's one list
 sql -c "DELETE FROM i3 WHERE id % 3 = 0" -c "VACUUM i3"
+# IVFFlat (the same pages, entries of 8-bit codes; an odd dimension count
+# pads the codes)
+table i5 7 300
+sql -c "CREATE INDEX i5_flat ON i5 USING ivfflat (v vector_l2_ops) WITH (lists = 3)"
+sql -c "DELETE FROM i5 WHERE id % 4 = 0" -c "VACUUM i5"
+table i6 5 0
+sql -c "CREATE INDEX i6_flat_untrained ON i6 USING ivfflat (v vector_cosine_ops) WITH (lists = 2)"
+sql -c "INSERT INTO i6 SELECT * FROM i4"
 sql -c "CHECKPOINT"
 seed fuzz_ivfpq l2-nbits8 i1_l2_8 "$ictl"
 seed fuzz_ivfpq l2-nbits8-filtered i1_l2_8 "$ictl2"
 seed fuzz_ivfpq ip-nbits4 i2_ip_4 "$ictl"
 seed fuzz_ivfpq ip-nbits4-filtered i2_ip_4 "$ictl2"
 seed fuzz_ivfpq cosine-untrained i3_untrained "$ictl"
+seed fuzz_ivfpq flat-l2-7d i5_flat "$ictl"
+seed fuzz_ivfpq flat-l2-7d-filtered i5_flat "$ictl2"
+seed fuzz_ivfpq flat-cosine-untrained i6_flat_untrained "$ictl"
