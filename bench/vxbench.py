@@ -757,6 +757,26 @@ def prepare_bits_library(ds, sysdef, args):
                     lambda q: rerank(ds, cand(qpos[q.tobytes()], state["c"]), q, k))
 
 
+def prepare_faiss_ivfflat(ds, sysdef, args):
+    """faiss IndexIVFFlat (Debian python3-faiss), one thread: float vectors in the lists."""
+    import faiss
+    faiss.omp_set_num_threads(1)
+    mt = faiss.METRIC_L2 if ds.metric == "l2" else faiss.METRIC_INNER_PRODUCT
+    base = np.ascontiguousarray(ds.base, dtype=np.float32)
+    index = faiss.IndexIVFFlat(faiss.IndexFlat(ds.dim, mt), ds.dim, sysdef["nlist"], mt)
+    t = time.perf_counter()
+    index.train(base)
+    index.add(base)
+    res = dict(name=sysdef["name"], kind="library", build_s=round(time.perf_counter() - t, 2),
+               index_bytes=len(faiss.serialize_index(index)))
+    print(f"  build: {res['build_s']} s, {res['index_bytes'] / 2**20:.1f} MiB", flush=True)
+
+    def setv(v):
+        index.nprobe = int(v)
+    return LibSweep(ds, args, res, sysdef["values"], setv,
+                    lambda q: index.search(np.ascontiguousarray(q[None, :], dtype=np.float32), args.k)[1][0])
+
+
 def prepare_faiss_ivfpq(ds, sysdef, args):
     """faiss IndexIVFPQ (Debian python3-faiss), one thread, optionally refined."""
     import faiss
@@ -970,6 +990,25 @@ def scenario_ivfpq(ds, args):
                  settings={"ivfpq.rerank": 0, "ivfpq.iterative_scan": "relaxed_order"}),
         ])
     return groups
+
+
+def scenario_ivfflat(ds, args):
+    """IVFFlat (245 lists, pgvector's layout of the baseline runs): vectorx's
+    ivfflat (8-bit codes, executor re-check) over vector and halfvec against
+    faiss IndexIVFFlat (float vectors), probes sweep, the three interleaved.
+    Recall at equal lists and probes tells whether the k-means and the
+    answers match; QPS tells the speed."""
+    probes = [1, 2, 4, 8, 16, 32]
+    index = "CREATE INDEX ON {table} USING ivfflat (embedding %s) WITH (lists = 245)"
+    return [[
+        dict(name="vectorx ivfflat, vector", storage=None, index=index % "vector_l2_ops", table="items_vector",
+             builds=[("one process", ["SET max_parallel_maintenance_workers = 0"])],
+             guc="SET ivfflat.probes = {v}", gucname="ivfflat.probes", values=probes),
+        dict(name="vectorx ivfflat, halfvec", storage=None, coltype="halfvec", index=index % "halfvec_l2_ops",
+             table="items_halfvec", builds=[("one process", ["SET max_parallel_maintenance_workers = 0"])],
+             guc="SET ivfflat.probes = {v}", gucname="ivfflat.probes", values=probes),
+        dict(name="faiss IndexIVFFlat (245 lists)", kind="faiss-ivfflat", nlist=245, values=probes),
+    ]]
 
 
 def scenario_ivfpq_1m(ds, args):
@@ -1225,9 +1264,11 @@ SCENARIOS = {
     "filtered": (scenario_filtered, "fashion-mnist", dict(queries=200, warmup=20, repeat=3)),
     "halfvec": (scenario_halfvec, "fashion-mnist", dict(queries=1000, warmup=100, repeat=3)),
     "bit": (scenario_bit, "fashion-mnist", dict(queries=1000, warmup=100, repeat=3)),
+    "ivfflat": (scenario_ivfflat, "fashion-mnist", dict(queries=1000, warmup=100, repeat=3)),
 }
 PREPARERS = {"hnswlib": prepare_hnswlib, "faiss-ivfpq": prepare_faiss_ivfpq,
-             "hnswlib-bits": prepare_bits_library, "faiss-bits": prepare_bits_library}
+             "hnswlib-bits": prepare_bits_library, "faiss-bits": prepare_bits_library,
+             "faiss-ivfflat": prepare_faiss_ivfflat}
 
 
 # ------------------------------------------------------------------ output

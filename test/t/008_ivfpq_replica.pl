@@ -36,6 +36,14 @@ $primary->safe_psql('postgres', qq{
 	INSERT INTO empty_then SELECT $rowvec FROM generate_series(1, 100) g;
 	CREATE UNLOGGED TABLE scratch (v vector(3));
 	CREATE INDEX ON scratch USING ivfpq (v);
+	-- ivfflat: the same pages and records, entries of 8-bit codes
+	CREATE TABLE fitems (id bigserial PRIMARY KEY, v vector(24)) WITH (autovacuum_enabled = false);
+	INSERT INTO fitems (v) SELECT $rowvec FROM generate_series(1, 2000) g;
+	CREATE INDEX fitems_v ON fitems USING ivfflat (v) WITH (lists = 16);
+	INSERT INTO fitems (v) SELECT $rowvec FROM generate_series(1, 3000) g;
+	DELETE FROM fitems WHERE id % 3 <> 0;
+	VACUUM fitems;
+	INSERT INTO fitems (v) SELECT $rowvec FROM generate_series(1, 800) g;
 });
 $primary->wait_for_catchup($standby);
 
@@ -53,6 +61,16 @@ my $knn = q{
 my $on_primary = $primary->safe_psql('postgres', $knn);
 ok(length($on_primary) > 100, 'the primary answers');
 is($standby->safe_psql('postgres', $knn), $on_primary, 'the standby answers the same k-NN queries alike');
+my $fknn = q{
+	SET enable_seqscan = off;
+	SET ivfflat.probes = 4;
+	SELECT string_agg(r, ';' ORDER BY q.id) FROM (SELECT id, v FROM fitems WHERE id % 97 = 0) q,
+	LATERAL (SELECT string_agg(i.id::text, ',') AS r FROM
+	         (SELECT id FROM fitems ORDER BY v <-> q.v LIMIT 10) i) s;
+};
+my $f_primary = $primary->safe_psql('postgres', $fknn);
+ok(length($f_primary) > 100, 'the primary answers through ivfflat');
+is($standby->safe_psql('postgres', $fknn), $f_primary, 'the standby answers the same through the replayed ivfflat index');
 is($standby->safe_psql('postgres', "SELECT value FROM vectorx_index_stats('items_v') WHERE stat = 'entries'"),
 	$primary->safe_psql('postgres', 'SELECT count(*) FROM items'), 'the replayed index holds every row');
 
@@ -60,7 +78,7 @@ is($standby->safe_psql('postgres', "SELECT value FROM vectorx_index_stats('items
 # on the standby too); the unlogged index cannot be read during recovery
 my $figures = q{SELECT ok, pages, lists, empty_lists, list_pages, max_chain, entries, heap_tids, new_pages, problems
 	FROM vectorx_ivfpq_check('%s')};
-for my $idx ('items_v', 'empty_then_v')
+for my $idx ('items_v', 'empty_then_v', 'fitems_v')
 {
 	is(vx_ivfpq_check_ok($primary, $idx), 't|{}', "$idx passes vectorx_ivfpq_check on the primary");
 	is(vx_ivfpq_check_ok($standby, $idx), 't|{}', "$idx passes vectorx_ivfpq_check on the standby");
