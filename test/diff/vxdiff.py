@@ -7,11 +7,13 @@ column a vector or, in about 3 of 10 sequences, a halfvec, with the index
 operator classes of that type) and a second one to join, then steps of
   DML       INSERT (NULL vectors, zero vectors, duplicates among them),
             UPDATE, DELETE, VACUUM, ANALYZE
-  DDL       CREATE INDEX with both access methods, every operator class,
+  DDL       CREATE INDEX with each access method (hnsw; ivfpq, or in half
+            the sequences' IVF indexes ivfflat), every operator class,
             serial, parallel, and with a small maintenance_work_mem;
             REINDEX (also CONCURRENTLY); DROP INDEX; btree indexes on the
             filter columns
-  settings  hnsw.*, ivfpq.*, vectorx.filter_strategy, enable_seqscan
+  settings  hnsw.*, ivfpq.* (probes and iterative_scan also as ivfflat.*),
+            vectorx.filter_strategy, enable_seqscan
   queries   ORDER BY <distance> LIMIT k (k from 1 to beyond the table) with
             filters of random shape and selectivity (=, IN, ranges, OR,
             IS NULL, a join, a partition key range), run plainly, as a
@@ -101,6 +103,8 @@ class Generator:
         # from a generator of its own, so that the vector sequences of every
         # seed stay what they were before halfvec
         self.typ = 'halfvec' if random.Random(seed * 7919 + 1).random() < 0.3 else 'vector'
+        # the same for turning half of the IVF-PQ indexes into ivfflat ones
+        self.flat_rng = random.Random(seed * 7919 + 2)
         self.partitioned = r.random() < 0.25
         self.next_id = 1
         self.vectors = []
@@ -182,9 +186,15 @@ class Generator:
         else:
             op = r.choice(IVFPQ_OPS)
             m = r.choice([x for x in (1, 2, 4, 8, 16) if x <= self.dims])
+            lists = r.choice([1, 4, 16])
+            nbits = r.choice([4, 8])
             sql = 'CREATE INDEX %s ON t USING ivfpq (v %s_%s_ops) WITH (lists = %d, m = %d, nbits = %d)' % (
-                name, self.typ, op, r.choice([1, 4, 16]), m, r.choice([4, 8]))
+                name, self.typ, op, lists, m, nbits)
             am = 'ivfpq'
+            if self.flat_rng.random() < 0.5:
+                sql = 'CREATE INDEX %s ON t USING ivfflat (v %s_%s_ops) WITH (lists = %d)' % (
+                    name, self.typ, op, lists)
+                am = 'ivfflat'
         self.indexes[name] = (am, op)
         return Step('ddl', pre + [sql, 'RESET maintenance_work_mem', 'RESET max_parallel_maintenance_workers'])
 
@@ -201,7 +211,11 @@ class Generator:
             ('enable_seqscan', ['on', 'off', 'off']),
         ]
         name, values = r.choice(choices)
-        return Step('set', 'SET %s = %s' % (name, r.choice(values)))
+        value = r.choice(values)
+        # ivfflat follows IVF-PQ's probes and iterative scan
+        if name in ('ivfpq.probes', 'ivfpq.iterative_scan'):
+            return Step('set', ['SET %s = %s' % (name, value), 'SET %s = %s' % (name.replace('ivfpq', 'ivfflat'), value)])
+        return Step('set', 'SET %s = %s' % (name, value))
 
     def filter(self):
         r = self.r
@@ -352,7 +366,7 @@ class Runner:
     def check_indexes(self, whole):
         rows = self.sql("""SELECT c.oid::regclass::text, a.amname FROM pg_class c JOIN pg_am a ON a.oid = c.relam
                            JOIN pg_index i ON i.indexrelid = c.oid
-                           WHERE c.relnamespace = current_schema()::regnamespace AND a.amname IN ('hnsw', 'ivfpq')
+                           WHERE c.relnamespace = current_schema()::regnamespace AND a.amname IN ('hnsw', 'ivfpq', 'ivfflat')
                            AND c.relkind = 'i' AND i.indisvalid ORDER BY 1""")
         for name, am in rows:
             if am == 'hnsw':
@@ -436,7 +450,8 @@ class Runner:
         ds = [dist.get(i) for i in ids]
         # O
         relaxed = self.settings.get('hnsw.iterative_scan') == 'relaxed_order' or \
-            self.settings.get('ivfpq.iterative_scan') == 'relaxed_order'
+            self.settings.get('ivfpq.iterative_scan') == 'relaxed_order' or \
+            self.settings.get('ivfflat.iterative_scan') == 'relaxed_order'
         if not relaxed:
             for a, b in zip(ds, ds[1:]):
                 if number(a) and number(b) and b < a - EPS * max(1.0, abs(a)):
@@ -489,7 +504,7 @@ class Runner:
     def vector_indexes(self):
         return [r[0] for r in self.sql("""SELECT c.relname FROM pg_class c JOIN pg_am a ON a.oid = c.relam
                                            WHERE c.relnamespace = current_schema()::regnamespace
-                                           AND a.amname IN ('hnsw', 'ivfpq')""")]
+                                           AND a.amname IN ('hnsw', 'ivfpq', 'ivfflat')""")]
 
     def good_graphs(self, words):
         """No index in the plan is built to miss: an HNSW graph of m < 8 or
@@ -502,7 +517,7 @@ class Runner:
         for name, am, opts in self.sql("""SELECT c.relname, a.amname, coalesce(c.reloptions, '{}') FROM pg_class c
                                           JOIN pg_am a ON a.oid = c.relam
                                           WHERE c.relnamespace = current_schema()::regnamespace
-                                          AND a.amname IN ('hnsw', 'ivfpq')"""):
+                                          AND a.amname IN ('hnsw', 'ivfpq', 'ivfflat')"""):
             if name not in words:
                 continue
             o = dict(x.split('=') for x in opts)

@@ -190,6 +190,76 @@ def run_sparse(db):
     print('sparsevec: text, binary, COPY, prepared statements: ok')
 
 
+def run_bits(db):
+    """bit columns as pgvector applications use them: text and binary values,
+    COPY both ways, HNSW bit_hamming_ops and bit_jaccard_ops through
+    prepared statements against distances computed here"""
+    rng = random.Random(13)
+    nbits = 96
+    rows = [(i, ''.join(rng.choice('0001') for _ in range(nbits))) for i in range(1, 401)]
+
+    def packed(s):
+        return struct.pack('>i', len(s)) + int(s, 2).to_bytes(len(s) // 8, 'big')
+
+    def unpacked(data):
+        n = struct.unpack('>i', data[:4])[0]
+        return bin(int.from_bytes(data[4:], 'big'))[2:].zfill(len(data[4:]) * 8)[:n]
+
+    def hamming(a, b):
+        return sum(x != y for x, y in zip(a, b))
+
+    def jaccard(a, b):
+        both = sum(x == y == '1' for x, y in zip(a, b))
+        either = sum(x == '1' or y == '1' for x, y in zip(a, b))
+        return 1.0 if both == 0 else 1.0 - both / either
+
+    class Bits(str):
+        pass
+    with psycopg.connect(dbname=db, autocommit=True) as conn:
+        bit_oid = conn.execute("SELECT 'bit'::regtype::oid").fetchone()[0]
+        conn.adapters.register_dumper(Bits, type('BB', (Dumper,), {'format': Format.BINARY, 'oid': bit_oid,
+                                                                   'dump': lambda self, s: packed(s)}))
+        conn.adapters.register_dumper(Bits, type('BT', (Dumper,), {'format': Format.TEXT, 'oid': bit_oid,
+                                                                   'dump': lambda self, s: s.encode()}))
+        conn.execute('CREATE TABLE bitems (id int PRIMARY KEY, b bit(%d))' % nbits)
+        with conn.cursor() as cur:
+            with cur.copy('COPY bitems FROM STDIN WITH (FORMAT BINARY)') as copy:
+                copy.set_types(['int4', bit_oid])
+                for i, s in rows[:200]:
+                    copy.write_row((i, Bits(s)))
+            with cur.copy('COPY bitems FROM STDIN') as copy:
+                for i, s in rows[200:]:
+                    copy.write_row((i, Bits(s)))
+        assert conn.execute('SELECT b::text FROM bitems WHERE id = 250').fetchone()[0] == rows[249][1]
+        raw = conn.execute('SELECT b FROM bitems WHERE id = 50', binary=True).pgresult.get_value(0, 0)
+        assert unpacked(raw) == rows[49][1], 'binary value'
+        out = {}
+        with conn.cursor() as cur:
+            with cur.copy('COPY bitems TO STDOUT') as copy:
+                for i, s in copy.rows():
+                    out[int(i)] = s
+        assert out == dict(rows), 'text COPY round trip'
+        conn.execute('CREATE INDEX bitems_h ON bitems USING hnsw (b bit_hamming_ops)')
+        conn.execute('CREATE INDEX bitems_j ON bitems USING hnsw (b bit_jaccard_ops)')
+        conn.execute('SET enable_seqscan = off')
+        conn.execute('SET hnsw.ef_search = 400')
+        for op, fn in (('<~>', hamming), ('<%>', jaccard)):
+            for binary in (False, True):
+                for _ in range(5):
+                    q = ''.join(rng.choice('0001') for _ in range(nbits))
+                    want = sorted(fn(s, q) for _, s in rows)[:10]
+                    got = conn.execute('SELECT b %s %%(q)s FROM bitems ORDER BY b %s %%(q)s LIMIT 10' % (op, op)
+                                       .replace('%(q)s', '%b' if binary else '%t'),
+                                       (Bits(q), Bits(q)), prepare=True, binary=binary).fetchall()
+                    assert [round(r[0], 12) for r in got] == [round(d, 12) for d in want], (op, binary, got, want)
+        try:
+            conn.execute('SELECT id FROM bitems ORDER BY b <~> %t LIMIT 1', (Bits('101'),))
+            raise AssertionError('no error for a query of another length')
+        except psycopg.errors.DataException as e:
+            assert 'expected 96 bits, not 3' in str(e), str(e)
+    print('bit: text, binary, COPY, prepared statements, HNSW Hamming and Jaccard: ok')
+
+
 def main():
     db = 'vx_psycopg_%d' % os.getpid()
     with psycopg.connect(dbname='postgres', autocommit=True) as admin:
@@ -208,8 +278,9 @@ def run(db):
         conn.execute('CREATE EXTENSION IF NOT EXISTS vector')
     for typname in ('vector', 'halfvec'):
         run_type(db, typname)
-        print('%s: text, binary, COPY, prepared statements, HNSW: ok' % typname)
+        print('%s: text, binary, COPY, prepared statements, HNSW, ivfflat: ok' % typname)
     run_sparse(db)
+    run_bits(db)
 
 
 def run_type(db, typname):
@@ -261,6 +332,18 @@ def run_type(db, typname):
                                    else 'SELECT id FROM items ORDER BY embedding <-> %t LIMIT 5',
                                    (Vec(q),), prepare=True, binary=binary).fetchall()
                 assert [r[0] for r in got] == want, (binary, got, want)
+        # ivfflat, every list probed: the exact answer
+        conn.execute('DROP INDEX items_embedding_idx')
+        conn.execute('CREATE INDEX ON items USING ivfflat (embedding %s_l2_ops) WITH (lists = 4)' % typname)
+        conn.execute('SET ivfflat.probes = 4')
+        for binary in (False, True):
+            for qi in range(5):
+                q = [rnd(rng.uniform(-1, 1)) for _ in range(DIMS)]
+                want = [i for i, _ in sorted(rows, key=lambda r: (math.dist(r[1], q), r[0]))[:5]]
+                got = conn.execute('SELECT id FROM items ORDER BY embedding <-> %b LIMIT 5' if binary
+                                   else 'SELECT id FROM items ORDER BY embedding <-> %t LIMIT 5',
+                                   (Vec(q),), prepare=True, binary=binary).fetchall()
+                assert [r[0] for r in got] == want, ('ivfflat', binary, got, want)
         # a vector of the wrong length in binary mode is the server's error
         try:
             conn.execute('SELECT %%b::%s(8)' % typname, (Vec([1.0, 2.0]),), binary=True)
