@@ -148,3 +148,24 @@ RESET ivfflat.probes;
 RESET enable_seqscan;
 DROP FUNCTION ivf_mismatches(text, int);
 DROP TABLE ivf;
+
+-- a partial index (one per tenant, a common pgvector pattern) trains its
+-- lists on the rows it holds: tenant 1's vectors lie far from the others',
+-- and lists trained on every row would leave most of its lists empty
+CREATE TABLE ivf_part (id int PRIMARY KEY, tenant int, v vector(4));
+INSERT INTO ivf_part SELECT i, CASE WHEN i % 10 = 0 THEN 1 ELSE 2 END,
+	CASE WHEN i % 10 = 0 THEN ARRAY[100 + sin(i), 100 + cos(i), 100 + sin(2 * i), 100 + cos(3 * i)]
+		ELSE ARRAY[-100 + sin(i) * 50, -100 + cos(i) * 50, sin(i * 7) * 50, cos(i * 5) * 50] END::vector
+	FROM generate_series(1, 5000) i;
+CREATE INDEX ivf_part_1 ON ivf_part USING ivfflat (v) WITH (lists = 8) WHERE tenant = 1;
+SELECT stat, value FROM vectorx_index_stats('ivf_part_1')
+	WHERE stat IN ('entries', 'training_rows', 'list_length_min');
+SELECT ok, lists, empty_lists FROM vectorx_ivfpq_check('ivf_part_1');
+SET enable_seqscan = off;
+SET ivfflat.probes = 8;
+SELECT array_agg(id) = (SELECT array_agg(id ORDER BY d, id) FROM (SELECT id, (v <-> '[100,100,100,100]') + 0 AS d
+		FROM ivf_part WHERE tenant = 1 ORDER BY 2, 1 LIMIT 5) e) AS exact
+	FROM (SELECT id FROM ivf_part WHERE tenant = 1 ORDER BY v <-> '[100,100,100,100]', id LIMIT 5) s;
+RESET ivfflat.probes;
+RESET enable_seqscan;
+DROP TABLE ivf_part;

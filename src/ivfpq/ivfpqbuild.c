@@ -96,9 +96,10 @@ AddSample(void *arg, Datum value, ItemPointer tid)
 }
 
 /*
- * table_index_build_scan callback for an expression index (IVFFlat): the
- * sample by reservoir over the computed values, seeded, since VxSampleRows
- * reads a column.  Counts the rows for the list count.
+ * table_index_build_scan callback for an expression index (IVFFlat) or a
+ * partial one: the sample by reservoir over the rows the index will hold
+ * (VxSampleRows reads a column of every row), seeded.  Counts them for
+ * the list count.
  */
 static void
 SampleCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
@@ -489,12 +490,16 @@ ivfpqbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 
 		bs.maxsample = TrainRows(want_lists, 1 << meta.nbits, meta.dims);
 		bs.sample = palloc_extended(sizeof(float) * (Size) bs.maxsample * meta.dims, MCXT_ALLOC_HUGE);
-		if (index->rd_index->indkey.values[0] != 0)
+		if (index->rd_index->indkey.values[0] != 0 && indexInfo->ii_Predicate == NIL)
 			VxSampleRows(heap, index->rd_index->indkey.values[0], bs.maxsample, TRAIN_SEED,
 						 AddSample, &bs, &est_rows);
 		else
 		{
-			/* an expression (IVFFlat only): one more pass, computing it */
+			/*
+			 * an expression (IVFFlat only) or a partial index: one more
+			 * pass, computing the expression and applying the predicate,
+			 * so that the lists are trained on the rows the index holds
+			 */
 			pg_prng_seed(&bs.prng, TRAIN_SEED);
 			table_index_build_scan(heap, index, indexInfo, true, false, SampleCallback, &bs, NULL);
 			est_rows = bs.seen;
