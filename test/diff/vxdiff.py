@@ -531,6 +531,10 @@ class Runner:
                 return False
             if am == 'ivfpq' and (int(o.get('nbits', 8)) < 8 or 0 < int(o.get('m', 0)) < min(4, self.dims)):
                 return False
+            # ivfflat probes pgvector's default of 1 list unless told more
+            if am == 'ivfflat' and (int(self.settings.get('ivfflat.probes', '1')) < 4 or
+                                    self.settings.get('ivfflat.iterative_scan') == 'off'):
+                return False
             if am == 'ivfpq':
                 stats = dict(self.sql("SELECT stat, value FROM vectorx_index_stats(%s) "
                                       "WHERE stat IN ('m', 'training_rows', 'trained')", (name,)))
