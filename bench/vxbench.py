@@ -757,33 +757,18 @@ def prepare_bits_library(ds, sysdef, args):
                     lambda q: rerank(ds, cand(qpos[q.tobytes()], state["c"]), q, k))
 
 
-def prepare_faiss_ivfflat(ds, sysdef, args):
-    """faiss IndexIVFFlat (Debian python3-faiss), one thread: float vectors in the lists."""
-    import faiss
-    faiss.omp_set_num_threads(1)
-    mt = faiss.METRIC_L2 if ds.metric == "l2" else faiss.METRIC_INNER_PRODUCT
-    base = np.ascontiguousarray(ds.base, dtype=np.float32)
-    index = faiss.IndexIVFFlat(faiss.IndexFlat(ds.dim, mt), ds.dim, sysdef["nlist"], mt)
-    t = time.perf_counter()
-    index.train(base)
-    index.add(base)
-    res = dict(name=sysdef["name"], kind="library", build_s=round(time.perf_counter() - t, 2),
-               index_bytes=len(faiss.serialize_index(index)))
-    print(f"  build: {res['build_s']} s, {res['index_bytes'] / 2**20:.1f} MiB", flush=True)
-
-    def setv(v):
-        index.nprobe = int(v)
-    return LibSweep(ds, args, res, sysdef["values"], setv,
-                    lambda q: index.search(np.ascontiguousarray(q[None, :], dtype=np.float32), args.k)[1][0])
-
-
 def prepare_faiss_ivfpq(ds, sysdef, args):
-    """faiss IndexIVFPQ (Debian python3-faiss), one thread, optionally refined."""
+    """faiss IndexIVFPQ (Debian python3-faiss), one thread, optionally
+    refined; or (kind faiss-ivfflat) IndexIVFFlat, float vectors in the lists."""
     import faiss
     faiss.omp_set_num_threads(1)
     mt = faiss.METRIC_L2 if ds.metric == "l2" else faiss.METRIC_INNER_PRODUCT
     base = np.ascontiguousarray(ds.base, dtype=np.float32)
-    ivf = faiss.IndexIVFPQ(faiss.IndexFlat(ds.dim, mt), ds.dim, sysdef["nlist"], sysdef["m"], sysdef.get("nbits", 8), mt)
+    if sysdef["kind"] == "faiss-ivfflat":
+        ivf = faiss.IndexIVFFlat(faiss.IndexFlat(ds.dim, mt), ds.dim, sysdef["nlist"], mt)
+    else:
+        ivf = faiss.IndexIVFPQ(faiss.IndexFlat(ds.dim, mt), ds.dim, sysdef["nlist"], sysdef["m"],
+                               sysdef.get("nbits", 8), mt)
     index = faiss.IndexRefineFlat(ivf) if sysdef.get("refine") else ivf
     if sysdef.get("refine"):
         index.k_factor = sysdef["refine"]
@@ -1268,7 +1253,7 @@ SCENARIOS = {
 }
 PREPARERS = {"hnswlib": prepare_hnswlib, "faiss-ivfpq": prepare_faiss_ivfpq,
              "hnswlib-bits": prepare_bits_library, "faiss-bits": prepare_bits_library,
-             "faiss-ivfflat": prepare_faiss_ivfflat}
+             "faiss-ivfflat": prepare_faiss_ivfpq}
 
 
 # ------------------------------------------------------------------ output
