@@ -248,8 +248,9 @@ def run_bits(db):
                 for _ in range(5):
                     q = ''.join(rng.choice('0001') for _ in range(nbits))
                     want = sorted(fn(s, q) for _, s in rows)[:10]
-                    got = conn.execute('SELECT b %s %%(q)s FROM bitems ORDER BY b %s %%(q)s LIMIT 10' % (op, op)
-                                       .replace('%(q)s', '%b' if binary else '%t'),
+                    ph = '%b' if binary else '%t'
+                    sqlop = op.replace('%', '%%')  # psycopg placeholders start with %
+                    got = conn.execute('SELECT b %s %s FROM bitems ORDER BY b %s %s LIMIT 10' % (sqlop, ph, sqlop, ph),
                                        (Bits(q), Bits(q)), prepare=True, binary=binary).fetchall()
                     assert [round(r[0], 12) for r in got] == [round(d, 12) for d in want], (op, binary, got, want)
         try:
