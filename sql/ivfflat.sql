@@ -169,3 +169,45 @@ SELECT array_agg(id) = (SELECT array_agg(id ORDER BY d, id) FROM (SELECT id, (v 
 RESET ivfflat.probes;
 RESET enable_seqscan;
 DROP TABLE ivf_part;
+
+-- bit columns, pgvector's bit_hamming_ops: lists route by the bits as 0/1
+-- vectors; the entries hold the bits, so distances are exact
+CREATE TABLE ivf_bits (id int PRIMARY KEY, b bit(100));
+INSERT INTO ivf_bits SELECT i, (('x' || md5(i::text))::bit(128)::text)::bit(100)
+	& (('x' || md5((i % 37)::text))::bit(128)::text)::bit(100) FROM generate_series(1, 3000) i;
+CREATE INDEX ivf_bits_h ON ivf_bits USING ivfflat (b bit_hamming_ops) WITH (lists = 10);
+SELECT ok, lists, entries, problems FROM vectorx_ivfpq_check('ivf_bits_h');
+SELECT stat, value FROM vectorx_index_stats('ivf_bits_h') WHERE stat = 'code_bytes';
+SET enable_seqscan = off;
+EXPLAIN (COSTS OFF) SELECT id FROM ivf_bits ORDER BY b <~> B'1'::bit(100) LIMIT 10;
+-- every list probed: the exact k nearest distances
+SET ivfflat.probes = 10;
+SELECT bool_and((SELECT array_agg(d) FROM (SELECT b <~> q.b AS d FROM ivf_bits ORDER BY b <~> q.b LIMIT 10) s) =
+		(SELECT array_agg(d ORDER BY d) FROM (SELECT (b <~> q.b) + 0 AS d FROM ivf_bits ORDER BY 1 LIMIT 10) s)) AS exact
+	FROM ivf_bits q WHERE q.id % 100 = 7;
+-- fewer lists: in order; a drain nearly every row (strict order)
+SET ivfflat.probes = 2;
+SELECT count(*), bool_and(d >= prev) AS ordered FROM (
+	SELECT d, lag(d, 1, 0.0) OVER (ORDER BY n) AS prev FROM (
+		SELECT b <~> (SELECT b FROM ivf_bits WHERE id = 77) AS d, row_number() OVER () AS n FROM (
+			SELECT b FROM ivf_bits ORDER BY b <~> (SELECT b FROM ivf_bits WHERE id = 77) LIMIT 200) a) c) e;
+SELECT count(*) >= 2700 AS nearly_all FROM (SELECT id FROM ivf_bits ORDER BY b <~> (SELECT b FROM ivf_bits WHERE id = 77)) s;
+INSERT INTO ivf_bits SELECT i, (('x' || md5(i::text))::bit(128)::text)::bit(100) FROM generate_series(3001, 3300) i;
+DELETE FROM ivf_bits WHERE id % 5 = 0;
+VACUUM ivf_bits;
+SELECT ok, entries, problems FROM vectorx_ivfpq_check('ivf_bits_h');
+SET ivfflat.probes = 10;
+SELECT bool_and((SELECT array_agg(d) FROM (SELECT b <~> q.b AS d FROM ivf_bits ORDER BY b <~> q.b LIMIT 10) s) =
+		(SELECT array_agg(d ORDER BY d) FROM (SELECT (b <~> q.b) + 0 AS d FROM ivf_bits ORDER BY 1 LIMIT 10) s)) AS exact
+	FROM ivf_bits q WHERE q.id % 100 = 7;
+-- bad input: another length, Jaccard, IVF-PQ, too long
+SELECT id FROM ivf_bits ORDER BY b <~> B'101' LIMIT 1;
+CREATE OPERATOR CLASS ivf_jaccard_ops FOR TYPE bit USING ivfflat AS
+	OPERATOR 1 <%> (bit, bit) FOR ORDER BY float_ops, FUNCTION 1 jaccard_distance(bit, bit);
+CREATE INDEX ON ivf_bits USING ivfflat (b ivf_jaccard_ops);
+DROP OPERATOR CLASS ivf_jaccard_ops USING ivfflat;
+CREATE TABLE ivf_bits_wide (b bit(64001));
+CREATE INDEX ON ivf_bits_wide USING ivfflat (b bit_hamming_ops);
+DROP TABLE ivf_bits_wide, ivf_bits;
+RESET ivfflat.probes;
+RESET enable_seqscan;

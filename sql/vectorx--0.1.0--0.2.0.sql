@@ -667,3 +667,8 @@ CREATE OPERATOR CLASS @extschema@.halfvec_cosine_ops
 	FOR TYPE @extschema@.halfvec USING ivfflat AS
 	OPERATOR 1 @extschema@.<=> (@extschema@.halfvec, @extschema@.halfvec) FOR ORDER BY pg_catalog.float_ops,
 	FUNCTION 1 @extschema@.cosine_distance(@extschema@.halfvec, @extschema@.halfvec);
+
+CREATE OPERATOR CLASS @extschema@.bit_hamming_ops
+	FOR TYPE pg_catalog.bit USING ivfflat AS
+	OPERATOR 1 @extschema@.<~> (pg_catalog.bit, pg_catalog.bit) FOR ORDER BY pg_catalog.float_ops,
+	FUNCTION 1 @extschema@.hamming_distance(pg_catalog.bit, pg_catalog.bit);

@@ -66,6 +66,12 @@
  *	bytes: a page holds 10 of 784 dimensions), up to IVFFLAT_MAX_DIM dimensions (an entry fits a
  *	page), and an untrained index (built on an empty table) keeps codes
  *	too (they need no training), so its one list is scored like any other.
+ *	Bit columns (bit_hamming_ops, metric HAMMING in the meta page, up to
+ *	IVFFLAT_MAX_BITS): the entries hold the bits (vxcodec.h; code bytes
+ *	sizeof(VxQuant) + (dims + 7) / 8, IvfpqFlatBytes), the lists route by
+ *	the bits as 0/1 floats (IvfpqRoutingVector: k-means, the nearest
+ *	centroid and the list ranking by squared L2, which between 0/1
+ *	vectors is the Hamming distance).
  *	Settings ivfflat.probes, ivfflat.iterative_scan, ivfflat.max_probes
  *	(pgvector's names and defaults, but iterative_scan: strict_order, as
  *	everywhere in vectorx); ivfpq.* do not apply.  Past the first batch of
@@ -114,8 +120,10 @@
  *	Meta page, IvfpqMetaPageData (80 bytes) at the data area:
  *	  0   4    magic = IVFPQ_MAGIC
  *	  4   4    version = IVFPQ_VERSION
- *	  8   2    dims: 1..VECTOR_MAX_DIM
- *	  10  1    metric: VxMetric, L2, IP or COSINE (L1 is refused)
+ *	  8   2    dims: 1..VECTOR_MAX_DIM (IVFFlat: IVFFLAT_MAX_DIM, bit columns
+ *	           IVFFLAT_MAX_BITS)
+ *	  10  1    metric: VxMetric, L2, IP or COSINE (L1 is refused); IVFFlat
+ *	           also HAMMING (bit columns)
  *	  11  1    nbits: 8 or 4, bits per sub-code; ksub = 2^nbits; IVFFlat 0
  *	  12  2    m: sub-quantizers, 1..min(IVFPQ_MAX_M, dims); IVFFlat 0
  *	  14  2    block: entries per block, 64 (nbits 8) or 32 (nbits 4), 1
@@ -384,6 +392,7 @@
 #define IVFPQ_MAX_LISTS		65536
 #define IVFPQ_NBITS_FLAT	0	/* meta nbits of an IVFFlat index */
 #define IVFFLAT_MAX_DIM		8000	/* an entry fits a page (IVFFLAT) */
+#define IVFFLAT_MAX_BITS	64000	/* bit columns: pgvector's limit, and fits */
 #define IVFFLAT_DEFAULT_PROBES 1	/* pgvector's */
 #define IVFPQ_MAX_M			1024
 #define IVFPQ_DEFAULT_PROBES 8
@@ -552,8 +561,9 @@ extern const IvfpqShape *IvfpqGetShape(Relation index);
 extern void IvfpqShapeDerive(IvfpqShape *shape);
 
 /* ivfpqpage.c: page layouts and guards */
-extern int	IvfpqCodeBytes(int m, int nbits, int dims);
-extern int	IvfpqBlockBytes(int m, int nbits, int dims);
+extern int	IvfpqCodeBytes(int m, int nbits, int vec_bytes);
+extern int	IvfpqBlockBytes(int m, int nbits, int vec_bytes);
+extern int	IvfpqFlatBytes(int dims, int metric);
 extern int	IvfpqEntryCodeLen(const IvfpqMetaPageData *meta);
 extern int	IvfpqBlockSize(int nbits);
 extern int	IvfpqPageCapacity(const IvfpqMetaPageData *meta);
@@ -582,6 +592,7 @@ extern int	IvfpqNearest(const float *x, const float *centroids, const float *nor
 extern void IvfpqTrainCodebooks(IvfpqShape *shape, const float *residuals, int n, uint32 seed);
 extern float IvfpqEncode(const IvfpqShape *shape, const float *residual, uint8 *code);
 extern float IvfpqEncodeFlat(const IvfpqShape *shape, const float *x, uint8 *code);
+extern const float *IvfpqRoutingVector(const VxCodec *codec, const float *vec, float *scratch);
 extern void IvfpqResidual(const IvfpqShape *shape, const float *x, int list, float *out);
 extern void IvfpqLutL2(const IvfpqShape *shape, const float *residual, float *lut);
 extern void IvfpqLutIP(const IvfpqShape *shape, const float *query, float *lut);

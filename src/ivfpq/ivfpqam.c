@@ -231,11 +231,12 @@ ivfpqscanmodel(Relation index, double tuples, double k, VxScanModel *model)
 	int			dims = shape->meta.dims;
 	int			probes = shape->flat ? ivfflat_probes : ivfpq_probes;
 
-	model->dims = dims;
+	/* an exact distance's cost: a bit column's counts 64 bits a step */
+	model->dims = shape->codec.elem == VX_ELEM_BIT ? (dims + 63) / 64 : dims;
 	model->first = Min(tuples, tuples / lists * Min(probes, lists));
 	model->fanout = 1;
-	/* IVFFlat: a pass over dims code bytes, as an HNSW element's */
-	model->c_visit = cpu_operator_cost * (shape->flat ? 4 + dims / 32.0 : 1 + shape->meta.m / 16.0);
+	/* IVFFlat: a pass over the code bytes, as an HNSW element's */
+	model->c_visit = cpu_operator_cost * (shape->flat ? 4 + shape->codec.code_bytes / 32.0 : 1 + shape->meta.m / 16.0);
 	/* ranking the lists is part of the first round */
 	model->first += lists * dims / 32.0 * cpu_operator_cost / model->c_visit;
 	model->reranks = true;

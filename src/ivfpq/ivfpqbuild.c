@@ -44,6 +44,7 @@ typedef struct BuildState
 	VxMetric	metric;
 	VxElem		elem;			/* the indexed column's type */
 	const char *amname;			/* for messages: "IVF-PQ" or "IVFFlat" */
+	VxCodec		codec;			/* IVFFlat's codes (bit columns route by 0/1 floats) */
 	int			dims;
 	/* training sample */
 	float	   *sample;
@@ -91,8 +92,12 @@ AddSample(void *arg, Datum value, ItemPointer tid)
 
 	if (bs->nsample >= bs->maxsample)
 		return;
-	if (VxPrepareVector(value, bs->elem, bs->dims, bs->metric, bs->sample + (Size) bs->nsample * bs->dims, bs->amname))
+	if (VxPrepareVector(value, bs->elem, bs->dims, bs->metric, bs->vec, bs->amname))
+	{
+		memcpy(bs->sample + (Size) bs->nsample * bs->dims, IvfpqRoutingVector(&bs->codec, bs->vec, bs->resid),
+			   sizeof(float) * bs->dims);
 		bs->nsample++;
+	}
 }
 
 /*
@@ -121,7 +126,8 @@ SampleCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 			return;
 		slot = (int) j;
 	}
-	memcpy(bs->sample + (Size) slot * bs->dims, bs->vec, sizeof(float) * bs->dims);
+	memcpy(bs->sample + (Size) slot * bs->dims, IvfpqRoutingVector(&bs->codec, bs->vec, bs->resid),
+		   sizeof(float) * bs->dims);
 	if (slot == bs->nsample)
 		bs->nsample++;
 }
@@ -143,8 +149,8 @@ AssignCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 	{
 		memset(bs->code, 0, bs->code_len);
 		if (shape->meta.trained)
-			list = IvfpqNearest(bs->vec, shape->centroids, shape->centroid_norms,
-								shape->meta.lists, bs->dims, NULL);
+			list = IvfpqNearest(IvfpqRoutingVector(&shape->codec, bs->vec, bs->resid), shape->centroids,
+								shape->centroid_norms, shape->meta.lists, bs->dims, NULL);
 		if (shape->flat)
 			IvfpqEncodeFlat(shape, bs->vec, bs->code);
 		else if (shape->meta.trained)
@@ -290,7 +296,7 @@ LayoutMeta(IvfpqMetaPageData *meta, int dims, int m, int nbits)
 	meta->m = m;
 	meta->nbits = nbits;
 	meta->block = block;
-	meta->block_bytes = IvfpqBlockBytes(m, nbits, dims);
+	meta->block_bytes = IvfpqBlockBytes(m, nbits, IvfpqFlatBytes(dims, meta->metric));
 	if (meta->block_bytes > IVFPQ_DATA_SIZE)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
@@ -314,7 +320,9 @@ BuildShape(Relation index, IvfpqMetaPageData *meta, int *lists_opt)
 {
 	bool		flat = IvfpqIsFlatIndex(index);
 	const char *amname = flat ? "ivfflat" : "ivfpq";
-	int			dims = VxIndexDims(index, flat ? IVFFLAT_MAX_DIM : VECTOR_MAX_DIM, amname);
+	VxElem		elem = VxIndexElem(index);
+	int			dims = VxIndexDims(index, !flat ? VECTOR_MAX_DIM :
+								   elem == VX_ELEM_BIT ? IVFFLAT_MAX_BITS : IVFFLAT_MAX_DIM, amname);
 	VxMetric	metric = VxIndexMetric(index);
 	int			nbits = flat ? IVFPQ_NBITS_FLAT : OptionOr(index, offsetof(IvfpqOptions, nbits), 8);
 	int			m = flat ? 0 : OptionOr(index, offsetof(IvfpqOptions, m), DefaultM(dims, nbits));
@@ -323,11 +331,14 @@ BuildShape(Relation index, IvfpqMetaPageData *meta, int *lists_opt)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("%s does not support L1 distance", amname)));
-	if (VxIndexElem(index) == VX_ELEM_BIT)
+	/* bit columns: IVFFlat with Hamming distance (pgvector's bit_hamming_ops) */
+	if (elem == VX_ELEM_BIT && (!flat || metric != VX_METRIC_HAMMING))
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("%s does not index bit columns", amname),
-				 errhint("Use hnsw with bit_hamming_ops or bit_jaccard_ops.")));
+				 flat ? errmsg("ivfflat indexes bit columns by Hamming distance only") :
+				 errmsg("ivfpq does not index bit columns"),
+				 errhint(flat ? "Use bit_hamming_ops, or hnsw with bit_jaccard_ops." :
+						 "Use ivfflat with bit_hamming_ops, or hnsw with bit_hamming_ops or bit_jaccard_ops.")));
 	/* IVFFlat's executor re-checks rows itself: expressions are fine (IVFFLAT) */
 	if (!flat && index->rd_index->indkey.values[0] == 0)
 		ereport(ERROR,
@@ -369,7 +380,7 @@ NewShape(const IvfpqMetaPageData *meta, VxElem elem)
 	shape->meta = *meta;
 	shape->flat = meta->nbits == IVFPQ_NBITS_FLAT;
 	shape->ksub = shape->flat ? 0 : 1 << meta->nbits;
-	shape->code_bytes = IvfpqCodeBytes(m, meta->nbits, meta->dims);
+	shape->code_bytes = IvfpqCodeBytes(m, meta->nbits, IvfpqFlatBytes(meta->dims, meta->metric));
 	VxCodecInit(&shape->codec, meta->dims, (VxMetric) meta->metric, elem);
 	shape->dsub = palloc(sizeof(int) * m);
 	shape->doff = palloc(sizeof(int) * m);
@@ -404,10 +415,10 @@ Train(BuildState *bs)
 	IvfpqShapeDerive(shape);	/* centroid norms; codebooks come next */
 	INSTR_TIME_SET_CURRENT(mid);
 
-	/* IVFFlat: no codebooks; the error is the codes' (vxcodec.h) */
+	/* IVFFlat: no codebooks; the error is the codes' (vxcodec.h; bits: none) */
 	if (shape->flat)
 	{
-		for (int i = 0; i < n; i++)
+		for (int i = 0; i < n && shape->codec.elem != VX_ELEM_BIT; i++)
 			err += IvfpqEncodeFlat(shape, bs->sample + (Size) i * d, bs->code);
 		shape->meta.train_rows = n;
 		shape->meta.train_error = n > 0 ? err / n : 0;
@@ -474,6 +485,7 @@ ivfpqbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 	bs.metric = (VxMetric) meta.metric;
 	bs.elem = VxIndexElem(index);
 	bs.amname = meta.nbits == IVFPQ_NBITS_FLAT ? "IVFFlat" : "IVF-PQ";
+	VxCodecInit(&bs.codec, meta.dims, (VxMetric) meta.metric, bs.elem);
 	bs.tmpcxt = AllocSetContextCreate(CurrentMemoryContext, "ivfpq build tuple", ALLOCSET_DEFAULT_SIZES);
 	bs.vec = palloc(sizeof(float) * meta.dims);
 	bs.resid = palloc(sizeof(float) * meta.dims);

@@ -566,7 +566,7 @@ Check(CheckState *cs, Relation index)
 	IvfpqReadMeta(index, meta);
 	cs->strategy = GetAccessStrategy(BAS_BULKREAD);
 	cs->capacity = IvfpqPageCapacity(meta);
-	cs->code_bytes = IvfpqCodeBytes(meta->m, meta->nbits, meta->dims);
+	cs->code_bytes = IvfpqCodeBytes(meta->m, meta->nbits, IvfpqFlatBytes(meta->dims, meta->metric));
 	cs->nblocks = RelationGetNumberOfBlocks(index);
 	cs->nowner = cs->nblocks - meta->data_start;	/* data_start <= nblocks (C2) */
 	cs->owner = palloc_extended(sizeof(uint32) * Max(cs->nowner, 1), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);

@@ -152,7 +152,8 @@ ivfpqinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 						shape->flat ? "IVFFlat" : "IVF-PQ"))
 	{
 		if (shape->meta.trained)
-			list = IvfpqNearest(vec, shape->centroids, shape->centroid_norms, shape->meta.lists,
+			list = IvfpqNearest(IvfpqRoutingVector(&shape->codec, vec, palloc(sizeof(float) * shape->meta.dims)),
+								shape->centroids, shape->centroid_norms, shape->meta.lists,
 								shape->meta.dims, NULL);
 		if (shape->flat)
 			error = IvfpqEncodeFlat(shape, vec, code);

@@ -64,9 +64,10 @@ CheckMeta(Relation index, Buffer buf)
 	/* page id, magic, version, the struct below pd_lower (page.h) */
 	VxCheckMetaPage(index, buf, &IvfpqPageFormat, sizeof(IvfpqMetaPageData));
 	IvfpqCheckPage(index, buf, IVFPQ_META);
-	if (meta->dims < 1 || meta->dims > (flat ? IVFFLAT_MAX_DIM : VECTOR_MAX_DIM) ||
+	if (meta->dims < 1 ||
+		meta->dims > (!flat ? VECTOR_MAX_DIM : meta->metric == VX_METRIC_HAMMING ? IVFFLAT_MAX_BITS : IVFFLAT_MAX_DIM) ||
 		(meta->metric != VX_METRIC_L2 && meta->metric != VX_METRIC_IP &&
-		 meta->metric != VX_METRIC_COSINE) ||
+		 meta->metric != VX_METRIC_COSINE && !(flat && meta->metric == VX_METRIC_HAMMING)) ||
 		meta->metric != (uint8) VxIndexMetric(index) ||
 		(meta->nbits != 4 && meta->nbits != 8 && !flat) ||
 		(flat ? meta->m != 0 : (meta->m < 1 || meta->m > IVFPQ_MAX_M || meta->m > meta->dims)))
@@ -77,7 +78,7 @@ CheckMeta(Relation index, Buffer buf)
 	if (!VxIndexDimsMatch(index, meta->dims))
 		IvfpqCorrupt(index, IVFPQ_META_BLKNO, "the dimensions are not the indexed column's");
 	if (meta->block != IvfpqBlockSize(meta->nbits) ||
-		meta->block_bytes != (uint32) IvfpqBlockBytes(meta->m, meta->nbits, meta->dims) ||
+		meta->block_bytes != (uint32) IvfpqBlockBytes(meta->m, meta->nbits, IvfpqFlatBytes(meta->dims, meta->metric)) ||
 		meta->blocks_per_page < 1 ||
 		(Size) meta->blocks_per_page * meta->block_bytes > IVFPQ_DATA_SIZE)
 		IvfpqCorrupt(index, IVFPQ_META_BLKNO, "invalid list page layout");
@@ -170,7 +171,7 @@ ReadShape(Relation index, MemoryContext cxt, void *arg)
 	shape->node = index->rd_node;
 	shape->meta = meta;
 	shape->ksub = ksub;
-	shape->code_bytes = IvfpqCodeBytes(m, meta.nbits, dims);
+	shape->code_bytes = IvfpqCodeBytes(m, meta.nbits, IvfpqFlatBytes(dims, meta.metric));
 	shape->flat = meta.nbits == IVFPQ_NBITS_FLAT;
 	VxCodecInit(&shape->codec, dims, (VxMetric) meta.metric, VxIndexElem(index));
 	shape->dsub = (int *) p;

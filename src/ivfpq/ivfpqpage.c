@@ -26,31 +26,40 @@ IvfpqBlockSize(int nbits)
 
 /*
  * code bytes of one block: PQ codes in the fast-scan layout of distance.h;
- * IVFFlat, one entry's VxQuant and 8-bit codes (vxcodec.h)
+ * IVFFlat, one entry's VxQuant and the vec_bytes of its codes (vxcodec.h:
+ * a byte per dimension, or a bit column's bits; IvfpqFlatBytes)
  */
 int
-IvfpqCodeBytes(int m, int nbits, int dims)
+IvfpqCodeBytes(int m, int nbits, int vec_bytes)
 {
 	/* even, so that the TID after it is 2-byte aligned, as ItemPointerData needs */
 	if (nbits == IVFPQ_NBITS_FLAT)
-		return (int) sizeof(VxQuant) + (int) TYPEALIGN(2, dims);
+		return (int) sizeof(VxQuant) + (int) TYPEALIGN(2, vec_bytes);
 	return nbits == 4 ? m * 16 : m * VX_PQ8_BLOCK;
 }
 
 /* a block's codes and TIDs; IVFFlat entries padded to keep VxQuant aligned */
 int
-IvfpqBlockBytes(int m, int nbits, int dims)
+IvfpqBlockBytes(int m, int nbits, int vec_bytes)
 {
-	int			bytes = IvfpqCodeBytes(m, nbits, dims) + IvfpqBlockSize(nbits) * (int) sizeof(ItemPointerData);
+	int			bytes = IvfpqCodeBytes(m, nbits, vec_bytes) + IvfpqBlockSize(nbits) * (int) sizeof(ItemPointerData);
 
 	return nbits == IVFPQ_NBITS_FLAT ? (int) TYPEALIGN(sizeof(float4), bytes) : bytes;
+}
+
+/* IVFFlat: the bytes of a vector's codes (bit columns, Hamming: their bits) */
+int
+IvfpqFlatBytes(int dims, int metric)
+{
+	return metric == VX_METRIC_HAMMING ? (dims + 7) / 8 : dims;
 }
 
 /* bytes of one entry's code as the build and inserts hand it over */
 int
 IvfpqEntryCodeLen(const IvfpqMetaPageData *meta)
 {
-	return meta->nbits == IVFPQ_NBITS_FLAT ? (int) sizeof(VxQuant) + meta->dims : meta->m;
+	return meta->nbits == IVFPQ_NBITS_FLAT ?
+		(int) sizeof(VxQuant) + IvfpqFlatBytes(meta->dims, meta->metric) : meta->m;
 }
 
 int

@@ -28,6 +28,7 @@
 #include "utils/float.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/varbit.h"
 
 #include "distance.h"
 #include "ivfpq.h"
@@ -200,13 +201,15 @@ ivfpqrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int n
 			so->query = NULL;
 			so->walk = true;
 		}
-		else
+		else if (so->elem != VX_ELEM_BIT)
 		{
 			so->raw = palloc(sizeof(float) * so->shape->meta.dims);
 			so->heapvec = palloc(sizeof(float) * so->shape->meta.dims);
 			RowFloats(so, q, so->raw);
 		}
-		VxSampleQuery(scan->indexRelation, q, VxIndexElem(scan->indexRelation) == VX_ELEM_HALFVEC);
+		/* the samples are float vectors: bit queries are not recorded */
+		if (so->elem != VX_ELEM_BIT)
+			VxSampleQuery(scan->indexRelation, q, so->elem == VX_ELEM_HALFVEC);
 	}
 	else
 		so->walk = true;		/* ORDER BY v <-> NULL: every distance is NULL */
@@ -261,6 +264,7 @@ Start(IndexScanDesc scan)
 	const IvfpqShape *shape = so->shape;
 	const IvfpqMetaPageData *meta = &shape->meta;
 	int			dims = meta->dims;
+	const float *route;
 
 	so->started = true;
 	/* every setting of this scan, once (see IvfpqScanOpaqueData) */
@@ -279,22 +283,24 @@ Start(IndexScanDesc scan)
 	 */
 	if (so->rerank == 0 && so->iterative != VX_ITERATIVE_RELAXED && !shape->flat)
 		so->rerank = IVFPQ_DEFAULT_RERANK;
+	/* a bit query routes by its bits as 0/1 floats, by squared L2 (IvfpqRoutingVector) */
+	route = IvfpqRoutingVector(&shape->codec, so->query, palloc(sizeof(float) * dims));
 	so->order = palloc(sizeof(ListRank) * meta->lists);
 	for (uint32 l = 0; l < meta->lists; l++)
 	{
 		so->order[l].list = l;
 		if (!meta->trained)
 			so->order[l].score = 0;
-		else if (meta->metric == VX_METRIC_L2)
+		else if (meta->metric == VX_METRIC_L2 || meta->metric == VX_METRIC_HAMMING)
 			so->order[l].score = shape->centroid_norms[l] -
-				2 * vx_inner_product(so->query, shape->centroids + (Size) l * dims, dims);
+				2 * vx_inner_product(route, shape->centroids + (Size) l * dims, dims);
 		else
-			so->order[l].score = -vx_inner_product(so->query, shape->centroids + (Size) l * dims, dims);
+			so->order[l].score = -vx_inner_product(route, shape->centroids + (Size) l * dims, dims);
 	}
 	so->list_score = palloc(sizeof(float) * meta->lists);
 	for (uint32 l = 0; l < meta->lists; l++)
 		so->list_score[so->order[l].list] = so->order[l].score;
-	so->query_norm2 = vx_inner_product(so->query, so->query, dims);
+	so->query_norm2 = vx_inner_product(route, route, dims);
 	qsort(so->order, meta->lists, sizeof(ListRank), CompareListRank);
 	so->maxcands = 1024;
 	so->cands = palloc(sizeof(Candidate) * so->maxcands);
@@ -558,7 +564,15 @@ HeapDistance(IndexScanDesc scan, ItemPointer tid, double *distance)
 								 &call_again, &all_dead))
 		return false;
 	v = slot_getattr(so->slot, so->attno, &isnull);
-	if (!isnull)
+	if (!isnull && so->elem == VX_ELEM_BIT)
+	{
+		VarBit	   *b = DatumGetVarBitP(v);
+
+		/* the Hamming distance, as hamming_distance computes it */
+		*distance = VARBITLEN(b) != so->shape->meta.dims ? get_float8_nan() :
+			(double) vx_kernels->bit_xor_count(VARBITS(b), (const uint8 *) so->query, VARBITBYTES(b));
+	}
+	else if (!isnull)
 		*distance = ExactDistance(so, so->heapvec, RowFloats(so, v, so->heapvec));
 	ExecClearTuple(so->slot);
 	so->reranked++;
@@ -592,6 +606,9 @@ ListDistance(IvfpqScanOpaque so, int l)
 	{
 		case VX_METRIC_L2:
 			return sqrt(Max(score + (double) so->query_norm2, 0.0));
+		case VX_METRIC_HAMMING:
+			/* squared L2 to the centroid: the Hamming distance to a 0/1 one */
+			return Max(score + (double) so->query_norm2, 0.0);
 		case VX_METRIC_COSINE:
 			return 1.0 + score;
 		default:

@@ -322,6 +322,25 @@ IvfpqKmeans(const float *x, int n, int d, int k, float *centroids, int iters, ui
 }
 
 /*
+ * The vector the lists route by: the internal form itself, or for a bit
+ * column (its internal form packed bits, vxcodec.h) its bits as 0/1
+ * floats in scratch[dims], so that k-means and the nearest centroid work
+ * on it as on any vector (squared L2 between 0/1 vectors is the Hamming
+ * distance).  Bit i is the high bit first, as in PostgreSQL's bit type.
+ */
+const float *
+IvfpqRoutingVector(const VxCodec *codec, const float *vec, float *scratch)
+{
+	const uint8 *bits = (const uint8 *) vec;
+
+	if (codec->elem != VX_ELEM_BIT)
+		return vec;
+	for (int i = 0; i < codec->dims; i++)
+		scratch[i] = (float) ((bits[i >> 3] >> (7 - (i & 7))) & 1);
+	return scratch;
+}
+
+/*
  * An IVFFlat entry's code: the vector's VxQuant, then its 8-bit codes
  * (vxcodec.h), into code[IvfpqEntryCodeLen].  Returns the squared
  * quantization error, as IvfpqEncode does (DRIFT).

@@ -79,7 +79,7 @@ IvfpqIndexStats(Relation index, VxStatsSink *sink)
 	VxStat(sink, "dimensions", meta.dims, "vector dimensions");
 	VxStat(sink, "lists", meta.lists, "coarse centroids (inverted lists)");
 	if (meta.nbits == IVFPQ_NBITS_FLAT)
-		VxStat(sink, "code_bytes", IvfpqCodeBytes(0, IVFPQ_NBITS_FLAT, meta.dims),
+		VxStat(sink, "code_bytes", IvfpqCodeBytes(0, IVFPQ_NBITS_FLAT, IvfpqFlatBytes(meta.dims, meta.metric)),
 			   "IVFFlat: bytes of an entry's code, its 8-bit codes and their scale");
 	else
 	{

@@ -33,7 +33,7 @@ WalkLists(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 	BlockNumber nblocks = 0;
 
 	IvfpqReadMeta(index, &meta);
-	code_bytes = IvfpqCodeBytes(meta.m, meta.nbits, meta.dims);
+	code_bytes = IvfpqCodeBytes(meta.m, meta.nbits, IvfpqFlatBytes(meta.dims, meta.metric));
 	capacity = IvfpqPageCapacity(&meta);
 	for (uint32 l = 0; l < meta.lists; l++)
 	{
