@@ -1,8 +1,8 @@
 -- pgTAP: the SQL surface is pgvector's (type, operators, functions, the
 -- hnsw access method), with the right volatility, strictness and parallel
--- safety on every function; the ivfpq access method beside it.
+-- safety on every function; the ivfpq and ivfflat access methods beside it.
 BEGIN;
-SELECT plan(62);
+SELECT plan(66);
 SELECT vector_dims('[1]'::vector) AS loads_the_library_and_its_settings \gset
 
 SELECT has_extension('vectorx');
@@ -85,9 +85,10 @@ FROM vx_funcs WHERE proparallel <> 's' AND proname NOT IN (SELECT * FROM monitor
 -- the hnsw access method, pgvector's operator class names, its GUCs
 SELECT is((SELECT amtype::text FROM pg_am WHERE amname = 'hnsw'), 'i', 'index access method hnsw exists');
 SELECT is(array_agg(c.opcname::text || ':' || o.oprname ORDER BY c.opcname), ARRAY[
+          'bit_hamming_ops:<~>', 'bit_jaccard_ops:<%>',
           'halfvec_cosine_ops:<=>', 'halfvec_ip_ops:<#>', 'halfvec_l1_ops:<+>', 'halfvec_l2_ops:<->',
           'vector_cosine_ops:<=>', 'vector_ip_ops:<#>', 'vector_l1_ops:<+>', 'vector_l2_ops:<->'],
-          'hnsw operator classes order by the four distances, for vector and halfvec')
+          'hnsw operator classes order by the four distances, for vector and halfvec, and Hamming and Jaccard for bit')
 FROM pg_opclass c JOIN pg_am a ON a.oid = c.opcmethod AND a.amname = 'hnsw'
 JOIN pg_amop ao ON ao.amopfamily = c.opcfamily AND ao.amoppurpose = 'o'
 JOIN pg_operator o ON o.oid = ao.amopopr;
@@ -109,6 +110,19 @@ SELECT is((SELECT opcname::text FROM pg_opclass c JOIN pg_am a ON a.oid = c.opcm
            WHERE a.amname = 'ivfpq' AND c.opcdefault), 'vector_l2_ops', 'vector_l2_ops is the ivfpq default');
 SELECT is(current_setting('ivfpq.probes'), '8', 'ivfpq.probes defaults to 8');
 SELECT is(current_setting('ivfpq.rerank'), '100', 'ivfpq.rerank defaults to 100');
+
+-- ivfflat: pgvector's operator classes, default and settings
+SELECT is((SELECT amtype::text FROM pg_am WHERE amname = 'ivfflat'), 'i', 'index access method ivfflat exists');
+SELECT is(array_agg(c.opcname::text || ':' || o.oprname ORDER BY c.opcname), ARRAY[
+          'bit_hamming_ops:<~>', 'halfvec_cosine_ops:<=>', 'halfvec_ip_ops:<#>', 'halfvec_l2_ops:<->',
+          'vector_cosine_ops:<=>', 'vector_ip_ops:<#>', 'vector_l2_ops:<->'],
+          'ivfflat operator classes: pgvector''s for vector, halfvec and bit')
+FROM pg_opclass c JOIN pg_am a ON a.oid = c.opcmethod AND a.amname = 'ivfflat'
+JOIN pg_amop ao ON ao.amopfamily = c.opcfamily AND ao.amoppurpose = 'o'
+JOIN pg_operator o ON o.oid = ao.amopopr;
+SELECT is((SELECT opcname::text FROM pg_opclass c JOIN pg_am a ON a.oid = c.opcmethod
+           WHERE a.amname = 'ivfflat' AND c.opcdefault), 'vector_l2_ops', 'vector_l2_ops is the ivfflat default');
+SELECT is(current_setting('ivfflat.probes'), '1', 'ivfflat.probes defaults to 1, as in pgvector');
 SELECT ok((SELECT aggcombinefn <> 0 FROM pg_aggregate WHERE aggfnoid = 'avg(vector)'::regprocedure),
           'avg(vector) has a combine function');
 SELECT ok((SELECT aggcombinefn <> 0 FROM pg_aggregate WHERE aggfnoid = 'sum(vector)'::regprocedure),
