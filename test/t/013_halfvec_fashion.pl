@@ -61,8 +61,15 @@ for my $ef (10, 40)
 	cmp_ok($half, '>=', $full - 0.01, "ef_search $ef: halfvec recall $half is vector's $full or within 0.01");
 	cmp_ok($half, '>=', $ef == 40 ? 0.95 : 0.85, "ef_search $ef: recall\@10 $half");
 }
-is($node->safe_psql('postgres', q{SELECT pg_relation_size('hitems_l2') = pg_relation_size('items_l2')}), 't',
-	'the halfvec index is the size of the vector index (both hold 8-bit codes)');
+# the same element size; the builds draw their levels apart, so the upper
+# levels' records (a few per cent of the index) may differ by a page or two
+my ($hsize, $vsize) = split /\|/, $node->safe_psql('postgres',
+	q{SELECT pg_relation_size('hitems_l2'), pg_relation_size('items_l2')});
+note("index sizes: halfvec $hsize, vector $vsize bytes");
+cmp_ok(abs($hsize - $vsize), '<=', 0.02 * $vsize,
+	'the halfvec index is the size of the vector index within 2% (both hold 8-bit codes)');
+is($node->safe_psql('postgres', q{SELECT h.value = v.value FROM vectorx_index_stats('hitems_l2') h, vectorx_index_stats('items_l2') v
+	WHERE h.stat = 'elements' AND v.stat = 'elements'}), 't', 'and the same number of elements');
 
 $node->safe_psql('postgres', q{
 	DROP INDEX hitems_l2;
