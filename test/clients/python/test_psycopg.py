@@ -321,30 +321,26 @@ def run_type(db, typname):
                     out[i] = v
         assert out == dict(rows), 'binary COPY round trip'
 
+        def knn_matches_brute_force(label, queries):
+            for binary in (False, True):
+                for _ in range(queries):
+                    q = [rnd(rng.uniform(-1, 1)) for _ in range(DIMS)]
+                    want = [i for i, _ in sorted(rows, key=lambda r: (math.dist(r[1], q), r[0]))[:5]]
+                    # prepare=True: a server-side prepared statement from the first call
+                    got = conn.execute('SELECT id FROM items ORDER BY embedding <-> %b LIMIT 5' if binary
+                                       else 'SELECT id FROM items ORDER BY embedding <-> %t LIMIT 5',
+                                       (Vec(q),), prepare=True, binary=binary).fetchall()
+                    assert [r[0] for r in got] == want, (label, binary, got, want)
+
         conn.execute('CREATE INDEX ON items USING hnsw (embedding %s_l2_ops)' % typname)
         conn.execute('SET enable_seqscan = off')
         conn.execute('SET hnsw.ef_search = 300')
-        for binary in (False, True):
-            for qi in range(10):
-                q = [rnd(rng.uniform(-1, 1)) for _ in range(DIMS)]
-                want = [i for i, _ in sorted(rows, key=lambda r: (math.dist(r[1], q), r[0]))[:5]]
-                # prepare=True: a server-side prepared statement from the first call
-                got = conn.execute('SELECT id FROM items ORDER BY embedding <-> %b LIMIT 5' if binary
-                                   else 'SELECT id FROM items ORDER BY embedding <-> %t LIMIT 5',
-                                   (Vec(q),), prepare=True, binary=binary).fetchall()
-                assert [r[0] for r in got] == want, (binary, got, want)
+        knn_matches_brute_force('hnsw', 10)
         # ivfflat, every list probed: the exact answer
         conn.execute('DROP INDEX items_embedding_idx')
         conn.execute('CREATE INDEX ON items USING ivfflat (embedding %s_l2_ops) WITH (lists = 4)' % typname)
         conn.execute('SET ivfflat.probes = 4')
-        for binary in (False, True):
-            for qi in range(5):
-                q = [rnd(rng.uniform(-1, 1)) for _ in range(DIMS)]
-                want = [i for i, _ in sorted(rows, key=lambda r: (math.dist(r[1], q), r[0]))[:5]]
-                got = conn.execute('SELECT id FROM items ORDER BY embedding <-> %b LIMIT 5' if binary
-                                   else 'SELECT id FROM items ORDER BY embedding <-> %t LIMIT 5',
-                                   (Vec(q),), prepare=True, binary=binary).fetchall()
-                assert [r[0] for r in got] == want, ('ivfflat', binary, got, want)
+        knn_matches_brute_force('ivfflat', 5)
         # a vector of the wrong length in binary mode is the server's error
         try:
             conn.execute('SELECT %%b::%s(8)' % typname, (Vec([1.0, 2.0]),), binary=True)
