@@ -104,6 +104,8 @@ typedef struct HnswBuildState
 	BufFile    *spill;
 	/* serial build only: the arena was written out, insert on disk */
 	bool		on_disk;
+	/* serial build only: the arena may grow to this many bytes (ArenaGrow) */
+	Size		arena_limit;
 	double		tuples_done;
 	bool		leader;
 } HnswBuildState;
@@ -730,6 +732,30 @@ SpillNotice(HnswBuildState *bs)
 			 errhint("Increase maintenance_work_mem to build faster.")));
 }
 
+/*
+ * A serial build's arena is sized by the table's estimated rows, which
+ * undercounts rows whose vectors are compressed or TOASTed, or sparse ones
+ * smaller than the capacity: double it, within maintenance_work_mem,
+ * before going on disk.  Nothing keeps a pointer into the arena between
+ * inserts (elements are named by offset).  False when at the limit.
+ */
+static bool
+ArenaGrow(HnswBuildState *bs)
+{
+	HnswBuildShared *sh = bs->shared;
+	Size		old = sh->arena_size;
+	Size		size = TYPEALIGN_DOWN(HNSW_DATA_SIZE, Min(2 * old, bs->arena_limit));
+
+	if (bs->locking || size <= old)
+		return false;
+	bs->arena = repalloc_huge(bs->arena, size);
+	memset(bs->arena + old, 0, size - old);
+	sh->arena_size = size;
+	sh->full = false;
+	elog(DEBUG1, "hnsw build: arena grown to %zu MB", size >> 20);
+	return true;
+}
+
 static void
 BuildCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 			  bool tupleIsAlive, void *state)
@@ -742,9 +768,17 @@ BuildCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 	old = MemoryContextSwitchTo(bs->tmpcxt);
 	if (HnswPrepareVector(&bs->shape, values[0], bs->vec))
 	{
+		bool		inserted = false;
+
+		if (!bs->on_disk)
+		{
+			inserted = ArenaInsert(bs, bs->vec, tid);
+			if (!inserted && bs->fileset == NULL && ArenaGrow(bs))
+				inserted = ArenaInsert(bs, bs->vec, tid);
+		}
 		if (bs->on_disk)
 			HnswInsertVector(index, bs->vec, tid);
-		else if (ArenaInsert(bs, bs->vec, tid))
+		else if (inserted)
 		{
 			SpinLockAcquire(&bs->shared->mutex);
 			bs->shared->indtuples += 1;
@@ -1126,6 +1160,7 @@ hnswbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 		InitShared(&sh, heap, index, &shape, arena_size, indexInfo->ii_Concurrent);
 		InitBuildState(&bs, &sh, arena, index, false);
 		bs.leader = true;
+		bs.arena_limit = limit;
 		reltuples = table_index_build_scan(heap, index, indexInfo, true, true,
 										   BuildCallback, &bs, NULL);
 		VX_WAIT_POINT("build_scanned");
@@ -1140,7 +1175,7 @@ hnswbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 			WriteArena(&bs, true);
 		}
 		indtuples = bs.tuples_done;
-		pfree(arena);
+		pfree(bs.arena);
 	}
 
 	result = palloc(sizeof(IndexBuildResult));
