@@ -77,7 +77,7 @@ VECTOR_ALIAS ?= auto
 ALIAS_SCRIPTS = $(patsubst sql/vectorx--%,sql/alias/vector--%,$(EXTSCRIPTS))
 ALIAS_FILES = sql/alias/vector.control $(ALIAS_SCRIPTS)
 
-REGRESS = vector_type vector_ops vector_errors vector_agg vector_storage vector_simd hnsw hnsw_graph hnsw_recall ivfpq monitor filter hardening_order hardening_types hardening_privileges hardening_memory hnsw_vacuum_rules scan_hot hnsw_vacuum_reach hnsw_insert_reach scan_no_direction pgvector_settings bit_functions filter_partial halfvec sparsevec hnsw_bit ivfflat
+REGRESS = vector_type vector_ops vector_errors vector_agg vector_storage vector_simd hnsw hnsw_graph hnsw_recall ivfpq monitor filter hardening_order hardening_types hardening_privileges hardening_memory hnsw_vacuum_rules scan_hot hnsw_vacuum_reach hnsw_insert_reach scan_no_direction pgvector_settings bit_functions filter_partial halfvec sparsevec hnsw_bit ivfflat hnsw_sparsevec
 REGRESS_OPTS = --load-extension=vectorx
 # isolation specs (PostgreSQL's isolation tester): test/isolation/specs/*.spec
 # against test/isolation/expected/*.out, run by make installcheck after
@@ -215,7 +215,7 @@ FUZZ_RUN_FLAGS = -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
 FUZZ_SHIM = $(FUZZ_DIR)/shim.c $(FUZZ_DIR)/unreached.c
 FUZZ_VECTOR_SRCS = src/vector.c src/floatparse.c src/distance.c src/distance_scalar.c \
 	src/distance_avx2.c src/distance_avx512.c src/distance_neon.c
-FUZZ_PAGE_SRCS = $(FUZZ_VECTOR_SRCS) src/vector_ops.c src/halfvec.c src/halfvec_ops.c src/bitvec.c src/common/page.c src/common/vxindex.c \
+FUZZ_PAGE_SRCS = $(FUZZ_VECTOR_SRCS) src/vector_ops.c src/halfvec.c src/halfvec_ops.c src/bitvec.c src/sparsevec.c src/common/page.c src/common/vxindex.c \
 	src/common/vxcache.c src/common/wal.c src/common/inspect.c src/common/querysample.c \
 	src/common/allowlist.c src/common/waitpoint.c
 FUZZ_HNSW_SRCS = $(FUZZ_PAGE_SRCS) src/hnsw/hnswmeta.c src/hnsw/hnswpage.c src/hnsw/hnswpagegraph.c \

@@ -89,7 +89,7 @@ SELECT v FROM ssort WHERE v = '{1:1}/3';
 RESET enable_seqscan;
 DROP TABLE ssort;
 
--- k-NN by exact scan (no index operator class for sparsevec yet)
+-- k-NN by exact scan (hnsw_sparsevec.sql tests the index)
 CREATE TABLE sitems (id int, s sparsevec(1000));
 INSERT INTO sitems SELECT g, ('{' || (g % 1000) + 1 || ':1,' || ((g * 7) % 1000) + 1 || ':' || g || '}/1000')::sparsevec
 	FROM generate_series(1, 300) g;

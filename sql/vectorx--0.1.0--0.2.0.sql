@@ -627,6 +627,29 @@ CREATE OPERATOR CLASS @extschema@.sparsevec_ops
 	OPERATOR 5 @extschema@.>,
 	FUNCTION 1 @extschema@.sparsevec_cmp(@extschema@.sparsevec, @extschema@.sparsevec);
 
+-- sparsevec columns in HNSW: each element keeps up to the option nnz of a
+-- vector's non-zero elements as 8-bit codes (src/common/vxcodec.h, SPARSE
+-- CODES), and the executor re-checks exact distances
+CREATE OPERATOR CLASS @extschema@.sparsevec_l2_ops
+	FOR TYPE @extschema@.sparsevec USING hnsw AS
+	OPERATOR 1 @extschema@.<-> (@extschema@.sparsevec, @extschema@.sparsevec) FOR ORDER BY pg_catalog.float_ops,
+	FUNCTION 1 @extschema@.sparsevec_l2_squared_distance(@extschema@.sparsevec, @extschema@.sparsevec);
+
+CREATE OPERATOR CLASS @extschema@.sparsevec_ip_ops
+	FOR TYPE @extschema@.sparsevec USING hnsw AS
+	OPERATOR 1 @extschema@.<#> (@extschema@.sparsevec, @extschema@.sparsevec) FOR ORDER BY pg_catalog.float_ops,
+	FUNCTION 1 @extschema@.sparsevec_negative_inner_product(@extschema@.sparsevec, @extschema@.sparsevec);
+
+CREATE OPERATOR CLASS @extschema@.sparsevec_cosine_ops
+	FOR TYPE @extschema@.sparsevec USING hnsw AS
+	OPERATOR 1 @extschema@.<=> (@extschema@.sparsevec, @extschema@.sparsevec) FOR ORDER BY pg_catalog.float_ops,
+	FUNCTION 1 @extschema@.cosine_distance(@extschema@.sparsevec, @extschema@.sparsevec);
+
+CREATE OPERATOR CLASS @extschema@.sparsevec_l1_ops
+	FOR TYPE @extschema@.sparsevec USING hnsw AS
+	OPERATOR 1 @extschema@.<+> (@extschema@.sparsevec, @extschema@.sparsevec) FOR ORDER BY pg_catalog.float_ops,
+	FUNCTION 1 @extschema@.l1_distance(@extschema@.sparsevec, @extschema@.sparsevec);
+
 -- ivfflat: pgvector's IVF index under its own name, the lists holding 8-bit
 -- codes and the executor re-checking exact distances (src/ivfpq/ivfpq.h,
 -- IVFFLAT)

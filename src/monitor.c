@@ -322,11 +322,12 @@ AddQuery(RecallRun *run, Datum vec, ItemPointer self)
 static Datum
 QueryForIndex(RecallRun *run, Vector *v)
 {
-	if (VxIndexElem(run->index) == VX_ELEM_BIT)
+	if (VxIndexElem(run->index) == VX_ELEM_BIT || VxIndexElem(run->index) == VX_ELEM_SPARSE)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("index \"%s\" indexes bit values, not vectors", RelationGetRelationName(run->index)),
-				 errdetail("Queries given or recorded as vectors cannot be asked of it; scans of bit indexes are not recorded."),
+				 errmsg("index \"%s\" indexes %s values, not vectors", RelationGetRelationName(run->index),
+						VxIndexElem(run->index) == VX_ELEM_BIT ? "bit" : "sparsevec"),
+				 errdetail("Queries given or recorded as vectors cannot be asked of it; its scans are not recorded."),
 				 errhint("Measure it with vectorx_recall(index, sample, k), which asks with its own rows.")));
 	if (VxIndexElem(run->index) == VX_ELEM_HALFVEC)
 		return PointerGetDatum(VxHalfFromFloats(v->x, v->dim));

@@ -19,9 +19,11 @@
 #include <math.h>
 
 #include "distance.h"
+#include "sparsevec.h"
 #include "vxcodec.h"
 
 #define VX_CODEC_BITS(codec)	((codec)->elem == VX_ELEM_BIT)
+#define VX_CODEC_SPARSE(codec)	((codec)->elem == VX_ELEM_SPARSE)
 
 /*
  * The distance of two bit strings from the bits they share and their
@@ -47,13 +49,27 @@ BitPart(VxMetric metric, const uint8 *a, const uint8 *b, int n)
 }
 
 void
-VxCodecInit(VxCodec *codec, int dims, VxMetric metric, VxElem elem)
+VxCodecInit(VxCodec *codec, int dims, VxMetric metric, VxElem elem, int nnz)
 {
 	codec->dims = dims;
 	codec->metric = metric;
 	codec->elem = elem;
+	codec->nnz = elem == VX_ELEM_SPARSE ? nnz : 0;
+	if (elem == VX_ELEM_SPARSE)
+	{
+		Assert(nnz >= 1 && nnz <= SPARSEVEC_MAX_NNZ);
+		codec->code_bytes = (int) TYPEALIGN(4, sizeof(uint32) + 5 * (Size) nnz);
+		codec->vec_bytes = VX_SPARSE_BYTES(SPARSEVEC_MAX_NNZ);
+		return;
+	}
 	codec->code_bytes = elem == VX_ELEM_BIT ? (dims + 7) / 8 : dims;
 	codec->vec_bytes = elem == VX_ELEM_BIT ? (Size) codec->code_bytes : sizeof(float) * dims;
+}
+
+Size
+VxVectorBytes(const VxCodec *codec, const float *vec)
+{
+	return VX_CODEC_SPARSE(codec) ? VX_SPARSE_BYTES(VX_SPARSE_NNZ(vec)) : codec->vec_bytes;
 }
 
 /* the lowest value a metric's SQL distance takes */
@@ -77,6 +93,210 @@ RoundUp(double x)
 	return f;
 }
 
+/* ---- sparse codes (vxcodec.h, SPARSE CODES) ---- */
+
+/* the parts of sparse codes; n is clamped to the capacity (corrupt pages) */
+static inline uint32
+SparseCount(const VxCodec *codec, const uint8 *codes)
+{
+	uint16		n;
+
+	memcpy(&n, codes, sizeof(n));
+	return Min((uint32) n, (uint32) codec->nnz);
+}
+#define SPARSE_IDX(codes)			((const uint32 *) ((codes) + sizeof(uint32)))
+#define SPARSE_CODES(codec, codes)	((codes) + sizeof(uint32) + sizeof(uint32) * (codec)->nnz)
+
+typedef struct SparseRank
+{
+	int32		pos;			/* in the vector's elements */
+	float		mag;			/* |value| */
+} SparseRank;
+
+static int
+RankCmp(const void *a, const void *b)
+{
+	const SparseRank *x = a,
+			   *y = b;
+
+	if (x->mag != y->mag)
+		return x->mag > y->mag ? -1 : 1;
+	return x->pos - y->pos;
+}
+
+static int
+PosCmp(const void *a, const void *b)
+{
+	return ((const SparseRank *) a)->pos - ((const SparseRank *) b)->pos;
+}
+
+static void
+SparseEncode(const VxCodec *codec, const float *x, VxQuant *quant, uint8 *codes)
+{
+	int			nnz = VX_SPARSE_NNZ(x);
+	const int32 *idx = VX_SPARSE_IDX(x);
+	const float *val = VX_SPARSE_VAL(x);
+	uint32		n = (uint32) Min(nnz, codec->nnz);
+	uint32	   *cidx = (uint32 *) (codes + sizeof(uint32));
+	uint8	   *cc = codes + sizeof(uint32) + sizeof(uint32) * codec->nnz;
+	SparseRank *keep = palloc(sizeof(SparseRank) * Max(nnz, 1));
+	double		step,
+				norm2 = 0,
+				err = 0;
+	float		lo = 0,
+				hi = 0;
+
+	memset(codes, 0, codec->code_bytes);
+	for (int i = 0; i < nnz; i++)
+	{
+		keep[i].pos = i;
+		keep[i].mag = fabsf(val[i]);
+	}
+	/* more than the capacity: keep the largest, the rest is error */
+	if ((int) n < nnz)
+	{
+		qsort(keep, nnz, sizeof(SparseRank), RankCmp);
+		for (int i = n; i < nnz; i++)
+			err += codec->metric == VX_METRIC_L1 ? keep[i].mag : (double) keep[i].mag * keep[i].mag;
+		qsort(keep, n, sizeof(SparseRank), PosCmp);
+	}
+	for (uint32 i = 0; i < n; i++)
+	{
+		float		v = val[keep[i].pos];
+
+		lo = i == 0 ? v : Min(lo, v);
+		hi = i == 0 ? v : Max(hi, v);
+	}
+	step = (float4) (((double) hi - (double) lo) / 255.0);
+	{
+		uint16		counts[2] = {(uint16) n, (uint16) nnz};
+
+		memcpy(codes, counts, sizeof(counts));
+	}
+	for (uint32 i = 0; i < n; i++)
+	{
+		double		v = val[keep[i].pos];
+		double		c = step > 0 ? rint((v - lo) / step) : 0;
+		double		xh;
+
+		c = Max(0, Min(255, c));
+		cidx[i] = (uint32) idx[keep[i].pos];
+		cc[i] = (uint8) c;
+		xh = (double) lo + step * c;
+		norm2 += xh * xh;
+		err += codec->metric == VX_METRIC_L1 ? fabs(v - xh) : (v - xh) * (v - xh);
+	}
+	pfree(keep);
+	quant->lo = lo;
+	quant->step = (float4) step;
+	quant->norm2 = (float4) Min(norm2, (double) FLT_MAX);
+	quant->err = RoundUp(codec->metric == VX_METRIC_L1 ? err : sqrt(err));
+}
+
+static void
+SparseDecode(const VxCodec *codec, const VxQuant *quant, const uint8 *codes, float *out)
+{
+	uint32		n = SparseCount(codec, codes);
+	const uint32 *cidx = SPARSE_IDX(codes);
+	const uint8 *cc = SPARSE_CODES(codec, codes);
+	float	   *val;
+
+	VX_SPARSE_NNZ(out) = (int32) n;
+	val = VX_SPARSE_VAL(out);
+	for (uint32 i = 0; i < n; i++)
+	{
+		VX_SPARSE_IDX(out)[i] = (int32) cidx[i];
+		val[i] = (float) ((double) quant->lo + (double) quant->step * cc[i]);
+	}
+}
+
+/*
+ * The internal distance of the query to x^: a merge of the two index
+ * lists.  Indices out of order (a corrupt page) only end the merge early.
+ */
+static float
+SparseQueryDistance(const VxCodec *codec, const VxQuery *q, const VxQuant *quant,
+					const uint8 *codes)
+{
+	uint32		n = SparseCount(codec, codes);
+	const uint32 *cidx = SPARSE_IDX(codes);
+	const uint8 *cc = SPARSE_CODES(codec, codes);
+	const int32 *qidx = VX_SPARSE_IDX(q->vec);
+	const float *qval = VX_SPARSE_VAL(q->vec);
+	int			nq = q->nnz;
+	double		lo = quant->lo,
+				step = quant->step;
+	double		dot = 0,
+				l1 = q->sum;
+	int			j = 0;
+
+	for (uint32 i = 0; i < n; i++)
+	{
+		double		xh = lo + step * cc[i];
+		double		qv = 0;
+
+		while (j < nq && (uint32) qidx[j] < cidx[i])
+			j++;
+		if (j < nq && (uint32) qidx[j] == cidx[i])
+			qv = qval[j];
+		dot += qv * xh;
+		l1 += fabs(qv - xh) - fabs(qv);
+	}
+	switch (codec->metric)
+	{
+		case VX_METRIC_L2:
+			return (float) Max(q->norm2 - 2 * dot + quant->norm2, 0.0);
+		case VX_METRIC_L1:
+			return (float) Max(l1, 0.0);
+		default:
+			return (float) -dot;
+	}
+}
+
+/* the internal distance between two elements' x^ */
+static float
+SparsePairDistance(const VxCodec *codec, const VxQuant *qa, const uint8 *ca,
+				   const VxQuant *qb, const uint8 *cb)
+{
+	uint32		na = SparseCount(codec, ca),
+				nb = SparseCount(codec, cb);
+	const uint32 *ia = SPARSE_IDX(ca),
+			   *ib = SPARSE_IDX(cb);
+	const uint8 *a = SPARSE_CODES(codec, ca),
+			   *b = SPARSE_CODES(codec, cb);
+	double		dot = 0,
+				l1 = 0;
+	uint32		i = 0,
+				j = 0;
+
+	while (i < na || j < nb)
+	{
+		double		x = 0,
+					y = 0;
+
+		if (j == nb || (i < na && ia[i] < ib[j]))
+			x = qa->lo + (double) qa->step * a[i++];
+		else if (i == na || ib[j] < ia[i])
+			y = qb->lo + (double) qb->step * b[j++];
+		else
+		{
+			x = qa->lo + (double) qa->step * a[i++];
+			y = qb->lo + (double) qb->step * b[j++];
+		}
+		dot += x * y;
+		l1 += fabs(x - y);
+	}
+	switch (codec->metric)
+	{
+		case VX_METRIC_L2:
+			return (float) Max((double) qa->norm2 + qb->norm2 - 2 * dot, 0.0);
+		case VX_METRIC_L1:
+			return (float) l1;
+		default:
+			return (float) -dot;
+	}
+}
+
 /*
  * Quantize x[dims] (internal form) into quant and codes[dims].  Returns
  * nothing: the error is in quant->err.
@@ -96,6 +316,11 @@ VxEncodeVector(const VxCodec *codec, const float *x, VxQuant *quant, uint8 *code
 		memcpy(codes, x, codec->code_bytes);
 		memset(quant, 0, sizeof(VxQuant));
 		quant->norm2 = (float4) vx_kernels->bit_count(codes, codec->code_bytes);
+		return;
+	}
+	if (VX_CODEC_SPARSE(codec))
+	{
+		SparseEncode(codec, x, quant, codes);
 		return;
 	}
 	for (int i = 1; i < n; i++)
@@ -137,6 +362,11 @@ VxDecodeVector(const VxCodec *codec, const VxQuant *quant, const uint8 *codes, f
 		memcpy(out, codes, codec->code_bytes);
 		return;
 	}
+	if (VX_CODEC_SPARSE(codec))
+	{
+		SparseDecode(codec, quant, codes, out);
+		return;
+	}
 	for (int i = 0; i < codec->dims; i++)
 		out[i] = lo + step * (float) codes[i];
 }
@@ -148,8 +378,21 @@ VxQueryInit(VxQuery *q, const VxCodec *codec, const float *vec)
 				sum = 0;
 
 	q->vec = vec;
+	q->nnz = 0;
+	q->gather = NULL;
 	if (vec != NULL && VX_CODEC_BITS(codec))
 		norm2 = (double) vx_kernels->bit_count((const uint8 *) vec, codec->code_bytes);
+	else if (vec != NULL && VX_CODEC_SPARSE(codec))
+	{
+		const float *val = VX_SPARSE_VAL(vec);
+
+		q->nnz = VX_SPARSE_NNZ(vec);
+		for (int i = 0; i < q->nnz; i++)
+		{
+			norm2 += (double) val[i] * val[i];
+			sum += fabs((double) val[i]);
+		}
+	}
 	else if (vec != NULL)
 		for (int i = 0; i < codec->dims; i++)
 		{
@@ -160,16 +403,34 @@ VxQueryInit(VxQuery *q, const VxCodec *codec, const float *vec)
 	q->sum = sum;
 }
 
+void
+VxQueryInitPieces(VxQuery *q, const VxCodec *codec, const float *vec)
+{
+	VxQueryInit(q, codec, vec);
+	if (VX_CODEC_SPARSE(codec))
+		q->gather = palloc(codec->code_bytes);
+}
+
 /*
  * The part of a distance that codes[0..n), code bytes from.. of the
  * element, contribute: sum q_i c_i, or for L1 sum |q_i - x^_i|; for bits
  * the count of differing (Hamming) or shared (Jaccard) bits.  A vector
- * split over pages is the sum of its pieces' parts.
+ * split over pages is the sum of its pieces' parts.  Sparse codes: the
+ * pieces are gathered (VxQueryInitPieces) and the last one's part is the
+ * whole distance, the others' 0.
  */
 float
 VxCodesPart(const VxCodec *codec, const VxQuery *q, int from, const uint8 *codes, int n,
 			  const VxQuant *quant)
 {
+	if (VX_CODEC_SPARSE(codec))
+	{
+		if (from == 0 && n == codec->code_bytes)
+			return SparseQueryDistance(codec, q, quant, codes);
+		Assert(q->gather != NULL);
+		memcpy(q->gather + from, codes, n);
+		return from + n == codec->code_bytes ? SparseQueryDistance(codec, q, quant, q->gather) : 0;
+	}
 	if (VX_CODEC_BITS(codec))
 		return (float) BitPart(codec->metric, (const uint8 *) q->vec + from, codes, n);
 	if (codec->metric == VX_METRIC_L1)
@@ -185,7 +446,7 @@ VxQueryFinish(const VxCodec *codec, const VxQuery *q, const VxQuant *quant, floa
 
 	if (VX_CODEC_BITS(codec))
 		return BitFinish(codec->metric, part, q->norm2, quant->norm2);
-	if (codec->metric == VX_METRIC_L1)
+	if (codec->metric == VX_METRIC_L1 || VX_CODEC_SPARSE(codec))
 		return part;
 	qx = quant->lo * q->sum + (double) quant->step * part;
 	if (codec->metric == VX_METRIC_L2)
@@ -216,6 +477,8 @@ VxPairDistance(const VxCodec *codec, const VxQuant *qa, const uint8 *ca,
 	if (VX_CODEC_BITS(codec))
 		return BitFinish(codec->metric, BitPart(codec->metric, ca, cb, codec->code_bytes),
 						 qa->norm2, qb->norm2);
+	if (VX_CODEC_SPARSE(codec))
+		return SparsePairDistance(codec, qa, ca, qb, cb);
 	Assert(codec->metric != VX_METRIC_L1);
 	vx_kernels->u8_dot(ca, cb, codec->dims, s);
 	ip = (double) codec->dims * qa->lo * qb->lo + (double) qa->lo * qb->step * s[2] +
@@ -240,12 +503,15 @@ VxPairDistance(const VxCodec *codec, const VxQuant *qa, const uint8 *ca,
 double
 VxLowerBound(const VxCodec *codec, const VxQuery *q, const VxQuant *quant, float d)
 {
-	int			n = codec->dims;
+	/* sparse: as many terms as the SQL function's merge may add */
+	int			n = VX_CODEC_SPARSE(codec) ? q->nnz + SPARSEVEC_MAX_NNZ : codec->dims;
 	double		tau = VX_KERNEL_TOL(n);
 	double		qn = sqrt(q->norm2);
 	double		xn = sqrt((double) quant->norm2);
 	double		err = quant->err;
-	double		a = tau * qn * (xn + fabs((double) quant->lo) * sqrt((double) n));
+	/* sparse distances are summed in double: only their float rounding */
+	double		a = VX_CODEC_SPARSE(codec) ? F4_U * qn * xn :
+		tau * qn * (xn + fabs((double) quant->lo) * sqrt((double) n));
 	double		lb;
 
 	/*
@@ -279,7 +545,8 @@ VxLowerBound(const VxCodec *codec, const VxQuery *q, const VxQuant *quant, float
 			break;
 		case VX_METRIC_L1:
 			{
-				double		b = 2 * F4_U * n * (fabs((double) quant->lo) * 2 + 255.0 * quant->step);
+				double		b = VX_CODEC_SPARSE(codec) ? 0 :
+					2 * F4_U * n * (fabs((double) quant->lo) * 2 + 255.0 * quant->step);
 				double		low = d * (1 - 2 * tau) - b - err;
 
 				lb = Max(low, 0.0) * (1 - tau);

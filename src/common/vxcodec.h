@@ -26,6 +26,26 @@
  *	bit_and_count), Jaccard's from the intersection and both counts, in
  *	the SQL function's arithmetic.  Exact.
  *
+ * SPARSE CODES
+ *	A sparsevec column keeps, per vector, up to nnz (the index's capacity,
+ *	fixed at build) of its non-zero elements: all of them when it has no
+ *	more, else the nnz largest in magnitude.  Their values are 8-bit codes
+ *	as above (lo, step over the kept values), the indices as they are:
+ *	  0      2      n: elements kept, 0..nnz
+ *	  2      2      the vector's non-zero elements (n < it: approximated)
+ *	  4      4 nnz  indices, 0-based, ascending; unused slots 0
+ *	  4+4nnz nnz    codes; unused slots 0
+ *	code_bytes = 4 + 5 nnz rounded up to 4.  x^ is the kept elements
+ *	decoded, zero elsewhere; err = |x - x^| counts the dropped elements
+ *	too, so a vector with more non-zeros than the capacity is indexed,
+ *	approximately, and the executor's re-check still orders exactly.
+ *	Distances are merges over the query's and the element's sorted
+ *	indices, in double.  A distance needs the codes in one piece: split
+ *	over pages, VxCodesPart gathers the pieces (VxQueryInitPieces) and
+ *	the last one returns the whole distance.  The internal form of a
+ *	sparsevec (VxPrepareVector; queries keep all their elements) is
+ *	  int32 n, int32 idx[n], float4 val[n]		(VX_SPARSE_* below)
+ *
  * LOWER BOUNDS
  *	VxLowerBound turns the distance of q to x^ into a value the SQL
  *	distance of the ORDER BY operator between q and x is never below: the
@@ -35,7 +55,9 @@
  *	stored norm and of the result).  Scans hand it to the executor with
  *	xs_recheckorderby set; it must never exceed the exact value (the
  *	executor raises "index returned tuples in wrong order").  Bits: the
- *	distance itself (Jaccard's less one float4 rounding).
+ *	distance itself (Jaccard's less one float4 rounding).  Sparse codes:
+ *	the same terms, with the tolerance of a sum over the query's and
+ *	SPARSEVEC_MAX_NNZ terms, as many as the SQL function's merge adds.
  *
  *-------------------------------------------------------------------------
  */
@@ -50,8 +72,10 @@
 typedef struct VxCodec
 {
 	int			dims;			/* dimensions; a bit column's length */
+	int			nnz;			/* sparsevec: elements a vector keeps; else 0 */
 	int			code_bytes;		/* bytes of a vector's codes */
-	Size		vec_bytes;		/* bytes of the internal form (VxPrepareVector) */
+	Size		vec_bytes;		/* bytes of the internal form (VxPrepareVector);
+								 * sparsevec: of SPARSEVEC_MAX_NNZ elements */
 	VxMetric	metric;
 	VxElem		elem;			/* the indexed column's type (VxIndexElem) */
 } VxCodec;
@@ -74,14 +98,29 @@ typedef struct VxQuery
 	const float *vec;			/* internal form (cosine: normalised; bit: the
 								 * packed bits); NULL: none */
 	double		norm2;			/* |q|^2; bit: the bits set */
-	double		sum;			/* sum q_i */
+	double		sum;			/* sum q_i; sparse: sum |q_i| */
+	int			nnz;			/* sparse: the query's non-zero elements */
+	uint8	   *gather;			/* sparse, pieces: code_bytes (VxCodesPart) */
 } VxQuery;
 
-extern void VxCodecInit(VxCodec *codec, int dims, VxMetric metric, VxElem elem);
+/* the internal form of a sparse vector (SPARSE CODES) */
+#define VX_SPARSE_NNZ(v)		(*(int32 *) (v))
+#define VX_SPARSE_IDX(v)		((int32 *) (v) + 1)
+#define VX_SPARSE_VAL(v)		((float *) (v) + 1 + VX_SPARSE_NNZ(v))
+#define VX_SPARSE_BYTES(n)		(sizeof(int32) * (1 + 2 * (Size) (n)))
+
+/* nnz: a sparsevec index's capacity, 0 for the other types */
+extern void VxCodecInit(VxCodec *codec, int dims, VxMetric metric, VxElem elem, int nnz);
+/* bytes of vec's internal form actually used (sparse: by its elements) */
+extern Size VxVectorBytes(const VxCodec *codec, const float *vec);
+/* whether VxPairDistance measures this codec's pairs (else decode one) */
+#define VxPairExact(codec)	((codec)->metric != VX_METRIC_L1 || (codec)->elem == VX_ELEM_SPARSE)
 extern void VxEncodeVector(const VxCodec *codec, const float *x, VxQuant *quant, uint8 *codes);
 extern void VxDecodeVector(const VxCodec *codec, const VxQuant *quant, const uint8 *codes,
 						   float *out);
 extern void VxQueryInit(VxQuery *q, const VxCodec *codec, const float *vec);
+/* the same, for distances read piece by piece (VxCodesPart) */
+extern void VxQueryInitPieces(VxQuery *q, const VxCodec *codec, const float *vec);
 
 /*
  * The part of a distance that codes[0..n), code bytes from.. of a
@@ -95,7 +134,7 @@ extern float VxQueryFinish(const VxCodec *codec, const VxQuery *q, const VxQuant
 						   float part);
 extern float VxQueryDistance(const VxCodec *codec, const VxQuery *q, const VxQuant *quant,
 							 const uint8 *codes);
-/* two code vectors (not L1 of 8-bit codes: that needs VxDecodeVector) */
+/* two code vectors (VxPairExact; not L1 of 8-bit codes: VxDecodeVector) */
 extern float VxPairDistance(const VxCodec *codec, const VxQuant *qa, const uint8 *ca,
 							const VxQuant *qb, const uint8 *cb);
 extern double VxLowerBound(const VxCodec *codec, const VxQuery *q, const VxQuant *quant, float d);

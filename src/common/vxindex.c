@@ -25,7 +25,9 @@
 #include "utils/varbit.h"
 
 #include "halfvec.h"
+#include "sparsevec.h"
 #include "vector.h"
+#include "vxcodec.h"
 #include "vxindex.h"
 
 /* the opclass support functions whose identity tells the metric */
@@ -47,19 +49,27 @@ extern Datum halfvec_cosine_distance(PG_FUNCTION_ARGS);
 extern Datum halfvec_l1_distance(PG_FUNCTION_ARGS);
 extern Datum hamming_distance(PG_FUNCTION_ARGS);
 extern Datum jaccard_distance(PG_FUNCTION_ARGS);
+extern Datum sparsevec_l2_squared_distance(PG_FUNCTION_ARGS);
+extern Datum sparsevec_negative_inner_product(PG_FUNCTION_ARGS);
+extern Datum sparsevec_cosine_distance(PG_FUNCTION_ARGS);
+extern Datum sparsevec_l1_distance(PG_FUNCTION_ARGS);
 
 VxMetric
 VxIndexMetric(Relation index)
 {
 	FmgrInfo   *proc = index_getprocinfo(index, 1, 1);
 
-	if (proc->fn_addr == vector_l2_squared_distance || proc->fn_addr == halfvec_l2_squared_distance)
+	if (proc->fn_addr == vector_l2_squared_distance || proc->fn_addr == halfvec_l2_squared_distance ||
+		proc->fn_addr == sparsevec_l2_squared_distance)
 		return VX_METRIC_L2;
-	if (proc->fn_addr == vector_negative_inner_product || proc->fn_addr == halfvec_negative_inner_product)
+	if (proc->fn_addr == vector_negative_inner_product || proc->fn_addr == halfvec_negative_inner_product ||
+		proc->fn_addr == sparsevec_negative_inner_product)
 		return VX_METRIC_IP;
-	if (proc->fn_addr == cosine_distance || proc->fn_addr == halfvec_cosine_distance)
+	if (proc->fn_addr == cosine_distance || proc->fn_addr == halfvec_cosine_distance ||
+		proc->fn_addr == sparsevec_cosine_distance)
 		return VX_METRIC_COSINE;
-	if (proc->fn_addr == l1_distance || proc->fn_addr == halfvec_l1_distance)
+	if (proc->fn_addr == l1_distance || proc->fn_addr == halfvec_l1_distance ||
+		proc->fn_addr == sparsevec_l1_distance)
 		return VX_METRIC_L1;
 	if (proc->fn_addr == hamming_distance)
 		return VX_METRIC_HAMMING;
@@ -82,6 +92,9 @@ VxIndexElem(Relation index)
 		return VX_ELEM_HALFVEC;
 	if (fn == hamming_distance || fn == jaccard_distance)
 		return VX_ELEM_BIT;
+	if (fn == sparsevec_l2_squared_distance || fn == sparsevec_negative_inner_product ||
+		fn == sparsevec_cosine_distance || fn == sparsevec_l1_distance)
+		return VX_ELEM_SPARSE;
 	return VX_ELEM_VECTOR;
 }
 
@@ -95,7 +108,7 @@ VxIndexDims(Relation index, int maxdims, const char *amname)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("column does not have dimensions"),
-				 errhint("Declare the column as vector(n), halfvec(n) or bit(n), or index an expression such as (embedding::vector(768)).")));
+				 errhint("Declare the column as vector(n), halfvec(n), sparsevec(n) or bit(n), or index an expression such as (embedding::vector(768)).")));
 	if (dims > maxdims)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
@@ -195,6 +208,45 @@ BitDatumBytes(Datum value, uint8 *out, int dims, const char *amname)
 		pfree(b);
 }
 
+/*
+ * A sparsevec value in the internal form of vxcodec.h (SPARSE CODES):
+ * its non-zero count, indices and values, normalised under cosine.
+ */
+static bool
+SparseDatumInternal(Datum value, float *out, int dims, VxMetric metric, const char *amname)
+{
+	SparseVector *s = DatumGetSparseVector(value);
+	int32	   *idx = VX_SPARSE_IDX(out);
+	float	   *val;
+	bool		result = true;
+
+	if (s->dim != dims)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("expected %d dimensions, not %d", dims, s->dim),
+				 errhint("Every vector in an %s index has the dimensions of the index.", amname)));
+	Assert(s->nnz >= 0 && s->nnz <= SPARSEVEC_MAX_NNZ);
+	VX_SPARSE_NNZ(out) = s->nnz;
+	memcpy(idx, s->indices, sizeof(int32) * s->nnz);
+	val = VX_SPARSE_VAL(out);
+	memcpy(val, SPARSEVEC_VALUES(s), sizeof(float) * s->nnz);
+	if (metric == VX_METRIC_COSINE)
+	{
+		double		norm = 0;
+
+		for (int i = 0; i < s->nnz; i++)
+			norm += (double) val[i] * val[i];
+		if (norm == 0)
+			result = false;
+		norm = sqrt(norm);
+		for (int i = 0; i < s->nnz && result; i++)
+			val[i] = (float) (val[i] / norm);
+	}
+	if ((Pointer) s != DatumGetPointer(value))
+		pfree(s);
+	return result;
+}
+
 /* see vxindex.h */
 bool
 VxPrepareVector(Datum value, VxElem elem, int dims, VxMetric metric, float *out, const char *amname)
@@ -206,6 +258,8 @@ VxPrepareVector(Datum value, VxElem elem, int dims, VxMetric metric, float *out,
 		BitDatumBytes(value, (uint8 *) out, dims, amname);
 		return true;
 	}
+	if (elem == VX_ELEM_SPARSE)
+		return SparseDatumInternal(value, out, dims, metric, amname);
 	dim = elem == VX_ELEM_HALFVEC ? VxHalfDatumFloats(value, out, dims) :
 		VxVectorDatumFloats(value, out, dims);
 

@@ -57,14 +57,16 @@ extern VxMetric VxIndexMetric(Relation index);
  * The type of the indexed column, told by the operator class's support
  * function like the metric.  vector and halfvec share one internal form,
  * float4 (halfvec converts exactly), so nothing on disk depends on which;
- * bit's internal form is its packed bits (HNSW only: the bit operator
- * classes' metrics say so, and the meta page stores the metric).
+ * bit's internal form is its packed bits (the bit operator classes'
+ * metrics say so, and the meta page stores the metric); sparsevec's is its
+ * non-zero elements (an HNSW meta page says so by its nnz, hnsw.h).
  */
 typedef enum VxElem
 {
 	VX_ELEM_VECTOR,
 	VX_ELEM_HALFVEC,
-	VX_ELEM_BIT
+	VX_ELEM_BIT,
+	VX_ELEM_SPARSE				/* sparsevec (HNSW only): vxcodec.h, SPARSE CODES */
 } VxElem;
 
 extern VxElem VxIndexElem(Relation index);
@@ -109,7 +111,9 @@ extern bool VxValidateOpclass(Oid opclassoid, const char *amname);
 /*
  * A column value in an index's internal form: dims float4 for vector and
  * halfvec (normalised under cosine; false for a zero vector there), the
- * (dims + 7) / 8 bytes of a bit value's bits for bit.
+ * (dims + 7) / 8 bytes of a bit value's bits for bit, the non-zero count,
+ * indices and values of a sparsevec (vxcodec.h, SPARSE CODES; normalised
+ * and false for a zero vector under cosine, as the dense types).
  */
 extern bool VxPrepareVector(Datum value, VxElem elem, int dims, VxMetric metric, float *out,
 							const char *amname);

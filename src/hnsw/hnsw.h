@@ -148,21 +148,22 @@
  *	  0   4    magic = HNSW_MAGIC
  *	  4   4    version = HNSW_VERSION
  *	  8   4    dims: 1..VECTOR_MAX_DIM (bit columns: their length,
- *	           1..HNSW_MAX_BITS)
+ *	           1..HNSW_MAX_BITS; sparsevec: 1..SPARSEVEC_MAX_DIM)
  *	  12  2    m: HNSW_MIN_M..HNSW_MAX_M
  *	  14  2    ef_construction: HNSW_MIN_..HNSW_MAX_EF_CONSTRUCTION
  *	  16  1    metric: VxMetric, the operator class's
  *	  17  3    unused, 0
  *	  20  4    entry_point: element id, or HNSW_INVALID_ID when empty (I5)
  *	  24  4    entry_level: its level, -1 when empty
- *	  28  4    padding
+ *	  28  4    nnz: sparsevec columns, the elements a vector keeps
+ *	           (1..SPARSEVEC_MAX_NNZ, the option nnz); other columns 0
  *	  32  8    stream_end: bytes of stream allocated (I1, I2)
  *	  40  4    free_elements: head of the free ELEMENT list
  *	  44  68   free_upper[0..HNSW_MAX_LEVEL]: heads of the free UPPER lists
  *	           by L (index 0 unused)
  *	  112 8    allocations: records allocated since the build (VACUUM)
  *	  120 8    reconnected_at: allocations when the last reconnect began
- *	dims to metric are the options, frozen at build and cached in
+ *	dims to metric, and nnz, are the options, frozen at build and cached in
  *	rd_amcache (HnswGetShape).  Static assertions after the structs below
  *	hold these tables to the code.
  *
@@ -446,6 +447,7 @@
 /* ---------------------------------------------------------------- limits */
 
 #define HNSW_DEFAULT_M				16
+#define HNSW_DEFAULT_NNZ			256	/* option nnz, sparsevec columns */
 #define HNSW_MIN_M					2
 #define HNSW_MAX_M					100
 #define HNSW_DEFAULT_EF_CONSTRUCTION 64
@@ -498,6 +500,7 @@ typedef struct HnswMetaPageData
 	uint8		unused[3];
 	uint32		entry_point;	/* element id or HNSW_INVALID_ID (I5) */
 	int32		entry_level;	/* its level, -1 when empty */
+	uint32		nnz;			/* sparsevec: elements kept per vector; else 0 */
 	uint64		stream_end;		/* bytes of stream allocated (I1, I2) */
 	uint32		free_elements;	/* head of the free ELEMENT list */
 	uint32		free_upper[HNSW_MAX_LEVEL + 1]; /* heads of free UPPER lists by L */
@@ -517,6 +520,7 @@ StaticAssertDecl(offsetof(HnswMetaPageData, version) == 4 &&
 				 offsetof(HnswMetaPageData, metric) == 16 &&
 				 offsetof(HnswMetaPageData, entry_point) == 20 &&
 				 offsetof(HnswMetaPageData, entry_level) == 24 &&
+				 offsetof(HnswMetaPageData, nnz) == 28 &&
 				 offsetof(HnswMetaPageData, stream_end) == 32 &&
 				 offsetof(HnswMetaPageData, free_elements) == 40 &&
 				 offsetof(HnswMetaPageData, free_upper) == 44 &&
@@ -655,6 +659,7 @@ typedef struct HnswOptions
 	int32		vl_len_;		/* varlena header (do not touch directly!) */
 	int			m;
 	int			ef_construction;
+	int			nnz;			/* sparsevec only; 0: HNSW_DEFAULT_NNZ */
 } HnswOptions;
 
 /* the frozen shape of one index, cached in rd_amcache */
@@ -824,7 +829,9 @@ extern int	HnswRandomLevel(const HnswShape *shape, ItemPointer tid);
 /* ---------------------------------------------------------------- meta page (hnswmeta.c) */
 
 extern const HnswShape *HnswGetShape(Relation index);
-extern void HnswFillShape(HnswShape *shape, int dims, int m, int efc, VxMetric metric, VxElem elem);
+extern int	HnswMaxDims(VxElem elem);
+extern void HnswFillShape(HnswShape *shape, int dims, int m, int efc, VxMetric metric, VxElem elem,
+						  int nnz);
 extern bool HnswPrepareVector(const HnswShape *shape, Datum value, float *out);
 extern void HnswCheckMeta(Relation index, Buffer buf);
 extern void HnswReadMeta(Relation index, HnswMetaPageData *meta);

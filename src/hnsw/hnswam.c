@@ -38,6 +38,7 @@
 #include "utils/syscache.h"
 
 #include "hnsw.h"
+#include "sparsevec.h"
 #include "vxindex.h"
 
 int			hnsw_ef_search = HNSW_DEFAULT_EF_SEARCH;
@@ -59,6 +60,9 @@ HnswInitGucs(void)
 					  "Size of the candidate list while building the graph",
 					  HNSW_DEFAULT_EF_CONSTRUCTION, HNSW_MIN_EF_CONSTRUCTION,
 					  HNSW_MAX_EF_CONSTRUCTION, AccessExclusiveLock);
+	add_int_reloption(hnsw_relopt_kind, "nnz",
+					  "sparsevec columns: non-zero elements an element keeps, the largest (0: 256)",
+					  0, 0, SPARSEVEC_MAX_NNZ, AccessExclusiveLock);
 
 	DefineCustomIntVariable("hnsw.ef_search",
 							"Size of the candidate list of an HNSW index scan.",
@@ -97,6 +101,7 @@ hnswoptions(Datum reloptions, bool validate)
 	static const relopt_parse_elt tab[] = {
 		{"m", RELOPT_TYPE_INT, offsetof(HnswOptions, m)},
 		{"ef_construction", RELOPT_TYPE_INT, offsetof(HnswOptions, ef_construction)},
+		{"nnz", RELOPT_TYPE_INT, offsetof(HnswOptions, nnz)},
 	};
 	HnswOptions *opts = (HnswOptions *) build_reloptions(reloptions, validate, hnsw_relopt_kind,
 														 sizeof(HnswOptions), tab, lengthof(tab));
@@ -181,8 +186,12 @@ hnswscanmodel(Relation index, double tuples, double k, VxScanModel *model)
 	const HnswShape *shape = HnswGetShape(index);
 	int			ef = Max(hnsw_ef_search, (int) k);
 
-	/* the cost of an exact distance: a bit column's counts 64 bits a step */
-	model->dims = shape->codec.elem == VX_ELEM_BIT ? (shape->codec.dims + 63) / 64 : shape->codec.dims;
+	/*
+	 * the cost of an exact distance: a bit column's counts 64 bits a step,
+	 * a sparsevec's merges about as many elements as an element keeps
+	 */
+	model->dims = shape->codec.elem == VX_ELEM_BIT ? (shape->codec.dims + 63) / 64 :
+		shape->codec.elem == VX_ELEM_SPARSE ? 2 * shape->codec.nnz : shape->codec.dims;
 	model->first = FirstRoundVisits(shape->m, ef, tuples);
 	model->fanout = shape->m;
 	model->c_visit = cpu_operator_cost * (4 + shape->codec.code_bytes / 32.0);

@@ -48,6 +48,7 @@
 #endif
 
 #include "hnsw.h"
+#include "sparsevec.h"
 #include "vxindex.h"
 
 #define PARALLEL_KEY_SHARED		UINT64CONST(0xB100000000000001)
@@ -241,7 +242,7 @@ ArenaPair(void *arg, uint32 a, uint32 b)
 {
 	HnswBuildState *bs = (HnswBuildState *) arg;
 
-	if (bs->shape.codec.metric != VX_METRIC_L1)
+	if (VxPairExact(&bs->shape.codec))
 		return VxPairDistance(&bs->shape.codec, ArenaQuant(bs, a), ArenaCodes(bs, a),
 								ArenaQuant(bs, b), ArenaCodes(bs, b));
 	if (bs->pair_id != a)
@@ -716,7 +717,7 @@ Spill(HnswBuildState *bs, const float *vec, ItemPointer tid)
 		MemoryContextSwitchTo(old);
 	}
 	BufFileWrite(bs->spill, tid, sizeof(ItemPointerData));
-	BufFileWrite(bs->spill, (void *) vec, bs->shape.codec.vec_bytes);
+	BufFileWrite(bs->spill, (void *) vec, VxVectorBytes(&bs->shape.codec, vec));
 	SpinLockAcquire(&bs->shared->mutex);
 	bs->shared->spilled += 1;
 	SpinLockRelease(&bs->shared->mutex);
@@ -937,7 +938,8 @@ ReconnectOnDisk(Relation index)
 
 /* the leader inserts what the participants spilled, on disk */
 static void
-InsertSpilled(Relation index, SharedFileSet *fileset, int nparticipants, float *vec, Size vec_bytes)
+InsertSpilled(Relation index, SharedFileSet *fileset, int nparticipants, float *vec,
+			  const VxCodec *codec)
 {
 	for (int p = 0; p < nparticipants; p++)
 	{
@@ -951,7 +953,19 @@ InsertSpilled(Relation index, SharedFileSet *fileset, int nparticipants, float *
 			continue;
 		while (BufFileRead(f, &tid, sizeof(tid)) == sizeof(tid))
 		{
-			if (BufFileRead(f, vec, vec_bytes) != vec_bytes)
+			Size		bytes = codec->vec_bytes;
+
+			/* a sparse vector's size is in its first word (VxVectorBytes) */
+			if (codec->elem == VX_ELEM_SPARSE)
+			{
+				if (BufFileRead(f, vec, sizeof(int32)) != sizeof(int32) ||
+					VX_SPARSE_NNZ(vec) < 0 || VX_SPARSE_NNZ(vec) > SPARSEVEC_MAX_NNZ)
+					elog(ERROR, "hnsw build: corrupt spill file");
+				bytes = VxVectorBytes(codec, vec) - sizeof(int32);
+				if (BufFileRead(f, (char *) vec + sizeof(int32), bytes) != bytes)
+					elog(ERROR, "hnsw build: truncated spill file");
+			}
+			else if (BufFileRead(f, vec, bytes) != bytes)
 				elog(ERROR, "hnsw build: truncated spill file");
 			HnswInsertVector(index, vec, &tid);
 			CHECK_FOR_INTERRUPTS();
@@ -1068,7 +1082,7 @@ ParallelBuild(Relation heap, Relation index, IndexInfo *indexInfo, const HnswSha
 
 		pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, HNSW_PHASE_OVERFLOW);
 		VxBeginBuildWrites(index);
-		InsertSpilled(index, fileset, nparticipants, vec, shape->codec.vec_bytes);
+		InsertSpilled(index, fileset, nparticipants, vec, &shape->codec);
 		SharedFileSetDeleteAll(fileset);
 		ReconnectOnDisk(index);
 		VxEndBuildWrites(index, true);
@@ -1091,11 +1105,16 @@ ShapeForBuild(Relation index, HnswShape *shape)
 	HnswOptions *opts = (HnswOptions *) index->rd_options;
 	int			m = opts ? opts->m : HNSW_DEFAULT_M;
 	int			efc = opts ? opts->ef_construction : HNSW_DEFAULT_EF_CONSTRUCTION;
-
+	int			nnz = opts ? opts->nnz : 0;
 	VxElem		elem = VxIndexElem(index);
 
-	HnswFillShape(shape, VxIndexDims(index, elem == VX_ELEM_BIT ? HNSW_MAX_BITS : VECTOR_MAX_DIM, "hnsw"),
-				  m, efc, VxIndexMetric(index), elem);
+	if (nnz != 0 && elem != VX_ELEM_SPARSE)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("hnsw option nnz applies to sparsevec columns only"),
+				 errhint("Leave nnz out: vectors of other types keep every element.")));
+	HnswFillShape(shape, VxIndexDims(index, HnswMaxDims(elem), "hnsw"), m, efc,
+				  VxIndexMetric(index), elem, nnz != 0 ? nnz : HNSW_DEFAULT_NNZ);
 }
 
 /* arena bytes for about n elements (stream, padding, upper records) */
@@ -1127,7 +1146,9 @@ hnswbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 
 	/* arena: what the table needs, within maintenance_work_mem */
 	estimate = heap->rd_rel->reltuples > 0 ? heap->rd_rel->reltuples :
-		(double) RelationGetNumberOfBlocks(heap) * (BLCKSZ / (double) (shape.codec.vec_bytes + 64));
+		(double) RelationGetNumberOfBlocks(heap) *
+		(BLCKSZ / (double) ((shape.codec.elem == VX_ELEM_SPARSE ? (Size) shape.codec.code_bytes :
+							 shape.codec.vec_bytes) + 64));
 	estimate = Max(estimate, 100);
 	/* leave room for the build's other allocations (about 1/8, at most 8 MB) */
 	limit = (Size) maintenance_work_mem * 1024;

@@ -239,6 +239,9 @@ HnswIndexStats(Relation index, VxStatsSink *sink)
 	char		desc[128];
 
 	VxStat(sink, "dimensions", cs.shape.codec.dims, "vector dimensions");
+	if (cs.shape.codec.elem == VX_ELEM_SPARSE)
+		VxStat(sink, "nnz", cs.shape.codec.nnz,
+			   "non-zero elements an element keeps (sparsevec; the largest, the rest is error)");
 	VxStat(sink, "m", cs.shape.m, "links per element and level (2m at level 0)");
 	VxStat(sink, "ef_construction", cs.meta.ef_construction, "beam width of the build and inserts");
 	VxStat(sink, "pages", nblocks, "index pages, meta page included");

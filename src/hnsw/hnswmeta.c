@@ -21,17 +21,33 @@
 #include "utils/rel.h"
 
 #include "hnsw.h"
+#include "sparsevec.h"
 #include "vxindex.h"
 
 void
-HnswFillShape(HnswShape *shape, int dims, int m, int efc, VxMetric metric, VxElem elem)
+HnswFillShape(HnswShape *shape, int dims, int m, int efc, VxMetric metric, VxElem elem, int nnz)
 {
-	VxCodecInit(&shape->codec, dims, metric, elem);
+	VxCodecInit(&shape->codec, dims, metric, elem, nnz);
 	shape->m = m;
 	shape->ef_construction = efc;
 	shape->head_size = HnswElementHeadSize(m);
 	shape->element_size = HnswElementSize(m, shape->codec.code_bytes);
 	shape->ml = 1.0 / log((double) m);
+}
+
+/* the most dimensions an index of the column type may have */
+int
+HnswMaxDims(VxElem elem)
+{
+	switch (elem)
+	{
+		case VX_ELEM_BIT:
+			return HNSW_MAX_BITS;
+		case VX_ELEM_SPARSE:
+			return SPARSEVEC_MAX_DIM;
+		default:
+			return VECTOR_MAX_DIM;
+	}
 }
 
 static bool
@@ -51,15 +67,17 @@ HnswCheckMeta(Relation index, Buffer buf)
 	Page		page = BufferGetPage(buf);
 	HnswMetaPage meta = HnswPageGetMeta(page);
 	BlockNumber nblocks;
+	VxElem		elem = VxIndexElem(index);
 
 	/* page id, magic, version, the struct below pd_lower (page.h) */
 	VxCheckMetaPage(index, buf, &HnswPageFormat, sizeof(HnswMetaPageData));
-	if (meta->dims < 1 ||
-		meta->dims > (VxIndexElem(index) == VX_ELEM_BIT ? HNSW_MAX_BITS : VECTOR_MAX_DIM) ||
+	if (meta->dims < 1 || meta->dims > (uint32) HnswMaxDims(elem) ||
 		meta->m < HNSW_MIN_M || meta->m > HNSW_MAX_M ||
 		meta->ef_construction < HNSW_MIN_EF_CONSTRUCTION ||
 		meta->ef_construction > HNSW_MAX_EF_CONSTRUCTION)
 		HnswCorrupt(index, HNSW_META_BLKNO, "dimensions, m or ef_construction out of range");
+	if (elem == VX_ELEM_SPARSE ? meta->nnz < 1 || meta->nnz > SPARSEVEC_MAX_NNZ : meta->nnz != 0)
+		HnswCorrupt(index, HNSW_META_BLKNO, "nnz out of range");
 	if (!VxIndexDimsMatch(index, meta->dims))
 		HnswCorrupt(index, HNSW_META_BLKNO, "the dimensions are not the indexed column's");
 	/* the metric must be the operator class's, which orders the scans */
@@ -101,7 +119,7 @@ HnswGetShape(Relation index)
 		HnswReadMeta(index, &meta);
 		shape = MemoryContextAlloc(index->rd_indexcxt, sizeof(HnswShape));
 		HnswFillShape(shape, meta.dims, meta.m, meta.ef_construction, (VxMetric) meta.metric,
-					  VxIndexElem(index));
+					  VxIndexElem(index), meta.nnz);
 		index->rd_amcache = shape;
 	}
 	return (const HnswShape *) index->rd_amcache;
@@ -128,6 +146,7 @@ HnswInitMetaPage(Page page, const HnswShape *shape)
 	meta->m = shape->m;
 	meta->ef_construction = shape->ef_construction;
 	meta->metric = shape->codec.metric;
+	meta->nnz = shape->codec.nnz;
 	meta->entry_point = HNSW_INVALID_ID;
 	meta->entry_level = -1;
 	meta->stream_end = 0;

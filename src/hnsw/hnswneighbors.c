@@ -108,7 +108,7 @@ HnswVecCachePair(void *arg, uint32 a, uint32 b)
 	const char *ra = VecCacheRecord(c, a);
 	const char *rb = VecCacheRecord(c, b);
 
-	if (c->shape->codec.metric == VX_METRIC_L1)
+	if (!VxPairExact(&c->shape->codec))
 	{
 		VxQuery	q;
 

@@ -265,7 +265,7 @@ HnswPageGraphInit(HnswPageGraph *pg, Relation index, const HnswShape *shape, con
 	pg->graph.prefetch = PagePrefetch;
 	pg->graph.shape = shape;
 	pg->index = index;
-	VxQueryInit(&pg->query, &shape->codec, query);
+	VxQueryInitPieces(&pg->query, &shape->codec, query);
 	pg->hints = GetHints(index);
 	ItemPointerSetInvalid(&pg->exclude);
 }

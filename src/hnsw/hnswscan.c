@@ -192,8 +192,8 @@ hnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int no
 			so->query = NULL;
 			so->walk = true;
 		}
-		/* the samples are float vectors: bit queries are not recorded */
-		if (so->shape.codec.elem != VX_ELEM_BIT)
+		/* the samples are dense float vectors: bit and sparsevec queries are not */
+		if (so->shape.codec.elem != VX_ELEM_BIT && so->shape.codec.elem != VX_ELEM_SPARSE)
 			VxSampleQuery(scan->indexRelation, scan->orderByData[0].sk_argument,
 						  so->shape.codec.elem == VX_ELEM_HALFVEC);
 	}

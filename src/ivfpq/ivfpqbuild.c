@@ -321,11 +321,22 @@ BuildShape(Relation index, IvfpqMetaPageData *meta, int *lists_opt)
 	bool		flat = IvfpqIsFlatIndex(index);
 	const char *amname = flat ? "ivfflat" : "ivfpq";
 	VxElem		elem = VxIndexElem(index);
-	int			dims = VxIndexDims(index, !flat ? VECTOR_MAX_DIM :
+	int			dims;
+	VxMetric	metric;
+	int			nbits;
+	int			m;
+
+	/* before the dimensions: a sparsevec's may be far beyond the limits */
+	if (elem == VX_ELEM_SPARSE)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("%s does not index sparsevec columns", amname),
+				 errhint("Use hnsw with sparsevec_l2_ops, sparsevec_ip_ops, sparsevec_cosine_ops or sparsevec_l1_ops.")));
+	dims = VxIndexDims(index, !flat ? VECTOR_MAX_DIM :
 								   elem == VX_ELEM_BIT ? IVFFLAT_MAX_BITS : IVFFLAT_MAX_DIM, amname);
-	VxMetric	metric = VxIndexMetric(index);
-	int			nbits = flat ? IVFPQ_NBITS_FLAT : OptionOr(index, offsetof(IvfpqOptions, nbits), 8);
-	int			m = flat ? 0 : OptionOr(index, offsetof(IvfpqOptions, m), DefaultM(dims, nbits));
+	metric = VxIndexMetric(index);
+	nbits = flat ? IVFPQ_NBITS_FLAT : OptionOr(index, offsetof(IvfpqOptions, nbits), 8);
+	m = flat ? 0 : OptionOr(index, offsetof(IvfpqOptions, m), DefaultM(dims, nbits));
 
 	if (metric == VX_METRIC_L1)
 		ereport(ERROR,
@@ -381,7 +392,7 @@ NewShape(const IvfpqMetaPageData *meta, VxElem elem)
 	shape->flat = meta->nbits == IVFPQ_NBITS_FLAT;
 	shape->ksub = shape->flat ? 0 : 1 << meta->nbits;
 	shape->code_bytes = IvfpqCodeBytes(m, meta->nbits, IvfpqFlatBytes(meta->dims, meta->metric));
-	VxCodecInit(&shape->codec, meta->dims, (VxMetric) meta->metric, elem);
+	VxCodecInit(&shape->codec, meta->dims, (VxMetric) meta->metric, elem, 0);
 	shape->dsub = palloc(sizeof(int) * m);
 	shape->doff = palloc(sizeof(int) * m);
 	shape->cboff = palloc(sizeof(int) * m);
@@ -485,7 +496,7 @@ ivfpqbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 	bs.metric = (VxMetric) meta.metric;
 	bs.elem = VxIndexElem(index);
 	bs.amname = meta.nbits == IVFPQ_NBITS_FLAT ? "IVFFlat" : "IVF-PQ";
-	VxCodecInit(&bs.codec, meta.dims, (VxMetric) meta.metric, bs.elem);
+	VxCodecInit(&bs.codec, meta.dims, (VxMetric) meta.metric, bs.elem, 0);
 	bs.tmpcxt = AllocSetContextCreate(CurrentMemoryContext, "ivfpq build tuple", ALLOCSET_DEFAULT_SIZES);
 	bs.vec = palloc(sizeof(float) * meta.dims);
 	bs.resid = palloc(sizeof(float) * meta.dims);

@@ -173,7 +173,7 @@ ReadShape(Relation index, MemoryContext cxt, void *arg)
 	shape->ksub = ksub;
 	shape->code_bytes = IvfpqCodeBytes(m, meta.nbits, IvfpqFlatBytes(dims, meta.metric));
 	shape->flat = meta.nbits == IVFPQ_NBITS_FLAT;
-	VxCodecInit(&shape->codec, dims, (VxMetric) meta.metric, VxIndexElem(index));
+	VxCodecInit(&shape->codec, dims, (VxMetric) meta.metric, VxIndexElem(index), 0);
 	shape->dsub = (int *) p;
 	p += MAXALIGN(sizeof(int) * m);
 	shape->doff = (int *) p;

@@ -87,8 +87,9 @@ SELECT is((SELECT amtype::text FROM pg_am WHERE amname = 'hnsw'), 'i', 'index ac
 SELECT is(array_agg(c.opcname::text || ':' || o.oprname ORDER BY c.opcname), ARRAY[
           'bit_hamming_ops:<~>', 'bit_jaccard_ops:<%>',
           'halfvec_cosine_ops:<=>', 'halfvec_ip_ops:<#>', 'halfvec_l1_ops:<+>', 'halfvec_l2_ops:<->',
+          'sparsevec_cosine_ops:<=>', 'sparsevec_ip_ops:<#>', 'sparsevec_l1_ops:<+>', 'sparsevec_l2_ops:<->',
           'vector_cosine_ops:<=>', 'vector_ip_ops:<#>', 'vector_l1_ops:<+>', 'vector_l2_ops:<->'],
-          'hnsw operator classes order by the four distances, for vector and halfvec, and Hamming and Jaccard for bit')
+          'hnsw operator classes order by the four distances, for vector, halfvec and sparsevec, and Hamming and Jaccard for bit')
 FROM pg_opclass c JOIN pg_am a ON a.oid = c.opcmethod AND a.amname = 'hnsw'
 JOIN pg_amop ao ON ao.amopfamily = c.opcfamily AND ao.amoppurpose = 'o'
 JOIN pg_operator o ON o.oid = ao.amopopr;
