@@ -19,6 +19,8 @@
 #include <math.h>
 
 #include "distance.h"
+#include "port/pg_bitutils.h"
+#include "utils/memutils.h"
 #include "sparsevec.h"
 #include "vxcodec.h"
 
@@ -211,8 +213,12 @@ SparseDecode(const VxCodec *codec, const VxQuant *quant, const uint8 *codes, flo
 }
 
 /*
- * The internal distance of the query to x^: a merge of the two index
- * lists.  Indices out of order (a corrupt page) only end the merge early.
+ * The internal distance of the query to x^.  Queries of up to
+ * VX_SPARSE_DENSE_MAX dimensions are scattered into a dense array once
+ * (VxQueryInit), and a distance gathers the query's value at each kept
+ * index: no branches, as many steps as the element keeps.  Wider ones
+ * merge the two sorted index lists.  Indices out of order or range (a
+ * corrupt page) give a wrong distance, never a read out of bounds.
  */
 static float
 SparseQueryDistance(const VxCodec *codec, const VxQuery *q, const VxQuant *quant,
@@ -221,26 +227,77 @@ SparseQueryDistance(const VxCodec *codec, const VxQuery *q, const VxQuant *quant
 	uint32		n = SparseCount(codec, codes);
 	const uint32 *cidx = SPARSE_IDX(codes);
 	const uint8 *cc = SPARSE_CODES(codec, codes);
-	const int32 *qidx = VX_SPARSE_IDX(q->vec);
-	const float *qval = VX_SPARSE_VAL(q->vec);
-	int			nq = q->nnz;
 	double		lo = quant->lo,
 				step = quant->step;
 	double		dot = 0,
 				l1 = q->sum;
-	int			j = 0;
 
-	for (uint32 i = 0; i < n; i++)
+	if (q->dense != NULL && codec->metric != VX_METRIC_L1)
 	{
-		double		xh = lo + step * cc[i];
-		double		qv = 0;
+		const float *dense = q->dense;
+		uint32		mask = q->dense_mask;
+		double		sq = 0,
+					sqc = 0;
 
-		while (j < nq && (uint32) qidx[j] < cidx[i])
-			j++;
-		if (j < nq && (uint32) qidx[j] == cidx[i])
-			qv = qval[j];
-		dot += qv * xh;
-		l1 += fabs(qv - xh) - fabs(qv);
+		double		sq1 = 0,
+					sqc1 = 0;
+		uint32		i = 0;
+
+		/*
+		 * q.x^ = lo sum q_i + step sum q_i c_i over the kept i; two chains
+		 * of each sum, so that their additions overlap
+		 */
+		for (; i + 2 <= n; i += 2)
+		{
+			double		q0 = dense[cidx[i] & mask],
+						q1 = dense[cidx[i + 1] & mask];
+
+			sq += q0;
+			sq1 += q1;
+			sqc += q0 * cc[i];
+			sqc1 += q1 * cc[i + 1];
+		}
+		for (; i < n; i++)
+		{
+			double		qv = dense[cidx[i] & mask];
+
+			sq += qv;
+			sqc += qv * cc[i];
+		}
+		dot = lo * (sq + sq1) + step * (sqc + sqc1);
+	}
+	else if (q->dense != NULL)
+	{
+		const float *dense = q->dense;
+		uint32		mask = q->dense_mask;
+
+		for (uint32 i = 0; i < n; i++)
+		{
+			double		xh = lo + step * cc[i];
+			double		qv = dense[cidx[i] & mask];
+
+			l1 += fabs(qv - xh) - fabs(qv);
+		}
+	}
+	else
+	{
+		const int32 *qidx = VX_SPARSE_IDX(q->vec);
+		const float *qval = VX_SPARSE_VAL(q->vec);
+		int			nq = q->nnz;
+		int			j = 0;
+
+		for (uint32 i = 0; i < n; i++)
+		{
+			double		xh = lo + step * cc[i];
+			double		qv = 0;
+
+			while (j < nq && (uint32) qidx[j] < cidx[i])
+				j++;
+			if (j < nq && (uint32) qidx[j] == cidx[i])
+				qv = qval[j];
+			dot += qv * xh;
+			l1 += fabs(qv - xh) - fabs(qv);
+		}
 	}
 	switch (codec->metric)
 	{
@@ -253,45 +310,163 @@ SparseQueryDistance(const VxCodec *codec, const VxQuery *q, const VxQuant *quant
 	}
 }
 
+/*
+ * Pair distances (the neighbour heuristic, the graph only: no bound rests
+ * on them) come in runs with the same first element.  Up to
+ * VX_SPARSE_DENSE_MAX dimensions, the first element is scattered into a
+ * dense array kept for the backend (at most 512 kB, allocated once) and
+ * reused while the next call's first element has the same codes; the
+ * second is gathered.
+ */
+static struct
+{
+	float	   *dense;			/* VX_SPARSE_DENSE_MAX floats, zero but a's */
+	uint8	   *key;			/* a's VxQuant and codes; NULL: none */
+	int			key_bytes;
+	double		l1;				/* sum |a^_i| */
+} pair_scratch;
+
+static void
+PairScatter(const VxCodec *codec, const VxQuant *qa, const uint8 *ca)
+{
+	int			key_bytes = sizeof(VxQuant) + codec->code_bytes;
+
+	if (pair_scratch.dense == NULL)
+		pair_scratch.dense = MemoryContextAllocZero(TopMemoryContext,
+													sizeof(float) * VX_SPARSE_DENSE_MAX);
+	if (pair_scratch.key != NULL && pair_scratch.key_bytes == key_bytes &&
+		memcmp(pair_scratch.key, qa, sizeof(VxQuant)) == 0 &&
+		memcmp(pair_scratch.key + sizeof(VxQuant), ca, codec->code_bytes) == 0)
+		return;
+	/* clear the previous element's values (its codes are in the key) */
+	if (pair_scratch.key != NULL)
+	{
+		const uint8 *old = pair_scratch.key + sizeof(VxQuant);
+		uint32		n;
+		uint16		n16;
+
+		memcpy(&n16, old, sizeof(n16));
+		n = Min((uint32) n16, (uint32) (pair_scratch.key_bytes - sizeof(VxQuant) - sizeof(uint32)) / 5);
+		for (uint32 i = 0; i < n; i++)
+			pair_scratch.dense[SPARSE_IDX(old)[i] & (VX_SPARSE_DENSE_MAX - 1)] = 0;
+		if (pair_scratch.key_bytes != key_bytes)
+		{
+			pfree(pair_scratch.key);
+			pair_scratch.key = NULL;
+		}
+	}
+	if (pair_scratch.key == NULL)
+		pair_scratch.key = MemoryContextAlloc(TopMemoryContext, key_bytes);
+	pair_scratch.key_bytes = key_bytes;
+	memcpy(pair_scratch.key, qa, sizeof(VxQuant));
+	memcpy(pair_scratch.key + sizeof(VxQuant), ca, codec->code_bytes);
+	pair_scratch.l1 = 0;
+	{
+		uint32		n = SparseCount(codec, ca);
+		const uint8 *c = SPARSE_CODES(codec, ca);
+
+		for (uint32 i = 0; i < n; i++)
+		{
+			float		v = (float) ((double) qa->lo + (double) qa->step * c[i]);
+
+			pair_scratch.dense[SPARSE_IDX(ca)[i] & (VX_SPARSE_DENSE_MAX - 1)] = v;
+			pair_scratch.l1 += fabs(v);
+		}
+	}
+}
+
 /* the internal distance between two elements' x^ */
 static float
 SparsePairDistance(const VxCodec *codec, const VxQuant *qa, const uint8 *ca,
 				   const VxQuant *qb, const uint8 *cb)
 {
-	uint32		na = SparseCount(codec, ca),
-				nb = SparseCount(codec, cb);
-	const uint32 *ia = SPARSE_IDX(ca),
-			   *ib = SPARSE_IDX(cb);
-	const uint8 *a = SPARSE_CODES(codec, ca),
-			   *b = SPARSE_CODES(codec, cb);
+	uint32		nb = SparseCount(codec, cb);
+	const uint32 *ib = SPARSE_IDX(cb);
+	const uint8 *b = SPARSE_CODES(codec, cb);
 	double		dot = 0,
 				l1 = 0;
-	uint32		i = 0,
-				j = 0;
 
-	while (i < na || j < nb)
+	if (codec->dims <= VX_SPARSE_DENSE_MAX && codec->metric != VX_METRIC_L1)
 	{
-		double		x = 0,
-					y = 0;
+		const float *dense;
+		float		sa0 = 0,
+					sa1 = 0,
+					sac0 = 0,
+					sac1 = 0;
+		uint32		j = 0;
 
-		if (j == nb || (i < na && ia[i] < ib[j]))
-			x = qa->lo + (double) qa->step * a[i++];
-		else if (i == na || ib[j] < ia[i])
-			y = qb->lo + (double) qb->step * b[j++];
-		else
+		/*
+		 * a^.b^ = lo_b sum a^_i + step_b sum a^_i c_i over b's kept i, in
+		 * two chains of each sum so that their additions overlap
+		 */
+		PairScatter(codec, qa, ca);
+		dense = pair_scratch.dense;
+		for (; j + 2 <= nb; j += 2)
 		{
-			x = qa->lo + (double) qa->step * a[i++];
-			y = qb->lo + (double) qb->step * b[j++];
+			float		x0 = dense[ib[j] & (VX_SPARSE_DENSE_MAX - 1)],
+						x1 = dense[ib[j + 1] & (VX_SPARSE_DENSE_MAX - 1)];
+
+			sa0 += x0;
+			sa1 += x1;
+			sac0 += x0 * (float) b[j];
+			sac1 += x1 * (float) b[j + 1];
 		}
-		dot += x * y;
-		l1 += fabs(x - y);
+		if (j < nb)
+		{
+			float		x = dense[ib[j] & (VX_SPARSE_DENSE_MAX - 1)];
+
+			sa0 += x;
+			sac0 += x * (float) b[j];
+		}
+		dot = (double) qb->lo * (sa0 + sa1) + (double) qb->step * (sac0 + sac1);
+	}
+	else if (codec->dims <= VX_SPARSE_DENSE_MAX)
+	{
+		const float *dense;
+
+		PairScatter(codec, qa, ca);
+		dense = pair_scratch.dense;
+		l1 = pair_scratch.l1;
+		for (uint32 j = 0; j < nb; j++)
+		{
+			double		x = dense[ib[j] & (VX_SPARSE_DENSE_MAX - 1)];
+			double		y = qb->lo + (double) qb->step * b[j];
+
+			l1 += fabs(x - y) - fabs(x);
+		}
+	}
+	else
+	{
+		uint32		na = SparseCount(codec, ca);
+		const uint32 *ia = SPARSE_IDX(ca);
+		const uint8 *a = SPARSE_CODES(codec, ca);
+		uint32		i = 0,
+					j = 0;
+
+		while (i < na || j < nb)
+		{
+			double		x = 0,
+						y = 0;
+
+			if (j == nb || (i < na && ia[i] < ib[j]))
+				x = qa->lo + (double) qa->step * a[i++];
+			else if (i == na || ib[j] < ia[i])
+				y = qb->lo + (double) qb->step * b[j++];
+			else
+			{
+				x = qa->lo + (double) qa->step * a[i++];
+				y = qb->lo + (double) qb->step * b[j++];
+			}
+			dot += x * y;
+			l1 += fabs(x - y);
+		}
 	}
 	switch (codec->metric)
 	{
 		case VX_METRIC_L2:
 			return (float) Max((double) qa->norm2 + qb->norm2 - 2 * dot, 0.0);
 		case VX_METRIC_L1:
-			return (float) l1;
+			return (float) Max(l1, 0.0);
 		default:
 			return (float) -dot;
 	}
@@ -380,17 +555,28 @@ VxQueryInit(VxQuery *q, const VxCodec *codec, const float *vec)
 	q->vec = vec;
 	q->nnz = 0;
 	q->gather = NULL;
+	q->dense = NULL;
+	q->dense_mask = 0;
 	if (vec != NULL && VX_CODEC_BITS(codec))
 		norm2 = (double) vx_kernels->bit_count((const uint8 *) vec, codec->code_bytes);
 	else if (vec != NULL && VX_CODEC_SPARSE(codec))
 	{
 		const float *val = VX_SPARSE_VAL(vec);
+		const int32 *idx = VX_SPARSE_IDX(vec);
 
 		q->nnz = VX_SPARSE_NNZ(vec);
+		if (codec->dims <= VX_SPARSE_DENSE_MAX)
+		{
+			/* a power of two: indices are masked, so a corrupt one stays inside */
+			q->dense_mask = pg_nextpower2_32((uint32) codec->dims) - 1;
+			q->dense = palloc0(sizeof(float) * ((Size) q->dense_mask + 1));
+		}
 		for (int i = 0; i < q->nnz; i++)
 		{
 			norm2 += (double) val[i] * val[i];
 			sum += fabs((double) val[i]);
+			if (q->dense != NULL)
+				q->dense[idx[i]] = val[i];
 		}
 	}
 	else if (vec != NULL)

@@ -39,8 +39,10 @@
  *	decoded, zero elsewhere; err = |x - x^| counts the dropped elements
  *	too, so a vector with more non-zeros than the capacity is indexed,
  *	approximately, and the executor's re-check still orders exactly.
- *	Distances are merges over the query's and the element's sorted
- *	indices, in double.  A distance needs the codes in one piece: split
+ *	Distances are sums in double over the element's kept elements,
+ *	gathering the query's values from a dense copy (up to
+ *	VX_SPARSE_DENSE_MAX dimensions; beyond, a merge of the sorted index
+ *	lists).  A distance needs the codes in one piece: split
  *	over pages, VxCodesPart gathers the pieces (VxQueryInitPieces) and
  *	the last one returns the whole distance.  The internal form of a
  *	sparsevec (VxPrepareVector; queries keep all their elements) is
@@ -101,7 +103,13 @@ typedef struct VxQuery
 	double		sum;			/* sum q_i; sparse: sum |q_i| */
 	int			nnz;			/* sparse: the query's non-zero elements */
 	uint8	   *gather;			/* sparse, pieces: code_bytes (VxCodesPart) */
+	float	   *dense;			/* sparse, dims <= VX_SPARSE_DENSE_MAX: the
+								 * query's values at their indices, else 0 */
+	uint32		dense_mask;		/* its size, a power of two, less 1 */
 } VxQuery;
+
+/* sparse columns of up to this many dimensions are scattered (vxcodec.c) */
+#define VX_SPARSE_DENSE_MAX		131072	/* a power of two */
 
 /* the internal form of a sparse vector (SPARSE CODES) */
 #define VX_SPARSE_NNZ(v)		(*(int32 *) (v))

@@ -447,7 +447,8 @@
 /* ---------------------------------------------------------------- limits */
 
 #define HNSW_DEFAULT_M				16
-#define HNSW_DEFAULT_NNZ			256	/* option nnz, sparsevec columns */
+#define HNSW_DEFAULT_NNZ			256	/* option nnz of an index built empty */
+#define HNSW_AUTO_MAX_NNZ			1000	/* the most nnz taken from the rows */
 #define HNSW_MIN_M					2
 #define HNSW_MAX_M					100
 #define HNSW_DEFAULT_EF_CONSTRUCTION 64

@@ -61,7 +61,7 @@ HnswInitGucs(void)
 					  HNSW_DEFAULT_EF_CONSTRUCTION, HNSW_MIN_EF_CONSTRUCTION,
 					  HNSW_MAX_EF_CONSTRUCTION, AccessExclusiveLock);
 	add_int_reloption(hnsw_relopt_kind, "nnz",
-					  "sparsevec columns: non-zero elements an element keeps, the largest (0: 256)",
+					  "sparsevec columns: non-zero elements an element keeps, the largest (0: from the rows)",
 					  0, 0, SPARSEVEC_MAX_NNZ, AccessExclusiveLock);
 
 	DefineCustomIntVariable("hnsw.ef_search",

@@ -1099,22 +1099,62 @@ ParallelBuild(Relation heap, Relation index, IndexInfo *indexInfo, const HnswSha
 
 /* ---------------------------------------------------------------- ambuild */
 
+/* the most non-zeros among the rows an index build reads (SparseCapacity) */
 static void
-ShapeForBuild(Relation index, HnswShape *shape)
+MaxNnzCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
+			   bool tupleIsAlive, void *state)
+{
+	int		   *max = (int *) state;
+	SparseVector *s;
+
+	if (isnull[0])
+		return;
+	s = DatumGetSparseVector(values[0]);
+	*max = Max(*max, s->nnz);
+	if ((Pointer) s != DatumGetPointer(values[0]))
+		pfree(s);
+}
+
+/*
+ * A sparsevec index's capacity when the option nnz is not given: the most
+ * non-zeros among the rows, so that no row is approximated, rounded up to
+ * a multiple of 8, at least 16 and at most HNSW_AUTO_MAX_NNZ (pgvector
+ * indexes up to 1000; rows with more are approximated, not refused).
+ * Costs one more pass over the table, much cheaper than the graph.  An
+ * empty table (and the INIT fork) gets HNSW_DEFAULT_NNZ.
+ */
+static int
+SparseCapacity(Relation heap, Relation index, IndexInfo *indexInfo)
+{
+	int			max = -1;
+
+	if (heap == NULL)
+		return HNSW_DEFAULT_NNZ;
+	(void) table_index_build_scan(heap, index, indexInfo, true, false, MaxNnzCallback, &max, NULL);
+	if (max < 0)
+		return HNSW_DEFAULT_NNZ;
+	return Min(Max(16, (int) TYPEALIGN(8, max)), HNSW_AUTO_MAX_NNZ);
+}
+
+static void
+ShapeForBuild(Relation heap, Relation index, IndexInfo *indexInfo, HnswShape *shape)
 {
 	HnswOptions *opts = (HnswOptions *) index->rd_options;
 	int			m = opts ? opts->m : HNSW_DEFAULT_M;
 	int			efc = opts ? opts->ef_construction : HNSW_DEFAULT_EF_CONSTRUCTION;
 	int			nnz = opts ? opts->nnz : 0;
 	VxElem		elem = VxIndexElem(index);
+	int			dims;
 
 	if (nnz != 0 && elem != VX_ELEM_SPARSE)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("hnsw option nnz applies to sparsevec columns only"),
 				 errhint("Leave nnz out: vectors of other types keep every element.")));
-	HnswFillShape(shape, VxIndexDims(index, HnswMaxDims(elem), "hnsw"), m, efc,
-				  VxIndexMetric(index), elem, nnz != 0 ? nnz : HNSW_DEFAULT_NNZ);
+	dims = VxIndexDims(index, HnswMaxDims(elem), "hnsw");
+	if (elem == VX_ELEM_SPARSE && nnz == 0)
+		nnz = SparseCapacity(heap, index, indexInfo);
+	HnswFillShape(shape, dims, m, efc, VxIndexMetric(index), elem, nnz);
 }
 
 /* arena bytes for about n elements (stream, padding, upper records) */
@@ -1142,7 +1182,7 @@ hnswbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 
 	if (RelationGetNumberOfBlocks(index) != 0)
 		elog(ERROR, "index \"%s\" already contains data", RelationGetRelationName(index));
-	ShapeForBuild(index, &shape);
+	ShapeForBuild(heap, index, indexInfo, &shape);
 
 	/* arena: what the table needs, within maintenance_work_mem */
 	estimate = heap->rd_rel->reltuples > 0 ? heap->rd_rel->reltuples :
@@ -1213,7 +1253,7 @@ hnswbuildempty(Relation index)
 	PGAlignedBlock page;
 	Page		pages[1] = {page.data};
 
-	ShapeForBuild(index, &shape);
+	ShapeForBuild(NULL, index, NULL, &shape);
 	HnswInitMetaPage(page.data, &shape);
 	VxWriteInitFork(index, pages, 1);
 }

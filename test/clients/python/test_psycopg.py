@@ -129,7 +129,7 @@ class SparseBinaryLoader(Loader):
 
 
 def run_sparse(db):
-    """sparsevec in text and binary, COPY both ways, prepared k-NN (exact scan)"""
+    """sparsevec in text and binary, COPY both ways, prepared k-NN (exact scan, HNSW)"""
     rng = random.Random(11)
     dim = 100000
     rows = []
@@ -165,15 +165,26 @@ def run_sparse(db):
 
         def dist(a, b):
             return math.sqrt(sum((a.get(k, 0) - b.get(k, 0)) ** 2 for k in set(a) | set(b)))
-        for binary in (False, True):
-            for _ in range(5):
-                q = Sparse({rng.randrange(dim): f32(rng.uniform(-1, 1)) for _ in range(5)}, dim)
-                q.update({k: 1.0 for k in list(rows[rng.randrange(200)][1])[:2]})
-                want = [i for i, _ in sorted(rows, key=lambda r: (dist(r[1], q), r[0]))[:5]]
-                got = conn.execute('SELECT id FROM sitems ORDER BY embedding <-> %b LIMIT 5' if binary
-                                   else 'SELECT id FROM sitems ORDER BY embedding <-> %t LIMIT 5',
-                                   (q,), prepare=True, binary=binary).fetchall()
-                assert [r[0] for r in got] == want, (binary, got, want)
+
+        def knn_matches_brute_force(label):
+            for binary in (False, True):
+                for _ in range(5):
+                    q = Sparse({rng.randrange(dim): f32(rng.uniform(-1, 1)) for _ in range(5)}, dim)
+                    q.update({k: 1.0 for k in list(rows[rng.randrange(200)][1])[:2]})
+                    want = [i for i, _ in sorted(rows, key=lambda r: (dist(r[1], q), r[0]))[:5]]
+                    got = conn.execute('SELECT id FROM sitems ORDER BY embedding <-> %b LIMIT 5' if binary
+                                       else 'SELECT id FROM sitems ORDER BY embedding <-> %t LIMIT 5',
+                                       (q,), prepare=True, binary=binary).fetchall()
+                    assert [r[0] for r in got] == want, (label, binary, got, want)
+        knn_matches_brute_force('exact scan')
+        # through an HNSW index whose search covers the 200 rows: the same answers
+        conn.execute('CREATE INDEX sitems_h ON sitems USING hnsw (embedding sparsevec_l2_ops)')
+        conn.execute('SET enable_seqscan = off')
+        conn.execute('SET hnsw.ef_search = 400')
+        plan = '\n'.join(r[0] for r in conn.execute(
+            'EXPLAIN SELECT id FROM sitems ORDER BY embedding <-> %t LIMIT 5', (rows[0][1],)))
+        assert 'Index Scan using sitems_h' in plan, plan
+        knn_matches_brute_force('hnsw')
         for data, message in [(struct.pack('>iiiif', 3, 1, 0, 0, 0.0), 'cannot contain zero values'),
                               (struct.pack('>iiiiiff', 3, 2, 0, 2, 1, 1.0, 1.0), 'ascending order'),
                               (struct.pack('>iiiif', 3, 1, 0, 3, 1.0), 'out of range for 3 dimensions'),
@@ -187,7 +198,7 @@ def run_sparse(db):
                 raise AssertionError('no error for %r' % data)
             except (psycopg.errors.DataException, psycopg.errors.InvalidBinaryRepresentation) as e:
                 assert message in str(e), (message, str(e))
-    print('sparsevec: text, binary, COPY, prepared statements: ok')
+    print('sparsevec: text, binary, COPY, prepared statements, HNSW: ok')
 
 
 def run_bits(db):
