@@ -36,7 +36,8 @@
  *			matching operator class), 1-4 L2, inner product, cosine, L1;
  *			more: a support function of another kind.  Bit 3: the column's
  *			typmod is one more than the meta page's dimensions (else
- *			equal to them)
+ *			equal to them).  Bit 4: a sparsevec operator class (the
+ *			query then a sparsevec of up to 40 non-zeros)
  *	1		hnsw.ef_search: 0 the default, else 1 + byte % 64
  *	2		bits 0-1: hnsw.iterative_scan (off, strict_order,
  *			relaxed_order, strict_order); bit 2: an allow-list; bit 3: an
@@ -70,6 +71,7 @@
 #include "distance.h"
 #include "fuzz.h"
 #include "hnsw.h"
+#include "sparsevec.h"
 #include "vector.h"
 
 /* hnswam.c is not linked: its GUC variables, set per input below */
@@ -93,6 +95,10 @@ extern Datum vector_negative_inner_product(PG_FUNCTION_ARGS);
 extern Datum cosine_distance(PG_FUNCTION_ARGS);
 extern Datum l1_distance(PG_FUNCTION_ARGS);
 extern Datum vector_dims(PG_FUNCTION_ARGS);
+extern Datum sparsevec_l2_squared_distance(PG_FUNCTION_ARGS);
+extern Datum sparsevec_negative_inner_product(PG_FUNCTION_ARGS);
+extern Datum sparsevec_cosine_distance(PG_FUNCTION_ARGS);
+extern Datum sparsevec_l1_distance(PG_FUNCTION_ARGS);
 extern Datum vectorx_hnsw_check(PG_FUNCTION_ARGS);
 extern Datum vectorx_hnsw_elements(PG_FUNCTION_ARGS);
 
@@ -104,7 +110,7 @@ typedef struct Input
 	Relation	index;
 	Relation	heap;
 	HnswMetaPageData meta;		/* step 1's, if it passed */
-	Vector	   *query;
+	Pointer		query;			/* a vector or, bit 4 of byte 0, a sparsevec */
 } Input;
 
 static void
@@ -221,7 +227,7 @@ ReadById(void *arg)
 {
 	Input	   *in = arg;
 	HnswShape	shape = *HnswGetShape(in->index);
-	float	   *query = palloc(sizeof(float) * shape.codec.dims);
+	float	   *query = palloc(shape.codec.vec_bytes);
 	uint32		id;
 
 	if (!HnswPrepareVector(&shape, PointerGetDatum(in->query), query))
@@ -235,7 +241,7 @@ ReadEntryPoint(void *arg)
 {
 	Input	   *in = arg;
 	HnswShape	shape = *HnswGetShape(in->index);
-	float	   *query = palloc(sizeof(float) * shape.codec.dims);
+	float	   *query = palloc(shape.codec.vec_bytes);
 
 	if (in->meta.entry_point == HNSW_INVALID_ID ||
 		!HnswPrepareVector(&shape, PointerGetDatum(in->query), query))
@@ -244,7 +250,7 @@ ReadEntryPoint(void *arg)
 }
 
 /* the query of steps 5 and 6: the index's dimensions, values from the seed */
-static Vector *
+static Pointer
 MakeQuery(const uint8 *c, int dims)
 {
 	Vector	   *q = VxNewVector(dims);
@@ -254,7 +260,27 @@ MakeQuery(const uint8 *c, int dims)
 	if (!(c[2] & 32))
 		for (int i = 0; i < dims; i++)
 			q->x[i] = (float) ((int) (VxFuzzRand(&state) % 2001) - 1000) / 1000.0f;
-	return q;
+	return (Pointer) q;
+}
+
+/* the same for a sparsevec index: up to 40 non-zeros spread over dims */
+static Pointer
+MakeSparseQuery(const uint8 *c, int dims)
+{
+	uint64		state;
+	int			nnz = (c[2] & 32) ? 0 : Min(dims, 1 + c[5] % 40);
+	SparseVector *q = VxNewSparseVector(dims, nnz);
+	int			span = nnz > 0 ? dims / nnz : 0;
+
+	memcpy(&state, c + 4, 4);
+	for (int i = 0; i < nnz; i++)
+	{
+		float		v = (float) ((int) (VxFuzzRand(&state) % 2001) - 1000) / 1000.0f;
+
+		q->indices[i] = i * span + (int) (VxFuzzRand(&state) % (uint32) span);
+		SPARSEVEC_VALUES(q)[i] = v != 0 ? v : 0.5f;
+	}
+	return (Pointer) q;
 }
 
 int
@@ -269,9 +295,14 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static IndexAmRoutine am = {.type = T_IndexAmRoutine, .ambuild = hnswbuild};
-	static const PGFunction metrics[] = {
+	static const PGFunction dense_metrics[] = {
 		NULL, vector_l2_squared_distance, vector_negative_inner_product, cosine_distance, l1_distance
 	};
+	static const PGFunction sparse_metrics[] = {
+		NULL, sparsevec_l2_squared_distance, sparsevec_negative_inner_product, sparsevec_cosine_distance,
+		sparsevec_l1_distance
+	};
+	const PGFunction *metrics = (size > 0 && (data[0] & 16)) ? sparse_metrics : dense_metrics;
 	Input		in;
 	PGFunction metric;
 	uint8		byte0;
@@ -302,7 +333,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (VxFuzzStep(ReadMeta, &in))
 	{
 		in.heap = VxFuzzHeap(in.meta.dims);
-		in.query = MakeQuery(data, in.meta.dims);
+		in.query = metrics == sparse_metrics ? MakeSparseQuery(data, in.meta.dims) :
+			MakeQuery(data, in.meta.dims);
 	}
 	(void) VxFuzzStep(Stats, &in);
 	(void) VxFuzzStep(Check, &in);

@@ -64,6 +64,20 @@ sql -c "INSERT INTO h4 SELECT id + 2000, v FROM h4 WHERE id % 7 = 1"	# reuse of 
 sql -c "DELETE FROM h4 WHERE id % 11 = 0"	# DELETED, not yet vacuumed
 table h5 16 0
 sql -c "CREATE INDEX h5_empty ON h5 USING hnsw (v vector_l2_ops)"
+# sparsevec (control byte 0 bit 4): 1000 dimensions, 3 to 20 non-zeros; a
+# capacity of 6 that cuts most; 4000 non-zeros in a billion dimensions,
+# elements across pages
+sparse() {
+	sql -o /dev/null -c "SELECT setseed(0.42)" -c "DROP TABLE IF EXISTS $1" \
+		-c "CREATE TABLE $1 (id int, v sparsevec($2))" \
+		-c "INSERT INTO $1 SELECT i, format('{%s}/$2', (SELECT string_agg(format('%s:%s', k, x), ',') FROM (SELECT DISTINCT ON (k) k, x FROM (SELECT 1 + (random() * ($2 - 1))::int AS k, round((random() * 2 - 1)::numeric, 3) + 0.0005 AS x FROM generate_series(1, $3 + i % $4) WHERE i > 0) a) b))::sparsevec FROM generate_series(1, $5) i"
+}
+sparse s1 1000 3 18 60
+sql -c "CREATE INDEX s1_l2 ON s1 USING hnsw (v sparsevec_l2_ops) WITH (m = 4, ef_construction = 16)"
+sql -c "CREATE INDEX s1_cos ON s1 USING hnsw (v sparsevec_cosine_ops) WITH (m = 2, ef_construction = 8, nnz = 6)"
+sql -c "CREATE INDEX s1_l1 ON s1 USING hnsw (v sparsevec_l1_ops) WITH (m = 3, ef_construction = 8)"
+sparse s2 1000000000 4000 2 8
+sql -c "CREATE INDEX s2_ip ON s2 USING hnsw (v sparsevec_ip_ops) WITH (m = 2, ef_construction = 8)"
 sql -c "CHECKPOINT"
 seed fuzz_hnsw l2-8d h1_l2 "$hctl"
 seed fuzz_hnsw l2-8d-filtered h1_l2 "$hctl2"
@@ -72,6 +86,11 @@ seed fuzz_hnsw cosine-3d-levels-filtered h2_cos "$hctl2"
 seed fuzz_hnsw ip-200d-spanning h3_ip "$hctl"
 seed fuzz_hnsw l1-vacuumed h4_l1 "$hctl"
 seed fuzz_hnsw empty h5_empty "$hctl"
+sctl=1${hctl:1}
+seed fuzz_hnsw sparse-l2 s1_l2 "$sctl"
+seed fuzz_hnsw sparse-cosine-cut s1_cos "$sctl"
+seed fuzz_hnsw sparse-l1 s1_l1 "1${hctl2:1}"
+seed fuzz_hnsw sparse-ip-spanning s2_ip "$sctl"
 
 # ---- IVF-PQ
 # control bytes: metric of the meta page, default GUCs, strict order, the
