@@ -203,6 +203,17 @@ SparseDecode(const VxCodec *codec, const VxQuant *quant, const uint8 *codes, flo
 	const uint8 *cc = SPARSE_CODES(codec, codes);
 	float	   *val;
 
+	/*
+	 * A corrupt page's indices may be out of range or order: keep the
+	 * valid prefix, so that the result is a sparse vector of the index's
+	 * dimensions (S1, S2 of sparsevec.h)
+	 */
+	for (uint32 i = 0; i < n; i++)
+		if (cidx[i] >= (uint32) codec->dims || (i > 0 && cidx[i] <= cidx[i - 1]))
+		{
+			n = i;
+			break;
+		}
 	VX_SPARSE_NNZ(out) = (int32) n;
 	val = VX_SPARSE_VAL(out);
 	for (uint32 i = 0; i < n; i++)
@@ -575,8 +586,9 @@ VxQueryInit(VxQuery *q, const VxCodec *codec, const float *vec)
 		{
 			norm2 += (double) val[i] * val[i];
 			sum += fabs((double) val[i]);
+			/* masked: a vector decoded from a corrupt page may hold any index */
 			if (q->dense != NULL)
-				q->dense[idx[i]] = val[i];
+				q->dense[(uint32) idx[i] & q->dense_mask] = val[i];
 		}
 	}
 	else if (vec != NULL)

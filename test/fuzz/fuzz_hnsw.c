@@ -26,7 +26,8 @@
  *	   and a limit taken from the control bytes
  *	6. HnswReadElementHead, HnswReadResult, HnswReadCodes and neighbors()
  *	   of every level for an element id taken from the control bytes, as
- *	   if a page had named it, and for the meta page's entry point
+ *	   if a page had named it, and for the meta page's entry point; then
+ *	   the element's decoded vector as a query (the reconnect pass's)
  * The step that reads the meta page decides the query's dimensions; when
  * it fails, steps 5 and 6 are left out (they would fail the same way).
  *
@@ -220,6 +221,15 @@ ReadOne(Relation index, const HnswShape *shape, const float *query, uint32 id)
 	for (int level = 0; level <= HNSW_MAX_LEVEL; level++)
 		(void) pg.graph.neighbors(&pg.graph, id, level, nbrs, &flags);
 	(void) pg.graph.distance(&pg.graph, id);
+	/* the element's own vector as a query, as VACUUM's reconnect pass asks */
+	{
+		HnswPageGraph self;
+		float	   *decoded = palloc(shape->codec.vec_bytes);
+
+		VxDecodeVector(&shape->codec, &quant, codes, decoded);
+		HnswPageGraphInit(&self, index, shape, decoded);
+		(void) self.graph.distance(&self.graph, id);
+	}
 }
 
 static void
@@ -254,7 +264,7 @@ static Pointer
 MakeQuery(const uint8 *c, int dims)
 {
 	Vector	   *q = VxNewVector(dims);
-	uint64		state;
+	uint64		state = 0;
 
 	memcpy(&state, c + 4, 4);
 	if (!(c[2] & 32))
@@ -267,7 +277,7 @@ MakeQuery(const uint8 *c, int dims)
 static Pointer
 MakeSparseQuery(const uint8 *c, int dims)
 {
-	uint64		state;
+	uint64		state = 0;
 	int			nnz = (c[2] & 32) ? 0 : Min(dims, 1 + c[5] % 40);
 	SparseVector *q = VxNewSparseVector(dims, nnz);
 	int			span = nnz > 0 ? dims / nnz : 0;
