@@ -542,6 +542,8 @@ typedef struct ArenaReconnectArg
 	int			max;
 	ArenaGraph	ag;
 	float	   *vec;			/* the decoded vector the graph searches for */
+	MemoryContext graphcxt;		/* the graph's query (a sparse one's dense
+								 * array): reset for each graph */
 } ArenaReconnectArg;
 
 static int
@@ -580,9 +582,14 @@ static HnswGraph *
 ArenaReconnectGraph(void *arg, uint32 x)
 {
 	ArenaReconnectArg *a = (ArenaReconnectArg *) arg;
+	MemoryContext old;
 
+	/* one graph at a time: the previous one's memory is done with */
+	MemoryContextReset(a->graphcxt);
+	old = MemoryContextSwitchTo(a->graphcxt);
 	VxDecodeVector(&a->bs->shape.codec, ArenaQuant(a->bs, x), ArenaCodes(a->bs, x), a->vec);
 	ArenaGraphInit(&a->ag, a->bs, a->vec);
+	MemoryContextSwitchTo(old);
 	return &a->ag.graph;
 }
 
@@ -617,7 +624,8 @@ ArenaReconnect(HnswBuildState *bs)
 	HnswBuildShared *sh = bs->shared;
 	int			fixed;
 	ArenaReconnectArg a = {.bs = bs, .max = 2 * bs->shape.m,
-	.vec = palloc(bs->shape.codec.vec_bytes)};
+		.vec = palloc(bs->shape.codec.vec_bytes),
+	.graphcxt = AllocSetContextCreate(CurrentMemoryContext, "hnsw reconnect graph", ALLOCSET_SMALL_SIZES)};
 	HnswReconnectOps ops = {
 		.read = ArenaReconnectRead,
 		.write = ArenaReconnectWrite,
@@ -630,6 +638,7 @@ ArenaReconnect(HnswBuildState *bs)
 
 	fixed = HnswReconnect(&bs->shape, HnswOffsetId(sh->stream_end) + 1, sh->entry_point,
 						  sh->entry_level, &ops);
+	MemoryContextDelete(a.graphcxt);
 	elog(DEBUG1, "hnsw build: %d elements were unreachable at level 0 and were reconnected", fixed);
 	pfree(a.vec);
 }
@@ -1100,17 +1109,24 @@ ParallelBuild(Relation heap, Relation index, IndexInfo *indexInfo, const HnswSha
 /* ---------------------------------------------------------------- ambuild */
 
 /* the most non-zeros among the rows an index build reads (SparseCapacity) */
+typedef struct MaxNnzState
+{
+	int			max;
+	double		rows;
+} MaxNnzState;
+
 static void
 MaxNnzCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 			   bool tupleIsAlive, void *state)
 {
-	int		   *max = (int *) state;
+	MaxNnzState *st = (MaxNnzState *) state;
 	SparseVector *s;
 
 	if (isnull[0])
 		return;
 	s = DatumGetSparseVector(values[0]);
-	*max = Max(*max, s->nnz);
+	st->max = Max(st->max, s->nnz);
+	st->rows += 1;
 	if ((Pointer) s != DatumGetPointer(values[0]))
 		pfree(s);
 }
@@ -1120,24 +1136,27 @@ MaxNnzCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
  * non-zeros among the rows, so that no row is approximated, rounded up to
  * a multiple of 8, at least 16 and at most HNSW_AUTO_MAX_NNZ (pgvector
  * indexes up to 1000; rows with more are approximated, not refused).
- * Costs one more pass over the table, much cheaper than the graph.  An
- * empty table (and the INIT fork) gets HNSW_DEFAULT_NNZ.
+ * Costs one more pass over the table, much cheaper than the graph; *rows
+ * gets the rows it counted (the arena's estimate).  An empty table (and
+ * the INIT fork) gets HNSW_DEFAULT_NNZ.
  */
 static int
-SparseCapacity(Relation heap, Relation index, IndexInfo *indexInfo)
+SparseCapacity(Relation heap, Relation index, IndexInfo *indexInfo, double *rows)
 {
-	int			max = -1;
+	MaxNnzState st = {.max = -1,.rows = 0};
 
 	if (heap == NULL)
 		return HNSW_DEFAULT_NNZ;
-	(void) table_index_build_scan(heap, index, indexInfo, true, false, MaxNnzCallback, &max, NULL);
-	if (max < 0)
+	(void) table_index_build_scan(heap, index, indexInfo, true, false, MaxNnzCallback, &st, NULL);
+	*rows = st.rows;
+	if (st.max < 0)
 		return HNSW_DEFAULT_NNZ;
-	return Min(Max(16, (int) TYPEALIGN(8, max)), HNSW_AUTO_MAX_NNZ);
+	return Min(Max(16, (int) TYPEALIGN(8, st.max)), HNSW_AUTO_MAX_NNZ);
 }
 
+/* *rows: the rows a sparse capacity pass counted, else left alone */
 static void
-ShapeForBuild(Relation heap, Relation index, IndexInfo *indexInfo, HnswShape *shape)
+ShapeForBuild(Relation heap, Relation index, IndexInfo *indexInfo, HnswShape *shape, double *rows)
 {
 	HnswOptions *opts = (HnswOptions *) index->rd_options;
 	int			m = opts ? opts->m : HNSW_DEFAULT_M;
@@ -1153,7 +1172,7 @@ ShapeForBuild(Relation heap, Relation index, IndexInfo *indexInfo, HnswShape *sh
 				 errhint("Leave nnz out: vectors of other types keep every element.")));
 	dims = VxIndexDims(index, HnswMaxDims(elem), "hnsw");
 	if (elem == VX_ELEM_SPARSE && nnz == 0)
-		nnz = SparseCapacity(heap, index, indexInfo);
+		nnz = SparseCapacity(heap, index, indexInfo, rows);
 	HnswFillShape(shape, dims, m, efc, VxIndexMetric(index), elem, nnz);
 }
 
@@ -1173,6 +1192,7 @@ hnswbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 	IndexBuildResult *result;
 	HnswShape	shape;
 	double		estimate;
+	double		counted = -1;
 	Size		limit;
 	Size		arena_size;
 	double		reltuples = 0;
@@ -1182,10 +1202,10 @@ hnswbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 
 	if (RelationGetNumberOfBlocks(index) != 0)
 		elog(ERROR, "index \"%s\" already contains data", RelationGetRelationName(index));
-	ShapeForBuild(heap, index, indexInfo, &shape);
+	ShapeForBuild(heap, index, indexInfo, &shape, &counted);
 
 	/* arena: what the table needs, within maintenance_work_mem */
-	estimate = heap->rd_rel->reltuples > 0 ? heap->rd_rel->reltuples :
+	estimate = counted >= 0 ? counted : heap->rd_rel->reltuples > 0 ? heap->rd_rel->reltuples :
 		(double) RelationGetNumberOfBlocks(heap) *
 		(BLCKSZ / (double) ((shape.codec.elem == VX_ELEM_SPARSE ? (Size) shape.codec.code_bytes :
 							 shape.codec.vec_bytes) + 64));
@@ -1253,7 +1273,7 @@ hnswbuildempty(Relation index)
 	PGAlignedBlock page;
 	Page		pages[1] = {page.data};
 
-	ShapeForBuild(NULL, index, NULL, &shape);
+	ShapeForBuild(NULL, index, NULL, &shape, NULL);
 	HnswInitMetaPage(page.data, &shape);
 	VxWriteInitFork(index, pages, 1);
 }

@@ -57,6 +57,7 @@ struct HnswVecCache
 	Relation	index;
 	const HnswShape *shape;
 	veccache_hash *recs;
+	MemoryContext cxt;			/* where the records live: the creator's */
 	float	   *scratch;		/* L1: a decoded vector */
 };
 
@@ -68,6 +69,7 @@ HnswVecCacheCreate(Relation index, const HnswShape *shape)
 	c->index = index;
 	c->shape = shape;
 	c->recs = veccache_create(CurrentMemoryContext, 128, NULL);
+	c->cxt = CurrentMemoryContext;
 	c->scratch = NULL;
 	return c;
 }
@@ -82,7 +84,7 @@ VecCacheRecord(HnswVecCache *c, uint32 id)
 
 	if (e)
 		return e->rec;
-	rec = palloc(sizeof(VxQuant) + c->shape->codec.code_bytes);
+	rec = MemoryContextAlloc(c->cxt, sizeof(VxQuant) + c->shape->codec.code_bytes);
 	HnswReadCodes(c->index, c->shape, id, (VxQuant *) rec, (uint8 *) rec + sizeof(VxQuant));
 	e = veccache_insert(c->recs, id, &found);
 	e->rec = rec;
@@ -113,7 +115,7 @@ HnswVecCachePair(void *arg, uint32 a, uint32 b)
 		VxQuery	q;
 
 		if (c->scratch == NULL)
-			c->scratch = palloc(c->shape->codec.vec_bytes);
+			c->scratch = MemoryContextAlloc(c->cxt, c->shape->codec.vec_bytes);
 		VxDecodeVector(&c->shape->codec, (const VxQuant *) ra, (const uint8 *) ra + sizeof(VxQuant),
 						 c->scratch);
 		VxQueryInit(&q, &c->shape->codec, c->scratch);

@@ -369,6 +369,9 @@ typedef struct PageReconnectArg
 	const HnswShape *shape;
 	BufferAccessStrategy strategy;
 	MemoryContext veccxt;		/* the vector cache, reset now and then */
+	MemoryContext graphcxt;		/* PageGraph's query and its decoded vector
+								 * (a sparse one's dense array): reset for
+								 * each graph */
 	HnswVecCache *vc;
 	HnswPageGraph reader;		/* for lists (no query) */
 	HnswPageGraph pg;			/* for searches (PageGraph) */
@@ -436,8 +439,11 @@ static HnswGraph *
 PageGraph(void *arg, uint32 x)
 {
 	PageReconnectArg *a = (PageReconnectArg *) arg;
-	MemoryContext old = MemoryContextSwitchTo(a->veccxt);
+	MemoryContext old;
 
+	/* one graph at a time: the previous one's memory is done with */
+	MemoryContextReset(a->graphcxt);
+	old = MemoryContextSwitchTo(a->graphcxt);
 	HnswPageGraphInit(&a->pg, a->index, a->shape, HnswVecCacheDecode(a->vc, x));
 	MemoryContextSwitchTo(old);
 	a->page_neighbors = a->pg.graph.neighbors;
@@ -506,6 +512,7 @@ HnswReconnectIndex(Relation index, const HnswShape *shape, BufferAccessStrategy 
 
 	HnswReadMeta(index, &meta);
 	a.veccxt = AllocSetContextCreate(cxt, "hnsw reconnect vectors", ALLOCSET_DEFAULT_SIZES);
+	a.graphcxt = AllocSetContextCreate(cxt, "hnsw reconnect graph", ALLOCSET_SMALL_SIZES);
 	MemoryContextSwitchTo(a.veccxt);
 	a.vc = HnswVecCacheCreate(index, shape);
 	MemoryContextSwitchTo(cxt);
