@@ -206,6 +206,15 @@
  *	integer, needs no re-check (the executor then reads no column value of
  *	the row).  A piece of an element split over pages adds its part of a
  *	distance as for 8-bit codes.  A 1536-bit element takes 192 code bytes.
+ *	sparsevec columns (sparsevec_l2_ops, _ip_ops, _cosine_ops, _l1_ops):
+ *	an element keeps up to the meta page's nnz non-zero elements, indices
+ *	and 8-bit codes (vxcodec.h, SPARSE CODES), so code_bytes is the same
+ *	for every element as the stream needs.  The option nnz sets it; without
+ *	it the build reads the rows once more for their most non-zeros
+ *	(hnswbuild.c, SparseCapacity).  A vector with more is cut to its
+ *	largest elements and counted into err: approximate in the graph, exact
+ *	after the executor's re-check.  Codes split over pages are gathered
+ *	before a distance (a merge has no per-piece part).
  *
  * LOCKING
  *	Page content locks only, one page at a time, except where noted; no
