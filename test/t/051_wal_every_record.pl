@@ -75,7 +75,14 @@ my $err = phase('hnsw build', qq{
 	SET max_parallel_maintenance_workers = 0;
 	CREATE INDEX hb_mem ON hb USING hnsw (v) WITH (m = 8, ef_construction = 32);
 	INSERT INTO hb SELECT g, $v16 FROM generate_series(301, @{[vx_n(4000, 1500)]}) g;
-	CREATE INDEX hb_spill ON hb USING hnsw (v vector_cosine_ops) WITH (m = 8, ef_construction = 32);
+	CREATE INDEX hb_mem_grown ON hb USING hnsw (v vector_cosine_ops) WITH (m = 8, ef_construction = 32);
+	-- a serial build grows its arena up to maintenance_work_mem, then
+	-- continues on disk: 4000 elements of 256 dimensions need more than 1 MB
+	CREATE TABLE hbs (id int PRIMARY KEY, v vector(256));
+	INSERT INTO hbs SELECT g, @{[vx_rand_vec_sql(256, 'g')]} FROM generate_series(1, 4000) g;
+	SET maintenance_work_mem = '1MB';
+	CREATE INDEX hb_spill ON hbs USING hnsw (v vector_cosine_ops) WITH (m = 8, ef_construction = 32);
+	RESET maintenance_work_mem;
 	RESET max_parallel_maintenance_workers;
 	CREATE INDEX hb_parallel_spill ON hb USING hnsw (v vector_l1_ops) WITH (m = 8, ef_construction = 32);
 	ANALYZE hb;
@@ -142,7 +149,7 @@ ok($standby->safe_psql('postgres', 'SELECT 1') eq '1', 'the standby replayed eve
 unlike(slurp_file($standby->logfile), qr/inconsistent page found/, 'no replayed page differs from its logged image');
 
 # built and left alone, or vacuumed last: whole
-for my $idx (qw(hb_spill hb_parallel_spill hb_parallel hd_v))
+for my $idx (qw(hb_spill hb_mem_grown hb_parallel_spill hb_parallel hd_v))
 {
 	is(vx_check_ok($standby, $idx), 't|{}', "$idx passes vectorx_hnsw_check on the standby");
 }
