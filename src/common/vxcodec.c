@@ -334,6 +334,7 @@ static struct
 	float	   *dense;			/* VX_SPARSE_DENSE_MAX floats, zero but a's */
 	uint8	   *key;			/* a's VxQuant and codes; NULL: none */
 	int			key_bytes;
+	uint32		n;				/* a's elements scattered */
 	double		l1;				/* sum |a^_i| */
 } pair_scratch;
 
@@ -349,16 +350,12 @@ PairScatter(const VxCodec *codec, const VxQuant *qa, const uint8 *ca)
 		memcmp(pair_scratch.key, qa, sizeof(VxQuant)) == 0 &&
 		memcmp(pair_scratch.key + sizeof(VxQuant), ca, codec->code_bytes) == 0)
 		return;
-	/* clear the previous element's values (its codes are in the key) */
+	/* clear the previous element's values (its indices are in the key) */
 	if (pair_scratch.key != NULL)
 	{
 		const uint8 *old = pair_scratch.key + sizeof(VxQuant);
-		uint32		n;
-		uint16		n16;
 
-		memcpy(&n16, old, sizeof(n16));
-		n = Min((uint32) n16, (uint32) (pair_scratch.key_bytes - sizeof(VxQuant) - sizeof(uint32)) / 5);
-		for (uint32 i = 0; i < n; i++)
+		for (uint32 i = 0; i < pair_scratch.n; i++)
 			pair_scratch.dense[SPARSE_IDX(old)[i] & (VX_SPARSE_DENSE_MAX - 1)] = 0;
 		if (pair_scratch.key_bytes != key_bytes)
 		{
@@ -372,11 +369,11 @@ PairScatter(const VxCodec *codec, const VxQuant *qa, const uint8 *ca)
 	memcpy(pair_scratch.key, qa, sizeof(VxQuant));
 	memcpy(pair_scratch.key + sizeof(VxQuant), ca, codec->code_bytes);
 	pair_scratch.l1 = 0;
+	pair_scratch.n = SparseCount(codec, ca);
 	{
-		uint32		n = SparseCount(codec, ca);
 		const uint8 *c = SPARSE_CODES(codec, ca);
 
-		for (uint32 i = 0; i < n; i++)
+		for (uint32 i = 0; i < pair_scratch.n; i++)
 		{
 			float		v = (float) ((double) qa->lo + (double) qa->step * c[i]);
 
