@@ -65,7 +65,8 @@ OBJS = \
 	src/ivfpq/ivfpqvacuum.o \
 	src/planner/filterexec.o \
 	src/planner/filterplan.o \
-	src/planner/filterprivate.o
+	src/planner/filterprivate.o \
+	src/planner/shard.o
 
 DATA = $(EXTSCRIPTS)
 

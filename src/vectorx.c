@@ -18,8 +18,10 @@
  *	hnsw.ef_search, hnsw.max_scan_tuples   see src/hnsw/hnswam.c
  *	ivfpq.probes, ivfpq.rerank   see src/ivfpq/ivfpqam.c
  *	vectorx.filter_strategy   see src/planner/filter.h
+ *	vectorx.shard_pushdown   see src/planner/shard.h
  *
- * Hooks installed: set_rel_pathlist_hook (src/planner/filterplan.c).
+ * Hooks installed: set_rel_pathlist_hook (src/planner/filterplan.c),
+ * planner_hook (src/planner/shard.c).
  *
  *-------------------------------------------------------------------------
  */
@@ -34,6 +36,7 @@
 #include "hnsw.h"
 #include "ivfpq.h"
 #include "monitor.h"
+#include "shard.h"
 #include "vector.h"
 #include "waitpoint.h"
 
@@ -101,6 +104,7 @@ _PG_init(void)
 	HnswInitGucs();
 	IvfpqInitGucs();
 	VxFilterInit();
+	VxShardInit();
 	VxWaitPointInit();
 
 	MarkGUCPrefixReserved("vectorx");

@@ -1,0 +1,432 @@
+/*-------------------------------------------------------------------------
+ *
+ * shard.c
+ *	  The k-NN pushdown to postgres_fdw shards described in shard.h: the
+ *	  planner_hook that rewrites Limit over Merge Append of foreign scans
+ *	  into Limit over Sort over Append of foreign scans whose remote SQL
+ *	  carries the LIMIT and which run asynchronously, and the GUC
+ *	  vectorx.shard_pushdown.  Installed by _PG_init (src/vectorx.c).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "commands/defrem.h"
+#include "foreign/foreign.h"
+#include "nodes/makefuncs.h"
+#include "nodes/nodeFuncs.h"
+#include "optimizer/cost.h"
+#include "optimizer/optimizer.h"
+#include "optimizer/planner.h"
+#include "parser/parsetree.h"
+#include "utils/fmgroids.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+
+#include "shard.h"
+
+bool		vx_shard_pushdown = true;
+
+static planner_hook_type prev_planner = NULL;
+
+/* What the rewrite of one statement needs. */
+typedef struct ShardRewrite
+{
+	PlannedStmt *stmt;			/* for the range table */
+	int			next_node_id;	/* plan_node_id for nodes we add */
+} ShardRewrite;
+
+static Plan *RewritePlan(Plan *plan, ShardRewrite *st);
+
+/* The largest plan_node_id in a plan tree, so new nodes get fresh ones. */
+static int
+MaxNodeId(Plan *plan)
+{
+	int			max;
+	ListCell   *lc;
+	List	   *children = NIL;
+
+	if (plan == NULL)
+		return -1;
+	max = plan->plan_node_id;
+	max = Max(max, MaxNodeId(plan->lefttree));
+	max = Max(max, MaxNodeId(plan->righttree));
+	switch (nodeTag(plan))
+	{
+		case T_Append:
+			children = ((Append *) plan)->appendplans;
+			break;
+		case T_MergeAppend:
+			children = ((MergeAppend *) plan)->mergeplans;
+			break;
+		case T_BitmapAnd:
+			children = ((BitmapAnd *) plan)->bitmapplans;
+			break;
+		case T_BitmapOr:
+			children = ((BitmapOr *) plan)->bitmapplans;
+			break;
+		case T_CustomScan:
+			children = ((CustomScan *) plan)->custom_plans;
+			break;
+		case T_SubqueryScan:
+			max = Max(max, MaxNodeId(((SubqueryScan *) plan)->subplan));
+			break;
+		default:
+			break;
+	}
+	foreach(lc, children)
+		max = Max(max, MaxNodeId((Plan *) lfirst(lc)));
+	return max;
+}
+
+/* Does an expression stay the same for the whole execution of the query? */
+static bool
+NotRunTimeConstant(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Var) || IsA(node, SubPlan) || IsA(node, AlternativeSubPlan) ||
+		IsA(node, Aggref) || IsA(node, WindowFunc) || IsA(node, GroupingFunc))
+		return true;
+	if (IsA(node, Param) && ((Param *) node)->paramkind != PARAM_EXTERN)
+		return true;
+	return expression_tree_walker(node, NotRunTimeConstant, context);
+}
+
+static bool
+RunTimeConstant(Node *expr)
+{
+	return !NotRunTimeConstant(expr, NULL) && !contain_volatile_functions(expr);
+}
+
+/*
+ * The number of rows each child must deliver for the Limit to be answered:
+ * count + offset, as an int8 Const or an int8 expression of the query's
+ * parameters.  NULL when the Limit cannot be pushed down.
+ */
+static Expr *
+ChildBound(Limit *limit)
+{
+	Node	   *count = limit->limitCount;
+	Node	   *offset = limit->limitOffset;
+
+	if (limit->limitOption != LIMIT_OPTION_COUNT || count == NULL ||
+		exprType(count) != INT8OID)
+		return NULL;
+	if (offset != NULL && exprType(offset) != INT8OID)
+		return NULL;
+	if (IsA(count, Const) && ((Const *) count)->constisnull)
+		return NULL;			/* LIMIT ALL */
+	if (offset != NULL && IsA(offset, Const) &&
+		(((Const *) offset)->constisnull || DatumGetInt64(((Const *) offset)->constvalue) == 0))
+		offset = NULL;
+
+	if (IsA(count, Const) && (offset == NULL || IsA(offset, Const)))
+	{
+		int64		c = DatumGetInt64(((Const *) count)->constvalue);
+		int64		o = offset ? DatumGetInt64(((Const *) offset)->constvalue) : 0;
+
+		/* Negative values are the Limit node's error to raise. */
+		if (c < 0 || o < 0 || c > PG_INT64_MAX - o)
+			return NULL;
+		return (Expr *) makeConst(INT8OID, -1, InvalidOid, sizeof(int64),
+								  Int64GetDatum(c + o), false, FLOAT8PASSBYVAL);
+	}
+	if (!RunTimeConstant(count) || (offset != NULL && !RunTimeConstant(offset)))
+		return NULL;
+	if (offset == NULL)
+		return (Expr *) copyObject(count);
+	/* A NULL offset makes the bound NULL: no remote LIMIT, still exact. */
+	return (Expr *) makeFuncExpr(F_INT8PL, INT8OID,
+								 list_make2(copyObject(count), copyObject(offset)),
+								 InvalidOid, InvalidOid, COERCE_EXPLICIT_CALL);
+}
+
+/* Is this foreign scan run by postgres_fdw? */
+static bool
+IsPostgresFdw(ForeignScan *fs)
+{
+	ForeignServer *server;
+	ForeignDataWrapper *fdw;
+	char	   *handler;
+
+	if (!OidIsValid(fs->fs_server))
+		return false;
+	server = GetForeignServer(fs->fs_server);
+	fdw = GetForeignDataWrapper(server->fdwid);
+	if (!OidIsValid(fdw->fdwhandler))
+		return false;
+	handler = get_func_name(fdw->fdwhandler);
+	return handler != NULL && strcmp(handler, "postgres_fdw_handler") == 0;
+}
+
+/* postgres_fdw's async_capable option: the table's, else the server's. */
+static bool
+AsyncCapable(ForeignScan *fs, ShardRewrite *st)
+{
+	bool		async = false;
+	ListCell   *lc;
+
+	foreach(lc, GetForeignServer(fs->fs_server)->options)
+	{
+		DefElem    *def = (DefElem *) lfirst(lc);
+
+		if (strcmp(def->defname, "async_capable") == 0)
+			async = defGetBoolean(def);
+	}
+	if (fs->scan.scanrelid > 0)
+	{
+		RangeTblEntry *rte = rt_fetch(fs->scan.scanrelid, st->stmt->rtable);
+
+		foreach(lc, GetForeignTable(rte->relid)->options)
+		{
+			DefElem    *def = (DefElem *) lfirst(lc);
+
+			if (strcmp(def->defname, "async_capable") == 0)
+				async = defGetBoolean(def);
+		}
+	}
+	return async;
+}
+
+/*
+ * Can this Merge Append child take the LIMIT in its remote SQL?  A
+ * postgres_fdw scan with no local filter whose remote SQL is a plain
+ * SELECT ending in the ORDER BY the Merge Append relies on.  (The first
+ * item of postgres_fdw's fdw_private is the remote SELECT as a String:
+ * FdwScanPrivateSelectSql in contrib/postgres_fdw/postgres_fdw.c.)
+ */
+static bool
+TakesRemoteLimit(Plan *child)
+{
+	ForeignScan *fs;
+	Node	   *sqlnode;
+	const char *sql;
+	const char *orderby;
+
+	if (!IsA(child, ForeignScan))
+		return false;
+	fs = (ForeignScan *) child;
+	if (fs->operation != CMD_SELECT || fs->scan.plan.qual != NIL ||
+		fs->fdw_private == NIL || !IsPostgresFdw(fs))
+		return false;
+	sqlnode = (Node *) linitial(fs->fdw_private);
+	if (!IsA(sqlnode, String))
+		return false;
+	sql = strVal(sqlnode);
+	if (strncmp(sql, "SELECT ", 7) != 0)
+		return false;
+	orderby = strstr(sql, " ORDER BY ");
+	if (orderby == NULL)
+		return false;
+	/* Nothing may follow the ORDER BY but more of it. */
+	if (strstr(orderby, " LIMIT ") != NULL || strstr(orderby, " FOR UPDATE") != NULL ||
+		strstr(orderby, " FOR SHARE") != NULL || strstr(orderby, " FOR NO KEY") != NULL ||
+		strstr(orderby, " FOR KEY") != NULL)
+		return false;
+	return true;
+}
+
+/* Append " LIMIT b" to a foreign scan's remote SQL. */
+static void
+AddRemoteLimit(ForeignScan *fs, Expr *bound)
+{
+	const char *sql = strVal(linitial(fs->fdw_private));
+	char	   *newsql;
+
+	if (IsA(bound, Const))
+		newsql = psprintf("%s LIMIT " INT64_FORMAT, sql,
+						  DatumGetInt64(((Const *) bound)->constvalue));
+	else
+	{
+		/* postgres_fdw sends fdw_exprs as the remote $1..$n, in order. */
+		fs->fdw_exprs = lappend(fs->fdw_exprs, copyObject(bound));
+		newsql = psprintf("%s LIMIT $%d::bigint", sql, list_length(fs->fdw_exprs));
+	}
+	linitial(fs->fdw_private) = makeString(newsql);
+}
+
+/* A Limit b over a child, with the child's columns passed through. */
+static Plan *
+WrapInLimit(Plan *child, Expr *bound, ShardRewrite *st)
+{
+	Limit	   *limit = makeNode(Limit);
+	List	   *tlist = NIL;
+	ListCell   *lc;
+
+	foreach(lc, child->targetlist)
+	{
+		TargetEntry *tle = (TargetEntry *) lfirst(lc);
+		Var		   *var = makeVar(OUTER_VAR, tle->resno,
+								  exprType((Node *) tle->expr),
+								  exprTypmod((Node *) tle->expr),
+								  exprCollation((Node *) tle->expr), 0);
+
+		tle = flatCopyTargetEntry(tle);
+		tle->expr = (Expr *) var;
+		tlist = lappend(tlist, tle);
+	}
+	limit->plan.targetlist = tlist;
+	limit->plan.lefttree = child;
+	limit->plan.startup_cost = child->startup_cost;
+	limit->plan.total_cost = child->total_cost;
+	limit->plan.plan_rows = child->plan_rows;
+	limit->plan.plan_width = child->plan_width;
+	limit->plan.parallel_safe = child->parallel_safe;
+	limit->plan.plan_node_id = st->next_node_id++;
+	limit->plan.extParam = bms_copy(child->extParam);
+	limit->plan.allParam = bms_copy(child->allParam);
+	limit->limitCount = (Node *) copyObject(bound);
+	limit->limitOption = LIMIT_OPTION_COUNT;
+	return (Plan *) limit;
+}
+
+/* Rewrite one Limit if its child is a Merge Append the pushdown applies to. */
+static void
+PushLimit(Limit *limit, ShardRewrite *st)
+{
+	MergeAppend *merge;
+	Append	   *append;
+	Sort	   *sort;
+	Expr	   *bound;
+	List	   *children = NIL;
+	ListCell   *lc;
+	int			nremote = 0;
+	int			nasync = 0;
+
+	if (!IsA(outerPlan(limit), MergeAppend))
+		return;
+	merge = (MergeAppend *) outerPlan(limit);
+	foreach(lc, merge->mergeplans)
+		if (TakesRemoteLimit((Plan *) lfirst(lc)))
+			nremote++;
+	if (nremote == 0 || (bound = ChildBound(limit)) == NULL)
+		return;
+
+	foreach(lc, merge->mergeplans)
+	{
+		Plan	   *child = (Plan *) lfirst(lc);
+
+		if (TakesRemoteLimit(child))
+		{
+			ForeignScan *fs = (ForeignScan *) child;
+
+			AddRemoteLimit(fs, bound);
+			fs->scan.plan.async_capable = enable_async_append && AsyncCapable(fs, st);
+			if (fs->scan.plan.async_capable)
+				nasync++;
+		}
+		else
+			child = WrapInLimit(child, bound, st);
+		children = lappend(children, child);
+	}
+
+	append = makeNode(Append);
+	append->plan = merge->plan;
+	append->plan.type = T_Append;
+	append->plan.targetlist = copyObject(merge->plan.targetlist);
+	append->plan.parallel_aware = false;
+	append->apprelids = merge->apprelids;
+	append->appendplans = children;
+	append->nasyncplans = nasync;
+	append->first_partial_plan = list_length(children);
+	append->part_prune_info = merge->part_prune_info;
+
+	sort = makeNode(Sort);
+	sort->plan = merge->plan;
+	sort->plan.type = T_Sort;
+	sort->plan.targetlist = copyObject(merge->plan.targetlist);
+	sort->plan.parallel_aware = false;
+	sort->plan.plan_node_id = st->next_node_id++;
+	sort->plan.extParam = bms_copy(merge->plan.extParam);
+	sort->plan.allParam = bms_copy(merge->plan.allParam);
+	sort->plan.initPlan = NIL;	/* they stay with the Append */
+	sort->plan.lefttree = (Plan *) append;
+	sort->plan.startup_cost = merge->plan.total_cost;
+	sort->numCols = merge->numCols;
+	sort->sortColIdx = merge->sortColIdx;
+	sort->sortOperators = merge->sortOperators;
+	sort->collations = merge->collations;
+	sort->nullsFirst = merge->nullsFirst;
+
+	outerPlan(limit) = (Plan *) sort;
+}
+
+/* Rewrite every Limit in a plan tree, children first. */
+static Plan *
+RewritePlan(Plan *plan, ShardRewrite *st)
+{
+	ListCell   *lc;
+	List	   *children = NIL;
+
+	if (plan == NULL)
+		return NULL;
+	plan->lefttree = RewritePlan(plan->lefttree, st);
+	plan->righttree = RewritePlan(plan->righttree, st);
+	switch (nodeTag(plan))
+	{
+		case T_Append:
+			children = ((Append *) plan)->appendplans;
+			break;
+		case T_MergeAppend:
+			children = ((MergeAppend *) plan)->mergeplans;
+			break;
+		case T_CustomScan:
+			children = ((CustomScan *) plan)->custom_plans;
+			break;
+		case T_SubqueryScan:
+			((SubqueryScan *) plan)->subplan =
+				RewritePlan(((SubqueryScan *) plan)->subplan, st);
+			break;
+		default:
+			break;
+	}
+	foreach(lc, children)
+		lfirst(lc) = RewritePlan((Plan *) lfirst(lc), st);
+
+	if (IsA(plan, Limit))
+		PushLimit((Limit *) plan, st);
+	return plan;
+}
+
+static PlannedStmt *
+VxShardPlanner(Query *parse, const char *query_string, int cursorOptions,
+			   ParamListInfo boundParams)
+{
+	PlannedStmt *stmt;
+
+	if (prev_planner)
+		stmt = prev_planner(parse, query_string, cursorOptions, boundParams);
+	else
+		stmt = standard_planner(parse, query_string, cursorOptions, boundParams);
+
+	if (vx_shard_pushdown && stmt->rowMarks == NIL)
+	{
+		ShardRewrite st;
+		ListCell   *lc;
+		int			max = MaxNodeId(stmt->planTree);
+
+		foreach(lc, stmt->subplans)
+			max = Max(max, MaxNodeId((Plan *) lfirst(lc)));
+		st.stmt = stmt;
+		st.next_node_id = max + 1;
+		stmt->planTree = RewritePlan(stmt->planTree, &st);
+		foreach(lc, stmt->subplans)
+			lfirst(lc) = RewritePlan((Plan *) lfirst(lc), &st);
+	}
+	return stmt;
+}
+
+void
+VxShardInit(void)
+{
+	DefineCustomBoolVariable("vectorx.shard_pushdown",
+							 "Push ORDER BY <distance> LIMIT k down to postgres_fdw shards.",
+							 "On, a k-NN query over foreign partitions sends each shard its "
+							 "LIMIT and runs the shards concurrently (async_capable servers); "
+							 "off leaves the plan as PostgreSQL makes it.",
+							 &vx_shard_pushdown, true, PGC_USERSET, 0, NULL, NULL, NULL);
+	prev_planner = planner_hook;
+	planner_hook = VxShardPlanner;
+}
