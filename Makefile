@@ -66,7 +66,8 @@ OBJS = \
 	src/planner/filterexec.o \
 	src/planner/filterplan.o \
 	src/planner/filterprivate.o \
-	src/planner/shard.o
+	src/planner/shard.o \
+	src/planner/shardroute.o
 
 DATA = $(EXTSCRIPTS)
 
@@ -78,7 +79,7 @@ VECTOR_ALIAS ?= auto
 ALIAS_SCRIPTS = $(patsubst sql/vectorx--%,sql/alias/vector--%,$(EXTSCRIPTS))
 ALIAS_FILES = sql/alias/vector.control $(ALIAS_SCRIPTS)
 
-REGRESS = vector_type vector_ops vector_errors vector_agg vector_storage vector_simd hnsw hnsw_graph hnsw_recall ivfpq monitor filter hardening_order hardening_types hardening_privileges hardening_memory hnsw_vacuum_rules scan_hot hnsw_vacuum_reach hnsw_insert_reach scan_no_direction pgvector_settings bit_functions filter_partial halfvec sparsevec hnsw_bit ivfflat hnsw_sparsevec
+REGRESS = vector_type vector_ops vector_errors vector_agg vector_storage vector_simd hnsw hnsw_graph hnsw_recall ivfpq monitor filter hardening_order hardening_types hardening_privileges hardening_memory hnsw_vacuum_rules scan_hot hnsw_vacuum_reach hnsw_insert_reach scan_no_direction pgvector_settings bit_functions filter_partial halfvec sparsevec hnsw_bit ivfflat hnsw_sparsevec shard_cluster
 REGRESS_OPTS = --load-extension=vectorx
 # isolation specs (PostgreSQL's isolation tester): test/isolation/specs/*.spec
 # against test/isolation/expected/*.out, run by make installcheck after

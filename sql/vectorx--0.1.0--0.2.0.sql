@@ -699,3 +699,147 @@ CREATE OPERATOR CLASS @extschema@.bit_hamming_ops
 	FOR TYPE pg_catalog.bit USING ivfflat AS
 	OPERATOR 1 @extschema@.<~> (pg_catalog.bit, pg_catalog.bit) FOR ORDER BY pg_catalog.float_ops,
 	FUNCTION 1 @extschema@.hamming_distance(pg_catalog.bit, pg_catalog.bit);
+
+-- Cluster sharding (src/planner/shard.h): routings, the partition-key
+-- function, run-time pruning, inspection and rebalancing.
+
+-- A routing: cells coarse centroids of dims dimensions (cell-major), its
+-- metric, and how many of the training sample's rows each cell took.  A
+-- row is never changed (vectorx_shard_cell is IMMUTABLE over it).
+CREATE TABLE @extschema@.vectorx_shard_routing (
+	name pg_catalog.text PRIMARY KEY,
+	metric pg_catalog.text NOT NULL CHECK (metric IN ('l2', 'cosine')),
+	dims pg_catalog.int4 NOT NULL CHECK (dims > 0),
+	cells pg_catalog.int4 NOT NULL CHECK (cells > 0),
+	centroids pg_catalog.float4[] NOT NULL,
+	sample_rows pg_catalog.int4 NOT NULL,
+	sample_counts pg_catalog.int4[] NOT NULL,
+	created pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	CHECK (pg_catalog.cardinality(centroids) = dims * cells),
+	CHECK (pg_catalog.cardinality(sample_counts) = cells)
+);
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.vectorx_shard_routing', '');
+GRANT SELECT ON @extschema@.vectorx_shard_routing TO PUBLIC;
+
+CREATE FUNCTION @extschema@.vectorx_shard_routing_frozen() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+	RAISE EXCEPTION 'a vectorx routing cannot be changed'
+		USING ERRCODE = 'object_not_in_prerequisite_state',
+		      DETAIL = format('Rows of routing "%s" are placed by its centroids; changed centroids would misplace them.', OLD.name),
+		      HINT = 'Train a new routing under another name and move the rows to a table partitioned by it.';
+END $$;
+CREATE TRIGGER vectorx_shard_routing_frozen BEFORE UPDATE ON @extschema@.vectorx_shard_routing
+	FOR EACH ROW EXECUTE FUNCTION @extschema@.vectorx_shard_routing_frozen();
+
+CREATE FUNCTION @extschema@.vectorx_shard_train(routing pg_catalog.text, sample_query pg_catalog.text,
+	cells pg_catalog.int4, metric pg_catalog.text DEFAULT 'l2', sample_rows pg_catalog.int4 DEFAULT 50000)
+	RETURNS pg_catalog.int4
+	AS 'MODULE_PATHNAME', 'vectorx_shard_train' LANGUAGE C VOLATILE;
+
+CREATE FUNCTION @extschema@.vectorx_shard_cell(@extschema@.vector, pg_catalog.text) RETURNS pg_catalog.int4
+	AS 'MODULE_PATHNAME', 'vectorx_shard_cell' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.vectorx_shard_probe(@extschema@.vector, pg_catalog.text, pg_catalog.regclass, pg_catalog.int4)
+	RETURNS pg_catalog.int4
+	AS 'MODULE_PATHNAME', 'vectorx_shard_probe' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.vectorx_shard_route(tab pg_catalog.regclass, query @extschema@.vector)
+	RETURNS TABLE (rank pg_catalog.int4, partition pg_catalog.regclass, server pg_catalog.text,
+	               cells pg_catalog.int4[], distance pg_catalog.float8, contacted pg_catalog.bool)
+	AS 'MODULE_PATHNAME', 'vectorx_shard_route' LANGUAGE C STABLE STRICT;
+
+CREATE FUNCTION @extschema@.vectorx_shard_partitions(tab pg_catalog.regclass)
+	RETURNS TABLE (partition pg_catalog.regclass, server pg_catalog.text, cells pg_catalog.int4[],
+	               is_default pg_catalog.bool)
+	AS 'MODULE_PATHNAME', 'vectorx_shard_partitions' LANGUAGE C STABLE STRICT;
+
+-- Rows per partition (a count through each partition: on a foreign table,
+-- a remote count), to find hot spots.
+CREATE FUNCTION @extschema@.vectorx_shard_rows(part pg_catalog.regclass) RETURNS pg_catalog.int8
+LANGUAGE plpgsql STABLE STRICT SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	n int8;
+BEGIN
+	EXECUTE format('SELECT count(*) FROM %s', part) INTO n;
+	RETURN n;
+END $$;
+
+CREATE FUNCTION @extschema@.vectorx_shard_balance(tab pg_catalog.regclass)
+	RETURNS TABLE (partition pg_catalog.regclass, server pg_catalog.text, cells pg_catalog.int4[],
+	               "rows" pg_catalog.int8, share pg_catalog.float8)
+LANGUAGE sql STABLE STRICT AS $$
+	SELECT p.partition, p.server, p.cells, c.n,
+	       COALESCE(c.n::pg_catalog.float8 / NULLIF(pg_catalog.sum(c.n) OVER (), 0)::pg_catalog.float8, 0)
+	FROM @extschema@.vectorx_shard_partitions(tab) p,
+	     LATERAL (SELECT @extschema@.vectorx_shard_rows(p.partition) AS n) c
+$$;
+
+-- Move one cell (its rows and its place in the partition bounds) from the
+-- partition that lists it to another, in the caller's transaction.  The
+-- rows travel through the coordinator (the source partition is read once),
+-- so that the shards need not hold the routing.
+CREATE FUNCTION @extschema@.vectorx_shard_move_cell(tab pg_catalog.regclass, cell pg_catalog.int4,
+	to_partition pg_catalog.regclass) RETURNS pg_catalog.int8
+LANGUAGE plpgsql STRICT SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	src record;
+	dst record;
+	keyexpr text;
+	cols text;
+	moved int8;
+BEGIN
+	EXECUTE format('LOCK TABLE %s IN ACCESS EXCLUSIVE MODE', tab);
+	SELECT * INTO dst FROM @extschema@.vectorx_shard_partitions(tab) p WHERE p.partition = to_partition;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION '"%" is not a partition of "%"', to_partition, tab
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	SELECT * INTO src FROM @extschema@.vectorx_shard_partitions(tab) p WHERE cell = ANY (p.cells);
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'cell % is not owned by any partition of "%"', cell, tab
+			USING ERRCODE = 'invalid_parameter_value',
+			      HINT = 'Cells are numbered from 0 to the routing''s cells - 1; vectorx_shard_partitions() lists who owns which.';
+	END IF;
+	IF src.partition = to_partition THEN
+		RETURN 0;
+	END IF;
+	IF src.is_default OR dst.is_default THEN
+		RAISE EXCEPTION 'cells cannot be moved out of or into a default partition'
+			USING ERRCODE = 'feature_not_supported',
+			      HINT = 'List the cell in a partition of its own first.';
+	END IF;
+	IF cardinality(src.cells) = 1 THEN
+		RAISE EXCEPTION 'partition "%" would own no cell', src.partition
+			USING ERRCODE = 'invalid_parameter_value',
+			      HINT = 'Move another cell to it first, or detach it.';
+	END IF;
+	keyexpr := substring(pg_get_partkeydef(tab) FROM '^LIST \((.*)\)$');
+	SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum) INTO cols
+		FROM pg_attribute WHERE attrelid = tab AND attnum > 0 AND NOT attisdropped;
+
+	EXECUTE format('ALTER TABLE %s DETACH PARTITION %s', tab, src.partition);
+	EXECUTE format('ALTER TABLE %s DETACH PARTITION %s', tab, to_partition);
+	EXECUTE format('CREATE TEMP TABLE vx_moving ON COMMIT DROP AS SELECT ctid AS vx_ctid, %s FROM %s',
+		cols, src.partition);
+	EXECUTE format('DELETE FROM vx_moving WHERE %s IS DISTINCT FROM %s', keyexpr, cell);
+	EXECUTE format('INSERT INTO %s (%s) SELECT %s FROM vx_moving', to_partition, cols, cols);
+	GET DIAGNOSTICS moved = ROW_COUNT;
+	EXECUTE format('DELETE FROM %s WHERE ctid IN (SELECT vx_ctid FROM vx_moving)', src.partition);
+	DROP TABLE vx_moving;
+	EXECUTE format('ALTER TABLE %s ATTACH PARTITION %s FOR VALUES IN (%s)', tab, src.partition,
+		array_to_string(array_remove(src.cells, cell), ', '));
+	EXECUTE format('ALTER TABLE %s ATTACH PARTITION %s FOR VALUES IN (%s)', tab, to_partition,
+		array_to_string(dst.cells || cell, ', '));
+	RETURN moved;
+END $$;
+
+-- The INSERT that copies a routing to another server (a shard that is to
+-- evaluate vectorx_shard_cell, say for a filter the coordinator ships).
+CREATE FUNCTION @extschema@.vectorx_shard_routing_sql(routing pg_catalog.text) RETURNS pg_catalog.text
+LANGUAGE sql STABLE STRICT AS $$
+	SELECT pg_catalog.format('INSERT INTO vectorx_shard_routing (name, metric, dims, cells, centroids, sample_rows, sample_counts, created) '
+	                         'VALUES (%L, %L, %s, %s, %L, %s, %L, %L)',
+	                         r.name, r.metric, r.dims, r.cells, r.centroids, r.sample_rows, r.sample_counts, r.created)
+	FROM @extschema@.vectorx_shard_routing r WHERE r.name = routing
+$$;

@@ -18,7 +18,7 @@
  *	hnsw.ef_search, hnsw.max_scan_tuples   see src/hnsw/hnswam.c
  *	ivfpq.probes, ivfpq.rerank   see src/ivfpq/ivfpqam.c
  *	vectorx.filter_strategy   see src/planner/filter.h
- *	vectorx.shard_pushdown   see src/planner/shard.h
+ *	vectorx.shard_pushdown, vectorx.shard_probes   see src/planner/shard.h
  *
  * Hooks installed: set_rel_pathlist_hook (src/planner/filterplan.c),
  * planner_hook (src/planner/shard.c).
@@ -105,6 +105,7 @@ _PG_init(void)
 	IvfpqInitGucs();
 	VxFilterInit();
 	VxShardInit();
+	VxShardRouteInit();
 	VxWaitPointInit();
 
 	MarkGUCPrefixReserved("vectorx");

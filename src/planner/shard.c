@@ -11,6 +11,8 @@
  */
 #include "postgres.h"
 
+#include "access/relation.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "commands/defrem.h"
 #include "foreign/foreign.h"
@@ -19,10 +21,16 @@
 #include "optimizer/cost.h"
 #include "optimizer/optimizer.h"
 #include "optimizer/planner.h"
+#include "parser/parse_func.h"
 #include "parser/parsetree.h"
+#include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
+#include "utils/partcache.h"
+#include "partitioning/partdesc.h"
+#include "access/stratnum.h"
+#include "catalog/pg_collation.h"
 
 #include "shard.h"
 
@@ -282,6 +290,212 @@ WrapInLimit(Plan *child, Expr *bound, ShardRewrite *st)
 	return (Plan *) limit;
 }
 
+/* The relation a (possibly Limit- or Sort-wrapped) scan reads, or InvalidOid. */
+static Oid
+ChildRelid(Plan *child, ShardRewrite *st)
+{
+	while (child && !(IsA(child, ForeignScan) || IsA(child, SeqScan) || IsA(child, IndexScan) ||
+					  IsA(child, IndexOnlyScan) || IsA(child, BitmapHeapScan) || IsA(child, CustomScan)))
+	{
+		if (!(IsA(child, Limit) || IsA(child, Sort) || IsA(child, IncrementalSort) || IsA(child, Result)))
+			return InvalidOid;
+		child = outerPlan(child);
+	}
+	if (child == NULL || ((Scan *) child)->scanrelid == 0)
+		return InvalidOid;
+	return rt_fetch(((Scan *) child)->scanrelid, st->stmt->rtable)->relid;
+}
+
+static bool
+CollectExecParams(Node *node, Bitmapset **ids)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Param) && ((Param *) node)->paramkind == PARAM_EXEC)
+		*ids = bms_add_member(*ids, ((Param *) node)->paramid);
+	return expression_tree_walker(node, CollectExecParams, ids);
+}
+
+static bool
+HasVars(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Var) || IsA(node, SubPlan) || IsA(node, AlternativeSubPlan))
+		return true;
+	return expression_tree_walker(node, HasVars, context);
+}
+
+/*
+ * Cluster sharding (shard.h): when a Merge Append reads the partitions of
+ * a table partitioned by LIST (vectorx_shard_cell(col, 'routing')) and its
+ * first sort key is a distance between col and a query vector q that is
+ * known when the scan starts, give it (or the Append that replaces it:
+ * children, dest) run-time pruning steps that
+ * keep only the vectorx.shard_probes partitions nearest to q:
+ *   step r (r = 1..nparts): partition key = vectorx_shard_probe(q, routing,
+ *   parent, r), a cell of the r-th nearest partition or NULL (no match);
+ *   the last step the union of them all.
+ * PostgreSQL's pruning does the rest (initial pruning when q is a constant
+ * or a query parameter, per rescan when q comes from an outer row or an
+ * InitPlan), and EXPLAIN reports "Subplans Removed".
+ */
+static void
+AddClusterPruning(Bitmapset *apprelids, AttrNumber sortcol, List *children,
+				  PartitionPruneInfo **dest, ShardRewrite *st)
+{
+	int			rti;
+	RangeTblEntry *rte;
+	Relation	rel;
+	AttrNumber	attno;
+	char	   *routing;
+	TargetEntry *tle;
+	Node	   *q = NULL;
+	Oid			vectoroid;
+	Oid			probe;
+	Oid			argtypes[4];
+	PartitionDesc pd;
+	PartitionKey key;
+	PartitionedRelPruneInfo *pinfo;
+	PartitionPruneInfo *ppi;
+	List	   *steps = NIL;
+	List	   *stepids = NIL;
+	PartitionPruneStepCombine *comb;
+	Bitmapset  *execparams = NULL;
+	ListCell   *lc;
+	int			i;
+
+	if (*dest != NULL || children == NIL || !bms_get_singleton_member(apprelids, &rti))
+		return;
+	rte = rt_fetch(rti, st->stmt->rtable);
+	if (rte->rtekind != RTE_RELATION || rte->relkind != RELKIND_PARTITIONED_TABLE)
+		return;
+	rel = relation_open(rte->relid, NoLock);	/* the planner holds its lock */
+	routing = VxShardRoutingOf(rel, &attno);
+	if (routing == NULL)
+	{
+		relation_close(rel, NoLock);
+		return;
+	}
+
+	/* the first sort key: col <op> q (or q <op> col) in the first child */
+	tle = get_tle_by_resno(((Plan *) linitial(children))->targetlist, sortcol);
+	if (tle && IsA(tle->expr, OpExpr) && list_length(((OpExpr *) tle->expr)->args) == 2)
+	{
+		Node	   *a = linitial(((OpExpr *) tle->expr)->args);
+		Node	   *b = lsecond(((OpExpr *) tle->expr)->args);
+		const char *pcol = get_attname(rte->relid, attno, true);
+		Oid			crel = ChildRelid((Plan *) linitial(children), st);
+
+		if (IsA(b, Var) && !IsA(a, Var))
+		{
+			Node	   *t = a;
+
+			a = b;
+			b = t;
+		}
+		if (IsA(a, Var) && pcol != NULL && OidIsValid(crel) &&
+			get_attnum(crel, pcol) == ((Var *) a)->varattno && !HasVars(b, NULL))
+			q = b;
+	}
+	{
+		Oid		   *fargs;
+		int			nfargs;
+
+		/* q must be of the type vectorx_shard_cell takes: vector */
+		(void) get_func_signature(((FuncExpr *) linitial(RelationGetPartitionKey(rel)->partexprs))->funcid,
+								  &fargs, &nfargs);
+		vectoroid = fargs[0];
+	}
+	if (q == NULL || exprType(q) != vectoroid)
+	{
+		relation_close(rel, NoLock);
+		return;
+	}
+	argtypes[0] = vectoroid;
+	argtypes[1] = TEXTOID;
+	argtypes[2] = REGCLASSOID;
+	argtypes[3] = INT4OID;
+	probe = LookupFuncName(list_make2(makeString(get_namespace_name(VxExtensionSchema())),
+									  makeString("vectorx_shard_probe")), 4, argtypes, true);
+	if (!OidIsValid(probe))
+	{
+		relation_close(rel, NoLock);
+		return;
+	}
+
+	/* partitions to subplans */
+	pd = RelationGetPartitionDesc(rel, true);
+	key = RelationGetPartitionKey(rel);
+	pinfo = makeNode(PartitionedRelPruneInfo);
+	pinfo->rtindex = rti;
+	pinfo->nparts = pd->nparts;
+	pinfo->subplan_map = palloc(sizeof(int) * pd->nparts);
+	pinfo->subpart_map = palloc(sizeof(int) * pd->nparts);
+	pinfo->relid_map = palloc(sizeof(Oid) * pd->nparts);
+	for (int p = 0; p < pd->nparts; p++)
+	{
+		pinfo->subplan_map[p] = -1;
+		pinfo->subpart_map[p] = -1;
+		pinfo->relid_map[p] = pd->oids[p];
+	}
+	i = 0;
+	foreach(lc, children)
+	{
+		Oid			crel = ChildRelid((Plan *) lfirst(lc), st);
+		int			p;
+
+		for (p = 0; p < pd->nparts; p++)
+			if (pd->oids[p] == crel)
+				break;
+		if (p == pd->nparts || pinfo->subplan_map[p] >= 0)
+		{
+			relation_close(rel, NoLock);
+			return;				/* not one level of partitions */
+		}
+		pinfo->subplan_map[p] = i++;
+		pinfo->present_parts = bms_add_member(pinfo->present_parts, p);
+	}
+
+	for (int r = 1; r <= pd->nparts; r++)
+	{
+		PartitionPruneStepOp *op = makeNode(PartitionPruneStepOp);
+
+		op->step.step_id = r - 1;
+		op->opstrategy = BTEqualStrategyNumber;
+		op->exprs = list_make1(makeFuncExpr(probe, INT4OID,
+											list_make4(copyObject(q),
+													   makeConst(TEXTOID, -1, DEFAULT_COLLATION_OID, -1,
+																 CStringGetTextDatum(routing), false, false),
+													   makeConst(REGCLASSOID, -1, InvalidOid, sizeof(Oid),
+																 ObjectIdGetDatum(rte->relid), false, true),
+													   makeConst(INT4OID, -1, InvalidOid, sizeof(int32),
+																 Int32GetDatum(r), false, true)),
+											InvalidOid, InvalidOid, COERCE_EXPLICIT_CALL));
+		op->cmpfns = list_make1_oid(key->partsupfunc[0].fn_oid);
+		steps = lappend(steps, op);
+		stepids = lappend_int(stepids, r - 1);
+	}
+	comb = makeNode(PartitionPruneStepCombine);
+	comb->step.step_id = pd->nparts;
+	comb->combineOp = PARTPRUNE_COMBINE_UNION;
+	comb->source_stepids = stepids;
+	steps = lappend(steps, comb);
+
+	CollectExecParams(q, &execparams);
+	if (execparams == NULL)
+		pinfo->initial_pruning_steps = steps;
+	else
+	{
+		pinfo->exec_pruning_steps = steps;
+		pinfo->execparamids = execparams;
+	}
+	ppi = makeNode(PartitionPruneInfo);
+	ppi->prune_infos = list_make1(list_make1(pinfo));
+	*dest = ppi;
+	relation_close(rel, NoLock);
+}
+
 /* Rewrite one Limit if its child is a Merge Append the pushdown applies to. */
 static void
 PushLimit(Limit *limit, ShardRewrite *st)
@@ -295,14 +509,33 @@ PushLimit(Limit *limit, ShardRewrite *st)
 	int			nremote = 0;
 	int			nasync = 0;
 
+	/* Limit over Sort over Append: nothing to push, but cluster pruning */
+	if (IsA(outerPlan(limit), Sort) && outerPlan(outerPlan(limit)) != NULL &&
+		IsA(outerPlan(outerPlan(limit)), Append))
+	{
+		Sort	   *s = (Sort *) outerPlan(limit);
+		Append	   *a = (Append *) outerPlan(s);
+
+		if (ChildBound(limit) != NULL)
+			AddClusterPruning(a->apprelids, s->sortColIdx[0], a->appendplans, &a->part_prune_info, st);
+		return;
+	}
 	if (!IsA(outerPlan(limit), MergeAppend))
 		return;
 	merge = (MergeAppend *) outerPlan(limit);
 	foreach(lc, merge->mergeplans)
 		if (TakesRemoteLimit((Plan *) lfirst(lc)))
 			nremote++;
-	if (nremote == 0 || (bound = ChildBound(limit)) == NULL)
+	/* the pruning of cluster sharding, like the pushdown, is for k-NN queries */
+	if ((bound = ChildBound(limit)) == NULL)
 		return;
+	if (nremote == 0)
+	{
+		/* local partitions stream in order through the Merge Append */
+		AddClusterPruning(merge->apprelids, merge->sortColIdx[0], merge->mergeplans,
+						  &merge->part_prune_info, st);
+		return;
+	}
 
 	foreach(lc, merge->mergeplans)
 	{
@@ -332,6 +565,8 @@ PushLimit(Limit *limit, ShardRewrite *st)
 	append->nasyncplans = nasync;
 	append->first_partial_plan = list_length(children);
 	append->part_prune_info = merge->part_prune_info;
+	AddClusterPruning(merge->apprelids, merge->sortColIdx[0], append->appendplans,
+					  &append->part_prune_info, st);
 
 	sort = makeNode(Sort);
 	sort->plan = merge->plan;

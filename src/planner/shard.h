@@ -71,8 +71,17 @@
 #ifndef VX_SHARD_H
 #define VX_SHARD_H
 
-extern bool vx_shard_pushdown;
+#include "utils/rel.h"
 
+extern bool vx_shard_pushdown;
+extern int	vx_shard_probes;
+
+/* shard.c */
 extern void VxShardInit(void);
+
+/* shardroute.c */
+extern void VxShardRouteInit(void);
+extern char *VxShardRoutingOf(Relation rel, AttrNumber *attno);
+extern Oid	VxExtensionSchema(void);
 
 #endif							/* VX_SHARD_H */
