@@ -104,7 +104,7 @@ RoutingNotFound(const char *name)
 			(errcode(ERRCODE_UNDEFINED_OBJECT),
 			 errmsg("vectorx routing \"%s\" does not exist", name),
 			 errhint("Routings are made by vectorx_shard_train() and kept in vectorx_shard_routing; "
-					 "a shard that evaluates vectorx_shard_cell needs the routing's row too.")));
+					 "vectorx_shard_routing_sql() copies one to another server.")));
 }
 
 /* Load a routing into memory of context cxt. */
