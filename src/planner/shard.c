@@ -38,6 +38,9 @@ bool		vx_shard_pushdown = true;
 
 static planner_hook_type prev_planner = NULL;
 
+/* the largest constant LIMIT + OFFSET the rewrite takes (shard.h) */
+#define SHARD_MAX_BOUND 100000
+
 /* What the rewrite of one statement needs. */
 typedef struct ShardRewrite
 {
@@ -105,7 +108,12 @@ NotRunTimeConstant(Node *node, void *context)
 static bool
 RunTimeConstant(Node *expr)
 {
-	return !NotRunTimeConstant(expr, NULL) && !contain_volatile_functions(expr);
+	/*
+	 * Immutable only: postgres_fdw does not re-send its query on a rescan
+	 * whose parameters did not change, while the Limit re-evaluates its
+	 * count; a stable count could differ between the two.
+	 */
+	return !NotRunTimeConstant(expr, NULL) && !contain_mutable_functions(expr);
 }
 
 /*
@@ -135,8 +143,12 @@ ChildBound(Limit *limit)
 		int64		c = DatumGetInt64(((Const *) count)->constvalue);
 		int64		o = offset ? DatumGetInt64(((Const *) offset)->constvalue) : 0;
 
-		/* Negative values are the Limit node's error to raise. */
-		if (c < 0 || o < 0 || c > PG_INT64_MAX - o)
+		/*
+		 * Negative values are the Limit node's error to raise.  Past
+		 * SHARD_MAX_BOUND rows per child the streaming Merge Append (fast
+		 * start, no sort of every child's rows) is the better plan.
+		 */
+		if (c < 0 || o < 0 || c > PG_INT64_MAX - o || c + o > SHARD_MAX_BOUND)
 			return NULL;
 		return (Expr *) makeConst(INT8OID, -1, InvalidOid, sizeof(int64),
 								  Int64GetDatum(c + o), false, FLOAT8PASSBYVAL);
@@ -145,10 +157,38 @@ ChildBound(Limit *limit)
 		return NULL;
 	if (offset == NULL)
 		return (Expr *) copyObject(count);
-	/* A NULL offset makes the bound NULL: no remote LIMIT, still exact. */
-	return (Expr *) makeFuncExpr(F_INT8PL, INT8OID,
-								 list_make2(copyObject(count), copyObject(offset)),
-								 InvalidOid, InvalidOid, COERCE_EXPLICIT_CALL);
+
+	/*
+	 * CASE WHEN count <= INT64_MAX - offset THEN count + offset END: the
+	 * Limit node lets count + offset overflow (compute_tuples_needed in
+	 * nodeLimit.c), so the bound saturates to NULL, no limit, instead of
+	 * raising "bigint out of range".  A NULL count or offset gives NULL too.
+	 */
+	{
+		CaseExpr   *ce = makeNode(CaseExpr);
+		CaseWhen   *cw = makeNode(CaseWhen);
+		Expr	   *room = (Expr *) makeFuncExpr(F_INT8MI, INT8OID,
+												 list_make2(makeConst(INT8OID, -1, InvalidOid, sizeof(int64),
+																	  Int64GetDatum(PG_INT64_MAX), false,
+																	  FLOAT8PASSBYVAL),
+															copyObject(offset)),
+												 InvalidOid, InvalidOid, COERCE_EXPLICIT_CALL);
+
+		cw->expr = (Expr *) makeFuncExpr(F_INT8LE, BOOLOID, list_make2(copyObject(count), room),
+										 InvalidOid, InvalidOid, COERCE_EXPLICIT_CALL);
+		cw->result = (Expr *) makeFuncExpr(F_INT8PL, INT8OID,
+										   list_make2(copyObject(count), copyObject(offset)),
+										   InvalidOid, InvalidOid, COERCE_EXPLICIT_CALL);
+		cw->location = -1;
+		ce->casetype = INT8OID;
+		ce->casecollid = InvalidOid;
+		ce->arg = NULL;
+		ce->args = list_make1(cw);
+		ce->defresult = (Expr *) makeConst(INT8OID, -1, InvalidOid, sizeof(int64), (Datum) 0, true,
+										   FLOAT8PASSBYVAL);
+		ce->location = -1;
+		return (Expr *) ce;
+	}
 }
 
 /* Is this foreign scan run by postgres_fdw? */
@@ -169,33 +209,47 @@ IsPostgresFdw(ForeignScan *fs)
 	return handler != NULL && strcmp(handler, "postgres_fdw_handler") == 0;
 }
 
-/* postgres_fdw's async_capable option: the table's, else the server's. */
-static bool
-AsyncCapable(ForeignScan *fs, ShardRewrite *st)
+/* The async_capable option in a list of options: 1 true, 0 false, -1 not set. */
+static int
+AsyncOption(List *options)
 {
-	bool		async = false;
 	ListCell   *lc;
+	int			r = -1;
 
-	foreach(lc, GetForeignServer(fs->fs_server)->options)
+	foreach(lc, options)
 	{
 		DefElem    *def = (DefElem *) lfirst(lc);
 
 		if (strcmp(def->defname, "async_capable") == 0)
-			async = defGetBoolean(def);
+			r = defGetBoolean(def) ? 1 : 0;
 	}
-	if (fs->scan.scanrelid > 0)
+	return r;
+}
+
+/*
+ * postgres_fdw's async_capable option for a scan, as postgres_fdw decides
+ * it: a table's setting overrides its server's; a pushed-down join is
+ * async if either side is (merge_fdw_options in postgres_fdw.c).
+ */
+static bool
+AsyncCapable(ForeignScan *fs, ShardRewrite *st)
+{
+	int			server = AsyncOption(GetForeignServer(fs->fs_server)->options);
+	Bitmapset  *relids = fs->scan.scanrelid > 0 ? bms_make_singleton(fs->scan.scanrelid) : fs->fs_relids;
+	int			i = -1;
+
+	while ((i = bms_next_member(relids, i)) >= 0)
 	{
-		RangeTblEntry *rte = rt_fetch(fs->scan.scanrelid, st->stmt->rtable);
+		RangeTblEntry *rte = rt_fetch(i, st->stmt->rtable);
+		int			t;
 
-		foreach(lc, GetForeignTable(rte->relid)->options)
-		{
-			DefElem    *def = (DefElem *) lfirst(lc);
-
-			if (strcmp(def->defname, "async_capable") == 0)
-				async = defGetBoolean(def);
-		}
+		if (rte->rtekind != RTE_RELATION || get_rel_relkind(rte->relid) != RELKIND_FOREIGN_TABLE)
+			continue;
+		t = AsyncOption(GetForeignTable(rte->relid)->options);
+		if (t == 1 || (t == -1 && server == 1))
+			return true;
 	}
-	return async;
+	return false;
 }
 
 /*

@@ -172,6 +172,13 @@ for my $qid (@{[ split /\n/, $coord->safe_psql('postgres', 'SELECT id FROM queri
 	last if ++$nq == 20;
 }
 my @truth20 = (split /\n/, $truth)[0 .. 19];
+# LIMIT and OFFSET as parameters: count + offset saturates instead of
+# overflowing (the Limit node itself lets it overflow)
+is($coord->safe_psql('postgres', q{
+	SET plan_cache_mode = force_generic_plan;
+	PREPARE big(bigint, bigint) AS SELECT count(*) FROM (SELECT id FROM sitems ORDER BY v <-> (SELECT v FROM queries WHERE id = 1) LIMIT $1 OFFSET $2) s;
+	EXECUTE big(9223372036854775807, 1);
+}), $n - 1, 'LIMIT 9223372036854775807 OFFSET 1 as parameters: every row but one, no overflow');
 is($generic, join("\n", @truth20), 'generic plan: the exact answers (20 queries)');
 
 # a partitioned table with three foreign partitions and a local one
