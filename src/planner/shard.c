@@ -574,6 +574,17 @@ PushLimit(Limit *limit, ShardRewrite *st)
 			AddClusterPruning(a->apprelids, s->sortColIdx[0], a->appendplans, &a->part_prune_info, st);
 		return;
 	}
+	/*
+	 * Limit over one foreign scan that ships its ORDER BY: a partitioned
+	 * table left with one partition (setrefs.c removes a one-child Merge
+	 * Append), which postgres_fdw gave no LIMIT as it would a lone table.
+	 */
+	if (TakesRemoteLimit(outerPlan(limit)))
+	{
+		if ((bound = ChildBound(limit)) != NULL)
+			AddRemoteLimit((ForeignScan *) outerPlan(limit), bound);
+		return;
+	}
 	if (!IsA(outerPlan(limit), MergeAppend))
 		return;
 	merge = (MergeAppend *) outerPlan(limit);

@@ -41,7 +41,10 @@
  *	                                                (ORDER BY d LIMIT b)
  *	                                              Limit (b)
  *	                                                child
- *	with b = count + offset (NULL, no limit, if that overflows).  A
+ *	with b = count + offset (NULL, no limit, if that overflows).  A Limit
+ *	directly over such a foreign scan (a partitioned table left with one
+ *	partition: setrefs.c removes a one-child Merge Append) gets the remote
+ *	LIMIT alone.  A
  *	postgres_fdw child that ships its ORDER BY
  *	and has no local filter gets "LIMIT b" appended to its remote SQL (b a
  *	number, or one more remote parameter evaluated when the scan starts)

@@ -201,6 +201,18 @@ like($mplan, qr/->  Limit\n.*\n\s+->  Sort\n(.*\n)+\s+->  Seq Scan on public\.mi
 is(scalar(() = $mplan =~ /LIMIT 10$/mg), 3, 'the three foreign partitions take the LIMIT remotely');
 is(knn_lists('mitems'), $truth, 'with a local partition: the exact answers');
 
+# a partitioned table with one foreign partition: no Merge Append is left,
+# the Limit sits on the foreign scan, and the LIMIT still goes remote
+$coord->safe_psql('postgres', q{
+	CREATE TABLE oitems (id int, label int, v vector(784)) PARTITION BY HASH (id);
+	CREATE FOREIGN TABLE oitems_0 PARTITION OF oitems FOR VALUES WITH (MODULUS 1, REMAINDER 0)
+		SERVER shard0 OPTIONS (table_name 'items');
+});
+like($coord->safe_psql('postgres', "EXPLAIN (VERBOSE, COSTS OFF) SELECT id FROM oitems ORDER BY v <-> $q1 LIMIT 10"),
+	qr/Limit\n(?:.*\n)*?  ->  Foreign Scan on public\.oitems_0 .*\n(?:.*\n)*?\s+Remote SQL: .* ORDER BY .* LIMIT 10$/m,
+	'one foreign partition: the LIMIT goes remote');
+is(knn_lists('oitems'), knn_lists('sitems_0'), 'and its answers are the exact ones of that shard');
+
 # --- inserts, updates and deletes through the coordinator ---
 $coord->safe_psql('postgres', q{
 	INSERT INTO sitems SELECT 900000 + id, 42, v FROM queries WHERE id BETWEEN 1 AND 5;
