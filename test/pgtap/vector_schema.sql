@@ -2,7 +2,7 @@
 -- hnsw access method), with the right volatility, strictness and parallel
 -- safety on every function; the ivfpq and ivfflat access methods beside it.
 BEGIN;
-SELECT plan(66);
+SELECT plan(71);
 SELECT vector_dims('[1]'::vector) AS loads_the_library_and_its_settings \gset
 
 SELECT has_extension('vectorx');
@@ -42,7 +42,7 @@ SELECT is((SELECT count(*)::int FROM pg_opclass c JOIN pg_am a ON a.oid = c.opcm
           2, 'vector_ops is the default btree and hash opclass');
 
 -- every SQL-callable function of the extension is IMMUTABLE, STRICT and
--- PARALLEL SAFE, except: vectorx_simd() depends on the CPU, the index
+-- PARALLEL SAFE, except: the sharding functions (below), vectorx_simd() depends on the CPU, the index
 -- inspection functions read index contents (STABLE); the recall functions
 -- time index scans and read sampled-query files (VOLATILE, PARALLEL
 -- RESTRICTED); index access method handlers are not SQL-callable and keep
@@ -55,7 +55,7 @@ JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'vectorx'
 WHERE p.prorettype <> 'index_am_handler'::regtype;
 SELECT is(array_agg(proname::text ORDER BY proname), NULL,
           'extension functions are IMMUTABLE but for the CPU probe and index inspection')
-FROM vx_funcs WHERE prokind = 'f' AND provolatile <> 'i'
+FROM vx_funcs WHERE prokind = 'f' AND provolatile <> 'i' AND proname NOT LIKE 'vectorx\_shard\_%'
   AND proname NOT IN ('vectorx_simd', 'vectorx_hnsw_check', 'vectorx_hnsw_elements', 'vectorx_ivfpq_check',
                       'vectorx_index_stats')
   AND proname NOT IN (SELECT * FROM monitor_volatile);
@@ -77,10 +77,31 @@ SELECT ok(NOT has_function_privilege('public', 'vectorx_sampled_queries(regclass
           'recorded queries are not readable by PUBLIC');
 SELECT is(array_agg(proname::text ORDER BY proname), NULL,
           'all extension functions are STRICT')
-FROM vx_funcs WHERE prokind = 'f' AND NOT proisstrict;
+FROM vx_funcs WHERE prokind = 'f' AND NOT proisstrict AND proname NOT LIKE 'vectorx\_shard\_%';
 SELECT is(array_agg(proname::text ORDER BY proname), NULL,
           'all other extension functions and aggregates are PARALLEL SAFE')
-FROM vx_funcs WHERE proparallel <> 's' AND proname NOT IN (SELECT * FROM monitor_volatile);
+FROM vx_funcs WHERE proparallel <> 's' AND proname NOT IN (SELECT * FROM monitor_volatile)
+  AND proname NOT LIKE 'vectorx\_shard\_%';
+
+-- sharding (src/planner/shard.h): the partition key is IMMUTABLE (a
+-- routing never changes), the pruning function STABLE (it reads
+-- vectorx.shard_probes), the others read or change tables
+SELECT is(array_agg(proname || ':' || provolatile::text || CASE WHEN proisstrict THEN ':strict' ELSE '' END
+                    || ':' || proparallel::text ORDER BY proname), ARRAY[
+          'vectorx_shard_balance:s:strict:u', 'vectorx_shard_cell:i:strict:s',
+          'vectorx_shard_move_cell:v:strict:u', 'vectorx_shard_partitions:s:strict:u',
+          'vectorx_shard_probe:s:strict:s', 'vectorx_shard_route:s:strict:u',
+          'vectorx_shard_routing_frozen:v:u', 'vectorx_shard_routing_sql:s:strict:u',
+          'vectorx_shard_rows:s:strict:u', 'vectorx_shard_train:v:u'],
+          'sharding functions: volatility, strictness, parallel safety')
+FROM vx_funcs WHERE proname LIKE 'vectorx\_shard\_%';
+SELECT is((SELECT array_agg(privilege_type::text ORDER BY privilege_type) FROM information_schema.role_table_grants
+           WHERE table_name = 'vectorx_shard_routing' AND grantee = 'PUBLIC'), ARRAY['SELECT'],
+          'routings are readable by PUBLIC (rows are routed as any user), written only by those granted it');
+SELECT is((SELECT count(*)::int FROM pg_trigger WHERE tgrelid = 'vectorx_shard_routing'::regclass AND NOT tgisinternal),
+          1, 'a trigger keeps routings from changing');
+SELECT is(current_setting('vectorx.shard_pushdown'), 'on', 'vectorx.shard_pushdown defaults to on');
+SELECT is(current_setting('vectorx.shard_probes'), '0', 'vectorx.shard_probes defaults to 0 (every shard)');
 
 -- the hnsw access method, pgvector's operator class names, its GUCs
 SELECT is((SELECT amtype::text FROM pg_am WHERE amname = 'hnsw'), 'i', 'index access method hnsw exists');
