@@ -15,7 +15,10 @@
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "commands/defrem.h"
+#include "commands/explain.h"
+#include "commands/extension.h"
 #include "foreign/foreign.h"
+#include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
 #include "optimizer/cost.h"
@@ -23,6 +26,7 @@
 #include "optimizer/planner.h"
 #include "parser/parse_func.h"
 #include "parser/parsetree.h"
+#include "tcop/tcopprot.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/guc.h"
@@ -33,10 +37,12 @@
 #include "catalog/pg_collation.h"
 
 #include "shard.h"
+#include "vector.h"
 
 bool		vx_shard_pushdown = true;
 
 static planner_hook_type prev_planner = NULL;
+static ExplainOneQuery_hook_type prev_explain_one_query = NULL;
 
 /* the largest constant LIMIT + OFFSET the rewrite takes (shard.h) */
 #define SHARD_MAX_BOUND 100000
@@ -718,6 +724,165 @@ VxShardPlanner(Query *parse, const char *query_string, int cursorOptions,
 	return stmt;
 }
 
+/*
+ * EXPLAIN: which shards and why.  PostgreSQL prints the partitions a
+ * cluster-sharded k-NN query keeps and "Subplans Removed", not why; its
+ * pruning steps (AddClusterPruning) do not show.  PostgreSQL 15 has no
+ * per-node EXPLAIN hook for an Append, so the one-query hook explains the
+ * plan as PostgreSQL does and then, in the text format, adds a line
+ * "Shard Routing" per pruned Append: the routing, vectorx.shard_probes, and
+ * for a query vector known now (a constant, or a bound parameter) each
+ * partition nearest first with its distance and whether it is contacted.
+ * EXPLAIN EXECUTE and the structured formats go without the line
+ * (PostgreSQL calls no hook for the first, and the second are closed when
+ * the hook gets control back); vectorx_shard_route answers the same.
+ */
+typedef struct ShardExplainWalk
+{
+	Oid			schema;			/* the extension's, where vectorx_shard_probe is */
+	List	   *lines;			/* of char * */
+	ParamListInfo params;
+} ShardExplainWalk;
+
+static void ExplainWalkPlan(Plan *plan, ShardExplainWalk *w);
+
+static void
+ExplainPruneInfo(PartitionPruneInfo *ppi, ShardExplainWalk *w)
+{
+	ListCell   *lc1,
+			   *lc2;
+
+	if (ppi == NULL)
+		return;
+	foreach(lc1, ppi->prune_infos)
+		foreach(lc2, (List *) lfirst(lc1))
+	{
+		PartitionedRelPruneInfo *pinfo = lfirst(lc2);
+		List	   *steps = pinfo->initial_pruning_steps ? pinfo->initial_pruning_steps : pinfo->exec_pruning_steps;
+		PartitionPruneStepOp *op;
+		FuncExpr   *fe;
+		Node	   *q;
+		Const	   *routing;
+		Const	   *parent;
+		Vector	   *qv = NULL;
+
+		if (steps == NIL || !IsA(linitial(steps), PartitionPruneStepOp))
+			continue;
+		op = linitial(steps);
+		if (list_length(op->exprs) != 1 || !IsA(linitial(op->exprs), FuncExpr))
+			continue;
+		fe = linitial(op->exprs);
+		if (list_length(fe->args) != 4 || get_func_namespace(fe->funcid) != w->schema ||
+			strcmp(get_func_name(fe->funcid), "vectorx_shard_probe") != 0)
+			continue;
+		q = linitial(fe->args);
+		routing = lsecond(fe->args);
+		parent = lthird(fe->args);
+		if (IsA(q, Const) && !((Const *) q)->constisnull)
+			qv = DatumGetVector(((Const *) q)->constvalue);
+		else if (IsA(q, Param) && ((Param *) q)->paramkind == PARAM_EXTERN && w->params != NULL &&
+				 ((Param *) q)->paramid > 0 && ((Param *) q)->paramid <= w->params->numParams)
+		{
+			ParamExternData workspace;
+			ParamExternData *prm;
+
+			if (w->params->paramFetch != NULL)
+				prm = w->params->paramFetch(w->params, ((Param *) q)->paramid, false, &workspace);
+			else
+				prm = &w->params->params[((Param *) q)->paramid - 1];
+			if (prm != NULL && !prm->isnull && prm->ptype == ((Param *) q)->paramtype)
+				qv = DatumGetVector(prm->value);
+		}
+		w->lines = lappend(w->lines,
+						   VxShardRouteExplain(DatumGetObjectId(parent->constvalue),
+											   TextDatumGetCString(routing->constvalue), qv));
+	}
+}
+
+static void
+ExplainWalkList(List *plans, ShardExplainWalk *w)
+{
+	ListCell   *lc;
+
+	foreach(lc, plans)
+		ExplainWalkPlan((Plan *) lfirst(lc), w);
+}
+
+static void
+ExplainWalkPlan(Plan *plan, ShardExplainWalk *w)
+{
+	if (plan == NULL)
+		return;
+	check_stack_depth();
+	switch (nodeTag(plan))
+	{
+		case T_Append:
+			ExplainPruneInfo(((Append *) plan)->part_prune_info, w);
+			ExplainWalkList(((Append *) plan)->appendplans, w);
+			break;
+		case T_MergeAppend:
+			ExplainPruneInfo(((MergeAppend *) plan)->part_prune_info, w);
+			ExplainWalkList(((MergeAppend *) plan)->mergeplans, w);
+			break;
+		case T_SubqueryScan:
+			ExplainWalkPlan(((SubqueryScan *) plan)->subplan, w);
+			break;
+		case T_CustomScan:
+			ExplainWalkList(((CustomScan *) plan)->custom_plans, w);
+			break;
+		default:
+			break;
+	}
+	ExplainWalkPlan(plan->lefttree, w);
+	ExplainWalkPlan(plan->righttree, w);
+}
+
+static void
+VxShardExplainOneQuery(Query *query, int cursorOptions, IntoClause *into,
+					   ExplainState *es, const char *queryString,
+					   ParamListInfo params, QueryEnvironment *queryEnv)
+{
+	PlannedStmt *plan;
+	instr_time	planstart,
+				planduration;
+	BufferUsage bufusage_start,
+				bufusage;
+	ShardExplainWalk w = {0};
+	ListCell   *lc;
+
+	if (prev_explain_one_query)
+	{
+		prev_explain_one_query(query, cursorOptions, into, es, queryString, params, queryEnv);
+		return;
+	}
+
+	/* as PostgreSQL's ExplainOneQuery plans and explains a query */
+	if (es->buffers)
+		bufusage_start = pgBufferUsage;
+	INSTR_TIME_SET_CURRENT(planstart);
+	plan = pg_plan_query(query, queryString, cursorOptions, params);
+	INSTR_TIME_SET_CURRENT(planduration);
+	INSTR_TIME_SUBTRACT(planduration, planstart);
+	if (es->buffers)
+	{
+		memset(&bufusage, 0, sizeof(BufferUsage));
+		BufferUsageAccumDiff(&bufusage, &pgBufferUsage, &bufusage_start);
+	}
+	ExplainOnePlan(plan, into, es, queryString, params, queryEnv,
+				   &planduration, (es->buffers ? &bufusage : NULL));
+
+	if (es->format != EXPLAIN_FORMAT_TEXT || !vx_shard_pushdown ||
+		!OidIsValid(get_extension_oid("vectorx", true)))
+		return;
+	w.schema = VxExtensionSchema();
+	w.params = params;
+	ExplainWalkPlan(plan->planTree, &w);
+	foreach(lc, plan->subplans)
+		ExplainWalkPlan((Plan *) lfirst(lc), &w);
+	foreach(lc, w.lines)
+		ExplainPropertyText("Shard Routing", (char *) lfirst(lc), es);
+}
+
 void
 VxShardInit(void)
 {
@@ -729,4 +894,6 @@ VxShardInit(void)
 							 &vx_shard_pushdown, true, PGC_USERSET, 0, NULL, NULL, NULL);
 	prev_planner = planner_hook;
 	planner_hook = VxShardPlanner;
+	prev_explain_one_query = ExplainOneQuery_hook;
+	ExplainOneQuery_hook = VxShardExplainOneQuery;
 }

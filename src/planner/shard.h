@@ -102,6 +102,10 @@
  *		"Subplans Removed") or per rescan (q from an outer row or an
  *		InitPlan), and never opens a pruned shard: a shard that is down
  *		does not fail the queries that prune it;
+ *	  - EXPLAIN (text format, not EXPLAIN EXECUTE: PostgreSQL 15 has no
+ *		per-node hook, shard.c explains why) adds a line "Shard Routing"
+ *		per pruned Append: the partitions nearest first with their
+ *		distances to a constant q, contacted or pruned;
  *	  - vectorx_shard_route(table, q) says which partitions a query
  *		contacts and why (rank, distance to the nearest owned cell);
  *		vectorx_shard_balance counts rows per partition;
@@ -134,5 +138,7 @@ extern void VxShardInit(void);
 extern void VxShardRouteInit(void);
 extern char *VxShardRoutingOf(Relation rel, AttrNumber *attno);
 extern Oid	VxExtensionSchema(void);
+struct Vector;
+extern char *VxShardRouteExplain(Oid parent, const char *routing, const struct Vector *q);
 
 #endif							/* VX_SHARD_H */

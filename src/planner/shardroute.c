@@ -287,6 +287,7 @@ VxShardRoutingOf(Relation rel, AttrNumber *attno)
 	fe = (FuncExpr *) linitial(key->partexprs);
 	fname = get_func_name(fe->funcid);
 	if (fname == NULL || strcmp(fname, "vectorx_shard_cell") != 0 ||
+		!OidIsValid(get_extension_oid("vectorx", true)) ||
 		get_func_namespace(fe->funcid) != VxExtensionSchema() ||
 		list_length(fe->args) != 2)
 		return NULL;
@@ -502,6 +503,49 @@ vectorx_shard_route(PG_FUNCTION_ARGS)
 	}
 	relation_close(rel, AccessShareLock);
 	return (Datum) 0;
+}
+
+/*
+ * The "Shard Routing" line EXPLAIN prints for a k-NN query on a cluster-
+ * sharded table (shard.c): the routing, vectorx.shard_probes, and, for a
+ * query vector known when EXPLAIN runs (q non-NULL), every partition
+ * nearest first with its distance and whether the query contacts it; for
+ * one known only when the query runs, what decides.
+ */
+char *
+VxShardRouteExplain(Oid parent, const char *routing, const Vector *q)
+{
+	StringInfoData buf;
+	Relation	rel;
+	Routing    *r;
+	ShardLayout *lay;
+	int			owning = 0;
+
+	initStringInfo(&buf);
+	rel = relation_open(parent, AccessShareLock);
+	r = RoutingLoad(routing, CurrentMemoryContext);
+	lay = LayoutLoad(rel, r->cells);
+	for (int i = 0; i < lay->nparts; i++)
+		owning += lay->parts[i].ncells > 0;
+	appendStringInfo(&buf, "routing \"%s\" (%d cells), vectorx.shard_probes = %d: ",
+					 routing, r->cells, vx_shard_probes);
+	if (q == NULL || q->dim != r->dims)
+		appendStringInfo(&buf, "the %d of %d partitions nearest the query vector (by their nearest cell), chosen when the query runs (vectorx_shard_route lists them)",
+						 vx_shard_probes > 0 ? Min(vx_shard_probes, owning) : owning, owning);
+	else
+	{
+		float	   *dist = palloc(sizeof(float) * r->cells);
+		ShardPart **order = palloc(sizeof(ShardPart *) * Max(lay->nparts, 1));
+		int			n = RankParts(r, lay, q->x, dist, order);
+
+		for (int i = 0; i < n; i++)
+			appendStringInfo(&buf, "%s%s %s (rank %d, distance %.6g)",
+							 i > 0 ? ", " : "",
+							 (vx_shard_probes <= 0 || i < vx_shard_probes) ? "contacted" : "pruned",
+							 get_rel_name(order[i]->relid), i + 1, order[i]->dist);
+	}
+	relation_close(rel, AccessShareLock);
+	return buf.data;
 }
 
 /*

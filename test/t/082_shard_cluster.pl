@@ -94,6 +94,8 @@ like($plan, qr/Subplans Removed: 2/, 'shard_probes 1: two shards pruned');
 is(scalar(() = $plan =~ /Async Foreign Scan on public\.citems_\d/g), 1, 'one asynchronous foreign scan');
 like($plan, qr/Async Foreign Scan on public\.\Q$first\E /, "the one vectorx_shard_route ranks first ($first)");
 like($plan, qr/ASC NULLS LAST LIMIT 10$/m, 'with the LIMIT pushed down');
+like($plan, qr/^Shard Routing: routing "fm" \(12 cells\), vectorx\.shard_probes = 1: contacted \Q$first\E \(rank 1, distance [-+.e\d]+\), pruned \S+ \(rank 2, distance [-+.e\d]+\), pruned \S+ \(rank 3, /m,
+	'EXPLAIN says why: the partitions ranked by distance, the first contacted');
 $plan = $coord->safe_psql('postgres',
 	"SET vectorx.shard_probes = 2; EXPLAIN (VERBOSE, COSTS OFF) SELECT id FROM citems ORDER BY v <-> '$v1' LIMIT 10");
 like($plan, qr/Subplans Removed: 1/, 'shard_probes 2: one shard pruned');
@@ -101,6 +103,8 @@ my $analyze = $coord->safe_psql('postgres',
 	"SET vectorx.shard_probes = 1; EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) SELECT id FROM citems ORDER BY v <-> $q1 LIMIT 10");
 is(scalar(() = $analyze =~ /\(never executed\)/g), 2,
 	'a query vector from an InitPlan: pruned when the query runs (two scans never executed)');
+like($analyze, qr/^Shard Routing: routing "fm" \(12 cells\), vectorx\.shard_probes = 1: the 1 of 3 partitions nearest the query vector \(by their nearest cell\), chosen when the query runs/m,
+	'EXPLAIN says what decides for a query vector known only when the query runs');
 
 # --- the fan-out curve ---
 sub recall
