@@ -56,43 +56,53 @@ typedef struct ShardRewrite
 
 static Plan *RewritePlan(Plan *plan, ShardRewrite *st);
 
+/*
+ * The children of a plan node besides its left and right trees: a list
+ * the caller may walk and replace in place (PlanChildList), and a
+ * subquery scan's one subplan (PlanSubplan: where it is, or NULL).
+ */
+static List *
+PlanChildList(Plan *plan)
+{
+	switch (nodeTag(plan))
+	{
+		case T_Append:
+			return ((Append *) plan)->appendplans;
+		case T_MergeAppend:
+			return ((MergeAppend *) plan)->mergeplans;
+		case T_BitmapAnd:
+			return ((BitmapAnd *) plan)->bitmapplans;
+		case T_BitmapOr:
+			return ((BitmapOr *) plan)->bitmapplans;
+		case T_CustomScan:
+			return ((CustomScan *) plan)->custom_plans;
+		default:
+			return NIL;
+	}
+}
+
+static Plan **
+PlanSubplan(Plan *plan)
+{
+	return IsA(plan, SubqueryScan) ? &((SubqueryScan *) plan)->subplan : NULL;
+}
+
 /* The largest plan_node_id in a plan tree, so new nodes get fresh ones. */
 static int
 MaxNodeId(Plan *plan)
 {
 	int			max;
 	ListCell   *lc;
-	List	   *children = NIL;
+	Plan	  **sub;
 
 	if (plan == NULL)
 		return -1;
 	max = plan->plan_node_id;
 	max = Max(max, MaxNodeId(plan->lefttree));
 	max = Max(max, MaxNodeId(plan->righttree));
-	switch (nodeTag(plan))
-	{
-		case T_Append:
-			children = ((Append *) plan)->appendplans;
-			break;
-		case T_MergeAppend:
-			children = ((MergeAppend *) plan)->mergeplans;
-			break;
-		case T_BitmapAnd:
-			children = ((BitmapAnd *) plan)->bitmapplans;
-			break;
-		case T_BitmapOr:
-			children = ((BitmapOr *) plan)->bitmapplans;
-			break;
-		case T_CustomScan:
-			children = ((CustomScan *) plan)->custom_plans;
-			break;
-		case T_SubqueryScan:
-			max = Max(max, MaxNodeId(((SubqueryScan *) plan)->subplan));
-			break;
-		default:
-			break;
-	}
-	foreach(lc, children)
+	if ((sub = PlanSubplan(plan)) != NULL)
+		max = Max(max, MaxNodeId(*sub));
+	foreach(lc, PlanChildList(plan))
 		max = Max(max, MaxNodeId((Plan *) lfirst(lc)));
 	return max;
 }
@@ -664,31 +674,15 @@ static Plan *
 RewritePlan(Plan *plan, ShardRewrite *st)
 {
 	ListCell   *lc;
-	List	   *children = NIL;
+	Plan	  **sub;
 
 	if (plan == NULL)
 		return NULL;
 	plan->lefttree = RewritePlan(plan->lefttree, st);
 	plan->righttree = RewritePlan(plan->righttree, st);
-	switch (nodeTag(plan))
-	{
-		case T_Append:
-			children = ((Append *) plan)->appendplans;
-			break;
-		case T_MergeAppend:
-			children = ((MergeAppend *) plan)->mergeplans;
-			break;
-		case T_CustomScan:
-			children = ((CustomScan *) plan)->custom_plans;
-			break;
-		case T_SubqueryScan:
-			((SubqueryScan *) plan)->subplan =
-				RewritePlan(((SubqueryScan *) plan)->subplan, st);
-			break;
-		default:
-			break;
-	}
-	foreach(lc, children)
+	if ((sub = PlanSubplan(plan)) != NULL)
+		*sub = RewritePlan(*sub, st);
+	foreach(lc, PlanChildList(plan))
 		lfirst(lc) = RewritePlan((Plan *) lfirst(lc), st);
 
 	if (IsA(plan, Limit))
@@ -811,28 +805,18 @@ ExplainWalkList(List *plans, ShardExplainWalk *w)
 static void
 ExplainWalkPlan(Plan *plan, ShardExplainWalk *w)
 {
+	Plan	  **sub;
+
 	if (plan == NULL)
 		return;
 	check_stack_depth();
-	switch (nodeTag(plan))
-	{
-		case T_Append:
-			ExplainPruneInfo(((Append *) plan)->part_prune_info, w);
-			ExplainWalkList(((Append *) plan)->appendplans, w);
-			break;
-		case T_MergeAppend:
-			ExplainPruneInfo(((MergeAppend *) plan)->part_prune_info, w);
-			ExplainWalkList(((MergeAppend *) plan)->mergeplans, w);
-			break;
-		case T_SubqueryScan:
-			ExplainWalkPlan(((SubqueryScan *) plan)->subplan, w);
-			break;
-		case T_CustomScan:
-			ExplainWalkList(((CustomScan *) plan)->custom_plans, w);
-			break;
-		default:
-			break;
-	}
+	if (IsA(plan, Append))
+		ExplainPruneInfo(((Append *) plan)->part_prune_info, w);
+	else if (IsA(plan, MergeAppend))
+		ExplainPruneInfo(((MergeAppend *) plan)->part_prune_info, w);
+	if ((sub = PlanSubplan(plan)) != NULL)
+		ExplainWalkPlan(*sub, w);
+	ExplainWalkList(PlanChildList(plan), w);
 	ExplainWalkPlan(plan->lefttree, w);
 	ExplainWalkPlan(plan->righttree, w);
 }

@@ -445,6 +445,24 @@ vectorx_shard_probe(PG_FUNCTION_ARGS)
 }
 
 /*
+ * The routing of a cluster-sharded table, loaded in the current context;
+ * an ERROR for a table not partitioned by one.
+ */
+static Routing *
+RoutingOfTable(Relation rel)
+{
+	AttrNumber	attno;
+	char	   *name = VxShardRoutingOf(rel, &attno);
+
+	if (name == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not partitioned by a vectorx routing", RelationGetRelationName(rel)),
+				 errhint("A cluster-sharded table is PARTITION BY LIST (vectorx_shard_cell(column, 'routing')).")));
+	return RoutingLoad(name, CurrentMemoryContext);
+}
+
+/*
  * vectorx_shard_route(tab regclass, q vector): for each partition of a
  * cluster-sharded table that owns a cell, nearest first: its rank, the
  * partition, its foreign server (NULL for a local partition), its cells,
@@ -460,8 +478,6 @@ vectorx_shard_route(PG_FUNCTION_ARGS)
 	Vector	   *q = PG_GETARG_VECTOR_P(1);
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	Relation	rel;
-	AttrNumber	attno;
-	char	   *name;
 	Routing    *r;
 	ShardLayout *lay;
 	float	   *dist;
@@ -470,13 +486,7 @@ vectorx_shard_route(PG_FUNCTION_ARGS)
 
 	InitMaterializedSRF(fcinfo, 0);
 	rel = relation_open(tab, AccessShareLock);
-	name = VxShardRoutingOf(rel, &attno);
-	if (name == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("\"%s\" is not partitioned by a vectorx routing", RelationGetRelationName(rel)),
-				 errhint("A cluster-sharded table is PARTITION BY LIST (vectorx_shard_cell(column, 'routing')).")));
-	r = RoutingLoad(name, CurrentMemoryContext);
+	r = RoutingOfTable(rel);
 	CheckDims(r, q);
 	lay = LayoutLoad(rel, r->cells);
 	dist = palloc(sizeof(float) * r->cells);
@@ -561,8 +571,6 @@ vectorx_shard_partitions(PG_FUNCTION_ARGS)
 	Oid			tab = PG_GETARG_OID(0);
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	Relation	rel;
-	AttrNumber	attno;
-	char	   *name;
 	Routing    *r;
 	ShardLayout *lay;
 	PartitionBoundInfo bi;
@@ -570,13 +578,7 @@ vectorx_shard_partitions(PG_FUNCTION_ARGS)
 
 	InitMaterializedSRF(fcinfo, 0);
 	rel = relation_open(tab, AccessShareLock);
-	name = VxShardRoutingOf(rel, &attno);
-	if (name == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("\"%s\" is not partitioned by a vectorx routing", RelationGetRelationName(rel)),
-				 errhint("A cluster-sharded table is PARTITION BY LIST (vectorx_shard_cell(column, 'routing')).")));
-	r = RoutingLoad(name, CurrentMemoryContext);
+	r = RoutingOfTable(rel);
 	lay = LayoutLoad(rel, r->cells);
 	bi = RelationGetPartitionDesc(rel, true)->boundinfo;
 	default_index = bi != NULL && partition_bound_has_default(bi) ? bi->default_index : -1;
