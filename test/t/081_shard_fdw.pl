@@ -29,12 +29,9 @@ use VxTap;
 
 # The rewrite is a planner hook: the coordinator loads vectorx in every
 # session before its first query is planned (README, Sharding).
-my $coord = vx_fashion_node('coord',
-	conf => "jit = off\nmaintenance_work_mem = 256MB\nsession_preload_libraries = 'vectorx'\n");
-my @shards = map { vx_node("shard$_", conf => "maintenance_work_mem = 256MB\n") } 0 .. 2;
+my ($coord, @shards) = vx_shard_nodes('');
 my $n = vx_n(10000, 2000);
 
-$coord->safe_psql('postgres', 'CREATE EXTENSION postgres_fdw');
 for my $i (0 .. 2)
 {
 	my ($host, $port) = ($shards[$i]->host, $shards[$i]->port);
@@ -86,25 +83,6 @@ sub knn_lists
 		LATERAL (SELECT string_agg(id::text, ',' ORDER BY d, id) AS r FROM
 		         (SELECT id, v <-> q.v AS d FROM $table WHERE $filter
 		          ORDER BY v <-> q.v LIMIT $k $off) s) x;
-	});
-}
-
-# recall@10 of $table against exact distances over items
-sub recall
-{
-	my ($table, $settings) = @_;
-	$settings //= '';
-	return $coord->safe_psql('postgres', qq{
-		$settings
-		WITH exact AS (
-			SELECT q.id AS qid, (SELECT max(d) FROM (
-				SELECT (i.v <-> q.v) + 0 AS d FROM items i ORDER BY 1 LIMIT 10) s) AS kth
-			FROM queries q),
-		approx AS (
-			SELECT q.id AS qid, i.v <-> q.v AS d
-			FROM queries q, LATERAL (SELECT v FROM $table ORDER BY v <-> q.v LIMIT 10) i)
-		SELECT round(count(*) FILTER (WHERE a.d <= e.kth + 1e-6)::numeric / (10 * (SELECT count(*) FROM queries)), 4)
-		FROM approx a JOIN exact e USING (qid);
 	});
 }
 
@@ -242,12 +220,12 @@ $_->safe_psql('postgres', 'CREATE INDEX items_h ON items USING hnsw (v) WITH (m 
 # shards get it the way a DBA would set any vectorx GUC for the remote
 # sessions: the server's libpq options.
 $coord->safe_psql('postgres', "ALTER SERVER shard$_ OPTIONS (ADD options '-c hnsw.ef_search=10')") for 0 .. 2;
-my $single = recall('items', 'SET enable_seqscan = off; SET hnsw.ef_search = 10;');
-my $sharded = recall('sitems');
+my $single = vx_recall_at_10($coord, 'SET enable_seqscan = off; SET hnsw.ef_search = 10;');
+my $sharded = vx_recall_at_10($coord, '', 'sitems');
 note("HNSW recall\@10, ef_search 10: single node $single, three shards $sharded");
 cmp_ok($sharded, '>=', $single - 0.005, "HNSW in each shard: recall\@10 $sharded, single node $single");
 cmp_ok($sharded, '>=', 0.9, 'and at least 0.9');
-cmp_ok(recall('sitems', "SET vectorx.shard_pushdown = off;"), '==', $sharded, 'the same recall with the pushdown off');
+cmp_ok(vx_recall_at_10($coord, "SET vectorx.shard_pushdown = off;", 'sitems'), '==', $sharded, 'the same recall with the pushdown off');
 like($shards[0]->safe_psql('postgres', 'EXPLAIN (COSTS OFF) SELECT id, v FROM items ORDER BY v <-> (SELECT v FROM items LIMIT 1) LIMIT 10'),
 	qr/Index Scan using items_h/, 'a shard answers such a remote query by its index');
 
@@ -255,8 +233,8 @@ like($shards[0]->safe_psql('postgres', 'EXPLAIN (COSTS OFF) SELECT id, v FROM it
 $_->safe_psql('postgres', 'DROP INDEX items_h; CREATE INDEX items_p ON items USING ivfpq (v) WITH (lists = 20, m = 98)') for @shards;
 $coord->safe_psql('postgres', 'DROP INDEX items_h; CREATE INDEX items_p ON items USING ivfpq (v) WITH (lists = 60, m = 98)');
 $coord->safe_psql('postgres', "ALTER SERVER shard$_ OPTIONS (SET options '-c ivfpq.probes=1')") for 0 .. 2;
-$single = recall('items', 'SET enable_seqscan = off; SET ivfpq.probes = 1;');
-$sharded = recall('sitems');
+$single = vx_recall_at_10($coord, 'SET enable_seqscan = off; SET ivfpq.probes = 1;');
+$sharded = vx_recall_at_10($coord, '', 'sitems');
 note("IVF-PQ recall\@10, probes 1: single node (60 lists) $single, three shards (20 lists each) $sharded");
 cmp_ok($sharded, '>=', $single - 0.005, "IVF-PQ in each shard: recall\@10 $sharded, single node $single");
 is(knn_lists('sitems', '', 'true', 3), knn_lists('sitems', 'SET vectorx.shard_pushdown = off;', 'true', 3),

@@ -29,12 +29,9 @@ use lib $FindBin::RealBin;
 use VxTap;
 use File::Spec;
 
-my $coord = vx_fashion_node('ccoord',
-	conf => "jit = off\nmaintenance_work_mem = 256MB\nsession_preload_libraries = 'vectorx'\n");
-my @shards = map { vx_node("cshard$_", conf => "maintenance_work_mem = 256MB\n") } 0 .. 2;
+my ($coord, @shards) = vx_shard_nodes('c');
 my $n = vx_n(10000, 2000);
 
-$coord->safe_psql('postgres', 'CREATE EXTENSION postgres_fdw');
 for my $i (0 .. 2)
 {
 	my ($host, $port) = ($shards[$i]->host, $shards[$i]->port);
@@ -107,30 +104,14 @@ like($analyze, qr/^Shard Routing: routing "fm" \(12 cells\), vectorx\.shard_prob
 	'EXPLAIN says what decides for a query vector known only when the query runs');
 
 # --- the fan-out curve ---
-sub recall
-{
-	my ($settings) = @_;
-	return $coord->safe_psql('postgres', qq{
-		$settings
-		WITH exact AS (
-			SELECT q.id AS qid, (SELECT max(d) FROM (
-				SELECT (i.v <-> q.v) + 0 AS d FROM items i ORDER BY 1 LIMIT 10) s) AS kth
-			FROM queries q),
-		approx AS (
-			SELECT q.id AS qid, i.v <-> q.v AS d
-			FROM queries q, LATERAL (SELECT v FROM citems ORDER BY v <-> q.v LIMIT 10) i)
-		SELECT round(count(*) FILTER (WHERE a.d <= e.kth + 1e-6)::numeric / (10 * (SELECT count(*) FROM queries)), 4)
-		FROM approx a JOIN exact e USING (qid);
-	});
-}
 my %r;
-$r{$_} = recall("SET vectorx.shard_probes = $_;") for 1 .. 3;
+$r{$_} = vx_recall_at_10($coord, "SET vectorx.shard_probes = $_;", 'citems') for 1 .. 3;
 note("exact shards, recall\@10 by shard_probes: 1: $r{1}, 2: $r{2}, 3: $r{3}");
 cmp_ok($r{2}, '>=', $r{1}, 'recall rises from 1 to 2 probes');
 cmp_ok($r{3}, '>=', $r{2}, 'and to 3');
 is($r{3}, '1.0000', 'every shard probed: exact');
 cmp_ok($r{1}, '>=', 0.8, "one shard of three already finds $r{1} of the neighbours");
-is(recall('SET vectorx.shard_probes = 0;'), '1.0000', 'shard_probes 0 probes every shard');
+is(vx_recall_at_10($coord, 'SET vectorx.shard_probes = 0;', 'citems'), '1.0000', 'shard_probes 0 probes every shard');
 
 # generic plan, and the query vector from each outer row (lateral)
 my $gen = $coord->safe_psql('postgres', qq{
@@ -150,7 +131,7 @@ is($coord->safe_psql('postgres', q{
 
 # --- an index in each shard ---
 $_->safe_psql('postgres', 'CREATE INDEX items_h ON items USING hnsw (v) WITH (m = 16, ef_construction = 64)') for @shards;
-my $hnsw2 = recall('SET vectorx.shard_probes = 2;');
+my $hnsw2 = vx_recall_at_10($coord, 'SET vectorx.shard_probes = 2;', 'citems');
 note("HNSW in each shard, recall\@10 at shard_probes 2: $hnsw2 (exact shards $r{2})");
 cmp_ok($hnsw2, '>=', $r{2} - 0.02, "HNSW in each shard at 2 probes: $hnsw2");
 
@@ -195,7 +176,7 @@ for my $i ($from, $to)
 		$coord->safe_psql('postgres', "SELECT count(*) || '/' || sum(id) FROM items WHERE vectorx_shard_cell(v, 'fm') IN ($list)"),
 		"after the move shard $i holds exactly the rows of its cells ($list)");
 }
-is(recall('SET vectorx.shard_probes = 3;'), '1.0000', 'after the move, every shard probed still finds every neighbour');
+is(vx_recall_at_10($coord, 'SET vectorx.shard_probes = 3;', 'citems'), '1.0000', 'after the move, every shard probed still finds every neighbour');
 
 # --- a stopped shard ---
 my $far = $coord->safe_psql('postgres',

@@ -9,7 +9,7 @@ use PostgreSQL::Test::Utils;
 use IPC::Run;
 
 our @EXPORT = qw(vx_node vx_fashion_node vx_rand_vec_sql vx_self_query_misses vx_check_ok vx_check_ok_but_cutoffs vx_check_ok_after_crash vx_ivfpq_check_ok
-  vx_build_with_progress vx_recall_at_10 vx_light vx_n vx_sample);
+  vx_build_with_progress vx_recall_at_10 vx_shard_nodes vx_light vx_n vx_sample);
 
 # Light mode.  scripts/vx-memcheck tap sets VX_TAP_LIGHT: every server then
 # runs under valgrind, 30 to 80 times slower, and what memcheck needs is
@@ -174,13 +174,16 @@ sub vx_build_with_progress
 	return ($ret, $out, $err, $perr);
 }
 
-# recall@10 of the index on items(v) for every row of queries(id, v),
-# against an exact scan (an ORDER BY expression no index matches); a
-# result that ties the 10th exact distance counts (integer pixels make
-# ties).  $settings: SET statements for the index scans.
+# recall@10 of the index on items(v) (or on $table(v): a sharded copy of
+# items) for every row of queries(id, v), against an exact scan of items
+# (an ORDER BY expression no index matches); a result that ties the 10th
+# exact distance counts (integer pixels make ties).  $settings: SET
+# statements for the index scans.
 sub vx_recall_at_10
 {
-	my ($node, $settings) = @_;
+	my ($node, $settings, $table) = @_;
+	$settings //= '';
+	$table //= 'items';
 	return $node->safe_psql('postgres', qq{
 		$settings
 		WITH exact AS (
@@ -189,10 +192,23 @@ sub vx_recall_at_10
 			FROM queries q),
 		approx AS (
 			SELECT q.id AS qid, i.v <-> q.v AS d
-			FROM queries q, LATERAL (SELECT v FROM items ORDER BY v <-> q.v LIMIT 10) i)
+			FROM queries q, LATERAL (SELECT v FROM $table ORDER BY v <-> q.v LIMIT 10) i)
 		SELECT round(count(*) FILTER (WHERE a.d <= e.kth + 1e-6)::numeric / (10 * (SELECT count(*) FROM queries)), 4)
 		FROM approx a JOIN exact e USING (qid);
 	});
+}
+
+# A coordinator ("${prefix}coord": Fashion-MNIST loaded, vectorx preloaded
+# in every session for the planner hook, postgres_fdw created) and three
+# empty shard servers ("${prefix}shard0".."2") for the sharding tests.
+sub vx_shard_nodes
+{
+	my ($prefix) = @_;
+	my $coord = vx_fashion_node("${prefix}coord",
+		conf => "jit = off\nmaintenance_work_mem = 256MB\nsession_preload_libraries = 'vectorx'\n");
+	my @shards = map { vx_node("${prefix}shard$_", conf => "maintenance_work_mem = 256MB\n") } 0 .. 2;
+	$coord->safe_psql('postgres', 'CREATE EXTENSION postgres_fdw');
+	return ($coord, @shards);
 }
 
 1;
