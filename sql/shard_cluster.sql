@@ -94,6 +94,12 @@ DO $$ DECLARE l text; BEGIN
 		END IF;
 	END LOOP;
 END $$;
+-- a pruning step from the user's own call of vectorx_shard_probe, its
+-- routing from a subquery: EXPLAIN without a Shard Routing line (it read
+-- the routing argument as a constant, and crashed the server)
+SELECT count(*) > 0 AS explained, count(*) FILTER (WHERE l LIKE 'Shard Routing%') AS routing_lines
+FROM plan_of($$SELECT id FROM ct WHERE vectorx_shard_cell(v, 'rt') =
+	vectorx_shard_probe('[30,30,30,35,30,30,30,30]', (SELECT 'rt'), 'ct', 1)$$) l;
 DO $$ DECLARE j json; BEGIN
 	EXECUTE $q$EXPLAIN (FORMAT JSON) SELECT id FROM ct ORDER BY v <-> '[30,30,30,35,30,30,30,30]' LIMIT 5$q$ INTO j;
 	RAISE WARNING 'JSON plan: %, with a Shard Routing line: %', json_typeof(j), j::text LIKE '%Shard Routing%';

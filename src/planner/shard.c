@@ -759,6 +759,7 @@ ExplainPruneInfo(PartitionPruneInfo *ppi, ShardExplainWalk *w)
 		Const	   *routing;
 		Const	   *parent;
 		Vector	   *qv = NULL;
+		char	   *line;
 
 		if (steps == NIL || !IsA(linitial(steps), PartitionPruneStepOp))
 			continue;
@@ -772,6 +773,10 @@ ExplainPruneInfo(PartitionPruneInfo *ppi, ShardExplainWalk *w)
 		q = linitial(fe->args);
 		routing = lsecond(fe->args);
 		parent = lthird(fe->args);
+		/* a step a user's WHERE clause made may have any expressions here */
+		if (!IsA(routing, Const) || routing->constisnull ||
+			!IsA(parent, Const) || parent->constisnull)
+			continue;
 		if (IsA(q, Const) && !((Const *) q)->constisnull)
 			qv = DatumGetVector(((Const *) q)->constvalue);
 		else if (IsA(q, Param) && ((Param *) q)->paramkind == PARAM_EXTERN && w->params != NULL &&
@@ -787,9 +792,10 @@ ExplainPruneInfo(PartitionPruneInfo *ppi, ShardExplainWalk *w)
 			if (prm != NULL && !prm->isnull && prm->ptype == ((Param *) q)->paramtype)
 				qv = DatumGetVector(prm->value);
 		}
-		w->lines = lappend(w->lines,
-						   VxShardRouteExplain(DatumGetObjectId(parent->constvalue),
-											   TextDatumGetCString(routing->constvalue), qv));
+		line = VxShardRouteExplain(DatumGetObjectId(parent->constvalue),
+								   TextDatumGetCString(routing->constvalue), qv);
+		if (line != NULL)
+			w->lines = lappend(w->lines, line);
 	}
 }
 

@@ -34,6 +34,7 @@
 #include "miscadmin.h"
 #include "partitioning/partbounds.h"
 #include "partitioning/partdesc.h"
+#include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
@@ -520,19 +521,32 @@ vectorx_shard_route(PG_FUNCTION_ARGS)
  * sharded table (shard.c): the routing, vectorx.shard_probes, and, for a
  * query vector known when EXPLAIN runs (q non-NULL), every partition
  * nearest first with its distance and whether the query contacts it; for
- * one known only when the query runs, what decides.
+ * one known only when the query runs, what decides.  NULL (no line) unless
+ * parent is a table the user may read, partitioned by that routing: the
+ * pruning step may come from a user's own call of vectorx_shard_probe.
  */
 char *
 VxShardRouteExplain(Oid parent, const char *routing, const Vector *q)
 {
 	StringInfoData buf;
 	Relation	rel;
+	AttrNumber	attno;
+	char	   *name;
 	Routing    *r;
 	ShardLayout *lay;
 	int			owning = 0;
 
+	rel = try_relation_open(parent, AccessShareLock);
+	if (rel == NULL)
+		return NULL;
+	name = VxShardRoutingOf(rel, &attno);
+	if (name == NULL || strcmp(name, routing) != 0 ||
+		pg_class_aclcheck(parent, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+	{
+		relation_close(rel, AccessShareLock);
+		return NULL;
+	}
 	initStringInfo(&buf);
-	rel = relation_open(parent, AccessShareLock);
 	r = RoutingLoad(routing, CurrentMemoryContext);
 	lay = LayoutLoad(rel, r->cells);
 	for (int i = 0; i < lay->nparts; i++)
