@@ -16,7 +16,6 @@
 #include "catalog/pg_type.h"
 #include "commands/defrem.h"
 #include "commands/explain.h"
-#include "commands/extension.h"
 #include "foreign/foreign.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
@@ -486,7 +485,7 @@ AddClusterPruning(Bitmapset *apprelids, AttrNumber sortcol, List *children,
 	argtypes[1] = TEXTOID;
 	argtypes[2] = REGCLASSOID;
 	argtypes[3] = INT4OID;
-	probe = LookupFuncName(list_make2(makeString(get_namespace_name(VxExtensionSchema())),
+	probe = LookupFuncName(list_make2(makeString(get_namespace_name(VxExtensionSchema(false))),
 									  makeString("vectorx_shard_probe")), 4, argtypes, true);
 	if (!OidIsValid(probe))
 	{
@@ -861,10 +860,11 @@ VxShardExplainOneQuery(Query *query, int cursorOptions, IntoClause *into,
 	ExplainOnePlan(plan, into, es, queryString, params, queryEnv,
 				   &planduration, (es->buffers ? &bufusage : NULL));
 
-	if (es->format != EXPLAIN_FORMAT_TEXT || !vx_shard_pushdown ||
-		!OidIsValid(get_extension_oid("vectorx", true)))
+	if (es->format != EXPLAIN_FORMAT_TEXT || !vx_shard_pushdown)
 		return;
-	w.schema = VxExtensionSchema();
+	w.schema = VxExtensionSchema(true);
+	if (!OidIsValid(w.schema))
+		return;
 	w.params = params;
 	ExplainWalkPlan(plan->planTree, &w);
 	foreach(lc, plan->subplans)

@@ -137,7 +137,7 @@ extern void VxShardInit(void);
 /* shardroute.c */
 extern void VxShardRouteInit(void);
 extern char *VxShardRoutingOf(Relation rel, AttrNumber *attno);
-extern Oid	VxExtensionSchema(void);
+extern Oid	VxExtensionSchema(bool missing_ok);
 struct Vector;
 extern char *VxShardRouteExplain(Oid parent, const char *routing, const struct Vector *q);
 

@@ -65,9 +65,13 @@ typedef struct Routing
 	float	   *centroids;		/* cells x dims */
 } Routing;
 
-/* The schema of the extension vectorx (PostgreSQL 15 does not export get_extension_schema). */
+/*
+ * The schema of the extension vectorx (PostgreSQL 15 does not export
+ * get_extension_schema); where the extension is not created in this
+ * database (the library preloaded), InvalidOid if missing_ok, else an ERROR.
+ */
 Oid
-VxExtensionSchema(void)
+VxExtensionSchema(bool missing_ok)
 {
 	Relation	rel;
 	ScanKeyData key;
@@ -84,7 +88,7 @@ VxExtensionSchema(void)
 		nsp = ((Form_pg_extension) GETSTRUCT(tup))->extnamespace;
 	systable_endscan(scan);
 	table_close(rel, AccessShareLock);
-	if (!OidIsValid(nsp))
+	if (!OidIsValid(nsp) && !missing_ok)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("extension \"vectorx\" is not installed in this database")));
@@ -95,7 +99,7 @@ VxExtensionSchema(void)
 static char *
 ExtSchema(void)
 {
-	return (char *) quote_identifier(get_namespace_name(VxExtensionSchema()));
+	return (char *) quote_identifier(get_namespace_name(VxExtensionSchema(false)));
 }
 
 static void
@@ -288,8 +292,7 @@ VxShardRoutingOf(Relation rel, AttrNumber *attno)
 	fe = (FuncExpr *) linitial(key->partexprs);
 	fname = get_func_name(fe->funcid);
 	if (fname == NULL || strcmp(fname, "vectorx_shard_cell") != 0 ||
-		!OidIsValid(get_extension_oid("vectorx", true)) ||
-		get_func_namespace(fe->funcid) != VxExtensionSchema() ||
+		get_func_namespace(fe->funcid) != VxExtensionSchema(true) ||
 		list_length(fe->args) != 2)
 		return NULL;
 	a0 = linitial(fe->args);

@@ -102,6 +102,10 @@ is(scalar(() = $analyze =~ /\(never executed\)/g), 2,
 	'a query vector from an InitPlan: pruned when the query runs (two scans never executed)');
 like($analyze, qr/^Shard Routing: routing "fm" \(12 cells\), vectorx\.shard_probes = 1: the 1 of 3 partitions nearest the query vector \(by their nearest cell\), chosen when the query runs/m,
 	'EXPLAIN says what decides for a query vector known only when the query runs');
+# the coordinator preloads the library in every database, vectorx created or not
+$coord->safe_psql('postgres', 'CREATE DATABASE plain');
+is($coord->safe_psql('plain', 'EXPLAIN (COSTS OFF) SELECT 1'), 'Result',
+	'EXPLAIN in a database without the extension, the library preloaded');
 
 # --- the fan-out curve ---
 my %r;
